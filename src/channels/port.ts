@@ -1,0 +1,111 @@
+/**
+ * The channel port: how the dispatcher reaches phones. Every driver (simulator, smpp, modem,
+ * gammu) implements ChannelDriver and reports back only through the ChannelEvents it is given;
+ * a driver never touches the store.
+ */
+import type { Encoding } from '../core/message.js';
+
+/** What a driver can do; the dispatcher uses it to refuse features a channel cannot carry. */
+export interface ChannelCapabilities {
+  flash: boolean;
+  replace: boolean;
+  deliveryReports: boolean;
+  inbound: boolean;
+  /** Longest message (in segments) the channel accepts in one submit. */
+  maxSegments: number;
+}
+
+/** One message as the dispatcher hands it to a driver. */
+export interface OutboundSms {
+  /** Our message id; drivers put it in logs, never in the network. */
+  id: string;
+  /** E.164 with leading '+'. */
+  to: string;
+  /** Sender id (number or alphanumeric), or undefined for the channel's default. */
+  from?: string | undefined;
+  text: string;
+  encoding: Encoding;
+  segments: number;
+  flash: boolean;
+  /** TP-PID "replace short message type" 1..7 (the seed's replacemessages_id). */
+  replaceId?: number | undefined;
+  /** Relative validity in minutes. */
+  validityMinutes?: number | undefined;
+  /** Ask the network for a delivery report. */
+  deliveryReport: boolean;
+}
+
+/** A successful submit: the network's ids for each part, in order. */
+export interface SubmitResult {
+  remoteIds: string[];
+}
+
+/**
+ * A failed submit. `permanent` means retrying cannot help (bad number, message refused);
+ * otherwise the dispatcher retries, possibly on another channel. `code` is from src/core/errors.
+ */
+export class SubmitError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly permanent = false,
+  ) {
+    super(message);
+    this.name = 'SubmitError';
+  }
+}
+
+/** States a delivery report can carry; `enroute`/`accepted` are intermediate. */
+export type ReportState = 'delivered' | 'undelivered' | 'expired' | 'rejected' | 'enroute' | 'accepted' | 'unknown';
+
+export interface DeliveryReport {
+  /** The remote id that submit returned for the part this report is about. */
+  remoteId: string;
+  state: ReportState;
+  /** Error code from the registry (e.g. unknown_subscriber) when not delivered. */
+  errorCode?: string | undefined;
+  /** Raw network error (SMPP err:, TP-ST, ...) kept for operators. */
+  rawError?: string | undefined;
+  at: Date;
+}
+
+export interface InboundSms {
+  from: string;
+  /** Our number the message was sent to, when the channel knows it. */
+  to?: string | undefined;
+  text: string;
+  receivedAt: Date;
+  /** True when concatenated parts timed out and only some arrived. */
+  incomplete?: boolean | undefined;
+}
+
+export type ChannelStatus = 'starting' | 'up' | 'down' | 'stopped';
+
+export interface ChannelHealth {
+  status: ChannelStatus;
+  /** Signal quality 0..31 (AT+CSQ) where the channel has a radio. */
+  signal?: number | undefined;
+  operator?: string | undefined;
+  lastError?: string | undefined;
+  inFlight: number;
+}
+
+export interface ChannelEvents {
+  deliveryReport(report: DeliveryReport): void;
+  inbound(sms: InboundSms): void;
+  state(health: ChannelHealth): void;
+}
+
+export interface ChannelDriver {
+  readonly capabilities: ChannelCapabilities;
+  /** Connect/bind/open the port; the driver reconnects by itself afterwards. */
+  start(events: ChannelEvents): Promise<void>;
+  /** Resolves when the SMSC/modem accepted the message; rejects with SubmitError. */
+  submit(sms: OutboundSms): Promise<SubmitResult>;
+  /** Graceful: drain in-flight submits, unbind/close. */
+  stop(): Promise<void>;
+  health(): ChannelHealth;
+}
+
+/** Builds a driver from a channel's stored config (validated by the driver itself). */
+export type ChannelFactory = (config: Record<string, unknown>, context: { name: string }) => ChannelDriver;

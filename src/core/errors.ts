@@ -1,0 +1,70 @@
+/**
+ * One registry of error codes: every API error and every delivery/submit failure uses a code
+ * from here, so clients can switch on stable strings. HTTP status applies to API errors.
+ */
+export const ERRORS = {
+  // Request errors
+  validation_failed: { status: 400, message: 'The request is not valid.' },
+  invalid_json: { status: 400, message: 'The request body is not valid JSON.' },
+  missing_parameter: { status: 400, message: 'A required parameter is missing.' },
+  invalid_number: { status: 400, message: 'The phone number is not valid.' },
+  no_valid_recipients: { status: 422, message: 'None of the recipients is a valid phone number.' },
+  too_many_recipients: { status: 413, message: 'Too many recipients in one request.' },
+  payload_too_large: { status: 413, message: 'The request body is too large.' },
+  text_too_long: { status: 422, message: 'The text needs more segments than allowed.' },
+  unsupported_media_type: { status: 415, message: 'The content type is not supported.' },
+  // Auth
+  unauthorized: { status: 401, message: 'Authentication is required.' },
+  invalid_credentials: { status: 401, message: 'The credentials are not valid.' },
+  account_blocked: { status: 403, message: 'The account is blocked.' },
+  forbidden: { status: 403, message: 'You are not allowed to do this.' },
+  // Resources
+  not_found: { status: 404, message: 'The resource does not exist.' },
+  route_not_found: { status: 404, message: 'There is no such endpoint.' },
+  method_not_allowed: { status: 405, message: 'The method is not allowed here.' },
+  conflict: { status: 409, message: 'The resource is in a state that does not allow this.' },
+  already_exists: { status: 409, message: 'A resource with this name already exists.' },
+  idempotency_key_reused: {
+    status: 409,
+    message: 'This Idempotency-Key was used with a different request body.',
+  },
+  not_cancelable: { status: 409, message: 'The message can no longer be canceled.' },
+  rate_limited: { status: 429, message: 'Too many requests; slow down.' },
+  internal: { status: 500, message: 'Something went wrong on our side.' },
+  unavailable: { status: 503, message: 'The service is not ready.' },
+
+  // Delivery and submit outcomes (not HTTP): mapped from ESME_*, +CMS ERROR, DLR err:, TP-ST.
+  unknown_subscriber: { status: 422, message: 'The number is not assigned to a subscriber.' },
+  absent_subscriber: { status: 422, message: 'The phone was off or out of coverage.' },
+  network_error: { status: 502, message: 'The network could not deliver the message.' },
+  channel_error: { status: 502, message: 'The channel failed to submit the message.' },
+  channel_timeout: { status: 504, message: 'The channel did not answer in time.' },
+  throttled: { status: 429, message: 'The channel asked us to slow down.' },
+  no_channel: { status: 503, message: 'No channel is available for this message.' },
+  quota_exceeded: { status: 429, message: 'The monthly limit is reached.' },
+  blacklisted: { status: 422, message: 'The recipient is blacklisted.' },
+  opted_out: { status: 422, message: 'The recipient opted out.' },
+  expired: { status: 410, message: 'The message validity ran out before delivery.' },
+  rejected_by_network: { status: 422, message: 'The network rejected the message.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** An error a handler throws to answer with `{"error":{code,message,field}}`. */
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message?: string,
+    readonly field?: string,
+    readonly details?: unknown,
+  ) {
+    super(message ?? ERRORS[code].message);
+    this.name = 'ApiError';
+    this.status = ERRORS[code].status;
+  }
+}
+
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERRORS, code);
+}
