@@ -1,0 +1,162 @@
+/**
+ * The one place that reads the environment. Defaults live in DEFAULTS with their units; an
+ * optional JSON file (SMSGW_CONFIG) may override them; environment variables win over both.
+ * The result is validated and frozen.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { CountryCode } from 'libphonenumber-js';
+import { getCountries } from 'libphonenumber-js';
+
+export interface Config {
+  /** HTTP listen port. */
+  port: number;
+  host: string;
+  /** Where SQLite lives and other local state (created if missing). */
+  dataDir: string;
+  /** postgres:// URL switches to PostgreSQL; otherwise SQLite at <dataDir>/smsgw.db. */
+  databaseUrl: string | undefined;
+  adminPassword: string | undefined;
+  adminApiKey: string | undefined;
+  /** ISO 3166 region for numbers written without a country code, e.g. "RU". */
+  defaultRegion: CountryCode | undefined;
+  /** Create a shared simulator channel on first start. */
+  simulator: boolean;
+  /** SMPP server face port; 0 turns it off. */
+  smppPort: number;
+  logLevel: string;
+  /** Identifies this process in queue leases; unique per start so a restarted node never reuses a lease. */
+  nodeId: string;
+  /** SQLite durability: FULL fsyncs every commit (commits are grouped, so the cost is shared). */
+  sqliteSynchronous: 'FULL' | 'NORMAL';
+  dispatch: {
+    /** Most messages claimed per query. */
+    batchSize: number;
+    /** How long a claimed message stays ours; longer than any driver's submit timeout. */
+    leaseMs: number;
+    /** Poll interval when idle; new messages also wake the loop directly. */
+    pollMs: number;
+    /** First retry delay after a failed attempt; doubles each time up to retryMaxMs. */
+    retryBaseMs: number;
+    retryMaxMs: number;
+    /** Default total attempts per message (the API's max_attempts). */
+    maxAttempts: number;
+    /** Messages that could not be routed (no channel free) are looked at again after this. */
+    noChannelDelayMs: number;
+  };
+  /** Validity when the request gives none: 48 h, the common SMSC default. */
+  defaultValidityMinutes: number;
+  /** Longest message we accept, in segments. */
+  maxSegments: number;
+  /** Largest recipient list in one request. */
+  maxRecipients: number;
+}
+
+const DEFAULTS: Omit<Config, 'nodeId'> = {
+  port: 8080,
+  host: '0.0.0.0',
+  dataDir: './data',
+  databaseUrl: undefined,
+  adminPassword: undefined,
+  adminApiKey: undefined,
+  defaultRegion: undefined,
+  simulator: true,
+  smppPort: 2775,
+  logLevel: 'info',
+  sqliteSynchronous: 'FULL',
+  dispatch: {
+    batchSize: 200,
+    leaseMs: 120_000,
+    pollMs: 250,
+    retryBaseMs: 15_000,
+    retryMaxMs: 3_600_000,
+    maxAttempts: 3,
+    noChannelDelayMs: 5_000,
+  },
+  defaultValidityMinutes: 2880,
+  maxSegments: 15,
+  maxRecipients: 1000,
+};
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
+  }
+  return n;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+function region(value: string | undefined, name: string): CountryCode | undefined {
+  if (value === undefined || value === '') return undefined;
+  const upper = value.toUpperCase();
+  if (!(getCountries() as string[]).includes(upper)) {
+    throw new ConfigError(`${name} must be an ISO 3166-1 alpha-2 region such as RU or US, got "${value}"`);
+  }
+  return upper as CountryCode;
+}
+
+function readFileConfig(path: string | undefined): Partial<Config> {
+  if (!path) return {};
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Partial<Config>;
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+}
+
+/** Builds the frozen config from defaults, an optional JSON file and the environment. */
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const file = readFileConfig(env.SMSGW_CONFIG);
+  const base: Omit<Config, 'nodeId'> = {
+    ...DEFAULTS,
+    ...file,
+    dispatch: { ...DEFAULTS.dispatch, ...(file.dispatch ?? {}) },
+  };
+  const dbUrl = env.DATABASE_URL || base.databaseUrl;
+  if (dbUrl && !/^postgres(ql)?:\/\//.test(dbUrl)) {
+    throw new ConfigError('DATABASE_URL must be a postgres:// URL (leave it unset for SQLite)');
+  }
+  const sync = (env.SMSGW_SQLITE_SYNCHRONOUS || base.sqliteSynchronous).toUpperCase();
+  if (sync !== 'FULL' && sync !== 'NORMAL')
+    throw new ConfigError('SMSGW_SQLITE_SYNCHRONOUS must be FULL or NORMAL');
+  const config: Config = {
+    ...base,
+    port: int(env, 'SMSGW_PORT', base.port, 0, 65535),
+    host: env.SMSGW_HOST || base.host,
+    dataDir: resolve(env.SMSGW_DATA_DIR || base.dataDir),
+    databaseUrl: dbUrl || undefined,
+    adminPassword: env.SMSGW_ADMIN_PASSWORD || base.adminPassword,
+    adminApiKey: env.SMSGW_ADMIN_API_KEY || base.adminApiKey,
+    defaultRegion: region(env.SMSGW_DEFAULT_REGION ?? base.defaultRegion, 'SMSGW_DEFAULT_REGION'),
+    simulator: bool(env, 'SMSGW_SIMULATOR', base.simulator),
+    smppPort: int(env, 'SMSGW_SMPP_PORT', base.smppPort, 0, 65535),
+    logLevel: env.SMSGW_LOG_LEVEL || base.logLevel,
+    sqliteSynchronous: sync,
+    nodeId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    dispatch: {
+      ...base.dispatch,
+      leaseMs: int(env, 'SMSGW_LEASE_MS', base.dispatch.leaseMs, 1000, 86_400_000),
+      retryBaseMs: int(env, 'SMSGW_RETRY_BASE_MS', base.dispatch.retryBaseMs, 0, 86_400_000),
+    },
+  };
+  if (config.adminApiKey !== undefined && config.adminApiKey.length < 16) {
+    throw new ConfigError('SMSGW_ADMIN_API_KEY must be at least 16 characters');
+  }
+  return Object.freeze(config);
+}

@@ -1,0 +1,47 @@
+/** Recipient numbers: parsed and normalized to E.164 with libphonenumber-js. Pure. */
+import type { CountryCode } from 'libphonenumber-js/max';
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+
+export type NormalizeResult = { ok: true; e164: string } | { ok: false; reason: string };
+
+/**
+ * `+7 900 123-45-67`, `79001234567` (international digits without '+', as the seed sends them)
+ * and national forms with a default region all become `+79001234567`. A number must be a
+ * possible length for its country; numbering-plan validity is not required because test and
+ * private ranges (+7000…) are legitimate targets for a self-hosted gateway.
+ */
+export function normalizeNumber(raw: string, defaultRegion?: CountryCode): NormalizeResult {
+  const input = raw.trim();
+  if (input === '') return { ok: false, reason: 'The number is empty.' };
+  if (!/^[+\d\s().-]+$/.test(input))
+    return {
+      ok: false,
+      reason: 'A phone number may contain only digits, +, spaces, dots, dashes and brackets.',
+    };
+  const digits = input.replace(/[^\d]/g, '');
+  if (digits.length < 3 || digits.length > 15)
+    return { ok: false, reason: 'A phone number has 3 to 15 digits.' };
+  const candidates: string[] =
+    input.startsWith('+') || input.startsWith('00') ? [`+${digits.replace(/^00/, '')}`] : [];
+  if (candidates.length === 0) {
+    if (defaultRegion) candidates.push(input);
+    candidates.push(`+${digits}`);
+  }
+  for (const candidate of candidates) {
+    const parsed = candidate.startsWith('+')
+      ? parsePhoneNumberFromString(candidate)
+      : parsePhoneNumberFromString(candidate, defaultRegion);
+    if (parsed?.isPossible()) return { ok: true, e164: parsed.number };
+  }
+  return {
+    ok: false,
+    reason: `"${raw}" is not a possible phone number${defaultRegion ? '' : ' (write it with the country code)'}.`,
+  };
+}
+
+/** Sender id: up to 15 digits (optionally with +) or up to 11 alphanumeric GSM characters. */
+export function validateSender(from: string): string | undefined {
+  if (/^\+?\d{1,15}$/.test(from)) return undefined;
+  if (/^[A-Za-z0-9 .\-_&]{1,11}$/.test(from) && /[A-Za-z]/.test(from)) return undefined;
+  return 'A sender id is a number of up to 15 digits or up to 11 letters, digits, spaces and . - _ &.';
+}

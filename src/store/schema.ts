@@ -1,0 +1,144 @@
+/**
+ * Table types as Kysely sees them. Times are epoch milliseconds (integer / bigint) and flags
+ * are 0/1 integers on both databases, so the same queries and comparisons work everywhere.
+ */
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+export interface UsersTable {
+  id: string;
+  login: string;
+  password_hash: string;
+  role: 'admin' | 'user';
+  status: 'active' | 'blocked';
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  user_id: string;
+  name: string;
+  /** Public part shown in listings and used to look the key up. */
+  prefix: string;
+  /** SHA-256 of the secret: keys are 190-bit random, so a slow hash buys nothing. */
+  secret_hash: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface ChannelsTable {
+  id: string;
+  name: string;
+  type: string;
+  /** Null: shared by every user. */
+  owner_id: string | null;
+  /** Driver config as JSON text. */
+  config: string;
+  monthly_limit: number | null;
+  /** 'segments' or 'messages': what the monthly limit counts. */
+  count_mode: 'segments' | 'messages';
+  min_interval_ms: number;
+  max_in_flight: number;
+  /** Lower goes first when usage ties. */
+  priority: number;
+  enabled: number;
+  state: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ChannelCountersTable {
+  channel_id: string;
+  /** Calendar month, "YYYY-MM" in UTC (the seed's gateway_smscount.date). */
+  month: string;
+  count: number;
+}
+
+export interface MessagesTable {
+  id: string;
+  owner_id: string;
+  api_key_id: string | null;
+  /** All recipients of one request share a batch id (follow-ups address a batch). */
+  batch_id: string;
+  to: string;
+  from: string | null;
+  text: string;
+  encoding: string;
+  segments: number;
+  flash: number;
+  replace_id: number | null;
+  validity_minutes: number | null;
+  send_at: number | null;
+  expires_at: number;
+  status: string;
+  attempts: number;
+  max_attempts: number;
+  /** The seed's `attempts`: immediate tries on the same channel within one attempt. */
+  tries_per_attempt: number;
+  next_attempt_at: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+  channel_id: string | null;
+  /** Set by a failed attempt so the next one prefers another channel. */
+  avoid_channel_id: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  client_ref: string | null;
+  callback_url: string | null;
+  created_at: number;
+  updated_at: number;
+  sent_at: number | null;
+  final_at: number | null;
+}
+
+export interface MessagePartsTable {
+  message_id: string;
+  seq: number;
+  channel_id: string;
+  remote_id: string;
+  status: string;
+  error_code: string | null;
+  updated_at: number;
+}
+
+export interface MessageEventsTable {
+  id: Generated<number>;
+  message_id: string;
+  owner_id: string;
+  status: string;
+  error_code: string | null;
+  detail: string | null;
+  channel_id: string | null;
+  created_at: number;
+}
+
+export interface IdempotencyKeysTable {
+  user_id: string;
+  key: string;
+  request_hash: string;
+  status_code: number;
+  response: string;
+  created_at: number;
+}
+
+export interface Database {
+  users: UsersTable;
+  api_keys: ApiKeysTable;
+  channels: ChannelsTable;
+  channel_counters: ChannelCountersTable;
+  messages: MessagesTable;
+  message_parts: MessagePartsTable;
+  message_events: MessageEventsTable;
+  idempotency_keys: IdempotencyKeysTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type ApiKeyRow = Selectable<ApiKeysTable>;
+export type ChannelRow = Selectable<ChannelsTable>;
+export type MessageRow = Selectable<MessagesTable>;
+export type NewMessage = Insertable<MessagesTable>;
+export type MessageUpdate = Updateable<MessagesTable>;
+export type MessageEventRow = Selectable<MessageEventsTable>;
+export type NewMessageEvent = Insertable<MessageEventsTable>;
+export type MessagePartRow = Selectable<MessagePartsTable>;

@@ -1,0 +1,304 @@
+/** One storage conformance suite, run against every database we support. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Store } from '../../src/store/index.js';
+import { createStore } from '../../src/store/index.js';
+import { migrate } from '../../src/store/db.js';
+import { monthOf, newId } from '../../src/store/ids.js';
+import type { NewMessage } from '../../src/store/schema.js';
+import { TEST_DBS } from '../support/db.js';
+
+function message(ownerId: string, over: Partial<NewMessage> = {}): NewMessage {
+  const now = Date.now();
+  return {
+    id: newId(),
+    owner_id: ownerId,
+    api_key_id: null,
+    batch_id: 'b1',
+    to: '+15555550100',
+    from: null,
+    text: 'hello',
+    encoding: 'gsm7',
+    segments: 1,
+    flash: 0,
+    replace_id: null,
+    validity_minutes: null,
+    send_at: null,
+    expires_at: now + 3_600_000,
+    status: 'queued',
+    attempts: 0,
+    max_attempts: 3,
+    tries_per_attempt: 1,
+    next_attempt_at: now,
+    lease_owner: null,
+    lease_until: null,
+    channel_id: null,
+    avoid_channel_id: null,
+    error_code: null,
+    error_message: null,
+    client_ref: null,
+    callback_url: null,
+    created_at: now,
+    updated_at: now,
+    sent_at: null,
+    final_at: null,
+    ...over,
+  };
+}
+
+for (const testDb of TEST_DBS) {
+  describe(`store conformance: ${testDb.name}`, () => {
+    let store: Store;
+    let cleanup: () => Promise<void>;
+    let alice: string;
+    let bob: string;
+    let channelId: string;
+
+    beforeAll(async () => {
+      const opened = await testDb.open();
+      cleanup = opened.cleanup;
+      store = createStore(opened.db);
+      alice = (await store.users.create({ login: 'alice', passwordHash: 'x', role: 'user' })).id;
+      bob = (await store.users.create({ login: 'bob', passwordHash: 'x', role: 'user' })).id;
+      channelId = (
+        await store.channels.create({
+          name: 'sim',
+          type: 'simulator',
+          owner_id: null,
+          config: '{}',
+          monthly_limit: null,
+          count_mode: 'segments',
+          min_interval_ms: 0,
+          max_in_flight: 10,
+          priority: 1,
+          enabled: 1,
+        })
+      ).id;
+    });
+    afterAll(() => cleanup());
+
+    it('applies migrations once and is idempotent on re-run', async () => {
+      expect(await migrate(store.db)).toEqual([]);
+    });
+
+    it('keeps logins unique and finds keys by prefix', async () => {
+      await expect(store.users.create({ login: 'alice', passwordHash: 'y', role: 'user' })).rejects.toThrow();
+      const k = await store.keys.create({
+        userId: alice,
+        name: 'k',
+        prefix: 'abcdef012345',
+        secretHash: 'h',
+      });
+      expect((await store.keys.byPrefix('abcdef012345'))?.user.login).toBe('alice');
+      await store.keys.revoke(k.id);
+      expect((await store.keys.byPrefix('abcdef012345'))?.key.revoked_at).not.toBeNull();
+    });
+
+    it('reserves monthly allowance atomically: never more than the limit', async () => {
+      const month = '2026-01';
+      const results = await Promise.all(
+        Array.from({ length: 25 }, () => store.channels.reserve(channelId, month, 1, 10)),
+      );
+      expect(results.filter(Boolean)).toHaveLength(10);
+      expect(await store.channels.counter(channelId, month)).toBe(10);
+      await store.channels.release(channelId, month, 3);
+      expect(await store.channels.counter(channelId, month)).toBe(7);
+      await store.channels.resetCounter(channelId, month);
+      expect(await store.channels.counter(channelId, month)).toBe(0);
+    });
+
+    it('accepts in batches and replays or refuses reused idempotency keys', async () => {
+      const m1 = message(alice);
+      const idem = {
+        userId: alice,
+        key: 'k1',
+        requestHash: 'h1',
+        statusCode: 202,
+        response: '{"first":true}',
+      };
+      const [r1] = await store.messages.acceptBatch([{ messages: [m1], idempotency: idem }]);
+      expect(r1).toEqual({ kind: 'accepted' });
+      const [r2, r3] = await store.messages.acceptBatch([
+        { messages: [message(alice)], idempotency: idem },
+        { messages: [message(alice)], idempotency: { ...idem, requestHash: 'other' } },
+      ]);
+      expect(r2).toEqual({ kind: 'replay', statusCode: 202, response: '{"first":true}' });
+      expect(r3).toEqual({ kind: 'conflict' });
+      // Another user may use the same key string.
+      const [r4] = await store.messages.acceptBatch([
+        { messages: [message(bob)], idempotency: { ...idem, userId: bob } },
+      ]);
+      expect(r4).toEqual({ kind: 'accepted' });
+      expect((await store.messages.events(m1.id)).map((e) => e.status)).toEqual(['queued']);
+    });
+
+    it('claims only due messages, each by exactly one claimer', async () => {
+      await store.messages.recoverLeases(Date.now(), true);
+      const due = Array.from({ length: 30 }, () => message(alice, { batch_id: 'claim' }));
+      const later = message(alice, {
+        batch_id: 'claim',
+        status: 'scheduled',
+        next_attempt_at: Date.now() + 3_600_000,
+      });
+      await store.messages.acceptBatch([{ messages: [...due, later] }]);
+      const now = Date.now();
+      const [a, b, c] = await Promise.all([
+        store.messages.claim('node-a', 15, now, now + 60_000),
+        store.messages.claim('node-b', 15, now, now + 60_000),
+        store.messages.claim('node-c', 15, now, now + 60_000),
+      ]);
+      const ids = [...a!, ...b!, ...c!].map((m) => m.id);
+      expect(new Set(ids).size).toBe(ids.length);
+      const claimedHere = ids.filter((id) => due.some((d) => d.id === id));
+      expect(claimedHere.length).toBe(30);
+      expect(ids).not.toContain(later.id);
+      expect((await store.messages.byId(due[0]!.id))?.status).toBe('sending');
+    });
+
+    it('returns expired leases to the queue and leaves live ones alone', async () => {
+      const m = message(alice);
+      await store.messages.acceptBatch([{ messages: [m] }]);
+      const now = Date.now();
+      const claimed = await store.messages.claim('dead-node', 1000, now, now + 10);
+      expect(claimed.map((c) => c.id)).toContain(m.id);
+      expect(await store.messages.recoverLeases(now)).toBe(0);
+      expect(await store.messages.recoverLeases(now + 1000)).toBeGreaterThanOrEqual(1);
+      expect((await store.messages.byId(m.id))?.status).toBe('queued');
+    });
+
+    it('records sent, reports per part, and derives the final status', async () => {
+      const single = message(alice, { segments: 1 });
+      const multi = message(alice, { segments: 3 });
+      await store.messages.acceptBatch([{ messages: [single, multi] }]);
+      const at = Date.now();
+      await store.messages.applyOutcomes([
+        { kind: 'sent', id: single.id, ownerId: alice, channelId, remoteIds: ['r-1'], countUnits: 1, at },
+        {
+          kind: 'sent',
+          id: multi.id,
+          ownerId: alice,
+          channelId,
+          remoteIds: ['r-2', 'r-3', 'r-4'],
+          countUnits: 3,
+          at,
+        },
+      ]);
+      expect(await store.channels.counter(channelId, monthOf(at))).toBe(4);
+      const { finals } = await store.messages.applyOutcomes([
+        { kind: 'report', channelId, remoteId: 'r-1', state: 'delivered', at },
+        { kind: 'report', channelId, remoteId: 'r-2', state: 'delivered', at },
+        {
+          kind: 'report',
+          channelId,
+          remoteId: 'r-3',
+          state: 'undelivered',
+          errorCode: 'absent_subscriber',
+          at,
+        },
+        { kind: 'report', channelId, remoteId: 'r-4', state: 'delivered', at },
+        { kind: 'report', channelId, remoteId: 'unknown-id', state: 'delivered', at },
+      ]);
+      expect(finals).toEqual([
+        { id: single.id, status: 'delivered' },
+        { id: multi.id, status: 'partially_delivered' },
+      ]);
+      const m = await store.messages.byId(multi.id);
+      expect(m?.error_code).toBe('absent_subscriber');
+      expect((await store.messages.events(multi.id)).map((e) => e.status)).toEqual([
+        'queued',
+        'sent',
+        'partially_delivered',
+      ]);
+    });
+
+    it('retries, fails and cancels with events', async () => {
+      const r = message(alice);
+      const f = message(alice);
+      const c = message(alice);
+      const s = message(alice);
+      await store.messages.acceptBatch([{ messages: [r, f, c, s] }]);
+      const at = Date.now();
+      await store.messages.applyOutcomes([
+        {
+          kind: 'retry',
+          id: r.id,
+          ownerId: alice,
+          channelId,
+          nextAt: at + 5000,
+          errorCode: 'network_error',
+          error: 'x',
+          at,
+        },
+        {
+          kind: 'failed',
+          id: f.id,
+          ownerId: alice,
+          channelId,
+          errorCode: 'rejected_by_network',
+          error: 'no',
+          at,
+        },
+        { kind: 'sent', id: s.id, ownerId: alice, channelId, remoteIds: ['s-1'], countUnits: 0, at },
+      ]);
+      const retried = await store.messages.byId(r.id);
+      expect(retried).toMatchObject({
+        status: 'queued',
+        attempts: 1,
+        avoid_channel_id: channelId,
+        next_attempt_at: at + 5000,
+      });
+      expect((await store.messages.byId(f.id))?.status).toBe('failed');
+      expect(await store.messages.cancel(c.id, bob, 'x')).toBeUndefined();
+      expect((await store.messages.cancel(c.id, alice, 'x'))?.status).toBe('canceled');
+      expect((await store.messages.cancel(s.id, alice, 'x'))?.status).toBe('sent');
+    });
+
+    it('lists with owner isolation, filters, text search and cursor pages', async () => {
+      const batch = newId();
+      const rows = Array.from({ length: 7 }, (_, i) =>
+        message(bob, {
+          batch_id: batch,
+          text: i === 3 ? 'Your code is 100% ready_now' : `note ${i}`,
+          to: `+1555555010${i}`,
+        }),
+      );
+      await store.messages.acceptBatch([{ messages: rows }]);
+      expect(await store.messages.list({ ownerId: alice, batchId: batch, limit: 50 })).toHaveLength(0);
+      const page1 = await store.messages.list({ ownerId: bob, batchId: batch, limit: 4 });
+      const page2 = await store.messages.list({
+        ownerId: bob,
+        batchId: batch,
+        limit: 4,
+        before: page1.at(-1)!.id,
+      });
+      expect(page1).toHaveLength(4);
+      expect(page2).toHaveLength(3);
+      expect(new Set([...page1, ...page2].map((m) => m.id)).size).toBe(7);
+      const found = await store.messages.list({ ownerId: bob, textContains: '100% READY_', limit: 50 });
+      expect(found.map((m) => m.text)).toEqual(['Your code is 100% ready_now']);
+      expect(
+        await store.messages.list({ ownerId: bob, textContains: '0%', batchId: batch, limit: 50 }),
+      ).toHaveLength(1);
+      expect(
+        await store.messages.list({ ownerId: bob, to: '+15555550102', batchId: batch, limit: 50 }),
+      ).toHaveLength(1);
+    });
+
+    it('expires sent messages with no final report after their validity', async () => {
+      const m = message(alice, { expires_at: Date.now() - 1 });
+      await store.messages.acceptBatch([{ messages: [m] }]);
+      await store.messages.applyOutcomes([
+        {
+          kind: 'sent',
+          id: m.id,
+          ownerId: alice,
+          channelId,
+          remoteIds: ['e-1'],
+          countUnits: 0,
+          at: Date.now(),
+        },
+      ]);
+      expect(await store.messages.expireDue(Date.now())).toBeGreaterThanOrEqual(1);
+      expect((await store.messages.byId(m.id))?.status).toBe('expired');
+    });
+  });
+}
