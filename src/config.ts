@@ -46,6 +46,8 @@ export interface Config {
     /** Messages that could not be routed (no channel free) are looked at again after this. */
     noChannelDelayMs: number;
   };
+  /** First webhook retry delay (ms); doubles per attempt, retried for 24 h. */
+  webhookRetryBaseMs: number;
   /** Validity when the request gives none: 48 h, the common SMSC default. */
   defaultValidityMinutes: number;
   /** Longest message we accept, in segments. */
@@ -75,6 +77,7 @@ const DEFAULTS: Omit<Config, 'nodeId'> = {
     maxAttempts: 3,
     noChannelDelayMs: 5_000,
   },
+  webhookRetryBaseMs: 10_000,
   defaultValidityMinutes: 2880,
   maxSegments: 15,
   maxRecipients: 1000,
@@ -148,6 +151,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     smppPort: int(env, 'SMSGW_SMPP_PORT', base.smppPort, 0, 65535),
     logLevel: env.SMSGW_LOG_LEVEL || base.logLevel,
     sqliteSynchronous: sync,
+    webhookRetryBaseMs: int(env, 'SMSGW_WEBHOOK_RETRY_BASE_MS', base.webhookRetryBaseMs, 0, 3_600_000),
     nodeId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     dispatch: {
       ...base.dispatch,

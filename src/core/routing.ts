@@ -86,7 +86,10 @@ export function route(msg: RoutableMessage, channels: ChannelSnapshot[], now: nu
 
   const free = tier.filter((c) => isFree(c, now));
   if (free.length === 0) {
-    const next = Math.min(...tier.map((c) => (c.inFlight < c.maxInFlight ? freeAt(c) : now + 50)));
+    // A channel busy with a submit has no known end time: look again in half a second at the earliest.
+    const next = Math.min(
+      ...tier.map((c) => (c.inFlight < c.maxInFlight ? freeAt(c) : Math.max(freeAt(c), now + 500))),
+    );
     return { kind: 'wait', until: Math.max(next, now + 1) };
   }
   free.sort(

@@ -10,6 +10,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import type { Database } from './schema.js';
 import * as m001 from './migrations/001-init.js';
+import * as m002 from './migrations/002-delivery.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -32,6 +33,7 @@ export interface OpenOptions {
 /** Numbered migrations; add new ones at the end, never edit an applied one. */
 const MIGRATIONS: Record<string, { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> }> = {
   '001-init': m001,
+  '002-delivery': m002,
 };
 
 // pg returns int8 (bigint) as strings to protect values above 2^53; our bigints are epoch

@@ -2,7 +2,9 @@
 import type { Db } from './db.js';
 import { ApiKeyRepo, UserRepo } from './users.js';
 import { ChannelRepo } from './channels.js';
-import { MessageRepo } from './messages.js';
+import { MessageFeed, MessageRepo } from './messages.js';
+import { WebhookRepo } from './webhooks.js';
+import { ContactRepo, InboundRepo, KeywordRepo, OptOutRepo } from './inbound.js';
 
 export interface Store {
   db: Db;
@@ -10,6 +12,12 @@ export interface Store {
   keys: ApiKeyRepo;
   channels: ChannelRepo;
   messages: MessageRepo;
+  feed: MessageFeed;
+  webhooks: WebhookRepo;
+  inbound: InboundRepo;
+  keywords: KeywordRepo;
+  contacts: ContactRepo;
+  optOuts: OptOutRepo;
   close(): Promise<void>;
 }
 
@@ -20,6 +28,12 @@ export function createStore(db: Db): Store {
     keys: new ApiKeyRepo(db.kysely),
     channels: new ChannelRepo(db.kysely),
     messages: new MessageRepo(db.kysely, db.dialect),
+    feed: new MessageFeed(db.kysely),
+    webhooks: new WebhookRepo(db.kysely, db.dialect),
+    inbound: new InboundRepo(db.kysely),
+    keywords: new KeywordRepo(db.kysely),
+    contacts: new ContactRepo(db.kysely),
+    optOuts: new OptOutRepo(db.kysely),
     close: () => db.close(),
   };
 }

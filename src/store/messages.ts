@@ -62,6 +62,8 @@ export type Outcome =
       remoteIds: string[];
       /** Units to add to the channel's monthly counter (0 when reserved up front). */
       countUnits: number;
+      /** When the submit started: recorded as the `sending` event. */
+      startedAt: number;
       at: number;
     }
   | {
@@ -72,6 +74,7 @@ export type Outcome =
       nextAt: number;
       errorCode: string;
       error: string;
+      startedAt: number;
       at: number;
     }
   | {
@@ -81,10 +84,21 @@ export type Outcome =
       channelId: string | null;
       errorCode: string;
       error: string;
+      startedAt: number;
       at: number;
     }
-  /** Not sent and not counted as an attempt: no channel was free for it. */
-  | { kind: 'release'; id: string; nextAt: number; reason: string; at: number }
+  /**
+   * Not sent and not counted as an attempt: no channel was free for it. With `errorCode`
+   * (no channel at all), the reason is shown on the message while it waits.
+   */
+  | {
+      kind: 'release';
+      id: string;
+      nextAt: number;
+      reason: string;
+      errorCode?: string | undefined;
+      at: number;
+    }
   | {
       kind: 'report';
       channelId: string;
@@ -262,13 +276,6 @@ export class MessageRepo {
         })
         .returningAll()
         .execute();
-      if (claimed.length > 0) {
-        await insertChunked(
-          trx,
-          'message_events',
-          claimed.map((m) => event(m.id, m.owner_id, 'sending', null, null, null, now)),
-        );
-      }
       return claimed.sort((a, b) => a.next_attempt_at - b.next_attempt_at);
     });
   }
@@ -314,6 +321,14 @@ export class MessageRepo {
   async applyOutcomes(outcomes: Outcome[]): Promise<{ finals: { id: string; status: MessageStatus }[] }> {
     return this.db.transaction().execute(async (trx) => {
       const finals: { id: string; status: MessageStatus }[] = [];
+      // A submit's `sending` event is written with its outcome: one transaction instead of two,
+      // and a message that was claimed but found no channel leaves no noise in its history.
+      const sending = outcomes.flatMap((o) =>
+        o.kind === 'sent' || o.kind === 'retry' || o.kind === 'failed'
+          ? [event(o.id, o.ownerId, 'sending', null, null, o.channelId, o.startedAt)]
+          : [],
+      );
+      if (sending.length > 0) await insertChunked(trx, 'message_events', sending);
       for (const o of outcomes) {
         switch (o.kind) {
           case 'sent':
@@ -575,5 +590,38 @@ async function insertChunked<T extends 'messages' | 'message_events'>(
       .insertInto(table)
       .values(rows.slice(i, i + INSERT_CHUNK) as never)
       .execute();
+  }
+}
+
+/** The change feed and conversations read the same tables; kept here with the other message queries. */
+export class MessageFeed {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** Events after a cursor, oldest first; `maxCreatedAt` holds back the newest on PostgreSQL. */
+  eventsAfter(ownerId: string | undefined, after: number, limit: number, maxCreatedAt: number) {
+    let q = this.db
+      .selectFrom('message_events')
+      .selectAll()
+      .where('id', '>', after)
+      .where('created_at', '<=', maxCreatedAt);
+    if (ownerId) q = q.where('owner_id', '=', ownerId);
+    return q.orderBy('id').limit(limit).execute();
+  }
+
+  outboundTo(ownerId: string | undefined, number: string, limit: number): Promise<MessageRow[]> {
+    let q = this.db.selectFrom('messages').selectAll().where('to', '=', number);
+    if (ownerId) q = q.where('owner_id', '=', ownerId);
+    return q.orderBy('id', 'desc').limit(limit).execute();
+  }
+
+  /** Recipients of a batch whose messages are in one of the statuses (follow-ups). */
+  async recipientsOf(ownerId: string | undefined, batchId: string, statuses: string[]): Promise<string[]> {
+    let q = this.db
+      .selectFrom('messages')
+      .select('to')
+      .where('batch_id', '=', batchId)
+      .where('status', 'in', statuses);
+    if (ownerId) q = q.where('owner_id', '=', ownerId);
+    return (await q.orderBy('id').execute()).map((r) => r.to);
   }
 }

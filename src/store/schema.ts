@@ -25,6 +25,8 @@ export interface ApiKeysTable {
   created_at: number;
   last_used_at: number | null;
   revoked_at: number | null;
+  /** Default status webhook for messages sent with this key. */
+  callback_url: string | null;
 }
 
 export interface ChannelsTable {
@@ -122,6 +124,98 @@ export interface IdempotencyKeysTable {
   created_at: number;
 }
 
+export interface UserSettingsTable {
+  user_id: string;
+  webhook_url: string | null;
+  inbound_webhook_url: string | null;
+  webhook_secret: string;
+  /** JSON arrays of words; null means the defaults. */
+  stop_words: string | null;
+  start_words: string | null;
+  stop_reply: string | null;
+  start_reply: string | null;
+  help_reply: string | null;
+  updated_at: number;
+}
+
+export interface WebhookOutboxTable {
+  id: Generated<number>;
+  /** Stable across retries, so receivers can drop duplicates. */
+  event_id: string;
+  owner_id: string;
+  kind: 'status' | 'inbound' | 'forward';
+  ordering_key: string;
+  url: string;
+  payload: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  next_attempt_at: number;
+  lease_until: number | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  give_up_at: number;
+  created_at: number;
+  delivered_at: number | null;
+}
+
+export interface WebhookAttemptsTable {
+  id: Generated<number>;
+  outbox_id: number;
+  attempt: number;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
+  at: number;
+}
+
+export interface CursorsTable {
+  name: string;
+  position: number;
+}
+
+export interface InboundMessagesTable {
+  id: string;
+  owner_id: string | null;
+  channel_id: string;
+  from: string;
+  to: string | null;
+  text: string;
+  incomplete: number;
+  /** The keyword rule or opt-out word that matched, if any. */
+  keyword: string | null;
+  received_at: number;
+  created_at: number;
+}
+
+export interface KeywordRulesTable {
+  id: string;
+  owner_id: string;
+  match_type: 'exact' | 'prefix' | 'regex';
+  pattern: string;
+  action: 'auto_reply' | 'forward' | 'tag';
+  reply_text: string | null;
+  forward_url: string | null;
+  tag: string | null;
+  priority: number;
+  enabled: number;
+  created_at: number;
+}
+
+export interface ContactsTable {
+  owner_id: string;
+  number: string;
+  /** JSON array of strings. */
+  tags: string;
+  updated_at: number;
+}
+
+export interface OptOutsTable {
+  owner_id: string;
+  number: string;
+  keyword: string;
+  created_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   api_keys: ApiKeysTable;
@@ -131,6 +225,14 @@ export interface Database {
   message_parts: MessagePartsTable;
   message_events: MessageEventsTable;
   idempotency_keys: IdempotencyKeysTable;
+  user_settings: UserSettingsTable;
+  webhook_outbox: WebhookOutboxTable;
+  webhook_attempts: WebhookAttemptsTable;
+  cursors: CursorsTable;
+  inbound_messages: InboundMessagesTable;
+  keyword_rules: KeywordRulesTable;
+  contacts: ContactsTable;
+  opt_outs: OptOutsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -142,3 +244,8 @@ export type MessageUpdate = Updateable<MessagesTable>;
 export type MessageEventRow = Selectable<MessageEventsTable>;
 export type NewMessageEvent = Insertable<MessageEventsTable>;
 export type MessagePartRow = Selectable<MessagePartsTable>;
+export type UserSettingsRow = Selectable<UserSettingsTable>;
+export type WebhookOutboxRow = Selectable<WebhookOutboxTable>;
+export type WebhookAttemptRow = Selectable<WebhookAttemptsTable>;
+export type InboundRow = Selectable<InboundMessagesTable>;
+export type KeywordRuleRow = Selectable<KeywordRulesTable>;

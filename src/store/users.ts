@@ -57,7 +57,13 @@ export class UserRepo {
 export class ApiKeyRepo {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async create(k: { userId: string; name: string; prefix: string; secretHash: string }): Promise<ApiKeyRow> {
+  async create(k: {
+    userId: string;
+    name: string;
+    prefix: string;
+    secretHash: string;
+    callbackUrl?: string | null;
+  }): Promise<ApiKeyRow> {
     const row: ApiKeyRow = {
       id: newId(),
       user_id: k.userId,
@@ -67,6 +73,7 @@ export class ApiKeyRepo {
       created_at: Date.now(),
       last_used_at: null,
       revoked_at: null,
+      callback_url: k.callbackUrl ?? null,
     };
     await this.db.insertInto('api_keys').values(row).execute();
     return row;

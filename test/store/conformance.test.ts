@@ -171,7 +171,16 @@ for (const testDb of TEST_DBS) {
       await store.messages.acceptBatch([{ messages: [single, multi] }]);
       const at = Date.now();
       await store.messages.applyOutcomes([
-        { kind: 'sent', id: single.id, ownerId: alice, channelId, remoteIds: ['r-1'], countUnits: 1, at },
+        {
+          kind: 'sent',
+          id: single.id,
+          ownerId: alice,
+          channelId,
+          remoteIds: ['r-1'],
+          countUnits: 1,
+          startedAt: at,
+          at,
+        },
         {
           kind: 'sent',
           id: multi.id,
@@ -179,6 +188,7 @@ for (const testDb of TEST_DBS) {
           channelId,
           remoteIds: ['r-2', 'r-3', 'r-4'],
           countUnits: 3,
+          startedAt: at,
           at,
         },
       ]);
@@ -205,6 +215,7 @@ for (const testDb of TEST_DBS) {
       expect(m?.error_code).toBe('absent_subscriber');
       expect((await store.messages.events(multi.id)).map((e) => e.status)).toEqual([
         'queued',
+        'sending',
         'sent',
         'partially_delivered',
       ]);
@@ -226,6 +237,7 @@ for (const testDb of TEST_DBS) {
           nextAt: at + 5000,
           errorCode: 'network_error',
           error: 'x',
+          startedAt: at,
           at,
         },
         {
@@ -235,9 +247,19 @@ for (const testDb of TEST_DBS) {
           channelId,
           errorCode: 'rejected_by_network',
           error: 'no',
+          startedAt: at,
           at,
         },
-        { kind: 'sent', id: s.id, ownerId: alice, channelId, remoteIds: ['s-1'], countUnits: 0, at },
+        {
+          kind: 'sent',
+          id: s.id,
+          ownerId: alice,
+          channelId,
+          remoteIds: ['s-1'],
+          countUnits: 0,
+          startedAt: at,
+          at,
+        },
       ]);
       const retried = await store.messages.byId(r.id);
       expect(retried).toMatchObject({
@@ -294,6 +316,7 @@ for (const testDb of TEST_DBS) {
           channelId,
           remoteIds: ['e-1'],
           countUnits: 0,
+          startedAt: Date.now(),
           at: Date.now(),
         },
       ]);

@@ -16,6 +16,8 @@ import type {
 import { SubmitError } from '../port.js';
 
 type Outcome = 'delivered' | 'unknown_subscriber' | 'absent_subscriber' | 'network_error' | 'expired';
+/** Rule-only outcome: every part delivered except the last (absent subscriber). */
+type RuleOutcome = Outcome | 'last_part_fails' | 'submit_error' | 'submit_rejected';
 
 export interface SimulatorConfig {
   /** Time to accept one submit, ms. */
@@ -32,7 +34,7 @@ export interface SimulatorConfig {
    * Deterministic outcomes for recipients starting with a prefix: a delivery outcome, or a
    * submit failure ('submit_error' retryable, 'submit_rejected' permanent).
    */
-  rules: { prefix: string; outcome: Outcome | 'submit_error' | 'submit_rejected' }[];
+  rules: { prefix: string; outcome: RuleOutcome }[];
 }
 
 export const SIMULATOR_DEFAULTS: SimulatorConfig = {
@@ -87,6 +89,8 @@ export class SimulatorDriver implements ChannelDriver {
   private timers = new Set<NodeJS.Timeout>();
   /** Every accepted submit, newest last (bounded): lets tests and the UI see what "went out". */
   readonly sent: OutboundSms[] = [];
+  /** Every submit call, failed ones included (tests count retries with it). */
+  submitCalls = 0;
 
   constructor(
     private readonly config: SimulatorConfig,
@@ -101,6 +105,7 @@ export class SimulatorDriver implements ChannelDriver {
 
   async submit(sms: OutboundSms): Promise<SubmitResult> {
     if (this.status !== 'up') throw new SubmitError('channel_error', 'simulator is not running');
+    this.submitCalls++;
     this.inFlight++;
     try {
       await this.pace();
@@ -115,10 +120,16 @@ export class SimulatorDriver implements ChannelDriver {
       if (this.sent.length >= 10_000) this.sent.shift();
       this.sent.push(sms);
       if (sms.deliveryReport) {
-        const outcome = (rule?.outcome as Outcome | undefined) ?? this.draw();
+        const drawn = (rule?.outcome as Outcome | 'last_part_fails' | undefined) ?? this.draw();
         const timer = setTimeout(() => {
           this.timers.delete(timer);
-          for (const remoteId of remoteIds) {
+          remoteIds.forEach((remoteId, i) => {
+            const outcome: Outcome =
+              drawn === 'last_part_fails'
+                ? i === remoteIds.length - 1
+                  ? 'absent_subscriber'
+                  : 'delivered'
+                : drawn;
             this.events?.deliveryReport({
               remoteId,
               state:
@@ -127,7 +138,7 @@ export class SimulatorDriver implements ChannelDriver {
               rawError: outcome === 'delivered' ? undefined : `sim:${outcome}`,
               at: new Date(),
             });
-          }
+          });
         }, this.config.deliveryDelayMs);
         this.timers.add(timer);
       }

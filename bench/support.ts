@@ -1,0 +1,90 @@
+/** Shared benchmark plumbing: spawn the real gateway, free ports, percentiles, docs/benchmarks.md sections. */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+export async function startGateway(
+  env: Record<string, string>,
+): Promise<{ url: string; proc: ChildProcess; stop(): Promise<void> }> {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'smsgw-bench-'));
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start'], {
+    env: {
+      ...process.env,
+      SMSGW_PORT: String(port),
+      SMSGW_HOST: '127.0.0.1',
+      SMSGW_DATA_DIR: dataDir,
+      SMSGW_SMPP_PORT: '0',
+      SMSGW_LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const until = Date.now() + 60_000;
+  for (;;) {
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) break;
+    } catch {
+      // starting
+    }
+    if (Date.now() > until) throw new Error('gateway did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    proc,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        proc.once('exit', () => resolve());
+        proc.kill('SIGTERM');
+      }),
+  };
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return percentile(s, 50);
+}
+
+export function machine(): string {
+  const c = cpus();
+  return `${c.length} × ${c[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}`;
+}
+
+/** Replaces (or appends) the section `## title` of docs/benchmarks.md. */
+export function writeSection(title: string, body: string): void {
+  const file = 'docs/benchmarks.md';
+  const doc = existsSync(file)
+    ? readFileSync(file, 'utf8')
+    : '# Benchmarks\n\nEvery figure here is written by the command named in its section; re-run it to check.\n';
+  const heading = `## ${title}`;
+  const start = doc.indexOf(heading);
+  const section = `${heading}\n\n${body.trim()}\n`;
+  let out: string;
+  if (start === -1) out = `${doc.trimEnd()}\n\n${section}`;
+  else {
+    const next = doc.indexOf('\n## ', start + heading.length);
+    out = doc.slice(0, start) + section + (next === -1 ? '' : doc.slice(next));
+  }
+  writeFileSync(file, out.endsWith('\n') ? out : `${out}\n`);
+}

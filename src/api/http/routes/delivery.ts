@@ -1,0 +1,436 @@
+/**
+ * After sending: the change feed, inbound messages and conversations, keyword rules, opt-outs,
+ * webhook settings and delivery log, follow-ups to a batch, and simulated inbound for tests.
+ */
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { Static } from 'typebox';
+import { ApiError } from '../../../core/errors.js';
+import { checkPattern } from '../../../core/keywords.js';
+import { MESSAGE_STATUSES } from '../../../core/message.js';
+import { normalizeNumber } from '../../../core/phone.js';
+import type { InboundService } from '../../../delivery/inbound.js';
+import type { ChannelRegistry } from '../../../dispatch/registry.js';
+import type { MessageService } from '../../../services/messages.js';
+import type { Store } from '../../../store/index.js';
+import type { InboundRow, KeywordRuleRow, UserSettingsRow } from '../../../store/schema.js';
+import { ownerScope, principalOf, requireAdmin } from '../auth.js';
+import { eventView, messageView } from '../views.js';
+import { SendSchema, toSendInput } from './messages.js';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function inboundView(r: InboundRow) {
+  return {
+    id: r.id,
+    channel_id: r.channel_id,
+    from: r.from,
+    to: r.to,
+    text: r.text,
+    incomplete: r.incomplete === 1,
+    keyword: r.keyword,
+    received_at: iso(r.received_at),
+  };
+}
+
+function ruleView(r: KeywordRuleRow) {
+  return {
+    id: r.id,
+    match_type: r.match_type,
+    pattern: r.pattern,
+    action: r.action,
+    reply_text: r.reply_text,
+    forward_url: r.forward_url,
+    tag: r.tag,
+    priority: r.priority,
+    enabled: r.enabled === 1,
+    created_at: iso(r.created_at),
+  };
+}
+
+function settingsView(s: UserSettingsRow) {
+  const list = (v: string | null) => (v ? (JSON.parse(v) as string[]) : null);
+  return {
+    webhook_url: s.webhook_url,
+    inbound_webhook_url: s.inbound_webhook_url,
+    webhook_secret: s.webhook_secret,
+    stop_words: list(s.stop_words),
+    start_words: list(s.start_words),
+    stop_reply: s.stop_reply,
+    start_reply: s.start_reply,
+    help_reply: s.help_reply,
+  };
+}
+
+function number(raw: string, field = 'number'): string {
+  const n = normalizeNumber(raw);
+  if (!n.ok) throw new ApiError('invalid_number', n.reason, field);
+  return n.e164;
+}
+
+const Url = Type.String({ format: 'uri', maxLength: 2048, pattern: '^https?://' });
+const Words = Type.Array(Type.String({ minLength: 1, maxLength: 20, pattern: '^\\S+$' }), { maxItems: 20 });
+
+export function deliveryRoutes(
+  app: FastifyInstance,
+  deps: { store: Store; messages: MessageService; inbound: InboundService; registry: ChannelRegistry },
+): void {
+  const { store, messages, inbound, registry } = deps;
+  const pgLag = store.db.dialect === 'postgres' ? 2000 : 0;
+
+  app.get(
+    '/v1/events',
+    {
+      schema: {
+        tags: ['delivery'],
+        summary: 'Change feed: status events after a cursor (long-poll with wait=seconds)',
+        querystring: Type.Object({
+          after: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+          wait: Type.Optional(Type.Integer({ minimum: 0, maximum: 60, default: 0 })),
+        }),
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      const q = req.query as { after?: number; limit?: number; wait?: number };
+      const after = q.after ?? 0;
+      const until = Date.now() + (q.wait ?? 0) * 1000;
+      for (;;) {
+        const rows = await store.feed.eventsAfter(ownerScope(p), after, q.limit ?? 100, Date.now() - pgLag);
+        if (rows.length > 0 || Date.now() >= until) {
+          const last = rows[rows.length - 1];
+          return {
+            data: rows.map((e) => ({ ...eventView(e), message_id: e.message_id })),
+            next_cursor: last ? last.id : after,
+          };
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    },
+  );
+
+  app.get(
+    '/v1/inbound',
+    {
+      schema: {
+        tags: ['delivery'],
+        summary: 'Inbound messages, newest first',
+        querystring: Type.Object({
+          from: Type.Optional(Type.String({ maxLength: 32 })),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+          cursor: Type.Optional(Type.String({ maxLength: 64 })),
+        }),
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      const q = req.query as { from?: string; limit?: number; cursor?: string };
+      const limit = q.limit ?? 50;
+      const rows = await store.inbound.list({
+        ownerId: ownerScope(p),
+        from: q.from ? number(q.from, 'from') : undefined,
+        before: q.cursor,
+        limit,
+      });
+      const last = rows[rows.length - 1];
+      return { data: rows.map(inboundView), next_cursor: rows.length === limit && last ? last.id : null };
+    },
+  );
+
+  const NumberParams = Type.Object({ number: Type.String({ maxLength: 32 }) });
+  app.get(
+    '/v1/conversations/:number',
+    {
+      schema: {
+        tags: ['delivery'],
+        summary: 'Outbound and inbound with one number, oldest first',
+        params: NumberParams,
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      const n = number((req.params as { number: string }).number);
+      const [out, inc] = await Promise.all([
+        store.feed.outboundTo(ownerScope(p), n, 200),
+        store.inbound.list({ ownerId: ownerScope(p), from: n, limit: 200 }),
+      ]);
+      const items = [
+        ...out.map((m) => ({ direction: 'outbound' as const, at: m.created_at, message: messageView(m) })),
+        ...inc.map((m) => ({ direction: 'inbound' as const, at: m.received_at, message: inboundView(m) })),
+      ].sort((a, b) => a.at - b.at);
+      return { number: n, data: items.map((i) => ({ direction: i.direction, at: iso(i.at), ...i.message })) };
+    },
+  );
+  app.post(
+    '/v1/conversations/:number/messages',
+    {
+      schema: {
+        tags: ['delivery'],
+        summary: 'Reply in a conversation',
+        params: NumberParams,
+        body: Type.Object({
+          text: Type.String({ maxLength: 20_000 }),
+          from: Type.Optional(Type.String({ maxLength: 16 })),
+        }),
+      },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      const n = number((req.params as { number: string }).number);
+      const b = req.body as { text: string; from?: string };
+      return reply.status(202).send(await messages.send(p, { to: [n], text: b.text, from: b.from }));
+    },
+  );
+
+  // ---- keyword rules
+  const RuleBody = Type.Object({
+    match_type: Type.Union([Type.Literal('exact'), Type.Literal('prefix'), Type.Literal('regex')]),
+    pattern: Type.String({ minLength: 1, maxLength: 200 }),
+    action: Type.Union([Type.Literal('auto_reply'), Type.Literal('forward'), Type.Literal('tag')]),
+    reply_text: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })),
+    forward_url: Type.Optional(Url),
+    tag: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    priority: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
+    enabled: Type.Optional(Type.Boolean()),
+  });
+  app.post(
+    '/v1/keywords',
+    { schema: { tags: ['delivery'], summary: 'Add a keyword rule', body: RuleBody } },
+    async (req, reply) => {
+      const p = principalOf(req);
+      const b = req.body as Static<typeof RuleBody>;
+      const bad = checkPattern(b);
+      if (bad) throw new ApiError('validation_failed', bad, 'pattern');
+      const needs = { auto_reply: 'reply_text', forward: 'forward_url', tag: 'tag' } as const;
+      if (!b[needs[b.action]])
+        throw new ApiError(
+          'validation_failed',
+          `The ${b.action} action needs ${needs[b.action]}.`,
+          needs[b.action],
+        );
+      const row = await store.keywords.create({
+        owner_id: p.user.id,
+        match_type: b.match_type,
+        pattern: b.pattern,
+        action: b.action,
+        reply_text: b.reply_text ?? null,
+        forward_url: b.forward_url ?? null,
+        tag: b.tag ?? null,
+        priority: b.priority ?? 100,
+        enabled: b.enabled === false ? 0 : 1,
+      });
+      return reply.status(201).send(ruleView(row));
+    },
+  );
+  app.get('/v1/keywords', { schema: { tags: ['delivery'], summary: 'Your keyword rules' } }, async (req) => ({
+    data: (await store.keywords.forOwner(principalOf(req).user.id)).map(ruleView),
+  }));
+  app.delete(
+    '/v1/keywords/:id',
+    { schema: { tags: ['delivery'], params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } },
+    async (req, reply) => {
+      const ok = await store.keywords.delete((req.params as { id: string }).id, principalOf(req).user.id);
+      if (!ok) throw new ApiError('not_found', 'No such rule.', 'id');
+      return reply.status(204).send();
+    },
+  );
+
+  // ---- opt-outs
+  app.get(
+    '/v1/opt-outs',
+    { schema: { tags: ['delivery'], summary: 'Numbers that opted out from you' } },
+    async (req) => {
+      const p = principalOf(req);
+      const rows = await store.optOuts.list(ownerScope(p), 10_000);
+      return {
+        data: rows.map((r) => ({
+          number: r.number,
+          keyword: r.keyword,
+          owner_id: r.owner_id,
+          created_at: iso(r.created_at),
+        })),
+      };
+    },
+  );
+  app.post(
+    '/v1/opt-outs',
+    { schema: { tags: ['delivery'], body: Type.Object({ number: Type.String({ maxLength: 32 }) }) } },
+    async (req, reply) => {
+      const p = principalOf(req);
+      const n = number((req.body as { number: string }).number);
+      await store.optOuts.add(p.user.id, n, 'api');
+      return reply.status(201).send({ number: n });
+    },
+  );
+  app.delete(
+    '/v1/opt-outs/:number',
+    { schema: { tags: ['delivery'], params: NumberParams } },
+    async (req, reply) => {
+      const p = principalOf(req);
+      const n = number((req.params as { number: string }).number);
+      if (!(await store.optOuts.remove(p.user.id, n)))
+        throw new ApiError('not_found', 'This number has not opted out.', 'number');
+      return reply.status(204).send();
+    },
+  );
+
+  // ---- webhook settings and delivery log
+  const SettingsBody = Type.Object({
+    webhook_url: Type.Optional(Type.Union([Url, Type.Null()])),
+    inbound_webhook_url: Type.Optional(Type.Union([Url, Type.Null()])),
+    stop_words: Type.Optional(Type.Union([Words, Type.Null()])),
+    start_words: Type.Optional(Type.Union([Words, Type.Null()])),
+    stop_reply: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 480 }), Type.Null()])),
+    start_reply: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 480 }), Type.Null()])),
+    help_reply: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 480 }), Type.Null()])),
+  });
+  app.get(
+    '/v1/settings',
+    { schema: { tags: ['delivery'], summary: 'Your webhook and opt-out settings' } },
+    async (req) => settingsView(await store.webhooks.settings(principalOf(req).user.id)),
+  );
+  app.patch('/v1/settings', { schema: { tags: ['delivery'], body: SettingsBody } }, async (req) => {
+    const p = principalOf(req);
+    const b = req.body as Static<typeof SettingsBody>;
+    const json = (v: string[] | null | undefined) =>
+      v === undefined ? undefined : v === null ? null : JSON.stringify(v.map((w) => w.toUpperCase()));
+    const patch = Object.fromEntries(
+      Object.entries({
+        webhook_url: b.webhook_url,
+        inbound_webhook_url: b.inbound_webhook_url,
+        stop_words: json(b.stop_words),
+        start_words: json(b.start_words),
+        stop_reply: b.stop_reply,
+        start_reply: b.start_reply,
+        help_reply: b.help_reply,
+      }).filter(([, v]) => v !== undefined),
+    );
+    return settingsView(await store.webhooks.updateSettings(p.user.id, patch));
+  });
+  app.post(
+    '/v1/settings/rotate-secret',
+    { schema: { tags: ['delivery'], summary: 'New webhook signing secret' } },
+    async (req) => {
+      const p = principalOf(req);
+      const { randomBytes } = await import('node:crypto');
+      return settingsView(
+        await store.webhooks.updateSettings(p.user.id, {
+          webhook_secret: `whsec_${randomBytes(24).toString('base64url')}`,
+        }),
+      );
+    },
+  );
+  app.get(
+    '/v1/webhooks/deliveries',
+    {
+      schema: {
+        tags: ['delivery'],
+        summary: 'Webhook delivery log with every attempt',
+        querystring: Type.Object({
+          message_id: Type.Optional(Type.String({ maxLength: 64 })),
+          status: Type.Optional(
+            Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')]),
+          ),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+          cursor: Type.Optional(Type.Integer({ minimum: 1 })),
+        }),
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      const q = req.query as { message_id?: string; status?: string; limit?: number; cursor?: number };
+      const limit = q.limit ?? 50;
+      const rows = await store.webhooks.list({
+        ownerId: ownerScope(p),
+        messageId: q.message_id,
+        status: q.status,
+        limit,
+        before: q.cursor,
+      });
+      const attempts = await store.webhooks.attempts(rows.map((r) => r.id));
+      const last = rows[rows.length - 1];
+      return {
+        data: rows.map((r) => ({
+          id: r.id,
+          event_id: r.event_id,
+          kind: r.kind,
+          url: r.url,
+          status: r.status,
+          attempts: attempts
+            .filter((a) => a.outbox_id === r.id)
+            .map((a) => ({
+              attempt: a.attempt,
+              status_code: a.status_code,
+              error: a.error,
+              duration_ms: a.duration_ms,
+              at: iso(a.at),
+            })),
+          next_attempt_at: r.status === 'pending' ? iso(r.next_attempt_at) : null,
+          payload: JSON.parse(r.payload) as unknown,
+          created_at: iso(r.created_at),
+          delivered_at: r.delivered_at ? iso(r.delivered_at) : null,
+        })),
+        next_cursor: rows.length === limit && last ? last.id : null,
+      };
+    },
+  );
+
+  // ---- follow-ups (seed 004): "the recipients of batch X whose status is S"
+  const FollowUp = Type.Object({
+    ...Type.Omit(SendSchema, ['to']).properties,
+    batch_id: Type.String({ maxLength: 64 }),
+    status: Type.Union([Type.String(), Type.Array(Type.String(), { minItems: 1, maxItems: 11 })]),
+  });
+  app.post(
+    '/v1/messages/follow-up',
+    {
+      schema: {
+        tags: ['messages'],
+        summary: 'Send to the recipients of a batch that reached given statuses',
+        body: FollowUp,
+      },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      const b = req.body as Static<typeof FollowUp>;
+      const statuses = (Array.isArray(b.status) ? b.status : b.status.split(',')).map((s) => s.trim());
+      const unknown = statuses.find((s) => !(MESSAGE_STATUSES as readonly string[]).includes(s));
+      if (unknown) throw new ApiError('validation_failed', `Unknown status "${unknown}".`, 'status');
+      const to = await store.feed.recipientsOf(ownerScope(p), b.batch_id, statuses);
+      if (to.length === 0)
+        throw new ApiError('no_valid_recipients', 'No message of this batch has these statuses.', 'batch_id');
+      const { batch_id: _b, status: _s, ...rest } = b;
+      return reply.status(202).send(await messages.send(p, toSendInput({ ...rest, to })));
+    },
+  );
+
+  // ---- inbound on demand (simulator and any driver that can inject)
+  app.post(
+    '/v1/channels/:id/inbound',
+    {
+      schema: {
+        tags: ['channels'],
+        summary: 'Simulate an inbound message on a channel that supports it (the simulator)',
+        params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+        body: Type.Object({
+          from: Type.String({ minLength: 1, maxLength: 32 }),
+          text: Type.String({ maxLength: 2000 }),
+          to: Type.Optional(Type.String({ maxLength: 32 })),
+        }),
+      },
+    },
+    async (req, reply) => {
+      requireAdmin(req);
+      const ch = registry.get((req.params as { id: string }).id);
+      const driver = ch?.driver as
+        { injectInbound?: (s: { from: string; text: string; to?: string }) => void } | undefined;
+      if (!ch || !driver?.injectInbound)
+        throw new ApiError('not_found', 'No running channel that can simulate inbound messages.', 'id');
+      const b = req.body as { from: string; text: string; to?: string };
+      driver.injectInbound({ from: b.from, text: b.text, to: b.to });
+      await inbound.idle();
+      return reply.status(202).send({ queued: true });
+    },
+  );
+}

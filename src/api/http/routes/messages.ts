@@ -1,0 +1,193 @@
+/** REST v1 messages: send (POST, or GET with a query string), preview, read, list, cancel. */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { Static } from 'typebox';
+import { preview } from '../../../codec/index.js';
+import { ApiError } from '../../../core/errors.js';
+import { MESSAGE_STATUSES } from '../../../core/message.js';
+import type { MessageService, SendInput } from '../../../services/messages.js';
+import type { Store } from '../../../store/index.js';
+import { ownerScope, principalOf } from '../auth.js';
+import { eventView, messageView, partView } from '../views.js';
+
+export const SendSchema = Type.Object({
+  to: Type.Union(
+    [Type.String({ maxLength: 200_000 }), Type.Array(Type.String({ maxLength: 64 }), { maxItems: 100_000 })],
+    {
+      description: 'A number, an array of up to 1,000 numbers, or a comma-separated string.',
+    },
+  ),
+  text: Type.String({ maxLength: 20_000 }),
+  from: Type.Optional(Type.String({ maxLength: 16, description: 'Sender id: digits or up to 11 letters.' })),
+  flash: Type.Optional(Type.Boolean({ description: 'Class 0: shown at once, not stored.' })),
+  replace_id: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 7, description: 'Replace-message type 1–7.' }),
+  ),
+  validity: Type.Optional(Type.Integer({ minimum: 1, maximum: 40_320, description: 'Minutes.' })),
+  send_at: Type.Optional(
+    Type.String({ format: 'date-time', description: 'ISO 8601; schedules the message.' }),
+  ),
+  max_attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
+  attempts: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 10, description: 'Immediate tries on the same channel.' }),
+  ),
+  callback_url: Type.Optional(Type.String({ format: 'uri', maxLength: 2048 })),
+  client_ref: Type.Optional(Type.String({ maxLength: 128 })),
+  all_or_nothing: Type.Optional(Type.Boolean()),
+});
+type SendBody = Static<typeof SendSchema>;
+
+const ListQuery = Type.Object({
+  status: Type.Optional(Type.String({ description: `Comma-separated: ${MESSAGE_STATUSES.join(', ')}` })),
+  to: Type.Optional(Type.String({ maxLength: 32 })),
+  q: Type.Optional(Type.String({ maxLength: 200, description: 'Text contains (case-insensitive).' })),
+  since: Type.Optional(Type.String({ format: 'date-time' })),
+  until: Type.Optional(Type.String({ format: 'date-time' })),
+  channel_id: Type.Optional(Type.String({ maxLength: 64 })),
+  batch_id: Type.Optional(Type.String({ maxLength: 64 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+  cursor: Type.Optional(Type.String({ maxLength: 64 })),
+});
+
+const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+
+export function toSendInput(b: SendBody): SendInput {
+  return {
+    to: Array.isArray(b.to) ? b.to.flatMap((t) => t.split(',')) : b.to.split(','),
+    text: b.text,
+    from: b.from,
+    flash: b.flash,
+    replaceId: b.replace_id,
+    validityMinutes: b.validity,
+    sendAt: b.send_at ? new Date(b.send_at) : undefined,
+    maxAttempts: b.max_attempts,
+    triesPerAttempt: b.attempts,
+    callbackUrl: b.callback_url,
+    clientRef: b.client_ref,
+    allOrNothing: b.all_or_nothing,
+  };
+}
+
+function idempotencyKey(req: FastifyRequest): string | undefined {
+  const raw = req.headers['idempotency-key'];
+  if (raw === undefined) return undefined;
+  const key = Array.isArray(raw) ? raw[0] : raw;
+  if (!key || key.length > 255) {
+    throw new ApiError(
+      'validation_failed',
+      'Idempotency-Key must be 1 to 255 characters.',
+      'Idempotency-Key',
+    );
+  }
+  return key;
+}
+
+export function messageRoutes(app: FastifyInstance, deps: { store: Store; messages: MessageService }): void {
+  const { store, messages } = deps;
+  const send = async (req: FastifyRequest, body: SendBody) => {
+    const p = principalOf(req);
+    return messages.send(p, toSendInput(body), idempotencyKey(req));
+  };
+
+  app.post(
+    '/v1/messages',
+    { schema: { tags: ['messages'], summary: 'Send a message to one or many recipients', body: SendSchema } },
+    async (req, reply) => reply.status(202).send(await send(req, req.body as SendBody)),
+  );
+  // GET-only clients (scripts, devices) send with a query string: same parameters, same answer.
+  app.get(
+    '/v1/messages/send',
+    {
+      schema: {
+        tags: ['messages'],
+        summary: 'Send with a query string (same parameters as POST)',
+        querystring: SendSchema,
+      },
+    },
+    async (req, reply) => reply.status(202).send(await send(req, req.query as SendBody)),
+  );
+
+  app.post(
+    '/v1/messages/preview',
+    {
+      schema: {
+        tags: ['messages'],
+        summary: 'Encoding and segment count of a text',
+        body: Type.Object({ text: Type.String({ maxLength: 20_000 }) }),
+      },
+    },
+    async (req) => {
+      principalOf(req);
+      const p = preview((req.body as { text: string }).text);
+      return {
+        encoding: p.encoding,
+        segments: p.segments,
+        length: p.length,
+        per_segment: p.perSegment,
+        remaining: p.remaining,
+        ucs2_chars: p.ucs2Chars,
+      };
+    },
+  );
+
+  app.get(
+    '/v1/messages/:id',
+    { schema: { tags: ['messages'], summary: 'A message with its events', params: IdParams } },
+    async (req) => {
+      const p = principalOf(req);
+      const { id } = req.params as { id: string };
+      const m = await store.messages.byId(id, ownerScope(p));
+      if (!m) throw new ApiError('not_found', 'No such message.', 'id');
+      const [events, parts] = await Promise.all([store.messages.events(id), store.messages.parts(id)]);
+      return { ...messageView(m), parts: parts.map(partView), events: events.map(eventView) };
+    },
+  );
+
+  app.get(
+    '/v1/messages',
+    { schema: { tags: ['messages'], summary: 'History, newest first', querystring: ListQuery } },
+    async (req) => {
+      const p = principalOf(req);
+      const q = req.query as Static<typeof ListQuery>;
+      const statuses = q.status
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      const unknown = statuses?.find((s) => !(MESSAGE_STATUSES as readonly string[]).includes(s));
+      if (unknown) throw new ApiError('validation_failed', `Unknown status "${unknown}".`, 'status');
+      const limit = q.limit ?? 50;
+      const rows = await store.messages.list({
+        ownerId: ownerScope(p),
+        status: statuses,
+        to: q.to,
+        textContains: q.q,
+        since: q.since ? Date.parse(q.since) : undefined,
+        until: q.until ? Date.parse(q.until) : undefined,
+        channelId: q.channel_id,
+        batchId: q.batch_id,
+        before: q.cursor,
+        limit,
+      });
+      const last = rows[rows.length - 1];
+      return { data: rows.map(messageView), next_cursor: rows.length === limit && last ? last.id : null };
+    },
+  );
+
+  app.delete(
+    '/v1/messages/:id',
+    { schema: { tags: ['messages'], summary: 'Cancel a queued or scheduled message', params: IdParams } },
+    async (req) => {
+      const p = principalOf(req);
+      const { id } = req.params as { id: string };
+      const m = await store.messages.cancel(id, ownerScope(p), `canceled by ${p.user.login}`);
+      if (!m) throw new ApiError('not_found', 'No such message.', 'id');
+      if (m.status !== 'canceled') {
+        throw new ApiError(
+          'not_cancelable',
+          `The message is ${m.status}; only queued or scheduled messages can be canceled.`,
+        );
+      }
+      return messageView(m);
+    },
+  );
+}

@@ -1,0 +1,103 @@
+/** Liveness, readiness and Prometheus metrics. */
+import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import client from 'prom-client';
+import type { Dispatcher } from '../../../dispatch/dispatcher.js';
+import type { ChannelRegistry } from '../../../dispatch/registry.js';
+import type { Store } from '../../../store/index.js';
+
+export interface OpsDeps {
+  store: Store;
+  registry: ChannelRegistry;
+  dispatcher: Dispatcher;
+  ready: () => boolean;
+}
+
+export function createMetrics(deps: OpsDeps) {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  const httpDuration = new client.Histogram({
+    name: 'smsgw_http_request_duration_seconds',
+    help: 'HTTP API latency by route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  });
+  // Counting by status scans an index; cache it briefly so frequent scrapes stay cheap.
+  let statusCache: { at: number; rows: { status: string; n: number }[] } = { at: 0, rows: [] };
+  new client.Gauge({
+    name: 'smsgw_messages',
+    help: 'Messages by status',
+    labelNames: ['status'] as const,
+    registers: [registry],
+    async collect() {
+      if (Date.now() - statusCache.at > 5000)
+        statusCache = { at: Date.now(), rows: await deps.store.messages.countByStatus() };
+      this.reset();
+      for (const r of statusCache.rows) this.set({ status: r.status }, r.n);
+    },
+  });
+  new client.Gauge({
+    name: 'smsgw_queue_depth',
+    help: 'Messages queued, scheduled or being sent',
+    registers: [registry],
+    async collect() {
+      this.set(await deps.store.messages.queueDepth());
+    },
+  });
+  for (const [name, key] of [
+    ['smsgw_channel_sent_total', 'sent'],
+    ['smsgw_channel_failed_total', 'failed'],
+  ] as const) {
+    new client.Counter({
+      name,
+      help: `Submits ${key} per channel since start`,
+      labelNames: ['channel'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [id, n] of deps.dispatcher.stats[key]) {
+          this.inc({ channel: deps.registry.get(id)?.row.name ?? id }, n);
+        }
+      },
+    });
+  }
+  new client.Gauge({
+    name: 'smsgw_channel_up',
+    help: '1 when the channel is up',
+    labelNames: ['channel', 'type'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const ch of deps.registry.all()) {
+        this.set({ channel: ch.row.name, type: ch.row.type }, ch.driver.health().status === 'up' ? 1 : 0);
+      }
+    },
+  });
+  return { registry, httpDuration };
+}
+
+export function opsRoutes(
+  app: FastifyInstance,
+  deps: OpsDeps,
+  metrics: ReturnType<typeof createMetrics>,
+): void {
+  app.get('/healthz', { schema: { tags: ['ops'], summary: 'Liveness' } }, async () => ({ status: 'ok' }));
+  app.get(
+    '/readyz',
+    { schema: { tags: ['ops'], summary: 'Readiness: database reachable and dispatcher running' } },
+    async (_req, reply) => {
+      try {
+        await sql`select 1`.execute(deps.store.db.kysely);
+      } catch {
+        return reply.status(503).send({ status: 'database unreachable' });
+      }
+      if (!deps.ready()) return reply.status(503).send({ status: 'starting or stopping' });
+      return { status: 'ready' };
+    },
+  );
+  app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics' } }, async (_req, reply) => {
+    reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+}

@@ -1,0 +1,91 @@
+/**
+ * The original design's API (seed 002): `/smsc.php?login=&pass=&tel=&msg=&flash=&replacemessages_id=&attempts=`,
+ * GET or POST, with its status codes and `{"success","description"}` bodies, plus the new
+ * message ids. Parameters may come from the query string or a form/JSON body ($_REQUEST).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from '../../../core/errors.js';
+import type { AuthService } from '../../../services/auth.js';
+import type { MessageService } from '../../../services/messages.js';
+
+function param(req: FastifyRequest, name: string): string | undefined {
+  const pick = (src: unknown) => {
+    const v = (src as Record<string, unknown> | undefined)?.[name];
+    if (Array.isArray(v)) return v.length ? String(v[v.length - 1]) : undefined;
+    return v === undefined || v === null ? undefined : String(v);
+  };
+  return pick(req.body) ?? pick(req.query);
+}
+
+const truthy = (v: string | undefined) =>
+  v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
+
+export function seedRoutes(
+  app: FastifyInstance,
+  deps: { auth: AuthService; messages: MessageService },
+): void {
+  const handler = async (req: FastifyRequest, reply: FastifyReply) => {
+    const answer = (status: number, body: Record<string, unknown>) => reply.status(status).send(body);
+    const login = param(req, 'login');
+    const pass = param(req, 'pass');
+    if (!login || !pass) return answer(403, { success: false, description: 'Check your login and password' });
+    const user = await deps.auth.byPassword(login, pass);
+    if (!user || user.status !== 'active') {
+      return answer(401, { success: false, description: 'User not found or login / password is incorrect' });
+    }
+    const tel = param(req, 'tel');
+    const msg = param(req, 'msg');
+    if (!tel || tel.trim() === '')
+      return answer(400, { success: false, description: 'Phone number is empty' });
+    if (!msg) return answer(400, { success: false, description: 'Message is empty' });
+    const int = (name: string) => {
+      const v = param(req, name);
+      if (v === undefined || v === '' || v === '0') return undefined;
+      const n = Number(v);
+      if (!Number.isInteger(n))
+        throw new ApiError('validation_failed', `${name} must be a whole number.`, name);
+      return n;
+    };
+    // As in the seed: '+' and spaces are stripped, numbers are international, comma-separated.
+    const numbers = tel
+      .replace(/[ +]/g, '')
+      .split(',')
+      .filter((n) => n !== '')
+      .map((n) => `+${n}`);
+    try {
+      const attempts = int('attempts');
+      const result = await deps.messages.send(
+        { user, apiKeyId: null },
+        {
+          to: numbers,
+          text: msg,
+          flash: truthy(param(req, 'flash')),
+          replaceId: int('replacemessages_id'),
+          triesPerAttempt: attempts === undefined ? undefined : Math.min(10, Math.max(1, attempts)),
+        },
+      );
+      const invalid = result.messages.filter((m) => 'error' in m).map((m) => m.input);
+      return answer(200, {
+        success: true,
+        description: 'Saved to queue',
+        ids: result.messages.flatMap((m) => ('id' in m && !('error' in m) ? [m.id] : [])),
+        ...(invalid.length ? { invalid } : {}),
+      });
+    } catch (err) {
+      if (err instanceof ApiError)
+        return answer(err.status, { success: false, description: err.message, code: err.code });
+      throw err;
+    }
+  };
+  app.get(
+    '/smsc.php',
+    {
+      schema: {
+        tags: ['seed'],
+        summary: 'Seed API (login, pass, tel, msg, flash, replacemessages_id, attempts)',
+      },
+    },
+    handler,
+  );
+  app.post('/smsc.php', { schema: { tags: ['seed'], summary: 'Seed API, POST form or JSON' } }, handler);
+}

@@ -1,0 +1,118 @@
+/** How rows look in API responses: ISO times, booleans, no internal lease fields, secrets redacted. */
+import type {
+  ApiKeyRow,
+  ChannelRow,
+  MessageEventRow,
+  MessagePartRow,
+  MessageRow,
+  UserRow,
+} from '../../store/schema.js';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function messageView(m: MessageRow) {
+  return {
+    id: m.id,
+    batch_id: m.batch_id,
+    to: m.to,
+    from: m.from,
+    text: m.text,
+    encoding: m.encoding,
+    segments: m.segments,
+    flash: m.flash === 1,
+    replace_id: m.replace_id,
+    validity: m.validity_minutes,
+    status: m.status,
+    error: m.error_code ? { code: m.error_code, message: m.error_message } : null,
+    attempts: m.attempts,
+    max_attempts: m.max_attempts,
+    channel_id: m.channel_id,
+    client_ref: m.client_ref,
+    callback_url: m.callback_url,
+    send_at: iso(m.send_at),
+    expires_at: iso(m.expires_at),
+    created_at: iso(m.created_at),
+    updated_at: iso(m.updated_at),
+    sent_at: iso(m.sent_at),
+    final_at: iso(m.final_at),
+  };
+}
+
+export function eventView(e: MessageEventRow) {
+  return {
+    id: e.id,
+    status: e.status,
+    error_code: e.error_code,
+    detail: e.detail,
+    channel_id: e.channel_id,
+    at: iso(e.created_at),
+  };
+}
+
+export function partView(p: MessagePartRow) {
+  return {
+    seq: p.seq,
+    remote_id: p.remote_id,
+    status: p.status,
+    error_code: p.error_code,
+    updated_at: iso(p.updated_at),
+  };
+}
+
+export function userView(u: UserRow) {
+  return { id: u.id, login: u.login, role: u.role, status: u.status, created_at: iso(u.created_at) };
+}
+
+export function keyView(k: ApiKeyRow) {
+  return {
+    id: k.id,
+    user_id: k.user_id,
+    name: k.name,
+    prefix: `sgw_${k.prefix}`,
+    callback_url: k.callback_url,
+    created_at: iso(k.created_at),
+    last_used_at: iso(k.last_used_at),
+    revoked_at: iso(k.revoked_at),
+  };
+}
+
+const SECRET_KEYS = /pass|secret|key|token/i;
+
+/** Channel config with anything that looks like a secret replaced, recursively. */
+export function redact(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redact);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [
+        k,
+        SECRET_KEYS.test(k) && typeof v === 'string' ? '***' : redact(v),
+      ]),
+    );
+  }
+  return value;
+}
+
+export function channelView(
+  c: ChannelRow,
+  extra: { used_this_month: number; health?: unknown },
+  withConfig: boolean,
+) {
+  return {
+    id: c.id,
+    name: c.name,
+    type: c.type,
+    owner_id: c.owner_id,
+    enabled: c.enabled === 1,
+    state: c.state,
+    monthly_limit: c.monthly_limit,
+    count_mode: c.count_mode,
+    min_interval_ms: c.min_interval_ms,
+    max_in_flight: c.max_in_flight,
+    priority: c.priority,
+    used_this_month: extra.used_this_month,
+    health: extra.health ?? null,
+    ...(withConfig ? { config: redact(JSON.parse(c.config)) } : {}),
+    created_at: iso(c.created_at),
+    updated_at: iso(c.updated_at),
+  };
+}

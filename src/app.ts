@@ -1,0 +1,169 @@
+/**
+ * Composition root: builds everything from the config, starts it, stops it gracefully.
+ * First start creates the admin user (and a simulator channel when enabled).
+ */
+import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
+import type { Logger } from 'pino';
+import { buildHttpServer } from './api/http/server.js';
+import { createSimulatorDriver } from './channels/simulator/driver.js';
+import type { Config } from './config.js';
+import { InboundService } from './delivery/inbound.js';
+import { WEBHOOK_DEFAULTS, WebhookWorker } from './delivery/webhooks.js';
+import { Dispatcher } from './dispatch/dispatcher.js';
+import { ChannelRegistry } from './dispatch/registry.js';
+import { AuthService } from './services/auth.js';
+import { MessageService } from './services/messages.js';
+import { apiKeyFromChosen, hashPassword, mintApiKey, randomPassword } from './services/secrets.js';
+import type { Store } from './store/index.js';
+import { createStore, openDb, sqlitePathFor } from './store/index.js';
+
+export interface App {
+  config: Readonly<Config>;
+  store: Store;
+  auth: AuthService;
+  messages: MessageService;
+  registry: ChannelRegistry;
+  dispatcher: Dispatcher;
+  webhooks: WebhookWorker;
+  inbound: InboundService;
+  http: FastifyInstance;
+  logger: Logger;
+  /** Credentials created on this start (first start only), to print once. */
+  created?: { login: string; password: string; apiKey: string } | undefined;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function openStore(config: Readonly<Config>): Promise<Store> {
+  const db = await openDb({
+    databaseUrl: config.databaseUrl,
+    sqlitePath: config.databaseUrl ? undefined : sqlitePathFor(config.dataDir),
+    sqliteSynchronous: config.sqliteSynchronous,
+  });
+  return createStore(db);
+}
+
+/** Creates the first admin when the database has no user; returns what to print. */
+export async function bootstrapAdmin(
+  store: Store,
+  config: Readonly<Config>,
+): Promise<{ login: string; password: string; apiKey: string } | undefined> {
+  if ((await store.users.count()) > 0) return undefined;
+  const password = config.adminPassword ?? randomPassword();
+  const admin = await store.users.create({
+    login: 'admin',
+    passwordHash: await hashPassword(password),
+    role: 'admin',
+  });
+  let apiKey: string;
+  if (config.adminApiKey) {
+    apiKey = config.adminApiKey;
+    const k = apiKeyFromChosen(apiKey);
+    await store.keys.create({
+      userId: admin.id,
+      name: 'bootstrap',
+      prefix: k.prefix,
+      secretHash: k.secretHash,
+    });
+  } else {
+    const k = mintApiKey();
+    apiKey = k.key;
+    await store.keys.create({
+      userId: admin.id,
+      name: 'bootstrap',
+      prefix: k.prefix,
+      secretHash: k.secretHash,
+    });
+  }
+  if (config.simulator && !(await store.channels.byName('simulator'))) {
+    await store.channels.create({
+      name: 'simulator',
+      type: 'simulator',
+      owner_id: null,
+      config: '{}',
+      monthly_limit: null,
+      count_mode: 'segments',
+      min_interval_ms: 0,
+      max_in_flight: 200,
+      priority: 1000,
+      enabled: 1,
+    });
+  }
+  return { login: 'admin', password, apiKey };
+}
+
+export async function startApp(config: Readonly<Config>, opts: { logger?: Logger } = {}): Promise<App> {
+  const logger = opts.logger ?? pino({ level: config.logLevel });
+  const store = await openStore(config);
+  const created = await bootstrapAdmin(store, config);
+  const auth = new AuthService(store);
+  const messages = new MessageService(store, {
+    maxRecipients: config.maxRecipients,
+    maxSegments: config.maxSegments,
+    defaultValidityMinutes: config.defaultValidityMinutes,
+    maxAttempts: config.dispatch.maxAttempts,
+    defaultRegion: config.defaultRegion,
+  });
+  let dispatcher: Dispatcher | undefined;
+  const webhooks = new WebhookWorker(store, logger.child({ part: 'webhooks' }), {
+    ...WEBHOOK_DEFAULTS,
+    retryBaseMs: config.webhookRetryBaseMs,
+    // PostgreSQL ids may commit out of order across nodes: fan out events once they are 2 s old.
+    fanOutLagMs: store.db.dialect === 'postgres' ? 2000 : 0,
+  });
+  const inbound = new InboundService(store, messages, logger.child({ part: 'inbound' }), () =>
+    webhooks.poke(),
+  );
+  const registry = new ChannelRegistry(store, logger, {
+    deliveryReport: (channelId, r) => dispatcher?.report(channelId, r),
+    inbound: (channelId, s) => void inbound.receive(channelId, s),
+  });
+  registry.register('simulator', (cfg) => createSimulatorDriver(cfg));
+  dispatcher = new Dispatcher(store, registry, config, logger.child({ part: 'dispatch' }));
+  messages.onAccepted(() => dispatcher?.poke());
+  dispatcher.onFinal = () => webhooks.poke();
+  let ready = false;
+  const http = await buildHttpServer({
+    store,
+    registry,
+    dispatcher,
+    auth,
+    messages,
+    inbound,
+    logger,
+    ready: () => ready,
+  });
+  await registry.sync();
+  await dispatcher.start(store.db.dialect === 'sqlite');
+  webhooks.start();
+  const address = await http.listen({ port: config.port, host: config.host });
+  ready = true;
+  const url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
+  const d = dispatcher;
+  return {
+    config,
+    store,
+    auth,
+    messages,
+    registry,
+    dispatcher: d,
+    webhooks,
+    inbound,
+    http,
+    logger,
+    created,
+    url,
+    async stop() {
+      ready = false;
+      // Order matters: stop taking requests, commit what was accepted, finish sends, close.
+      await http.close();
+      await messages.drain();
+      await d.stop();
+      await registry.stopAll();
+      await inbound.idle();
+      await webhooks.stop();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,267 @@
+/**
+ * The `smsgw` command. Management commands work on the database directly (same config as the
+ * gateway), so they also work while the gateway is stopped; a running gateway picks up what
+ * they queue.
+ */
+import { Command, Option } from 'commander';
+import type { App } from '../app.js';
+import { bootstrapAdmin, openStore, startApp } from '../app.js';
+import { channelDefaults } from '../api/http/routes/admin.js';
+import { loadConfig } from '../config.js';
+import { ApiError } from '../core/errors.js';
+import { MessageService } from '../services/messages.js';
+import { hashPassword, mintApiKey } from '../services/secrets.js';
+import type { Store } from '../store/index.js';
+import { monthOf } from '../store/ids.js';
+
+const program = new Command('smsgw').description('Self-hosted SMS gateway').showHelpAfterError();
+
+async function withStore<T>(fn: (store: Store) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const store = await openStore(config);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+function print(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+program
+  .command('start')
+  .description('Run the gateway (HTTP API, dispatcher, channels)')
+  .action(async () => {
+    const config = loadConfig();
+    const app: App = await startApp(config);
+    const lines = [`smsgw listening on ${app.url}  (API docs: ${app.url}/docs)`];
+    if (app.created) {
+      lines.push(
+        'First start: created the admin user. These credentials are shown only once:',
+        `  login:    ${app.created.login}`,
+        `  password: ${app.created.password}`,
+        `  API key:  ${app.created.apiKey}`,
+        `Try: curl -H "Authorization: Bearer ${app.created.apiKey}" -d to=+15555550100 -d text=hello ${app.url}/v1/messages`,
+      );
+    }
+    process.stdout.write(`${lines.join('\n')}\n`);
+    let stopping = false;
+    const shutdown = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      app.logger.info({ signal }, 'shutting down: finishing in-flight work');
+      const force = setTimeout(() => process.exit(1), 30_000);
+      force.unref();
+      app.stop().then(
+        () => process.exit(0),
+        (err) => {
+          app.logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGINT', () => shutdown('SIGINT'));
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+  });
+
+program
+  .command('migrate')
+  .description('Apply database migrations and create the admin user if there is none')
+  .action(() =>
+    withStore(async (store) => {
+      const created = await bootstrapAdmin(store, loadConfig());
+      print({ migrated: true, ...(created ? { created } : {}) });
+    }),
+  );
+
+const user = program.command('user').description('Manage users');
+user
+  .command('add <login>')
+  .requiredOption('-p, --password <password>', 'password (at least 8 characters)')
+  .addOption(new Option('-r, --role <role>', 'role').choices(['admin', 'user']).default('user'))
+  .action((login: string, o: { password: string; role: 'admin' | 'user' }) =>
+    withStore(async (store) => {
+      if (o.password.length < 8) throw new Error('the password needs at least 8 characters');
+      if (await store.users.byLogin(login)) throw new Error(`the login "${login}" is taken`);
+      const u = await store.users.create({
+        login,
+        passwordHash: await hashPassword(o.password),
+        role: o.role,
+      });
+      print({ id: u.id, login: u.login, role: u.role });
+    }),
+  );
+user
+  .command('list')
+  .action(() =>
+    withStore(async (store) =>
+      print(
+        (await store.users.list()).map((u) => ({ id: u.id, login: u.login, role: u.role, status: u.status })),
+      ),
+    ),
+  );
+for (const [cmd, status] of [
+  ['block', 'blocked'],
+  ['unblock', 'active'],
+] as const) {
+  user.command(`${cmd} <login>`).action((login: string) =>
+    withStore(async (store) => {
+      const u = await store.users.byLogin(login);
+      if (!u) throw new Error(`no user "${login}"`);
+      await store.users.update(u.id, { status });
+      print({ login, status });
+    }),
+  );
+}
+
+const key = program.command('key').description('Manage API keys');
+key
+  .command('create <login>')
+  .option('-n, --name <name>', 'what the key is for', 'cli')
+  .action((login: string, o: { name: string }) =>
+    withStore(async (store) => {
+      const u = await store.users.byLogin(login);
+      if (!u) throw new Error(`no user "${login}"`);
+      const minted = mintApiKey();
+      const row = await store.keys.create({
+        userId: u.id,
+        name: o.name,
+        prefix: minted.prefix,
+        secretHash: minted.secretHash,
+      });
+      print({ id: row.id, key: minted.key, note: 'shown once; store it now' });
+    }),
+  );
+key.command('revoke <id>').action((id: string) =>
+  withStore(async (store) => {
+    if (!(await store.keys.byId(id))) throw new Error(`no key ${id}`);
+    await store.keys.revoke(id);
+    print({ id, revoked: true });
+  }),
+);
+
+const channel = program.command('channel').description('Manage channels');
+channel
+  .command('add <name>')
+  .requiredOption('-t, --type <type>', 'simulator | smpp | modem | gammu')
+  .option('-c, --config <json>', 'driver config as JSON', '{}')
+  .option('-o, --owner <login>', 'owner (default: shared by all users)')
+  .option('-l, --monthly-limit <n>', 'monthly limit', (v) => Number.parseInt(v, 10))
+  .option('-i, --interval-ms <n>', 'minimum interval between sends', (v) => Number.parseInt(v, 10))
+  .action(
+    (
+      name: string,
+      o: { type: string; config: string; owner?: string; monthlyLimit?: number; intervalMs?: number },
+    ) =>
+      withStore(async (store) => {
+        const owner = o.owner ? await store.users.byLogin(o.owner) : undefined;
+        if (o.owner && !owner) throw new Error(`no user "${o.owner}"`);
+        if (await store.channels.byName(name)) throw new Error(`a channel named "${name}" exists`);
+        JSON.parse(o.config);
+        const d = channelDefaults(o.type);
+        const row = await store.channels.create({
+          name,
+          type: o.type,
+          owner_id: owner?.id ?? null,
+          config: o.config,
+          monthly_limit: o.monthlyLimit ?? null,
+          count_mode: 'segments',
+          min_interval_ms: o.intervalMs ?? d.min_interval_ms,
+          max_in_flight: d.max_in_flight,
+          priority: 100,
+          enabled: 1,
+        });
+        print({ id: row.id, name: row.name, type: row.type });
+      }),
+  );
+channel.command('list').action(() =>
+  withStore(async (store) => {
+    const month = monthOf(Date.now());
+    const counters = await store.channels.counters(month);
+    print(
+      (await store.channels.list()).map((c) => ({
+        id: c.id,
+        name: c.name,
+        type: c.type,
+        enabled: c.enabled === 1,
+        month,
+        used: counters.get(c.id) ?? 0,
+        monthly_limit: c.monthly_limit,
+      })),
+    );
+  }),
+);
+for (const [cmd, enabled] of [
+  ['disable', 0],
+  ['enable', 1],
+] as const) {
+  channel.command(`${cmd} <name>`).action((name: string) =>
+    withStore(async (store) => {
+      const c = await store.channels.byName(name);
+      if (!c) throw new Error(`no channel "${name}"`);
+      await store.channels.update(c.id, { enabled });
+      print({ name, enabled: enabled === 1 });
+    }),
+  );
+}
+
+program
+  .command('send')
+  .description('Queue a message')
+  .requiredOption('--to <numbers>', 'comma-separated numbers')
+  .requiredOption('--text <text>', 'message text')
+  .option('--flash', 'flash (class 0) message')
+  .option('--from <sender>', 'sender id')
+  .option('--as <login>', 'send as this user', 'admin')
+  .action((o: { to: string; text: string; flash?: boolean; from?: string; as: string }) =>
+    withStore(async (store) => {
+      const config = loadConfig();
+      const u = await store.users.byLogin(o.as);
+      if (!u) throw new Error(`no user "${o.as}"`);
+      const service = new MessageService(store, {
+        maxRecipients: config.maxRecipients,
+        maxSegments: config.maxSegments,
+        defaultValidityMinutes: config.defaultValidityMinutes,
+        maxAttempts: config.dispatch.maxAttempts,
+        defaultRegion: config.defaultRegion,
+      });
+      print(
+        await service.send(
+          { user: u, apiKeyId: null },
+          { to: o.to.split(','), text: o.text, flash: o.flash, from: o.from },
+        ),
+      );
+    }),
+  );
+
+program
+  .command('status <id>')
+  .description('A message and its events')
+  .action((id: string) =>
+    withStore(async (store) => {
+      const m = await store.messages.byId(id);
+      if (!m) throw new Error(`no message ${id}`);
+      const events = await store.messages.events(id);
+      print({
+        id: m.id,
+        to: m.to,
+        status: m.status,
+        error: m.error_code,
+        segments: m.segments,
+        events: events.map((e) => ({
+          at: new Date(e.created_at).toISOString(),
+          status: e.status,
+          error: e.error_code,
+          detail: e.detail,
+        })),
+      });
+    }),
+  );
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  const msg = err instanceof ApiError ? `${err.code}: ${err.message}` : (err as Error).message;
+  process.stderr.write(`smsgw: ${msg}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,163 @@
+/**
+ * Inbound SMS: store it for its owner, then in this order: opt-out words (STOP …, START …,
+ * HELP), else the owner's first matching keyword rule (auto-reply, forward, tag); finally the
+ * inbound webhook. Replies go through the normal queue and policies.
+ */
+import type { Logger } from 'pino';
+import type { InboundSms } from '../channels/port.js';
+import {
+  DEFAULT_REPLIES,
+  DEFAULT_START_WORDS,
+  DEFAULT_STOP_WORDS,
+  HELP_WORDS,
+  matches,
+  render,
+  singleWord,
+} from '../core/keywords.js';
+import { normalizeNumber } from '../core/phone.js';
+import type { MessageService } from '../services/messages.js';
+import type { Store } from '../store/index.js';
+import type { InboundRow, UserRow } from '../store/schema.js';
+
+const DAY = 24 * 3_600_000;
+
+export class InboundService {
+  /** Inbound messages are processed one at a time, in arrival order. */
+  private chain: Promise<void> = Promise.resolve();
+  onStored: (row: InboundRow) => void = () => undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly messages: MessageService,
+    private readonly log: Logger,
+    private readonly poke: () => void,
+  ) {}
+
+  receive(channelId: string, sms: InboundSms): Promise<InboundRow | undefined> {
+    const p = this.chain.then(() => this.process(channelId, sms));
+    this.chain = p.then(
+      () => undefined,
+      (err) => this.log.error({ err, channel: channelId }, 'inbound processing failed'),
+    );
+    return p;
+  }
+
+  /** Waits until every inbound message so far is processed. */
+  idle(): Promise<void> {
+    return this.chain;
+  }
+
+  private async process(channelId: string, sms: InboundSms): Promise<InboundRow | undefined> {
+    const channel = await this.store.channels.byId(channelId);
+    if (!channel) return undefined;
+    const n = normalizeNumber(sms.from);
+    const from = n.ok ? n.e164 : sms.from;
+    const ownerId =
+      channel.owner_id ??
+      (await this.store.inbound.lastSenderTo(channelId, from)) ??
+      (await this.firstAdmin())?.id ??
+      null;
+    const row = await this.store.inbound.insert({
+      owner_id: ownerId,
+      channel_id: channelId,
+      from,
+      to: sms.to ?? null,
+      text: sms.text,
+      incomplete: sms.incomplete ? 1 : 0,
+      keyword: null,
+      received_at: sms.receivedAt.getTime(),
+    });
+    if (ownerId) {
+      const owner = await this.store.users.byId(ownerId);
+      if (owner) await this.applyRules(owner, row, channel.config);
+    }
+    this.onStored(row);
+    return row;
+  }
+
+  private async firstAdmin(): Promise<UserRow | undefined> {
+    return (await this.store.users.list()).find((u) => u.role === 'admin');
+  }
+
+  private async applyRules(owner: UserRow, row: InboundRow, channelConfig: string): Promise<void> {
+    const settings = await this.store.webhooks.settings(owner.id);
+    const words = (json: string | null, fallback: string[]) =>
+      (json ? (JSON.parse(json) as string[]) : fallback).map((w) => w.toUpperCase());
+    const word = singleWord(row.text);
+    const reply = (text: string, bypassOptOut = false) =>
+      this.messages
+        .send({ user: owner, apiKeyId: null }, { to: [row.from], text }, undefined, { bypassOptOut })
+        .catch((err) => this.log.warn({ err, to: row.from }, 'auto-reply not queued'));
+
+    if (word && words(settings.stop_words, DEFAULT_STOP_WORDS).includes(word)) {
+      await this.store.optOuts.add(owner.id, row.from, word);
+      await this.markKeyword(row, word);
+      // The one message an opted-out number still gets: the confirmation.
+      await reply(settings.stop_reply ?? DEFAULT_REPLIES.stop, true);
+    } else if (word && words(settings.start_words, DEFAULT_START_WORDS).includes(word)) {
+      await this.store.optOuts.remove(owner.id, row.from);
+      await this.markKeyword(row, word);
+      await reply(settings.start_reply ?? DEFAULT_REPLIES.start);
+    } else if (word && HELP_WORDS.includes(word)) {
+      await this.markKeyword(row, word);
+      await reply(settings.help_reply ?? DEFAULT_REPLIES.help, true);
+    } else {
+      const rules = (await this.store.keywords.forOwner(owner.id)).filter((r) => r.enabled === 1);
+      const rule = rules.find((r) => matches(r, row.text));
+      if (rule) {
+        await this.markKeyword(row, rule.pattern);
+        const vars = { from: row.from, to: row.to ?? '', text: row.text };
+        if (rule.action === 'auto_reply' && rule.reply_text) await reply(render(rule.reply_text, vars));
+        if (rule.action === 'tag' && rule.tag) await this.store.contacts.tag(owner.id, row.from, rule.tag);
+        if (rule.action === 'forward' && rule.forward_url) {
+          await this.enqueue(owner.id, 'forward', rule.forward_url, `fwd_${row.id}_${rule.id}`, row);
+        }
+      }
+    }
+    let url = settings.inbound_webhook_url;
+    try {
+      url = (JSON.parse(channelConfig) as { inbound_webhook_url?: string }).inbound_webhook_url ?? url;
+    } catch {
+      // config is validated on write; a broken one just has no webhook
+    }
+    if (url) await this.enqueue(owner.id, 'inbound', url, `inb_${row.id}`, row);
+    this.poke();
+  }
+
+  private async markKeyword(row: InboundRow, keyword: string): Promise<void> {
+    row.keyword = keyword;
+    await this.store.inbound.setKeyword(row.id, keyword);
+  }
+
+  private async enqueue(
+    ownerId: string,
+    kind: 'inbound' | 'forward',
+    url: string,
+    eventId: string,
+    row: InboundRow,
+  ) {
+    const now = Date.now();
+    await this.store.webhooks.enqueue({
+      event_id: eventId,
+      owner_id: ownerId,
+      kind,
+      ordering_key: `inbound:${row.from}`,
+      url,
+      payload: JSON.stringify({
+        event_id: eventId,
+        type: kind === 'inbound' ? 'message.inbound' : 'message.forward',
+        inbound_id: row.id,
+        from: row.from,
+        to: row.to,
+        text: row.text,
+        incomplete: row.incomplete === 1,
+        channel_id: row.channel_id,
+        keyword: row.keyword,
+        received_at: new Date(row.received_at).toISOString(),
+      }),
+      next_attempt_at: now,
+      give_up_at: now + DAY,
+      created_at: now,
+    });
+  }
+}

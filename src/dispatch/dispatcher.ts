@@ -1,0 +1,293 @@
+/**
+ * The send loop: claim due messages under a lease, route each to a channel, submit, record the
+ * outcome. Retries: `tries_per_attempt` immediate tries on the same channel (the seed's
+ * `attempts`), then exponential backoff and, where one exists, another channel, up to
+ * `max_attempts`. Nothing is lost on a crash: a claimed message whose node dies comes back to
+ * the queue when its lease runs out.
+ */
+import type { Logger } from 'pino';
+import type { DeliveryReport, OutboundSms } from '../channels/port.js';
+import { SubmitError } from '../channels/port.js';
+import type { Config } from '../config.js';
+import { backoffMs, route, unitsFor } from '../core/routing.js';
+import { WriteBatcher } from '../store/batcher.js';
+import type { Store } from '../store/index.js';
+import { monthOf } from '../store/ids.js';
+import type { Outcome } from '../store/messages.js';
+import type { MessageRow } from '../store/schema.js';
+import type { ChannelRegistry, RunningChannel } from './registry.js';
+
+export interface DispatchStats {
+  sent: Map<string, number>;
+  failed: Map<string, number>;
+}
+
+export class Dispatcher {
+  private running = false;
+  private loopDone: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly outcomes: WriteBatcher<Outcome, void>;
+  private timers: NodeJS.Timeout[] = [];
+  readonly stats: DispatchStats = { sent: new Map(), failed: new Map() };
+  /** Called with every message that reached a final status (webhooks hook in here). */
+  onFinal: (id: string, status: string) => void = () => undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly registry: ChannelRegistry,
+    private readonly config: Pick<Config, 'nodeId' | 'dispatch'>,
+    private readonly log: Logger,
+  ) {
+    this.outcomes = new WriteBatcher<Outcome, void>(async (items) => {
+      const { finals } = await store.messages.applyOutcomes(items);
+      for (const f of finals) this.onFinal(f.id, f.status);
+      return items.map(() => undefined);
+    });
+  }
+
+  /** Starts the loop. `recoverAll`: this is the only node (SQLite), so every old lease is dead. */
+  async start(recoverAll: boolean): Promise<void> {
+    const recovered = await this.store.messages.recoverLeases(Date.now(), recoverAll);
+    if (recovered > 0)
+      this.log.warn({ recovered }, 'returned messages left in flight by a previous run to the queue');
+    this.running = true;
+    this.loopDone = this.loop();
+    const every = (ms: number, fn: () => Promise<unknown>) => {
+      const t = setInterval(
+        () => void fn().catch((err) => this.log.error({ err }, 'periodic task failed')),
+        ms,
+      );
+      t.unref();
+      this.timers.push(t);
+    };
+    every(Math.max(1000, this.config.dispatch.leaseMs / 4), () =>
+      this.store.messages.recoverLeases(Date.now()),
+    );
+    every(30_000, () => this.store.messages.expireDue(Date.now()));
+    every(3_600_000, () => this.store.messages.purgeIdempotency(Date.now() - 24 * 3_600_000));
+    every(60_000, () => this.registry.sync());
+  }
+
+  /** New work was committed: look now instead of at the next poll. */
+  poke(): void {
+    this.wake?.();
+  }
+
+  /** A driver reported on a part; correlated and applied in order with the send outcomes. */
+  report(channelId: string, r: DeliveryReport): void {
+    void this.outcomes
+      .submit({
+        kind: 'report',
+        channelId,
+        remoteId: r.remoteId,
+        state: r.state,
+        errorCode: r.errorCode,
+        at: r.at.getTime(),
+      })
+      .catch((err) => this.log.error({ err }, 'could not record a delivery report'));
+  }
+
+  /** Stops claiming, lets in-flight submits finish and their outcomes reach the database. */
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.wake?.();
+    await this.loopDone;
+    await Promise.allSettled([...this.inFlight]);
+    await this.outcomes.idle();
+  }
+
+  /** Waits until every outcome so far is written (tests and shutdown). */
+  settled(): Promise<void> {
+    return this.outcomes.idle();
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      let waitMs = this.config.dispatch.pollMs;
+      try {
+        const now = Date.now();
+        const snapshot = this.registry.snapshot(now);
+        const slots = snapshot.reduce(
+          (n, c) =>
+            n +
+            (c.up && c.enabled
+              ? c.minIntervalMs > 0
+                ? c.inFlight === 0 && c.lastSendAt + c.minIntervalMs <= now
+                  ? 1
+                  : 0
+                : Math.max(0, c.maxInFlight - c.inFlight)
+              : 0),
+          0,
+        );
+        if (slots > 0) {
+          const limit = Math.min(slots, this.config.dispatch.batchSize);
+          const claimed = await this.store.messages.claim(
+            this.config.nodeId,
+            limit,
+            now,
+            now + this.config.dispatch.leaseMs,
+          );
+          for (const msg of claimed) this.dispatchOne(msg, Date.now());
+          if (claimed.length === limit) waitMs = 0;
+        } else {
+          // Every channel is busy or pacing: come back when the soonest interval ends.
+          const soonest = Math.min(
+            ...snapshot
+              .filter((c) => c.up && c.enabled && c.minIntervalMs > 0)
+              .map((c) => c.lastSendAt + c.minIntervalMs),
+          );
+          if (Number.isFinite(soonest)) waitMs = Math.min(waitMs, Math.max(1, soonest - now));
+        }
+      } catch (err) {
+        this.log.error({ err }, 'dispatch loop error; retrying');
+        waitMs = 1000;
+      }
+      if (waitMs > 0 && this.running) await this.sleep(waitMs);
+      else await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = undefined;
+        done();
+      };
+    });
+  }
+
+  private dispatchOne(msg: MessageRow, now: number): void {
+    const decision = route(
+      {
+        ownerId: msg.owner_id,
+        to: msg.to,
+        segments: msg.segments,
+        flash: msg.flash === 1,
+        replaceId: msg.replace_id,
+        avoidChannelId: msg.avoid_channel_id,
+      },
+      this.registry.snapshot(now),
+      now,
+    );
+    if (decision.kind !== 'channel') {
+      const nextAt = decision.kind === 'wait' ? decision.until : now + this.config.dispatch.noChannelDelayMs;
+      const reason = decision.kind === 'wait' ? 'channels busy' : decision.reason;
+      const errorCode = decision.kind === 'none' ? 'no_channel' : undefined;
+      void this.outcomes.submit({ kind: 'release', id: msg.id, nextAt, reason, errorCode, at: now });
+      return;
+    }
+    const ch = this.registry.get(decision.channelId) as RunningChannel;
+    // Taken synchronously so the next message in this batch sees the channel as busy.
+    ch.inFlight++;
+    ch.lastSendAt = now;
+    const p = this.send(msg, ch)
+      .catch((err) => this.log.error({ err, message: msg.id }, 'send failed unexpectedly'))
+      .finally(() => {
+        ch.inFlight--;
+        this.inFlight.delete(p);
+        this.poke();
+      });
+    this.inFlight.add(p);
+  }
+
+  private async send(msg: MessageRow, ch: RunningChannel): Promise<void> {
+    const startedAt = Date.now();
+    const units = unitsFor({ countMode: ch.row.count_mode }, msg.segments);
+    const limited = ch.row.monthly_limit !== null;
+    const month = monthOf(Date.now());
+    if (limited && !(await this.store.channels.reserve(ch.row.id, month, units, ch.row.monthly_limit))) {
+      // Another node (or the CLI) used the allowance: learn it and route the message again.
+      ch.usedThisMonth = ch.row.monthly_limit ?? ch.usedThisMonth;
+      await this.outcomes.submit({
+        kind: 'release',
+        id: msg.id,
+        nextAt: Date.now(),
+        reason: 'monthly limit reached',
+        at: Date.now(),
+      });
+      return;
+    }
+    ch.usedThisMonth += units;
+    const sms: OutboundSms = {
+      id: msg.id,
+      to: msg.to,
+      from: msg.from ?? undefined,
+      text: msg.text,
+      encoding: msg.encoding as OutboundSms['encoding'],
+      segments: msg.segments,
+      flash: msg.flash === 1,
+      replaceId: msg.replace_id ?? undefined,
+      validityMinutes: msg.validity_minutes ?? undefined,
+      deliveryReport: true,
+    };
+    const tries = Math.max(1, msg.tries_per_attempt);
+    let lastError: SubmitError | undefined;
+    for (let t = 0; t < tries; t++) {
+      try {
+        const res = await ch.driver.submit(sms);
+        this.count(this.stats.sent, ch.row.id);
+        await this.outcomes.submit({
+          kind: 'sent',
+          id: msg.id,
+          ownerId: msg.owner_id,
+          channelId: ch.row.id,
+          remoteIds: res.remoteIds,
+          countUnits: limited ? 0 : units,
+          startedAt,
+          at: Date.now(),
+        });
+        return;
+      } catch (err) {
+        lastError =
+          err instanceof SubmitError ? err : new SubmitError('channel_error', (err as Error).message);
+        this.log.warn(
+          { message: msg.id, channel: ch.row.name, code: lastError.code, try: t + 1 },
+          lastError.message,
+        );
+        if (lastError.permanent) break;
+      }
+    }
+    this.count(this.stats.failed, ch.row.id);
+    ch.usedThisMonth -= units;
+    if (limited) await this.store.channels.release(ch.row.id, month, units);
+    const err = lastError as SubmitError;
+    const attempt = msg.attempts + 1;
+    const now = Date.now();
+    if (err.permanent || attempt >= msg.max_attempts || now >= msg.expires_at) {
+      await this.outcomes.submit({
+        kind: 'failed',
+        id: msg.id,
+        ownerId: msg.owner_id,
+        channelId: ch.row.id,
+        errorCode: err.code,
+        error: err.message,
+        startedAt,
+        at: now,
+      });
+    } else {
+      await this.outcomes.submit({
+        kind: 'retry',
+        id: msg.id,
+        ownerId: msg.owner_id,
+        channelId: ch.row.id,
+        nextAt: now + backoffMs(attempt, this.config.dispatch.retryBaseMs, this.config.dispatch.retryMaxMs),
+        errorCode: err.code,
+        error: err.message,
+        startedAt,
+        at: now,
+      });
+    }
+  }
+
+  private count(m: Map<string, number>, channelId: string): void {
+    m.set(channelId, (m.get(channelId) ?? 0) + 1);
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * Running channels: one driver per enabled channel row, with the live numbers routing needs
+ * (in flight, last send, this month's usage, health). Drivers are built by type from factories,
+ * so adding a channel type is one registration.
+ */
+import type { Logger } from 'pino';
+import type { ChannelDriver, ChannelEvents, ChannelFactory, ChannelHealth } from '../channels/port.js';
+import type { ChannelSnapshot } from '../core/routing.js';
+import type { Store } from '../store/index.js';
+import { monthOf } from '../store/ids.js';
+import type { ChannelRow } from '../store/schema.js';
+
+export interface RunningChannel {
+  row: ChannelRow;
+  driver: ChannelDriver;
+  inFlight: number;
+  lastSendAt: number;
+  usedThisMonth: number;
+  month: string;
+  health: ChannelHealth;
+  prefixes: string[];
+}
+
+export type ChannelEventSink = {
+  deliveryReport(channelId: string, r: Parameters<ChannelEvents['deliveryReport']>[0]): void;
+  inbound(channelId: string, s: Parameters<ChannelEvents['inbound']>[0]): void;
+};
+
+export class ChannelRegistry {
+  private readonly running = new Map<string, RunningChannel>();
+  private readonly factories = new Map<string, ChannelFactory>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly log: Logger,
+    private readonly sink: ChannelEventSink,
+  ) {}
+
+  register(type: string, factory: ChannelFactory): void {
+    this.factories.set(type, factory);
+  }
+
+  types(): string[] {
+    return [...this.factories.keys()];
+  }
+
+  /** Throws when the type is unknown or the driver rejects the config (used to validate API input). */
+  validate(type: string, config: Record<string, unknown>, name: string): void {
+    const factory = this.factories.get(type);
+    if (!factory) throw new Error(`unknown channel type "${type}"; known: ${this.types().join(', ')}`);
+    factory(config, { name });
+  }
+
+  get(id: string): RunningChannel | undefined {
+    return this.running.get(id);
+  }
+
+  all(): RunningChannel[] {
+    return [...this.running.values()];
+  }
+
+  /** Starts what is enabled and not running, stops what was disabled or removed, restarts changed ones. */
+  async sync(): Promise<void> {
+    const rows = await this.store.channels.list();
+    const month = monthOf(Date.now());
+    const counters = await this.store.channels.counters(month);
+    const wanted = new Map(rows.filter((r) => r.enabled === 1).map((r) => [r.id, r]));
+    for (const [id, ch] of this.running) {
+      const row = wanted.get(id);
+      if (!row || row.config !== ch.row.config || row.type !== ch.row.type) {
+        await this.stopOne(ch);
+        this.running.delete(id);
+      } else {
+        ch.row = row;
+        ch.prefixes = prefixesOf(row);
+        ch.month = month;
+        ch.usedThisMonth = Math.max(ch.usedThisMonth, counters.get(id) ?? 0);
+      }
+    }
+    for (const row of wanted.values()) {
+      if (this.running.has(row.id)) continue;
+      await this.startOne(row, counters.get(row.id) ?? 0, month);
+    }
+  }
+
+  private async startOne(row: ChannelRow, used: number, month: string): Promise<void> {
+    const log = this.log.child({ channel: row.name });
+    const factory = this.factories.get(row.type);
+    const health: ChannelHealth = { status: 'down', inFlight: 0 };
+    if (!factory) {
+      log.error({ type: row.type }, 'no driver for this channel type');
+      return;
+    }
+    let driver: ChannelDriver;
+    try {
+      driver = factory(JSON.parse(row.config) as Record<string, unknown>, { name: row.name });
+    } catch (err) {
+      log.error({ err }, 'channel config rejected by its driver');
+      await this.store.channels.update(row.id, { state: 'error' });
+      return;
+    }
+    const ch: RunningChannel = {
+      row,
+      driver,
+      inFlight: 0,
+      lastSendAt: 0,
+      usedThisMonth: used,
+      month,
+      health,
+      prefixes: prefixesOf(row),
+    };
+    this.running.set(row.id, ch);
+    const events: ChannelEvents = {
+      deliveryReport: (r) => this.sink.deliveryReport(row.id, r),
+      inbound: (s) => this.sink.inbound(row.id, s),
+      state: (h) => {
+        ch.health = h;
+      },
+    };
+    try {
+      await driver.start(events);
+      ch.health = driver.health();
+      log.info({ type: row.type }, 'channel started');
+    } catch (err) {
+      ch.health = { status: 'down', inFlight: 0, lastError: (err as Error).message };
+      log.error({ err }, 'channel failed to start; it will retry by itself if its driver does');
+    }
+  }
+
+  private async stopOne(ch: RunningChannel): Promise<void> {
+    try {
+      await ch.driver.stop();
+    } catch (err) {
+      this.log.warn({ err, channel: ch.row.name }, 'channel stop failed');
+    }
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.running.values()].map((ch) => this.stopOne(ch)));
+    this.running.clear();
+  }
+
+  /** Routing input: every running channel as the router sees it. */
+  snapshot(now: number): ChannelSnapshot[] {
+    const month = monthOf(now);
+    return this.all().map((ch) => {
+      if (ch.month !== month) {
+        // A new calendar month starts every counter from zero.
+        ch.month = month;
+        ch.usedThisMonth = 0;
+      }
+      const h = ch.driver.health();
+      return {
+        id: ch.row.id,
+        ownerId: ch.row.owner_id,
+        enabled: ch.row.enabled === 1,
+        up: h.status === 'up',
+        flash: ch.driver.capabilities.flash,
+        replace: ch.driver.capabilities.replace,
+        maxSegments: ch.driver.capabilities.maxSegments,
+        monthlyLimit: ch.row.monthly_limit,
+        countMode: ch.row.count_mode,
+        usedThisMonth: ch.usedThisMonth,
+        inFlight: ch.inFlight,
+        maxInFlight: ch.row.max_in_flight,
+        minIntervalMs: ch.row.min_interval_ms,
+        lastSendAt: ch.lastSendAt,
+        priority: ch.row.priority,
+        prefixes: ch.prefixes,
+      };
+    });
+  }
+}
+
+function prefixesOf(row: ChannelRow): string[] {
+  try {
+    const cfg = JSON.parse(row.config) as { prefixes?: unknown };
+    return Array.isArray(cfg.prefixes) ? cfg.prefixes.filter((p): p is string => typeof p === 'string') : [];
+  } catch {
+    return [];
+  }
+}

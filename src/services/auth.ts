@@ -1,0 +1,63 @@
+/**
+ * Who is calling: Bearer API keys and login/password (Basic, and the seed API's login/pass).
+ * Verified passwords are remembered briefly so clients that send them on every request (the
+ * seed API does) do not pay a 50 ms scrypt each time; blocking a user clears the memory.
+ */
+import type { Store } from '../store/index.js';
+import type { UserRow } from '../store/schema.js';
+import { ApiError } from '../core/errors.js';
+import { apiKeyFromChosen, parseApiKey, secretMatches, sha256, verifyPassword } from './secrets.js';
+
+export interface Principal {
+  user: UserRow;
+  apiKeyId: string | null;
+}
+
+const PASSWORD_CACHE_MS = 60_000;
+/** last_used_at is written at most this often per key, not on every request. */
+const TOUCH_EVERY_MS = 60_000;
+
+export class AuthService {
+  private passwordCache = new Map<string, { userId: string; until: number }>();
+  private touched = new Map<string, number>();
+
+  constructor(private readonly store: Store) {}
+
+  /** Resolves an API key to its user; throws invalid_credentials / account_blocked. */
+  async byApiKey(presented: string): Promise<Principal> {
+    const parsed = parseApiKey(presented);
+    const { prefix, secret } = parsed
+      ? parsed
+      : { prefix: apiKeyFromChosen(presented).prefix, secret: presented };
+    const found = await this.store.keys.byPrefix(prefix);
+    if (!found || found.key.revoked_at !== null || !secretMatches(secret, found.key.secret_hash)) {
+      throw new ApiError('invalid_credentials', 'The API key is not valid or was revoked.');
+    }
+    if (found.user.status !== 'active') throw new ApiError('account_blocked');
+    const now = Date.now();
+    if ((this.touched.get(found.key.id) ?? 0) + TOUCH_EVERY_MS < now) {
+      this.touched.set(found.key.id, now);
+      void this.store.keys.touch(found.key.id, now).catch(() => undefined);
+    }
+    return { user: found.user, apiKeyId: found.key.id };
+  }
+
+  /** Checks a login and password. Returns undefined on wrong credentials (callers pick the error). */
+  async byPassword(login: string, password: string): Promise<UserRow | undefined> {
+    const cacheKey = sha256(`${login}\u0000${password}`);
+    const cached = this.passwordCache.get(cacheKey);
+    if (cached && cached.until > Date.now()) {
+      const user = await this.store.users.byId(cached.userId);
+      if (user && user.login === login) return user;
+    }
+    const user = await this.store.users.byLogin(login);
+    if (!user || !(await verifyPassword(password, user.password_hash))) return undefined;
+    if (this.passwordCache.size > 10_000) this.passwordCache.clear();
+    this.passwordCache.set(cacheKey, { userId: user.id, until: Date.now() + PASSWORD_CACHE_MS });
+    return user;
+  }
+
+  forget(): void {
+    this.passwordCache.clear();
+  }
+}

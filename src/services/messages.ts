@@ -1,0 +1,291 @@
+/**
+ * Accepting messages from any face (REST, seed API, SMPP, CLI): validate, normalize the
+ * numbers, count segments, and commit them to the queue. Accepted means committed: the promise
+ * resolves only after the rows are durable (group-committed with other requests).
+ */
+import type { CountryCode } from 'libphonenumber-js';
+import { preview } from '../codec/index.js';
+import { ApiError } from '../core/errors.js';
+import { normalizeNumber, validateSender } from '../core/phone.js';
+import { WriteBatcher } from '../store/batcher.js';
+import type { Store } from '../store/index.js';
+import type { AcceptItem, AcceptResult } from '../store/messages.js';
+import { newId } from '../store/ids.js';
+import type { NewMessage } from '../store/schema.js';
+import type { Principal } from './auth.js';
+import { sha256 } from './secrets.js';
+
+export interface SendInput {
+  /** Raw recipients as the client wrote them. */
+  to: string[];
+  text: string;
+  from?: string | undefined;
+  flash?: boolean | undefined;
+  replaceId?: number | undefined;
+  validityMinutes?: number | undefined;
+  sendAt?: Date | undefined;
+  maxAttempts?: number | undefined;
+  /** Immediate tries on the same channel per attempt (the seed's `attempts`). */
+  triesPerAttempt?: number | undefined;
+  callbackUrl?: string | undefined;
+  clientRef?: string | undefined;
+  allOrNothing?: boolean | undefined;
+}
+
+export type RecipientResult =
+  | {
+      id: string;
+      to: string;
+      status: 'queued' | 'scheduled' | 'rejected';
+      encoding: string;
+      segments: number;
+      input: string;
+      /** Set when the message was stored as rejected (e.g. opted_out). */
+      error?: { code: string; message: string };
+    }
+  | { to: string; input: string; error: { code: string; message: string } };
+
+export interface SendResult {
+  batch_id: string;
+  accepted: number;
+  rejected: number;
+  messages: RecipientResult[];
+}
+
+export interface SendLimits {
+  maxRecipients: number;
+  maxSegments: number;
+  defaultValidityMinutes: number;
+  maxAttempts: number;
+  defaultRegion?: CountryCode | undefined;
+}
+
+export class MessageService {
+  private readonly batcher: WriteBatcher<AcceptItem, AcceptResult>;
+  private readonly listeners: (() => void)[] = [];
+
+  constructor(
+    private readonly store: Store,
+    private readonly limits: SendLimits,
+  ) {
+    this.batcher = new WriteBatcher((items) => store.messages.acceptBatch(items));
+  }
+
+  /** Called after new work is committed (the dispatcher wakes up instead of polling). */
+  onAccepted(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  /**
+   * Validates and queues. With an idempotency key, the same key and body within 24 h answers
+   * with the first result and creates nothing; the same key with another body is a conflict.
+   */
+  async send(
+    principal: Principal,
+    input: SendInput,
+    idempotencyKey?: string,
+    opts: { bypassOptOut?: boolean } = {},
+  ): Promise<SendResult> {
+    const optedOut = opts.bypassOptOut ? new Set<string>() : await this.optedOut(principal.user.id, input.to);
+    const callbackUrl = input.callbackUrl ?? (await this.keyCallback(principal.apiKeyId));
+    const { rows, result } = this.build(principal, { ...input, callbackUrl }, optedOut);
+    const idem = idempotencyKey
+      ? {
+          userId: principal.user.id,
+          key: idempotencyKey,
+          requestHash: sha256(JSON.stringify(canonical(input))),
+          statusCode: 202,
+          response: JSON.stringify(result),
+        }
+      : undefined;
+    if (rows.length === 0 && !idem) return result;
+    const outcome = await this.batcher.submit({ messages: rows, idempotency: idem });
+    if (outcome.kind === 'conflict')
+      throw new ApiError('idempotency_key_reused', undefined, 'Idempotency-Key');
+    if (outcome.kind === 'replay') return JSON.parse(outcome.response) as SendResult;
+    if (rows.length > 0) for (const l of this.listeners) l();
+    return result;
+  }
+
+  /** Numbers (normalized) among the request's recipients that opted out from this user. */
+  private async optedOut(ownerId: string, raw: string[]): Promise<Set<string>> {
+    const numbers = raw.flatMap((r) => {
+      const n = normalizeNumber(r, this.limits.defaultRegion);
+      return n.ok ? [n.e164] : [];
+    });
+    return numbers.length > 0 ? this.store.optOuts.among(ownerId, numbers) : new Set();
+  }
+
+  private readonly keyCallbacks = new Map<string, { url: string | null; at: number }>();
+
+  /** The API key's default status webhook, cached for a minute (it is read on every send). */
+  private async keyCallback(apiKeyId: string | null): Promise<string | undefined> {
+    if (!apiKeyId) return undefined;
+    const cached = this.keyCallbacks.get(apiKeyId);
+    if (cached && Date.now() - cached.at < 60_000) return cached.url ?? undefined;
+    const key = await this.store.keys.byId(apiKeyId);
+    this.keyCallbacks.set(apiKeyId, { url: key?.callback_url ?? null, at: Date.now() });
+    return key?.callback_url ?? undefined;
+  }
+
+  /** Resolves once every accepted message is committed (graceful shutdown). */
+  drain(): Promise<void> {
+    return this.batcher.idle();
+  }
+
+  private build(
+    principal: Principal,
+    input: SendInput,
+    optedOut: Set<string>,
+  ): { rows: NewMessage[]; result: SendResult } {
+    const recipients = input.to.map((s) => s.trim()).filter((s) => s !== '');
+    if (recipients.length === 0)
+      throw new ApiError('missing_parameter', 'Give at least one recipient in "to".', 'to');
+    if (recipients.length > this.limits.maxRecipients) {
+      throw new ApiError(
+        'too_many_recipients',
+        `At most ${this.limits.maxRecipients} recipients per request; got ${recipients.length}.`,
+        'to',
+      );
+    }
+    if (typeof input.text !== 'string' || input.text === '') {
+      throw new ApiError('missing_parameter', 'The message text is empty.', 'text');
+    }
+    if (input.from !== undefined && input.from !== '') {
+      const bad = validateSender(input.from);
+      if (bad) throw new ApiError('validation_failed', bad, 'from');
+    }
+    if (
+      input.replaceId !== undefined &&
+      (!Number.isInteger(input.replaceId) || input.replaceId < 1 || input.replaceId > 7)
+    ) {
+      throw new ApiError('validation_failed', 'replace_id must be an integer from 1 to 7.', 'replace_id');
+    }
+    const p = preview(input.text);
+    if (p.segments > this.limits.maxSegments) {
+      throw new ApiError(
+        'text_too_long',
+        `The text needs ${p.segments} segments (${p.encoding}); at most ${this.limits.maxSegments} are allowed.`,
+        'text',
+      );
+    }
+    const now = Date.now();
+    const sendAt = input.sendAt?.getTime();
+    if (sendAt !== undefined && Number.isNaN(sendAt))
+      throw new ApiError('validation_failed', 'send_at is not a valid time.', 'send_at');
+    const scheduled = sendAt !== undefined && sendAt > now + 1000;
+    const startAt = scheduled ? sendAt : now;
+    const validity = input.validityMinutes ?? this.limits.defaultValidityMinutes;
+    const batchId = newId();
+    const rows: NewMessage[] = [];
+    const messages: RecipientResult[] = [];
+    const seen = new Set<string>();
+    for (const raw of recipients) {
+      const n = normalizeNumber(raw, this.limits.defaultRegion);
+      if (!n.ok) {
+        messages.push({ to: raw, input: raw, error: { code: 'invalid_number', message: n.reason } });
+        continue;
+      }
+      // The same number twice in one request is a client mistake, not two messages.
+      if (seen.has(n.e164)) {
+        messages.push({
+          to: n.e164,
+          input: raw,
+          error: { code: 'duplicate_recipient', message: 'This number is already in the request.' },
+        });
+        continue;
+      }
+      seen.add(n.e164);
+      const id = newId();
+      // Opted-out numbers are kept in the history as rejected, and never sent.
+      const rejectedBy = optedOut.has(n.e164) ? 'opted_out' : undefined;
+      const status = rejectedBy ? 'rejected' : scheduled ? 'scheduled' : 'queued';
+      rows.push({
+        id,
+        owner_id: principal.user.id,
+        api_key_id: principal.apiKeyId,
+        batch_id: batchId,
+        to: n.e164,
+        from: input.from || null,
+        text: input.text,
+        encoding: p.encoding,
+        segments: p.segments,
+        flash: input.flash ? 1 : 0,
+        replace_id: input.replaceId ?? null,
+        validity_minutes: input.validityMinutes ?? null,
+        send_at: sendAt ?? null,
+        expires_at: startAt + validity * 60_000,
+        status,
+        attempts: 0,
+        max_attempts: input.maxAttempts ?? this.limits.maxAttempts,
+        tries_per_attempt: input.triesPerAttempt ?? 1,
+        next_attempt_at: startAt,
+        lease_owner: null,
+        lease_until: null,
+        channel_id: null,
+        avoid_channel_id: null,
+        error_code: rejectedBy ?? null,
+        error_message: rejectedBy ? 'The recipient opted out (replied STOP).' : null,
+        client_ref: input.clientRef ?? null,
+        callback_url: input.callbackUrl ?? null,
+        created_at: now,
+        updated_at: now,
+        sent_at: null,
+        final_at: rejectedBy ? now : null,
+      });
+      messages.push(
+        rejectedBy
+          ? {
+              id,
+              to: n.e164,
+              status: 'rejected',
+              encoding: p.encoding,
+              segments: p.segments,
+              input: raw,
+              error: { code: 'opted_out', message: 'The recipient opted out (replied STOP).' },
+            }
+          : { id, to: n.e164, status, encoding: p.encoding, segments: p.segments, input: raw },
+      );
+    }
+    const rejected = messages.filter((m) => m.error).length;
+    if (rows.length === 0) {
+      const first = messages.find((m) => m.error);
+      throw new ApiError(
+        'no_valid_recipients',
+        first?.error ? `No valid recipient. ${first.error.message}` : undefined,
+        'to',
+        { messages },
+      );
+    }
+    if (rejected > 0 && input.allOrNothing) {
+      throw new ApiError(
+        'invalid_number',
+        `${rejected} recipient(s) are not valid; nothing was queued (all_or_nothing).`,
+        'to',
+        {
+          messages,
+        },
+      );
+    }
+    const accepted = rows.filter((r) => r.status !== 'rejected').length;
+    return { rows, result: { batch_id: batchId, accepted, rejected, messages } };
+  }
+}
+
+/** The request as compared for idempotency: field order and defaults do not matter. */
+function canonical(input: SendInput): unknown {
+  return {
+    to: input.to,
+    text: input.text,
+    from: input.from ?? null,
+    flash: !!input.flash,
+    replaceId: input.replaceId ?? null,
+    validity: input.validityMinutes ?? null,
+    sendAt: input.sendAt?.toISOString() ?? null,
+    maxAttempts: input.maxAttempts ?? null,
+    tries: input.triesPerAttempt ?? null,
+    callbackUrl: input.callbackUrl ?? null,
+    clientRef: input.clientRef ?? null,
+    allOrNothing: !!input.allOrNothing,
+  };
+}

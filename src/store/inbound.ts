@@ -1,0 +1,155 @@
+/** Inbound messages, keyword rules, contacts (tags) and opt-outs. */
+import type { Kysely } from 'kysely';
+import type { Database, InboundRow, KeywordRuleRow } from './schema.js';
+import { newId } from './ids.js';
+
+export class InboundRepo {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insert(row: Omit<InboundRow, 'id' | 'created_at'>): Promise<InboundRow> {
+    const full: InboundRow = { ...row, id: newId(), created_at: Date.now() };
+    await this.db.insertInto('inbound_messages').values(full).execute();
+    return full;
+  }
+
+  async setKeyword(id: string, keyword: string): Promise<void> {
+    await this.db.updateTable('inbound_messages').set({ keyword }).where('id', '=', id).execute();
+  }
+
+  byId(id: string, ownerId?: string): Promise<InboundRow | undefined> {
+    let q = this.db.selectFrom('inbound_messages').selectAll().where('id', '=', id);
+    if (ownerId) q = q.where('owner_id', '=', ownerId);
+    return q.executeTakeFirst();
+  }
+
+  list(f: {
+    ownerId?: string | undefined;
+    from?: string | undefined;
+    before?: string | undefined;
+    limit: number;
+  }): Promise<InboundRow[]> {
+    let q = this.db.selectFrom('inbound_messages').selectAll();
+    if (f.ownerId) q = q.where('owner_id', '=', f.ownerId);
+    if (f.from) q = q.where('from', '=', f.from);
+    if (f.before) q = q.where('id', '<', f.before);
+    return q.orderBy('id', 'desc').limit(f.limit).execute();
+  }
+
+  /** Who last wrote to this number through this channel: a reply on a shared SIM belongs to them. */
+  async lastSenderTo(channelId: string, number: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('messages')
+      .select('owner_id')
+      .where('to', '=', number)
+      .where('channel_id', '=', channelId)
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row?.owner_id;
+  }
+}
+
+export class KeywordRepo {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async create(r: Omit<KeywordRuleRow, 'id' | 'created_at'>): Promise<KeywordRuleRow> {
+    const row: KeywordRuleRow = { ...r, id: newId(), created_at: Date.now() };
+    await this.db.insertInto('keyword_rules').values(row).execute();
+    return row;
+  }
+
+  forOwner(ownerId: string): Promise<KeywordRuleRow[]> {
+    return this.db
+      .selectFrom('keyword_rules')
+      .selectAll()
+      .where('owner_id', '=', ownerId)
+      .orderBy('priority')
+      .orderBy('created_at')
+      .execute();
+  }
+
+  async delete(id: string, ownerId: string): Promise<boolean> {
+    const r = await this.db
+      .deleteFrom('keyword_rules')
+      .where('id', '=', id)
+      .where('owner_id', '=', ownerId)
+      .executeTakeFirst();
+    return Number(r.numDeletedRows) === 1;
+  }
+}
+
+export class ContactRepo {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async tag(ownerId: string, number: string, tag: string): Promise<string[]> {
+    const row = await this.db
+      .selectFrom('contacts')
+      .select('tags')
+      .where('owner_id', '=', ownerId)
+      .where('number', '=', number)
+      .executeTakeFirst();
+    const tags = new Set<string>(row ? (JSON.parse(row.tags) as string[]) : []);
+    tags.add(tag);
+    const value = JSON.stringify([...tags].sort());
+    await this.db
+      .insertInto('contacts')
+      .values({ owner_id: ownerId, number, tags: value, updated_at: Date.now() })
+      .onConflict((oc) =>
+        oc.columns(['owner_id', 'number']).doUpdateSet({ tags: value, updated_at: Date.now() }),
+      )
+      .execute();
+    return [...tags];
+  }
+
+  async get(ownerId: string, number: string): Promise<string[]> {
+    const row = await this.db
+      .selectFrom('contacts')
+      .select('tags')
+      .where('owner_id', '=', ownerId)
+      .where('number', '=', number)
+      .executeTakeFirst();
+    return row ? (JSON.parse(row.tags) as string[]) : [];
+  }
+}
+
+export class OptOutRepo {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async add(ownerId: string, number: string, keyword: string): Promise<void> {
+    await this.db
+      .insertInto('opt_outs')
+      .values({ owner_id: ownerId, number, keyword, created_at: Date.now() })
+      .onConflict((oc) => oc.columns(['owner_id', 'number']).doNothing())
+      .execute();
+  }
+
+  async remove(ownerId: string, number: string): Promise<boolean> {
+    const r = await this.db
+      .deleteFrom('opt_outs')
+      .where('owner_id', '=', ownerId)
+      .where('number', '=', number)
+      .executeTakeFirst();
+    return Number(r.numDeletedRows) === 1;
+  }
+
+  list(ownerId: string | undefined, limit: number) {
+    let q = this.db.selectFrom('opt_outs').selectAll();
+    if (ownerId) q = q.where('owner_id', '=', ownerId);
+    return q.orderBy('created_at', 'desc').limit(limit).execute();
+  }
+
+  /** Which of these numbers opted out from this owner. */
+  async among(ownerId: string, numbers: string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (let i = 0; i < numbers.length; i += 500) {
+      const rows = await this.db
+        .selectFrom('opt_outs')
+        .select('number')
+        .where('owner_id', '=', ownerId)
+        .where('number', 'in', numbers.slice(i, i + 500))
+        .execute();
+      for (const r of rows) out.add(r.number);
+    }
+    return out;
+  }
+}

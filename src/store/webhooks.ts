@@ -1,0 +1,266 @@
+/**
+ * Status webhooks: per-user settings, the fan-out from message events into the outbox, claiming
+ * due deliveries (oldest first per ordering key, so a message's events arrive in order), and the
+ * attempt log.
+ */
+import type { Kysely } from 'kysely';
+import { randomBytes } from 'node:crypto';
+import type { Dialect } from './db.js';
+import type { Database, UserSettingsRow, WebhookAttemptRow, WebhookOutboxRow } from './schema.js';
+
+/** Statuses that trigger a status webhook: every change a client acts on, not the initial queued. */
+export const WEBHOOK_STATUSES = [
+  'sent',
+  'delivered',
+  'partially_delivered',
+  'undelivered',
+  'expired',
+  'failed',
+  'rejected',
+  'canceled',
+];
+
+export type NewOutbox = Omit<
+  WebhookOutboxRow,
+  'id' | 'status' | 'attempts' | 'lease_until' | 'last_status_code' | 'last_error' | 'delivered_at'
+>;
+
+export class WebhookRepo {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+  ) {}
+
+  async settings(userId: string): Promise<UserSettingsRow> {
+    const row = await this.db
+      .selectFrom('user_settings')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    if (row) return row;
+    const fresh: UserSettingsRow = {
+      user_id: userId,
+      webhook_url: null,
+      inbound_webhook_url: null,
+      webhook_secret: `whsec_${randomBytes(24).toString('base64url')}`,
+      stop_words: null,
+      start_words: null,
+      stop_reply: null,
+      start_reply: null,
+      help_reply: null,
+      updated_at: Date.now(),
+    };
+    await this.db
+      .insertInto('user_settings')
+      .values(fresh)
+      .onConflict((oc) => oc.column('user_id').doNothing())
+      .execute();
+    return (
+      (await this.db
+        .selectFrom('user_settings')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .executeTakeFirst()) ?? fresh
+    );
+  }
+
+  async updateSettings(
+    userId: string,
+    patch: Partial<Omit<UserSettingsRow, 'user_id' | 'updated_at'>>,
+  ): Promise<UserSettingsRow> {
+    await this.settings(userId);
+    await this.db
+      .updateTable('user_settings')
+      .set({ ...patch, updated_at: Date.now() })
+      .where('user_id', '=', userId)
+      .execute();
+    return this.settings(userId);
+  }
+
+  /**
+   * Turns new message events into outbox rows, advancing a cursor in the same transaction so
+   * each event is fanned out exactly once. On PostgreSQL, ids can commit out of order; events
+   * younger than `lagMs` wait for the next round so a slow transaction's id is not skipped.
+   */
+  async fanOut(now: number, lagMs: number, limit: number, giveUpMs: number): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      let cur = trx.selectFrom('cursors').select('position').where('name', '=', 'status');
+      if (this.dialect === 'postgres') cur = cur.forUpdate();
+      const position = (await cur.executeTakeFirst())?.position ?? 0;
+      const events = await trx
+        .selectFrom('message_events as e')
+        .innerJoin('messages as m', 'm.id', 'e.message_id')
+        .leftJoin('user_settings as s', 's.user_id', 'm.owner_id')
+        .select([
+          'e.id as event_id',
+          'e.status',
+          'e.error_code',
+          'e.created_at',
+          'm.id as message_id',
+          'm.owner_id',
+          'm.to',
+          'm.segments',
+          'm.client_ref',
+          'm.batch_id',
+          'm.callback_url',
+          's.webhook_url',
+        ])
+        .where('e.id', '>', position)
+        .where('e.created_at', '<=', now - lagMs)
+        .orderBy('e.id')
+        .limit(limit)
+        .execute();
+      if (events.length === 0) return 0;
+      const rows: NewOutbox[] = [];
+      for (const e of events) {
+        const url = e.callback_url ?? e.webhook_url;
+        if (!url || !WEBHOOK_STATUSES.includes(e.status)) continue;
+        rows.push({
+          event_id: `evt_${e.event_id}`,
+          owner_id: e.owner_id,
+          kind: 'status',
+          ordering_key: e.message_id,
+          url,
+          payload: JSON.stringify({
+            event_id: `evt_${e.event_id}`,
+            type: 'message.status',
+            message_id: e.message_id,
+            batch_id: e.batch_id,
+            status: e.status,
+            error_code: e.error_code,
+            to: e.to,
+            segments: e.segments,
+            client_ref: e.client_ref,
+            occurred_at: new Date(e.created_at).toISOString(),
+          }),
+          next_attempt_at: now,
+          give_up_at: now + giveUpMs,
+          created_at: now,
+        });
+      }
+      if (rows.length > 0) await trx.insertInto('webhook_outbox').values(rows.map(pending)).execute();
+      const last = (events[events.length - 1] as { event_id: number }).event_id;
+      await trx
+        .insertInto('cursors')
+        .values({ name: 'status', position: last })
+        .onConflict((oc) => oc.column('name').doUpdateSet({ position: last }))
+        .execute();
+      return rows.length;
+    });
+  }
+
+  async enqueue(row: NewOutbox): Promise<void> {
+    await this.db.insertInto('webhook_outbox').values(pending(row)).execute();
+  }
+
+  /** Due deliveries that are the oldest pending one of their ordering key, leased to the caller. */
+  async claimDue(now: number, leaseUntil: number, limit: number): Promise<WebhookOutboxRow[]> {
+    return this.db.transaction().execute(async (trx) => {
+      const candidates = await trx
+        .selectFrom('webhook_outbox as o')
+        .select('o.id')
+        .where('o.status', '=', 'pending')
+        .where('o.next_attempt_at', '<=', now)
+        .where((eb) => eb.or([eb('o.lease_until', 'is', null), eb('o.lease_until', '<', now)]))
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('webhook_outbox as p')
+                .select('p.id')
+                .whereRef('p.ordering_key', '=', 'o.ordering_key')
+                .where('p.status', '=', 'pending')
+                .whereRef('p.id', '<', 'o.id'),
+            ),
+          ),
+        )
+        .orderBy('o.next_attempt_at')
+        .limit(limit)
+        .$if(this.dialect === 'postgres', (q) => q.forUpdate().skipLocked())
+        .execute();
+      if (candidates.length === 0) return [];
+      return trx
+        .updateTable('webhook_outbox')
+        .set({ lease_until: leaseUntil })
+        .where(
+          'id',
+          'in',
+          candidates.map((c) => c.id),
+        )
+        .returningAll()
+        .execute();
+    });
+  }
+
+  async recordAttempt(
+    row: WebhookOutboxRow,
+    result: { statusCode: number | null; error: string | null; durationMs: number; at: number },
+    retryAt: number,
+  ): Promise<'delivered' | 'pending' | 'failed'> {
+    const ok = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
+    const status = ok ? 'delivered' : retryAt > row.give_up_at ? 'failed' : 'pending';
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('webhook_outbox')
+        .set({
+          status,
+          attempts: row.attempts + 1,
+          next_attempt_at: ok ? row.next_attempt_at : retryAt,
+          lease_until: null,
+          last_status_code: result.statusCode,
+          last_error: result.error,
+          delivered_at: ok ? result.at : null,
+        })
+        .where('id', '=', row.id)
+        .execute();
+      await trx
+        .insertInto('webhook_attempts')
+        .values({
+          outbox_id: row.id,
+          attempt: row.attempts + 1,
+          status_code: result.statusCode,
+          error: result.error,
+          duration_ms: Math.round(result.durationMs),
+          at: result.at,
+        })
+        .execute();
+    });
+    return status;
+  }
+
+  list(f: {
+    ownerId?: string | undefined;
+    messageId?: string | undefined;
+    status?: string | undefined;
+    limit: number;
+    before?: number | undefined;
+  }): Promise<WebhookOutboxRow[]> {
+    let q = this.db.selectFrom('webhook_outbox').selectAll();
+    if (f.ownerId) q = q.where('owner_id', '=', f.ownerId);
+    if (f.messageId) q = q.where('ordering_key', '=', f.messageId);
+    if (f.status) q = q.where('status', '=', f.status as WebhookOutboxRow['status']);
+    if (f.before) q = q.where('id', '<', f.before);
+    return q.orderBy('id', 'desc').limit(f.limit).execute();
+  }
+
+  attempts(outboxIds: number[]): Promise<WebhookAttemptRow[]> {
+    if (outboxIds.length === 0) return Promise.resolve([]);
+    return this.db
+      .selectFrom('webhook_attempts')
+      .selectAll()
+      .where('outbox_id', 'in', outboxIds)
+      .orderBy('id')
+      .execute();
+  }
+}
+
+function pending(row: NewOutbox) {
+  return {
+    ...row,
+    status: 'pending' as const,
+    attempts: 0,
+    lease_until: null,
+    last_status_code: null,
+    last_error: null,
+    delivered_at: null,
+  };
+}

@@ -1,0 +1,88 @@
+/** The seed's /smsc.php: exact status codes and bodies (seed 002, part 2). */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestApp } from '../support/app.js';
+import { startTestApp } from '../support/app.js';
+
+describe('seed API /smsc.php', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ SMSGW_SIMULATOR: 'false' });
+    await t.call('POST', '/v1/users', { body: { login: 'seeduser', password: 'seed-password' } });
+    const blocked = await t.call('POST', '/v1/users', {
+      body: { login: 'blockeduser', password: 'seed-password' },
+    });
+    await t.call('PATCH', `/v1/users/${blocked.body.id}`, { body: { status: 'blocked' } });
+  });
+  afterAll(() => t.stop());
+
+  const get = (qs: string) => t.call('GET', `/smsc.php?${qs}`, { auth: null });
+
+  it.each([
+    ['tel=79001234567&msg=hi', 403, { success: false, description: 'Check your login and password' }],
+    [
+      'login=seeduser&tel=79001234567&msg=hi',
+      403,
+      { success: false, description: 'Check your login and password' },
+    ],
+    [
+      'login=seeduser&pass=wrong&tel=79001234567&msg=hi',
+      401,
+      { success: false, description: 'User not found or login / password is incorrect' },
+    ],
+    [
+      'login=nobody&pass=seed-password&tel=79001234567&msg=hi',
+      401,
+      { success: false, description: 'User not found or login / password is incorrect' },
+    ],
+    [
+      'login=blockeduser&pass=seed-password&tel=79001234567&msg=hi',
+      401,
+      { success: false, description: 'User not found or login / password is incorrect' },
+    ],
+    [
+      'login=seeduser&pass=seed-password&msg=hi',
+      400,
+      { success: false, description: 'Phone number is empty' },
+    ],
+    [
+      'login=seeduser&pass=seed-password&tel=79001234567',
+      400,
+      { success: false, description: 'Message is empty' },
+    ],
+    [
+      'login=seeduser&pass=seed-password&tel=79001234567&msg=',
+      400,
+      { success: false, description: 'Message is empty' },
+    ],
+  ])('%s → %i', async (qs, status, body) => {
+    const r = await get(qs);
+    expect(r.status).toBe(status);
+    expect(r.body).toEqual(body);
+  });
+
+  it('queues every number of a comma-separated tel, with + and spaces stripped, and returns ids', async () => {
+    const r = await get(
+      `login=seeduser&pass=seed-password&tel=${encodeURIComponent('+7 900 123 45 67, 79001234568')}&msg=${encodeURIComponent('Тестовое сообщение')}&flash=1&replacemessages_id=1&attempts=3`,
+    );
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ success: true, description: 'Saved to queue' });
+    expect(r.body.ids).toHaveLength(2);
+    const m = await t.call('GET', `/v1/messages/${r.body.ids[0]}`, { auth: 'seeduser:seed-password' });
+    expect(m.body).toMatchObject({
+      to: '+79001234567',
+      text: 'Тестовое сообщение',
+      flash: true,
+      replace_id: 1,
+      encoding: 'ucs2',
+    });
+  });
+
+  it('takes the same parameters as a POST form', async () => {
+    const r = await t.call('POST', '/smsc.php', {
+      auth: null,
+      body: 'login=seeduser&pass=seed-password&tel=447700900123&msg=Hello+from+a+form',
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.ids).toHaveLength(1);
+  });
+});

@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import type { ChannelSnapshot, RoutableMessage } from '../../src/core/routing.js';
+import { backoffMs, route } from '../../src/core/routing.js';
+
+const NOW = 1_000_000;
+
+function ch(id: string, over: Partial<ChannelSnapshot> = {}): ChannelSnapshot {
+  return {
+    id,
+    ownerId: null,
+    enabled: true,
+    up: true,
+    flash: true,
+    replace: true,
+    maxSegments: 10,
+    monthlyLimit: null,
+    countMode: 'segments',
+    usedThisMonth: 0,
+    inFlight: 0,
+    maxInFlight: 1,
+    minIntervalMs: 0,
+    lastSendAt: 0,
+    priority: 100,
+    prefixes: [],
+    ...over,
+  };
+}
+
+const msg = (over: Partial<RoutableMessage> = {}): RoutableMessage => ({
+  ownerId: 'u1',
+  to: '+79001234567',
+  segments: 1,
+  flash: false,
+  replaceId: null,
+  avoidChannelId: null,
+  ...over,
+});
+
+describe('routing', () => {
+  it('prefers the least used SIM relative to its limit', () => {
+    const d = route(
+      msg(),
+      [ch('a', { usedThisMonth: 50, monthlyLimit: 100 }), ch('b', { usedThisMonth: 60, monthlyLimit: 200 })],
+      NOW,
+    );
+    expect(d).toEqual({ kind: 'channel', channelId: 'b' });
+  });
+
+  it('skips SIMs whose monthly limit would be passed, counting segments', () => {
+    const channels = [
+      ch('a', { usedThisMonth: 98, monthlyLimit: 100 }),
+      ch('b', { usedThisMonth: 500, monthlyLimit: 1000 }),
+    ];
+    expect(route(msg({ segments: 3 }), channels, NOW)).toEqual({ kind: 'channel', channelId: 'b' });
+    expect(route(msg({ segments: 3 }), [channels[0]!], NOW).kind).toBe('none');
+    expect(
+      route(
+        msg({ segments: 3 }),
+        [ch('a', { usedThisMonth: 98, monthlyLimit: 100, countMode: 'messages' })],
+        NOW,
+      ).kind,
+    ).toBe('channel');
+  });
+
+  it('waits for the minimum interval and the one-at-a-time lock', () => {
+    const busy = [
+      ch('a', { minIntervalMs: 10_000, lastSendAt: NOW - 4_000 }),
+      ch('b', { inFlight: 1, minIntervalMs: 10_000, lastSendAt: NOW - 2_000 }),
+    ];
+    expect(route(msg(), busy, NOW)).toEqual({ kind: 'wait', until: NOW + 6_000 });
+  });
+
+  it("uses the owner's own channels before shared ones, and never another user's", () => {
+    const channels = [
+      ch('shared'),
+      ch('mine', { ownerId: 'u1', usedThisMonth: 999 }),
+      ch('theirs', { ownerId: 'u2' }),
+    ];
+    expect(route(msg(), channels, NOW)).toEqual({ kind: 'channel', channelId: 'mine' });
+    expect(route(msg({ ownerId: 'u3' }), channels, NOW)).toEqual({ kind: 'channel', channelId: 'shared' });
+    expect(route(msg({ ownerId: 'u3' }), [ch('theirs', { ownerId: 'u2' })], NOW)).toMatchObject({
+      kind: 'none',
+      reason: 'no channel for this user',
+    });
+  });
+
+  it('fails over away from the channel that just failed when another qualifies', () => {
+    const channels = [ch('a'), ch('b', { usedThisMonth: 10 })];
+    expect(route(msg({ avoidChannelId: 'a' }), channels, NOW)).toEqual({ kind: 'channel', channelId: 'b' });
+    expect(route(msg({ avoidChannelId: 'a' }), [ch('a')], NOW)).toEqual({ kind: 'channel', channelId: 'a' });
+  });
+
+  it('skips down, disabled and feature-less channels', () => {
+    const channels = [
+      ch('down', { up: false }),
+      ch('off', { enabled: false }),
+      ch('noflash', { flash: false }),
+      ch('ok', { usedThisMonth: 5 }),
+    ];
+    expect(route(msg({ flash: true }), channels, NOW)).toEqual({ kind: 'channel', channelId: 'ok' });
+  });
+
+  it('prefers SIMs of the recipient operator by prefix', () => {
+    const channels = [
+      ch('mts', { prefixes: ['+7916'], usedThisMonth: 100 }),
+      ch('beeline', { prefixes: ['+7903'] }),
+    ];
+    expect(route(msg({ to: '+79161234567' }), channels, NOW)).toEqual({ kind: 'channel', channelId: 'mts' });
+    expect(route(msg({ to: '+79991234567' }), channels, NOW)).toEqual({
+      kind: 'channel',
+      channelId: 'beeline',
+    });
+  });
+
+  it('backs off exponentially with a cap', () => {
+    expect([1, 2, 3, 10].map((n) => backoffMs(n, 1000, 5000))).toEqual([1000, 2000, 4000, 5000]);
+  });
+});

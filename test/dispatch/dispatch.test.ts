@@ -1,0 +1,146 @@
+/** The dispatcher end to end through the real server and simulator channels. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SimulatorDriver } from '../../src/channels/simulator/driver.js';
+import type { TestApp } from '../support/app.js';
+import { eventually, startTestApp } from '../support/app.js';
+
+const FAST = { latencyMs: 1, deliveryDelayMs: 30, successRate: 1 };
+
+describe('dispatcher', () => {
+  let t: TestApp;
+  let userKey: string;
+  let userId: string;
+
+  beforeAll(async () => {
+    t = await startTestApp({ SMSGW_SIMULATOR: 'false', SMSGW_RETRY_BASE_MS: '50' });
+    const u = await t.call('POST', '/v1/users', { body: { login: 'sender', password: 'sender-password' } });
+    userId = u.body.id;
+    userKey = (await t.call('POST', '/v1/keys', { auth: 'sender:sender-password', body: { name: 'k' } })).body
+      .key;
+  });
+  afterAll(() => t.stop());
+
+  async function addChannel(name: string, extra: Record<string, unknown>) {
+    const r = await t.call('POST', '/v1/channels', {
+      body: { name, type: 'simulator', owner_id: userId, config: FAST, ...extra },
+    });
+    expect(r.status).toBe(201);
+    return r.body.id as string;
+  }
+
+  async function finalOf(
+    id: string,
+    statuses = ['delivered', 'undelivered', 'failed', 'partially_delivered'],
+  ) {
+    return eventually(async () => {
+      const m = await t.call('GET', `/v1/messages/${id}`, { auth: userKey });
+      return statuses.includes(m.body.status) ? m.body : undefined;
+    });
+  }
+
+  it('takes a message from queued to sent to delivered through the simulator', async () => {
+    const ch = await addChannel('e2e', {});
+    const r = await t.call('POST', '/v1/messages', {
+      auth: userKey,
+      body: { to: '+15555550100', text: 'x'.repeat(200) },
+    });
+    const m = await finalOf(r.body.messages[0].id);
+    expect(m.status).toBe('delivered');
+    expect(m.channel_id).toBe(ch);
+    expect(m.parts).toHaveLength(2);
+    expect(m.events.map((e: { status: string }) => e.status)).toEqual([
+      'queued',
+      'sending',
+      'sent',
+      'delivered',
+    ]);
+    await t.call('POST', `/v1/channels/${ch}/disable`);
+  });
+
+  it('respects monthly limits and minimum intervals while balancing SIMs', async () => {
+    const a = await addChannel('sim-a', { monthly_limit: 3, min_interval_ms: 150, max_in_flight: 1 });
+    const b = await addChannel('sim-b', { monthly_limit: 5, min_interval_ms: 150, max_in_flight: 1 });
+    const r = await t.call('POST', '/v1/messages', {
+      auth: userKey,
+      body: { to: Array.from({ length: 10 }, (_, i) => `+1555555020${i}`), text: 'balance' },
+    });
+    const ids: string[] = r.body.messages.map((m: { id: string }) => m.id);
+    const done = await eventually(async () => {
+      const list = await t.call('GET', '/v1/messages?q=balance&limit=50', { auth: userKey });
+      const sent = list.body.data.filter((m: { status: string }) => m.status === 'delivered');
+      return sent.length === 8 ? list.body.data : undefined;
+    });
+    const perChannel = (id: string) => done.filter((m: { channel_id: string }) => m.channel_id === id);
+    expect(perChannel(a)).toHaveLength(3);
+    expect(perChannel(b)).toHaveLength(5);
+    for (const id of [a, b]) {
+      const times = perChannel(id)
+        .map((m: { sent_at: string }) => Date.parse(m.sent_at))
+        .sort((x: number, y: number) => x - y);
+      for (let i = 1; i < times.length; i++) expect(times[i] - times[i - 1]).toBeGreaterThanOrEqual(140);
+      const counters = await t.call('GET', `/v1/channels/${id}/counters`);
+      expect(counters.body.months[0].count).toBe(id === a ? 3 : 5);
+    }
+    // The two over the limits wait in the queue rather than fail.
+    const waiting = done.filter((m: { status: string }) => m.status === 'queued');
+    expect(waiting).toHaveLength(2);
+    expect(ids).toHaveLength(10);
+    // Resetting a counter lets the waiting ones go.
+    await t.call('POST', `/v1/channels/${a}/counters/reset`, { body: {} });
+    for (const m of waiting) expect((await finalOf(m.id)).status).toBe('delivered');
+    await t.call('POST', `/v1/channels/${a}/disable`);
+    await t.call('POST', `/v1/channels/${b}/disable`);
+  });
+
+  it('retries immediately on the same SIM, then backs off and fails over to another', async () => {
+    const flaky = await addChannel('flaky', {
+      priority: 1,
+      config: { ...FAST, rules: [{ prefix: '+', outcome: 'submit_error' }] },
+    });
+    const good = await addChannel('good', { priority: 2 });
+    const r = await t.call('POST', '/v1/messages', {
+      auth: userKey,
+      body: { to: '+15555550300', text: 'failover', attempts: 3, max_attempts: 3 },
+    });
+    const m = await finalOf(r.body.messages[0].id);
+    expect(m.status).toBe('delivered');
+    const flakyDriver = t.app.registry.get(flaky)!.driver as SimulatorDriver;
+    // Attempt 1 went to flaky (lower priority value): three immediate tries there, then a
+    // retry after backoff that avoided flaky and went to good.
+    expect(flakyDriver.submitCalls).toBe(3);
+    const statuses = m.events.map((e: { status: string }) => e.status);
+    expect(statuses).toEqual(['queued', 'sending', 'queued', 'sending', 'sent', 'delivered']);
+    expect(m.events[2]).toMatchObject({ error_code: 'network_error', channel_id: flaky });
+    expect(m.channel_id).toBe(good);
+    expect(m.attempts).toBeGreaterThanOrEqual(1);
+    await t.call('POST', `/v1/channels/${good}/disable`);
+
+    // With only the flaky channel left, a message fails after max_attempts.
+    const r2 = await t.call('POST', '/v1/messages', {
+      auth: userKey,
+      body: { to: '+15555550301', text: 'doomed', max_attempts: 2 },
+    });
+    const m2 = await finalOf(r2.body.messages[0].id);
+    expect(m2).toMatchObject({ status: 'failed', attempts: 2, error: { code: 'network_error' } });
+    await t.call('POST', `/v1/channels/${flaky}/disable`);
+  });
+
+  it('fails at once on a permanent rejection and reports undelivered from the network', async () => {
+    await addChannel('rules', {
+      config: {
+        ...FAST,
+        rules: [
+          { prefix: '+1555555040', outcome: 'submit_rejected' },
+          { prefix: '+1555555041', outcome: 'unknown_subscriber' },
+        ],
+      },
+    });
+    const r = await t.call('POST', '/v1/messages', {
+      auth: userKey,
+      body: { to: ['+15555550400', '+15555550410'], text: 'rules' },
+    });
+    const [rejected, unknown] = await Promise.all(r.body.messages.map((m: { id: string }) => finalOf(m.id)));
+    expect(rejected).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'rejected_by_network' } });
+    expect(unknown).toMatchObject({ status: 'undelivered', error: { code: 'unknown_subscriber' } });
+  });
+});
