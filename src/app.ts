@@ -105,7 +105,6 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
     maxAttempts: config.dispatch.maxAttempts,
     defaultRegion: config.defaultRegion,
   });
-  let dispatcher: Dispatcher | undefined;
   const webhooks = new WebhookWorker(store, logger.child({ part: 'webhooks' }), {
     ...WEBHOOK_DEFAULTS,
     retryBaseMs: config.webhookRetryBaseMs,
@@ -116,12 +115,13 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
     webhooks.poke(),
   );
   const registry = new ChannelRegistry(store, logger, {
-    deliveryReport: (channelId, r) => dispatcher?.report(channelId, r),
+    // Reports only arrive after start, when `dispatcher` below exists.
+    deliveryReport: (channelId, r) => dispatcher.report(channelId, r),
     inbound: (channelId, s) => void inbound.receive(channelId, s),
   });
   registry.register('simulator', (cfg) => createSimulatorDriver(cfg));
-  dispatcher = new Dispatcher(store, registry, config, logger.child({ part: 'dispatch' }));
-  messages.onAccepted(() => dispatcher?.poke());
+  const dispatcher = new Dispatcher(store, registry, config, logger.child({ part: 'dispatch' }));
+  messages.onAccepted(() => dispatcher.poke());
   dispatcher.onFinal = () => webhooks.poke();
   let ready = false;
   const http = await buildHttpServer({
@@ -140,14 +140,13 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
   const address = await http.listen({ port: config.port, host: config.host });
   ready = true;
   const url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
-  const d = dispatcher;
   return {
     config,
     store,
     auth,
     messages,
     registry,
-    dispatcher: d,
+    dispatcher,
     webhooks,
     inbound,
     http,
@@ -159,7 +158,7 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
       // Order matters: stop taking requests, commit what was accepted, finish sends, close.
       await http.close();
       await messages.drain();
-      await d.stop();
+      await dispatcher.stop();
       await registry.stopAll();
       await inbound.idle();
       await webhooks.stop();

@@ -56,7 +56,8 @@ export class SubmitError extends Error {
 }
 
 /** States a delivery report can carry; `enroute`/`accepted` are intermediate. */
-export type ReportState = 'delivered' | 'undelivered' | 'expired' | 'rejected' | 'enroute' | 'accepted' | 'unknown';
+export type ReportState =
+  'delivered' | 'undelivered' | 'expired' | 'rejected' | 'enroute' | 'accepted' | 'unknown';
 
 export interface DeliveryReport {
   /** The remote id that submit returned for the part this report is about. */

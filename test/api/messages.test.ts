@@ -122,7 +122,7 @@ describe('REST v1 messages', () => {
       const r = await t.call(method, path, { auth: aliceKey, headers, body });
       expect(r.status, `${method} ${path} ${body?.slice(0, 30)}`).toBeGreaterThanOrEqual(400);
       expect(r.status, `${method} ${path} ${body?.slice(0, 30)}`).toBeLessThan(500);
-      expect(r.body.error.code).toEqual(expect.any(String));
+      expect(r.body?.error?.code, `${method} ${path}: ${JSON.stringify(r.body)}`).toEqual(expect.any(String));
     }
   });
 

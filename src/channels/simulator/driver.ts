@@ -66,7 +66,7 @@ export function parseSimulatorConfig(raw: Record<string, unknown>): SimulatorCon
   for (const r of cfg.rules) {
     if (
       typeof r?.prefix !== 'string' ||
-      ![...OUTCOMES, 'submit_error', 'submit_rejected'].includes(r.outcome)
+      ![...OUTCOMES, 'last_part_fails', 'submit_error', 'submit_rejected'].includes(r.outcome)
     ) {
       throw new Error('each simulator rule needs a prefix and a known outcome');
     }

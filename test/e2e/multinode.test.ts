@@ -1,0 +1,60 @@
+/** Two gateway nodes on one PostgreSQL database share the queue without sending anything twice. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SimulatorDriver } from '../../src/channels/simulator/driver.js';
+import type { TestApp } from '../support/app.js';
+import { eventually, startTestApp } from '../support/app.js';
+import { PG_URL, pgSchemaUrl } from '../support/db.js';
+
+describe.skipIf(!PG_URL)('several nodes on PostgreSQL', () => {
+  let a: TestApp;
+  let b: TestApp;
+  let drop: () => Promise<void>;
+
+  beforeAll(async () => {
+    const schema = await pgSchemaUrl();
+    drop = schema.drop;
+    a = await startTestApp({ DATABASE_URL: schema.url });
+    b = await startTestApp({ DATABASE_URL: schema.url });
+    const channels = await a.call('GET', '/v1/channels');
+    await a.call('PATCH', `/v1/channels/${channels.body.data[0].id}`, {
+      body: { config: { latencyMs: 2, deliveryDelayMs: 20, successRate: 1 } },
+    });
+    // Node b learns about the config change at its next channel sync; force it now.
+    await b.app.registry.sync();
+  });
+  afterAll(async () => {
+    await a?.stop();
+    await b?.stop();
+    await drop?.();
+  });
+
+  it('claims with SKIP LOCKED: every message sent exactly once across both nodes', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const node = i % 2 === 0 ? a : b;
+      const r = await node.call('POST', '/v1/messages', {
+        body: {
+          to: Array.from(
+            { length: 50 },
+            (_, k) => `+1555${String(i).padStart(3, '0')}${String(k).padStart(4, '0')}`,
+          ),
+          text: `wave ${i}`,
+        },
+      });
+      expect(r.status).toBe(202);
+      ids.push(...r.body.messages.map((m: { id: string }) => m.id));
+    }
+    await eventually(async () => {
+      const page = await a.call('GET', '/v1/messages?status=delivered&limit=500');
+      return page.body.data.length === ids.length ? true : undefined;
+    }, 60_000);
+    const simA = a.app.registry.all()[0]!.driver as SimulatorDriver;
+    const simB = b.app.registry.all()[0]!.driver as SimulatorDriver;
+    const sentIds = [...simA.sent, ...simB.sent].map((s) => s.id);
+    expect(sentIds.length).toBe(ids.length);
+    expect(new Set(sentIds).size).toBe(ids.length);
+    // Both nodes did part of the work.
+    expect(simA.sent.length).toBeGreaterThan(0);
+    expect(simB.sent.length).toBeGreaterThan(0);
+  });
+});
