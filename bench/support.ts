@@ -1,50 +1,20 @@
 /** Shared benchmark plumbing: spawn the real gateway, free ports, percentiles, docs/benchmarks.md sections. */
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, spawnGateway, waitReady } from '../test/support/net.js';
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
+export { freePort };
 
 export async function startGateway(
   env: Record<string, string>,
 ): Promise<{ url: string; proc: ChildProcess; stop(): Promise<void> }> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'smsgw-bench-'));
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start'], {
-    env: {
-      ...process.env,
-      SMSGW_PORT: String(port),
-      SMSGW_HOST: '127.0.0.1',
-      SMSGW_DATA_DIR: dataDir,
-      SMSGW_SMPP_PORT: '0',
-      SMSGW_LOG_LEVEL: 'warn',
-      ...env,
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const proc = spawnGateway({ SMSGW_PORT: String(port), SMSGW_DATA_DIR: dataDir, ...env });
   const url = `http://127.0.0.1:${port}`;
-  const until = Date.now() + 60_000;
-  for (;;) {
-    try {
-      if ((await fetch(`${url}/readyz`)).ok) break;
-    } catch {
-      // starting
-    }
-    if (Date.now() > until) throw new Error('gateway did not start');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitReady(url);
   return {
     url,
     proc,

@@ -82,13 +82,7 @@ export class ContactRepo {
   constructor(private readonly db: Kysely<Database>) {}
 
   async tag(ownerId: string, number: string, tag: string): Promise<string[]> {
-    const row = await this.db
-      .selectFrom('contacts')
-      .select('tags')
-      .where('owner_id', '=', ownerId)
-      .where('number', '=', number)
-      .executeTakeFirst();
-    const tags = new Set<string>(row ? (JSON.parse(row.tags) as string[]) : []);
+    const tags = new Set(await this.get(ownerId, number));
     tags.add(tag);
     const value = JSON.stringify([...tags].sort());
     await this.db

@@ -5,20 +5,12 @@
  */
 import type { Kysely } from 'kysely';
 import { randomBytes } from 'node:crypto';
+import { FINAL_STATUSES } from '../core/message.js';
 import type { Dialect } from './db.js';
 import type { Database, UserSettingsRow, WebhookAttemptRow, WebhookOutboxRow } from './schema.js';
 
 /** Statuses that trigger a status webhook: every change a client acts on, not the initial queued. */
-export const WEBHOOK_STATUSES = [
-  'sent',
-  'delivered',
-  'partially_delivered',
-  'undelivered',
-  'expired',
-  'failed',
-  'rejected',
-  'canceled',
-];
+export const WEBHOOK_STATUSES: readonly string[] = ['sent', ...FINAL_STATUSES];
 
 export type NewOutbox = Omit<
   WebhookOutboxRow,

@@ -215,9 +215,7 @@ describe('delivery tracking and inbound', () => {
     const batch = r.body.batch_id;
     await eventually(async () => {
       const list = await t.call('GET', `/v1/messages?batch_id=${batch}`, { auth: key });
-      return list.body.data.every((m: { status: string }) =>
-        ['delivered', 'undelivered'].includes(m.status),
-      )
+      return list.body.data.every((m: { status: string }) => ['delivered', 'undelivered'].includes(m.status))
         ? true
         : undefined;
     });

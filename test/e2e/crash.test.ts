@@ -2,53 +2,17 @@
  * Nothing accepted is ever lost: the real server (a separate process) is killed with SIGKILL
  * under load, restarted on the same data, and every acknowledged message is found and delivered.
  */
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, spawnGateway, waitReady } from '../support/net.js';
 
 const KEY = 'crash-test-admin-key-0123456789';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
 function startServer(dataDir: string, port: number): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start'], {
-    env: {
-      ...process.env,
-      SMSGW_PORT: String(port),
-      SMSGW_HOST: '127.0.0.1',
-      SMSGW_DATA_DIR: dataDir,
-      SMSGW_ADMIN_API_KEY: KEY,
-      SMSGW_SMPP_PORT: '0',
-      SMSGW_LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
-
-async function waitReady(url: string, timeoutMs = 30_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    try {
-      if ((await fetch(`${url}/readyz`)).ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('server did not become ready');
+  return spawnGateway({ SMSGW_PORT: String(port), SMSGW_DATA_DIR: dataDir, SMSGW_ADMIN_API_KEY: KEY });
 }
 
 const api = (url: string, method: string, path: string, body?: unknown) =>
