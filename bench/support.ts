@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, spawnGateway, waitReady } from '../test/support/net.js';
+import { exited, freePort, spawnGateway, waitReady } from '../test/support/net.js';
 
 export { freePort };
 
@@ -18,11 +18,10 @@ export async function startGateway(
   return {
     url,
     proc,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        proc.once('exit', () => resolve());
-        proc.kill('SIGTERM');
-      }),
+    stop: () => {
+      proc.kill('SIGTERM');
+      return exited(proc);
+    },
   };
 }
 

@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort, spawnGateway, waitReady } from '../support/net.js';
+import { exited, freePort, spawnGateway, waitReady } from '../support/net.js';
 
 const KEY = 'crash-test-admin-key-0123456789';
 
@@ -67,7 +67,7 @@ describe('crash safety', () => {
     first.kill('SIGKILL');
     stop = true;
     await Promise.all(workers);
-    await new Promise((r) => first.once('exit', r));
+    await exited(first);
     expect(acknowledged.length).toBeGreaterThan(100);
 
     const second = startServer(dataDir, port);
@@ -94,6 +94,6 @@ describe('crash safety', () => {
     }
     expect([...notDelivered]).toEqual([]);
     second.kill('SIGTERM');
-    await new Promise((r) => second.once('exit', r));
+    await exited(second);
   }, 120_000);
 });

@@ -34,3 +34,9 @@ export async function waitReady(url: string, timeoutMs = 60_000): Promise<void> 
   }
   throw new Error(`gateway at ${url} did not become ready`);
 }
+
+/** Resolves when the process has exited, also if it already had. */
+export function exited(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => proc.once('exit', () => resolve()));
+}
