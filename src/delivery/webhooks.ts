@@ -64,8 +64,10 @@ export class WebhookWorker {
   /** One round: fan out, deliver what is due. Returns how many deliveries were attempted. */
   async runOnce(): Promise<number> {
     const now = Date.now();
-    while ((await this.store.webhooks.fanOut(now, this.opts.fanOutLagMs, 500, this.opts.giveUpMs)) > 0) {
-      // keep fanning out until caught up
+    // Catch up in pages; a page shorter than the limit means we are at the head of the log.
+    for (let page = 0; page < 20; page++) {
+      if ((await this.store.webhooks.fanOut(now, this.opts.fanOutLagMs, 500, this.opts.giveUpMs)) < 500)
+        break;
     }
     const due = await this.store.webhooks.claimDue(now, now + this.opts.timeoutMs * 2, this.opts.concurrency);
     await Promise.all(due.map((row) => this.deliver(row)));

@@ -16,15 +16,23 @@ export interface Principal {
 const PASSWORD_CACHE_MS = 60_000;
 /** last_used_at is written at most this often per key, not on every request. */
 const TOUCH_EVERY_MS = 60_000;
+/**
+ * A verified API key is remembered this long, saving two queries per request. Revoking a key
+ * or blocking a user clears it at once on this node; other nodes notice within this time.
+ */
+const KEY_CACHE_MS = 5_000;
 
 export class AuthService {
   private passwordCache = new Map<string, { userId: string; until: number }>();
   private touched = new Map<string, number>();
+  private keyCache = new Map<string, { principal: Principal; until: number }>();
 
   constructor(private readonly store: Store) {}
 
   /** Resolves an API key to its user; throws invalid_credentials / account_blocked. */
   async byApiKey(presented: string): Promise<Principal> {
+    const cached = this.keyCache.get(presented);
+    if (cached && cached.until > Date.now()) return cached.principal;
     const parsed = parseApiKey(presented);
     const { prefix, secret } = parsed
       ? parsed
@@ -39,7 +47,10 @@ export class AuthService {
       this.touched.set(found.key.id, now);
       void this.store.keys.touch(found.key.id, now).catch(() => undefined);
     }
-    return { user: found.user, apiKeyId: found.key.id };
+    const principal = { user: found.user, apiKeyId: found.key.id };
+    if (this.keyCache.size > 10_000) this.keyCache.clear();
+    this.keyCache.set(presented, { principal, until: now + KEY_CACHE_MS });
+    return principal;
   }
 
   /** Checks a login and password. Returns undefined on wrong credentials (callers pick the error). */
@@ -57,7 +68,9 @@ export class AuthService {
     return user;
   }
 
+  /** Called when a key is revoked or a user changes: nothing cached may outlive that. */
   forget(): void {
     this.passwordCache.clear();
+    this.keyCache.clear();
   }
 }

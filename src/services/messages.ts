@@ -86,34 +86,28 @@ export class MessageService {
     idempotencyKey?: string,
     opts: { bypassOptOut?: boolean } = {},
   ): Promise<SendResult> {
-    const optedOut = opts.bypassOptOut ? new Set<string>() : await this.optedOut(principal.user.id, input.to);
     const callbackUrl = input.callbackUrl ?? (await this.keyCallback(principal.apiKeyId));
-    const { rows, result } = this.build(principal, { ...input, callbackUrl }, optedOut);
+    const { rows, result } = this.build(principal, { ...input, callbackUrl });
     const idem = idempotencyKey
       ? {
           userId: principal.user.id,
           key: idempotencyKey,
           requestHash: sha256(JSON.stringify(canonical(input))),
           statusCode: 202,
-          response: JSON.stringify(result),
         }
       : undefined;
-    if (rows.length === 0 && !idem) return result;
-    const outcome = await this.batcher.submit({ messages: rows, idempotency: idem });
+    const outcome = await this.batcher.submit({
+      messages: rows,
+      idempotency: idem,
+      bypassOptOut: opts.bypassOptOut,
+      respond: (rejected) => JSON.stringify(markOptedOut(result, rejected)),
+    });
     if (outcome.kind === 'conflict')
       throw new ApiError('idempotency_key_reused', undefined, 'Idempotency-Key');
     if (outcome.kind === 'replay') return JSON.parse(outcome.response) as SendResult;
-    if (rows.length > 0) for (const l of this.listeners) l();
+    markOptedOut(result, outcome.rejectedIds);
+    if (rows.length > outcome.rejectedIds.size) for (const l of this.listeners) l();
     return result;
-  }
-
-  /** Numbers (normalized) among the request's recipients that opted out from this user. */
-  private async optedOut(ownerId: string, raw: string[]): Promise<Set<string>> {
-    const numbers = raw.flatMap((r) => {
-      const n = normalizeNumber(r, this.limits.defaultRegion);
-      return n.ok ? [n.e164] : [];
-    });
-    return numbers.length > 0 ? this.store.optOuts.among(ownerId, numbers) : new Set();
   }
 
   private readonly keyCallbacks = new Map<string, { url: string | null; at: number }>();
@@ -133,11 +127,7 @@ export class MessageService {
     return this.batcher.idle();
   }
 
-  private build(
-    principal: Principal,
-    input: SendInput,
-    optedOut: Set<string>,
-  ): { rows: NewMessage[]; result: SendResult } {
+  private build(principal: Principal, input: SendInput): { rows: NewMessage[]; result: SendResult } {
     const recipients = input.to.map((s) => s.trim()).filter((s) => s !== '');
     if (recipients.length === 0)
       throw new ApiError('missing_parameter', 'Give at least one recipient in "to".', 'to');
@@ -197,9 +187,7 @@ export class MessageService {
       }
       seen.add(n.e164);
       const id = newId();
-      // Opted-out numbers are kept in the history as rejected, and never sent.
-      const rejectedBy = optedOut.has(n.e164) ? 'opted_out' : undefined;
-      const status = rejectedBy ? 'rejected' : scheduled ? 'scheduled' : 'queued';
+      const status = scheduled ? 'scheduled' : 'queued';
       rows.push({
         id,
         owner_id: principal.user.id,
@@ -224,28 +212,16 @@ export class MessageService {
         lease_until: null,
         channel_id: null,
         avoid_channel_id: null,
-        error_code: rejectedBy ?? null,
-        error_message: rejectedBy ? 'The recipient opted out (replied STOP).' : null,
+        error_code: null,
+        error_message: null,
         client_ref: input.clientRef ?? null,
         callback_url: input.callbackUrl ?? null,
         created_at: now,
         updated_at: now,
         sent_at: null,
-        final_at: rejectedBy ? now : null,
+        final_at: null,
       });
-      messages.push(
-        rejectedBy
-          ? {
-              id,
-              to: n.e164,
-              status: 'rejected',
-              encoding: p.encoding,
-              segments: p.segments,
-              input: raw,
-              error: { code: 'opted_out', message: 'The recipient opted out (replied STOP).' },
-            }
-          : { id, to: n.e164, status, encoding: p.encoding, segments: p.segments, input: raw },
-      );
+      messages.push({ id, to: n.e164, status, encoding: p.encoding, segments: p.segments, input: raw });
     }
     const rejected = messages.filter((m) => m.error).length;
     if (rows.length === 0) {
@@ -267,8 +243,7 @@ export class MessageService {
         },
       );
     }
-    const accepted = rows.filter((r) => r.status !== 'rejected').length;
-    return { rows, result: { batch_id: batchId, accepted, rejected, messages } };
+    return { rows, result: { batch_id: batchId, accepted: rows.length, rejected, messages } };
   }
 }
 
@@ -288,4 +263,18 @@ function canonical(input: SendInput): unknown {
     clientRef: input.clientRef ?? null,
     allOrNothing: !!input.allOrNothing,
   };
+}
+
+/** Marks the recipients the store found on the opt-out list (it stored them as rejected). */
+function markOptedOut(result: SendResult, rejectedIds: ReadonlySet<string>): SendResult {
+  if (rejectedIds.size === 0) return result;
+  for (const m of result.messages) {
+    if ('id' in m && rejectedIds.has(m.id) && m.status !== 'rejected') {
+      m.status = 'rejected';
+      m.error = { code: 'opted_out', message: 'The recipient opted out (replied STOP).' };
+      result.accepted--;
+      result.rejected++;
+    }
+  }
+  return result;
 }

@@ -27,7 +27,7 @@ export function createStore(db: Db): Store {
     users: new UserRepo(db.kysely),
     keys: new ApiKeyRepo(db.kysely),
     channels: new ChannelRepo(db.kysely),
-    messages: new MessageRepo(db.kysely, db.dialect),
+    messages: new MessageRepo(db.kysely, db.dialect, db.sqlite),
     feed: new MessageFeed(db.kysely),
     webhooks: new WebhookRepo(db.kysely, db.dialect),
     inbound: new InboundRepo(db.kysely),

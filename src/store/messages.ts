@@ -3,6 +3,7 @@
  * their events and idempotency records: accepting (group-committed), claiming under a lease,
  * recording outcomes and delivery reports, listing history.
  */
+import type SQLite from 'better-sqlite3';
 import type { Kysely, Transaction } from 'kysely';
 import { sql } from 'kysely';
 import type { ReportState } from '../channels/port.js';
@@ -26,17 +27,22 @@ export interface IdempotencyRecord {
   key: string;
   requestHash: string;
   statusCode: number;
-  response: string;
 }
 
 export interface AcceptItem {
   messages: NewMessage[];
   idempotency?: IdempotencyRecord | undefined;
+  /** The answer to store for the idempotency key, given the recipients rejected as opted out. */
+  respond?: ((rejectedIds: ReadonlySet<string>) => string) | undefined;
+  /** Opt-out confirmations and HELP answers go out even to opted-out numbers. */
+  bypassOptOut?: boolean | undefined;
 }
 
-/** `stored`: the same key was used before; answer with what we answered then. */
+/** `replay`: the same key was used before; answer with what we answered then. */
 export type AcceptResult =
-  { kind: 'accepted' } | { kind: 'replay'; statusCode: number; response: string } | { kind: 'conflict' };
+  | { kind: 'accepted'; rejectedIds: Set<string> }
+  | { kind: 'replay'; statusCode: number; response: string }
+  | { kind: 'conflict' };
 
 export interface ListFilter {
   ownerId?: string | undefined;
@@ -111,19 +117,29 @@ export type Outcome =
 const PART_FINAL: ReadonlySet<string> = new Set(['delivered', 'undelivered', 'expired', 'rejected']);
 
 export class MessageRepo {
+  private readonly bulkInsert: BulkInsert;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: Dialect,
-  ) {}
+    sqlite?: SQLite.Database,
+  ) {
+    this.bulkInsert = sqlite ? sqliteBulkInsert(sqlite) : insertChunked;
+  }
 
-  /** One transaction for many requests: each request's messages, their first event, its idempotency record. */
+  /**
+   * One transaction for many requests: each request's idempotency record, an opt-out check of
+   * all their recipients in one query, the messages and their first events. Opted-out
+   * recipients are stored as `rejected` (the history keeps them) and reported to `respond`.
+   */
   async acceptBatch(items: AcceptItem[]): Promise<AcceptResult[]> {
     return this.db.transaction().execute(async (trx) => {
       const results: AcceptResult[] = [];
-      const rows: NewMessage[] = [];
+      const accepted: AcceptItem[] = [];
       for (const item of items) {
         const idem = item.idempotency;
         if (idem) {
+          // Insert first: the key's row lock makes a concurrent duplicate (another node) wait and then replay.
           const inserted = await trx
             .insertInto('idempotency_keys')
             .values({
@@ -131,7 +147,7 @@ export class MessageRepo {
               key: idem.key,
               request_hash: idem.requestHash,
               status_code: idem.statusCode,
-              response: idem.response,
+              response: '',
               created_at: Date.now(),
             })
             .onConflict((oc) => oc.columns(['user_id', 'key']).doNothing())
@@ -143,19 +159,40 @@ export class MessageRepo {
               .where('user_id', '=', idem.userId)
               .where('key', '=', idem.key)
               .executeTakeFirst();
-            if (prior && prior.request_hash === idem.requestHash) {
-              results.push({ kind: 'replay', statusCode: prior.status_code, response: prior.response });
-            } else {
-              results.push({ kind: 'conflict' });
-            }
+            results.push(
+              prior && prior.request_hash === idem.requestHash
+                ? { kind: 'replay', statusCode: prior.status_code, response: prior.response }
+                : { kind: 'conflict' },
+            );
             continue;
           }
         }
-        rows.push(...item.messages);
-        results.push({ kind: 'accepted' });
+        accepted.push(item);
+        results.push({ kind: 'accepted', rejectedIds: new Set() });
       }
-      await insertChunked(trx, 'messages', rows);
-      await insertChunked(
+      const checked = accepted.flatMap((i) =>
+        i.bypassOptOut ? [] : i.messages.filter((m) => m.status === 'queued' || m.status === 'scheduled'),
+      );
+      const optedOut = await this.optedOut(trx, checked);
+      const acceptedResults = results.filter(
+        (r): r is Extract<AcceptResult, { kind: 'accepted' }> => r.kind === 'accepted',
+      );
+      accepted.forEach((item, i) => {
+        const result = acceptedResults[i] as Extract<AcceptResult, { kind: 'accepted' }>;
+        if (item.bypassOptOut) return;
+        for (const m of item.messages) {
+          if ((m.status === 'queued' || m.status === 'scheduled') && optedOut.has(`${m.owner_id}|${m.to}`)) {
+            m.status = 'rejected';
+            m.error_code = 'opted_out';
+            m.error_message = 'The recipient opted out (replied STOP).';
+            m.final_at = m.created_at;
+            result.rejectedIds.add(m.id);
+          }
+        }
+      });
+      const rows = accepted.flatMap((i) => i.messages);
+      await this.bulkInsert(trx, 'messages', rows);
+      await this.bulkInsert(
         trx,
         'message_events',
         rows.map((m): NewMessageEvent => ({
@@ -168,8 +205,33 @@ export class MessageRepo {
           created_at: m.created_at,
         })),
       );
+      for (const [i, item] of accepted.entries()) {
+        if (!item.idempotency || !item.respond) continue;
+        const rejected = (acceptedResults[i] as Extract<AcceptResult, { kind: 'accepted' }>).rejectedIds;
+        await trx
+          .updateTable('idempotency_keys')
+          .set({ response: item.respond(rejected) })
+          .where('user_id', '=', item.idempotency.userId)
+          .where('key', '=', item.idempotency.key)
+          .execute();
+      }
       return results;
     });
+  }
+
+  /** "owner|number" pairs among these messages that are on their owner's opt-out list. */
+  private async optedOut(trx: Transaction<Database>, messages: NewMessage[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    const numbers = [...new Set(messages.map((m) => m.to))];
+    for (let i = 0; i < numbers.length; i += INSERT_CHUNK) {
+      const rows = await trx
+        .selectFrom('opt_outs')
+        .select(['owner_id', 'number'])
+        .where('number', 'in', numbers.slice(i, i + INSERT_CHUNK))
+        .execute();
+      for (const r of rows) out.add(`${r.owner_id}|${r.number}`);
+    }
+    return out;
   }
 
   byId(id: string, ownerId?: string): Promise<MessageRow | undefined> {
@@ -577,6 +639,36 @@ function event(
     detail,
     channel_id: channelId,
     created_at: at,
+  };
+}
+
+type BulkInsert = <T extends 'messages' | 'message_events'>(
+  trx: Transaction<Database>,
+  table: T,
+  rows: T extends 'messages' ? NewMessage[] : NewMessageEvent[],
+) => Promise<void>;
+
+/**
+ * SQLite: one prepared single-row INSERT per table, run once per row. better-sqlite3 binds a
+ * row in microseconds, where building a 400-row multi-value query costs milliseconds.
+ */
+function sqliteBulkInsert(sqlite: SQLite.Database): BulkInsert {
+  const statements = new Map<string, SQLite.Statement>();
+  return async (_trx, table, rows) => {
+    const first = rows[0] as Record<string, unknown> | undefined;
+    if (!first) return;
+    const columns = Object.keys(first);
+    const key = `${table}:${columns.join(',')}`;
+    let stmt = statements.get(key);
+    if (!stmt) {
+      const names = columns.map((c) => `"${c}"`).join(', ');
+      stmt = sqlite.prepare(
+        `insert into "${table}" (${names}) values (${columns.map(() => '?').join(', ')})`,
+      );
+      statements.set(key, stmt);
+    }
+    // Positional binding: about twice as fast as named parameters for wide rows.
+    for (const row of rows as Record<string, unknown>[]) stmt.run(columns.map((c) => row[c]));
   };
 }
 

@@ -73,6 +73,7 @@ export class WebhookRepo {
    * Turns new message events into outbox rows, advancing a cursor in the same transaction so
    * each event is fanned out exactly once. On PostgreSQL, ids can commit out of order; events
    * younger than `lagMs` wait for the next round so a slow transaction's id is not skipped.
+   * Returns how many events were read (not how many became webhooks), so callers can loop.
    */
   async fanOut(now: number, lagMs: number, limit: number, giveUpMs: number): Promise<number> {
     return this.db.transaction().execute(async (trx) => {
@@ -137,7 +138,7 @@ export class WebhookRepo {
         .values({ name: 'status', position: last })
         .onConflict((oc) => oc.column('name').doUpdateSet({ position: last }))
         .execute();
-      return rows.length;
+      return events.length;
     });
   }
 

@@ -113,10 +113,10 @@ for (const testDb of TEST_DBS) {
         key: 'k1',
         requestHash: 'h1',
         statusCode: 202,
-        response: '{"first":true}',
       };
-      const [r1] = await store.messages.acceptBatch([{ messages: [m1], idempotency: idem }]);
-      expect(r1).toEqual({ kind: 'accepted' });
+      const respond = () => '{"first":true}';
+      const [r1] = await store.messages.acceptBatch([{ messages: [m1], idempotency: idem, respond }]);
+      expect(r1).toEqual({ kind: 'accepted', rejectedIds: new Set() });
       const [r2, r3] = await store.messages.acceptBatch([
         { messages: [message(alice)], idempotency: idem },
         { messages: [message(alice)], idempotency: { ...idem, requestHash: 'other' } },
@@ -127,7 +127,7 @@ for (const testDb of TEST_DBS) {
       const [r4] = await store.messages.acceptBatch([
         { messages: [message(bob)], idempotency: { ...idem, userId: bob } },
       ]);
-      expect(r4).toEqual({ kind: 'accepted' });
+      expect(r4).toEqual({ kind: 'accepted', rejectedIds: new Set() });
       expect((await store.messages.events(m1.id)).map((e) => e.status)).toEqual(['queued']);
     });
 

@@ -184,6 +184,7 @@ export function adminRoutes(
       if (!k || (k.user_id !== p.user.id && p.user.role !== 'admin'))
         throw new ApiError('not_found', 'No such key.', 'id');
       await store.keys.revoke(id);
+      auth.forget();
       return keyView((await store.keys.byId(id)) ?? k);
     },
   );
