@@ -132,6 +132,7 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
     messages,
     inbound,
     logger,
+    userRateLimit: config.userRateLimit,
     ready: () => ready,
   });
   await registry.sync();

@@ -54,6 +54,8 @@ export interface Config {
   maxSegments: number;
   /** Largest recipient list in one request. */
   maxRecipients: number;
+  /** API requests per second per user (0 = unlimited); bursts up to twice that. */
+  userRateLimit: number;
 }
 
 const DEFAULTS: Omit<Config, 'nodeId'> = {
@@ -81,6 +83,7 @@ const DEFAULTS: Omit<Config, 'nodeId'> = {
   defaultValidityMinutes: 2880,
   maxSegments: 15,
   maxRecipients: 1000,
+  userRateLimit: 0,
 };
 
 export class ConfigError extends Error {}
@@ -151,6 +154,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     smppPort: int(env, 'SMSGW_SMPP_PORT', base.smppPort, 0, 65535),
     logLevel: env.SMSGW_LOG_LEVEL || base.logLevel,
     sqliteSynchronous: sync,
+    userRateLimit: int(env, 'SMSGW_USER_RATE_LIMIT', base.userRateLimit, 0, 1_000_000),
     webhookRetryBaseMs: int(env, 'SMSGW_WEBHOOK_RETRY_BASE_MS', base.webhookRetryBaseMs, 0, 3_600_000),
     nodeId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     dispatch: {

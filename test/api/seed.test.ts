@@ -86,3 +86,20 @@ describe('seed API /smsc.php', () => {
     expect(r.body.ids).toHaveLength(1);
   });
 });
+
+describe('per-user rate limit', () => {
+  it('answers 429 with Retry-After once a user exceeds its rate', async () => {
+    const t = await startTestApp({ SMSGW_SIMULATOR: 'false', SMSGW_USER_RATE_LIMIT: '5' });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 15; i++) statuses.push((await t.call('GET', '/v1/me')).status);
+      expect(statuses.slice(0, 10).every((s) => s === 200)).toBe(true);
+      const limited = await t.call('GET', '/v1/me');
+      expect(limited.status).toBe(429);
+      expect(limited.body.error.code).toBe('rate_limited');
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    } finally {
+      await t.stop();
+    }
+  });
+});

@@ -6,6 +6,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
 import { ApiError } from '../../core/errors.js';
+import { RateLimiter } from '../../core/rate-limit.js';
 import type { AuthService } from '../../services/auth.js';
 import type { MessageService } from '../../services/messages.js';
 import type { InboundService } from '../../delivery/inbound.js';
@@ -23,6 +24,8 @@ export interface HttpDeps extends OpsDeps {
   messages: MessageService;
   inbound: InboundService;
   logger: Logger;
+  /** Requests per second per user; 0 for no limit. */
+  userRateLimit: number;
 }
 
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
@@ -61,8 +64,19 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   );
 
   app.decorateRequest('principal', null);
-  app.addHook('onRequest', async (req) => {
-    if (req.url.startsWith('/v1/')) req.principal = await authenticate(deps.auth, req);
+  const limiter =
+    deps.userRateLimit > 0 ? new RateLimiter(deps.userRateLimit, deps.userRateLimit * 2) : undefined;
+  app.addHook('onRequest', async (req, reply) => {
+    if (!req.url.startsWith('/v1/')) return;
+    req.principal = await authenticate(deps.auth, req);
+    const wait = limiter?.take(req.principal.user.id, Date.now()) ?? 0;
+    if (wait > 0) {
+      reply.header('retry-after', String(Math.ceil(wait)));
+      throw new ApiError(
+        'rate_limited',
+        `Too many requests: at most ${deps.userRateLimit} per second per account.`,
+      );
+    }
   });
 
   const metrics = createMetrics(deps);
