@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import type { Logger } from 'pino';
 import { buildHttpServer } from './api/http/server.js';
+import { SMPP_DEFAULTS, SmppServer } from './api/smpp/server.js';
 import { createSimulatorDriver } from './channels/simulator/driver.js';
 import type { Config } from './config.js';
 import { InboundService } from './delivery/inbound.js';
@@ -27,6 +28,8 @@ export interface App {
   dispatcher: Dispatcher;
   webhooks: WebhookWorker;
   inbound: InboundService;
+  /** The SMPP server face, when SMSGW_SMPP_PORT is not 0. */
+  smpp?: SmppServer | undefined;
   http: FastifyInstance;
   logger: Logger;
   /** Credentials created on this start (first start only), to print once. */
@@ -122,7 +125,20 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
   registry.register('simulator', (cfg) => createSimulatorDriver(cfg));
   const dispatcher = new Dispatcher(store, registry, config, logger.child({ part: 'dispatch' }));
   messages.onAccepted(() => dispatcher.poke());
-  dispatcher.onFinal = () => webhooks.poke();
+  const smpp =
+    config.smppPort > 0
+      ? new SmppServer(
+          { auth, messages, store, logger },
+          { ...SMPP_DEFAULTS, submitRate: config.userRateLimit },
+        )
+      : undefined;
+  dispatcher.onFinal = (id) => {
+    webhooks.poke();
+    if (smpp?.wantsReceipt(id)) {
+      void store.messages.byId(id).then((m) => m && smpp.onFinal(m));
+    }
+  };
+  inbound.onStored = (row) => smpp?.onInbound(row);
   let ready = false;
   const http = await buildHttpServer({
     store,
@@ -138,6 +154,10 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
   await registry.sync();
   await dispatcher.start(store.db.dialect === 'sqlite');
   webhooks.start();
+  if (smpp) {
+    const port = await smpp.listen(config.smppPort, config.host);
+    logger.info({ port }, 'SMPP server listening');
+  }
   const address = await http.listen({ port: config.port, host: config.host });
   ready = true;
   const url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
@@ -150,6 +170,7 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
     dispatcher,
     webhooks,
     inbound,
+    smpp,
     http,
     logger,
     created,
@@ -158,6 +179,7 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
       ready = false;
       // Order matters: stop taking requests, commit what was accepted, finish sends, close.
       await http.close();
+      await smpp?.close();
       await messages.drain();
       await dispatcher.stop();
       await registry.stopAll();

@@ -52,16 +52,14 @@ export class InboundService {
     if (!channel) return undefined;
     const n = normalizeNumber(sms.from);
     const from = n.ok ? n.e164 : sms.from;
-    const ownerId =
-      channel.owner_id ??
-      (await this.store.inbound.lastSenderTo(channelId, from)) ??
-      (await this.firstAdmin())?.id ??
-      null;
+    const last = await this.store.inbound.lastSenderTo(channelId, from);
+    const ownerId = channel.owner_id ?? last?.owner_id ?? (await this.firstAdmin())?.id ?? null;
     const row = await this.store.inbound.insert({
       owner_id: ownerId,
       channel_id: channelId,
       from,
-      to: sms.to ?? null,
+      // A channel that does not know our number: the phone answered the sender id it last saw.
+      to: sms.to ?? last?.from ?? null,
       text: sms.text,
       incomplete: sms.incomplete ? 1 : 0,
       keyword: null,

@@ -35,17 +35,22 @@ export class InboundRepo {
     return q.orderBy('id', 'desc').limit(f.limit).execute();
   }
 
-  /** Who last wrote to this number through this channel: a reply on a shared SIM belongs to them. */
-  async lastSenderTo(channelId: string, number: string): Promise<string | undefined> {
-    const row = await this.db
+  /**
+   * Who last wrote to this number through this channel, and from which sender id: a reply on a
+   * shared SIM belongs to them, and was addressed to that sender id.
+   */
+  async lastSenderTo(
+    channelId: string,
+    number: string,
+  ): Promise<{ owner_id: string; from: string | null } | undefined> {
+    return this.db
       .selectFrom('messages')
-      .select('owner_id')
+      .select(['owner_id', 'from'])
       .where('to', '=', number)
       .where('channel_id', '=', channelId)
       .orderBy('id', 'desc')
       .limit(1)
       .executeTakeFirst();
-    return row?.owner_id;
   }
 }
 

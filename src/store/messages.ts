@@ -289,6 +289,28 @@ export class MessageRepo {
       .then((rows) => rows.map((r) => ({ status: r.status, n: Number(r.n) })));
   }
 
+  /** Replaces the text of a message that has not left yet (SMPP replace_sm). */
+  async replaceText(
+    id: string,
+    ownerId: string,
+    change: { text: string; encoding: string; segments: number },
+  ): Promise<boolean> {
+    const now = Date.now();
+    const res = await this.db
+      .updateTable('messages')
+      .set({ ...change, updated_at: now })
+      .where('id', '=', id)
+      .where('owner_id', '=', ownerId)
+      .where('status', 'in', ['queued', 'scheduled'])
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) !== 1) return false;
+    await this.db
+      .insertInto('message_events')
+      .values(event(id, ownerId, 'queued', null, 'text replaced (replace_sm)', null, now))
+      .execute();
+    return true;
+  }
+
   /** Cancels a message that has not left yet. Returns the message after the attempt. */
   async cancel(id: string, ownerId: string | undefined, reason: string): Promise<MessageRow | undefined> {
     return this.db.transaction().execute(async (trx) => {

@@ -1,0 +1,538 @@
+/**
+ * The SMPP server face: client applications (ESMEs such as Kannel) bind to smsgw with their
+ * login and password as system_id/password. submit_sm goes into the same queue with the same
+ * policies as the HTTP API; receipts and inbound messages go back as deliver_sm to the user's
+ * receiver/transceiver binds. A submit is acknowledged only after its message is committed.
+ */
+import { createServer } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { preview } from '../../codec/index.js';
+import { RateLimiter } from '../../core/rate-limit.js';
+import type { AuthService, Principal } from '../../services/auth.js';
+import type { MessageService } from '../../services/messages.js';
+import type { Store } from '../../store/index.js';
+import type { InboundRow, MessageRow } from '../../store/schema.js';
+import type { Bind, Header, Submit } from './pdu.js';
+import {
+  CMD,
+  MAX_PDU,
+  PduError,
+  readHeader,
+  Reader,
+  STATUS,
+  TLV,
+  Writer,
+  decodeBind,
+  decodeMessageRef,
+  decodeReplace,
+  decodeSubmit,
+  encodeDeliver,
+} from './pdu.js';
+import { decodeText, gsmUnpackedEncode, isFlash, splitUdh, ucs2Encode } from './text.js';
+
+export interface SmppServerOptions {
+  /** Binds one user may hold at once. */
+  maxBindsPerUser: number;
+  /** submit_sm per second per user (0 = unlimited); over it: ESME_RTHROTTLED. */
+  submitRate: number;
+  /** A session that sends nothing (not even enquire_link) this long is closed. */
+  idleTimeoutMs: number;
+  /** Parts of a concatenated message that do not all arrive within this are refused. */
+  partsTimeoutMs: number;
+}
+
+export const SMPP_DEFAULTS: SmppServerOptions = {
+  maxBindsPerUser: 10,
+  submitRate: 0,
+  // Clients send enquire_link every 30–60 s; three missed ones mean the peer is gone.
+  idleTimeoutMs: 180_000,
+  partsTimeoutMs: 60_000,
+};
+
+type Mode = 'tx' | 'rx' | 'trx';
+
+interface Receipt {
+  userId: string;
+  /** Ids the client was given (one per submit_sm part; parts of one message share the id). */
+  clientId: string;
+  mask: number;
+  source: string;
+  destination: string;
+  submittedAt: number;
+  text: string;
+}
+
+interface HeldPart {
+  seq: number;
+  session: Session;
+  partSeq: number;
+  text: string;
+}
+
+const SMPP_STATE: Record<string, number> = {
+  scheduled: 1,
+  queued: 1,
+  sending: 1,
+  sent: 1,
+  delivered: 2,
+  expired: 3,
+  canceled: 4,
+  undelivered: 5,
+  partially_delivered: 5,
+  failed: 5,
+  rejected: 8,
+};
+
+const RECEIPT_STAT: Record<string, string> = {
+  delivered: 'DELIVRD',
+  expired: 'EXPIRED',
+  canceled: 'DELETED',
+  undelivered: 'UNDELIV',
+  partially_delivered: 'UNDELIV',
+  failed: 'UNDELIV',
+  rejected: 'REJECTD',
+};
+
+export class SmppServer {
+  private server: Server | undefined;
+  private readonly sessions = new Set<Session>();
+  private readonly receipts = new Map<string, Receipt>();
+  private readonly pendingReceipts = new Map<string, Buffer[]>();
+  private readonly held = new Map<string, { parts: HeldPart[]; total: number; timer: NodeJS.Timeout }>();
+  readonly limiter: RateLimiter | undefined;
+
+  constructor(
+    readonly deps: { auth: AuthService; messages: MessageService; store: Store; logger: Logger },
+    readonly opts: SmppServerOptions = SMPP_DEFAULTS,
+  ) {
+    this.limiter = opts.submitRate > 0 ? new RateLimiter(opts.submitRate, opts.submitRate) : undefined;
+  }
+
+  async listen(port: number, host: string): Promise<number> {
+    this.server = createServer((socket) => this.accept(socket));
+    await new Promise<void>((resolve, reject) => {
+      this.server?.once('error', reject);
+      this.server?.listen(port, host, () => resolve());
+    });
+    return (this.server.address() as { port: number }).port;
+  }
+
+  async close(): Promise<void> {
+    for (const h of this.held.values()) clearTimeout(h.timer);
+    for (const s of this.sessions) s.unbindAndClose();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private accept(socket: Socket): void {
+    const session = new Session(this, socket);
+    this.sessions.add(session);
+    socket.once('close', () => this.sessions.delete(session));
+  }
+
+  bindsOf(userId: string): Session[] {
+    return [...this.sessions].filter((s) => s.principal?.user.id === userId);
+  }
+
+  wantsReceipt(messageId: string): boolean {
+    return this.receipts.has(messageId);
+  }
+
+  /** A message reached a final status: send its receipt if the client asked for one. */
+  onFinal(message: MessageRow): void {
+    const r = this.receipts.get(message.id);
+    if (!r) return;
+    this.receipts.delete(message.id);
+    const success = message.status === 'delivered';
+    if ((r.mask & 0x03) === 0 || ((r.mask & 0x03) === 2 && success)) return;
+    const stat = RECEIPT_STAT[message.status] ?? 'UNKNOWN';
+    const ymd = (ms: number) => new Date(ms).toISOString().replace(/[-T:]/g, '').slice(2, 12);
+    const text =
+      `id:${r.clientId} sub:001 dlvrd:${success ? '001' : '000'} submit date:${ymd(r.submittedAt)} ` +
+      `done date:${ymd(message.final_at ?? Date.now())} stat:${stat} err:${success ? '000' : '001'} text:${r.text.slice(0, 20)}`;
+    const state = Buffer.from([SMPP_STATE[message.status] ?? 7]);
+    this.toReceiver(r.userId, (seq) =>
+      encodeDeliver(seq, {
+        source: r.destination,
+        destination: r.source,
+        esmClass: 0x04,
+        dataCoding: 0,
+        body: Buffer.from(text, 'latin1'),
+        tlvs: [
+          [TLV.receipted_message_id, Buffer.from(`${r.clientId}\0`, 'latin1')],
+          [TLV.message_state, state],
+        ],
+      }),
+    );
+  }
+
+  /** An inbound message for a user goes to one of its receiver binds. */
+  onInbound(row: InboundRow): void {
+    if (!row.owner_id) return;
+    const gsm = gsmUnpackedEncode(row.text);
+    this.toReceiver(row.owner_id, (seq) =>
+      encodeDeliver(seq, {
+        source: row.from,
+        // destination_addr may not be empty (Kannel drops such MO): fall back to our name.
+        destination: row.to ?? 'smsgw',
+        esmClass: 0,
+        dataCoding: gsm ? 0 : 8,
+        body: gsm ?? ucs2Encode(row.text),
+      }),
+    );
+  }
+
+  /** Sends to a receiving bind of the user; kept (bounded) until one binds if none is there. */
+  private toReceiver(userId: string, build: (seq: number) => Buffer): void {
+    const receivers = this.bindsOf(userId).filter((s) => s.mode === 'rx' || s.mode === 'trx');
+    const target = receivers[Math.floor(Math.random() * receivers.length)];
+    if (target) target.send(build(target.nextSeq()));
+    else {
+      const q = this.pendingReceipts.get(userId) ?? [];
+      if (q.length < 10_000) q.push(build(0));
+      this.pendingReceipts.set(userId, q);
+    }
+  }
+
+  /** A receiver bound: hand it what waited for one. */
+  flushPending(session: Session): void {
+    const userId = session.principal?.user.id;
+    if (!userId) return;
+    const q = this.pendingReceipts.get(userId);
+    if (!q) return;
+    this.pendingReceipts.delete(userId);
+    for (const pdu of q) {
+      pdu.writeUInt32BE(session.nextSeq(), 12);
+      session.send(pdu);
+    }
+  }
+
+  registerReceipt(messageId: string, r: Receipt): void {
+    if ((r.mask & 0x03) !== 0) this.receipts.set(messageId, r);
+  }
+
+  /** Holds one part of a concatenated submit; returns all parts once the last arrives. */
+  holdPart(
+    key: string,
+    total: number,
+    part: HeldPart,
+    onTimeout: (parts: HeldPart[]) => void,
+  ): HeldPart[] | undefined {
+    let entry = this.held.get(key);
+    if (!entry) {
+      const timer = setTimeout(() => {
+        const e = this.held.get(key);
+        this.held.delete(key);
+        if (e) onTimeout(e.parts);
+      }, this.opts.partsTimeoutMs);
+      timer.unref();
+      entry = { parts: [], total, timer };
+      this.held.set(key, entry);
+    }
+    if (!entry.parts.some((p) => p.partSeq === part.partSeq)) entry.parts.push(part);
+    else part.session.respond(CMD.submit_sm_resp, STATUS.ESME_ROK, part.seq, new Writer().cstring(''));
+    if (entry.parts.length < entry.total) return undefined;
+    clearTimeout(entry.timer);
+    this.held.delete(key);
+    return entry.parts.sort((a, b) => a.partSeq - b.partSeq);
+  }
+}
+
+class Session {
+  principal: Principal | undefined;
+  mode: Mode | undefined;
+  private buffer: Buffer = Buffer.alloc(0);
+  private seq = 0;
+  private idle: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly server: SmppServer,
+    private readonly socket: Socket,
+  ) {
+    this.log = server.deps.logger.child({
+      face: 'smpp',
+      peer: `${socket.remoteAddress}:${socket.remotePort}`,
+    });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk) => this.onData(chunk));
+    socket.on('error', (err) => this.log.debug({ err }, 'socket error'));
+    socket.on('close', () => {
+      this.closed = true;
+      clearTimeout(this.idle);
+    });
+    this.touch();
+  }
+
+  nextSeq(): number {
+    this.seq = (this.seq % 0x7fffffff) + 1;
+    return this.seq;
+  }
+
+  send(pdu: Buffer): void {
+    if (!this.closed) this.socket.write(pdu);
+  }
+
+  respond(id: number, status: number, seq: number, body: Writer = new Writer()): void {
+    this.send(body.pdu(id, status, seq));
+  }
+
+  unbindAndClose(): void {
+    if (this.closed) return;
+    if (this.mode) this.send(new Writer().pdu(CMD.unbind, 0, this.nextSeq()));
+    this.socket.end();
+  }
+
+  private touch(): void {
+    clearTimeout(this.idle);
+    this.idle = setTimeout(() => {
+      this.log.info('idle session closed');
+      this.unbindAndClose();
+      setTimeout(() => this.socket.destroy(), 1000).unref();
+    }, this.server.opts.idleTimeoutMs);
+    this.idle.unref();
+  }
+
+  private onData(chunk: Buffer): void {
+    this.touch();
+    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+    while (this.buffer.length >= 4 && !this.closed) {
+      const length = this.buffer.readUInt32BE(0);
+      if (length < 16 || length > MAX_PDU) {
+        // The stream cannot be re-synchronised: say why and hang up.
+        const seq = this.buffer.length >= 16 ? this.buffer.readUInt32BE(12) : 0;
+        this.respond(CMD.generic_nack, STATUS.ESME_RINVCMDLEN, seq);
+        this.socket.end();
+        this.closed = true;
+        return;
+      }
+      if (this.buffer.length < length) return;
+      const pdu = this.buffer.subarray(0, length);
+      this.buffer = this.buffer.subarray(length);
+      const header = readHeader(pdu);
+      void this.handle(header, pdu).catch((err: unknown) => {
+        const status = err instanceof PduError ? err.status : STATUS.ESME_RSYSERR;
+        if (!(err instanceof PduError)) this.log.error({ err }, 'SMPP handler failed');
+        const respId = header.id & 0x80000000 ? CMD.generic_nack : (header.id | 0x80000000) >>> 0;
+        this.respond(respId, status, header.seq);
+      });
+    }
+  }
+
+  private async handle(h: Header, pdu: Buffer): Promise<void> {
+    switch (h.id) {
+      case CMD.bind_transmitter:
+        return this.bind(h, decodeBind(pdu), 'tx', CMD.bind_transmitter_resp);
+      case CMD.bind_receiver:
+        return this.bind(h, decodeBind(pdu), 'rx', CMD.bind_receiver_resp);
+      case CMD.bind_transceiver:
+        return this.bind(h, decodeBind(pdu), 'trx', CMD.bind_transceiver_resp);
+      case CMD.enquire_link:
+        return this.respond(CMD.enquire_link_resp, STATUS.ESME_ROK, h.seq);
+      case CMD.unbind:
+        this.respond(CMD.unbind_resp, STATUS.ESME_ROK, h.seq);
+        this.mode = undefined;
+        this.socket.end();
+        return;
+      case CMD.deliver_sm_resp:
+      case CMD.generic_nack:
+      case CMD.unbind_resp:
+      case CMD.enquire_link_resp:
+        return;
+    }
+    const principal = this.principal;
+    if (!principal || !this.mode) throw new PduError(STATUS.ESME_RINVBNDSTS, 'not bound');
+    switch (h.id) {
+      case CMD.submit_sm:
+      case CMD.submit_multi: {
+        if (this.mode === 'rx') throw new PduError(STATUS.ESME_RINVBNDSTS, 'a receiver cannot submit');
+        if ((this.server.limiter?.take(principal.user.id, Date.now()) ?? 0) > 0) {
+          throw new PduError(STATUS.ESME_RTHROTTLED, 'throughput limit');
+        }
+        return this.submit(
+          h,
+          decodeSubmit(pdu, h.id === CMD.submit_multi),
+          principal,
+          h.id === CMD.submit_multi,
+        );
+      }
+      case CMD.query_sm: {
+        const { messageId } = decodeMessageRef(pdu);
+        const m = await this.server.deps.store.messages.byId(baseId(messageId), principal.user.id);
+        if (!m) throw new PduError(STATUS.ESME_RQUERYFAIL, 'no such message');
+        const finalDate = m.final_at ? smppTime(m.final_at) : '';
+        return this.respond(
+          CMD.query_sm_resp,
+          STATUS.ESME_ROK,
+          h.seq,
+          new Writer()
+            .cstring(messageId)
+            .cstring(finalDate)
+            .u8(SMPP_STATE[m.status] ?? 7)
+            .u8(0),
+        );
+      }
+      case CMD.cancel_sm: {
+        const r = new Reader(pdu);
+        r.cstring(6, 'service_type');
+        const messageId = r.cstring(65, 'message_id');
+        const m = await this.server.deps.store.messages.cancel(
+          baseId(messageId),
+          principal.user.id,
+          'cancel_sm',
+        );
+        if (!m || m.status !== 'canceled') throw new PduError(STATUS.ESME_RCANCELFAIL, 'not cancelable');
+        return this.respond(CMD.cancel_sm_resp, STATUS.ESME_ROK, h.seq);
+      }
+      case CMD.replace_sm: {
+        const rep = decodeReplace(pdu);
+        const text = decodeText(rep.dataCoding, rep.shortMessage);
+        const p = preview(text);
+        const ok = await this.server.deps.store.messages.replaceText(
+          baseId(rep.messageId),
+          principal.user.id,
+          {
+            text,
+            encoding: p.encoding,
+            segments: p.segments,
+          },
+        );
+        if (!ok) throw new PduError(STATUS.ESME_RREPLACEFAIL, 'not replaceable');
+        return this.respond(CMD.replace_sm_resp, STATUS.ESME_ROK, h.seq);
+      }
+      default:
+        this.respond(CMD.generic_nack, STATUS.ESME_RINVCMDID, h.seq);
+    }
+  }
+
+  private async bind(h: Header, b: Bind, mode: Mode, respId: number): Promise<void> {
+    if (this.mode) throw new PduError(STATUS.ESME_RALYBND, 'already bound');
+    const user = await this.server.deps.auth.byPassword(b.systemId, b.password);
+    if (!user || user.status !== 'active') {
+      this.log.info({ systemId: b.systemId }, 'bind refused');
+      throw new PduError(STATUS.ESME_RBINDFAIL, 'bind failed');
+    }
+    if (this.server.bindsOf(user.id).length >= this.server.opts.maxBindsPerUser) {
+      throw new PduError(STATUS.ESME_RBINDFAIL, 'too many binds');
+    }
+    this.principal = { user, apiKeyId: null };
+    this.mode = mode;
+    this.respond(respId, STATUS.ESME_ROK, h.seq, new Writer().cstring('smsgw'));
+    this.log.info({ user: user.login, mode }, 'bound');
+    if (mode !== 'tx') this.server.flushPending(this);
+  }
+
+  private async submit(h: Header, s: Submit, principal: Principal, multi: boolean): Promise<void> {
+    const respId = multi ? CMD.submit_multi_resp : CMD.submit_sm_resp;
+    const payload = s.tlvs.get(TLV.message_payload) ?? s.shortMessage;
+    let body = payload;
+    let concat: { ref: number; total: number; seq: number } | undefined;
+    if (s.esmClass & 0x40) ({ payload: body, concat } = splitUdh(payload));
+    const sarRef = s.tlvs.get(TLV.sar_msg_ref_num);
+    const sarTotal = s.tlvs.get(TLV.sar_total_segments);
+    const sarSeq = s.tlvs.get(TLV.sar_segment_seqnum);
+    if (sarRef && sarTotal && sarSeq && sarRef.length === 2) {
+      concat = { ref: sarRef.readUInt16BE(0), total: sarTotal[0] ?? 1, seq: sarSeq[0] ?? 1 };
+    }
+    const text = decodeText(s.dataCoding, body);
+    const flash = isFlash(s.dataCoding);
+    if (concat && concat.total > 1 && !multi) {
+      const key = `${principal.user.id}|${s.source}|${s.destinations[0]}|${concat.ref}|${concat.total}`;
+      const parts = this.server.holdPart(
+        key,
+        concat.total,
+        { seq: h.seq, session: this, partSeq: concat.seq, text },
+        (timedOut) => {
+          for (const p of timedOut) p.session.respond(respId, STATUS.ESME_RSUBMITFAIL, p.seq);
+        },
+      );
+      if (!parts) return; // answered when the whole message is in
+      return this.accept(s, principal, parts.map((p) => p.text).join(''), flash, parts, respId);
+    }
+    return this.accept(
+      s,
+      principal,
+      text,
+      flash,
+      [{ seq: h.seq, session: this, partSeq: 1, text }],
+      respId,
+      multi,
+    );
+  }
+
+  /** Queues the message, then answers every part: nothing is acknowledged before it is committed. */
+  private async accept(
+    s: Submit,
+    principal: Principal,
+    text: string,
+    flash: boolean,
+    parts: HeldPart[],
+    respId: number,
+    multi = false,
+  ): Promise<void> {
+    try {
+      const result = await this.server.deps.messages.send(principal, {
+        to: s.destinations,
+        text,
+        flash,
+        from: s.source || undefined,
+        validityMinutes: relativeValidityMinutes(s.validityPeriod),
+      });
+      const ok = result.messages.filter((m) => 'id' in m && !m.error);
+      const first = ok[0] as { id: string } | undefined;
+      if (!first) {
+        for (const p of parts) p.session.respond(respId, STATUS.ESME_RINVDSTADR, p.seq);
+        return;
+      }
+      for (const m of ok) {
+        if (!('id' in m)) continue;
+        this.server.registerReceipt(m.id, {
+          userId: principal.user.id,
+          clientId: m.id,
+          mask: s.registeredDelivery,
+          source: s.source,
+          destination: m.to,
+          submittedAt: Date.now(),
+          text,
+        });
+      }
+      const w = new Writer().cstring(first.id);
+      if (multi) {
+        const failed = result.messages.filter((m) => !('id' in m) || m.error);
+        w.u8(failed.length);
+        for (const f of failed)
+          w.u8(1)
+            .u8(1)
+            .cstring(f.input.slice(0, 20))
+            .bytes(Buffer.from([0, 0, 0, STATUS.ESME_RINVDSTADR]));
+      }
+      for (const p of parts) p.session.respond(respId, STATUS.ESME_ROK, p.seq, w);
+    } catch (err) {
+      this.log.warn({ err }, 'submit refused');
+      for (const p of parts) p.session.respond(respId, STATUS.ESME_RSUBMITFAIL, p.seq);
+    }
+  }
+}
+
+/** A client may quote an id with a part suffix; ours are plain message ids. */
+function baseId(id: string): string {
+  return id.trim();
+}
+
+/** SMPP absolute time format (YYMMDDhhmmss000+). */
+function smppTime(ms: number): string {
+  return `${new Date(ms).toISOString().replace(/[-T:]/g, '').slice(2, 14)}000+`;
+}
+
+/** validity_period in relative form ("YYMMDDhhmmss000R") → minutes; absolute forms are ignored. */
+export function relativeValidityMinutes(v: string): number | undefined {
+  const m = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})\d{3}R$/.exec(v);
+  if (!m) return undefined;
+  const [, yy, mo, dd, hh, mi, ss] = m.map(Number) as number[];
+  const minutes =
+    (((yy as number) * 365 + (mo as number) * 30 + (dd as number)) * 24 + (hh as number)) * 60 +
+    (mi as number) +
+    Math.ceil((ss as number) / 60);
+  return minutes > 0 ? Math.min(minutes, 40_320) : undefined;
+}

@@ -1,0 +1,129 @@
+/**
+ * Short-message bodies as SMPP clients send them: data_coding → text (GSM 03.38 unpacked, one
+ * septet per octet, as SMPP carries it; Latin-1; UCS-2), message class (flash), and the
+ * concatenation UDH. Pure.
+ */
+
+/** GSM 03.38 default alphabet by code (0x1B is the escape to the extension table). */
+const GSM =
+  '@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\u001bÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà';
+const GSM_EXT: Record<number, string> = {
+  0x0a: '\f',
+  0x14: '^',
+  0x28: '{',
+  0x29: '}',
+  0x2f: '\\',
+  0x3c: '[',
+  0x3d: '~',
+  0x3e: ']',
+  0x40: '|',
+  0x65: '€',
+};
+const GSM_CODE = new Map([...GSM].map((c, i) => [c, i]));
+const EXT_CODE = new Map(Object.entries(GSM_EXT).map(([k, v]) => [v, Number(k)]));
+
+export function gsmUnpackedDecode(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i++) {
+    const b = (bytes[i] as number) & 0x7f;
+    if (b === 0x1b && i + 1 < bytes.length) {
+      const next = (bytes[++i] as number) & 0x7f;
+      out += GSM_EXT[next] ?? ' ';
+    } else out += GSM[b] ?? '?';
+  }
+  return out;
+}
+
+/** Text → unpacked GSM octets; undefined when a character is not in GSM 03.38. */
+export function gsmUnpackedEncode(text: string): Buffer | undefined {
+  const out: number[] = [];
+  for (const ch of text) {
+    const code = GSM_CODE.get(ch);
+    if (code !== undefined && code !== 0x1b) out.push(code);
+    else {
+      const ext = EXT_CODE.get(ch);
+      if (ext === undefined) return undefined;
+      out.push(0x1b, ext);
+    }
+  }
+  return Buffer.from(out);
+}
+
+export function ucs2Decode(bytes: Uint8Array): string {
+  const b = Buffer.from(bytes);
+  const even = b.length - (b.length % 2);
+  const swapped = Buffer.from(b.subarray(0, even)).swap16();
+  return swapped.toString('utf16le');
+}
+
+export function ucs2Encode(text: string): Buffer {
+  return Buffer.from(text, 'utf16le').swap16();
+}
+
+export interface Decoded {
+  text: string;
+  flash: boolean;
+  /** Concatenation info from a UDH or SAR TLVs. */
+  concat?: { ref: number; total: number; seq: number } | undefined;
+}
+
+/** Message class 0 (flash) in either DCS group that carries a class. */
+export function isFlash(dcs: number): boolean {
+  if ((dcs & 0xf0) === 0xf0) return (dcs & 0x03) === 0;
+  if ((dcs & 0xc0) === 0x00 && (dcs & 0x10) !== 0) return (dcs & 0x03) === 0;
+  return false;
+}
+
+function alphabet(dcs: number): 'gsm' | 'latin1' | 'ucs2' | 'binary' {
+  if ((dcs & 0xf0) === 0xf0) return dcs & 0x04 ? 'binary' : 'gsm';
+  if ((dcs & 0xc0) === 0x00 && (dcs & 0x10) !== 0) {
+    const a = (dcs >> 2) & 0x03;
+    return a === 0 ? 'gsm' : a === 2 ? 'ucs2' : 'binary';
+  }
+  switch (dcs) {
+    case 0x00:
+    case 0x01:
+      return 'gsm';
+    case 0x03:
+      return 'latin1';
+    case 0x08:
+      return 'ucs2';
+    case 0x02:
+    case 0x04:
+      return 'binary';
+    default:
+      return 'gsm';
+  }
+}
+
+/** Splits off a User Data Header (when esm_class has UDHI) and reads concatenation from it. */
+export function splitUdh(body: Buffer): { payload: Buffer; concat?: Decoded['concat'] } {
+  const udhl = body[0] ?? 0;
+  if (body.length < udhl + 1) return { payload: body };
+  const udh = body.subarray(1, 1 + udhl);
+  let concat: Decoded['concat'];
+  for (let i = 0; i + 2 <= udh.length;) {
+    const iei = udh[i] as number;
+    const len = udh[i + 1] as number;
+    const data = udh.subarray(i + 2, i + 2 + len);
+    if (iei === 0x00 && len === 3)
+      concat = { ref: data[0] as number, total: data[1] as number, seq: data[2] as number };
+    if (iei === 0x08 && len === 4)
+      concat = { ref: data.readUInt16BE(0), total: data[2] as number, seq: data[3] as number };
+    i += 2 + len;
+  }
+  return { payload: body.subarray(1 + udhl), concat };
+}
+
+export function decodeText(dcs: number, payload: Buffer): string {
+  switch (alphabet(dcs)) {
+    case 'gsm':
+      return gsmUnpackedDecode(payload);
+    case 'latin1':
+      return payload.toString('latin1');
+    case 'ucs2':
+      return ucs2Decode(payload);
+    case 'binary':
+      return payload.toString('hex');
+  }
+}

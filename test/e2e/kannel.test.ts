@@ -1,0 +1,185 @@
+/**
+ * Interop with a real third-party ESME: Kannel (Debian's bearerbox + smsbox) binds to smsgw's
+ * SMPP server face as a transceiver. Messages sent through Kannel's /cgi-bin/sendsms arrive in
+ * smsgw with the right text, encoding and flags; receipts reach Kannel's dlr-url; an inbound
+ * message for the user reaches Kannel's sms-service.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestApp } from '../support/app.js';
+import { eventually, startTestApp } from '../support/app.js';
+import { freePort } from '../support/net.js';
+import type { Receiver } from '../support/receiver.js';
+import { startReceiver } from '../support/receiver.js';
+
+const HAVE_KANNEL = existsSync('/usr/sbin/bearerbox') && existsSync('/usr/sbin/smsbox');
+
+describe.skipIf(!HAVE_KANNEL)('Kannel as an SMPP client of smsgw', () => {
+  let t: TestApp;
+  let rx: Receiver;
+  let sendsms: string;
+  const procs: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    const smppPort = await freePort();
+    t = await startTestApp({ SMSGW_SMPP_PORT: String(smppPort) });
+    const channels = await t.call('GET', '/v1/channels');
+    await t.call('PATCH', `/v1/channels/${channels.body.data[0].id}`, {
+      body: { config: { latencyMs: 1, deliveryDelayMs: 100, successRate: 1 } },
+    });
+    expect(
+      (await t.call('POST', '/v1/users', { body: { login: 'esme1', password: 'secret12' } })).status,
+    ).toBe(201);
+    rx = await startReceiver();
+    const [admin, box, send] = [await freePort(), await freePort(), await freePort()];
+    sendsms = `http://127.0.0.1:${send}/cgi-bin/sendsms`;
+    const dir = mkdtempSync(join(tmpdir(), 'smsgw-kannel-'));
+    // A blank line ends a group in kannel.conf: keep each group's lines together.
+    const conf = `group = core
+admin-port = ${admin}
+admin-interface = 127.0.0.1
+admin-password = adminpw
+admin-allow-ip = "127.0.0.1"
+smsbox-port = ${box}
+smsbox-interface = 127.0.0.1
+box-allow-ip = "127.0.0.1"
+log-file = "${dir}/bearerbox.log"
+log-level = 1
+dlr-storage = internal
+
+group = smsc
+smsc = smpp
+smsc-id = smsgw
+host = 127.0.0.1
+port = ${smppPort}
+transceiver-mode = true
+smsc-username = esme1
+smsc-password = secret12
+system-type = ""
+source-addr-ton = 1
+source-addr-npi = 1
+dest-addr-ton = 1
+dest-addr-npi = 1
+enquire-link-interval = 30
+reconnect-delay = 2
+max-pending-submits = 10
+
+group = smsbox
+bearerbox-host = 127.0.0.1
+bearerbox-port = ${box}
+sendsms-port = ${send}
+sendsms-interface = 127.0.0.1
+log-file = "${dir}/smsbox.log"
+log-level = 1
+
+group = sendsms-user
+username = tester
+password = foobar
+max-messages = 5
+concatenation = true
+
+group = sms-service
+keyword = default
+get-url = "${rx.url}/mo?from=%p&to=%P&text=%a&coding=%c"
+max-messages = 0
+catch-all = true
+`;
+    writeFileSync(join(dir, 'kannel.conf'), conf);
+    procs.push(spawn('/usr/sbin/bearerbox', ['-v', '4', join(dir, 'kannel.conf')], { stdio: 'ignore' }));
+    await eventually(async () => (t.app.smpp?.bindsOf(await userId()).length ? true : undefined), 30_000);
+    procs.push(spawn('/usr/sbin/smsbox', ['-v', '4', join(dir, 'kannel.conf')], { stdio: 'ignore' }));
+    await eventually(async () => {
+      try {
+        await fetch(`${sendsms}?username=x&password=y`);
+        return true;
+      } catch {
+        return undefined;
+      }
+    }, 30_000);
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const p of procs) p.kill('SIGTERM');
+    await rx?.close();
+    await t?.stop();
+  });
+
+  let esmeId: string | undefined;
+  async function userId(): Promise<string> {
+    esmeId ??= (await t.call('GET', '/v1/users')).body.data.find(
+      (u: { login: string }) => u.login === 'esme1',
+    ).id;
+    return esmeId as string;
+  }
+
+  async function viaKannel(params: Record<string, string>) {
+    const qs = new URLSearchParams({ username: 'tester', password: 'foobar', from: '12345', ...params });
+    const res = await fetch(`${sendsms}?${qs.toString()}`);
+    expect(res.status, await res.text()).toBe(202);
+  }
+
+  async function arrived(to: string) {
+    return eventually(async () => {
+      const list = await t.call('GET', `/v1/messages?to=${encodeURIComponent(to)}`, {
+        auth: 'esme1:secret12',
+      });
+      return list.body.data[0];
+    });
+  }
+
+  it('carries GSM text with extension characters intact', async () => {
+    await viaKannel({ to: '+70001230001', text: 'Price 5€ [ok] {x} ^~|\\' });
+    const m = await arrived('+70001230001');
+    expect(m).toMatchObject({ text: 'Price 5€ [ok] {x} ^~|\\', encoding: 'gsm7', from: '12345' });
+  });
+
+  it('carries UCS-2 (coding=2)', async () => {
+    await viaKannel({ to: '+70001230002', text: 'Привет, мир', coding: '2', charset: 'UTF-8' });
+    const m = await arrived('+70001230002');
+    expect(m).toMatchObject({ text: 'Привет, мир', encoding: 'ucs2' });
+  });
+
+  it('reassembles a 200-character message sent as 2 parts into one', async () => {
+    const text = Array.from({ length: 200 }, (_, i) => String.fromCharCode(97 + (i % 26))).join('');
+    await viaKannel({ to: '+70001230003', text });
+    const m = await arrived('+70001230003');
+    expect(m).toMatchObject({ text, segments: 2 });
+    const all = await t.call('GET', '/v1/messages?to=%2B70001230003', { auth: 'esme1:secret12' });
+    expect(all.body.data).toHaveLength(1);
+  });
+
+  it('marks mclass=0 as flash', async () => {
+    await viaKannel({ to: '+70001230004', text: 'flash!', mclass: '0' });
+    expect(await arrived('+70001230004')).toMatchObject({ flash: true, text: 'flash!' });
+  });
+
+  it('sends the final receipt back to Kannel, which calls its dlr-url', async () => {
+    await viaKannel({
+      to: '+70001230005',
+      text: 'with receipt',
+      'dlr-mask': '31',
+      'dlr-url': `${rx.url}/dlr?type=%d&to=%p`,
+    });
+    const dlr = await eventually(async () =>
+      rx.received.find((r) => r.path.startsWith('/dlr') && r.path.includes('type=1')),
+    );
+    expect(dlr.path).toContain('70001230005');
+    expect((await arrived('+70001230005')).status).toBe('delivered');
+  });
+
+  it('delivers an inbound message for the user to Kannel (MO)', async () => {
+    const ch = (await t.call('GET', '/v1/channels')).body.data[0];
+    // The number last written to by esme1 on this shared channel: its reply belongs to esme1.
+    await t.call('POST', `/v1/channels/${ch.id}/inbound`, {
+      body: { from: '+70001230001', text: 'reply from phone' },
+    });
+    const mo = await eventually(async () => rx.received.find((r) => r.path.startsWith('/mo')));
+    const q = new URL(mo.path, 'http://x').searchParams;
+    expect(q.get('text')).toBe('reply from phone');
+    expect(q.get('from')).toContain('70001230001');
+  });
+});
