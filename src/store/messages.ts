@@ -311,8 +311,15 @@ export class MessageRepo {
     return true;
   }
 
-  /** Cancels a message that has not left yet. Returns the message after the attempt. */
-  async cancel(id: string, ownerId: string | undefined, reason: string): Promise<MessageRow | undefined> {
+  /**
+   * Cancels a message that has not left yet. Returns the message after the attempt, with
+   * `changed` telling whether this call canceled it (false when it had already left or was canceled).
+   */
+  async cancel(
+    id: string,
+    ownerId: string | undefined,
+    reason: string,
+  ): Promise<(MessageRow & { changed: boolean }) | undefined> {
     return this.db.transaction().execute(async (trx) => {
       const now = Date.now();
       let q = trx
@@ -328,13 +335,14 @@ export class MessageRepo {
         .where('id', '=', id)
         .$if(ownerId !== undefined, (qb) => qb.where('owner_id', '=', ownerId as string))
         .executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 1 && row) {
+      const changed = Number(res.numUpdatedRows) === 1;
+      if (changed && row) {
         await trx
           .insertInto('message_events')
           .values(event(row.id, row.owner_id, 'canceled', null, reason, null, now))
           .execute();
       }
-      return row;
+      return row ? { ...row, changed } : undefined;
     });
   }
 

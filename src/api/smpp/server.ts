@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { preview } from '../../codec/index.js';
+import { ApiError } from '../../core/errors.js';
 import { RateLimiter } from '../../core/rate-limit.js';
 import type { AuthService, Principal } from '../../services/auth.js';
 import type { MessageService } from '../../services/messages.js';
@@ -382,7 +383,7 @@ class Session {
           principal.user.id,
           'cancel_sm',
         );
-        if (!m || m.status !== 'canceled') throw new PduError(STATUS.ESME_RCANCELFAIL, 'not cancelable');
+        if (!m?.changed) throw new PduError(STATUS.ESME_RCANCELFAIL, 'not cancelable');
         return this.respond(CMD.cancel_sm_resp, STATUS.ESME_ROK, h.seq);
       }
       case CMD.replace_sm: {
@@ -509,9 +510,28 @@ class Session {
       }
       for (const p of parts) p.session.respond(respId, STATUS.ESME_ROK, p.seq, w);
     } catch (err) {
-      this.log.warn({ err }, 'submit refused');
-      for (const p of parts) p.session.respond(respId, STATUS.ESME_RSUBMITFAIL, p.seq);
+      const status = err instanceof ApiError ? smppStatusFor(err) : STATUS.ESME_RSUBMITFAIL;
+      if (!(err instanceof ApiError)) this.log.warn({ err }, 'submit failed');
+      for (const p of parts) p.session.respond(respId, status, p.seq);
     }
+  }
+}
+
+/** The same refusal the HTTP API gives, in SMPP's words. */
+function smppStatusFor(err: ApiError): number {
+  switch (err.code) {
+    case 'no_valid_recipients':
+    case 'invalid_number':
+      return STATUS.ESME_RINVDSTADR;
+    case 'text_too_long':
+    case 'missing_parameter':
+      return STATUS.ESME_RINVMSGLEN;
+    case 'validation_failed':
+      return err.field === 'from' ? STATUS.ESME_RINVSRCADR : STATUS.ESME_RSUBMITFAIL;
+    case 'rate_limited':
+      return STATUS.ESME_RTHROTTLED;
+    default:
+      return STATUS.ESME_RSUBMITFAIL;
   }
 }
 

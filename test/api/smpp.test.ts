@@ -1,0 +1,255 @@
+/** The SMPP server face at the protocol level, over a real socket: binds, submits, errors, fuzz. */
+import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CMD, STATUS, Writer } from '../../src/api/smpp/pdu.js';
+import type { TestApp } from '../support/app.js';
+import { startTestApp } from '../support/app.js';
+import { freePort } from '../support/net.js';
+
+interface Pdu {
+  id: number;
+  status: number;
+  seq: number;
+  body: Buffer;
+}
+
+/** A bare-bones ESME for tests: sends raw PDUs, collects what comes back. */
+class Client {
+  private buf = Buffer.alloc(0);
+  private waiting: ((p: Pdu) => void)[] = [];
+  private inbox: Pdu[] = [];
+  closed = false;
+  private seq = 0;
+
+  constructor(readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.buf = Buffer.concat([this.buf, chunk]);
+      while (this.buf.length >= 16 && this.buf.length >= this.buf.readUInt32BE(0)) {
+        const len = this.buf.readUInt32BE(0);
+        const p = {
+          id: this.buf.readUInt32BE(4),
+          status: this.buf.readUInt32BE(8),
+          seq: this.buf.readUInt32BE(12),
+          body: this.buf.subarray(16, len),
+        };
+        this.buf = this.buf.subarray(len);
+        const w = this.waiting.shift();
+        if (w) w(p);
+        else this.inbox.push(p);
+      }
+    });
+    socket.on('close', () => (this.closed = true));
+    socket.on('error', () => undefined);
+  }
+
+  static async open(port: number): Promise<Client> {
+    const s = connect(port, '127.0.0.1');
+    await new Promise((r) => s.once('connect', r));
+    return new Client(s);
+  }
+
+  next(): Promise<Pdu> {
+    const p = this.inbox.shift();
+    if (p) return Promise.resolve(p);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('no PDU within 5 s')), 5000);
+      this.waiting.push((x) => {
+        clearTimeout(t);
+        resolve(x);
+      });
+    });
+  }
+
+  raw(b: Buffer): void {
+    this.socket.write(b);
+  }
+
+  async call(id: number, body: Writer = new Writer()): Promise<Pdu> {
+    this.raw(body.pdu(id, 0, ++this.seq));
+    return this.next();
+  }
+
+  bind(login: string, password: string, id: number = CMD.bind_transceiver): Promise<Pdu> {
+    return this.call(
+      id,
+      new Writer().cstring(login).cstring(password).cstring('').u8(0x34).u8(1).u8(1).cstring(''),
+    );
+  }
+
+  submit(to: string, text: string, opts: { dcs?: number; registered?: number } = {}): Promise<Pdu> {
+    const sm = Buffer.from(text, 'latin1');
+    return this.call(
+      CMD.submit_sm,
+      new Writer()
+        .cstring('')
+        .u8(1)
+        .u8(1)
+        .cstring('SMSGW')
+        .u8(1)
+        .u8(1)
+        .cstring(to)
+        .u8(0)
+        .u8(0)
+        .u8(0)
+        .cstring('')
+        .cstring('')
+        .u8(opts.registered ?? 0)
+        .u8(0)
+        .u8(opts.dcs ?? 0)
+        .u8(0)
+        .u8(sm.length)
+        .bytes(sm),
+    );
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+const cstr = (b: Buffer) => b.toString('latin1', 0, b.indexOf(0));
+
+describe('SMPP server face', () => {
+  let t: TestApp;
+  let port: number;
+
+  beforeAll(async () => {
+    port = await freePort();
+    // No channel: messages stay queued, so cancel_sm and replace_sm have something to act on.
+    t = await startTestApp({
+      SMSGW_SMPP_PORT: String(port),
+      SMSGW_SIMULATOR: 'false',
+      SMSGW_USER_RATE_LIMIT: '50',
+    });
+    await t.call('POST', '/v1/users', { body: { login: 'esme', password: 'esmepass' } });
+  });
+  afterAll(() => t.stop());
+
+  it('refuses work before bind and wrong passwords', async () => {
+    const c = await Client.open(port);
+    expect((await c.submit('79001234567', 'x')).status).toBe(STATUS.ESME_RINVBNDSTS);
+    const bad = await c.bind('esme', 'wrong');
+    expect(bad).toMatchObject({ id: CMD.bind_transceiver_resp, status: STATUS.ESME_RBINDFAIL });
+    const ok = await c.bind('esme', 'esmepass');
+    expect(ok.status).toBe(STATUS.ESME_ROK);
+    expect(cstr(ok.body)).toBe('smsgw');
+    expect((await c.bind('esme', 'esmepass')).status).toBe(STATUS.ESME_RALYBND);
+    expect((await c.call(0x00000099)).id).toBe(CMD.generic_nack);
+    expect((await c.call(CMD.enquire_link)).id).toBe(CMD.enquire_link_resp);
+    const unbind = await c.call(CMD.unbind);
+    expect(unbind.id).toBe(CMD.unbind_resp);
+    c.close();
+  });
+
+  it('queues submit_sm, answers query_sm, cancels and replaces queued messages', async () => {
+    const c = await Client.open(port);
+    await c.bind('esme', 'esmepass');
+    const resp = await c.submit('79001234567', 'hello over smpp');
+    expect(resp).toMatchObject({ id: CMD.submit_sm_resp, status: 0 });
+    const id = cstr(resp.body);
+    const m = await t.call('GET', `/v1/messages/${id}`, { auth: 'esme:esmepass' });
+    expect(m.body).toMatchObject({
+      to: '+79001234567',
+      text: 'hello over smpp',
+      from: 'SMSGW',
+      status: 'queued',
+    });
+
+    const q = await c.call(CMD.query_sm, new Writer().cstring(id).u8(1).u8(1).cstring(''));
+    expect(q.status).toBe(0);
+    const stateAt = q.body.indexOf(0, q.body.indexOf(0) + 1) + 1;
+    expect(q.body[stateAt]).toBe(1); // ENROUTE
+
+    const rep = await c.call(
+      CMD.replace_sm,
+      new Writer()
+        .cstring(id)
+        .u8(1)
+        .u8(1)
+        .cstring('')
+        .cstring('')
+        .cstring('')
+        .u8(0)
+        .u8(0)
+        .u8(8)
+        .bytes(Buffer.from('replaced')),
+    );
+    expect(rep.status).toBe(0);
+    expect((await t.call('GET', `/v1/messages/${id}`, { auth: 'esme:esmepass' })).body.text).toBe(
+      'replaced',
+    );
+
+    const cancel = await c.call(
+      CMD.cancel_sm,
+      new Writer().cstring('').cstring(id).u8(1).u8(1).cstring('').u8(1).u8(1).cstring(''),
+    );
+    expect(cancel.status).toBe(0);
+    expect((await t.call('GET', `/v1/messages/${id}`, { auth: 'esme:esmepass' })).body.status).toBe(
+      'canceled',
+    );
+    const again = await c.call(
+      CMD.cancel_sm,
+      new Writer().cstring('').cstring(id).u8(1).u8(1).cstring('').u8(1).u8(1).cstring(''),
+    );
+    expect(again.status).toBe(STATUS.ESME_RCANCELFAIL);
+    expect((await c.call(CMD.query_sm, new Writer().cstring('nope').u8(1).u8(1).cstring(''))).status).toBe(
+      STATUS.ESME_RQUERYFAIL,
+    );
+    expect((await c.submit('abc', 'bad number')).status).toBe(STATUS.ESME_RINVDSTADR);
+    c.close();
+  });
+
+  it('throttles a user over its submit rate with ESME_RTHROTTLED', async () => {
+    const c = await Client.open(port);
+    await c.bind('esme', 'esmepass');
+    const statuses: number[] = [];
+    for (let i = 0; i < 80; i++)
+      statuses.push((await c.submit(`7900123${String(i).padStart(4, '0')}`, 'burst')).status);
+    expect(statuses).toContain(STATUS.ESME_RTHROTTLED);
+    // The bucket holds one second's worth (50); earlier tests may have taken a few tokens.
+    expect(statuses.filter((s) => s === 0).length).toBeGreaterThanOrEqual(40);
+    c.close();
+  });
+
+  it('answers a PDU with an impossible length with generic_nack and hangs up', async () => {
+    const c = await Client.open(port);
+    const bad = Buffer.alloc(16);
+    bad.writeUInt32BE(8, 0);
+    c.raw(bad);
+    const nack = await c.next();
+    expect(nack).toMatchObject({ id: CMD.generic_nack, status: STATUS.ESME_RINVCMDLEN });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(c.closed).toBe(true);
+  });
+
+  it('survives random bodies: every PDU gets an answer and the server stays up', async () => {
+    const c = await Client.open(port);
+    await c.bind('esme', 'esmepass');
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(
+          CMD.submit_sm,
+          CMD.submit_multi,
+          CMD.query_sm,
+          CMD.cancel_sm,
+          CMD.replace_sm,
+          CMD.bind_transmitter,
+        ),
+        fc.uint8Array({ maxLength: 300 }),
+        async (id, body) => {
+          const r = await c.call(id, new Writer().bytes(body));
+          expect(r.seq).toBeGreaterThan(0);
+        },
+      ),
+      { numRuns: 300 },
+    );
+    c.close();
+    const fresh = await Client.open(port);
+    expect((await fresh.bind('esme', 'esmepass')).status).toBe(0);
+    fresh.raw(randomBytes(10));
+    fresh.close();
+  });
+});
