@@ -1,0 +1,146 @@
+/**
+ * `npm run bench:smpp` (a): SMPP server ingest. One ESME binds to the gateway (its own process,
+ * SQLite synchronous=FULL, channels off) and keeps a window of 100 submit_sm outstanding until
+ * N are acknowledged; every acknowledgement means the message is committed. 3 runs, median.
+ */
+import { connect } from 'node:net';
+import { CMD, Writer } from '../src/api/smpp/pdu.js';
+import { freePort } from '../test/support/net.js';
+import { machine, percentile, startGateway, writeSection } from './support.js';
+
+const TOTAL = Number(process.env.BENCH_SMPP ?? 100_000);
+const WINDOW = 100;
+const ROUNDS = 3;
+const PASSWORD = 'benchpw1';
+
+function submitPdu(seq: number, to: string): Buffer {
+  const sm = Buffer.from(`Your code is ${seq % 1000000}`, 'latin1');
+  return new Writer()
+    .cstring('')
+    .u8(1)
+    .u8(1)
+    .cstring('BENCH')
+    .u8(1)
+    .u8(1)
+    .cstring(to)
+    .u8(0)
+    .u8(0)
+    .u8(0)
+    .cstring('')
+    .cstring('')
+    .u8(0)
+    .u8(0)
+    .u8(0)
+    .u8(0)
+    .u8(sm.length)
+    .bytes(sm)
+    .pdu(CMD.submit_sm, 0, seq);
+}
+
+async function run(
+  port: number,
+  offset: number,
+): Promise<{ seconds: number; ok: number; failed: number; p50: number; p99: number }> {
+  const socket = connect(port, '127.0.0.1');
+  await new Promise((r) => socket.once('connect', r));
+  socket.setNoDelay(true);
+  let buf: Buffer = Buffer.alloc(0);
+  const sentAt = new Map<number, number>();
+  const latencies: number[] = [];
+  let ok = 0;
+  let failed = 0;
+  let nextSeq = 1;
+  let bound!: () => void;
+  let done!: () => void;
+  const boundP = new Promise<void>((r) => (bound = r));
+  const doneP = new Promise<void>((r) => (done = r));
+  const pump = () => {
+    const batch: Buffer[] = [];
+    while (nextSeq <= TOTAL && sentAt.size < WINDOW) {
+      const seq = nextSeq++;
+      sentAt.set(seq, performance.now());
+      batch.push(submitPdu(seq, `1555${String(offset + seq).padStart(7, '0')}`));
+    }
+    if (batch.length) socket.write(Buffer.concat(batch));
+  };
+  socket.on('data', (chunk: Buffer) => {
+    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+    while (buf.length >= 16 && buf.length >= buf.readUInt32BE(0)) {
+      const len = buf.readUInt32BE(0);
+      const id = buf.readUInt32BE(4);
+      const status = buf.readUInt32BE(8);
+      const seq = buf.readUInt32BE(12);
+      buf = buf.subarray(len);
+      if (id === CMD.bind_transceiver_resp) {
+        if (status !== 0) throw new Error(`bind failed: ${status}`);
+        bound();
+      } else if (id === CMD.submit_sm_resp) {
+        const t0 = sentAt.get(seq);
+        sentAt.delete(seq);
+        if (t0 !== undefined) latencies.push(performance.now() - t0);
+        if (status === 0) ok++;
+        else failed++;
+        if (ok + failed === TOTAL) done();
+        else pump();
+      }
+    }
+  });
+  socket.write(
+    new Writer()
+      .cstring('bench')
+      .cstring(PASSWORD)
+      .cstring('')
+      .u8(0x34)
+      .u8(1)
+      .u8(1)
+      .cstring('')
+      .pdu(CMD.bind_transceiver, 0, 0x7ffffff0),
+  );
+  await boundP;
+  const started = performance.now();
+  pump();
+  await doneP;
+  const seconds = (performance.now() - started) / 1000;
+  socket.destroy();
+  latencies.sort((a, b) => a - b);
+  return { seconds, ok, failed, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+async function main(): Promise<void> {
+  const smppPort = await freePort();
+  const key = 'bench-admin-key-0123456789abcdef';
+  const gw = await startGateway({
+    SMSGW_ADMIN_API_KEY: key,
+    SMSGW_SIMULATOR: 'false',
+    SMSGW_SMPP_PORT: String(smppPort),
+  });
+  try {
+    const res = await fetch(`${gw.url}/v1/users`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ login: 'bench', password: PASSWORD }),
+    });
+    if (res.status !== 201) throw new Error(`cannot create the bench user: ${res.status}`);
+    const runs = [];
+    for (let r = 0; r < ROUNDS; r++) runs.push(await run(smppPort, r * TOTAL));
+    const sorted = [...runs].sort((a, b) => a.ok / a.seconds - b.ok / b.seconds);
+    const m = sorted[Math.floor(sorted.length / 2)]!;
+    const lines = [
+      `Command: \`npm run bench:smpp\` — (a) server ingest: one ESME, window ${WINDOW}, ${TOTAL} submit_sm per run, each acknowledged after its message is committed (gateway in its own process, SQLite synchronous=FULL, channels off). Machine: ${machine()}. Median of ${ROUNDS} runs.`,
+      '',
+      '| submits | acknowledged | refused | submit_sm/s | p50 ms | p99 ms |',
+      '|---|---|---|---|---|---|',
+      `| ${TOTAL} | ${m.ok} | ${m.failed} | ${(m.ok / m.seconds).toFixed(0)} | ${m.p50.toFixed(1)} | ${m.p99.toFixed(1)} |`,
+      '',
+      `All runs (submit_sm/s): ${runs.map((r) => (r.ok / r.seconds).toFixed(0)).join(', ')}.`,
+      '',
+      '(b) end to end through an SMPP client channel is not measured yet: the client channel is not in the tree.',
+    ];
+    writeSection('SMPP server ingest', lines.join('\n'));
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    await gw.stop();
+  }
+}
+
+await main();
