@@ -14,8 +14,8 @@ export default tseslint.config(
     },
   },
   {
-    // Tests read JSON bodies of many shapes; typing each one would add noise, not safety.
-    files: ['test/**/*.ts'],
+    // Tests and benchmarks read JSON bodies of many shapes; typing each one would add noise, not safety.
+    files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
 );
