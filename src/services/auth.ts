@@ -68,6 +68,17 @@ export class AuthService {
     return user;
   }
 
+  /**
+   * An SMPP bind: the user's separate SMPP credentials when the admin set them, else its login
+   * and password.
+   */
+  async bySmpp(systemId: string, password: string): Promise<UserRow | undefined> {
+    const user = await this.store.users.bySmppSystemId(systemId);
+    if (user?.smpp_password_hash)
+      return (await verifyPassword(password, user.smpp_password_hash)) ? user : undefined;
+    return this.byPassword(systemId, password);
+  }
+
   /** Called when a key is revoked or a user changes: nothing cached may outlive that. */
   forget(): void {
     this.passwordCache.clear();

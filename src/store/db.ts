@@ -11,6 +11,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import type { Database } from './schema.js';
 import * as m001 from './migrations/001-init.js';
 import * as m002 from './migrations/002-delivery.js';
+import * as m003 from './migrations/003-smpp-credentials.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -40,6 +41,7 @@ export interface OpenOptions {
 const MIGRATIONS: Record<string, { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> }> = {
   '001-init': m001,
   '002-delivery': m002,
+  '003-smpp-credentials': m003,
 };
 
 // pg returns int8 (bigint) as strings to protect values above 2^53; our bigints are epoch

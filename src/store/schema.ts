@@ -12,6 +12,9 @@ export interface UsersTable {
   status: 'active' | 'blocked';
   created_at: number;
   updated_at: number;
+  /** Separate SMPP login, when the admin set one; else the login and password bind. */
+  smpp_system_id: string | null;
+  smpp_password_hash: string | null;
 }
 
 export interface ApiKeysTable {

@@ -16,6 +16,8 @@ export class UserRepo {
       status: 'active',
       created_at: now,
       updated_at: now,
+      smpp_system_id: null,
+      smpp_password_hash: null,
     };
     await this.db.insertInto('users').values(row).execute();
     return row;
@@ -27,6 +29,10 @@ export class UserRepo {
 
   byLogin(login: string): Promise<UserRow | undefined> {
     return this.db.selectFrom('users').selectAll().where('login', '=', login).executeTakeFirst();
+  }
+
+  bySmppSystemId(systemId: string): Promise<UserRow | undefined> {
+    return this.db.selectFrom('users').selectAll().where('smpp_system_id', '=', systemId).executeTakeFirst();
   }
 
   list(): Promise<UserRow[]> {
@@ -43,7 +49,9 @@ export class UserRepo {
 
   async update(
     id: string,
-    patch: Partial<Pick<UserRow, 'status' | 'role' | 'password_hash'>>,
+    patch: Partial<
+      Pick<UserRow, 'status' | 'role' | 'password_hash' | 'smpp_system_id' | 'smpp_password_hash'>
+    >,
   ): Promise<UserRow | undefined> {
     await this.db
       .updateTable('users')

@@ -144,6 +144,27 @@ describe('SMPP server face', () => {
     c.close();
   });
 
+  it('binds with separate SMPP credentials set by the admin', async () => {
+    const u = await t.call('POST', '/v1/users', {
+      body: { login: 'long-login-user', password: 'a long password indeed' },
+    });
+    const set = await t.call('PATCH', `/v1/users/${u.body.id}`, {
+      body: { smpp_system_id: 'shortid', smpp_password: 'pw123456' },
+    });
+    expect(set.body.smpp_system_id).toBe('shortid');
+    const c = await Client.open(port);
+    expect((await c.bind('shortid', 'wrongpw1')).status).toBe(STATUS.ESME_RBINDFAIL);
+    expect((await c.bind('shortid', 'pw123456')).status).toBe(0);
+    const resp = await c.submit('79001234500', 'as shortid');
+    const m = await t.call('GET', `/v1/messages/${cstr(resp.body)}`, {
+      auth: 'long-login-user:a long password indeed',
+    });
+    expect(m.body.text).toBe('as shortid');
+    c.close();
+    const clash = await t.call('PATCH', `/v1/users/${u.body.id}`, { body: { smpp_system_id: 'x' } });
+    expect(clash.status).toBe(400);
+  });
+
   it('queues submit_sm, answers query_sm, cancels and replaces queued messages', async () => {
     const c = await Client.open(port);
     await c.bind('esme', 'esmepass');
@@ -178,9 +199,7 @@ describe('SMPP server face', () => {
         .bytes(Buffer.from('replaced')),
     );
     expect(rep.status).toBe(0);
-    expect((await t.call('GET', `/v1/messages/${id}`, { auth: 'esme:esmepass' })).body.text).toBe(
-      'replaced',
-    );
+    expect((await t.call('GET', `/v1/messages/${id}`, { auth: 'esme:esmepass' })).body.text).toBe('replaced');
 
     const cancel = await c.call(
       CMD.cancel_sm,

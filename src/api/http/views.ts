@@ -60,7 +60,14 @@ export function partView(p: MessagePartRow) {
 }
 
 export function userView(u: UserRow) {
-  return { id: u.id, login: u.login, role: u.role, status: u.status, created_at: iso(u.created_at) };
+  return {
+    id: u.id,
+    login: u.login,
+    role: u.role,
+    status: u.status,
+    smpp_system_id: u.smpp_system_id,
+    created_at: iso(u.created_at),
+  };
 }
 
 export function keyView(k: ApiKeyRow) {

@@ -409,7 +409,7 @@ class Session {
 
   private async bind(h: Header, b: Bind, mode: Mode, respId: number): Promise<void> {
     if (this.mode) throw new PduError(STATUS.ESME_RALYBND, 'already bound');
-    const user = await this.server.deps.auth.byPassword(b.systemId, b.password);
+    const user = await this.server.deps.auth.bySmpp(b.systemId, b.password);
     if (!user || user.status !== 'active') {
       this.log.info({ systemId: b.systemId }, 'bind refused');
       throw new PduError(STATUS.ESME_RBINDFAIL, 'bind failed');

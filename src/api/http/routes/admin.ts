@@ -105,13 +105,40 @@ export function adminRoutes(
           status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('blocked')])),
           role: Type.Optional(Type.Union([Type.Literal('admin'), Type.Literal('user')])),
           password: Type.Optional(Password),
+          smpp_system_id: Type.Optional(
+            Type.Union([
+              Type.String({ minLength: 1, maxLength: 15, pattern: '^[\\x21-\\x7e]+$' }),
+              Type.Null(),
+            ]),
+          ),
+          smpp_password: Type.Optional(
+            Type.String({ minLength: 1, maxLength: 8, pattern: '^[\\x21-\\x7e]+$' }),
+          ),
         }),
       },
     },
     async (req) => {
       const p = requireAdmin(req);
       const { id } = req.params as { id: string };
-      const b = req.body as { status?: 'active' | 'blocked'; role?: 'admin' | 'user'; password?: string };
+      const b = req.body as {
+        status?: 'active' | 'blocked';
+        role?: 'admin' | 'user';
+        password?: string;
+        smpp_system_id?: string | null;
+        smpp_password?: string;
+      };
+      if (b.smpp_system_id) {
+        const taken = await store.users.bySmppSystemId(b.smpp_system_id);
+        if (taken && taken.id !== id)
+          throw new ApiError('already_exists', 'This SMPP system_id is taken.', 'smpp_system_id');
+      }
+      if (b.smpp_system_id && !b.smpp_password) {
+        throw new ApiError(
+          'validation_failed',
+          'Set smpp_password together with smpp_system_id.',
+          'smpp_password',
+        );
+      }
       if (id === p.user.id && (b.status === 'blocked' || b.role === 'user')) {
         throw new ApiError('conflict', 'You cannot block or demote yourself.');
       }
@@ -120,6 +147,9 @@ export function adminRoutes(
         ...(b.status ? { status: b.status } : {}),
         ...(b.role ? { role: b.role } : {}),
         ...(b.password ? { password_hash: await hashPassword(b.password) } : {}),
+        ...(b.smpp_system_id !== undefined ? { smpp_system_id: b.smpp_system_id } : {}),
+        ...(b.smpp_system_id === null ? { smpp_password_hash: null } : {}),
+        ...(b.smpp_password ? { smpp_password_hash: await hashPassword(b.smpp_password) } : {}),
       });
       auth.forget();
       return userView(u as NonNullable<typeof u>);
