@@ -7,6 +7,7 @@ import pino from 'pino';
 import type { Logger } from 'pino';
 import { buildHttpServer } from './api/http/server.js';
 import { SMPP_DEFAULTS, SmppServer } from './api/smpp/server.js';
+import { createGammuDriver } from './channels/gammu/driver.js';
 import { createSimulatorDriver } from './channels/simulator/driver.js';
 import type { Config } from './config.js';
 import { InboundService } from './delivery/inbound.js';
@@ -123,6 +124,7 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
     inbound: (channelId, s) => void inbound.receive(channelId, s),
   });
   registry.register('simulator', (cfg) => createSimulatorDriver(cfg));
+  registry.register('gammu', (cfg) => createGammuDriver(cfg));
   const dispatcher = new Dispatcher(store, registry, config, logger.child({ part: 'dispatch' }));
   messages.onAccepted(() => dispatcher.poke());
   const smpp =
