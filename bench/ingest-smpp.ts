@@ -4,7 +4,7 @@
  * N are acknowledged; every acknowledgement means the message is committed. 3 runs, median.
  */
 import { connect } from 'node:net';
-import { CMD, Writer } from '../src/api/smpp/pdu.js';
+import { CMD, Writer } from '../src/codec/smpp-pdu.js';
 import { freePort } from '../test/support/net.js';
 import { machine, percentile, startGateway, writeSection } from './support.js';
 

@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CMD, STATUS, Writer } from '../../src/api/smpp/pdu.js';
+import { CMD, STATUS, Writer } from '../../src/codec/smpp-pdu.js';
 import type { TestApp } from '../support/app.js';
 import { startTestApp } from '../support/app.js';
 import { freePort } from '../support/net.js';

@@ -14,7 +14,7 @@ import type { AuthService, Principal } from '../../services/auth.js';
 import type { MessageService } from '../../services/messages.js';
 import type { Store } from '../../store/index.js';
 import type { InboundRow, MessageRow } from '../../store/schema.js';
-import type { Bind, Header, Submit } from './pdu.js';
+import type { Bind, Header, Submit } from '../../codec/smpp-pdu.js';
 import {
   CMD,
   MAX_PDU,
@@ -29,8 +29,8 @@ import {
   decodeReplace,
   decodeSubmit,
   encodeDeliver,
-} from './pdu.js';
-import { decodeText, gsmUnpackedEncode, isFlash, splitUdh, ucs2Encode } from './text.js';
+} from '../../codec/smpp-pdu.js';
+import { decodeText, gsmUnpackedEncode, isFlash, splitUdh, ucs2Encode } from '../../codec/smpp-text.js';
 
 export interface SmppServerOptions {
   /** Binds one user may hold at once. */
