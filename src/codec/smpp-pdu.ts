@@ -29,6 +29,8 @@ export const CMD = {
   enquire_link_resp: 0x80000015,
   submit_multi: 0x00000021,
   submit_multi_resp: 0x80000021,
+  data_sm: 0x00000103,
+  data_sm_resp: 0x80000103,
 } as const;
 
 export const STATUS = {

@@ -127,3 +127,30 @@ export function decodeText(dcs: number, payload: Buffer): string {
       return payload.toString('hex');
   }
 }
+
+/**
+ * Text → payload bytes for SMPP, split into parts that each fit one SMS alongside a 6-byte
+ * concatenation UDH: 153 GSM septets (unpacked: one octet each) or 67 UCS-2 characters. An
+ * escape pair or a surrogate pair is never cut. A text that fits one SMS is one part.
+ */
+export function smppParts(text: string, ucs2: boolean): Buffer[] {
+  const units = [...text].map((ch) => (ucs2 ? ucs2Encode(ch) : (gsmUnpackedEncode(ch) ?? Buffer.from('?'))));
+  const total = units.reduce((n, u) => n + u.length, 0);
+  const single = ucs2 ? 140 : 160;
+  if (total <= single) return [Buffer.concat(units)];
+  const per = ucs2 ? 134 : 153;
+  const parts: Buffer[] = [];
+  let current: Buffer[] = [];
+  let used = 0;
+  for (const u of units) {
+    if (used + u.length > per) {
+      parts.push(Buffer.concat(current));
+      current = [];
+      used = 0;
+    }
+    current.push(u);
+    used += u.length;
+  }
+  if (current.length) parts.push(Buffer.concat(current));
+  return parts;
+}

@@ -17,7 +17,6 @@ import type { InboundRow, MessageRow } from '../../store/schema.js';
 import type { Bind, Header, Submit } from '../../codec/smpp-pdu.js';
 import {
   CMD,
-  MAX_PDU,
   PduError,
   readHeader,
   Reader,
@@ -30,6 +29,7 @@ import {
   decodeSubmit,
   encodeDeliver,
 } from '../../codec/smpp-pdu.js';
+import { PduReader, formatReceiptText } from '../../codec/smpp-frames.js';
 import { decodeText, gsmUnpackedEncode, isFlash, splitUdh, ucs2Encode } from '../../codec/smpp-text.js';
 
 export interface SmppServerOptions {
@@ -147,10 +147,14 @@ export class SmppServer {
     const success = message.status === 'delivered';
     if ((r.mask & 0x03) === 0 || ((r.mask & 0x03) === 2 && success)) return;
     const stat = RECEIPT_STAT[message.status] ?? 'UNKNOWN';
-    const ymd = (ms: number) => new Date(ms).toISOString().replace(/[-T:]/g, '').slice(2, 12);
-    const text =
-      `id:${r.clientId} sub:001 dlvrd:${success ? '001' : '000'} submit date:${ymd(r.submittedAt)} ` +
-      `done date:${ymd(message.final_at ?? Date.now())} stat:${stat} err:${success ? '000' : '001'} text:${r.text.slice(0, 20)}`;
+    const text = formatReceiptText({
+      id: r.clientId,
+      stat,
+      err: success ? '000' : '001',
+      submitted: new Date(r.submittedAt),
+      done: new Date(message.final_at ?? Date.now()),
+      text: r.text,
+    });
     const state = Buffer.from([SMPP_STATE[message.status] ?? 7]);
     this.toReceiver(r.userId, (seq) =>
       encodeDeliver(seq, {
@@ -242,7 +246,7 @@ export class SmppServer {
 class Session {
   principal: Principal | undefined;
   mode: Mode | undefined;
-  private buffer: Buffer = Buffer.alloc(0);
+  private readonly reader = new PduReader();
   private seq = 0;
   private idle: NodeJS.Timeout | undefined;
   private closed = false;
@@ -297,20 +301,16 @@ class Session {
 
   private onData(chunk: Buffer): void {
     this.touch();
-    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
-    while (this.buffer.length >= 4 && !this.closed) {
-      const length = this.buffer.readUInt32BE(0);
-      if (length < 16 || length > MAX_PDU) {
-        // The stream cannot be re-synchronised: say why and hang up.
-        const seq = this.buffer.length >= 16 ? this.buffer.readUInt32BE(12) : 0;
-        this.respond(CMD.generic_nack, STATUS.ESME_RINVCMDLEN, seq);
-        this.socket.end();
-        this.closed = true;
-        return;
-      }
-      if (this.buffer.length < length) return;
-      const pdu = this.buffer.subarray(0, length);
-      this.buffer = this.buffer.subarray(length);
+    const pdus = this.reader.push(chunk);
+    if (pdus === 'invalid') {
+      // The stream cannot be re-synchronised: say why and hang up.
+      this.respond(CMD.generic_nack, STATUS.ESME_RINVCMDLEN, 0);
+      this.socket.end();
+      this.closed = true;
+      return;
+    }
+    for (const pdu of pdus) {
+      if (this.closed) return;
       const header = readHeader(pdu);
       void this.handle(header, pdu).catch((err: unknown) => {
         const status = err instanceof PduError ? err.status : STATUS.ESME_RSYSERR;

@@ -1,0 +1,98 @@
+/**
+ * One SMPP connection seen from either end: frames PDUs, numbers requests, matches responses
+ * with a per-request timeout, answers malformed input with generic_nack. Requests from the
+ * peer are handed to `onRequest`. Used by the client channel and the SMSC simulator.
+ */
+import type { Socket } from 'node:net';
+import { PduReader } from '../../codec/smpp-frames.js';
+import type { Header } from '../../codec/smpp-pdu.js';
+import { CMD, STATUS, Writer, readHeader } from '../../codec/smpp-pdu.js';
+
+export interface Pdu {
+  header: Header;
+  raw: Buffer;
+}
+
+export class SmppConnection {
+  private readonly reader = new PduReader();
+  private seq = 0;
+  private readonly pending = new Map<
+    number,
+    { resolve: (p: Pdu) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+  >();
+  closed = false;
+  onRequest: (pdu: Pdu) => void = () => undefined;
+  onClose: () => void = () => undefined;
+
+  constructor(readonly socket: Socket) {
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      this.closed = true;
+      for (const p of this.pending.values()) {
+        clearTimeout(p.timer);
+        p.reject(new Error('connection closed'));
+      }
+      this.pending.clear();
+      this.onClose();
+    });
+  }
+
+  get outstanding(): number {
+    return this.pending.size;
+  }
+
+  nextSeq(): number {
+    this.seq = (this.seq % 0x7fffffff) + 1;
+    return this.seq;
+  }
+
+  request(id: number, body: Writer, timeoutMs: number): Promise<Pdu> {
+    const seq = this.nextSeq();
+    return new Promise<Pdu>((resolve, reject) => {
+      if (this.closed) return reject(new Error('connection closed'));
+      const timer = setTimeout(() => {
+        this.pending.delete(seq);
+        reject(new Error(`no response in ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(seq, { resolve, reject, timer });
+      this.socket.write(body.pdu(id, 0, seq));
+    });
+  }
+
+  respond(id: number, status: number, seq: number, body: Writer = new Writer()): void {
+    if (!this.closed) this.socket.write(body.pdu(id, status, seq));
+  }
+
+  send(pdu: Buffer): void {
+    if (!this.closed) this.socket.write(pdu);
+  }
+
+  close(): void {
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+  }
+
+  private onData(chunk: Buffer): void {
+    const pdus = this.reader.push(chunk);
+    if (pdus === 'invalid') {
+      this.respond(CMD.generic_nack, STATUS.ESME_RINVCMDLEN, 0);
+      this.close();
+      return;
+    }
+    for (const raw of pdus) {
+      const header = readHeader(raw);
+      const waiter = header.id & 0x80000000 ? this.pending.get(header.seq) : undefined;
+      if (waiter) {
+        clearTimeout(waiter.timer);
+        this.pending.delete(header.seq);
+        waiter.resolve({ header, raw });
+      } else if (header.id === CMD.generic_nack) {
+        // A nack for something we never sent (or already timed out): nothing to do.
+      } else if (!(header.id & 0x80000000)) {
+        this.onRequest({ header, raw });
+      }
+    }
+  }
+}

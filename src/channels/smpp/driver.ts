@@ -1,0 +1,461 @@
+/**
+ * The SMPP client channel (smsgw as ESME towards an upstream SMSC). One bind (transceiver by
+ * default); a window of outstanding submits; a per-second cap; enquire_link keep-alive;
+ * reconnect with backoff; submits never acknowledged when a connection drops are sent again
+ * on the next one. ESME_RTHROTTLED / ESME_RMSGQFUL slow the channel down instead of failing
+ * messages. Receipts and inbound messages come back through the channel events.
+ */
+import { connect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import type { Socket } from 'node:net';
+import { fromReceipt, fromSmppStatus } from '../../core/error-map.js';
+import { idForms, parseReceiptText } from '../../codec/smpp-frames.js';
+import { CMD, Reader, STATUS, TLV, Writer, decodeSubmit } from '../../codec/smpp-pdu.js';
+import { decodeText, smppParts, splitUdh } from '../../codec/smpp-text.js';
+import type {
+  ChannelCapabilities,
+  ChannelDriver,
+  ChannelEvents,
+  ChannelHealth,
+  OutboundSms,
+  SubmitResult,
+} from '../port.js';
+import { SubmitError } from '../port.js';
+import { SmppConnection } from './connection.js';
+import type { Pdu } from './connection.js';
+
+export interface SmppClientConfig {
+  host: string;
+  port: number;
+  systemId: string;
+  password: string;
+  systemType: string;
+  bindMode: 'transceiver' | 'transmitter';
+  tls: boolean;
+  /**
+   * Outstanding submits: 50 keeps a 20 ms-RTT link busy at 2,500 msg/s without flooding an SMSC
+   * that queues per bind.
+   */
+  window: number;
+  /** Submits per second; 0 = as fast as the window allows. */
+  maxPerSecond: number;
+  /** Keep-alive; SMSCs commonly drop binds idle for 60–90 s. */
+  enquireLinkMs: number;
+  responseTimeoutMs: number;
+  /** How long a message waits for a bind before its submit fails (then it is retried later). */
+  bindWaitMs: number;
+  multipart: 'udh' | 'sar' | 'payload';
+  sourceTon: number;
+  sourceNpi: number;
+  defaultSource: string;
+}
+
+const DEFAULTS: Omit<SmppClientConfig, 'host' | 'port' | 'systemId' | 'password'> = {
+  systemType: '',
+  bindMode: 'transceiver',
+  tls: false,
+  window: 50,
+  maxPerSecond: 0,
+  enquireLinkMs: 30_000,
+  responseTimeoutMs: 30_000,
+  bindWaitMs: 10_000,
+  multipart: 'udh',
+  sourceTon: 1,
+  sourceNpi: 1,
+  defaultSource: '',
+};
+
+export function parseSmppClientConfig(raw: Record<string, unknown>): SmppClientConfig {
+  const cfg = { ...DEFAULTS, ...raw } as SmppClientConfig;
+  if (typeof cfg.host !== 'string' || !cfg.host) throw new Error('smpp host is required');
+  if (!Number.isInteger(cfg.port) || cfg.port < 1 || cfg.port > 65535)
+    throw new Error('smpp port must be 1..65535');
+  if (typeof cfg.systemId !== 'string' || !cfg.systemId || cfg.systemId.length > 15)
+    throw new Error('smpp systemId: 1..15 characters');
+  if (typeof cfg.password !== 'string' || cfg.password.length > 8)
+    throw new Error('smpp password: at most 8 characters');
+  if (!['transceiver', 'transmitter'].includes(cfg.bindMode))
+    throw new Error('smpp bindMode: transceiver or transmitter');
+  if (!['udh', 'sar', 'payload'].includes(cfg.multipart))
+    throw new Error('smpp multipart: udh, sar or payload');
+  if (!Number.isInteger(cfg.window) || cfg.window < 1 || cfg.window > 1000)
+    throw new Error('smpp window: 1..1000');
+  return cfg;
+}
+
+interface PartJob {
+  body: Writer;
+  resolve: (id: string) => void;
+  reject: (e: SubmitError) => void;
+}
+
+export class SmppClientDriver implements ChannelDriver {
+  readonly capabilities: ChannelCapabilities = {
+    flash: true,
+    replace: true,
+    deliveryReports: true,
+    inbound: true,
+    maxSegments: 255,
+  };
+  private conn: SmppConnection | undefined;
+  private events: ChannelEvents | undefined;
+  private stopped = false;
+  private status: ChannelHealth['status'] = 'stopped';
+  private lastError: string | undefined;
+  private backoffMs = 500;
+  private keepAlive: NodeJS.Timeout | undefined;
+  /** Parts waiting for a window slot or a bind, oldest first. Unacknowledged ones return here on a drop. */
+  private queue: PartJob[] = [];
+  private inWindow = 0;
+  private nextSendAt = 0;
+  private throttledUntil = 0;
+  private pumpTimer: NodeJS.Timeout | undefined;
+  private ref = Math.floor(Math.random() * 256);
+  /** Ids we were given (every form they may come back in) → the id we reported. */
+  private readonly issued = new Map<string, string>();
+  private readonly mo = new Map<
+    string,
+    { parts: Map<number, string>; total: number; from: string; to: string; at: number }
+  >();
+
+  constructor(readonly config: SmppClientConfig) {}
+
+  async start(events: ChannelEvents): Promise<void> {
+    this.events = events;
+    this.stopped = false;
+    this.connect();
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    this.status = 'starting';
+    const c = this.config;
+    const socket: Socket = c.tls
+      ? tlsConnect({ host: c.host, port: c.port, servername: c.host })
+      : connect(c.port, c.host);
+    const conn = new SmppConnection(socket);
+    conn.onRequest = (pdu) => this.onRequest(conn, pdu);
+    conn.onClose = () => this.onDrop(conn);
+    socket.once(c.tls ? 'secureConnect' : 'connect', () => void this.bind(conn));
+  }
+
+  private async bind(conn: SmppConnection): Promise<void> {
+    const c = this.config;
+    const id = c.bindMode === 'transceiver' ? CMD.bind_transceiver : CMD.bind_transmitter;
+    try {
+      const resp = await conn.request(
+        id,
+        new Writer()
+          .cstring(c.systemId)
+          .cstring(c.password)
+          .cstring(c.systemType)
+          .u8(0x34)
+          .u8(0)
+          .u8(0)
+          .cstring(''),
+        c.responseTimeoutMs,
+      );
+      if (resp.header.status !== 0)
+        throw new Error(`bind refused: status 0x${resp.header.status.toString(16)}`);
+      this.conn = conn;
+      this.status = 'up';
+      this.lastError = undefined;
+      this.backoffMs = 500;
+      this.events?.state(this.health());
+      this.keepAlive = setInterval(() => {
+        conn.request(CMD.enquire_link, new Writer(), c.responseTimeoutMs).catch(() => conn.socket.destroy());
+      }, c.enquireLinkMs);
+      this.keepAlive.unref();
+      this.pump();
+    } catch (err) {
+      this.lastError = (err as Error).message;
+      conn.socket.destroy();
+    }
+  }
+
+  private onDrop(conn: SmppConnection): void {
+    if (this.conn === conn) this.conn = undefined;
+    clearInterval(this.keepAlive);
+    this.inWindow = 0;
+    if (this.stopped) return;
+    this.status = 'down';
+    this.events?.state(this.health());
+    // Reconnect with exponential backoff up to 30 s: fast after a blip, gentle on a dead SMSC.
+    setTimeout(() => this.connect(), this.backoffMs).unref();
+    this.backoffMs = Math.min(30_000, this.backoffMs * 2);
+  }
+
+  async submit(sms: OutboundSms): Promise<SubmitResult> {
+    if (this.stopped) throw new SubmitError('channel_error', 'channel stopped');
+    if (!this.conn) await this.waitForBind();
+    const ids = this.encode(sms).map(
+      (body) => new Promise<string>((resolve, reject) => this.queue.push({ body, resolve, reject })),
+    );
+    this.pump();
+    return { remoteIds: await Promise.all(ids) };
+  }
+
+  /** A message for a channel that is reconnecting waits a little, then fails (and is retried later). */
+  private async waitForBind(): Promise<void> {
+    const until = Date.now() + this.config.bindWaitMs;
+    while (!this.conn && Date.now() < until && !this.stopped) await new Promise((r) => setTimeout(r, 50));
+    if (!this.conn)
+      throw new SubmitError('channel_error', `not bound to ${this.config.host}:${this.config.port}`);
+  }
+
+  /** The submit_sm bodies for one message: one, or one per part (UDH or SAR), or one with message_payload. */
+  private encode(sms: OutboundSms): Writer[] {
+    const c = this.config;
+    const ucs2 = sms.encoding === 'ucs2';
+    const dcs = (ucs2 ? 0x08 : 0x00) | (sms.flash ? (ucs2 ? 0x10 : 0xf0) : 0);
+    const parts =
+      c.multipart === 'payload'
+        ? [smppParts(sms.text, ucs2).reduce((a, b) => Buffer.concat([a, b]))]
+        : smppParts(sms.text, ucs2);
+    const ref = (this.ref = (this.ref + 1) % 256);
+    return parts.map((part, i) => {
+      const multi = parts.length > 1;
+      const w = new Writer()
+        .cstring('')
+        .u8(sms.from ? (/^\+?\d+$/.test(sms.from) ? c.sourceTon : 5) : c.sourceTon)
+        .u8(sms.from && !/^\+?\d+$/.test(sms.from) ? 0 : c.sourceNpi)
+        .cstring((sms.from ?? c.defaultSource).replace(/^\+/, ''))
+        .u8(1)
+        .u8(1)
+        .cstring(sms.to.replace(/^\+/, ''))
+        .u8(multi && c.multipart === 'udh' ? 0x40 : 0)
+        .u8(sms.replaceId ? 0x40 + sms.replaceId : 0)
+        .u8(0)
+        .cstring('')
+        .cstring(sms.validityMinutes ? relativeValidity(sms.validityMinutes) : '')
+        .u8(sms.deliveryReport ? 1 : 0)
+        .u8(0)
+        .u8(dcs)
+        .u8(0);
+      if (c.multipart === 'payload' && part.length > 254) {
+        w.u8(0).tlv(TLV.message_payload, part);
+      } else if (multi && c.multipart === 'udh') {
+        const udh = Buffer.from([0x05, 0x00, 0x03, ref, parts.length, i + 1]);
+        w.u8(udh.length + part.length).bytes(Buffer.concat([udh, part]));
+      } else {
+        w.u8(part.length).bytes(part);
+      }
+      if (multi && c.multipart === 'sar') {
+        const r = Buffer.alloc(2);
+        r.writeUInt16BE(ref, 0);
+        w.tlv(TLV.sar_msg_ref_num, r)
+          .tlv(TLV.sar_total_segments, Buffer.from([parts.length]))
+          .tlv(TLV.sar_segment_seqnum, Buffer.from([i + 1]));
+      }
+      return w;
+    });
+  }
+
+  /** Sends queued parts while the window, the rate cap and any throttling allow. */
+  private pump(): void {
+    clearTimeout(this.pumpTimer);
+    const conn = this.conn;
+    if (!conn || conn.closed) return;
+    const now = Date.now();
+    const wait = Math.max(this.throttledUntil, this.nextSendAt) - now;
+    if (wait > 0) {
+      this.pumpTimer = setTimeout(() => this.pump(), wait);
+      return;
+    }
+    while (this.queue.length > 0 && this.inWindow < this.config.window) {
+      if (this.config.maxPerSecond > 0) {
+        if (this.nextSendAt > Date.now()) {
+          this.pumpTimer = setTimeout(() => this.pump(), this.nextSendAt - Date.now());
+          return;
+        }
+        this.nextSendAt = Math.max(Date.now(), this.nextSendAt) + 1000 / this.config.maxPerSecond;
+      }
+      const job = this.queue.shift() as PartJob;
+      this.inWindow++;
+      conn.request(CMD.submit_sm, job.body, this.config.responseTimeoutMs).then(
+        (resp) => this.onSubmitResp(job, resp),
+        () => {
+          // No answer (drop or timeout): the part was never acknowledged, so it goes out again.
+          this.inWindow = Math.max(0, this.inWindow - 1);
+          this.queue.unshift(job);
+          if (this.conn === conn && !conn.closed) conn.socket.destroy();
+        },
+      );
+    }
+  }
+
+  private onSubmitResp(job: PartJob, resp: Pdu): void {
+    this.inWindow = Math.max(0, this.inWindow - 1);
+    const status = resp.header.status;
+    if (status === STATUS.ESME_ROK) {
+      const id = new Reader(resp.raw).cstring(65, 'message_id');
+      this.remember(id);
+      job.resolve(id);
+    } else {
+      const f = fromSmppStatus(status);
+      if (f.throttle) {
+        // The SMSC asks us to slow down: pause the channel a second and send the part again.
+        this.throttledUntil = Date.now() + 1000;
+        this.queue.unshift(job);
+      } else {
+        job.reject(new SubmitError(f.code, `SMSC answered 0x${status.toString(16)}`, f.permanent));
+      }
+    }
+    this.pump();
+  }
+
+  private remember(id: string): void {
+    if (this.issued.size > 200_000) {
+      // Receipts older than this many submits are not expected any more.
+      const drop = [...this.issued.keys()].slice(0, 50_000);
+      for (const k of drop) this.issued.delete(k);
+    }
+    for (const form of idForms(id)) this.issued.set(form, id);
+  }
+
+  private onRequest(conn: SmppConnection, { header, raw }: Pdu): void {
+    switch (header.id) {
+      case CMD.enquire_link:
+        return conn.respond(CMD.enquire_link_resp, 0, header.seq);
+      case CMD.unbind:
+        conn.respond(CMD.unbind_resp, 0, header.seq);
+        return conn.close();
+      case CMD.deliver_sm:
+      case CMD.data_sm:
+        try {
+          this.onDeliver(raw);
+          conn.respond((header.id | 0x80000000) >>> 0, 0, header.seq, new Writer().cstring(''));
+        } catch {
+          conn.respond(
+            (header.id | 0x80000000) >>> 0,
+            STATUS.ESME_RINVCMDLEN,
+            header.seq,
+            new Writer().cstring(''),
+          );
+        }
+        return;
+      default:
+        conn.respond(CMD.generic_nack, STATUS.ESME_RINVCMDID, header.seq);
+    }
+  }
+
+  private onDeliver(raw: Buffer): void {
+    // deliver_sm has the same layout as submit_sm.
+    const d = decodeSubmit(raw, false);
+    const payload = d.tlvs.get(TLV.message_payload) ?? d.shortMessage;
+    if (d.esmClass & 0x04) {
+      const text = payload.toString('latin1');
+      const parsed = parseReceiptText(text);
+      const tlvId = d.tlvs.get(TLV.receipted_message_id)?.toString('latin1').replace(/\0.*$/, '');
+      const rawId = tlvId || parsed.id;
+      if (!rawId) return;
+      const ours = idForms(rawId)
+        .map((f) => this.issued.get(f))
+        .find((v) => v !== undefined);
+      const outcome = fromReceipt(parsed.stat ?? stateName(d.tlvs.get(TLV.message_state)?.[0]), parsed.err);
+      this.events?.deliveryReport({
+        remoteId: ours ?? rawId,
+        state: outcome.state,
+        errorCode: outcome.code,
+        rawError: parsed.err ? `stat:${parsed.stat} err:${parsed.err}` : undefined,
+        at: new Date(),
+      });
+      return;
+    }
+    let body = payload;
+    let concat: { ref: number; total: number; seq: number } | undefined;
+    if (d.esmClass & 0x40) ({ payload: body, concat } = splitUdh(payload));
+    const text = decodeText(d.dataCoding, body);
+    const from = /^\d+$/.test(d.source) ? `+${d.source}` : d.source;
+    const to = d.destinations[0]
+      ? /^\d+$/.test(d.destinations[0])
+        ? `+${d.destinations[0]}`
+        : d.destinations[0]
+      : undefined;
+    if (!concat || concat.total <= 1) {
+      this.events?.inbound({ from, to, text, receivedAt: new Date() });
+      return;
+    }
+    const key = `${from}|${concat.ref}|${concat.total}`;
+    const entry = this.mo.get(key) ?? {
+      parts: new Map(),
+      total: concat.total,
+      from,
+      to: to ?? '',
+      at: Date.now(),
+    };
+    entry.parts.set(concat.seq, text);
+    this.mo.set(key, entry);
+    if (entry.parts.size === entry.total) {
+      this.mo.delete(key);
+      const joined = [...entry.parts.entries()]
+        .sort((a, b) => a[0] - b[0])
+        .map(([, t]) => t)
+        .join('');
+      this.events?.inbound({ from, to, text: joined, receivedAt: new Date() });
+    }
+    // Parts that never complete are delivered as they are after 5 minutes, marked incomplete.
+    for (const [k, e] of this.mo) {
+      if (Date.now() - e.at > 300_000) {
+        this.mo.delete(k);
+        const partial = [...e.parts.entries()]
+          .sort((a, b) => a[0] - b[0])
+          .map(([, t]) => t)
+          .join('');
+        this.events?.inbound({
+          from: e.from,
+          to: e.to || undefined,
+          text: partial,
+          receivedAt: new Date(),
+          incomplete: true,
+        });
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.keepAlive);
+    clearTimeout(this.pumpTimer);
+    const conn = this.conn;
+    this.status = 'stopped';
+    for (const job of this.queue.splice(0)) job.reject(new SubmitError('channel_error', 'channel stopped'));
+    if (conn && !conn.closed) {
+      await conn.request(CMD.unbind, new Writer(), 2000).catch(() => undefined);
+      conn.close();
+    }
+  }
+
+  health(): ChannelHealth {
+    return { status: this.status, inFlight: this.inWindow + this.queue.length, lastError: this.lastError };
+  }
+}
+
+/** SMPP relative validity: YYMMDDhhmmss000R. */
+function relativeValidity(minutes: number): string {
+  const d = Math.floor(minutes / 1440);
+  const h = Math.floor((minutes % 1440) / 60);
+  const m = minutes % 60;
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `0000${p(d)}${p(h)}${p(m)}00000R`;
+}
+
+function stateName(state: number | undefined): string {
+  return (
+    (
+      {
+        2: 'DELIVRD',
+        3: 'EXPIRED',
+        4: 'DELETED',
+        5: 'UNDELIV',
+        6: 'ACCEPTD',
+        8: 'REJECTD',
+        1: 'ENROUTE',
+      } as Record<number, string>
+    )[state ?? 7] ?? 'UNKNOWN'
+  );
+}
+
+export function createSmppClientDriver(raw: Record<string, unknown>): SmppClientDriver {
+  return new SmppClientDriver(parseSmppClientConfig(raw));
+}

@@ -1,0 +1,192 @@
+/** The SMPP client channel against our SMSC simulator and against a server built on the npm `smpp` package. */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ChannelEvents, DeliveryReport, InboundSms, OutboundSms } from '../../../src/channels/port.js';
+import { SmppClientDriver, parseSmppClientConfig } from '../../../src/channels/smpp/driver.js';
+import { preview } from '../../../src/codec/index.js';
+import { splitUdh } from '../../../src/codec/smpp-text.js';
+import { TLV } from '../../../src/codec/smpp-pdu.js';
+import type { SmscSim } from '../../../src/sim/smsc/simulator.js';
+import { startSmscSimulator } from '../../../src/sim/smsc/simulator.js';
+import { eventually } from '../../support/app.js';
+
+function sms(text: string, over: Partial<OutboundSms> = {}): OutboundSms {
+  const p = preview(text);
+  return {
+    id: 'm1',
+    to: '+79001234567',
+    text,
+    encoding: p.encoding,
+    segments: p.segments,
+    flash: false,
+    deliveryReport: true,
+    ...over,
+  };
+}
+
+function recorder() {
+  const reports: DeliveryReport[] = [];
+  const inbound: InboundSms[] = [];
+  const events: ChannelEvents = {
+    deliveryReport: (r) => reports.push(r),
+    inbound: (s) => inbound.push(s),
+    state: () => undefined,
+  };
+  return { reports, inbound, events };
+}
+
+describe('SMPP client channel', () => {
+  let sim: SmscSim | undefined;
+  let driver: SmppClientDriver | undefined;
+  afterEach(async () => {
+    await driver?.stop();
+    await sim?.stop();
+    driver = undefined;
+    sim = undefined;
+  });
+
+  async function setup(
+    simOpts: Parameters<typeof startSmscSimulator>[0] = {},
+    cfg: Record<string, unknown> = {},
+  ) {
+    sim = await startSmscSimulator({ receiptDelayMs: 20, ...simOpts });
+    driver = new SmppClientDriver(
+      parseSmppClientConfig({ host: '127.0.0.1', port: sim.port, systemId: 'gw', password: 'pw', ...cfg }),
+    );
+    const rec = recorder();
+    await driver.start(rec.events);
+    return rec;
+  }
+
+  it('submits, and matches receipts whose ids come back in another base', async () => {
+    const rec = await setup({ respIdFormat: 'hex', receiptIdFormat: 'decimal' });
+    const r = await driver!.submit(sms('hello'));
+    expect(r.remoteIds).toHaveLength(1);
+    expect(r.remoteIds[0]).toMatch(/^[0-9A-F]+$/);
+    const report = await eventually(async () => rec.reports[0]);
+    expect(report).toMatchObject({ remoteId: r.remoteIds[0], state: 'delivered' });
+    expect(sim!.received[0]).toMatchObject({ to: '79001234567', dataCoding: 0 });
+  });
+
+  it('maps failed receipts through the error table', async () => {
+    const rec = await setup({ successRate: 0 });
+    await driver!.submit(sms('will fail'));
+    const report = await eventually(async () => rec.reports[0]);
+    expect(report.state).not.toBe('delivered');
+    expect(report.errorCode).toEqual(expect.any(String));
+  });
+
+  it('sends a long message as UDH parts through the same bind, UCS-2 and flash included', async () => {
+    await setup();
+    const text = 'Привет мир! '.repeat(10);
+    const r = await driver!.submit(sms(text, { flash: true }));
+    expect(r.remoteIds).toHaveLength(2);
+    const [a, b] = sim!.received.slice(-2);
+    expect(a!.esmClass & 0x40).toBe(0x40);
+    expect(a!.dataCoding).toBe(0x18);
+    const pa = splitUdh(a!.body);
+    const pb = splitUdh(b!.body);
+    expect(pa.concat).toMatchObject({ total: 2, seq: 1 });
+    expect(pb.concat).toMatchObject({ total: 2, seq: 2, ref: pa.concat!.ref });
+    const joined = Buffer.concat([pa.payload, pb.payload]).swap16().toString('utf16le');
+    expect(joined).toBe(text);
+  });
+
+  it('can carry parts as SAR TLVs or the whole text as message_payload', async () => {
+    await setup({}, { multipart: 'sar' });
+    await driver!.submit(sms('x'.repeat(200)));
+    const parts = sim!.received.slice(-2);
+    expect(parts.map((p) => p.tlvs.get(TLV.sar_segment_seqnum)?.[0])).toEqual([1, 2]);
+    await driver!.stop();
+    driver = new SmppClientDriver(
+      parseSmppClientConfig({
+        host: '127.0.0.1',
+        port: sim!.port,
+        systemId: 'gw',
+        password: 'pw',
+        multipart: 'payload',
+      }),
+    );
+    await driver.start(recorder().events);
+    const r = await driver.submit(sms('y'.repeat(300)));
+    expect(r.remoteIds).toHaveLength(1);
+    expect(sim!.received.at(-1)!.tlvs.get(TLV.message_payload)?.length).toBe(300);
+  });
+
+  it('resubmits what was never acknowledged when the connection drops', async () => {
+    await setup();
+    await driver!.submit(sms('warm-up'));
+    sim!.pauseAcks(true);
+    const pending = Array.from({ length: 20 }, (_, i) => driver!.submit(sms(`m${i}`, { id: `m${i}` })));
+    await new Promise((r) => setTimeout(r, 100));
+    sim!.pauseAcks(false);
+    sim!.dropConnections();
+    const results = await Promise.all(pending);
+    expect(results.every((r) => r.remoteIds.length === 1)).toBe(true);
+    const texts = sim!.received.map((m) => m.body.toString('latin1'));
+    for (let i = 0; i < 20; i++) expect(texts.filter((t) => t === `m${i}`)).toHaveLength(1);
+  });
+
+  it('slows down on ESME_RTHROTTLED instead of failing', async () => {
+    await setup({ throttleRate: 0.3 });
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => driver!.submit(sms(`t${i}`))));
+    expect(results).toHaveLength(10);
+    expect(sim!.stats.throttled).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('turns deliver_sm from the SMSC into inbound messages', async () => {
+    const rec = await setup();
+    await eventually(async () => (driver!.health().status === 'up' ? true : undefined));
+    expect(sim!.injectMo('79005550000', '1234', 'Hi there')).toBe(true);
+    const mo = await eventually(async () => rec.inbound[0]);
+    expect(mo).toMatchObject({ from: '+79005550000', text: 'Hi there' });
+  });
+});
+
+describe('SMPP client channel against a third-party server (npm smpp)', () => {
+  it('binds, submits and receives a receipt', async () => {
+    const smpp = (await import('smpp')).default as any;
+    let receiptSent = false;
+    const server = smpp.createServer((session: any) => {
+      session.on('error', () => undefined);
+      session.on('bind_transceiver', (pdu: any) => {
+        session.send(pdu.response());
+      });
+      session.on('enquire_link', (pdu: any) => session.send(pdu.response()));
+      session.on('unbind', (pdu: any) => {
+        session.send(pdu.response());
+        session.close();
+      });
+      session.on('submit_sm', (pdu: any) => {
+        session.send(pdu.response({ message_id: 'AB12' }));
+        if (!receiptSent) {
+          receiptSent = true;
+          setTimeout(() => {
+            session.deliver_sm({
+              source_addr: pdu.destination_addr,
+              destination_addr: pdu.source_addr,
+              esm_class: 4,
+              short_message:
+                'id:ab12 sub:001 dlvrd:001 submit date:2611241200 done date:2611241201 stat:DELIVRD err:000 text:',
+            });
+          }, 20);
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = server.address().port as number;
+    const rec = recorder();
+    const driver = new SmppClientDriver(
+      parseSmppClientConfig({ host: '127.0.0.1', port, systemId: 'gw', password: 'pw' }),
+    );
+    await driver.start(rec.events);
+    try {
+      const r = await driver.submit(sms('to a foreign server'));
+      expect(r.remoteIds).toEqual(['AB12']);
+      const report = await eventually(async () => rec.reports[0]);
+      expect(report).toMatchObject({ remoteId: 'AB12', state: 'delivered' });
+    } finally {
+      await driver.stop();
+      server.close();
+    }
+  });
+});

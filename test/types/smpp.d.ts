@@ -1,0 +1,2 @@
+// The npm smpp package (a third-party peer in tests) ships no types.
+declare module 'smpp';
