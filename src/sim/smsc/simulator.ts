@@ -20,8 +20,8 @@ export interface SmscSimOptions {
   /** How message ids look in submit_sm_resp, and in receipts (they may differ, as at real SMSCs). */
   respIdFormat: 'hex' | 'decimal';
   receiptIdFormat: 'hex' | 'decimal';
-  /** Share of submits answered ESME_RTHROTTLED. */
-  throttleRate: number;
+  /** Answer every n-th submit with ESME_RTHROTTLED (0 = never); deterministic for tests. */
+  throttleEvery: number;
   credentials?: { systemId: string; password: string } | undefined;
 }
 
@@ -32,7 +32,7 @@ export const SMSC_SIM_DEFAULTS: SmscSimOptions = {
   successRate: 1,
   respIdFormat: 'hex',
   receiptIdFormat: 'hex',
-  throttleRate: 0,
+  throttleEvery: 0,
 };
 
 export interface SmscSim {
@@ -64,6 +64,7 @@ export async function startSmscSimulator(options: Partial<SmscSimOptions> = {}):
   const timers = new Set<NodeJS.Timeout>();
   let nextId = 0x10000;
   let paused = false;
+  let submitCalls = 0;
   const fmt = (n: number, f: 'hex' | 'decimal') => (f === 'hex' ? n.toString(16).toUpperCase() : String(n));
 
   const server: Server = createServer((socket) => {
@@ -103,7 +104,7 @@ export async function startSmscSimulator(options: Partial<SmscSimOptions> = {}):
         } else if (id === CMD.submit_sm) {
           if (paused) return;
           const s = decodeSubmit(raw, false);
-          if (opts.throttleRate > 0 && Math.random() < opts.throttleRate) {
+          if (opts.throttleEvery > 0 && ++submitCalls % opts.throttleEvery === 0) {
             stats.throttled++;
             entry.conn.respond(CMD.submit_sm_resp, STATUS.ESME_RTHROTTLED, seq);
             return;

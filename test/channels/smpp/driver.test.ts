@@ -127,7 +127,7 @@ describe('SMPP client channel', () => {
   });
 
   it('slows down on ESME_RTHROTTLED instead of failing', async () => {
-    await setup({ throttleRate: 0.3 });
+    await setup({ throttleEvery: 3 });
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => driver!.submit(sms(`t${i}`))));
     expect(results).toHaveLength(10);
     expect(sim!.stats.throttled).toBeGreaterThan(0);
