@@ -260,6 +260,19 @@ program
     }),
   );
 
+const sim = program.command('sim').description('Simulators for tests and demos');
+sim
+  .command('smsc')
+  .description('An SMSC that accepts SMPP binds, acknowledges submits and sends receipts')
+  .option('-p, --port <n>', 'port to listen on', (v) => Number.parseInt(v, 10), 2776)
+  .option('-d, --delay <ms>', 'receipt delay', (v) => Number.parseInt(v, 10), 1000)
+  .option('-s, --success-rate <r>', 'share of messages delivered', (v) => Number.parseFloat(v), 0.95)
+  .addOption(new Option('--id-format <f>', 'message id format').choices(['hex', 'decimal']).default('hex'))
+  .action(async (o: { port: number; delay: number; successRate: number; idFormat: 'hex' | 'decimal' }) => {
+    const { runSmscSimulatorCli } = await import('../sim/smsc/simulator.js');
+    await runSmscSimulatorCli(o);
+  });
+
 program.parseAsync(process.argv).catch((err: unknown) => {
   const msg = err instanceof ApiError ? `${err.code}: ${err.message}` : (err as Error).message;
   process.stderr.write(`smsgw: ${msg}\n`);

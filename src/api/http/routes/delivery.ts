@@ -158,7 +158,7 @@ export function deliveryRoutes(
       const items = [
         ...out.map((m) => ({ direction: 'outbound' as const, at: m.created_at, message: messageView(m) })),
         ...inc.map((m) => ({ direction: 'inbound' as const, at: m.received_at, message: inboundView(m) })),
-      ].sort((a, b) => a.at - b.at);
+      ].sort((a, b) => a.at - b.at || (a.message.id < b.message.id ? -1 : 1)); // ids are UUIDv7: time-ordered within a millisecond
       return { number: n, data: items.map((i) => ({ direction: i.direction, at: iso(i.at), ...i.message })) };
     },
   );
