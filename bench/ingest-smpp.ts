@@ -4,7 +4,7 @@
  * N are acknowledged; every acknowledgement means the message is committed. 3 runs, median.
  */
 import { connect } from 'node:net';
-import { CMD, Writer } from '../src/codec/smpp-pdu.js';
+import { CMD, Writer, messageBody } from '../src/codec/smpp-pdu.js';
 import { freePort } from '../test/support/net.js';
 import { endToEnd } from './smpp-e2e.js';
 import { machine, percentile, startGateway, writeSection } from './support.js';
@@ -15,27 +15,12 @@ const ROUNDS = 3;
 const PASSWORD = 'benchpw1';
 
 function submitPdu(seq: number, to: string): Buffer {
-  const sm = Buffer.from(`Your code is ${seq % 1000000}`, 'latin1');
-  return new Writer()
-    .cstring('')
-    .u8(1)
-    .u8(1)
-    .cstring('BENCH')
-    .u8(1)
-    .u8(1)
-    .cstring(to)
-    .u8(0)
-    .u8(0)
-    .u8(0)
-    .cstring('')
-    .cstring('')
-    .u8(0)
-    .u8(0)
-    .u8(0)
-    .u8(0)
-    .u8(sm.length)
-    .bytes(sm)
-    .pdu(CMD.submit_sm, 0, seq);
+  const body = Buffer.from(`Your code is ${seq % 1000000}`, 'latin1');
+  return messageBody({ source: 'BENCH', destination: to, esmClass: 0, dataCoding: 0, body }).pdu(
+    CMD.submit_sm,
+    0,
+    seq,
+  );
 }
 
 async function run(

@@ -7,7 +7,7 @@
  * simulator exercises the same dispatcher; this measures the balancing, not the serial line).
  * BENCH_MODEM_SECONDS scales the per-message time for a quick check.
  */
-import { machine, startGateway, writeSection } from './support.js';
+import { api, machine, startGateway, writeSection } from './support.js';
 
 const KEY = 'bench-admin-key-0123456789abcdef';
 const SIMS = 4;
@@ -15,21 +15,14 @@ const MESSAGES = 100;
 const PER_MESSAGE_S = Number(process.env.BENCH_MODEM_SECONDS ?? 6);
 const LIMIT = 30;
 
-async function api(url: string, method: string, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(url + path, {
-    method,
-    headers: { authorization: `Bearer ${KEY}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return res.json();
-}
+const call = (url: string, method: string, path: string, body?: unknown) => api(url, KEY, method, path, body);
 
 async function main(): Promise<void> {
   const gw = await startGateway({ SMSGW_ADMIN_API_KEY: KEY, SMSGW_SIMULATOR: 'false' });
   try {
     const sims: { id: string; name: string }[] = [];
     for (let i = 1; i <= SIMS; i++) {
-      const ch = await api(gw.url, 'POST', '/v1/channels', {
+      const ch = await call(gw.url, 'POST', '/v1/channels', {
         name: `sim-${i}`,
         type: 'simulator',
         config: { latencyMs: PER_MESSAGE_S * 1000, deliveryDelayMs: 500, successRate: 1 },
@@ -41,14 +34,14 @@ async function main(): Promise<void> {
       sims.push({ id: ch.id, name: ch.name });
     }
     const started = Date.now();
-    const r = await api(gw.url, 'POST', '/v1/messages', {
+    const r = await call(gw.url, 'POST', '/v1/messages', {
       to: Array.from({ length: MESSAGES }, (_, i) => `+1555555${String(i).padStart(4, '0')}`),
       text: 'balanced',
     });
     const ids = new Set<string>(r.messages.map((m: { id: string }) => m.id));
     let rows: { id: string; status: string; channel_id: string; sent_at: string }[] = [];
     for (;;) {
-      const page = await api(gw.url, 'GET', `/v1/messages?batch_id=${r.batch_id}&limit=500`);
+      const page = await call(gw.url, 'GET', `/v1/messages?batch_id=${r.batch_id}&limit=500`);
       rows = page.data;
       if (rows.filter((m) => ids.has(m.id) && m.sent_at).length === MESSAGES) break;
       if (Date.now() - started > PER_MESSAGE_S * 1000 * MESSAGES)
@@ -68,7 +61,7 @@ async function main(): Promise<void> {
     ];
     for (const s of sims) {
       const n = rows.filter((m) => m.channel_id === s.id).length;
-      const counters = await api(gw.url, 'GET', `/v1/channels/${s.id}/counters`);
+      const counters = await call(gw.url, 'GET', `/v1/channels/${s.id}/counters`);
       const count = counters.months[0]?.count ?? 0;
       if (count > LIMIT) throw new Error(`${s.name} passed its limit: ${count}`);
       lines.push(

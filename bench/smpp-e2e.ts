@@ -5,26 +5,19 @@
  */
 import type { SmscSim } from '../src/sim/smsc/simulator.js';
 import { startSmscSimulator } from '../src/sim/smsc/simulator.js';
-import { machine, startGateway, writeSection } from './support.js';
+import { api, machine, startGateway } from './support.js';
 
 const KEY = 'bench-admin-key-0123456789abcdef';
 const TOTAL = Number(process.env.BENCH_E2E ?? 50_000);
 const PER_REQUEST = 1000;
 
-async function api(url: string, method: string, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(url + path, {
-    method,
-    headers: { authorization: `Bearer ${KEY}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return res.json();
-}
+const call = (url: string, method: string, path: string, body?: unknown) => api(url, KEY, method, path, body);
 
 export async function endToEnd(): Promise<string[]> {
   const sim: SmscSim = await startSmscSimulator({ receiptDelayMs: 200, successRate: 1 });
   const gw = await startGateway({ SMSGW_ADMIN_API_KEY: KEY, SMSGW_SIMULATOR: 'false' });
   try {
-    const ch = await api(gw.url, 'POST', '/v1/channels', {
+    const ch = await call(gw.url, 'POST', '/v1/channels', {
       name: 'upstream',
       type: 'smpp',
       max_in_flight: 400,
@@ -34,7 +27,7 @@ export async function endToEnd(): Promise<string[]> {
     await new Promise((r) => setTimeout(r, 500));
     const started = performance.now();
     for (let i = 0; i < TOTAL / PER_REQUEST; i++) {
-      const r = await api(gw.url, 'POST', '/v1/messages', {
+      const r = await call(gw.url, 'POST', '/v1/messages', {
         to: Array.from(
           { length: PER_REQUEST },
           (_, k) => `+4477${String(i).padStart(3, '0')}${String(k).padStart(5, '0')}`,
@@ -45,13 +38,13 @@ export async function endToEnd(): Promise<string[]> {
     }
     const acceptedAt = performance.now();
     for (;;) {
-      const open = await api(gw.url, 'GET', '/v1/messages?status=queued,sending,sent&limit=1');
+      const open = await call(gw.url, 'GET', '/v1/messages?status=queued,sending,sent&limit=1');
       if (open.data.length === 0 && sim.stats.receipts >= TOTAL) break;
       if (performance.now() - started > 600_000) throw new Error('not all delivered in 10 minutes');
       await new Promise((r) => setTimeout(r, 200));
     }
     const seconds = (performance.now() - started) / 1000;
-    const delivered = await api(gw.url, 'GET', '/v1/messages?status=delivered&limit=1');
+    const delivered = await call(gw.url, 'GET', '/v1/messages?status=delivered&limit=1');
     const lost = TOTAL - sim.stats.submits;
     return [
       `(b) end to end: HTTP (${TOTAL / PER_REQUEST} requests of ${PER_REQUEST}) → SQLite queue → SMPP client channel (window 200) → SMSC simulator (receipts after 200 ms) → every message \`delivered\`. Machine: ${machine()}.`,

@@ -57,3 +57,19 @@ export function writeSection(title: string, body: string): void {
   }
   writeFileSync(file, out.endsWith('\n') ? out : `${out}\n`);
 }
+
+/** JSON API call with the bench admin key. */
+export async function api(
+  url: string,
+  key: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<any> {
+  const res = await fetch(url + path, {
+    method,
+    headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return res.json();
+}

@@ -284,37 +284,47 @@ export function decodeReplace(buf: Buffer): Replace {
   return { messageId, dataCoding: 0, shortMessage: r.bytes(smLength, 'short_message') };
 }
 
-/** deliver_sm to a client: a receipt (esm_class 0x04) or a mobile-originated message. */
-export function encodeDeliver(
-  seq: number,
-  d: {
-    source: string;
-    destination: string;
-    esmClass: number;
-    dataCoding: number;
-    body: Buffer;
-    tlvs?: [number, Buffer][];
-  },
-): Buffer {
+export interface MessageFields {
+  source: string;
+  sourceTon?: number;
+  sourceNpi?: number;
+  destination: string;
+  esmClass: number;
+  protocolId?: number;
+  validityPeriod?: string;
+  registeredDelivery?: number;
+  dataCoding: number;
+  /** short_message, or message_payload when longer than 254 octets. */
+  body: Buffer;
+  tlvs?: [number, Buffer][];
+}
+
+/** The body shared by submit_sm and deliver_sm (they have the same layout). Addresses lose a leading '+'. */
+export function messageBody(d: MessageFields): Writer {
   const w = new Writer()
     .cstring('')
-    .u8(1)
-    .u8(1)
+    .u8(d.sourceTon ?? 1)
+    .u8(d.sourceNpi ?? 1)
     .cstring(d.source.replace(/^\+/, ''))
     .u8(1)
     .u8(1)
     .cstring(d.destination.replace(/^\+/, ''))
     .u8(d.esmClass)
-    .u8(0)
+    .u8(d.protocolId ?? 0)
     .u8(0)
     .cstring('')
-    .cstring('')
-    .u8(0)
+    .cstring(d.validityPeriod ?? '')
+    .u8(d.registeredDelivery ?? 0)
     .u8(0)
     .u8(d.dataCoding)
     .u8(0);
   if (d.body.length <= 254) w.u8(d.body.length).bytes(d.body);
   else w.u8(0).tlv(TLV.message_payload, d.body);
   for (const [tag, value] of d.tlvs ?? []) w.tlv(tag, value);
-  return w.pdu(CMD.deliver_sm, 0, seq);
+  return w;
+}
+
+/** deliver_sm to a client: a receipt (esm_class 0x04) or a mobile-originated message. */
+export function encodeDeliver(seq: number, d: MessageFields): Buffer {
+  return messageBody(d).pdu(CMD.deliver_sm, 0, seq);
 }

@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CMD, STATUS, Writer } from '../../src/codec/smpp-pdu.js';
+import { CMD, STATUS, Writer, messageBody } from '../../src/codec/smpp-pdu.js';
 import type { TestApp } from '../support/app.js';
 import { startTestApp } from '../support/app.js';
 import { freePort } from '../support/net.js';
@@ -80,28 +80,16 @@ class Client {
   }
 
   submit(to: string, text: string, opts: { dcs?: number; registered?: number } = {}): Promise<Pdu> {
-    const sm = Buffer.from(text, 'latin1');
     return this.call(
       CMD.submit_sm,
-      new Writer()
-        .cstring('')
-        .u8(1)
-        .u8(1)
-        .cstring('SMSGW')
-        .u8(1)
-        .u8(1)
-        .cstring(to)
-        .u8(0)
-        .u8(0)
-        .u8(0)
-        .cstring('')
-        .cstring('')
-        .u8(opts.registered ?? 0)
-        .u8(0)
-        .u8(opts.dcs ?? 0)
-        .u8(0)
-        .u8(sm.length)
-        .bytes(sm),
+      messageBody({
+        source: 'SMSGW',
+        destination: to,
+        esmClass: 0,
+        registeredDelivery: opts.registered ?? 0,
+        dataCoding: opts.dcs ?? 0,
+        body: Buffer.from(text, 'latin1'),
+      }),
     );
   }
 

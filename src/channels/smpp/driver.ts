@@ -10,7 +10,7 @@ import { connect as tlsConnect } from 'node:tls';
 import type { Socket } from 'node:net';
 import { fromReceipt, fromSmppStatus } from '../../core/error-map.js';
 import { idForms, parseReceiptText } from '../../codec/smpp-frames.js';
-import { CMD, Reader, STATUS, TLV, Writer, decodeSubmit } from '../../codec/smpp-pdu.js';
+import { CMD, Reader, STATUS, TLV, Writer, decodeSubmit, messageBody } from '../../codec/smpp-pdu.js';
 import { decodeText, smppParts, splitUdh } from '../../codec/smpp-text.js';
 import type {
   ChannelCapabilities,
@@ -213,41 +213,37 @@ export class SmppClientDriver implements ChannelDriver {
         ? [smppParts(sms.text, ucs2).reduce((a, b) => Buffer.concat([a, b]))]
         : smppParts(sms.text, ucs2);
     const ref = (this.ref = (this.ref + 1) % 256);
+    const alpha = !!sms.from && !/^\+?\d+$/.test(sms.from);
     return parts.map((part, i) => {
       const multi = parts.length > 1;
-      const w = new Writer()
-        .cstring('')
-        .u8(sms.from ? (/^\+?\d+$/.test(sms.from) ? c.sourceTon : 5) : c.sourceTon)
-        .u8(sms.from && !/^\+?\d+$/.test(sms.from) ? 0 : c.sourceNpi)
-        .cstring((sms.from ?? c.defaultSource).replace(/^\+/, ''))
-        .u8(1)
-        .u8(1)
-        .cstring(sms.to.replace(/^\+/, ''))
-        .u8(multi && c.multipart === 'udh' ? 0x40 : 0)
-        .u8(sms.replaceId ? 0x40 + sms.replaceId : 0)
-        .u8(0)
-        .cstring('')
-        .cstring(sms.validityMinutes ? relativeValidity(sms.validityMinutes) : '')
-        .u8(sms.deliveryReport ? 1 : 0)
-        .u8(0)
-        .u8(dcs)
-        .u8(0);
-      if (c.multipart === 'payload' && part.length > 254) {
-        w.u8(0).tlv(TLV.message_payload, part);
-      } else if (multi && c.multipart === 'udh') {
-        const udh = Buffer.from([0x05, 0x00, 0x03, ref, parts.length, i + 1]);
-        w.u8(udh.length + part.length).bytes(Buffer.concat([udh, part]));
-      } else {
-        w.u8(part.length).bytes(part);
-      }
+      const udh =
+        multi && c.multipart === 'udh'
+          ? Buffer.from([0x05, 0x00, 0x03, ref, parts.length, i + 1])
+          : undefined;
+      const tlvs: [number, Buffer][] = [];
       if (multi && c.multipart === 'sar') {
         const r = Buffer.alloc(2);
         r.writeUInt16BE(ref, 0);
-        w.tlv(TLV.sar_msg_ref_num, r)
-          .tlv(TLV.sar_total_segments, Buffer.from([parts.length]))
-          .tlv(TLV.sar_segment_seqnum, Buffer.from([i + 1]));
+        tlvs.push(
+          [TLV.sar_msg_ref_num, r],
+          [TLV.sar_total_segments, Buffer.from([parts.length])],
+          [TLV.sar_segment_seqnum, Buffer.from([i + 1])],
+        );
       }
-      return w;
+      return messageBody({
+        source: sms.from ?? c.defaultSource,
+        // Alphanumeric sender ids are TON 5 (alphanumeric), NPI 0.
+        sourceTon: alpha ? 5 : c.sourceTon,
+        sourceNpi: alpha ? 0 : c.sourceNpi,
+        destination: sms.to,
+        esmClass: udh ? 0x40 : 0,
+        protocolId: sms.replaceId ? 0x40 + sms.replaceId : 0,
+        validityPeriod: sms.validityMinutes ? relativeValidity(sms.validityMinutes) : '',
+        registeredDelivery: sms.deliveryReport ? 1 : 0,
+        dataCoding: dcs,
+        body: udh ? Buffer.concat([udh, part]) : part,
+        tlvs,
+      });
     });
   }
 
