@@ -316,8 +316,8 @@ export class SmppClientDriver implements ChannelDriver {
       case CMD.unbind:
         conn.respond(CMD.unbind_resp, 0, header.seq);
         return conn.close();
+      // data_sm (a different layout) is not supported yet: it falls to generic_nack below.
       case CMD.deliver_sm:
-      case CMD.data_sm:
         try {
           this.onDeliver(raw);
           conn.respond((header.id | 0x80000000) >>> 0, 0, header.seq, new Writer().cstring(''));
