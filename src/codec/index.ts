@@ -3,6 +3,8 @@
  * This is the minimal preview the gateway core needs; the full codec (national shift tables,
  * septet packing, UDH, TPDUs — issue 3) grows here behind the same `preview` signature.
  */
+import { charSeptets } from './gsm7.js';
+
 export type Encoding = 'gsm7' | 'ucs2';
 
 export interface Preview {
@@ -19,19 +21,9 @@ export interface Preview {
   text: string;
 }
 
-const GSM_BASIC =
-  '@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\u001bÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà';
-/** Characters reached through the escape (0x1B): each costs two septets. */
-const GSM_EXTENSION = '\f^{}\\[~]|€';
-
-const BASIC = new Set([...GSM_BASIC].filter((c) => c !== '\u001b'));
-const EXTENSION = new Set(GSM_EXTENSION);
-
 /** Septets a character needs in GSM-7, or 0 when it is not in the alphabet. */
 export function gsmSeptets(ch: string): 0 | 1 | 2 {
-  if (BASIC.has(ch)) return 1;
-  if (EXTENSION.has(ch)) return 2;
-  return 0;
+  return (charSeptets(ch)?.length ?? 0) as 0 | 1 | 2;
 }
 
 /** Packs units into segments of `per` without splitting any unit (escape pair, surrogate pair). */

@@ -3,50 +3,17 @@
  * septet per octet, as SMPP carries it; Latin-1; UCS-2), message class (flash), and the
  * concatenation UDH. Pure.
  */
+import { fromSeptets, toSeptets } from './gsm7.js';
 
-/** GSM 03.38 default alphabet by code (0x1B is the escape to the extension table). */
-const GSM =
-  '@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\u001bÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà';
-const GSM_EXT: Record<number, string> = {
-  0x0a: '\f',
-  0x14: '^',
-  0x28: '{',
-  0x29: '}',
-  0x2f: '\\',
-  0x3c: '[',
-  0x3d: '~',
-  0x3e: ']',
-  0x40: '|',
-  0x65: '€',
-};
-const GSM_CODE = new Map([...GSM].map((c, i) => [c, i]));
-const EXT_CODE = new Map(Object.entries(GSM_EXT).map(([k, v]) => [v, Number(k)]));
-
+/** Unpacked GSM (one septet per octet, as SMPP carries it) → text. */
 export function gsmUnpackedDecode(bytes: Uint8Array): string {
-  let out = '';
-  for (let i = 0; i < bytes.length; i++) {
-    const b = (bytes[i] as number) & 0x7f;
-    if (b === 0x1b && i + 1 < bytes.length) {
-      const next = (bytes[++i] as number) & 0x7f;
-      out += GSM_EXT[next] ?? ' ';
-    } else out += GSM[b] ?? '?';
-  }
-  return out;
+  return fromSeptets(bytes);
 }
 
 /** Text → unpacked GSM octets; undefined when a character is not in GSM 03.38. */
 export function gsmUnpackedEncode(text: string): Buffer | undefined {
-  const out: number[] = [];
-  for (const ch of text) {
-    const code = GSM_CODE.get(ch);
-    if (code !== undefined && code !== 0x1b) out.push(code);
-    else {
-      const ext = EXT_CODE.get(ch);
-      if (ext === undefined) return undefined;
-      out.push(0x1b, ext);
-    }
-  }
-  return Buffer.from(out);
+  const septets = toSeptets(text);
+  return septets ? Buffer.from(septets) : undefined;
 }
 
 export function ucs2Decode(bytes: Uint8Array): string {
