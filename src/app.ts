@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { buildHttpServer } from './api/http/server.js';
 import { SMPP_DEFAULTS, SmppServer } from './api/smpp/server.js';
 import { createGammuDriver } from './channels/gammu/driver.js';
+import { createModemDriver } from './channels/modem/driver.js';
 import { createSimulatorDriver } from './channels/simulator/driver.js';
 import { createSmppClientDriver } from './channels/smpp/driver.js';
 import type { Config } from './config.js';
@@ -127,6 +128,7 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
   registry.register('simulator', (cfg) => createSimulatorDriver(cfg));
   registry.register('gammu', (cfg) => createGammuDriver(cfg));
   registry.register('smpp', (cfg) => createSmppClientDriver(cfg));
+  registry.register('modem', (cfg) => createModemDriver(cfg));
   const dispatcher = new Dispatcher(store, registry, config, logger.child({ part: 'dispatch' }));
   messages.onAccepted(() => dispatcher.poke());
   const smpp =

@@ -1,0 +1,158 @@
+/**
+ * The AT modem channel against the modem simulator (TCP transport), and the simulator against
+ * Gammu's own AT driver over a socat pty pair, which proves the simulator is faithful.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ModemDriver, parseModemConfig } from '../../../src/channels/modem/driver.js';
+import type { ChannelEvents, DeliveryReport, InboundSms, OutboundSms } from '../../../src/channels/port.js';
+import { SubmitError } from '../../../src/channels/port.js';
+import { preview } from '../../../src/codec/index.js';
+import {
+  MODEM_SIM_DEFAULTS,
+  ModemSimulator,
+  ptyPair,
+  serveModemTcp,
+} from '../../../src/sim/modem/simulator.js';
+import { eventually } from '../../support/app.js';
+
+function sms(text: string, over: Partial<OutboundSms> = {}): OutboundSms {
+  const p = preview(text);
+  return {
+    id: 'm',
+    to: '+79001234567',
+    text,
+    encoding: p.encoding,
+    segments: p.segments,
+    flash: false,
+    deliveryReport: true,
+    ...over,
+  };
+}
+
+describe('AT modem channel with the modem simulator', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  async function setup() {
+    const sim = new ModemSimulator({ ...MODEM_SIM_DEFAULTS, sendDelayMs: 10, reportDelayMs: 20 });
+    const tcp = await serveModemTcp(sim);
+    const reports: DeliveryReport[] = [];
+    const inbound: InboundSms[] = [];
+    const events: ChannelEvents = {
+      deliveryReport: (r) => reports.push(r),
+      inbound: (s) => inbound.push(s),
+      state: () => undefined,
+    };
+    const driver = new ModemDriver(
+      parseModemConfig({ port: `tcp://127.0.0.1:${tcp.port}`, sendTimeoutMs: 2000 }),
+    );
+    await driver.start(events);
+    cleanups.push(
+      () => tcp.close(),
+      () => driver.stop(),
+    );
+    return { sim, driver, reports, inbound };
+  }
+
+  it('initialises, reports health, and sends single and multipart messages in PDU mode', async () => {
+    const { sim, driver } = await setup();
+    expect(driver.health()).toMatchObject({ status: 'up', signal: 21, operator: 'smsgw sim' });
+    const one = await driver.submit(sms('Hello €uro [1]', { flash: true, replaceId: 2 }));
+    expect(one.remoteIds).toHaveLength(1);
+    expect(sim.sent[0]).toMatchObject({
+      to: '+79001234567',
+      text: 'Hello €uro [1]',
+      flash: true,
+      replaceId: 2,
+      statusReport: true,
+    });
+    const long = 'Привет! '.repeat(20);
+    const two = await driver.submit(sms(long));
+    expect(two.remoteIds).toHaveLength(sim.sent.length - 1);
+    expect(
+      sim.sent
+        .slice(1)
+        .map((s) => s.text)
+        .join(''),
+    ).toBe(long);
+    expect(new Set(sim.sent.slice(1).map((s) => s.concat?.ref)).size).toBe(1);
+  });
+
+  it('maps +CMS ERROR through the error table', async () => {
+    const { sim, driver } = await setup();
+    sim.failNextSend(30);
+    const err = await driver.submit(sms('x')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SubmitError);
+    expect(err).toMatchObject({ code: 'unknown_subscriber', permanent: true });
+    expect((await driver.submit(sms('after the error'))).remoteIds).toHaveLength(1);
+  });
+
+  it('turns +CDS status reports into delivery reports for the right message', async () => {
+    const { driver, reports } = await setup();
+    const r = await driver.submit(sms('report me'));
+    const report = await eventually(async () => reports[0]);
+    expect(report).toMatchObject({ remoteId: r.remoteIds[0], state: 'delivered' });
+  });
+
+  it('reads inbound messages on +CMTI and deletes them from the SIM', async () => {
+    const { sim, inbound } = await setup();
+    sim.injectInbound('+79005550000', 'Ответ с телефона');
+    const m = await eventually(async () => inbound[0]);
+    expect(m).toMatchObject({ from: '+79005550000', text: 'Ответ с телефона' });
+  });
+
+  it('recovers from a modem that stops answering', async () => {
+    const { sim, driver } = await setup();
+    sim.fault = 'silent';
+    const err = await driver.submit(sms('lost')).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'channel_timeout' });
+    sim.fault = 'none';
+    await eventually(async () => {
+      try {
+        return (await driver.submit(sms('back'))).remoteIds.length === 1 ? true : undefined;
+      } catch {
+        return undefined;
+      }
+    });
+  });
+});
+
+const run = promisify(execFile);
+const HAVE_PEERS = existsSync('/usr/bin/gammu') && existsSync('/usr/bin/socat');
+
+describe.skipIf(!HAVE_PEERS)('the modem simulator is faithful enough for Gammu', () => {
+  it('answers gammu identify and gammu sendsms over a pty', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smsgw-modem-'));
+    const { modemSide, deviceSide, socat } = await ptyPair(dir);
+    const { SerialPort } = await import('serialport');
+    const port = new SerialPort({ path: modemSide, baudRate: 115200 });
+    await new Promise<void>((resolve, reject) => port.once('open', resolve).once('error', reject));
+    const sim = new ModemSimulator({ ...MODEM_SIM_DEFAULTS, sendDelayMs: 10 });
+    sim.attach(port);
+    const rc = join(dir, 'gammurc');
+    writeFileSync(rc, `[gammu]\ndevice = ${deviceSide}\nconnection = at115200\nmodel = at\n`);
+    try {
+      const id = await run('gammu', ['-c', rc, 'identify'], { timeout: 30_000 });
+      expect(id.stdout).toMatch(/Manufacturer\s*:\s*Smsgw/i);
+      expect(id.stdout).toContain('356938035643809');
+      const sent = await run(
+        'gammu',
+        ['-c', rc, 'sendsms', 'TEXT', '+70001234567', '-text', 'hello from gammu'],
+        { timeout: 30_000 },
+      );
+      expect(sent.stdout + sent.stderr).toMatch(/OK, message reference=/);
+      expect(sim.sent.at(-1)).toMatchObject({ to: '+70001234567', text: 'hello from gammu' });
+    } finally {
+      sim.stop();
+      await new Promise((r) => port.close(r));
+      socat.kill();
+    }
+  }, 60_000);
+});
