@@ -7,6 +7,7 @@
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { fromCmsError, fromTpStatus } from '../../core/error-map.js';
+import { Reassembler } from '../../codec/reassembly.js';
 import { encodeSubmitPdus, decodePdu } from '../../codec/tpdu.js';
 import type {
   ChannelCapabilities,
@@ -80,6 +81,7 @@ export class ModemDriver implements ChannelDriver {
   /** TP-MR (0–255, wraps) → the remote id given for it; recent submits only. */
   private byMr = new Map<number, string>();
   private seq = 0;
+  private readonly parts = new Reassembler();
 
   constructor(readonly config: ModemConfig) {}
 
@@ -105,7 +107,17 @@ export class ModemDriver implements ChannelDriver {
     await this.init();
     this.backoffMs = 1000;
     await this.readStored();
-    this.healthTimer = setInterval(() => void this.refreshHealth(), this.config.healthEveryMs);
+    this.healthTimer = setInterval(() => {
+      void this.refreshHealth();
+      for (const m of this.parts.expire(Date.now())) {
+        this.events?.inbound({
+          from: m.from,
+          text: m.text,
+          receivedAt: new Date(m.firstAt),
+          incomplete: true,
+        });
+      }
+    }, this.config.healthEveryMs);
     this.healthTimer.unref();
   }
 
@@ -243,9 +255,10 @@ export class ModemDriver implements ChannelDriver {
       try {
         const d = decodePdu(item.pdu);
         if (d.type === 'deliver') {
-          const from = d.deliver.from;
-          const text = d.deliver.concat ? `${d.deliver.text}` : d.deliver.text;
-          this.events?.inbound({ from, text, receivedAt: d.deliver.timestamp });
+          const c = d.deliver.concat ?? { ref: 0, total: 1, seq: 1 };
+          const whole = this.parts.add({ from: d.deliver.from, ...c, text: d.deliver.text }, Date.now());
+          if (whole)
+            this.events?.inbound({ from: whole.from, text: whole.text, receivedAt: d.deliver.timestamp });
         }
       } finally {
         await at.command(`AT+CMGD=${item.index}`).catch(() => undefined);

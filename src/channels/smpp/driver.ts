@@ -9,6 +9,7 @@ import { connect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Socket } from 'node:net';
 import { fromReceipt, fromSmppStatus } from '../../core/error-map.js';
+import { Reassembler } from '../../codec/reassembly.js';
 import { idForms, parseReceiptText } from '../../codec/smpp-frames.js';
 import { CMD, Reader, STATUS, TLV, Writer, decodeSubmit, messageBody } from '../../codec/smpp-pdu.js';
 import { decodeText, smppParts, splitUdh } from '../../codec/smpp-text.js';
@@ -113,10 +114,8 @@ export class SmppClientDriver implements ChannelDriver {
   private ref = Math.floor(Math.random() * 256);
   /** Ids we were given (every form they may come back in) → the id we reported. */
   private readonly issued = new Map<string, string>();
-  private readonly mo = new Map<
-    string,
-    { parts: Map<number, string>; total: number; from: string; to: string; at: number }
-  >();
+  /** Concatenated inbound parts until complete (5 minutes at most). */
+  private readonly parts = new Reassembler();
 
   constructor(readonly config: SmppClientConfig) {}
 
@@ -372,40 +371,10 @@ export class SmppClientDriver implements ChannelDriver {
       this.events?.inbound({ from, to, text, receivedAt: new Date() });
       return;
     }
-    const key = `${from}|${concat.ref}|${concat.total}`;
-    const entry = this.mo.get(key) ?? {
-      parts: new Map(),
-      total: concat.total,
-      from,
-      to: to ?? '',
-      at: Date.now(),
-    };
-    entry.parts.set(concat.seq, text);
-    this.mo.set(key, entry);
-    if (entry.parts.size === entry.total) {
-      this.mo.delete(key);
-      const joined = [...entry.parts.entries()]
-        .sort((a, b) => a[0] - b[0])
-        .map(([, t]) => t)
-        .join('');
-      this.events?.inbound({ from, to, text: joined, receivedAt: new Date() });
-    }
-    // Parts that never complete are delivered as they are after 5 minutes, marked incomplete.
-    for (const [k, e] of this.mo) {
-      if (Date.now() - e.at > 300_000) {
-        this.mo.delete(k);
-        const partial = [...e.parts.entries()]
-          .sort((a, b) => a[0] - b[0])
-          .map(([, t]) => t)
-          .join('');
-        this.events?.inbound({
-          from: e.from,
-          to: e.to || undefined,
-          text: partial,
-          receivedAt: new Date(),
-          incomplete: true,
-        });
-      }
+    const whole = this.parts.add({ from, ...concat, text }, Date.now());
+    if (whole) this.events?.inbound({ from, to, text: whole.text, receivedAt: new Date() });
+    for (const m of this.parts.expire(Date.now())) {
+      this.events?.inbound({ from: m.from, text: m.text, receivedAt: new Date(m.firstAt), incomplete: true });
     }
   }
 

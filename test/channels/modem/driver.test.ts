@@ -108,6 +108,15 @@ describe('AT modem channel with the modem simulator', () => {
     expect(m).toMatchObject({ from: '+79005550000', text: 'Ответ с телефона' });
   });
 
+  it('reassembles concatenated inbound parts that arrive out of order', async () => {
+    const { sim, inbound } = await setup();
+    sim.injectInbound('+79005550001', 'world!', { ref: 77, total: 2, seq: 2 });
+    sim.injectInbound('+79005550001', 'Hello, ', { ref: 77, total: 2, seq: 1 });
+    const m = await eventually(async () => inbound[0]);
+    expect(m).toMatchObject({ from: '+79005550001', text: 'Hello, world!' });
+    expect(inbound).toHaveLength(1);
+  });
+
   it('recovers from a modem that stops answering', async () => {
     const { sim, driver } = await setup();
     sim.fault = 'silent';

@@ -1,0 +1,68 @@
+/**
+ * Reassembly of concatenated inbound parts, keyed by sender, reference and part count: parts
+ * may arrive out of order, duplicates are dropped, and after `timeoutMs` whatever arrived is
+ * delivered as one message marked incomplete. Time comes from the caller (`now`), so this is
+ * pure and testable without sleeping; call `expire(now)` periodically.
+ */
+export interface Part {
+  from: string;
+  ref: number;
+  total: number;
+  seq: number;
+  text: string;
+}
+
+export interface Reassembled {
+  from: string;
+  text: string;
+  incomplete: boolean;
+  /** When the first part arrived. */
+  firstAt: number;
+}
+
+export class Reassembler {
+  private readonly pending = new Map<
+    string,
+    { parts: Map<number, string>; total: number; from: string; firstAt: number }
+  >();
+
+  constructor(private readonly timeoutMs = 300_000) {}
+
+  /** Adds a part; returns the whole message when this part completes it. */
+  add(part: Part, now: number): Reassembled | undefined {
+    if (part.total <= 1) return { from: part.from, text: part.text, incomplete: false, firstAt: now };
+    const key = `${part.from}|${part.ref}|${part.total}`;
+    let entry = this.pending.get(key);
+    if (!entry) {
+      entry = { parts: new Map(), total: part.total, from: part.from, firstAt: now };
+      this.pending.set(key, entry);
+    }
+    if (part.seq < 1 || part.seq > part.total || entry.parts.has(part.seq)) return undefined;
+    entry.parts.set(part.seq, part.text);
+    if (entry.parts.size < entry.total) return undefined;
+    this.pending.delete(key);
+    return { from: entry.from, text: join(entry.parts), incomplete: false, firstAt: entry.firstAt };
+  }
+
+  /** Messages whose parts stopped coming: delivered as they are. */
+  expire(now: number): Reassembled[] {
+    const out: Reassembled[] = [];
+    for (const [key, e] of this.pending) {
+      if (now - e.firstAt < this.timeoutMs) continue;
+      this.pending.delete(key);
+      out.push({ from: e.from, text: join(e.parts), incomplete: true, firstAt: e.firstAt });
+    }
+    return out;
+  }
+
+  get size(): number {
+    return this.pending.size;
+  }
+}
+
+function join(parts: Map<number, string>): string {
+  return [...parts.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([, t]) => t)
+    .join('');
+}
