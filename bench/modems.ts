@@ -3,10 +3,11 @@
  * message, one message at a time each (the seed's lock), each with a monthly limit; 100 queued
  * messages. The ceiling is 4 × 1/6 msg/s, so 150 s; the target is ≤ 160 s (≥ 95 % of it) with no
  * SIM over its limit. Prints each SIM's share and utilization.
- * The channels are the built-in simulator configured to behave like modems (the AT modem
- * simulator exercises the same dispatcher; this measures the balancing, not the serial line).
+ * The modems are AT-command modem simulators (this process, over TCP) driven by the real AT
+ * modem channel in the gateway process: PDU encoding, AT+CMGS, the lot.
  * BENCH_MODEM_SECONDS scales the per-message time for a quick check.
  */
+import { MODEM_SIM_DEFAULTS, ModemSimulator, serveModemTcp } from '../src/sim/modem/simulator.js';
 import { api, machine, startGateway, writeSection } from './support.js';
 
 const KEY = 'bench-admin-key-0123456789abcdef';
@@ -19,13 +20,17 @@ const call = (url: string, method: string, path: string, body?: unknown) => api(
 
 async function main(): Promise<void> {
   const gw = await startGateway({ SMSGW_ADMIN_API_KEY: KEY, SMSGW_SIMULATOR: 'false' });
+  const servers: { close(): Promise<void> }[] = [];
   try {
     const sims: { id: string; name: string }[] = [];
     for (let i = 1; i <= SIMS; i++) {
+      const modem = new ModemSimulator({ ...MODEM_SIM_DEFAULTS, sendDelayMs: PER_MESSAGE_S * 1000 });
+      const tcp = await serveModemTcp(modem);
+      servers.push(tcp);
       const ch = await call(gw.url, 'POST', '/v1/channels', {
         name: `sim-${i}`,
-        type: 'simulator',
-        config: { latencyMs: PER_MESSAGE_S * 1000, deliveryDelayMs: 500, successRate: 1 },
+        type: 'modem',
+        config: { port: `tcp://127.0.0.1:${tcp.port}` },
         max_in_flight: 1,
         min_interval_ms: 0,
         monthly_limit: LIMIT,
@@ -33,6 +38,8 @@ async function main(): Promise<void> {
       });
       sims.push({ id: ch.id, name: ch.name });
     }
+    // Let the gateway open and initialise the modems before the clock starts.
+    await new Promise((r) => setTimeout(r, 1500));
     const started = Date.now();
     const r = await call(gw.url, 'POST', '/v1/messages', {
       to: Array.from({ length: MESSAGES }, (_, i) => `+1555555${String(i).padStart(4, '0')}`),
@@ -52,7 +59,7 @@ async function main(): Promise<void> {
     const seconds = (last - started) / 1000;
     const ceiling = (MESSAGES * PER_MESSAGE_S) / SIMS;
     const lines = [
-      `Command: \`npm run bench:modems\` (${SIMS} modem-like simulator channels, ${PER_MESSAGE_S} s per message, one at a time each, monthly limit ${LIMIT} each; ${MESSAGES} messages queued at once). Machine: ${machine()}.`,
+      `Command: \`npm run bench:modems\` (${SIMS} AT modem simulators behind the AT modem channel, ${PER_MESSAGE_S} s per message, one at a time each, monthly limit ${LIMIT} each; ${MESSAGES} messages queued at once). Machine: ${machine()}.`,
       '',
       `All ${MESSAGES} sent in **${seconds.toFixed(1)} s**; the ceiling is ${ceiling.toFixed(0)} s, so ${((ceiling / seconds) * 100).toFixed(1)} % of it.`,
       '',
@@ -72,6 +79,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     await gw.stop();
+    for (const s of servers) await s.close();
   }
 }
 
