@@ -273,6 +273,42 @@ sim
     await runSmscSimulatorCli(o);
   });
 
+sim
+  .command('modem')
+  .description('An AT-command GSM modem on a TCP port or a pty (for Gammu or the modem channel)')
+  .option('--tcp <port>', 'listen on this TCP port (channel config: {"port":"tcp://127.0.0.1:PORT"})', (v) =>
+    Number.parseInt(v, 10),
+  )
+  .option(
+    '--pty <dir>',
+    'create a pty pair in this directory (needs socat); use <dir>/ttyModem as the device',
+  )
+  .option('--send-ms <ms>', 'time the network takes per message', (v) => Number.parseInt(v, 10), 3000)
+  .action(async (o: { tcp?: number; pty?: string; sendMs: number }) => {
+    const { MODEM_SIM_DEFAULTS, ModemSimulator, ptyPair, serveModemTcp } =
+      await import('../sim/modem/simulator.js');
+    const modem = new ModemSimulator({ ...MODEM_SIM_DEFAULTS, sendDelayMs: o.sendMs });
+    if (o.pty) {
+      const { modemSide, deviceSide } = await ptyPair(o.pty);
+      const { SerialPort } = await import('serialport');
+      modem.attach(new SerialPort({ path: modemSide, baudRate: 115200 }));
+      process.stdout.write(`modem simulator on ${deviceSide}\n`);
+    } else {
+      const tcp = await serveModemTcp(modem, o.tcp ?? 0);
+      process.stdout.write(`modem simulator on tcp://127.0.0.1:${tcp.port}\n`);
+    }
+  });
+
+program
+  .command('modem')
+  .description('GSM modems on this host')
+  .command('probe [ports...]')
+  .description('List serial ports that answer AT, with manufacturer, model, IMSI/ICCID and signal')
+  .action(async (ports: string[]) => {
+    const { probeModems } = await import('../channels/modem/probe.js');
+    print(await probeModems(ports.length ? ports : undefined));
+  });
+
 program.parseAsync(process.argv).catch((err: unknown) => {
   const msg = err instanceof ApiError ? `${err.code}: ${err.message}` : (err as Error).message;
   process.stderr.write(`smsgw: ${msg}\n`);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ModemDriver, parseModemConfig } from '../../../src/channels/modem/driver.js';
+import { probeModems } from '../../../src/channels/modem/probe.js';
 import type { ChannelEvents, DeliveryReport, InboundSms, OutboundSms } from '../../../src/channels/port.js';
 import { SubmitError } from '../../../src/channels/port.js';
 import { preview } from '../../../src/codec/index.js';
@@ -164,4 +165,35 @@ describe.skipIf(!HAVE_PEERS)('the modem simulator is faithful enough for Gammu',
       socat.kill();
     }
   }, 60_000);
+
+  it('is found by `smsgw modem probe` with its identity and signal', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smsgw-probe-'));
+    const { modemSide, deviceSide, socat } = await ptyPair(dir);
+    const { SerialPort } = await import('serialport');
+    const port = new SerialPort({ path: modemSide, baudRate: 115200 });
+    await new Promise<void>((resolve, reject) => port.once('open', resolve).once('error', reject));
+    const sim = new ModemSimulator(MODEM_SIM_DEFAULTS);
+    sim.attach(port);
+    try {
+      const found = await probeModems([deviceSide, join(dir, 'no-such-port')]);
+      expect(found).toEqual([
+        {
+          path: deviceSide,
+          manufacturer: 'smsgw',
+          model: 'SIM-MODEM-1',
+          revision: '1.0.0',
+          imei: '356938035643809',
+          imsi: '250011234567890',
+          iccid: '8970101234567890123',
+          signal: 21,
+          registered: true,
+          operator: 'smsgw sim',
+        },
+      ]);
+    } finally {
+      sim.stop();
+      await new Promise((r) => port.close(r));
+      socat.kill();
+    }
+  }, 30_000);
 });
