@@ -1,9 +1,19 @@
 /**
- * Encoding choice and segment counting (3GPP TS 23.038 default alphabet and extension table).
- * This is the minimal preview the gateway core needs; the full codec (national shift tables,
- * septet packing, UDH, TPDUs — issue 3) grows here behind the same `preview` signature.
+ * Encoding choice and segment counting: the cheapest of GSM-7, GSM-7 with an opted-in national
+ * single shift table (TS 23.038 Annex A.2), and UCS-2; optional transliteration first.
+ * Every face and channel counts segments with this.
  */
-import { charSeptets } from './gsm7.js';
+import type { ShiftLanguage } from './gsm7.js';
+import { charSeptets, charSeptetsShifted, transliterate } from './gsm7.js';
+
+export type { ShiftLanguage } from './gsm7.js';
+
+export interface PreviewOptions {
+  /** National single shift tables this channel may use (not every handset supports them). */
+  shiftTables?: ShiftLanguage[] | undefined;
+  /** Replace smart quotes, long dashes, non-breaking spaces, ellipsis… by GSM equivalents. */
+  transliterate?: boolean | undefined;
+}
 
 export type Encoding = 'gsm7' | 'ucs2';
 
@@ -18,6 +28,9 @@ export interface Preview {
   remaining: number;
   /** Distinct characters that forced UCS-2. */
   ucs2Chars: string[];
+  /** The single shift table used, when one made GSM-7 possible. */
+  shiftTable?: ShiftLanguage | undefined;
+  /** The text as it will be sent (after transliteration). */
   text: string;
 }
 
@@ -42,34 +55,48 @@ function countSegments(units: number[], single: number, per: number): { segments
   return { segments, used };
 }
 
-export function preview(text: string): Preview {
+export function preview(input: string, opts: PreviewOptions = {}): Preview {
+  const text = opts.transliterate ? transliterate(input) : input;
   const chars = [...text];
   const ucs2 = chars.filter((c) => gsmSeptets(c) === 0);
   if (ucs2.length === 0) {
     const units = chars.map((c) => gsmSeptets(c) as number);
-    const { segments, used } = countSegments(units, 160, 153);
-    const perSegment = segments === 1 ? 160 : 153;
-    const length = units.reduce((a, b) => a + b, 0);
-    return {
-      encoding: 'gsm7',
-      segments,
-      length,
-      perSegment,
-      remaining: perSegment - used,
-      ucs2Chars: [],
-      text,
-    };
+    return gsmPreview(units, 160, 153, text);
+  }
+  // A single shift table costs a 3-octet UDH element: 155 septets alone, 149 per concatenated part.
+  let best: Preview | undefined;
+  for (const shift of opts.shiftTables ?? []) {
+    const units = chars.map((c) => charSeptetsShifted(c, shift)?.length ?? 0);
+    if (units.includes(0)) continue;
+    const p = { ...gsmPreview(units, 155, 149, text), shiftTable: shift };
+    if (!best || p.segments < best.segments) best = p;
   }
   const units = chars.map((c) => c.length);
   const { segments, used } = countSegments(units, 70, 67);
   const perSegment = segments === 1 ? 70 : 67;
-  return {
+  const u: Preview = {
     encoding: 'ucs2',
     segments,
     length: text.length,
     perSegment,
     remaining: perSegment - used,
     ucs2Chars: [...new Set(ucs2)],
+    text,
+  };
+  return best && best.segments <= u.segments ? best : u;
+}
+
+function gsmPreview(units: number[], single: number, per: number, text: string): Preview {
+  const { segments, used } = countSegments(units, single, per);
+  const perSegment = segments === 1 ? single : per;
+  const length = units.reduce((a, b) => a + b, 0);
+  return {
+    encoding: 'gsm7',
+    segments,
+    length,
+    perSegment,
+    remaining: perSegment - used,
+    ucs2Chars: [],
     text,
   };
 }

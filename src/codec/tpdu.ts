@@ -4,7 +4,16 @@
  * (what a modem simulator receives), SMS-DELIVER and SMS-STATUS-REPORT. Hex strings carry the
  * leading SMSC-information octet, as AT+CMGS and AT+CMGR use them. Pure.
  */
-import { fromSeptets, packSeptets, toSeptets, unpackSeptets } from './gsm7.js';
+import type { ShiftLanguage } from './gsm7.js';
+import {
+  SHIFT_TABLES,
+  charSeptetsShifted,
+  fromSeptets,
+  fromSeptetsShifted,
+  packSeptets,
+  toSeptets,
+  unpackSeptets,
+} from './gsm7.js';
 
 export type TpduEncoding = 'gsm7' | 'ucs2';
 
@@ -25,6 +34,8 @@ export interface SubmitPduOptions {
   messageReference?: number | undefined;
   /** Concatenation reference (8-bit) shared by the parts. */
   concatReference?: number | undefined;
+  /** GSM-7 with this national single shift table (UDH IE 0x24). */
+  shiftTable?: ShiftLanguage | undefined;
 }
 
 export interface EncodedPdu {
@@ -69,18 +80,28 @@ function dcsFor(encoding: TpduEncoding, flash: boolean): number {
 }
 
 /** Splits the text into parts that fit with a 6-octet concatenation UDH; never cuts escapes or surrogate pairs. */
-function parts(text: string, encoding: TpduEncoding): { units: number[] | Buffer; text: string }[] {
+function parts(
+  text: string,
+  encoding: TpduEncoding,
+  shift?: ShiftLanguage,
+): { units: number[] | Buffer; text: string }[] {
   const chars = [...text];
   if (encoding === 'gsm7') {
-    const all = toSeptets(text);
-    if (!all) throw new Error('text is not GSM 03.38: use ucs2');
-    if (all.length <= 160) return [{ units: all, text }];
+    const septetsOf = (t: string) =>
+      shift ? [...t].flatMap((c) => charSeptetsShifted(c, shift) ?? [NaN]) : (toSeptets(t) ?? [NaN]);
+    const all = septetsOf(text);
+    if (all.some((n) => Number.isNaN(n)))
+      throw new Error('text is not GSM 03.38 (with this shift table): use ucs2');
+    // Room left by the UDH: a shift table element alone takes 5 septets; with concatenation, 11.
+    const single = shift ? 155 : 160;
+    const per = shift ? 149 : 153;
+    if (all.length <= single) return [{ units: all, text }];
     const out: { units: number[]; text: string }[] = [];
     let cur: number[] = [];
     let curText = '';
     for (const ch of chars) {
-      const s = toSeptets(ch) as number[];
-      if (cur.length + s.length > 153) {
+      const s = septetsOf(ch);
+      if (cur.length + s.length > per) {
         out.push({ units: cur, text: curText });
         cur = [];
         curText = '';
@@ -114,23 +135,34 @@ function parts(text: string, encoding: TpduEncoding): { units: number[] | Buffer
 }
 
 export function encodeSubmitPdus(o: SubmitPduOptions): EncodedPdu[] {
-  const encoding = o.encoding ?? (toSeptets(o.text) ? 'gsm7' : 'ucs2');
-  const segs = parts(o.text, encoding);
+  const plain = toSeptets(o.text) !== undefined;
+  // The shift table's UDH costs room: use it only for text the default alphabet cannot carry.
+  const shift =
+    !plain && o.shiftTable && [...o.text].every((c) => charSeptetsShifted(c, o.shiftTable as ShiftLanguage))
+      ? o.shiftTable
+      : undefined;
+  const encoding = o.encoding ?? (plain || shift ? 'gsm7' : 'ucs2');
+  const segs = parts(o.text, encoding, shift);
   const ref = (o.concatReference ?? 0) & 0xff;
   return segs.map((seg, i) => {
     const multi = segs.length > 1;
-    const udh = multi ? Buffer.from([0x05, 0x00, 0x03, ref, segs.length, i + 1]) : Buffer.alloc(0);
+    const elements = [
+      ...(multi ? [0x00, 0x03, ref, segs.length, i + 1] : []),
+      ...(shift ? [0x24, 0x01, SHIFT_TABLES[shift].id] : []),
+    ];
+    const udh = elements.length ? Buffer.from([elements.length, ...elements]) : Buffer.alloc(0);
     const vp =
       o.validityMinutes !== undefined ? Buffer.from([relativeVp(o.validityMinutes)]) : Buffer.alloc(0);
-    const first = 0x01 | (vp.length ? 0x10 : 0) | (o.statusReport ? 0x20 : 0) | (multi ? 0x40 : 0);
+    const first = 0x01 | (vp.length ? 0x10 : 0) | (o.statusReport ? 0x20 : 0) | (udh.length ? 0x40 : 0);
     let ud: Buffer;
     let udl: number;
     if (encoding === 'gsm7') {
       const septets = seg.units as number[];
-      // After a 6-octet UDH (48 bits) one fill bit brings the text to a septet boundary (49 = 7 × 7).
-      const udhSeptets = multi ? 7 : 0;
-      ud = Buffer.concat([udh, packSeptets(septets, multi ? 1 : 0)]);
-      udl = udhSeptets + septets.length;
+      // Fill bits bring the text after the UDH to a septet boundary (6-octet UDH: 1 fill bit).
+      const udhBits = udh.length * 8;
+      const fill = (7 - (udhBits % 7)) % 7;
+      ud = Buffer.concat([udh, packSeptets(septets, fill)]);
+      udl = (udhBits + fill) / 7 + septets.length;
     } else {
       ud = Buffer.concat([udh, seg.units as Buffer]);
       udl = ud.length;
@@ -157,6 +189,7 @@ export interface DecodedUserData {
   text: string;
   encoding: TpduEncoding | 'binary';
   concat?: Concat | undefined;
+  shiftTable?: ShiftLanguage | undefined;
 }
 
 export interface DeliverPdu extends DecodedUserData {
@@ -254,6 +287,7 @@ function readUserData(c: Cursor, dcs: number, udhi: boolean): DecodedUserData {
   const udl = c.u8();
   const rest = c.b.subarray(c.pos);
   let concat: Concat | undefined;
+  let shiftTable: ShiftLanguage | undefined;
   let udhLen = 0;
   if (udhi && rest.length > 0) {
     udhLen = (rest[0] as number) + 1;
@@ -266,6 +300,9 @@ function readUserData(c: Cursor, dcs: number, udhi: boolean): DecodedUserData {
         concat = { ref: d[0] as number, total: d[1] as number, seq: d[2] as number };
       if (iei === 0x08 && len === 4)
         concat = { ref: d.readUInt16BE(0), total: d[2] as number, seq: d[3] as number };
+      if (iei === 0x24 && len === 1) {
+        shiftTable = (Object.keys(SHIFT_TABLES) as ShiftLanguage[]).find((l) => SHIFT_TABLES[l].id === d[0]);
+      }
       i += 2 + len;
     }
   }
@@ -274,7 +311,8 @@ function readUserData(c: Cursor, dcs: number, udhi: boolean): DecodedUserData {
     const fill = udhLen ? (7 - (udhBits % 7)) % 7 : 0;
     const skipSeptets = udhLen ? (udhBits + fill) / 7 : 0;
     const septets = unpackSeptets(rest.subarray(udhLen), udl - skipSeptets, fill);
-    return { text: fromSeptets(septets), encoding, concat };
+    const text = shiftTable ? fromSeptetsShifted(septets, shiftTable) : fromSeptets(septets);
+    return { text, encoding, concat, shiftTable };
   }
   const body = rest.subarray(udhLen, udl);
   if (encoding === 'ucs2') {

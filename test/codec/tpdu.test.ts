@@ -168,3 +168,61 @@ describe('SMS-DELIVER and SMS-STATUS-REPORT', () => {
     expect(() => decodePdu('0011000B9164')).toThrow(/too short/);
   });
 });
+
+describe('national single shift tables and transliteration', () => {
+  it.each([
+    ['turkish', 'Güzel şehir, İstanbul ğ ı ç Ş'],
+    ['spanish', 'Canción para él: ¿qué tal? Ú á í ç'],
+    ['portuguese', 'Ação não é só ônibus: Ê Õ ã â'],
+  ] as const)('keeps %s text in GSM-7 and round-trips it', (lang, text) => {
+    expect(preview(text).encoding).toBe('ucs2');
+    const p = preview(text, { shiftTables: [lang] });
+    expect(p).toMatchObject({ encoding: 'gsm7', shiftTable: lang, segments: 1 });
+    const [pdu] = encodeSubmitPdus({ to: '+905551234567', text, shiftTable: lang });
+    expect(submitOf(pdu!.pdu)).toMatchObject({ text, shiftTable: lang, encoding: 'gsm7' });
+  });
+
+  it('counts 155 septets alone and 149 per part with a shift table', () => {
+    const text = 'ş'.repeat(77) + 'a'; // 155 septets: escape pairs never split
+    expect(preview(text, { shiftTables: ['turkish'] })).toMatchObject({
+      segments: 1,
+      length: 155,
+      remaining: 0,
+    });
+    const long = 'ğ'.repeat(100);
+    const p = preview(long, { shiftTables: ['turkish'] });
+    expect(p).toMatchObject({ encoding: 'gsm7', segments: 2 });
+    const parts = encodeSubmitPdus({
+      to: '+90555',
+      text: long,
+      shiftTable: 'turkish',
+      concatReference: 3,
+    }).map((x) => submitOf(x.pdu));
+    expect(parts).toHaveLength(2);
+    expect(parts.map((x) => x.text).join('')).toBe(long);
+    expect(parts[0]!.concat).toEqual({ ref: 3, total: 2, seq: 1 });
+  });
+
+  it('prefers UCS-2 when no opted-in table covers the text', () => {
+    expect(preview('Привет ş', { shiftTables: ['turkish', 'spanish'] }).encoding).toBe('ucs2');
+  });
+
+  it('round-trips random Turkish text with the Turkish table', () => {
+    const alphabet = [...'abcçdefgğhıijklmnoöprsştuüvyzABCÇDEFGĞHIİJKLMNOÖPRSŞTUÜVYZ 0123456789.,!?€[]{}'];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...alphabet), { maxLength: 400 }), (chars) => {
+        const text = chars.join('');
+        const pdus = encodeSubmitPdus({ to: '+90555', text, shiftTable: 'turkish' });
+        expect(pdus.map((x) => submitOf(x.pdu).text).join('')).toBe(text);
+        expect(pdus).toHaveLength(preview(text, { shiftTables: ['turkish'] }).segments);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('transliterates typographic characters when asked', () => {
+    const p = preview('It’s — “fine”…\u00a0ok', { transliterate: true });
+    expect(p).toMatchObject({ encoding: 'gsm7', text: 'It\'s - "fine"... ok', segments: 1 });
+    expect(preview('It’s').encoding).toBe('ucs2');
+  });
+});

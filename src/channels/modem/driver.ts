@@ -7,6 +7,8 @@
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { fromCmsError, fromTpStatus } from '../../core/error-map.js';
+import type { ShiftLanguage } from '../../codec/gsm7.js';
+import { preview } from '../../codec/index.js';
 import { Reassembler } from '../../codec/reassembly.js';
 import { encodeSubmitPdus, decodePdu } from '../../codec/tpdu.js';
 import type {
@@ -29,6 +31,8 @@ export interface ModemConfig {
   /** One message may take this long (networks answer AT+CMGS in 2–10 s; 60 s covers congestion). */
   sendTimeoutMs: number;
   healthEveryMs: number;
+  /** National single shift tables the SIM's recipients' handsets support (opt-in). */
+  shiftTables: ShiftLanguage[];
 }
 
 export function parseModemConfig(raw: Record<string, unknown>): ModemConfig {
@@ -43,7 +47,16 @@ export function parseModemConfig(raw: Record<string, unknown>): ModemConfig {
     pin: raw.pin as string | undefined,
     sendTimeoutMs: typeof raw.sendTimeoutMs === 'number' ? raw.sendTimeoutMs : 60_000,
     healthEveryMs: typeof raw.healthEveryMs === 'number' ? raw.healthEveryMs : 60_000,
+    shiftTables: parseShiftTables(raw.shiftTables),
   };
+}
+
+function parseShiftTables(v: unknown): ShiftLanguage[] {
+  if (v === undefined) return [];
+  const known = ['turkish', 'spanish', 'portuguese'];
+  if (!Array.isArray(v) || !v.every((x) => known.includes(x)))
+    throw new Error(`modem shiftTables: a list of ${known.join(', ')}`);
+  return v as ShiftLanguage[];
 }
 
 async function openPort(cfg: ModemConfig): Promise<Duplex> {
@@ -175,10 +188,16 @@ export class ModemDriver implements ChannelDriver {
   async submit(sms: OutboundSms): Promise<SubmitResult> {
     const at = this.at;
     if (!at || this.state.status !== 'up') throw new SubmitError('channel_error', 'modem is not ready');
+    // A text counted as UCS-2 may fit GSM-7 with a shift table this channel opted into.
+    const shift =
+      sms.encoding === 'ucs2' && this.config.shiftTables.length
+        ? preview(sms.text, { shiftTables: this.config.shiftTables }).shiftTable
+        : undefined;
     const pdus = encodeSubmitPdus({
       to: sms.to,
       text: sms.text,
-      encoding: sms.encoding === 'ucs2' ? 'ucs2' : 'gsm7',
+      encoding: sms.encoding === 'ucs2' && !shift ? 'ucs2' : 'gsm7',
+      shiftTable: shift,
       flash: sms.flash,
       replaceId: sms.replaceId,
       validityMinutes: sms.validityMinutes,

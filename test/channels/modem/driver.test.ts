@@ -41,7 +41,7 @@ describe('AT modem channel with the modem simulator', () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  async function setup() {
+  async function setup(extra: Record<string, unknown> = {}) {
     const sim = new ModemSimulator({ ...MODEM_SIM_DEFAULTS, sendDelayMs: 10, reportDelayMs: 20 });
     const tcp = await serveModemTcp(sim);
     const reports: DeliveryReport[] = [];
@@ -52,7 +52,7 @@ describe('AT modem channel with the modem simulator', () => {
       state: () => undefined,
     };
     const driver = new ModemDriver(
-      parseModemConfig({ port: `tcp://127.0.0.1:${tcp.port}`, sendTimeoutMs: 2000 }),
+      parseModemConfig({ port: `tcp://127.0.0.1:${tcp.port}`, sendTimeoutMs: 2000, ...extra }),
     );
     await driver.start(events);
     cleanups.push(
@@ -84,6 +84,16 @@ describe('AT modem channel with the modem simulator', () => {
         .join(''),
     ).toBe(long);
     expect(new Set(sim.sent.slice(1).map((s) => s.concat?.ref)).size).toBe(1);
+  });
+
+  it('sends Turkish text as GSM-7 with the shift table when the channel opts in', async () => {
+    const { sim, driver } = await setup({ shiftTables: ['turkish'] });
+    await driver.submit(sms('Güzel şehir İstanbul'));
+    expect(sim.sent.at(-1)).toMatchObject({
+      text: 'Güzel şehir İstanbul',
+      encoding: 'gsm7',
+      shiftTable: 'turkish',
+    });
   });
 
   it('maps +CMS ERROR through the error table', async () => {

@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Static } from 'typebox';
+import type { ShiftLanguage } from '../../../codec/index.js';
 import { preview } from '../../../codec/index.js';
 import { ApiError } from '../../../core/errors.js';
 import { MESSAGE_STATUSES } from '../../../core/message.js';
@@ -113,12 +114,24 @@ export function messageRoutes(app: FastifyInstance, deps: { store: Store; messag
       schema: {
         tags: ['messages'],
         summary: 'Encoding and segment count of a text',
-        body: Type.Object({ text: Type.String({ maxLength: 20_000 }) }),
+        body: Type.Object({
+          text: Type.String({ maxLength: 20_000 }),
+          shift_tables: Type.Optional(
+            Type.Array(
+              Type.Union([Type.Literal('turkish'), Type.Literal('spanish'), Type.Literal('portuguese')]),
+              {
+                maxItems: 3,
+              },
+            ),
+          ),
+          transliterate: Type.Optional(Type.Boolean()),
+        }),
       },
     },
     async (req) => {
       principalOf(req);
-      const p = preview((req.body as { text: string }).text);
+      const b = req.body as { text: string; shift_tables?: ShiftLanguage[]; transliterate?: boolean };
+      const p = preview(b.text, { shiftTables: b.shift_tables, transliterate: b.transliterate });
       return {
         encoding: p.encoding,
         segments: p.segments,
@@ -126,6 +139,8 @@ export function messageRoutes(app: FastifyInstance, deps: { store: Store; messag
         per_segment: p.perSegment,
         remaining: p.remaining,
         ucs2_chars: p.ucs2Chars,
+        shift_table: p.shiftTable ?? null,
+        ...(b.transliterate ? { text: p.text } : {}),
       };
     },
   );
