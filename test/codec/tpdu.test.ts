@@ -226,3 +226,18 @@ describe('national single shift tables and transliteration', () => {
     expect(preview('It’s').encoding).toBe('ucs2');
   });
 });
+
+describe('16-bit concatenation references', () => {
+  it('uses IE 0x08 and keeps every part within one SMS', () => {
+    const text = 'x'.repeat(400);
+    const pdus = encodeSubmitPdus({ to: '+1555', text, concatReference: 0x1234, ref16: true });
+    const parts = pdus.map((p) => submitOf(p.pdu));
+    expect(parts.map((p) => p.concat)).toEqual([1, 2, 3].map((seq) => ({ ref: 0x1234, total: 3, seq })));
+    expect(parts.map((p) => p.text).join('')).toBe(text);
+    expect(pdus.every((p) => p.length <= 140 + 15)).toBe(true);
+    const ucs = encodeSubmitPdus({ to: '+1555', text: 'я'.repeat(140), concatReference: 7, ref16: true }).map(
+      (p) => submitOf(p.pdu),
+    );
+    expect(ucs.map((p) => p.text).join('')).toBe('я'.repeat(140));
+  });
+});
