@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { ChannelDriver, ChannelEvents, ChannelFactory, ChannelHealth } from '../channels/port.js';
+import { resolveSecrets } from '../channels/secrets.js';
 import type { ChannelSnapshot } from '../core/routing.js';
 import type { Store } from '../store/index.js';
 import { monthOf } from '../store/ids.js';
@@ -48,7 +49,7 @@ export class ChannelRegistry {
   validate(type: string, config: Record<string, unknown>, name: string): void {
     const factory = this.factories.get(type);
     if (!factory) throw new Error(`unknown channel type "${type}"; known: ${this.types().join(', ')}`);
-    factory(config, { name });
+    factory(resolveSecrets(config) as Record<string, unknown>, { name });
   }
 
   get(id: string): RunningChannel | undefined {
@@ -93,7 +94,7 @@ export class ChannelRegistry {
     }
     let driver: ChannelDriver;
     try {
-      driver = factory(JSON.parse(row.config) as Record<string, unknown>, { name: row.name });
+      driver = factory(resolveSecrets(JSON.parse(row.config)) as Record<string, unknown>, { name: row.name });
     } catch (err) {
       log.error({ err }, 'channel config rejected by its driver');
       await this.store.channels.update(row.id, { state: 'error' });
