@@ -2,6 +2,7 @@
  * Composition root: builds everything from the config, starts it, stops it gracefully.
  * First start creates the admin user (and a simulator channel when enabled).
  */
+import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import type { Logger } from 'pino';
@@ -132,7 +133,7 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
   const dispatcher = new Dispatcher(store, registry, config, logger.child({ part: 'dispatch' }));
   messages.onAccepted(() => dispatcher.poke());
   const smpp =
-    config.smppPort > 0
+    config.smppPort > 0 || config.smppTls.port > 0
       ? new SmppServer(
           { auth, messages, store, logger },
           { ...SMPP_DEFAULTS, submitRate: config.userRateLimit },
@@ -160,9 +161,17 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
   await registry.sync();
   await dispatcher.start(store.db.dialect === 'sqlite');
   webhooks.start();
-  if (smpp) {
+  if (smpp && config.smppPort > 0) {
     const port = await smpp.listen(config.smppPort, config.host);
     logger.info({ port }, 'SMPP server listening');
+  }
+  if (smpp && config.smppTls.port > 0) {
+    const tls = {
+      cert: readFileSync(config.smppTls.certFile as string, 'utf8'),
+      key: readFileSync(config.smppTls.keyFile as string, 'utf8'),
+    };
+    const port = await smpp.listen(config.smppTls.port, config.host, tls);
+    logger.info({ port }, 'SMPP server listening (TLS)');
   }
   const address = await http.listen({ port: config.port, host: config.host });
   ready = true;

@@ -26,6 +26,8 @@ export interface Config {
   simulator: boolean;
   /** SMPP server face port; 0 turns it off. */
   smppPort: number;
+  /** SMPP over TLS: port (0 = off) and PEM files for its certificate and key. */
+  smppTls: { port: number; certFile: string | undefined; keyFile: string | undefined };
   logLevel: string;
   /** Identifies this process in queue leases; unique per start so a restarted node never reuses a lease. */
   nodeId: string;
@@ -68,6 +70,7 @@ const DEFAULTS: Omit<Config, 'nodeId'> = {
   defaultRegion: undefined,
   simulator: true,
   smppPort: 2775,
+  smppTls: { port: 0, certFile: undefined, keyFile: undefined },
   logLevel: 'info',
   sqliteSynchronous: 'FULL',
   dispatch: {
@@ -152,6 +155,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     defaultRegion: region(env.SMSGW_DEFAULT_REGION ?? base.defaultRegion, 'SMSGW_DEFAULT_REGION'),
     simulator: bool(env, 'SMSGW_SIMULATOR', base.simulator),
     smppPort: int(env, 'SMSGW_SMPP_PORT', base.smppPort, 0, 65535),
+    smppTls: {
+      port: int(env, 'SMSGW_SMPP_TLS_PORT', base.smppTls.port, 0, 65535),
+      certFile: env.SMSGW_SMPP_TLS_CERT || base.smppTls.certFile,
+      keyFile: env.SMSGW_SMPP_TLS_KEY || base.smppTls.keyFile,
+    },
     logLevel: env.SMSGW_LOG_LEVEL || base.logLevel,
     sqliteSynchronous: sync,
     userRateLimit: int(env, 'SMSGW_USER_RATE_LIMIT', base.userRateLimit, 0, 1_000_000),
@@ -163,6 +171,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       retryBaseMs: int(env, 'SMSGW_RETRY_BASE_MS', base.dispatch.retryBaseMs, 0, 86_400_000),
     },
   };
+  if (config.smppTls.port > 0 && (!config.smppTls.certFile || !config.smppTls.keyFile)) {
+    throw new ConfigError('SMSGW_SMPP_TLS_PORT needs SMSGW_SMPP_TLS_CERT and SMSGW_SMPP_TLS_KEY (PEM files)');
+  }
   if (config.adminApiKey !== undefined && config.adminApiKey.length < 16) {
     throw new ConfigError('SMSGW_ADMIN_API_KEY must be at least 16 characters');
   }

@@ -5,6 +5,7 @@
  * receiver/transceiver binds. A submit is acknowledged only after its message is committed.
  */
 import { createServer } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import type { Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { preview } from '../../codec/index.js';
@@ -97,6 +98,7 @@ const RECEIPT_STAT: Record<string, string> = {
 
 export class SmppServer {
   private server: Server | undefined;
+  private readonly servers: Server[] = [];
   private readonly sessions = new Set<Session>();
   private readonly receipts = new Map<string, Receipt>();
   private readonly pendingReceipts = new Map<string, Buffer[]>();
@@ -110,19 +112,23 @@ export class SmppServer {
     this.limiter = opts.submitRate > 0 ? new RateLimiter(opts.submitRate, opts.submitRate) : undefined;
   }
 
-  async listen(port: number, host: string): Promise<number> {
-    this.server = createServer((socket) => this.accept(socket));
+  /** Plain TCP, or TLS when a certificate and key (PEM) are given. */
+  async listen(port: number, host: string, tls?: { cert: string; key: string }): Promise<number> {
+    this.server = tls
+      ? createTlsServer({ cert: tls.cert, key: tls.key }, (socket) => this.accept(socket))
+      : createServer((socket) => this.accept(socket));
     await new Promise<void>((resolve, reject) => {
       this.server?.once('error', reject);
       this.server?.listen(port, host, () => resolve());
     });
+    this.servers.push(this.server);
     return (this.server.address() as { port: number }).port;
   }
 
   async close(): Promise<void> {
     for (const h of this.held.values()) clearTimeout(h.timer);
     for (const s of this.sessions) s.unbindAndClose();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await Promise.all(this.servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))));
   }
 
   private accept(socket: Socket): void {

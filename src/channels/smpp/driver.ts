@@ -5,7 +5,7 @@
  * on the next one. ESME_RTHROTTLED / ESME_RMSGQFUL slow the channel down instead of failing
  * messages. Receipts and inbound messages come back through the channel events.
  */
-import { connect } from 'node:net';
+import { connect, isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Socket } from 'node:net';
 import { fromReceipt, fromSmppStatus } from '../../core/error-map.js';
@@ -33,6 +33,8 @@ export interface SmppClientConfig {
   systemType: string;
   bindMode: 'transceiver' | 'transmitter';
   tls: boolean;
+  /** PEM of the CA that signed the SMSC's certificate, when it is not a public one (may be a file: reference). */
+  tlsCa?: string | undefined;
   /**
    * Outstanding submits: 50 keeps a 20 ms-RTT link busy at 2,500 msg/s without flooding an SMSC
    * that queues per bind.
@@ -130,7 +132,13 @@ export class SmppClientDriver implements ChannelDriver {
     this.status = 'starting';
     const c = this.config;
     const socket: Socket = c.tls
-      ? tlsConnect({ host: c.host, port: c.port, servername: c.host })
+      ? tlsConnect({
+          host: c.host,
+          port: c.port,
+          // SNI takes host names only; an IP address is checked against the certificate's IP SANs.
+          ...(isIP(c.host) ? {} : { servername: c.host }),
+          ...(c.tlsCa ? { ca: c.tlsCa } : {}),
+        })
       : connect(c.port, c.host);
     const conn = new SmppConnection(socket);
     conn.onRequest = (pdu) => this.onRequest(conn, pdu);
