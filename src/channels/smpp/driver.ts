@@ -31,7 +31,8 @@ export interface SmppClientConfig {
   systemId: string;
   password: string;
   systemType: string;
-  bindMode: 'transceiver' | 'transmitter';
+  /** transmitter+receiver: two binds, as SMSCs without transceiver support need. */
+  bindMode: 'transceiver' | 'transmitter' | 'transmitter+receiver';
   tls: boolean;
   /** PEM of the CA that signed the SMSC's certificate, when it is not a public one (may be a file: reference). */
   tlsCa?: string | undefined;
@@ -77,8 +78,8 @@ export function parseSmppClientConfig(raw: Record<string, unknown>): SmppClientC
     throw new Error('smpp systemId: 1..15 characters');
   if (typeof cfg.password !== 'string' || cfg.password.length > 8)
     throw new Error('smpp password: at most 8 characters');
-  if (!['transceiver', 'transmitter'].includes(cfg.bindMode))
-    throw new Error('smpp bindMode: transceiver or transmitter');
+  if (!['transceiver', 'transmitter', 'transmitter+receiver'].includes(cfg.bindMode))
+    throw new Error('smpp bindMode: transceiver, transmitter or transmitter+receiver');
   if (!['udh', 'sar', 'payload'].includes(cfg.multipart))
     throw new Error('smpp multipart: udh, sar or payload');
   if (!Number.isInteger(cfg.window) || cfg.window < 1 || cfg.window > 1000)
@@ -101,6 +102,7 @@ export class SmppClientDriver implements ChannelDriver {
     maxSegments: 255,
   };
   private conn: SmppConnection | undefined;
+  private receiver: SmppConnection | undefined;
   private events: ChannelEvents | undefined;
   private stopped = false;
   private status: ChannelHealth['status'] = 'stopped';
@@ -127,11 +129,9 @@ export class SmppClientDriver implements ChannelDriver {
     this.connect();
   }
 
-  private connect(): void {
-    if (this.stopped) return;
-    this.status = 'starting';
+  private openSocket(): Socket {
     const c = this.config;
-    const socket: Socket = c.tls
+    return c.tls
       ? tlsConnect({
           host: c.host,
           port: c.port,
@@ -140,28 +140,57 @@ export class SmppClientDriver implements ChannelDriver {
           ...(c.tlsCa ? { ca: c.tlsCa } : {}),
         })
       : connect(c.port, c.host);
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    this.status = 'starting';
+    const socket = this.openSocket();
     const conn = new SmppConnection(socket);
     conn.onRequest = (pdu) => this.onRequest(conn, pdu);
     conn.onClose = () => this.onDrop(conn);
-    socket.once(c.tls ? 'secureConnect' : 'connect', () => void this.bind(conn));
+    socket.once(this.config.tls ? 'secureConnect' : 'connect', () => void this.bind(conn));
+    if (this.config.bindMode === 'transmitter+receiver' && !this.receiver) this.connectReceiver();
+  }
+
+  /** The second bind of transmitter+receiver mode: receipts and inbound messages only. */
+  private connectReceiver(): void {
+    if (this.stopped) return;
+    const socket = this.openSocket();
+    const conn = new SmppConnection(socket);
+    this.receiver = conn;
+    conn.onRequest = (pdu) => this.onRequest(conn, pdu);
+    conn.onClose = () => {
+      this.receiver = undefined;
+      if (!this.stopped) setTimeout(() => this.connectReceiver(), 2000).unref();
+    };
+    socket.once(this.config.tls ? 'secureConnect' : 'connect', () => {
+      conn
+        .request(CMD.bind_receiver, this.bindBody(), this.config.responseTimeoutMs)
+        .then((resp) => {
+          if (resp.header.status !== 0) conn.socket.destroy();
+        })
+        .catch(() => conn.socket.destroy());
+    });
+  }
+
+  private bindBody(): Writer {
+    const c = this.config;
+    return new Writer()
+      .cstring(c.systemId)
+      .cstring(c.password)
+      .cstring(c.systemType)
+      .u8(0x34)
+      .u8(0)
+      .u8(0)
+      .cstring('');
   }
 
   private async bind(conn: SmppConnection): Promise<void> {
     const c = this.config;
     const id = c.bindMode === 'transceiver' ? CMD.bind_transceiver : CMD.bind_transmitter;
     try {
-      const resp = await conn.request(
-        id,
-        new Writer()
-          .cstring(c.systemId)
-          .cstring(c.password)
-          .cstring(c.systemType)
-          .u8(0x34)
-          .u8(0)
-          .u8(0)
-          .cstring(''),
-        c.responseTimeoutMs,
-      );
+      const resp = await conn.request(id, this.bindBody(), c.responseTimeoutMs);
       if (resp.header.status !== 0)
         throw new Error(`bind refused: status 0x${resp.header.status.toString(16)}`);
       this.conn = conn;
@@ -393,6 +422,7 @@ export class SmppClientDriver implements ChannelDriver {
     const conn = this.conn;
     this.status = 'stopped';
     for (const job of this.queue.splice(0)) job.reject(new SubmitError('channel_error', 'channel stopped'));
+    this.receiver?.close();
     if (conn && !conn.closed) {
       await conn.request(CMD.unbind, new Writer(), 2000).catch(() => undefined);
       conn.close();

@@ -190,3 +190,29 @@ describe('SMPP client channel against a third-party server (npm smpp)', () => {
     }
   });
 });
+
+describe('SMPP client channel with separate transmitter and receiver binds', () => {
+  it('submits on the transmitter and gets receipts on the receiver', async () => {
+    const sim = await startSmscSimulator({ receiptDelayMs: 20 });
+    const rec = recorder();
+    const driver = new SmppClientDriver(
+      parseSmppClientConfig({
+        host: '127.0.0.1',
+        port: sim.port,
+        systemId: 'gw',
+        password: 'pw',
+        bindMode: 'transmitter+receiver',
+      }),
+    );
+    await driver.start(rec.events);
+    try {
+      const r = await driver.submit(sms('two binds'));
+      const report = await eventually(async () => rec.reports[0]);
+      expect(report).toMatchObject({ remoteId: r.remoteIds[0], state: 'delivered' });
+      expect(sim.stats.binds).toBe(2);
+    } finally {
+      await driver.stop();
+      await sim.stop();
+    }
+  });
+});
