@@ -87,7 +87,8 @@ export class MessageService {
     opts: { bypassOptOut?: boolean } = {},
   ): Promise<SendResult> {
     const callbackUrl = input.callbackUrl ?? (await this.keyCallback(principal.apiKeyId));
-    const { rows, result } = this.build(principal, { ...input, callbackUrl });
+    const transliterate = await this.transliterates(principal.user.id);
+    const { rows, result } = this.build(principal, { ...input, callbackUrl }, transliterate);
     const idem = idempotencyKey
       ? {
           userId: principal.user.id,
@@ -110,6 +111,18 @@ export class MessageService {
     return result;
   }
 
+  private readonly transliteration = new Map<string, { on: boolean; at: number }>();
+
+  /** The user's transliteration setting, cached for a few seconds (it is read on every send). */
+  private async transliterates(userId: string): Promise<boolean> {
+    const cached = this.transliteration.get(userId);
+    if (cached && Date.now() - cached.at < 5_000) return cached.on;
+    const on = await this.store.webhooks.transliterates(userId);
+    if (this.transliteration.size > 10_000) this.transliteration.clear();
+    this.transliteration.set(userId, { on, at: Date.now() });
+    return on;
+  }
+
   private readonly keyCallbacks = new Map<string, { url: string | null; at: number }>();
 
   /** The API key's default status webhook, cached for a minute (it is read on every send). */
@@ -127,7 +140,11 @@ export class MessageService {
     return this.batcher.idle();
   }
 
-  private build(principal: Principal, input: SendInput): { rows: NewMessage[]; result: SendResult } {
+  private build(
+    principal: Principal,
+    input: SendInput,
+    transliterate = false,
+  ): { rows: NewMessage[]; result: SendResult } {
     const recipients = input.to.map((s) => s.trim()).filter((s) => s !== '');
     if (recipients.length === 0)
       throw new ApiError('missing_parameter', 'Give at least one recipient in "to".', 'to');
@@ -151,7 +168,7 @@ export class MessageService {
     ) {
       throw new ApiError('validation_failed', 'replace_id must be an integer from 1 to 7.', 'replace_id');
     }
-    const p = preview(input.text);
+    const p = preview(input.text, { transliterate });
     if (p.segments > this.limits.maxSegments) {
       throw new ApiError(
         'text_too_long',
@@ -195,7 +212,7 @@ export class MessageService {
         batch_id: batchId,
         to: n.e164,
         from: input.from || null,
-        text: input.text,
+        text: p.text,
         encoding: p.encoding,
         segments: p.segments,
         flash: input.flash ? 1 : 0,

@@ -138,6 +138,8 @@ export interface UserSettingsTable {
   stop_reply: string | null;
   start_reply: string | null;
   help_reply: string | null;
+  /** 1: replace smart quotes, long dashes, ellipsis… by GSM equivalents before sending. */
+  transliterate: number;
   updated_at: number;
 }
 

@@ -40,6 +40,7 @@ export class WebhookRepo {
       stop_reply: null,
       start_reply: null,
       help_reply: null,
+      transliterate: 0,
       updated_at: Date.now(),
     };
     await this.db
@@ -54,6 +55,16 @@ export class WebhookRepo {
         .where('user_id', '=', userId)
         .executeTakeFirst()) ?? fresh
     );
+  }
+
+  /** Whether the user asked for transliteration (one small read; callers cache it). */
+  async transliterates(userId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('user_settings')
+      .select('transliterate')
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return row?.transliterate === 1;
   }
 
   async updateSettings(

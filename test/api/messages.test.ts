@@ -220,6 +220,18 @@ describe('REST v1 messages', () => {
     expect((await t.call('POST', '/v1/messages', { auth: bobKey, body, headers })).status).toBe(202);
   });
 
+  it('transliterates typographic characters for users who turned it on', async () => {
+    const text = 'It’s ready — see you… “soon”';
+    const before = await t.call('POST', '/v1/messages', { auth: bobKey, body: { to: '+15555550160', text } });
+    expect(before.body.messages[0].encoding).toBe('ucs2');
+    await t.call('PATCH', '/v1/settings', { auth: bobKey, body: { transliterate: true } });
+    await new Promise((r) => setTimeout(r, 5_100)); // the setting is cached for 5 s per node
+    const after = await t.call('POST', '/v1/messages', { auth: bobKey, body: { to: '+15555550161', text } });
+    expect(after.body.messages[0]).toMatchObject({ encoding: 'gsm7', segments: 1 });
+    const m = await t.call('GET', `/v1/messages/${after.body.messages[0].id}`, { auth: bobKey });
+    expect(m.body.text).toBe('It\'s ready - see you... "soon"');
+  });
+
   it('previews encoding and segments', async () => {
     const r = await t.call('POST', '/v1/messages/preview', { auth: aliceKey, body: { text: 'Price: 5€ ©' } });
     expect(r.status).toBe(200);

@@ -59,6 +59,7 @@ function settingsView(s: UserSettingsRow) {
     stop_reply: s.stop_reply,
     start_reply: s.start_reply,
     help_reply: s.help_reply,
+    transliterate: s.transliterate === 1,
   };
 }
 
@@ -284,6 +285,7 @@ export function deliveryRoutes(
     stop_reply: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 480 }), Type.Null()])),
     start_reply: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 480 }), Type.Null()])),
     help_reply: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 480 }), Type.Null()])),
+    transliterate: Type.Optional(Type.Boolean()),
   });
   app.get(
     '/v1/settings',
@@ -304,6 +306,7 @@ export function deliveryRoutes(
         stop_reply: b.stop_reply,
         start_reply: b.start_reply,
         help_reply: b.help_reply,
+        transliterate: b.transliterate === undefined ? undefined : b.transliterate ? 1 : 0,
       }).filter(([, v]) => v !== undefined),
     );
     return settingsView(await store.webhooks.updateSettings(p.user.id, patch));
