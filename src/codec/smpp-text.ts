@@ -4,6 +4,7 @@
  * concatenation UDH. Pure.
  */
 import { fromSeptets, toSeptets } from './gsm7.js';
+import { parseUdh } from './udh.js';
 
 /** Unpacked GSM (one septet per octet, as SMPP carries it) → text. */
 export function gsmUnpackedDecode(bytes: Uint8Array): string {
@@ -67,18 +68,7 @@ function alphabet(dcs: number): 'gsm' | 'latin1' | 'ucs2' | 'binary' {
 export function splitUdh(body: Buffer): { payload: Buffer; concat?: Decoded['concat'] } {
   const udhl = body[0] ?? 0;
   if (body.length < udhl + 1) return { payload: body };
-  const udh = body.subarray(1, 1 + udhl);
-  let concat: Decoded['concat'];
-  for (let i = 0; i + 2 <= udh.length;) {
-    const iei = udh[i] as number;
-    const len = udh[i + 1] as number;
-    const data = udh.subarray(i + 2, i + 2 + len);
-    if (iei === 0x00 && len === 3)
-      concat = { ref: data[0] as number, total: data[1] as number, seq: data[2] as number };
-    if (iei === 0x08 && len === 4)
-      concat = { ref: data.readUInt16BE(0), total: data[2] as number, seq: data[3] as number };
-    i += 2 + len;
-  }
+  const { concat } = parseUdh(body.subarray(1, 1 + udhl));
   return { payload: body.subarray(1 + udhl), concat };
 }
 

@@ -5,6 +5,7 @@
  * leading SMSC-information octet, as AT+CMGS and AT+CMGR use them. Pure.
  */
 import type { ShiftLanguage } from './gsm7.js';
+import { parseUdh } from './udh.js';
 import {
   SHIFT_TABLES,
   charSeptetsShifted,
@@ -295,20 +296,11 @@ function readUserData(c: Cursor, dcs: number, udhi: boolean): DecodedUserData {
   let udhLen = 0;
   if (udhi && rest.length > 0) {
     udhLen = (rest[0] as number) + 1;
-    const udh = rest.subarray(1, udhLen);
-    for (let i = 0; i + 2 <= udh.length;) {
-      const iei = udh[i] as number;
-      const len = udh[i + 1] as number;
-      const d = udh.subarray(i + 2, i + 2 + len);
-      if (iei === 0x00 && len === 3)
-        concat = { ref: d[0] as number, total: d[1] as number, seq: d[2] as number };
-      if (iei === 0x08 && len === 4)
-        concat = { ref: d.readUInt16BE(0), total: d[2] as number, seq: d[3] as number };
-      if (iei === 0x24 && len === 1) {
-        shiftTable = (Object.keys(SHIFT_TABLES) as ShiftLanguage[]).find((l) => SHIFT_TABLES[l].id === d[0]);
-      }
-      i += 2 + len;
-    }
+    const info = parseUdh(rest.subarray(1, udhLen));
+    concat = info.concat;
+    shiftTable = (Object.keys(SHIFT_TABLES) as ShiftLanguage[]).find(
+      (l) => SHIFT_TABLES[l].id === info.singleShift,
+    );
   }
   if (encoding === 'gsm7') {
     const udhBits = udhLen * 8;

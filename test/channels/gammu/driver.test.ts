@@ -9,29 +9,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GammuDriver, parseGammuConfig } from '../../../src/channels/gammu/driver.js';
-import type { OutboundSms } from '../../../src/channels/port.js';
 import { SubmitError } from '../../../src/channels/port.js';
-import { preview } from '../../../src/codec/index.js';
 import { freePort } from '../../support/net.js';
+import { outbound } from '../../support/channel.js';
 
 const GAMMU = '/usr/bin/gammu';
 const SSHD = '/usr/sbin/sshd';
 const HAVE_GAMMU = existsSync(GAMMU);
 const HAVE_SSHD = existsSync(SSHD) && existsSync('/usr/bin/ssh-keygen');
 
-function sms(text: string, over: Partial<OutboundSms> = {}): OutboundSms {
-  const p = preview(text);
-  return {
-    id: `m${Math.random().toString(36).slice(2)}`,
-    to: '+70001234567',
-    text,
-    encoding: p.encoding,
-    segments: p.segments,
-    flash: false,
-    deliveryReport: true,
-    ...over,
-  };
-}
+const sms = (text: string, over: Parameters<typeof outbound>[1] = {}) =>
+  outbound(text, { to: '+70001234567', ...over });
 
 const noEvents = { deliveryReport: () => undefined, inbound: () => undefined, state: () => undefined };
 

@@ -10,9 +10,8 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ModemDriver, parseModemConfig } from '../../../src/channels/modem/driver.js';
 import { probeModems } from '../../../src/channels/modem/probe.js';
-import type { ChannelEvents, DeliveryReport, InboundSms, OutboundSms } from '../../../src/channels/port.js';
+import type { ChannelEvents, DeliveryReport, InboundSms } from '../../../src/channels/port.js';
 import { SubmitError } from '../../../src/channels/port.js';
-import { preview } from '../../../src/codec/index.js';
 import {
   MODEM_SIM_DEFAULTS,
   ModemSimulator,
@@ -20,20 +19,9 @@ import {
   serveModemTcp,
 } from '../../../src/sim/modem/simulator.js';
 import { eventually } from '../../support/app.js';
+import { outbound } from '../../support/channel.js';
 
-function sms(text: string, over: Partial<OutboundSms> = {}): OutboundSms {
-  const p = preview(text);
-  return {
-    id: 'm',
-    to: '+79001234567',
-    text,
-    encoding: p.encoding,
-    segments: p.segments,
-    flash: false,
-    deliveryReport: true,
-    ...over,
-  };
-}
+const sms = outbound;
 
 describe('AT modem channel with the modem simulator', () => {
   const cleanups: (() => Promise<void> | void)[] = [];

@@ -1,38 +1,14 @@
 /** The SMPP client channel against our SMSC simulator and against a server built on the npm `smpp` package. */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ChannelEvents, DeliveryReport, InboundSms, OutboundSms } from '../../../src/channels/port.js';
 import { SmppClientDriver, parseSmppClientConfig } from '../../../src/channels/smpp/driver.js';
-import { preview } from '../../../src/codec/index.js';
 import { splitUdh } from '../../../src/codec/smpp-text.js';
 import { TLV } from '../../../src/codec/smpp-pdu.js';
 import type { SmscSim } from '../../../src/sim/smsc/simulator.js';
 import { startSmscSimulator } from '../../../src/sim/smsc/simulator.js';
 import { eventually } from '../../support/app.js';
+import { outbound, recorder } from '../../support/channel.js';
 
-function sms(text: string, over: Partial<OutboundSms> = {}): OutboundSms {
-  const p = preview(text);
-  return {
-    id: 'm1',
-    to: '+79001234567',
-    text,
-    encoding: p.encoding,
-    segments: p.segments,
-    flash: false,
-    deliveryReport: true,
-    ...over,
-  };
-}
-
-function recorder() {
-  const reports: DeliveryReport[] = [];
-  const inbound: InboundSms[] = [];
-  const events: ChannelEvents = {
-    deliveryReport: (r) => reports.push(r),
-    inbound: (s) => inbound.push(s),
-    state: () => undefined,
-  };
-  return { reports, inbound, events };
-}
+const sms = outbound;
 
 describe('SMPP client channel', () => {
   let sim: SmscSim | undefined;
