@@ -6,6 +6,7 @@
 import type { Store } from '../store/index.js';
 import type { UserRow } from '../store/schema.js';
 import { ApiError } from '../core/errors.js';
+import { randomBytes } from 'node:crypto';
 import { apiKeyFromChosen, parseApiKey, secretMatches, sha256, verifyPassword } from './secrets.js';
 
 export interface Principal {
@@ -21,6 +22,8 @@ const TOUCH_EVERY_MS = 60_000;
  * or blocking a user clears it at once on this node; other nodes notice within this time.
  */
 const KEY_CACHE_MS = 5_000;
+/** A dashboard session lasts a working day; logging out ends it at once. */
+const SESSION_MS = 12 * 3_600_000;
 
 export class AuthService {
   private passwordCache = new Map<string, { userId: string; until: number }>();
@@ -77,6 +80,34 @@ export class AuthService {
     if (user?.smpp_password_hash)
       return (await verifyPassword(password, user.smpp_password_hash)) ? user : undefined;
     return this.byPassword(systemId, password);
+  }
+
+  /** Starts a browser session; the token goes into an HttpOnly cookie, only its hash is stored. */
+  async startSession(user: UserRow): Promise<{ token: string; csrf: string; expiresAt: number }> {
+    const token = randomBytes(32).toString('base64url');
+    const csrf = randomBytes(24).toString('base64url');
+    const now = Date.now();
+    const expiresAt = now + SESSION_MS;
+    await this.store.sessions.create({
+      token_hash: sha256(token),
+      user_id: user.id,
+      csrf,
+      created_at: now,
+      expires_at: expiresAt,
+    });
+    return { token, csrf, expiresAt };
+  }
+
+  /** The user and CSRF token of a live session, or undefined. */
+  async bySession(token: string): Promise<{ user: UserRow; csrf: string } | undefined> {
+    const s = await this.store.sessions.byTokenHash(sha256(token), Date.now());
+    if (!s) return undefined;
+    const user = await this.store.users.byId(s.user_id);
+    return user ? { user, csrf: s.csrf } : undefined;
+  }
+
+  async endSession(token: string): Promise<void> {
+    await this.store.sessions.delete(sha256(token));
   }
 
   /** Called when a key is revoked or a user changes: nothing cached may outlive that. */

@@ -13,6 +13,7 @@ import * as m001 from './migrations/001-init.js';
 import * as m002 from './migrations/002-delivery.js';
 import * as m003 from './migrations/003-smpp-credentials.js';
 import * as m004 from './migrations/004-transliterate.js';
+import * as m005 from './migrations/005-sessions.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -44,6 +45,7 @@ const MIGRATIONS: Record<string, { up(db: Kysely<unknown>, dialect: Dialect): Pr
   '002-delivery': m002,
   '003-smpp-credentials': m003,
   '004-transliterate': m004,
+  '005-sessions': m005,
 };
 
 // pg returns int8 (bigint) as strings to protect values above 2^53; our bigints are epoch

@@ -4,6 +4,7 @@ import { ApiKeyRepo, UserRepo } from './users.js';
 import { ChannelRepo } from './channels.js';
 import { MessageFeed, MessageRepo } from './messages.js';
 import { WebhookRepo } from './webhooks.js';
+import { SessionRepo } from './sessions.js';
 import { ContactRepo, InboundRepo, KeywordRepo, OptOutRepo } from './inbound.js';
 
 export interface Store {
@@ -18,6 +19,7 @@ export interface Store {
   keywords: KeywordRepo;
   contacts: ContactRepo;
   optOuts: OptOutRepo;
+  sessions: SessionRepo;
   close(): Promise<void>;
 }
 
@@ -34,6 +36,7 @@ export function createStore(db: Db): Store {
     keywords: new KeywordRepo(db.kysely),
     contacts: new ContactRepo(db.kysely),
     optOuts: new OptOutRepo(db.kysely),
+    sessions: new SessionRepo(db.kysely),
     close: () => db.close(),
   };
 }

@@ -221,6 +221,15 @@ export interface OptOutsTable {
   created_at: number;
 }
 
+export interface SessionsTable {
+  token_hash: string;
+  user_id: string;
+  /** Sent back in X-CSRF-Token on every unsafe request made with this session's cookie. */
+  csrf: string;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   api_keys: ApiKeysTable;
@@ -238,6 +247,7 @@ export interface Database {
   keyword_rules: KeywordRulesTable;
   contacts: ContactsTable;
   opt_outs: OptOutsTable;
+  sessions: SessionsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -254,3 +264,4 @@ export type WebhookOutboxRow = Selectable<WebhookOutboxTable>;
 export type WebhookAttemptRow = Selectable<WebhookAttemptsTable>;
 export type InboundRow = Selectable<InboundMessagesTable>;
 export type KeywordRuleRow = Selectable<KeywordRulesTable>;
+export type SessionRow = Selectable<SessionsTable>;

@@ -1,4 +1,7 @@
-/** Authentication for /v1: `Authorization: Bearer <api key>` or Basic login:password. */
+/**
+ * Authentication for /v1: `Authorization: Bearer <api key>`, Basic login:password, or the
+ * dashboard's session cookie (with its CSRF token on unsafe requests).
+ */
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../../core/errors.js';
 import type { AuthService, Principal } from '../../services/auth.js';
@@ -9,8 +12,13 @@ declare module 'fastify' {
   }
 }
 
+export const SESSION_COOKIE = 'smsgw_session';
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
 export async function authenticate(auth: AuthService, req: FastifyRequest): Promise<Principal> {
   const header = req.headers.authorization;
+  const cookie = req.cookies?.[SESSION_COOKIE];
+  if (!header && cookie) return bySessionCookie(auth, req, cookie);
   if (!header)
     throw new ApiError('unauthorized', 'Send "Authorization: Bearer <api key>" or Basic credentials.');
   const [scheme, value = ''] = header.split(' ', 2);
@@ -41,4 +49,19 @@ export function requireAdmin(req: FastifyRequest): Principal {
 /** Admins act on everything; a user only on its own rows. Undefined means "no owner filter". */
 export function ownerScope(p: Principal): string | undefined {
   return p.user.role === 'admin' ? undefined : p.user.id;
+}
+
+/**
+ * Browser sessions: the cookie is HttpOnly and SameSite=Strict, and every unsafe request must
+ * also carry the session's CSRF token in X-CSRF-Token (a token an attacker's page cannot read),
+ * so a cross-site form can never act with the cookie.
+ */
+async function bySessionCookie(auth: AuthService, req: FastifyRequest, token: string): Promise<Principal> {
+  const s = await auth.bySession(token);
+  if (!s) throw new ApiError('unauthorized', 'The session has ended; log in again.');
+  if (s.user.status !== 'active') throw new ApiError('account_blocked');
+  if (UNSAFE.has(req.method) && req.headers['x-csrf-token'] !== s.csrf) {
+    throw new ApiError('forbidden', 'Missing or wrong X-CSRF-Token for this session.', 'X-CSRF-Token');
+  }
+  return { user: s.user, apiKeyId: null };
 }

@@ -1,6 +1,7 @@
 /** The HTTP face: fastify with one error registry, auth on /v1, OpenAPI at /docs. */
 import Fastify, { LogController } from 'fastify';
 import type { FastifyInstance } from 'fastify';
+import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -18,6 +19,7 @@ import { messageRoutes } from './routes/messages.js';
 import type { OpsDeps } from './routes/ops.js';
 import { createMetrics, opsRoutes } from './routes/ops.js';
 import { seedRoutes } from './routes/seed.js';
+import { sessionRoutes } from './routes/session.js';
 
 export interface HttpDeps extends OpsDeps {
   auth: AuthService;
@@ -44,6 +46,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   }) as unknown as FastifyInstance;
 
   await app.register(formbody);
+  await app.register(cookie);
   await app.register(swagger, {
     openapi: {
       info: { title: 'smsgw', version: '1', description: 'Self-hosted SMS gateway API' },
@@ -91,6 +94,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   adminRoutes(app, deps);
   deliveryRoutes(app, deps);
   seedRoutes(app, deps);
+  sessionRoutes(app, deps);
   opsRoutes(app, deps, metrics);
   return app;
 }

@@ -1,0 +1,73 @@
+/** Dashboard login and logout: a session cookie plus a CSRF token for the page to send back. */
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { ApiError } from '../../../core/errors.js';
+import type { AuthService } from '../../../services/auth.js';
+import { SESSION_COOKIE } from '../auth.js';
+import { userView } from '../views.js';
+
+export function sessionRoutes(app: FastifyInstance, deps: { auth: AuthService }): void {
+  const cookieOptions = (secure: boolean, maxAgeS?: number) => ({
+    path: '/',
+    httpOnly: true,
+    sameSite: 'strict' as const,
+    secure,
+    ...(maxAgeS !== undefined ? { maxAge: maxAgeS } : {}),
+  });
+  const isHttps = (proto: string) => proto === 'https';
+
+  app.post(
+    '/auth/login',
+    {
+      schema: {
+        tags: ['session'],
+        summary: 'Log in (dashboard): sets the session cookie, returns the CSRF token',
+        body: Type.Object({
+          login: Type.String({ minLength: 1, maxLength: 64 }),
+          password: Type.String({ minLength: 1, maxLength: 256 }),
+        }),
+      },
+    },
+    async (req, reply) => {
+      const b = req.body as { login: string; password: string };
+      const user = await deps.auth.byPassword(b.login, b.password);
+      if (!user) throw new ApiError('invalid_credentials', 'Wrong login or password.');
+      if (user.status !== 'active') throw new ApiError('account_blocked');
+      const s = await deps.auth.startSession(user);
+      reply.setCookie(
+        SESSION_COOKIE,
+        s.token,
+        cookieOptions(isHttps(req.protocol), Math.floor((s.expiresAt - Date.now()) / 1000)),
+      );
+      return { user: userView(user), csrf_token: s.csrf, expires_at: new Date(s.expiresAt).toISOString() };
+    },
+  );
+
+  app.get(
+    '/auth/session',
+    { schema: { tags: ['session'], summary: 'The current session, if any' } },
+    async (req) => {
+      const token = req.cookies?.[SESSION_COOKIE];
+      const s = token ? await deps.auth.bySession(token) : undefined;
+      if (!s) throw new ApiError('unauthorized', 'Not logged in.');
+      return { user: userView(s.user), csrf_token: s.csrf };
+    },
+  );
+
+  app.post(
+    '/auth/logout',
+    { schema: { tags: ['session'], summary: 'End the session' } },
+    async (req, reply) => {
+      const token = req.cookies?.[SESSION_COOKIE];
+      if (token) {
+        const s = await deps.auth.bySession(token);
+        if (s && req.headers['x-csrf-token'] !== s.csrf) {
+          throw new ApiError('forbidden', 'Missing or wrong X-CSRF-Token for this session.', 'X-CSRF-Token');
+        }
+        await deps.auth.endSession(token);
+      }
+      reply.clearCookie(SESSION_COOKIE, cookieOptions(isHttps(req.protocol)));
+      return { logged_out: true };
+    },
+  );
+}
