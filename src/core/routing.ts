@@ -3,7 +3,7 @@
  * dispatcher passes a snapshot of every channel and gets back a channel or a time to come back.
  *
  * Rules, in order:
- *  1. A channel must be enabled, up, usable by the owner (its own or shared), able to carry the
+ *  1. A channel must be the one the sender pinned, if any, and be enabled, up, usable by the owner (its own or shared), able to carry the
  *     message's features, and have monthly allowance left for its units.
  *  2. The owner's own channels are used before shared ones.
  *  3. Channels whose prefixes match the recipient (e.g. the SIM of the recipient's operator)
@@ -40,6 +40,8 @@ export interface RoutableMessage {
   flash: boolean;
   replaceId: number | null;
   avoidChannelId: string | null;
+  /** Chosen by the sender: no other channel qualifies. */
+  pinnedChannelId?: string | null;
 }
 
 export type RouteDecision =
@@ -61,6 +63,7 @@ export function route(msg: RoutableMessage, channels: ChannelSnapshot[], now: nu
   const qualifies = (ch: ChannelSnapshot): boolean =>
     ch.enabled &&
     ch.up &&
+    (!msg.pinnedChannelId || ch.id === msg.pinnedChannelId) &&
     (ch.ownerId === null || ch.ownerId === msg.ownerId) &&
     (!msg.flash || ch.flash) &&
     (msg.replaceId === null || ch.replace) &&

@@ -174,6 +174,7 @@ export class Dispatcher {
         flash: msg.flash === 1,
         replaceId: msg.replace_id,
         avoidChannelId: msg.avoid_channel_id,
+        pinnedChannelId: msg.pinned_channel_id,
       },
       this.registry.snapshot(now),
       now,

@@ -30,6 +30,8 @@ export interface SendInput {
   callbackUrl?: string | undefined;
   clientRef?: string | undefined;
   allOrNothing?: boolean | undefined;
+  /** Send through this channel only (it must be the sender's own or shared). */
+  channelId?: string | undefined;
 }
 
 export type RecipientResult =
@@ -88,6 +90,7 @@ export class MessageService {
   ): Promise<SendResult> {
     const callbackUrl = input.callbackUrl ?? (await this.keyCallback(principal.apiKeyId));
     const transliterate = await this.transliterates(principal.user.id);
+    if (input.channelId !== undefined) await this.checkChannel(principal, input.channelId);
     const { rows, result } = this.build(principal, { ...input, callbackUrl }, transliterate);
     const idem = idempotencyKey
       ? {
@@ -109,6 +112,14 @@ export class MessageService {
     markOptedOut(result, outcome.rejectedIds);
     if (rows.length > outcome.rejectedIds.size) for (const l of this.listeners) l();
     return result;
+  }
+
+  /** A pinned channel must exist and be usable by the sender, or the message could never leave. */
+  private async checkChannel(principal: Principal, channelId: string): Promise<void> {
+    const ch = await this.store.channels.byId(channelId);
+    if (!ch || (ch.owner_id !== null && ch.owner_id !== principal.user.id)) {
+      throw new ApiError('validation_failed', 'No such channel among those you can use.', 'channel_id');
+    }
   }
 
   private readonly transliteration = new Map<string, { on: boolean; at: number }>();
@@ -229,6 +240,7 @@ export class MessageService {
         lease_until: null,
         channel_id: null,
         avoid_channel_id: null,
+        pinned_channel_id: input.channelId ?? null,
         error_code: null,
         error_message: null,
         client_ref: input.clientRef ?? null,
@@ -279,6 +291,7 @@ function canonical(input: SendInput): unknown {
     callbackUrl: input.callbackUrl ?? null,
     clientRef: input.clientRef ?? null,
     allOrNothing: !!input.allOrNothing,
+    channelId: input.channelId ?? null,
   };
 }
 

@@ -5,6 +5,7 @@ import { ChannelRepo } from './channels.js';
 import { MessageFeed, MessageRepo } from './messages.js';
 import { WebhookRepo } from './webhooks.js';
 import { SessionRepo } from './sessions.js';
+import { StatsRepo } from './stats.js';
 import { ContactRepo, InboundRepo, KeywordRepo, OptOutRepo } from './inbound.js';
 
 export interface Store {
@@ -20,6 +21,7 @@ export interface Store {
   contacts: ContactRepo;
   optOuts: OptOutRepo;
   sessions: SessionRepo;
+  stats: StatsRepo;
   close(): Promise<void>;
 }
 
@@ -37,6 +39,7 @@ export function createStore(db: Db): Store {
     contacts: new ContactRepo(db.kysely),
     optOuts: new OptOutRepo(db.kysely),
     sessions: new SessionRepo(db.kysely),
+    stats: new StatsRepo(db.kysely),
     close: () => db.close(),
   };
 }

@@ -87,6 +87,8 @@ export interface MessagesTable {
   channel_id: string | null;
   /** Set by a failed attempt so the next one prefers another channel. */
   avoid_channel_id: string | null;
+  /** The sender chose this channel: routing uses no other. */
+  pinned_channel_id: string | null;
   error_code: string | null;
   error_message: string | null;
   client_ref: string | null;

@@ -90,6 +90,14 @@ describe('routing', () => {
     expect(route(msg({ avoidChannelId: 'a' }), [ch('a')], NOW)).toEqual({ kind: 'channel', channelId: 'a' });
   });
 
+  it('uses only the pinned channel, waiting for it rather than taking another', () => {
+    const channels = [ch('a'), ch('b', { usedThisMonth: 10 })];
+    expect(route(msg({ pinnedChannelId: 'b' }), channels, NOW)).toEqual({ kind: 'channel', channelId: 'b' });
+    const busy = [ch('a'), ch('b', { inFlight: 1 })];
+    expect(route(msg({ pinnedChannelId: 'b' }), busy, NOW).kind).toBe('wait');
+    expect(route(msg({ pinnedChannelId: 'b' }), [ch('a'), ch('b', { up: false })], NOW).kind).toBe('none');
+  });
+
   it('skips down, disabled and feature-less channels', () => {
     const channels = [
       ch('down', { up: false }),

@@ -57,6 +57,35 @@ describe('dispatcher', () => {
     await t.call('POST', `/v1/channels/${ch}/disable`);
   });
 
+  it('sends through the channel the sender pinned, and refuses a channel the sender cannot use', async () => {
+    const a = await addChannel('pin-a', {});
+    const b = await addChannel('pin-b', {});
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await t.call('POST', '/v1/messages', {
+        auth: userKey,
+        body: { to: `+1555555020${i}`, text: 'pinned', channel_id: b },
+      });
+      expect(r.status).toBe(202);
+      ids.push(r.body.messages[0].id);
+    }
+    for (const id of ids) {
+      const m = await finalOf(id);
+      expect(m).toMatchObject({ status: 'delivered', channel_id: b, pinned_channel_id: b });
+    }
+    const admin = (await t.call('GET', '/v1/me')).body;
+    const other = await t.call('POST', '/v1/channels', {
+      body: { name: 'admins-own', type: 'simulator', owner_id: admin.id, config: FAST },
+    });
+    const bad = await t.call('POST', '/v1/messages', {
+      auth: userKey,
+      body: { to: '+15555550210', text: 'x', channel_id: other.body.id },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({ code: 'validation_failed', field: 'channel_id' });
+    for (const id of [a, b, other.body.id]) await t.call('POST', `/v1/channels/${id}/disable`);
+  });
+
   it('respects monthly limits and minimum intervals while balancing SIMs', async () => {
     const a = await addChannel('sim-a', { monthly_limit: 3, min_interval_ms: 150, max_in_flight: 1 });
     const b = await addChannel('sim-b', { monthly_limit: 5, min_interval_ms: 150, max_in_flight: 1 });

@@ -305,6 +305,36 @@ for (const testDb of TEST_DBS) {
       ).toHaveLength(1);
     });
 
+    it("aggregates one owner's messages per time bucket and status, with failure reasons and queue", async () => {
+      const carol = (await store.users.create({ login: 'carol', passwordHash: 'x', role: 'user' })).id;
+      const rows = [
+        message(carol, { status: 'delivered', segments: 2 }),
+        message(carol, { status: 'delivered' }),
+        message(carol, { status: 'undelivered', error_code: 'absent_subscriber' }),
+        message(carol, { status: 'queued' }),
+        message(carol, { status: 'scheduled' }),
+        message(bob, { status: 'delivered' }),
+      ];
+      await store.messages.acceptBatch([{ messages: rows }]);
+      const now = Date.now();
+      const range = { ownerId: carol, since: now - 3_600_000, until: now + 60_000 };
+      const series = await store.stats.series({ ...range, bucketMs: 86_400_000, offsetMs: 0 });
+      const byStatus = Object.fromEntries(series.map((r) => [r.status, r]));
+      expect(byStatus.delivered).toMatchObject({ messages: 2, segments: 3 });
+      expect(byStatus.undelivered?.messages).toBe(1);
+      expect(new Set(series.map((r) => r.bucket)).size).toBe(1);
+      expect((series[0]?.bucket ?? 1) % 86_400_000).toBe(0);
+      // A time zone shifts bucket starts to its midnight.
+      const shifted = await store.stats.series({ ...range, bucketMs: 86_400_000, offsetMs: 3_600_000 });
+      expect(((shifted[0]?.bucket ?? 0) + 3_600_000) % 86_400_000).toBe(0);
+      expect(await store.stats.failureReasons(range)).toEqual([{ code: 'absent_subscriber', count: 1 }]);
+      expect(await store.stats.queue(carol)).toEqual({ queued: 1, scheduled: 1, sending: 0 });
+      // A range before the messages existed is empty.
+      expect(
+        await store.stats.series({ ...range, until: now - 3_000_000, bucketMs: 3_600_000, offsetMs: 0 }),
+      ).toEqual([]);
+    });
+
     it('expires sent messages with no final report after their validity', async () => {
       const m = message(alice, { expires_at: Date.now() - 1 });
       await store.messages.acceptBatch([{ messages: [m] }]);

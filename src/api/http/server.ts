@@ -18,6 +18,7 @@ import { deliveryRoutes } from './routes/delivery.js';
 import { messageRoutes } from './routes/messages.js';
 import type { OpsDeps } from './routes/ops.js';
 import { createMetrics, opsRoutes } from './routes/ops.js';
+import { reportRoutes } from './routes/reports.js';
 import { seedRoutes } from './routes/seed.js';
 import { sessionRoutes } from './routes/session.js';
 
@@ -93,6 +94,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   messageRoutes(app, deps);
   adminRoutes(app, deps);
   deliveryRoutes(app, deps);
+  reportRoutes(app, deps);
   seedRoutes(app, deps);
   sessionRoutes(app, deps);
   opsRoutes(app, deps, metrics);

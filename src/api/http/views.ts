@@ -27,6 +27,7 @@ export function messageView(m: MessageRow) {
     attempts: m.attempts,
     max_attempts: m.max_attempts,
     channel_id: m.channel_id,
+    pinned_channel_id: m.pinned_channel_id,
     client_ref: m.client_ref,
     callback_url: m.callback_url,
     send_at: iso(m.send_at),

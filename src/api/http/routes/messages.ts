@@ -8,6 +8,8 @@ import { ApiError } from '../../../core/errors.js';
 import { MESSAGE_STATUSES } from '../../../core/message.js';
 import type { MessageService, SendInput } from '../../../services/messages.js';
 import type { Store } from '../../../store/index.js';
+import type { ListFilter } from '../../../store/messages.js';
+import type { Principal } from '../../../services/auth.js';
 import { ownerScope, principalOf } from '../auth.js';
 import { eventView, messageView, partView } from '../views.js';
 
@@ -35,10 +37,16 @@ export const SendSchema = Type.Object({
   callback_url: Type.Optional(Type.String({ format: 'uri', maxLength: 2048 })),
   client_ref: Type.Optional(Type.String({ maxLength: 128 })),
   all_or_nothing: Type.Optional(Type.Boolean()),
+  channel_id: Type.Optional(
+    Type.String({
+      maxLength: 64,
+      description: 'Send through this channel only; routing chooses when absent.',
+    }),
+  ),
 });
 type SendBody = Static<typeof SendSchema>;
 
-const ListQuery = Type.Object({
+export const ListQuery = Type.Object({
   status: Type.Optional(Type.String({ description: `Comma-separated: ${MESSAGE_STATUSES.join(', ')}` })),
   to: Type.Optional(Type.String({ maxLength: 32 })),
   q: Type.Optional(Type.String({ maxLength: 200, description: 'Text contains (case-insensitive).' })),
@@ -49,6 +57,26 @@ const ListQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
   cursor: Type.Optional(Type.String({ maxLength: 64 })),
 });
+
+/** The history filters shared by the list and the CSV export. */
+export function listFilter(p: Principal, q: Static<typeof ListQuery>): Omit<ListFilter, 'limit'> {
+  const statuses = q.status
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = statuses?.find((s) => !(MESSAGE_STATUSES as readonly string[]).includes(s));
+  if (unknown) throw new ApiError('validation_failed', `Unknown status "${unknown}".`, 'status');
+  return {
+    ownerId: ownerScope(p),
+    status: statuses,
+    to: q.to,
+    textContains: q.q,
+    since: q.since ? Date.parse(q.since) : undefined,
+    until: q.until ? Date.parse(q.until) : undefined,
+    channelId: q.channel_id,
+    batchId: q.batch_id,
+  };
+}
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
@@ -66,6 +94,7 @@ export function toSendInput(b: SendBody): SendInput {
     callbackUrl: b.callback_url,
     clientRef: b.client_ref,
     allOrNothing: b.all_or_nothing,
+    channelId: b.channel_id || undefined,
   };
 }
 
@@ -164,25 +193,8 @@ export function messageRoutes(app: FastifyInstance, deps: { store: Store; messag
     async (req) => {
       const p = principalOf(req);
       const q = req.query as Static<typeof ListQuery>;
-      const statuses = q.status
-        ?.split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
-      const unknown = statuses?.find((s) => !(MESSAGE_STATUSES as readonly string[]).includes(s));
-      if (unknown) throw new ApiError('validation_failed', `Unknown status "${unknown}".`, 'status');
       const limit = q.limit ?? 50;
-      const rows = await store.messages.list({
-        ownerId: ownerScope(p),
-        status: statuses,
-        to: q.to,
-        textContains: q.q,
-        since: q.since ? Date.parse(q.since) : undefined,
-        until: q.until ? Date.parse(q.until) : undefined,
-        channelId: q.channel_id,
-        batchId: q.batch_id,
-        before: q.cursor,
-        limit,
-      });
+      const rows = await store.messages.list({ ...listFilter(p, q), before: q.cursor, limit });
       const last = rows[rows.length - 1];
       return { data: rows.map(messageView), next_cursor: rows.length === limit && last ? last.id : null };
     },

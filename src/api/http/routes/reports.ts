@@ -1,0 +1,208 @@
+/** Reports: aggregate statistics for the dashboard and the history as a CSV download. */
+import { Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { Static } from 'typebox';
+import { ApiError } from '../../../core/errors.js';
+import type { Store } from '../../../store/index.js';
+import type { MessageRow } from '../../../store/schema.js';
+import { ownerScope, principalOf } from '../auth.js';
+import { ListQuery, listFilter } from './messages.js';
+
+const BUCKETS = { hour: 3_600_000, day: 86_400_000 } as const;
+const MAX_BUCKETS = 2_000;
+
+const StatsQuery = Type.Object({
+  since: Type.String({ format: 'date-time' }),
+  until: Type.Optional(Type.String({ format: 'date-time', description: 'Default: now.' })),
+  bucket: Type.Optional(Type.Union([Type.Literal('hour'), Type.Literal('day')], { default: 'day' })),
+  tz: Type.Optional(
+    Type.String({ maxLength: 64, description: 'IANA time zone for bucket boundaries; default UTC.' }),
+  ),
+});
+
+/** Status groups as operators read them. */
+const GROUPS: Record<string, 'delivered' | 'failed' | 'pending' | 'canceled'> = {
+  delivered: 'delivered',
+  partially_delivered: 'delivered',
+  failed: 'failed',
+  undelivered: 'failed',
+  expired: 'failed',
+  rejected: 'failed',
+  queued: 'pending',
+  scheduled: 'pending',
+  sending: 'pending',
+  sent: 'pending',
+  canceled: 'canceled',
+};
+
+/** The zone's offset from UTC at an instant, in ms (positive east of Greenwich). */
+export function zoneOffsetMs(tz: string, at: number): number {
+  let name: string | undefined;
+  try {
+    name = new Intl.DateTimeFormat('en-US', { timeZone: tz, timeZoneName: 'longOffset' })
+      .formatToParts(at)
+      .find((p) => p.type === 'timeZoneName')?.value;
+  } catch {
+    throw new ApiError('validation_failed', `Unknown time zone "${tz}".`, 'tz');
+  }
+  const m = /GMT([+-])(\d{2}):(\d{2})/.exec(name ?? '');
+  if (!m) return 0; // "GMT" alone: UTC
+  const sign = m[1] === '-' ? -1 : 1;
+  return sign * (Number(m[2]) * 60 + Number(m[3])) * 60_000;
+}
+
+export function reportRoutes(app: FastifyInstance, deps: { store: Store }): void {
+  const { store } = deps;
+
+  app.get(
+    '/v1/stats',
+    {
+      schema: {
+        tags: ['reports'],
+        summary: 'Messages per status over time, delivery rate, failure reasons, queue depth',
+        querystring: StatsQuery,
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      const q = req.query as Static<typeof StatsQuery>;
+      const since = Date.parse(q.since);
+      const until = q.until ? Date.parse(q.until) : Date.now();
+      const bucket = q.bucket ?? 'day';
+      const bucketMs = BUCKETS[bucket];
+      if (until <= since) throw new ApiError('validation_failed', 'until must be after since.', 'until');
+      if ((until - since) / bucketMs > MAX_BUCKETS) {
+        throw new ApiError(
+          'validation_failed',
+          `At most ${MAX_BUCKETS} ${bucket} buckets per request; shorten the range or use day buckets.`,
+          'since',
+        );
+      }
+      const tz = q.tz ?? 'UTC';
+      const offsetMs = zoneOffsetMs(tz, since);
+      const range = { ownerId: ownerScope(p), since, until };
+      const [rows, reasons, queue] = await Promise.all([
+        store.stats.series({ ...range, bucketMs, offsetMs }),
+        store.stats.failureReasons(range),
+        store.stats.queue(range.ownerId),
+      ]);
+
+      const empty = () => ({ messages: 0, segments: 0, delivered: 0, failed: 0, pending: 0, canceled: 0 });
+      const totals = { ...empty(), by_status: {} as Record<string, number> };
+      const series = new Map<number, ReturnType<typeof empty>>();
+      for (const r of rows) {
+        const group = GROUPS[r.status] ?? 'pending';
+        const point = series.get(r.bucket) ?? empty();
+        series.set(r.bucket, point);
+        for (const t of [point, totals]) {
+          t.messages += r.messages;
+          t.segments += r.segments;
+          t[group] += r.messages;
+        }
+        totals.by_status[r.status] = (totals.by_status[r.status] ?? 0) + r.messages;
+      }
+      // Every bucket of the range, empty ones included, so charts need no gap filling.
+      const points = [];
+      const first = Math.floor((since + offsetMs) / bucketMs) * bucketMs - offsetMs;
+      for (let t = first; t < until; t += bucketMs) {
+        points.push({ start: new Date(t).toISOString(), ...(series.get(t) ?? empty()) });
+      }
+      const finished = totals.delivered + totals.failed;
+      return {
+        since: new Date(since).toISOString(),
+        until: new Date(until).toISOString(),
+        bucket,
+        tz,
+        totals: { ...totals, delivery_rate: finished > 0 ? totals.delivered / finished : null },
+        series: points,
+        failure_reasons: reasons,
+        queue,
+      };
+    },
+  );
+
+  app.get(
+    '/v1/messages/export',
+    {
+      schema: {
+        tags: ['reports'],
+        summary: 'The filtered history as CSV (same filters as GET /v1/messages), newest first',
+        querystring: Type.Omit(ListQuery, ['limit', 'cursor']),
+      },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      const filter = listFilter(p, req.query as Static<typeof ListQuery>);
+      async function* lines() {
+        yield `${CSV_COLUMNS.join(',')}\r\n`;
+        let before: string | undefined;
+        for (;;) {
+          const rows = await store.messages.list({ ...filter, before, limit: 1000 });
+          if (rows.length > 0) yield rows.map(csvLine).join('');
+          if (rows.length < 1000) return;
+          before = rows[rows.length - 1]?.id;
+        }
+      }
+      const stamp = new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '');
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="messages-${stamp}.csv"`)
+        .send(Readable.from(lines()));
+    },
+  );
+}
+
+const CSV_COLUMNS = [
+  'id',
+  'batch_id',
+  'created_at',
+  'to',
+  'from',
+  'status',
+  'error_code',
+  'error_message',
+  'encoding',
+  'segments',
+  'attempts',
+  'channel_id',
+  'client_ref',
+  'sent_at',
+  'final_at',
+  'text',
+];
+
+const iso = (ms: number | null) => (ms === null ? '' : new Date(ms).toISOString());
+
+function csvLine(m: MessageRow): string {
+  const cells = [
+    m.id,
+    m.batch_id,
+    iso(m.created_at),
+    m.to,
+    m.from,
+    m.status,
+    m.error_code,
+    m.error_message,
+    m.encoding,
+    String(m.segments),
+    String(m.attempts),
+    m.channel_id,
+    m.client_ref,
+    iso(m.sent_at),
+    iso(m.final_at),
+    m.text,
+  ];
+  return `${cells.map((c) => csvCell(c ?? '')).join(',')}\r\n`;
+}
+
+/**
+ * RFC 4180 quoting, plus a leading apostrophe on free text that a spreadsheet would run as a
+ * formula (=, +, -, @): a recipient's reply or a sender's text must never execute on export.
+ * Numbers in E.164 are left alone: "+4915…" is digits, not a formula.
+ */
+export function csvCell(value: string): string {
+  let v = value;
+  if (/^[=+\-@\t\r]/.test(v) && !/^\+\d+$/.test(v)) v = `'${v}`;
+  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}

@@ -1,0 +1,94 @@
+/**
+ * Aggregates for the dashboard and reports: messages per status over time, failure reasons and
+ * queue depth. Message ids are UUIDv7, so a time range becomes an id range and every query walks
+ * the primary key (or owner_id, id) instead of needing an index on created_at.
+ */
+import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
+import type { Database } from './schema.js';
+
+export interface StatsQuery {
+  ownerId: string | undefined;
+  since: number;
+  until: number;
+  bucketMs: number;
+  /** Added to UTC before bucketing, so days start at the viewer's midnight. */
+  offsetMs: number;
+}
+
+export interface StatsRow {
+  bucket: number;
+  status: string;
+  messages: number;
+  segments: number;
+}
+
+/** The smallest UUIDv7 string of a millisecond: every id created at or after `ms` sorts above it. */
+export function idFloor(ms: number): string {
+  const hex = Math.max(0, Math.floor(ms)).toString(16).padStart(12, '0').slice(-12);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-0000-0000-000000000000`;
+}
+
+const FAILED = ['failed', 'undelivered', 'expired', 'rejected'];
+
+export class StatsRepo {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  private range(q: Pick<StatsQuery, 'ownerId' | 'since' | 'until'>) {
+    let b = this.db
+      .selectFrom('messages')
+      .where('id', '>=', idFloor(q.since))
+      .where('id', '<', idFloor(q.until));
+    if (q.ownerId) b = b.where('owner_id', '=', q.ownerId);
+    return b;
+  }
+
+  /** Message and segment counts per time bucket and status. */
+  async series(q: StatsQuery): Promise<StatsRow[]> {
+    // Literals, not parameters: PostgreSQL matches a GROUP BY expression to the select list only
+    // when both are the same text, and two parameters never are. Both are integers we computed.
+    const offset = sql.lit(Math.trunc(q.offsetMs));
+    const size = sql.lit(Math.max(1, Math.trunc(q.bucketMs)));
+    const bucket = sql<number>`cast((${sql.ref('created_at')} + ${offset}) / ${size} as bigint)`;
+    const rows = await this.range(q)
+      .select([
+        bucket.as('bucket'),
+        'status',
+        (eb) => eb.fn.countAll<number>().as('messages'),
+        (eb) => eb.fn.sum<number>('segments').as('segments'),
+      ])
+      .groupBy([bucket, 'status'])
+      .execute();
+    return rows.map((r) => ({
+      // Back to the bucket's start in UTC milliseconds.
+      bucket: Number(r.bucket) * q.bucketMs - q.offsetMs,
+      status: r.status,
+      messages: Number(r.messages),
+      segments: Number(r.segments),
+    }));
+  }
+
+  /** Why messages failed, most frequent first. */
+  async failureReasons(q: Pick<StatsQuery, 'ownerId' | 'since' | 'until'>, limit = 10) {
+    const rows = await this.range(q)
+      .select(['error_code', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('status', 'in', FAILED)
+      .groupBy('error_code')
+      .orderBy('n', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ code: r.error_code ?? 'unknown', count: Number(r.n) }));
+  }
+
+  /** Messages waiting to leave, by status (scheduled ones are not due yet). */
+  async queue(ownerId: string | undefined): Promise<Record<'queued' | 'scheduled' | 'sending', number>> {
+    let q = this.db
+      .selectFrom('messages')
+      .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('status', 'in', ['queued', 'scheduled', 'sending']);
+    if (ownerId) q = q.where('owner_id', '=', ownerId);
+    const out = { queued: 0, scheduled: 0, sending: 0 };
+    for (const r of await q.groupBy('status').execute()) out[r.status as keyof typeof out] = Number(r.n);
+    return out;
+  }
+}
