@@ -738,6 +738,14 @@ export class MessageFeed {
     return q.orderBy('id').limit(limit).execute();
   }
 
+  /** The newest event id visible to an owner: where a client that wants only new events starts. */
+  async latestEventId(ownerId: string | undefined): Promise<number> {
+    let q = this.db.selectFrom('message_events').select((eb) => eb.fn.max('id').as('id'));
+    if (ownerId) q = q.where('owner_id', '=', ownerId);
+    const r = await q.executeTakeFirst();
+    return r?.id == null ? 0 : Number(r.id);
+  }
+
   outboundTo(ownerId: string | undefined, number: string, limit: number): Promise<MessageRow[]> {
     let q = this.db.selectFrom('messages').selectAll().where('to', '=', number);
     if (ownerId) q = q.where('owner_id', '=', ownerId);

@@ -232,6 +232,25 @@ describe('REST v1 messages', () => {
     expect(m.body.text).toBe('It\'s ready - see you... "soon"');
   });
 
+  it('takes null as "none" in nullable fields instead of coercing it to "" or 0', async () => {
+    const c = await t.call('POST', '/v1/channels', {
+      body: { name: 'nulls', type: 'simulator', owner_id: null, monthly_limit: null },
+    });
+    expect(c.status).toBe(201);
+    expect(c.body).toMatchObject({ owner_id: null, monthly_limit: null });
+    const limited = await t.call('PATCH', `/v1/channels/${c.body.id}`, { body: { monthly_limit: 5 } });
+    expect(limited.body.monthly_limit).toBe(5);
+    const cleared = await t.call('PATCH', `/v1/channels/${c.body.id}`, { body: { monthly_limit: null } });
+    expect(cleared.body.monthly_limit).toBeNull();
+    const s = await t.call('PATCH', '/v1/settings', {
+      auth: aliceKey,
+      body: { stop_reply: null, webhook_url: null },
+    });
+    expect(s.status).toBe(200);
+    expect(s.body).toMatchObject({ stop_reply: null, webhook_url: null });
+    await t.call('POST', `/v1/channels/${c.body.id}/disable`);
+  });
+
   it('previews encoding and segments', async () => {
     const r = await t.call('POST', '/v1/messages/preview', { auth: aliceKey, body: { text: 'Price: 5€ ©' } });
     expect(r.status).toBe(200);

@@ -12,6 +12,7 @@ import type { AuthService } from '../../services/auth.js';
 import type { MessageService } from '../../services/messages.js';
 import type { InboundService } from '../../delivery/inbound.js';
 import { authenticate } from './auth.js';
+import { registerDashboard } from './dashboard.js';
 import { errorHandler, sendError } from './errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { deliveryRoutes } from './routes/delivery.js';
@@ -29,6 +30,8 @@ export interface HttpDeps extends OpsDeps {
   logger: Logger;
   /** Requests per second per user; 0 for no limit. */
   userRateLimit: number;
+  /** The dashboard build to serve at /; default web/dist beside the sources. */
+  webDir?: string | undefined;
 }
 
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
@@ -98,5 +101,6 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   seedRoutes(app, deps);
   sessionRoutes(app, deps);
   opsRoutes(app, deps, metrics);
+  await registerDashboard(app, deps.webDir);
   return app;
 }

@@ -16,10 +16,12 @@ const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 const Login = Type.String({ minLength: 2, maxLength: 64, pattern: '^[A-Za-z0-9._@-]+$' });
 const Password = Type.String({ minLength: 8, maxLength: 256 });
 
+// Null goes first in every nullable union: with type coercion on, ajv would otherwise turn null
+// into "" or 0 while trying the first branch (a "no limit" became a limit of 0).
 const ChannelFields = {
-  owner_id: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
+  owner_id: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 64 })])),
   config: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-  monthly_limit: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])),
+  monthly_limit: Type.Optional(Type.Union([Type.Null(), Type.Integer({ minimum: 0 })])),
   count_mode: Type.Optional(Type.Union([Type.Literal('segments'), Type.Literal('messages')])),
   min_interval_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000 })),
   max_in_flight: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
@@ -107,8 +109,8 @@ export function adminRoutes(
           password: Type.Optional(Password),
           smpp_system_id: Type.Optional(
             Type.Union([
-              Type.String({ minLength: 1, maxLength: 15, pattern: '^[\\x21-\\x7e]+$' }),
               Type.Null(),
+              Type.String({ minLength: 1, maxLength: 15, pattern: '^[\\x21-\\x7e]+$' }),
             ]),
           ),
           smpp_password: Type.Optional(

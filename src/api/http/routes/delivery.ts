@@ -89,12 +89,16 @@ export function deliveryRoutes(
           after: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
           wait: Type.Optional(Type.Integer({ minimum: 0, maximum: 60, default: 0 })),
+          latest: Type.Optional(
+            Type.Boolean({ description: 'Return no events, only the cursor of the newest one.' }),
+          ),
         }),
       },
     },
     async (req) => {
       const p = principalOf(req);
-      const q = req.query as { after?: number; limit?: number; wait?: number };
+      const q = req.query as { after?: number; limit?: number; wait?: number; latest?: boolean };
+      if (q.latest) return { data: [], next_cursor: await store.feed.latestEventId(ownerScope(p)) };
       const after = q.after ?? 0;
       const until = Date.now() + (q.wait ?? 0) * 1000;
       for (;;) {
@@ -278,13 +282,13 @@ export function deliveryRoutes(
 
   // ---- webhook settings and delivery log
   const SettingsBody = Type.Object({
-    webhook_url: Type.Optional(Type.Union([Url, Type.Null()])),
-    inbound_webhook_url: Type.Optional(Type.Union([Url, Type.Null()])),
-    stop_words: Type.Optional(Type.Union([Words, Type.Null()])),
-    start_words: Type.Optional(Type.Union([Words, Type.Null()])),
-    stop_reply: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 480 }), Type.Null()])),
-    start_reply: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 480 }), Type.Null()])),
-    help_reply: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 480 }), Type.Null()])),
+    webhook_url: Type.Optional(Type.Union([Type.Null(), Url])),
+    inbound_webhook_url: Type.Optional(Type.Union([Type.Null(), Url])),
+    stop_words: Type.Optional(Type.Union([Type.Null(), Words])),
+    start_words: Type.Optional(Type.Union([Type.Null(), Words])),
+    stop_reply: Type.Optional(Type.Union([Type.Null(), Type.String({ minLength: 1, maxLength: 480 })])),
+    start_reply: Type.Optional(Type.Union([Type.Null(), Type.String({ minLength: 1, maxLength: 480 })])),
+    help_reply: Type.Optional(Type.Union([Type.Null(), Type.String({ minLength: 1, maxLength: 480 })])),
     transliterate: Type.Optional(Type.Boolean()),
   });
   app.get(

@@ -1,0 +1,250 @@
+/**
+ * The dashboard in a real browser (Debian's Chromium driven by playwright-core) against a real
+ * gateway with the simulator: log in, send, watch delivery live, filter, export, tenant isolation.
+ * Screenshots go to docs/screenshots/ with UPDATE_SCREENSHOTS=1, otherwise to a temp folder.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestApp } from '../support/app.js';
+import { ADMIN_PASSWORD, startTestApp } from '../support/app.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = process.env.UPDATE_SCREENSHOTS
+  ? join(process.cwd(), 'docs', 'screenshots')
+  : mkdtempSync(join(tmpdir(), 'smsgw-shots-'));
+
+// Skipped only on a developer machine without Chromium; CI installs it and must run this.
+describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in Chromium', () => {
+  let t: TestApp;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+
+  beforeAll(async () => {
+    execFileSync(process.execPath, ['scripts/build-web.mjs'], { stdio: 'inherit' });
+    mkdirSync(SHOTS, { recursive: true });
+    t = await startTestApp({});
+    const sim = (await t.call('GET', '/v1/channels')).body.data.find(
+      (c: { name: string }) => c.name === 'simulator',
+    );
+    // Deterministic outcomes: everything delivered, except numbers ending in 099x (phone off).
+    await t.call('PATCH', `/v1/channels/${sim.id}`, {
+      body: {
+        config: {
+          deliveryDelayMs: 400,
+          successRate: 1,
+          rules: [{ prefix: '+1555555099', outcome: 'absent_subscriber' }],
+        },
+      },
+    });
+    for (const login of ['alice', 'bob']) {
+      expect(
+        (await t.call('POST', '/v1/users', { body: { login, password: `${login}-password` } })).status,
+      ).toBe(201);
+    }
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => undefined);
+    await browser?.close();
+    await t?.stop();
+  });
+
+  async function login(
+    user: string,
+    password: string,
+    viewport = { width: 1280, height: 860 },
+  ): Promise<Page> {
+    const context = await browser.newContext({
+      viewport,
+      acceptDownloads: true,
+      locale: 'en-GB',
+      timezoneId: 'Europe/Berlin',
+    });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    await page.goto(t.url);
+    await page.getByLabel('Login').fill(user);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByTestId('who').filter({ hasText: user }).waitFor();
+    return page;
+  }
+
+  const shot = (page: Page, name: string) =>
+    page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+
+  it('refuses a wrong password with a clear message', async () => {
+    const context = await browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(t.url);
+    await page.getByLabel('Login').fill('alice');
+    await page.getByLabel('Password').fill('not-the-password');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('Wrong login or password');
+  });
+
+  it('sends to three numbers, shows the refused one, and watches them reach delivered live', async () => {
+    const page = await login('alice', 'alice-password');
+    await page.getByRole('link', { name: 'Send' }).click();
+    await page.getByLabel(/^Recipients/).fill('+15555550101\n+15555550102, +15555550103\n12ab');
+    await expect(page.getByTestId('recipient-count').textContent()).resolves.toBe('4 recipients');
+    // The counter comes from the server's codec and marks what forces UCS-2.
+    await page.getByLabel('Text').fill('Your code is 4711 — valid 5 min 🙂');
+    await page.getByTestId('counter').getByText('UCS-2', { exact: true }).waitFor();
+    expect(await page.locator('mark').allTextContents()).toEqual(['—', '🙂']);
+    await page.getByLabel('Text').fill('Your code is 4711 - valid 5 min <b>ok</b>');
+    await page.getByTestId('counter').getByText('GSM-7', { exact: true }).waitFor();
+    await shot(page, 'send');
+    await page.getByRole('button', { name: 'Send to 4' }).click();
+    const result = page.getByTestId('send-result');
+    await result.getByText('3 accepted, 1 refused.').waitFor();
+    expect(await result.locator('tbody tr').textContent()).toContain('12ab');
+    expect(await result.locator('tbody tr').textContent()).toContain('invalid_number');
+
+    await page.getByRole('link', { name: 'Follow them in Messages' }).click();
+    const rows = page.locator('table.messages tbody tr');
+    await expect.poll(() => rows.count()).toBe(3);
+    // No reload: the change feed moves every row to delivered.
+    await expect
+      .poll(() => page.locator('table.messages tbody tr[data-status="delivered"]').count(), {
+        timeout: 20_000,
+      })
+      .toBe(3);
+    // Texts are shown as text, never parsed as HTML.
+    expect(await page.locator('table.messages tbody b').count()).toBe(0);
+    expect(await rows.first().textContent()).toContain('<b>ok</b>');
+    await shot(page, 'messages');
+
+    await rows.first().getByRole('link').click();
+    const timeline = page.getByTestId('timeline');
+    await timeline.getByText('delivered').waitFor();
+    expect(await timeline.locator('.badge').allTextContents()).toEqual([
+      'queued',
+      'sending',
+      'sent',
+      'delivered',
+    ]);
+    await shot(page, 'message-detail');
+  });
+
+  it('filters the history and exports what the filter shows as CSV', async () => {
+    const api = await t.call('POST', '/v1/keys', { auth: 'alice:alice-password', body: { name: 'k' } });
+    await t.call('POST', '/v1/messages', {
+      auth: api.body.key,
+      body: { to: ['+15555550991', '+15555550992'], text: 'appointment reminder' },
+    });
+    const page = await login('alice', 'alice-password');
+    await page.goto(`${t.url}/#/messages`);
+    await page.getByLabel('Number').fill('+15555550102');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await expect.poll(() => page.locator('table.messages tbody tr').count()).toBe(1);
+    await page.getByLabel('Number').fill('');
+    await page.getByLabel('Status').selectOption('undelivered');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await expect
+      .poll(() => page.locator('table.messages tbody tr[data-status="undelivered"]').count(), {
+        timeout: 20_000,
+      })
+      .toBe(2);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Export CSV' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/^messages-\d+\.csv$/);
+    const csv = readFileSync((await download.path()) as string, 'utf8')
+      .trimEnd()
+      .split('\r\n');
+    expect(csv).toHaveLength(3);
+    expect(csv.slice(1).every((l) => l.includes(',undelivered,absent_subscriber,'))).toBe(true);
+  });
+
+  it("shows a second user none of the first user's messages", async () => {
+    const page = await login('bob', 'bob-password');
+    await page.goto(`${t.url}/#/messages`);
+    await page.getByText('No messages match.').waitFor();
+    expect(await page.locator('table.messages tbody tr').count()).toBe(0);
+    await page.goto(`${t.url}/#/overview`);
+    await expect.poll(() => page.getByTestId('Today-messages').textContent()).toBe('0');
+    // Bob's export is empty too: the server scopes it, not the page.
+    const csv = await page.evaluate(() => fetch('/v1/messages/export').then((r) => r.text()));
+    expect(csv.trimEnd().split('\r\n')).toHaveLength(1);
+  });
+
+  it('gives an admin the overview, channels, inbox and settings; an API key is shown once', async () => {
+    const sim = (await t.call('GET', '/v1/channels')).body.data.find(
+      (c: { name: string }) => c.name === 'simulator',
+    );
+    await t.call('POST', `/v1/channels/${sim.id}/inbound`, {
+      body: { from: '+15555550101', text: 'Thanks, see you then!' },
+    });
+    const page = await login('admin', ADMIN_PASSWORD);
+    await expect.poll(() => page.getByTestId('Today-messages').textContent()).not.toBe('…');
+    expect(Number(await page.getByTestId('Today-messages').textContent())).toBeGreaterThanOrEqual(5);
+    await page.getByText('absent subscriber').waitFor();
+    await shot(page, 'overview');
+
+    await page.getByRole('link', { name: 'Channels' }).click();
+    await page.getByRole('row', { name: /simulator/ }).waitFor();
+    await page.getByRole('button', { name: 'Add a channel' }).click();
+    await page.getByLabel('Name').fill('sim-2');
+    await page.getByLabel('Monthly limit').fill('1000');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('row', { name: /sim-2/ }).waitFor();
+    await page.getByRole('button', { name: 'Disable sim-2' }).click();
+    await page.getByRole('button', { name: 'Enable sim-2' }).waitFor();
+    await shot(page, 'channels');
+
+    await page.getByRole('link', { name: 'Inbox' }).click();
+    await page.getByRole('link', { name: /\+15555550101/ }).click();
+    await page.locator('.bubble.inbound').getByText('Thanks, see you then!').waitFor();
+    await page.getByLabel('Reply').fill('Great, thank you.');
+    await page.getByRole('button', { name: 'Send reply' }).click();
+    await page.locator('.bubble.outbound').getByText('Great, thank you.').waitFor();
+    await shot(page, 'inbox');
+
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByLabel('Key name').fill('crm');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const key = (await page.getByTestId('new-key').textContent()) ?? '';
+    expect(key).toMatch(/^sgw_/);
+    const me = await t.call('GET', '/v1/me', { auth: key });
+    expect(me.body.login).toBe('admin');
+    await page.reload();
+    await page.getByRole('button', { name: 'Revoke crm' }).waitFor();
+    expect(await page.getByTestId('new-key').count()).toBe(0);
+    await shot(page, 'settings');
+  });
+
+  it('folds to one column on a phone and still logs out', async () => {
+    const page = await login('alice', 'alice-password', { width: 390, height: 844 });
+    await page.getByText('Last 30 days').waitFor();
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    expect(await nav.isVisible()).toBe(false);
+    await page.getByRole('button', { name: 'Menu' }).click();
+    expect(await nav.isVisible()).toBe(true);
+    await shot(page, 'phone');
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('button', { name: 'Log in' }).waitFor();
+    // The session is gone on the server: the API refuses the old cookie.
+    const status = await page.evaluate(() => fetch('/v1/me').then((r) => r.status));
+    expect(status).toBe(401);
+  });
+});

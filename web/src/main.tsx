@@ -1,0 +1,133 @@
+/** The dashboard shell: session check, navigation, and a hash router (no server-side routes needed). */
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import type { User } from './api';
+import { api, setCsrf, whenUnauthorized } from './api';
+import { Login } from './pages/login';
+import { Overview } from './pages/overview';
+import { Send } from './pages/send';
+import { Messages } from './pages/messages';
+import { MessageDetail } from './pages/message-detail';
+import { Inbox } from './pages/inbox';
+import { Channels } from './pages/channels';
+import { Admin } from './pages/admin';
+import './styles.css';
+
+const NAV = [
+  ['overview', 'Overview'],
+  ['send', 'Send'],
+  ['messages', 'Messages'],
+  ['inbox', 'Inbox'],
+  ['channels', 'Channels'],
+  ['admin', 'Settings'],
+] as const;
+
+function useHash(): string[] {
+  const read = () => (location.hash.replace(/^#\/?/, '') || 'overview').split('/').map(decodeURIComponent);
+  const [parts, setParts] = useState(read);
+  useEffect(() => {
+    const on = () => setParts(read());
+    addEventListener('hashchange', on);
+    return () => removeEventListener('hashchange', on);
+  }, []);
+  return parts;
+}
+
+function App() {
+  const [user, setUser] = useState<User | null | undefined>(undefined);
+  const [menuOpen, setMenuOpen] = useState(false);
+  const [page = 'overview', arg] = useHash();
+
+  useEffect(() => {
+    whenUnauthorized(() => setUser(null));
+    api<{ user: User; csrf_token: string }>('GET', '/auth/session')
+      .then((s) => {
+        setCsrf(s.csrf_token);
+        setUser(s.user);
+      })
+      .catch(() => setUser(null));
+  }, []);
+  useEffect(() => {
+    setMenuOpen(false);
+    const title = NAV.find(([k]) => k === page)?.[1];
+    document.title = title ? `${title} · smsgw` : 'smsgw';
+  }, [page, arg]);
+
+  if (user === undefined) return <p class="loading">Loading…</p>;
+  if (user === null) {
+    return (
+      <Login
+        onLogin={(u, token) => {
+          setCsrf(token);
+          setUser(u);
+        }}
+      />
+    );
+  }
+
+  const logout = async () => {
+    await api('POST', '/auth/logout').catch(() => undefined);
+    setCsrf('');
+    setUser(null);
+    location.hash = '';
+  };
+
+  let content;
+  switch (page) {
+    case 'send':
+      content = <Send user={user} />;
+      break;
+    case 'messages':
+      content = arg ? <MessageDetail id={arg} /> : <Messages />;
+      break;
+    case 'inbox':
+      content = <Inbox number={arg} />;
+      break;
+    case 'channels':
+      content = <Channels user={user} />;
+      break;
+    case 'admin':
+      content = <Admin user={user} />;
+      break;
+    default:
+      content = <Overview user={user} />;
+  }
+
+  return (
+    <div class="layout">
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
+      <header class="topbar">
+        <span class="brand">smsgw</span>
+        <button
+          class="menu-toggle"
+          aria-expanded={menuOpen}
+          aria-controls="nav"
+          onClick={() => setMenuOpen(!menuOpen)}
+        >
+          Menu
+        </button>
+        <nav id="nav" class={menuOpen ? 'open' : ''} aria-label="Main">
+          {NAV.map(([key, label]) => (
+            <a key={key} href={`#/${key}`} aria-current={page === key ? 'page' : undefined}>
+              {label}
+            </a>
+          ))}
+        </nav>
+        <span class="who">
+          <span data-testid="who">{user.login}</span>
+          {user.role === 'admin' && <span class="badge badge-admin">admin</span>}
+          <button class="link" onClick={logout}>
+            Log out
+          </button>
+        </span>
+      </header>
+      <main id="main" tabIndex={-1}>
+        {content}
+      </main>
+    </div>
+  );
+}
+
+render(<App />, document.getElementById('app') as HTMLElement);

@@ -1,0 +1,54 @@
+/** Recipients from pasted text or an uploaded CSV/TXT: the first phone-like cell of each line. */
+const PHONE = /^\+?[\d\s().-]{5,20}$/;
+
+export function parseRecipients(text: string): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (const line of text.split(/\r?\n/)) {
+    // A line holds one number (CSV/TXT) or several separated by commas, semicolons or tabs.
+    const cells = line.split(/[,;\t]/).map((c) =>
+      c
+        .trim()
+        .replace(/^"(.*)"$/, '$1')
+        .trim(),
+    );
+    const phones = cells.filter((c) => PHONE.test(c) && /\d{5}/.test(c.replace(/\D/g, '')));
+    const picked = phones.length > 1 && cells.length === phones.length ? phones : phones.slice(0, 1);
+    for (const p of picked) {
+      if (!seen.has(p)) {
+        seen.add(p);
+        out.push(p);
+      }
+    }
+    // A lone cell with digits that is not phone-like goes to the server, which says why it is not
+    // a number; lines without digits (CSV headers, names) are skipped.
+    if (phones.length === 0 && cells.length === 1 && cells[0] && /\d/.test(cells[0])) {
+      if (!seen.has(cells[0])) {
+        seen.add(cells[0]);
+        out.push(cells[0]); // let the server explain why it is not a number
+      }
+    }
+  }
+  return out;
+}
+
+/** The UTC instant of a wall-clock date and time in an IANA time zone. */
+export function zonedToUtc(date: string, time: string, tz: string): Date {
+  const [y, mo, d] = date.split('-').map(Number);
+  const [h, mi] = time.split(':').map(Number);
+  const wall = Date.UTC(y ?? 1970, (mo ?? 1) - 1, d ?? 1, h ?? 0, mi ?? 0);
+  let t = wall;
+  // Two passes settle the offset even across a DST change.
+  for (let i = 0; i < 2; i++) t = wall - offsetMs(tz, t);
+  return new Date(t);
+}
+
+function offsetMs(tz: string, at: number): number {
+  const name =
+    new Intl.DateTimeFormat('en-US', { timeZone: tz, timeZoneName: 'longOffset' })
+      .formatToParts(at)
+      .find((p) => p.type === 'timeZoneName')?.value ?? '';
+  const m = /GMT([+-])(\d{2}):(\d{2})/.exec(name);
+  if (!m) return 0;
+  return (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) * 60_000;
+}

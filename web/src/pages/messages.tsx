@@ -1,0 +1,194 @@
+/** Messages: history with filters and search, cursor pages, live status, CSV export. */
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { Message } from '../api';
+import { STATUSES, api, qs } from '../api';
+import { followEvents } from '../live';
+import { ErrorBox, StatusBadge, when } from '../ui';
+
+interface Filters {
+  status: string;
+  to: string;
+  q: string;
+  since: string;
+  until: string;
+}
+
+const EMPTY: Filters = { status: '', to: '', q: '', since: '', until: '' };
+
+/** Local calendar dates to the API's ISO instants; "until" includes the whole day. */
+function toQuery(f: Filters) {
+  const day = (d: string, plus = 0) =>
+    d ? new Date(new Date(`${d}T00:00`).getTime() + plus).toISOString() : undefined;
+  return {
+    status: f.status,
+    to: f.to.trim(),
+    q: f.q.trim(),
+    since: day(f.since),
+    until: day(f.until, 86_400_000),
+  };
+}
+
+export function Messages() {
+  const [draft, setDraft] = useState<Filters>(EMPTY);
+  const [filters, setFilters] = useState<Filters>(EMPTY);
+  const [rows, setRows] = useState<Message[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [loading, setLoading] = useState(false);
+  const [canceled, setCanceled] = useState<string | null>(null);
+  const rowsRef = useRef<Message[]>([]);
+  rowsRef.current = rows;
+
+  const load = async (f: Filters, after?: string) => {
+    setLoading(true);
+    try {
+      const r = await api<{ data: Message[]; next_cursor: string | null }>(
+        'GET',
+        `/v1/messages${qs({ ...toQuery(f), limit: 50, cursor: after })}`,
+      );
+      setRows((prev) => (after ? [...prev, ...r.data] : r.data));
+      setCursor(r.next_cursor);
+      setError(null);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setLoading(false);
+    }
+  };
+
+  useEffect(() => {
+    void load(filters);
+  }, [filters]);
+
+  // Status changes arrive from the change feed; rows on screen update in place.
+  useEffect(
+    () =>
+      followEvents((events) => {
+        const latest = new Map<string, string>();
+        for (const e of events) latest.set(e.message_id, e.status);
+        if (!rowsRef.current.some((m) => latest.has(m.id))) return;
+        setRows((prev) =>
+          prev.map((m) => (latest.has(m.id) ? { ...m, status: latest.get(m.id) as string } : m)),
+        );
+      }),
+    [],
+  );
+
+  const apply = (e: Event) => {
+    e.preventDefault();
+    setFilters({ ...draft });
+  };
+  const reset = () => {
+    setDraft(EMPTY);
+    setFilters(EMPTY);
+  };
+  const cancel = async (m: Message) => {
+    try {
+      const r = await api<Message>('DELETE', `/v1/messages/${encodeURIComponent(m.id)}`);
+      setRows((prev) => prev.map((x) => (x.id === m.id ? r : x)));
+      setCanceled(m.to);
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const set = (k: keyof Filters) => (e: Event) =>
+    setDraft({ ...draft, [k]: (e.currentTarget as HTMLInputElement).value });
+
+  return (
+    <div>
+      <h1>Messages</h1>
+      <form class="card filters" onSubmit={apply} role="search" aria-label="Filter messages">
+        <label>
+          Status
+          <select name="status" value={draft.status} onChange={set('status')}>
+            <option value="">any</option>
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {s.replace('_', ' ')}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Number
+          <input name="to" value={draft.to} onInput={set('to')} placeholder="+4915…" />
+        </label>
+        <label>
+          Text contains
+          <input name="q" type="search" value={draft.q} onInput={set('q')} />
+        </label>
+        <label>
+          From
+          <input name="since" type="date" value={draft.since} onInput={set('since')} />
+        </label>
+        <label>
+          To
+          <input name="until" type="date" value={draft.until} onInput={set('until')} />
+        </label>
+        <div class="filter-actions">
+          <button type="submit" class="primary">
+            Apply
+          </button>
+          <button type="button" onClick={reset}>
+            Reset
+          </button>
+          <a class="button" href={`/v1/messages/export${qs(toQuery(filters))}`} download>
+            Export CSV
+          </a>
+        </div>
+      </form>
+      <ErrorBox error={error} />
+      {canceled && <p role="status">Canceled the message to {canceled}.</p>}
+      <div class="card table-wrap">
+        <table class="messages">
+          <caption class="sr-only">Messages, newest first</caption>
+          <thead>
+            <tr>
+              <th scope="col">Created</th>
+              <th scope="col">To</th>
+              <th scope="col">Text</th>
+              <th scope="col">Segments</th>
+              <th scope="col">Status</th>
+              <th scope="col">
+                <span class="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((m) => (
+              <tr key={m.id} data-status={m.status}>
+                <td class="nowrap">{when(m.created_at)}</td>
+                <td class="nowrap">
+                  <a href={`#/messages/${encodeURIComponent(m.id)}`}>{m.to}</a>
+                </td>
+                <td class="text-cell">{m.text}</td>
+                <td>{m.segments}</td>
+                <td>
+                  <StatusBadge status={m.status} />
+                  {m.error && <span class="muted small"> {m.error.code}</span>}
+                </td>
+                <td>
+                  {(m.status === 'queued' || m.status === 'scheduled') && (
+                    <button
+                      class="small"
+                      onClick={() => cancel(m)}
+                      aria-label={`Cancel the message to ${m.to}`}
+                    >
+                      Cancel
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {!loading && rows.length === 0 && <p class="muted">No messages match.</p>}
+        {cursor && (
+          <button onClick={() => load(filters, cursor)} disabled={loading}>
+            Load more
+          </button>
+        )}
+      </div>
+    </div>
+  );
+}
