@@ -90,6 +90,19 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in Chromium
   const shot = (page: Page, name: string) =>
     page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 
+  it('serves the page with a strict content security policy and cacheable hashed assets', async () => {
+    const index = await fetch(t.url);
+    expect(index.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(index.headers.get('x-frame-options')).toBe('DENY');
+    expect(index.headers.get('cache-control')).toBe('no-cache');
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(await index.text())?.[1];
+    const asset = await fetch(t.url + script);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('cache-control')).toContain('immutable');
+    // Unknown paths are the API's JSON 404, not the page.
+    expect((await fetch(`${t.url}/nope.js`)).status).toBe(404);
+  });
+
   it('refuses a wrong password with a clear message', async () => {
     const context = await browser.newContext();
     contexts.push(context);

@@ -33,6 +33,7 @@ export async function registerDashboard(app: FastifyInstance, webDir = DEFAULT_W
     prefix: '/',
     // Routes for the files that exist at start; everything else falls through to the API's 404.
     wildcard: false,
+    cacheControl: false, // ours, below
     index: ['index.html'],
     setHeaders(res, path) {
       for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
