@@ -3,6 +3,7 @@
  * gammu) implements ChannelDriver and reports back only through the ChannelEvents it is given;
  * a driver never touches the store.
  */
+import type { ShiftLanguage } from '../codec/gsm7.js';
 import type { Encoding } from '../core/message.js';
 
 /** What a driver can do; the dispatcher uses it to refuse features a channel cannot carry. */
@@ -13,6 +14,11 @@ export interface ChannelCapabilities {
   inbound: boolean;
   /** Longest message (in segments) the channel accepts in one submit. */
   maxSegments: number;
+  /**
+   * National single shift tables this channel may use (opted in per channel: not every handset
+   * has them). A text stored as UCS-2 may then leave as GSM-7 in fewer segments.
+   */
+  shiftTables?: readonly ShiftLanguage[] | undefined;
 }
 
 /** One message as the dispatcher hands it to a driver. */

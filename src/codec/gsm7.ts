@@ -174,6 +174,15 @@ const SHIFT_CODES = Object.fromEntries(
   ]),
 ) as Record<ShiftLanguage, Map<string, number>>;
 
+/** A channel config's `shiftTables` option, checked: a list of known languages. */
+export function parseShiftTables(v: unknown, where: string): ShiftLanguage[] {
+  if (v === undefined) return [];
+  const known = Object.keys(SHIFT_TABLES);
+  if (!Array.isArray(v) || !v.every((x) => known.includes(x)))
+    throw new Error(`${where} shiftTables: a list of ${known.join(', ')}`);
+  return v as ShiftLanguage[];
+}
+
 /** Septets for one character with a single shift table in force (default alphabet + that table). */
 export function charSeptetsShifted(ch: string, shift: ShiftLanguage): number[] | undefined {
   const code = DEFAULT_CODE.get(ch);

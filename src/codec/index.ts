@@ -10,7 +10,7 @@ export type { ShiftLanguage } from './gsm7.js';
 
 export interface PreviewOptions {
   /** National single shift tables this channel may use (not every handset supports them). */
-  shiftTables?: ShiftLanguage[] | undefined;
+  shiftTables?: readonly ShiftLanguage[] | undefined;
   /** Replace smart quotes, long dashes, non-breaking spaces, ellipsis… by GSM equivalents. */
   transliterate?: boolean | undefined;
 }
@@ -99,4 +99,18 @@ function gsmPreview(units: number[], single: number, per: number, text: string):
     ucs2Chars: [],
     text,
   };
+}
+
+/** The shift table that lets a text leave as GSM-7 in no more segments than UCS-2, if any. */
+export function shiftTableFor(text: string, tables: readonly ShiftLanguage[]): ShiftLanguage | undefined {
+  return tables.length ? preview(text, { shiftTables: tables }).shiftTable : undefined;
+}
+
+/** Segments a message takes on a channel: fewer than stored when a shift table keeps it GSM-7. */
+export function segmentsOn(
+  msg: { text: string; encoding: string; segments: number },
+  tables: readonly ShiftLanguage[] | undefined,
+): number {
+  if (msg.encoding !== 'ucs2' || !tables?.length) return msg.segments;
+  return Math.min(msg.segments, preview(msg.text, { shiftTables: tables }).segments);
 }

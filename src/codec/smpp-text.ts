@@ -3,7 +3,8 @@
  * septet per octet, as SMPP carries it; Latin-1; UCS-2), message class (flash), and the
  * concatenation UDH. Pure.
  */
-import { fromSeptets, toSeptets } from './gsm7.js';
+import type { ShiftLanguage } from './gsm7.js';
+import { SHIFT_TABLES, charSeptetsShifted, fromSeptets, toSeptets } from './gsm7.js';
 import { parseUdh } from './udh.js';
 
 /** Unpacked GSM (one septet per octet, as SMPP carries it) → text. */
@@ -89,13 +90,23 @@ export function decodeText(dcs: number, payload: Buffer): string {
  * Text → payload bytes for SMPP, split into parts that each fit one SMS alongside a 6-byte
  * concatenation UDH: 153 GSM septets (unpacked: one octet each) or 67 UCS-2 characters. An
  * escape pair or a surrogate pair is never cut. A text that fits one SMS is one part.
+ *
+ * With a national single shift table the text is GSM-7 septets in that table, and every part
+ * also carries the 3-octet shift element (see `shiftUdhElement`): 155 septets alone, 149 per
+ * part, the same figures `preview` counts with.
  */
-export function smppParts(text: string, ucs2: boolean): Buffer[] {
-  const units = [...text].map((ch) => (ucs2 ? ucs2Encode(ch) : (gsmUnpackedEncode(ch) ?? Buffer.from('?'))));
+export function smppParts(text: string, ucs2: boolean, shift?: ShiftLanguage): Buffer[] {
+  const units = [...text].map((ch) =>
+    ucs2
+      ? ucs2Encode(ch)
+      : shift
+        ? Buffer.from(charSeptetsShifted(ch, shift) ?? [0x3f])
+        : (gsmUnpackedEncode(ch) ?? Buffer.from('?')),
+  );
   const total = units.reduce((n, u) => n + u.length, 0);
-  const single = ucs2 ? 140 : 160;
+  const single = ucs2 ? 140 : shift ? 155 : 160;
   if (total <= single) return [Buffer.concat(units)];
-  const per = ucs2 ? 134 : 153;
+  const per = ucs2 ? 134 : shift ? 149 : 153;
   const parts: Buffer[] = [];
   let current: Buffer[] = [];
   let used = 0;
@@ -110,4 +121,9 @@ export function smppParts(text: string, ucs2: boolean): Buffer[] {
   }
   if (current.length) parts.push(Buffer.concat(current));
   return parts;
+}
+
+/** UDH information element 0x24: national language single shift table (TS 23.040 9.2.3.24.15). */
+export function shiftUdhElement(shift: ShiftLanguage): Buffer {
+  return Buffer.from([0x24, 0x01, SHIFT_TABLES[shift].id]);
 }

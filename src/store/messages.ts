@@ -68,6 +68,8 @@ export type Outcome =
       remoteIds: string[];
       /** Units to add to the channel's monthly counter (0 when reserved up front). */
       countUnits: number;
+      /** Set when the channel sent fewer segments than counted at ingest (a shift table kept it GSM-7). */
+      sentAs?: { encoding: string; segments: number } | undefined;
       /** When the submit started: recorded as the `sending` event. */
       startedAt: number;
       at: number;
@@ -530,6 +532,7 @@ export class MessageRepo {
         error_message: null,
         sent_at: o.at,
         updated_at: o.at,
+        ...(o.sentAs ? { encoding: o.sentAs.encoding, segments: o.sentAs.segments } : {}),
       }))
       .where('id', '=', o.id)
       .execute();

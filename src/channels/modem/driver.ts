@@ -8,7 +8,8 @@ import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { fromCmsError, fromTpStatus } from '../../core/error-map.js';
 import type { ShiftLanguage } from '../../codec/gsm7.js';
-import { preview } from '../../codec/index.js';
+import { parseShiftTables } from '../../codec/gsm7.js';
+import { shiftTableFor } from '../../codec/index.js';
 import { Reassembler } from '../../codec/reassembly.js';
 import { encodeSubmitPdus, decodePdu } from '../../codec/tpdu.js';
 import type {
@@ -47,16 +48,8 @@ export function parseModemConfig(raw: Record<string, unknown>): ModemConfig {
     pin: raw.pin as string | undefined,
     sendTimeoutMs: typeof raw.sendTimeoutMs === 'number' ? raw.sendTimeoutMs : 60_000,
     healthEveryMs: typeof raw.healthEveryMs === 'number' ? raw.healthEveryMs : 60_000,
-    shiftTables: parseShiftTables(raw.shiftTables),
+    shiftTables: parseShiftTables(raw.shiftTables, 'modem'),
   };
-}
-
-function parseShiftTables(v: unknown): ShiftLanguage[] {
-  if (v === undefined) return [];
-  const known = ['turkish', 'spanish', 'portuguese'];
-  if (!Array.isArray(v) || !v.every((x) => known.includes(x)))
-    throw new Error(`modem shiftTables: a list of ${known.join(', ')}`);
-  return v as ShiftLanguage[];
 }
 
 async function openPort(cfg: ModemConfig): Promise<Duplex> {
@@ -76,13 +69,7 @@ async function openPort(cfg: ModemConfig): Promise<Duplex> {
 }
 
 export class ModemDriver implements ChannelDriver {
-  readonly capabilities: ChannelCapabilities = {
-    flash: true,
-    replace: true,
-    deliveryReports: true,
-    inbound: true,
-    maxSegments: 255,
-  };
+  readonly capabilities: ChannelCapabilities;
   private io: Duplex | undefined;
   private at: AtLine | undefined;
   private events: ChannelEvents | undefined;
@@ -96,7 +83,16 @@ export class ModemDriver implements ChannelDriver {
   private seq = 0;
   private readonly parts = new Reassembler();
 
-  constructor(readonly config: ModemConfig) {}
+  constructor(readonly config: ModemConfig) {
+    this.capabilities = {
+      flash: true,
+      replace: true,
+      deliveryReports: true,
+      inbound: true,
+      maxSegments: 255,
+      shiftTables: config.shiftTables,
+    };
+  }
 
   async start(events: ChannelEvents): Promise<void> {
     this.events = events;
@@ -189,10 +185,7 @@ export class ModemDriver implements ChannelDriver {
     const at = this.at;
     if (!at || this.state.status !== 'up') throw new SubmitError('channel_error', 'modem is not ready');
     // A text counted as UCS-2 may fit GSM-7 with a shift table this channel opted into.
-    const shift =
-      sms.encoding === 'ucs2' && this.config.shiftTables.length
-        ? preview(sms.text, { shiftTables: this.config.shiftTables }).shiftTable
-        : undefined;
+    const shift = sms.encoding === 'ucs2' ? shiftTableFor(sms.text, this.config.shiftTables) : undefined;
     const pdus = encodeSubmitPdus({
       to: sms.to,
       text: sms.text,

@@ -12,7 +12,10 @@ import { fromReceipt, fromSmppStatus } from '../../core/error-map.js';
 import { Reassembler } from '../../codec/reassembly.js';
 import { idForms, parseReceiptText } from '../../codec/smpp-frames.js';
 import { CMD, Reader, STATUS, TLV, Writer, decodeSubmit, messageBody } from '../../codec/smpp-pdu.js';
-import { decodeText, smppParts, splitUdh } from '../../codec/smpp-text.js';
+import { decodeText, shiftUdhElement, smppParts, splitUdh } from '../../codec/smpp-text.js';
+import type { ShiftLanguage } from '../../codec/gsm7.js';
+import { parseShiftTables } from '../../codec/gsm7.js';
+import { shiftTableFor } from '../../codec/index.js';
 import type {
   ChannelCapabilities,
   ChannelDriver,
@@ -49,6 +52,8 @@ export interface SmppClientConfig {
   /** How long a message waits for a bind before its submit fails (then it is retried later). */
   bindWaitMs: number;
   multipart: 'udh' | 'sar' | 'payload';
+  /** National single shift tables the recipients' handsets are known to support (opt-in). */
+  shiftTables: ShiftLanguage[];
   sourceTon: number;
   sourceNpi: number;
   defaultSource: string;
@@ -64,6 +69,7 @@ const DEFAULTS: Omit<SmppClientConfig, 'host' | 'port' | 'systemId' | 'password'
   responseTimeoutMs: 30_000,
   bindWaitMs: 10_000,
   multipart: 'udh',
+  shiftTables: [],
   sourceTon: 1,
   sourceNpi: 1,
   defaultSource: '',
@@ -84,6 +90,7 @@ export function parseSmppClientConfig(raw: Record<string, unknown>): SmppClientC
     throw new Error('smpp multipart: udh, sar or payload');
   if (!Number.isInteger(cfg.window) || cfg.window < 1 || cfg.window > 1000)
     throw new Error('smpp window: 1..1000');
+  cfg.shiftTables = parseShiftTables(raw.shiftTables, 'smpp');
   return cfg;
 }
 
@@ -94,13 +101,7 @@ interface PartJob {
 }
 
 export class SmppClientDriver implements ChannelDriver {
-  readonly capabilities: ChannelCapabilities = {
-    flash: true,
-    replace: true,
-    deliveryReports: true,
-    inbound: true,
-    maxSegments: 255,
-  };
+  readonly capabilities: ChannelCapabilities;
   private conn: SmppConnection | undefined;
   private receiver: SmppConnection | undefined;
   private events: ChannelEvents | undefined;
@@ -121,7 +122,16 @@ export class SmppClientDriver implements ChannelDriver {
   /** Concatenated inbound parts until complete (5 minutes at most). */
   private readonly parts = new Reassembler();
 
-  constructor(readonly config: SmppClientConfig) {}
+  constructor(readonly config: SmppClientConfig) {
+    this.capabilities = {
+      flash: true,
+      replace: true,
+      deliveryReports: true,
+      inbound: true,
+      maxSegments: 255,
+      shiftTables: config.shiftTables,
+    };
+  }
 
   async start(events: ChannelEvents): Promise<void> {
     this.events = events;
@@ -242,20 +252,23 @@ export class SmppClientDriver implements ChannelDriver {
   /** The submit_sm bodies for one message: one, or one per part (UDH or SAR), or one with message_payload. */
   private encode(sms: OutboundSms): Writer[] {
     const c = this.config;
-    const ucs2 = sms.encoding === 'ucs2';
+    // A text counted as UCS-2 may fit GSM-7 with a shift table this channel opted into.
+    const shift = sms.encoding === 'ucs2' ? shiftTableFor(sms.text, c.shiftTables) : undefined;
+    const ucs2 = sms.encoding === 'ucs2' && !shift;
     const dcs = (ucs2 ? 0x08 : 0x00) | (sms.flash ? (ucs2 ? 0x10 : 0xf0) : 0);
-    const parts =
-      c.multipart === 'payload'
-        ? [smppParts(sms.text, ucs2).reduce((a, b) => Buffer.concat([a, b]))]
-        : smppParts(sms.text, ucs2);
+    const split = smppParts(sms.text, ucs2, shift);
+    const parts = c.multipart === 'payload' ? [Buffer.concat(split)] : split;
     const ref = (this.ref = (this.ref + 1) % 256);
     const alpha = !!sms.from && !/^\+?\d+$/.test(sms.from);
     return parts.map((part, i) => {
       const multi = parts.length > 1;
-      const udh =
+      const elements = Buffer.concat([
         multi && c.multipart === 'udh'
-          ? Buffer.from([0x05, 0x00, 0x03, ref, parts.length, i + 1])
-          : undefined;
+          ? Buffer.from([0x00, 0x03, ref, parts.length, i + 1])
+          : Buffer.alloc(0),
+        shift ? shiftUdhElement(shift) : Buffer.alloc(0),
+      ]);
+      const udh = elements.length ? Buffer.concat([Buffer.from([elements.length]), elements]) : undefined;
       const tlvs: [number, Buffer][] = [];
       if (multi && c.multipart === 'sar') {
         const r = Buffer.alloc(2);
