@@ -189,6 +189,37 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in Chromium
     expect(csv.slice(1).every((l) => l.includes(',undelivered,absent_subscriber,'))).toBe(true);
   });
 
+  it('reads recipients from an uploaded CSV, schedules in a chosen time zone, and cancels', async () => {
+    const page = await login('alice', 'alice-password');
+    await page.goto(`${t.url}/#/send`);
+    await page.getByLabel('Or upload a list (CSV or TXT)').setInputFiles({
+      name: 'customers.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from('name,phone\r\nAnna,+15555550111\r\n"Ben, Jr.",+1 555 555 0112\r\n'),
+    });
+    await expect.poll(() => page.getByTestId('recipient-count').textContent()).toBe('2 recipients');
+    await page.getByText('2 numbers read from customers.csv.').waitFor();
+    await page.getByLabel('Text').fill('Your appointment is tomorrow.');
+    await page.getByLabel('Schedule for later').check();
+    await page.getByLabel('Date').fill('2030-07-01');
+    await page.getByLabel('Time', { exact: true }).fill('09:30');
+    await page.getByLabel('Time zone').selectOption('America/New_York');
+    await page.getByRole('button', { name: 'Schedule for 2' }).click();
+    await page.getByTestId('send-result').getByText('2 accepted, 0 refused.').waitFor();
+    const list = await t.call('GET', '/v1/messages?status=scheduled', { auth: 'alice:alice-password' });
+    expect(list.body.data.map((m: { to: string }) => m.to).sort()).toEqual(['+15555550111', '+15555550112']);
+    // 09:30 in New York in July (EDT, UTC-4) is 13:30 UTC.
+    expect(list.body.data.every((m: { send_at: string }) => m.send_at === '2030-07-01T13:30:00.000Z')).toBe(
+      true,
+    );
+
+    await page.goto(`${t.url}/#/messages`);
+    await page.getByRole('button', { name: 'Cancel the message to +15555550111' }).click();
+    await page.getByText('Canceled the message to +15555550111.').waitFor();
+    const m = await t.call('GET', '/v1/messages?to=%2B15555550111', { auth: 'alice:alice-password' });
+    expect(m.body.data[0].status).toBe('canceled');
+  });
+
   it("shows a second user none of the first user's messages", async () => {
     const page = await login('bob', 'bob-password');
     await page.goto(`${t.url}/#/messages`);
