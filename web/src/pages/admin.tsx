@@ -227,6 +227,7 @@ function Webhooks() {
   const [form, setForm] = useState<Record<string, string>>({});
   const [transliterate, setTransliterate] = useState(false);
   const [saved, setSaved] = useState(false);
+  const [showSecret, setShowSecret] = useState(false);
   const [error, setError] = useState<unknown>(null);
 
   const fill = (r: Settings) => {
@@ -272,6 +273,7 @@ function Webhooks() {
   const rotate = async () => {
     try {
       fill(await api<Settings>('POST', '/v1/settings/rotate-secret'));
+      setShowSecret(true); // a new secret must be copied into the receiver now
     } catch (err) {
       setError(err);
     }
@@ -304,8 +306,12 @@ function Webhooks() {
         {field('inbound_webhook_url', 'Inbound webhook URL', 'url')}
         <div class="span2">
           Signing secret:{' '}
-          {s?.webhook_secret ? (
+          {s?.webhook_secret && showSecret ? (
             <code class="secret">{s.webhook_secret}</code>
+          ) : s?.webhook_secret ? (
+            <button type="button" class="small" onClick={() => setShowSecret(true)}>
+              Show
+            </button>
           ) : (
             <span class="muted">none yet</span>
           )}{' '}

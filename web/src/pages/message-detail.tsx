@@ -1,6 +1,6 @@
 /** One message: its fields, parts and the event timeline, live; cancel while it waits. */
 import { useEffect, useState } from 'preact/hooks';
-import type { Message } from '../api';
+import type { Channel, Message } from '../api';
 import { FINAL, api } from '../api';
 import { followEvents } from '../live';
 import { Card, ErrorBox, StatusBadge, when } from '../ui';
@@ -8,12 +8,19 @@ import { Card, ErrorBox, StatusBadge, when } from '../ui';
 export function MessageDetail({ id }: { id: string }) {
   const [m, setM] = useState<Message | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const [channels, setChannels] = useState<Map<string, string>>(new Map());
 
   const load = () =>
     api<Message>('GET', `/v1/messages/${encodeURIComponent(id)}`).then((r) => {
       setM(r);
       setError(null);
     }, setError);
+  useEffect(() => {
+    api<{ data: Channel[] }>('GET', '/v1/channels').then(
+      (r) => setChannels(new Map(r.data.map((c) => [c.id, c.name]))),
+      () => undefined,
+    );
+  }, []);
   useEffect(() => {
     void load();
     return followEvents((events) => {
@@ -70,7 +77,15 @@ export function MessageDetail({ id }: { id: string }) {
                 {m.flash ? 'flash' : 'normal'} / {m.replace_id ?? 'none'}
               </dd>
               <dt>Channel</dt>
-              <dd>{m.channel_id ?? (m.pinned_channel_id ? `${m.pinned_channel_id} (chosen)` : '—')}</dd>
+              <dd>
+                {m.channel_id ? (channels.get(m.channel_id) ?? m.channel_id) : '—'}
+                {m.pinned_channel_id && (
+                  <span class="muted small">
+                    {' '}
+                    (chosen: {channels.get(m.pinned_channel_id) ?? m.pinned_channel_id})
+                  </span>
+                )}
+              </dd>
               <dt>Attempts</dt>
               <dd>{m.attempts}</dd>
               <dt>Created</dt>
