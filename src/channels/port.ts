@@ -21,6 +21,11 @@ export interface ChannelCapabilities {
   shiftTables?: readonly ShiftLanguage[] | undefined;
 }
 
+/** What a radio or SMSC link carries: every feature, long messages, and the opted-in shift tables. */
+export function fullCapabilities(shiftTables: readonly ShiftLanguage[]): ChannelCapabilities {
+  return { flash: true, replace: true, deliveryReports: true, inbound: true, maxSegments: 255, shiftTables };
+}
+
 /** One message as the dispatcher hands it to a driver. */
 export interface OutboundSms {
   /** Our message id; drivers put it in logs, never in the network. */

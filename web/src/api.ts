@@ -121,15 +121,7 @@ export interface Channel {
   config?: Record<string, unknown>;
 }
 
-export const FINAL = new Set([
-  'delivered',
-  'partially_delivered',
-  'undelivered',
-  'failed',
-  'expired',
-  'rejected',
-  'canceled',
-]);
+/** Every status in lifecycle order: the first four are on the way, the rest are final. */
 export const STATUSES = [
   'queued',
   'scheduled',
@@ -143,3 +135,4 @@ export const STATUSES = [
   'rejected',
   'canceled',
 ];
+export const FINAL = new Set(STATUSES.slice(4));

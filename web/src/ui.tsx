@@ -71,3 +71,18 @@ export function Card({
     </section>
   );
 }
+
+/** A table head; an empty label is an actions column, named for screen readers only. */
+export function TableHead({ columns }: { columns: string[] }) {
+  return (
+    <thead>
+      <tr>
+        {columns.map((c, i) => (
+          <th scope="col" key={i}>
+            {c || <span class="sr-only">Actions</span>}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
+}

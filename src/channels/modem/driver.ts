@@ -20,7 +20,7 @@ import type {
   OutboundSms,
   SubmitResult,
 } from '../port.js';
-import { SubmitError } from '../port.js';
+import { SubmitError, fullCapabilities } from '../port.js';
 import type { AtError } from './at.js';
 import { AtLine } from './at.js';
 
@@ -84,14 +84,7 @@ export class ModemDriver implements ChannelDriver {
   private readonly parts = new Reassembler();
 
   constructor(readonly config: ModemConfig) {
-    this.capabilities = {
-      flash: true,
-      replace: true,
-      deliveryReports: true,
-      inbound: true,
-      maxSegments: 255,
-      shiftTables: config.shiftTables,
-    };
+    this.capabilities = fullCapabilities(config.shiftTables);
   }
 
   async start(events: ChannelEvents): Promise<void> {

@@ -24,7 +24,7 @@ import type {
   OutboundSms,
   SubmitResult,
 } from '../port.js';
-import { SubmitError } from '../port.js';
+import { SubmitError, fullCapabilities } from '../port.js';
 import { SmppConnection } from './connection.js';
 import type { Pdu } from './connection.js';
 
@@ -123,14 +123,7 @@ export class SmppClientDriver implements ChannelDriver {
   private readonly parts = new Reassembler();
 
   constructor(readonly config: SmppClientConfig) {
-    this.capabilities = {
-      flash: true,
-      replace: true,
-      deliveryReports: true,
-      inbound: true,
-      maxSegments: 255,
-      shiftTables: config.shiftTables,
-    };
+    this.capabilities = fullCapabilities(config.shiftTables);
   }
 
   async start(events: ChannelEvents): Promise<void> {

@@ -2,7 +2,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { User } from '../api';
 import { api } from '../api';
-import { Card, ErrorBox, Notice, when } from '../ui';
+import { Card, ErrorBox, Notice, TableHead, when } from '../ui';
 
 interface Key {
   id: string;
@@ -71,17 +71,7 @@ function Users({ me }: { me: User }) {
   return (
     <Card title="Users" wide>
       <table>
-        <thead>
-          <tr>
-            <th scope="col">Login</th>
-            <th scope="col">Role</th>
-            <th scope="col">Status</th>
-            <th scope="col">Created</th>
-            <th scope="col">
-              <span class="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
+        <TableHead columns={['Login', 'Role', 'Status', 'Created', '']} />
         <tbody>
           {users.map((u) => (
             <tr key={u.id}>

@@ -2,7 +2,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Channel, User } from '../api';
 import { api } from '../api';
-import { Card, ErrorBox, Progress } from '../ui';
+import { Card, ErrorBox, Progress, TableHead } from '../ui';
 
 const TYPES = ['simulator', 'modem', 'gammu', 'smpp'];
 
@@ -75,19 +75,19 @@ export function Channels({ user }: { user: User }) {
       <div class="card table-wrap">
         <table>
           <caption class="sr-only">Channels</caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Type</th>
-              <th scope="col">Owner</th>
-              <th scope="col">State</th>
-              <th scope="col">Signal</th>
-              <th scope="col">This month</th>
-              <th scope="col">Interval</th>
-              <th scope="col">In flight</th>
-              {admin && <th scope="col">Actions</th>}
-            </tr>
-          </thead>
+          <TableHead
+            columns={[
+              'Name',
+              'Type',
+              'Owner',
+              'State',
+              'Signal',
+              'This month',
+              'Interval',
+              'In flight',
+              ...(admin ? ['Actions'] : []),
+            ]}
+          />
           <tbody>
             {channels.map((c) => {
               const state = c.enabled ? (c.health?.status ?? c.state) : 'disabled';
@@ -166,6 +166,14 @@ function ChannelForm({
   const set = (k: keyof typeof f) => (e: Event) =>
     setF({ ...f, [k]: (e.currentTarget as HTMLInputElement).value });
 
+  // Empty means "the type's default" (the server fills it in).
+  const numberField = (k: 'min_interval_ms' | 'max_in_flight', label: string, min: number) => (
+    <label>
+      {label}
+      <input name={k} type="number" min={min} value={f[k]} onInput={set(k)} placeholder="type default" />
+    </label>
+  );
+
   const save = async (e: Event) => {
     e.preventDefault();
     let config: unknown;
@@ -238,28 +246,8 @@ function ChannelForm({
             <option value="messages">messages</option>
           </select>
         </label>
-        <label>
-          Minimum interval (ms)
-          <input
-            name="min_interval_ms"
-            type="number"
-            min={0}
-            value={f.min_interval_ms}
-            onInput={set('min_interval_ms')}
-            placeholder="type default"
-          />
-        </label>
-        <label>
-          Max in flight
-          <input
-            name="max_in_flight"
-            type="number"
-            min={1}
-            value={f.max_in_flight}
-            onInput={set('max_in_flight')}
-            placeholder="type default"
-          />
-        </label>
+        {numberField('min_interval_ms', 'Minimum interval (ms)', 0)}
+        {numberField('max_in_flight', 'Max in flight', 1)}
         <label>
           Priority <span class="muted small">(lower first)</span>
           <input

@@ -3,7 +3,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Message } from '../api';
 import { STATUSES, api, qs } from '../api';
 import { followEvents } from '../live';
-import { ErrorBox, StatusBadge, when } from '../ui';
+import { ErrorBox, StatusBadge, TableHead, when } from '../ui';
 
 interface Filters {
   status: string;
@@ -142,18 +142,7 @@ export function Messages() {
       <div class="card table-wrap">
         <table class="messages">
           <caption class="sr-only">Messages, newest first</caption>
-          <thead>
-            <tr>
-              <th scope="col">Created</th>
-              <th scope="col">To</th>
-              <th scope="col">Text</th>
-              <th scope="col">Segments</th>
-              <th scope="col">Status</th>
-              <th scope="col">
-                <span class="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={['Created', 'To', 'Text', 'Segments', 'Status', '']} />
           <tbody>
             {rows.map((m) => (
               <tr key={m.id} data-status={m.status}>
