@@ -301,8 +301,9 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in Chromium
       await page.waitForLoadState('networkidle').catch(() => undefined);
       await page.addScriptTag({ content: axe });
       const violations = await page.evaluate(async () => {
-        const w = window as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<any> } };
-        const r = await w.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } });
+        // Runs in the page: its globals, not Node's (this file is typed without the DOM).
+        const w = globalThis as any;
+        const r = await w.axe.run(w.document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } });
         return r.violations.map(
           (v: any) => `${v.id} (${v.impact}): ${v.nodes.map((n: any) => n.target.join(' ')).join(', ')}`,
         );
@@ -315,9 +316,11 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in Chromium
     await page.goto(`${t.url}/#/overview`);
     await page.locator('main h1').waitFor();
     await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    expect(await page.evaluate(() => (globalThis as any).document.activeElement?.textContent)).toBe(
+      'Skip to content',
+    );
     await page.keyboard.press('Enter');
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
+    expect(await page.evaluate(() => (globalThis as any).document.activeElement?.id)).toBe('main');
   });
 
   it('folds to one column on a phone and still logs out', async () => {
