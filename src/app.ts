@@ -139,12 +139,9 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
           { ...SMPP_DEFAULTS, submitRate: config.userRateLimit },
         )
       : undefined;
-  dispatcher.onFinal = (id) => {
-    webhooks.poke();
-    if (smpp?.wantsReceipt(id)) {
-      void store.messages.byId(id).then((m) => m && smpp.onFinal(m));
-    }
-  };
+  dispatcher.onFinal = () => webhooks.poke();
+  // The event fan-out queues SMPP receipts with the webhooks; the SMPP face sends them.
+  webhooks.onFannedOut = () => smpp?.receipts.poke();
   inbound.onStored = (row) => smpp?.onInbound(row);
   let ready = false;
   const http = await buildHttpServer({

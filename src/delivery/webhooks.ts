@@ -38,6 +38,8 @@ export class WebhookWorker {
   private running = false;
   private loopDone: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** Called after a fan-out round read new events (SMPP receipts may be queued). */
+  onFannedOut: () => void = () => undefined;
   private secrets = new Map<string, { secret: string; at: number }>();
 
   constructor(
@@ -65,10 +67,13 @@ export class WebhookWorker {
   async runOnce(): Promise<number> {
     const now = Date.now();
     // Catch up in pages; a page shorter than the limit means we are at the head of the log.
+    let read = 0;
     for (let page = 0; page < 20; page++) {
-      if ((await this.store.webhooks.fanOut(now, this.opts.fanOutLagMs, 500, this.opts.giveUpMs)) < 500)
-        break;
+      const n = await this.store.webhooks.fanOut(now, this.opts.fanOutLagMs, 500, this.opts.giveUpMs);
+      read += n;
+      if (n < 500) break;
     }
+    if (read > 0) this.onFannedOut();
     const due = await this.store.webhooks.claimDue(now, now + this.opts.timeoutMs * 2, this.opts.concurrency);
     await Promise.all(due.map((row) => this.deliver(row)));
     return due.length;

@@ -32,6 +32,8 @@ export interface SendInput {
   allOrNothing?: boolean | undefined;
   /** Send through this channel only (it must be the sender's own or shared). */
   channelId?: string | undefined;
+  /** SMPP submits: the client's registered_delivery, kept so its receipt survives restarts. */
+  smppReceiptMask?: number | undefined;
 }
 
 export type RecipientResult =
@@ -241,6 +243,7 @@ export class MessageService {
         channel_id: null,
         avoid_channel_id: null,
         pinned_channel_id: input.channelId ?? null,
+        smpp_receipt_mask: input.smppReceiptMask ? input.smppReceiptMask & 0x03 || null : null,
         error_code: null,
         error_message: null,
         client_ref: input.clientRef ?? null,

@@ -15,6 +15,7 @@ import * as m003 from './migrations/003-smpp-credentials.js';
 import * as m004 from './migrations/004-transliterate.js';
 import * as m005 from './migrations/005-sessions.js';
 import * as m006 from './migrations/006-pinned-channel.js';
+import * as m007 from './migrations/007-smpp-receipts.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -48,6 +49,7 @@ const MIGRATIONS: Record<string, { up(db: Kysely<unknown>, dialect: Dialect): Pr
   '004-transliterate': m004,
   '005-sessions': m005,
   '006-pinned-channel': m006,
+  '007-smpp-receipts': m007,
 };
 
 // pg returns int8 (bigint) as strings to protect values above 2^53; our bigints are epoch

@@ -6,6 +6,7 @@ import { MessageFeed, MessageRepo } from './messages.js';
 import { WebhookRepo } from './webhooks.js';
 import { SessionRepo } from './sessions.js';
 import { StatsRepo } from './stats.js';
+import { SmppOutboxRepo } from './smpp-outbox.js';
 import { ContactRepo, InboundRepo, KeywordRepo, OptOutRepo } from './inbound.js';
 
 export interface Store {
@@ -22,6 +23,7 @@ export interface Store {
   optOuts: OptOutRepo;
   sessions: SessionRepo;
   stats: StatsRepo;
+  smppOutbox: SmppOutboxRepo;
   close(): Promise<void>;
 }
 
@@ -40,6 +42,7 @@ export function createStore(db: Db): Store {
     optOuts: new OptOutRepo(db.kysely),
     sessions: new SessionRepo(db.kysely),
     stats: new StatsRepo(db.kysely),
+    smppOutbox: new SmppOutboxRepo(db.kysely, db.dialect),
     close: () => db.close(),
   };
 }

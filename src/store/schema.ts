@@ -89,6 +89,8 @@ export interface MessagesTable {
   avoid_channel_id: string | null;
   /** The sender chose this channel: routing uses no other. */
   pinned_channel_id: string | null;
+  /** SMPP registered_delivery of the submit, when the client wants a receipt (0x01 or 0x02). */
+  smpp_receipt_mask: number | null;
   error_code: string | null;
   error_message: string | null;
   client_ref: string | null;
@@ -143,6 +145,16 @@ export interface UserSettingsTable {
   /** 1: replace smart quotes, long dashes, ellipsis… by GSM equivalents before sending. */
   transliterate: number;
   updated_at: number;
+}
+
+/** Receipts owed to SMPP clients, until one of their receiver binds acknowledges them. */
+export interface SmppOutboxTable {
+  id: Generated<number>;
+  owner_id: string;
+  message_id: string;
+  created_at: number;
+  /** Sent on a bind and waiting for deliver_sm_resp until then; null when waiting for a bind. */
+  lease_until: number | null;
 }
 
 export interface WebhookOutboxTable {
@@ -243,6 +255,7 @@ export interface Database {
   idempotency_keys: IdempotencyKeysTable;
   user_settings: UserSettingsTable;
   webhook_outbox: WebhookOutboxTable;
+  smpp_outbox: SmppOutboxTable;
   webhook_attempts: WebhookAttemptsTable;
   cursors: CursorsTable;
   inbound_messages: InboundMessagesTable;

@@ -107,6 +107,7 @@ export class WebhookRepo {
           'm.client_ref',
           'm.batch_id',
           'm.callback_url',
+          'm.smpp_receipt_mask',
           's.webhook_url',
         ])
         .where('e.id', '>', position)
@@ -116,7 +117,11 @@ export class WebhookRepo {
         .execute();
       if (events.length === 0) return 0;
       const rows: NewOutbox[] = [];
+      const receipts: { owner_id: string; message_id: string; created_at: number }[] = [];
       for (const e of events) {
+        if (owesSmppReceipt(e.smpp_receipt_mask, e.status)) {
+          receipts.push({ owner_id: e.owner_id, message_id: e.message_id, created_at: now });
+        }
         const url = e.callback_url ?? e.webhook_url;
         if (!url || !WEBHOOK_STATUSES.includes(e.status)) continue;
         rows.push({
@@ -143,6 +148,7 @@ export class WebhookRepo {
         });
       }
       if (rows.length > 0) await trx.insertInto('webhook_outbox').values(rows.map(pending)).execute();
+      if (receipts.length > 0) await trx.insertInto('smpp_outbox').values(receipts).execute();
       const last = (events[events.length - 1] as { event_id: number }).event_id;
       await trx
         .insertInto('cursors')
@@ -267,4 +273,14 @@ function pending(row: NewOutbox) {
     last_error: null,
     delivered_at: null,
   };
+}
+
+/**
+ * SMPP registered_delivery: 0x01 asks for a receipt on any final outcome, 0x02 on failure only.
+ * A receipt goes out once, at the final status.
+ */
+export function owesSmppReceipt(mask: number | null, status: string): boolean {
+  const want = (mask ?? 0) & 0x03;
+  if (want === 0 || !FINAL_STATUSES.has(status as never)) return false;
+  return want === 1 || status !== 'delivered';
 }

@@ -335,6 +335,48 @@ for (const testDb of TEST_DBS) {
       ).toEqual([]);
     });
 
+    it('queues SMPP receipts at the final event and leases them to one claimer until acknowledged', async () => {
+      const dave = (await store.users.create({ login: 'dave', passwordHash: 'x', role: 'user' })).id;
+      const m = message(dave, { smpp_receipt_mask: 1 });
+      const quiet = message(dave, { smpp_receipt_mask: 2 }); // failure only: none when delivered
+      await store.messages.acceptBatch([{ messages: [m, quiet] }]);
+      for (const x of [m, quiet]) {
+        await store.messages.applyOutcomes([
+          {
+            kind: 'sent',
+            id: x.id,
+            ownerId: dave,
+            channelId,
+            remoteIds: [`r-${x.id}`],
+            countUnits: 0,
+            startedAt: Date.now(),
+            at: Date.now(),
+          },
+        ]);
+        await store.messages.applyOutcomes([
+          { kind: 'report', channelId, remoteId: `r-${x.id}`, state: 'delivered', at: Date.now() },
+        ]);
+      }
+      expect((await store.messages.byId(m.id))?.status).toBe('delivered');
+      while ((await store.webhooks.fanOut(Date.now() + 1000, 0, 500, 86_400_000)) === 500);
+      const now = Date.now();
+      const [a, b] = await Promise.all([
+        store.smppOutbox.claim(dave, now, now + 60_000, 10),
+        store.smppOutbox.claim(dave, now, now + 60_000, 10),
+      ]);
+      const claimed = [...a, ...b];
+      expect(claimed.map((r) => r.message_id)).toEqual([m.id]);
+      expect(claimed[0]).toMatchObject({ status: 'delivered', to: m.to, text: m.text });
+      // Leased: nobody else gets it until it is released or the lease runs out.
+      expect(await store.smppOutbox.claim(dave, now, now + 60_000, 10)).toEqual([]);
+      await store.smppOutbox.release(claimed.map((r) => r.id));
+      const again = await store.smppOutbox.claim(dave, now, now + 60_000, 10);
+      expect(again.map((r) => r.message_id)).toEqual([m.id]);
+      expect((await store.smppOutbox.claim(dave, now + 61_000, now + 120_000, 10)).length).toBe(1);
+      await store.smppOutbox.done(again.map((r) => r.id));
+      expect(await store.smppOutbox.owners()).not.toContain(dave);
+    });
+
     it('expires sent messages with no final report after their validity', async () => {
       const m = message(alice, { expires_at: Date.now() - 1 });
       await store.messages.acceptBatch([{ messages: [m] }]);

@@ -14,7 +14,7 @@ import { RateLimiter } from '../../core/rate-limit.js';
 import type { AuthService, Principal } from '../../services/auth.js';
 import type { MessageService } from '../../services/messages.js';
 import type { Store } from '../../store/index.js';
-import type { InboundRow, MessageRow } from '../../store/schema.js';
+import type { InboundRow } from '../../store/schema.js';
 import type { Bind, Header, Submit } from '../../codec/smpp-pdu.js';
 import {
   CMD,
@@ -30,7 +30,9 @@ import {
   decodeSubmit,
   encodeDeliver,
 } from '../../codec/smpp-pdu.js';
-import { PduReader, formatReceiptText } from '../../codec/smpp-frames.js';
+import { PduReader } from '../../codec/smpp-frames.js';
+import type { ReceiptSink } from './receipts.js';
+import { ReceiptPump, SMPP_STATE } from './receipts.js';
 import { decodeText, gsmUnpackedEncode, isFlash, splitUdh, ucs2Encode } from '../../codec/smpp-text.js';
 
 export interface SmppServerOptions {
@@ -54,17 +56,6 @@ export const SMPP_DEFAULTS: SmppServerOptions = {
 
 type Mode = 'tx' | 'rx' | 'trx';
 
-interface Receipt {
-  userId: string;
-  /** Ids the client was given (one per submit_sm part; parts of one message share the id). */
-  clientId: string;
-  mask: number;
-  source: string;
-  destination: string;
-  submittedAt: number;
-  text: string;
-}
-
 interface HeldPart {
   seq: number;
   session: Session;
@@ -72,36 +63,13 @@ interface HeldPart {
   text: string;
 }
 
-const SMPP_STATE: Record<string, number> = {
-  scheduled: 1,
-  queued: 1,
-  sending: 1,
-  sent: 1,
-  delivered: 2,
-  expired: 3,
-  canceled: 4,
-  undelivered: 5,
-  partially_delivered: 5,
-  failed: 5,
-  rejected: 8,
-};
-
-const RECEIPT_STAT: Record<string, string> = {
-  delivered: 'DELIVRD',
-  expired: 'EXPIRED',
-  canceled: 'DELETED',
-  undelivered: 'UNDELIV',
-  partially_delivered: 'UNDELIV',
-  failed: 'UNDELIV',
-  rejected: 'REJECTD',
-};
-
 export class SmppServer {
   private server: Server | undefined;
   private readonly servers: Server[] = [];
   private readonly sessions = new Set<Session>();
-  private readonly receipts = new Map<string, Receipt>();
-  private readonly pendingReceipts = new Map<string, Buffer[]>();
+  /** Inbound messages for users with no receiver bound yet (bounded, in memory). */
+  private readonly pendingInbound = new Map<string, Buffer[]>();
+  readonly receipts: ReceiptPump;
   private readonly held = new Map<string, { parts: HeldPart[]; total: number; timer: NodeJS.Timeout }>();
   readonly limiter: RateLimiter | undefined;
 
@@ -110,6 +78,18 @@ export class SmppServer {
     readonly opts: SmppServerOptions = SMPP_DEFAULTS,
   ) {
     this.limiter = opts.submitRate > 0 ? new RateLimiter(opts.submitRate, opts.submitRate) : undefined;
+    this.receipts = new ReceiptPump(deps.store, () => this.receivers(), deps.logger.child({ face: 'smpp' }));
+  }
+
+  /** Receiving binds on this node, by user. */
+  private receivers(): Map<string, Session[]> {
+    const out = new Map<string, Session[]>();
+    for (const s of this.sessions) {
+      const id = s.principal?.user.id;
+      if (!id || (s.mode !== 'rx' && s.mode !== 'trx')) continue;
+      out.set(id, [...(out.get(id) ?? []), s]);
+    }
+    return out;
   }
 
   /** Plain TCP, or TLS when a certificate and key (PEM) are given. */
@@ -122,12 +102,14 @@ export class SmppServer {
       this.server?.listen(port, host, () => resolve());
     });
     this.servers.push(this.server);
+    this.receipts.start();
     return (this.server.address() as { port: number }).port;
   }
 
   async close(): Promise<void> {
     for (const h of this.held.values()) clearTimeout(h.timer);
     for (const s of this.sessions) s.unbindAndClose();
+    await this.receipts.stop();
     await Promise.all(this.servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))));
   }
 
@@ -139,42 +121,6 @@ export class SmppServer {
 
   bindsOf(userId: string): Session[] {
     return [...this.sessions].filter((s) => s.principal?.user.id === userId);
-  }
-
-  wantsReceipt(messageId: string): boolean {
-    return this.receipts.has(messageId);
-  }
-
-  /** A message reached a final status: send its receipt if the client asked for one. */
-  onFinal(message: MessageRow): void {
-    const r = this.receipts.get(message.id);
-    if (!r) return;
-    this.receipts.delete(message.id);
-    const success = message.status === 'delivered';
-    if ((r.mask & 0x03) === 0 || ((r.mask & 0x03) === 2 && success)) return;
-    const stat = RECEIPT_STAT[message.status] ?? 'UNKNOWN';
-    const text = formatReceiptText({
-      id: r.clientId,
-      stat,
-      err: success ? '000' : '001',
-      submitted: new Date(r.submittedAt),
-      done: new Date(message.final_at ?? Date.now()),
-      text: r.text,
-    });
-    const state = Buffer.from([SMPP_STATE[message.status] ?? 7]);
-    this.toReceiver(r.userId, (seq) =>
-      encodeDeliver(seq, {
-        source: r.destination,
-        destination: r.source,
-        esmClass: 0x04,
-        dataCoding: 0,
-        body: Buffer.from(text, 'latin1'),
-        tlvs: [
-          [TLV.receipted_message_id, Buffer.from(`${r.clientId}\0`, 'latin1')],
-          [TLV.message_state, state],
-        ],
-      }),
-    );
   }
 
   /** An inbound message for a user goes to one of its receiver binds. */
@@ -193,15 +139,15 @@ export class SmppServer {
     );
   }
 
-  /** Sends to a receiving bind of the user; kept (bounded) until one binds if none is there. */
+  /** Sends to a receiving bind of the user; kept (bounded, in memory) until one binds if none is there. */
   private toReceiver(userId: string, build: (seq: number) => Buffer): void {
     const receivers = this.bindsOf(userId).filter((s) => s.mode === 'rx' || s.mode === 'trx');
     const target = receivers[Math.floor(Math.random() * receivers.length)];
     if (target) target.send(build(target.nextSeq()));
     else {
-      const q = this.pendingReceipts.get(userId) ?? [];
+      const q = this.pendingInbound.get(userId) ?? [];
       if (q.length < 10_000) q.push(build(0));
-      this.pendingReceipts.set(userId, q);
+      this.pendingInbound.set(userId, q);
     }
   }
 
@@ -209,17 +155,14 @@ export class SmppServer {
   flushPending(session: Session): void {
     const userId = session.principal?.user.id;
     if (!userId) return;
-    const q = this.pendingReceipts.get(userId);
+    this.receipts.poke();
+    const q = this.pendingInbound.get(userId);
     if (!q) return;
-    this.pendingReceipts.delete(userId);
+    this.pendingInbound.delete(userId);
     for (const pdu of q) {
       pdu.writeUInt32BE(session.nextSeq(), 12);
       session.send(pdu);
     }
-  }
-
-  registerReceipt(messageId: string, r: Receipt): void {
-    if ((r.mask & 0x03) !== 0) this.receipts.set(messageId, r);
   }
 
   /** Holds one part of a concatenated submit; returns all parts once the last arrives. */
@@ -249,9 +192,11 @@ export class SmppServer {
   }
 }
 
-class Session {
+class Session implements ReceiptSink {
   principal: Principal | undefined;
   mode: Mode | undefined;
+  /** deliver_sm sent and waiting for deliver_sm_resp, by sequence number. */
+  private readonly awaiting = new Map<number, (status: number) => void>();
   private readonly reader = new PduReader();
   private seq = 0;
   private idle: NodeJS.Timeout | undefined;
@@ -272,6 +217,8 @@ class Session {
     socket.on('close', () => {
       this.closed = true;
       clearTimeout(this.idle);
+      for (const answered of this.awaiting.values()) answered(-1);
+      this.awaiting.clear();
     });
     this.touch();
   }
@@ -283,6 +230,17 @@ class Session {
 
   send(pdu: Buffer): void {
     if (!this.closed) this.socket.write(pdu);
+  }
+
+  get outstanding(): number {
+    return this.awaiting.size;
+  }
+
+  sendTracked(build: (seq: number) => Buffer, answered: (status: number) => void): void {
+    if (this.closed) return answered(-1);
+    const seq = this.nextSeq();
+    this.awaiting.set(seq, answered);
+    this.send(build(seq));
   }
 
   respond(id: number, status: number, seq: number, body: Writer = new Writer()): void {
@@ -343,7 +301,13 @@ class Session {
         this.socket.end();
         return;
       case CMD.deliver_sm_resp:
-      case CMD.generic_nack:
+      case CMD.generic_nack: {
+        const answered = this.awaiting.get(h.seq);
+        this.awaiting.delete(h.seq);
+        // generic_nack for a deliver_sm is a refusal too.
+        answered?.(h.id === CMD.generic_nack ? h.status || STATUS.ESME_RSYSERR : h.status);
+        return;
+      }
       case CMD.unbind_resp:
       case CMD.enquire_link_resp:
         return;
@@ -485,24 +449,13 @@ class Session {
         flash,
         from: s.source || undefined,
         validityMinutes: relativeValidityMinutes(s.validityPeriod),
+        smppReceiptMask: s.registeredDelivery & 0x03,
       });
       const ok = result.messages.filter((m) => 'id' in m && !m.error);
       const first = ok[0] as { id: string } | undefined;
       if (!first) {
         for (const p of parts) p.session.respond(respId, STATUS.ESME_RINVDSTADR, p.seq);
         return;
-      }
-      for (const m of ok) {
-        if (!('id' in m)) continue;
-        this.server.registerReceipt(m.id, {
-          userId: principal.user.id,
-          clientId: m.id,
-          mask: s.registeredDelivery,
-          source: s.source,
-          destination: m.to,
-          submittedAt: Date.now(),
-          text,
-        });
       }
       const w = new Writer().cstring(first.id);
       if (multi) {

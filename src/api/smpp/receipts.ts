@@ -1,0 +1,180 @@
+/**
+ * Delivery receipts for SMPP clients, from the durable smpp_outbox: rows of users bound here are
+ * leased, sent as deliver_sm, and deleted when the client answers deliver_sm_resp OK. A refusal
+ * or a dropped bind makes them due again; a node that dies leaves leases that run out. So a
+ * receipt reaches the client at least once, across restarts and whichever node it binds to.
+ */
+import type { Logger } from 'pino';
+import { TLV, encodeDeliver } from '../../codec/smpp-pdu.js';
+import { formatReceiptText } from '../../codec/smpp-frames.js';
+import type { Store } from '../../store/index.js';
+import type { OwedReceipt } from '../../store/smpp-outbox.js';
+
+/** A receiving bind as the pump sees it. */
+export interface ReceiptSink {
+  /** deliver_sm sent and not yet answered on this bind. */
+  readonly outstanding: number;
+  /** Sends the PDU built with the bind's next sequence number; `answered` gets the response status, or -1 if the bind closed first. */
+  sendTracked(build: (seq: number) => Buffer, answered: (status: number) => void): void;
+}
+
+export interface ReceiptPumpOptions {
+  /** Unanswered deliver_sm per bind. */
+  window: number;
+  /** How long a sent receipt may wait for its answer before another node or round may resend it. */
+  leaseMs: number;
+  /** Look for receipts queued by other nodes this often. */
+  pollMs: number;
+  /** Receipts no client collected for this long are dropped. */
+  keepMs: number;
+  /** A receipt the client refused is offered again after this. */
+  retryMs: number;
+}
+
+export const RECEIPT_DEFAULTS: ReceiptPumpOptions = {
+  window: 50,
+  leaseMs: 60_000,
+  pollMs: 1_000,
+  keepMs: 72 * 3_600_000,
+  retryMs: 10_000,
+};
+
+export const SMPP_STATE: Record<string, number> = {
+  scheduled: 1,
+  queued: 1,
+  sending: 1,
+  sent: 1,
+  delivered: 2,
+  expired: 3,
+  canceled: 4,
+  undelivered: 5,
+  partially_delivered: 5,
+  failed: 5,
+  rejected: 8,
+};
+
+const RECEIPT_STAT: Record<string, string> = {
+  delivered: 'DELIVRD',
+  expired: 'EXPIRED',
+  canceled: 'DELETED',
+  undelivered: 'UNDELIV',
+  partially_delivered: 'UNDELIV',
+  failed: 'UNDELIV',
+  rejected: 'REJECTD',
+};
+
+/** The deliver_sm of a receipt: the stat/err text most clients parse, plus the TLVs SMPP 3.4 defines. */
+export function receiptPdu(seq: number, r: OwedReceipt): Buffer {
+  const success = r.status === 'delivered';
+  const text = formatReceiptText({
+    id: r.message_id,
+    stat: RECEIPT_STAT[r.status] ?? 'UNKNOWN',
+    err: success ? '000' : '001',
+    submitted: new Date(r.created_at),
+    done: new Date(r.final_at ?? Date.now()),
+    text: r.text,
+  });
+  return encodeDeliver(seq, {
+    // The receipt comes from the handset the message went to, back to the client's address.
+    source: r.to,
+    destination: r.from ?? '',
+    esmClass: 0x04,
+    dataCoding: 0,
+    body: Buffer.from(text, 'latin1'),
+    tlvs: [
+      [TLV.receipted_message_id, Buffer.from(`${r.message_id}\0`, 'latin1')],
+      [TLV.message_state, Buffer.from([SMPP_STATE[r.status] ?? 7])],
+    ],
+  });
+}
+
+export class ReceiptPump {
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private again = false;
+  private stopped = true;
+  private acked: number[] = [];
+  private refused: number[] = [];
+  private orphaned: number[] = [];
+  private lastPurge = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly receiversOf: () => Map<string, ReceiptSink[]>,
+    private readonly log: Logger,
+    private readonly opts: ReceiptPumpOptions = RECEIPT_DEFAULTS,
+  ) {}
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.flush();
+  }
+
+  /** Something may be due now: receipts queued, a receiver bound, an answer freed a slot. */
+  poke(): void {
+    if (this.stopped) return;
+    if (this.running) this.again = true;
+    else this.schedule(0);
+  }
+
+  private schedule(ms: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.round(), ms);
+    this.timer.unref();
+  }
+
+  private async round(): Promise<void> {
+    if (this.stopped) return;
+    this.running = true;
+    this.again = false;
+    try {
+      await this.flush();
+      await this.sendDue();
+      const now = Date.now();
+      if (now - this.lastPurge > 3_600_000) {
+        this.lastPurge = now;
+        const n = await this.store.smppOutbox.purge(now - this.opts.keepMs);
+        if (n > 0) this.log.warn({ dropped: n }, 'SMPP receipts nobody collected were dropped');
+      }
+    } catch (err) {
+      this.log.error({ err }, 'SMPP receipt round failed');
+    } finally {
+      this.running = false;
+      if (!this.stopped) this.schedule(this.again ? 0 : this.opts.pollMs);
+    }
+  }
+
+  /** Answers collected since the last round, written in two statements. */
+  private async flush(): Promise<void> {
+    await this.store.smppOutbox.done(this.acked.splice(0));
+    // A client that refused a receipt gets it again a little later, not in a tight loop.
+    await this.store.smppOutbox.release(this.refused.splice(0), Date.now() + this.opts.retryMs);
+    await this.store.smppOutbox.release(this.orphaned.splice(0));
+  }
+
+  private async sendDue(): Promise<void> {
+    const now = Date.now();
+    for (const [userId, sinks] of this.receiversOf()) {
+      const free = sinks.reduce((n, s) => n + Math.max(0, this.opts.window - s.outstanding), 0);
+      if (free === 0) continue;
+      const rows = await this.store.smppOutbox.claim(userId, now, now + this.opts.leaseMs, free);
+      for (const row of rows) {
+        const sink = sinks.reduce((a, b) => (b.outstanding < a.outstanding ? b : a));
+        sink.sendTracked(
+          (seq) => receiptPdu(seq, row),
+          (status) => {
+            (status === 0 ? this.acked : status < 0 ? this.orphaned : this.refused).push(row.id);
+            this.poke();
+          },
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * SMPP delivery receipts are durable: a client that submits with registered_delivery, unbinds,
+ * and comes back after the gateway restarted still gets every receipt it asked for, and a
+ * receipt whose deliver_sm was never answered comes again on the next bind.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CMD, STATUS, Writer } from '../../src/codec/smpp-pdu.js';
+import type { Pdu } from '../support/esme.js';
+import { Client } from '../support/esme.js';
+import type { TestApp } from '../support/app.js';
+import { eventually, startTestApp } from '../support/app.js';
+import { freePort } from '../support/net.js';
+
+const FINAL = ['delivered', 'undelivered', 'failed', 'expired'];
+
+describe('SMPP receipts across restarts', () => {
+  let t: TestApp;
+  let port: number;
+  const dataDir = mkdtempSync(join(tmpdir(), 'smsgw-receipts-'));
+  const env = () => ({ SMSGW_SMPP_PORT: String(port), SMSGW_DATA_DIR: dataDir });
+
+  beforeAll(async () => {
+    port = await freePort();
+    t = await startTestApp(env());
+    const sim = (await t.call('GET', '/v1/channels')).body.data[0];
+    await t.call('PATCH', `/v1/channels/${sim.id}`, {
+      body: {
+        config: {
+          deliveryDelayMs: 50,
+          successRate: 1,
+          rules: [{ prefix: '+7900999', outcome: 'absent_subscriber' }],
+        },
+      },
+    });
+    await t.call('POST', '/v1/users', { body: { login: 'esme', password: 'esmepass' } });
+  });
+  afterAll(() => t.stop());
+
+  /** Reads deliver_sm PDUs until `n` arrived (answering none of them). */
+  async function receipts(c: Client, n: number): Promise<Pdu[]> {
+    const got: Pdu[] = [];
+    while (got.length < n) {
+      const p = await c.next();
+      if (p.id === CMD.deliver_sm) got.push(p);
+    }
+    return got;
+  }
+  const ack = (c: Client, p: Pdu) =>
+    c.raw(new Writer().cstring('').pdu(CMD.deliver_sm_resp, STATUS.ESME_ROK, p.seq));
+  const idOf = (resp: Pdu) => resp.body.toString('latin1', 0, resp.body.indexOf(0));
+
+  it('keeps receipts for a client that is not bound, through a restart, until it acknowledges them', async () => {
+    const tx = await Client.open(port);
+    expect((await tx.bind('esme', 'esmepass', CMD.bind_transmitter)).status).toBe(STATUS.ESME_ROK);
+    const ok = idOf(await tx.submit('79001230001', 'receipt on any outcome', { registered: 1 }));
+    const failed = idOf(await tx.submit('79009990002', 'receipt on any outcome', { registered: 1 }));
+    const failureOnly = idOf(await tx.submit('79001230003', 'receipt on failure only', { registered: 2 }));
+    const none = idOf(await tx.submit('79001230004', 'no receipt', { registered: 0 }));
+    tx.close();
+    for (const id of [ok, failed, failureOnly, none]) {
+      await eventually(async () => {
+        const m = await t.call('GET', `/v1/messages/${id}`);
+        return FINAL.includes(m.body.status) ? true : undefined;
+      });
+    }
+    expect((await t.call('GET', `/v1/messages/${failed}`)).body.status).toBe('undelivered');
+
+    // The gateway restarts before anyone collected the receipts.
+    await eventually(async () => ((await t.app.store.smppOutbox.owners()).length === 1 ? true : undefined));
+    await t.stop();
+    t = await startTestApp(env());
+
+    const rx = await Client.open(port);
+    expect((await rx.bind('esme', 'esmepass', CMD.bind_receiver)).status).toBe(STATUS.ESME_ROK);
+    const first = await receipts(rx, 2);
+    const texts = first.map((p) => p.body.toString('latin1'));
+    // One receipt each for the two messages that asked for any outcome; none for the others.
+    expect(texts.find((x) => x.includes(`id:${ok} `))).toMatch(/stat:DELIVRD/);
+    expect(texts.find((x) => x.includes(`id:${failed} `))).toMatch(/stat:UNDELIV/);
+    expect(texts.some((x) => x.includes(failureOnly) || x.includes(none))).toBe(false);
+    // receipted_message_id (0x001E) carries the id the submit was answered with.
+    expect(first.every((p) => p.body.includes(Buffer.from([0x00, 0x1e])))).toBe(true);
+
+    // The first is acknowledged; the bind drops before the second is: it comes again.
+    const acked = first.find((p) => p.body.toString('latin1').includes(`id:${ok} `)) as Pdu;
+    ack(rx, acked);
+    await new Promise((r) => setTimeout(r, 200));
+    rx.close();
+
+    const again = await Client.open(port);
+    expect((await again.bind('esme', 'esmepass', CMD.bind_transceiver)).status).toBe(STATUS.ESME_ROK);
+    const [second] = await receipts(again, 1);
+    expect(second!.body.toString('latin1')).toContain(`id:${failed} `);
+    ack(again, second!);
+    await eventually(async () => ((await t.app.store.smppOutbox.owners()).length === 0 ? true : undefined));
+    // Nothing more arrives: the acknowledged receipt is not sent twice.
+    await expect(again.next()).rejects.toThrow(/no PDU/);
+    again.close();
+  });
+});
