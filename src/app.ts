@@ -190,7 +190,10 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
     async stop() {
       ready = false;
       // Order matters: stop taking requests, commit what was accepted, finish sends, close.
+      // A client that stops reading (or a stuck download) must not hold shutdown forever.
+      const force = setTimeout(() => http.server.closeAllConnections(), config.shutdownGraceMs);
       await http.close();
+      clearTimeout(force);
       await smpp?.close();
       await messages.drain();
       await dispatcher.stop();

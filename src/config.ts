@@ -50,6 +50,8 @@ export interface Config {
   };
   /** First webhook retry delay (ms); doubles per attempt, retried for 24 h. */
   webhookRetryBaseMs: number;
+  /** On shutdown, HTTP connections still open after this (a client that stopped reading) are cut. */
+  shutdownGraceMs: number;
   /** Validity when the request gives none: 48 h, the common SMSC default. */
   defaultValidityMinutes: number;
   /** Longest message we accept, in segments. */
@@ -83,6 +85,7 @@ const DEFAULTS: Omit<Config, 'nodeId'> = {
     noChannelDelayMs: 5_000,
   },
   webhookRetryBaseMs: 10_000,
+  shutdownGraceMs: 10_000,
   defaultValidityMinutes: 2880,
   maxSegments: 15,
   maxRecipients: 1000,
@@ -164,6 +167,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     sqliteSynchronous: sync,
     userRateLimit: int(env, 'SMSGW_USER_RATE_LIMIT', base.userRateLimit, 0, 1_000_000),
     webhookRetryBaseMs: int(env, 'SMSGW_WEBHOOK_RETRY_BASE_MS', base.webhookRetryBaseMs, 0, 3_600_000),
+    shutdownGraceMs: int(env, 'SMSGW_SHUTDOWN_GRACE_MS', base.shutdownGraceMs, 0, 600_000),
     nodeId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     dispatch: {
       ...base.dispatch,

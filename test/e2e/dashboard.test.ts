@@ -102,9 +102,13 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in Chromium
     const script = /src="(\/assets\/[^"]+\.js)"/.exec(await index.text())?.[1];
     const asset = await fetch(t.url + script);
     expect(asset.status).toBe(200);
+    // Read every body: an unread response keeps its connection busy.
+    expect((await asset.arrayBuffer()).byteLength).toBeGreaterThan(1000);
     expect(asset.headers.get('cache-control')).toContain('immutable');
     // Unknown paths are the API's JSON 404, not the page.
-    expect((await fetch(`${t.url}/nope.js`)).status).toBe(404);
+    const missing = await fetch(`${t.url}/nope.js`);
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as any).error.code).toBe('route_not_found');
   });
 
   it('refuses a wrong password with a clear message', async () => {

@@ -1,8 +1,9 @@
 /** Graceful shutdown finishes in-flight submits and records them before closing the database. */
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openDb } from '../../src/store/db.js';
-import { eventually, startTestApp } from '../support/app.js';
+import { ADMIN_KEY, eventually, startTestApp } from '../support/app.js';
 
 describe('graceful shutdown', () => {
   it('lets in-flight submits finish and writes their outcome', async () => {
@@ -28,5 +29,18 @@ describe('graceful shutdown', () => {
     await db.close();
     expect(rows).toHaveLength(5);
     for (const row of rows) expect(row.status).toBe('sent');
+  });
+
+  it('cuts connections still busy after the grace period (a long-poll, a client that stopped reading)', async () => {
+    const t = await startTestApp({ SMSGW_SHUTDOWN_GRACE_MS: '500' });
+    // A change-feed long-poll that would hold its request open for a minute.
+    const socket = connect(Number(new URL(t.url).port), '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    socket.write(`GET /v1/events?wait=60 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_KEY}\r\n\r\n`);
+    await new Promise((r) => setTimeout(r, 300));
+    const started = Date.now();
+    await t.stop();
+    expect(Date.now() - started).toBeLessThan(5_000);
+    socket.destroy();
   });
 });

@@ -103,7 +103,8 @@ export function deliveryRoutes(
       const until = Date.now() + (q.wait ?? 0) * 1000;
       for (;;) {
         const rows = await store.feed.eventsAfter(ownerScope(p), after, q.limit ?? 100, Date.now() - pgLag);
-        if (rows.length > 0 || Date.now() >= until) {
+        // The client went away (or shutdown cut it): stop polling the database for nobody.
+        if (rows.length > 0 || Date.now() >= until || req.raw.destroyed) {
           const last = rows[rows.length - 1];
           return {
             data: rows.map((e) => ({ ...eventView(e), message_id: e.message_id })),
