@@ -1,5 +1,6 @@
 /** Shared benchmark plumbing: spawn the real gateway, free ports, percentiles, docs/benchmarks.md sections. */
 import type { ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,6 +57,8 @@ export function writeSection(title: string, body: string): void {
     out = doc.slice(0, start) + section + (next === -1 ? '' : doc.slice(next));
   }
   writeFileSync(file, out.endsWith('\n') ? out : `${out}\n`);
+  // The file is checked by `npm run lint`: keep it in prettier's shape (aligned tables).
+  execFileSync('npx', ['prettier', '--log-level', 'warn', '--write', file], { stdio: 'inherit' });
 }
 
 /** JSON API call with the bench admin key. */
