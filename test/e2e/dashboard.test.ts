@@ -167,13 +167,16 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in Chromium
   });
 
   it('filters the history and exports what the filter shows as CSV', async () => {
+    const page = await login('alice', 'alice-password');
+    await page.goto(`${t.url}/#/messages`);
+    await expect.poll(() => page.locator('table.messages tbody tr').count()).toBe(3);
+    // Sent from the API while the page is open: the rows appear without a reload.
     const api = await t.call('POST', '/v1/keys', { auth: 'alice:alice-password', body: { name: 'k' } });
     await t.call('POST', '/v1/messages', {
       auth: api.body.key,
       body: { to: ['+15555550991', '+15555550992'], text: 'appointment reminder' },
     });
-    const page = await login('alice', 'alice-password');
-    await page.goto(`${t.url}/#/messages`);
+    await expect.poll(() => page.locator('table.messages tbody tr').count(), { timeout: 10_000 }).toBe(5);
     await page.getByLabel('Number').fill('+15555550102');
     await page.getByRole('button', { name: 'Apply' }).click();
     await expect.poll(() => page.locator('table.messages tbody tr').count()).toBe(1);

@@ -38,35 +38,57 @@ export function Messages() {
   const [canceled, setCanceled] = useState<string | null>(null);
   const rowsRef = useRef<Message[]>([]);
   rowsRef.current = rows;
+  const filtersRef = useRef<Filters>(filters);
+  filtersRef.current = filters;
 
+  // Only the newest request may fill the table: a slow answer to an older one is dropped.
+  const generation = useRef(0);
   const load = async (f: Filters, after?: string) => {
+    const mine = ++generation.current;
     setLoading(true);
     try {
       const r = await api<{ data: Message[]; next_cursor: string | null }>(
         'GET',
         `/v1/messages${qs({ ...toQuery(f), limit: 50, cursor: after })}`,
       );
+      if (mine !== generation.current) return;
       setRows((prev) => (after ? [...prev, ...r.data] : r.data));
       setCursor(r.next_cursor);
       setError(null);
     } catch (err) {
-      setError(err);
+      if (mine === generation.current) setError(err);
     } finally {
-      setLoading(false);
+      if (mine === generation.current) setLoading(false);
     }
   };
+
+  // Reloads of the first page for news, at most one every 1.5 s however busy the feed is.
+  const reloadTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const reloadSoon = () => {
+    if (reloadTimer.current) return;
+    reloadTimer.current = setTimeout(() => {
+      reloadTimer.current = undefined;
+      void load(filtersRef.current);
+    }, 1_500);
+  };
+  useEffect(() => () => clearTimeout(reloadTimer.current), []);
 
   useEffect(() => {
     void load(filters);
   }, [filters]);
 
-  // Status changes arrive from the change feed; rows on screen update in place.
+  // Status changes arrive from the change feed: rows on screen update in place at once, and the
+  // first page is reloaded when other messages changed (sent from the API, SMPP, another tab,
+  // or moved into the filter), so it stays what a fresh load would show.
   useEffect(
     () =>
       followEvents((events) => {
         const latest = new Map<string, string>();
         for (const e of events) latest.set(e.message_id, e.status);
-        if (!rowsRef.current.some((m) => latest.has(m.id))) return;
+        const known = new Set(rowsRef.current.map((m) => m.id));
+        // A message not on screen changed: it may be new, or now match the filter.
+        if (events.some((e) => !known.has(e.message_id)) && rowsRef.current.length <= 50) reloadSoon();
+        if (![...latest.keys()].some((id) => known.has(id))) return;
         setRows((prev) =>
           prev.map((m) => (latest.has(m.id) ? { ...m, status: latest.get(m.id) as string } : m)),
         );
