@@ -9,6 +9,8 @@ import type { Database } from './schema.js';
 
 export interface StatsQuery {
   ownerId: string | undefined;
+  /** Only messages that went (or are pinned to go) through this channel. */
+  channelId?: string | undefined;
   since: number;
   until: number;
   bucketMs: number;
@@ -34,12 +36,13 @@ const FAILED = ['failed', 'undelivered', 'expired', 'rejected'];
 export class StatsRepo {
   constructor(private readonly db: Kysely<Database>) {}
 
-  private range(q: Pick<StatsQuery, 'ownerId' | 'since' | 'until'>) {
+  private range(q: Pick<StatsQuery, 'ownerId' | 'channelId' | 'since' | 'until'>) {
     let b = this.db
       .selectFrom('messages')
       .where('id', '>=', idFloor(q.since))
       .where('id', '<', idFloor(q.until));
     if (q.ownerId) b = b.where('owner_id', '=', q.ownerId);
+    if (q.channelId) b = b.where('channel_id', '=', q.channelId);
     return b;
   }
 
@@ -69,7 +72,7 @@ export class StatsRepo {
   }
 
   /** Why messages failed, most frequent first. */
-  async failureReasons(q: Pick<StatsQuery, 'ownerId' | 'since' | 'until'>, limit = 10) {
+  async failureReasons(q: Pick<StatsQuery, 'ownerId' | 'channelId' | 'since' | 'until'>, limit = 10) {
     const rows = await this.range(q)
       .select(['error_code', (eb) => eb.fn.countAll<number>().as('n')])
       .where('status', 'in', FAILED)

@@ -48,6 +48,16 @@ describe('reports', () => {
     expect(s.body.series[0].start).toMatch(/T2[23]:00:00.000Z$/);
     const admin = await t.call('GET', `/v1/stats?since=${since}`);
     expect(admin.body.totals.messages).toBeGreaterThanOrEqual(4);
+    // An admin narrows to one user or one channel; a user cannot look at another user.
+    const aliceId = (await t.call('GET', '/v1/me', { auth: alice })).body.id;
+    const bobId = (await t.call('GET', '/v1/me', { auth: bob })).body.id;
+    const one = await t.call('GET', `/v1/stats?since=${since}&user_id=${aliceId}`);
+    expect(one.body.totals.messages).toBe(3);
+    const sim = (await t.call('GET', '/v1/channels')).body.data[0].id;
+    const viaSim = await t.call('GET', `/v1/stats?since=${since}&user_id=${aliceId}&channel_id=${sim}`);
+    expect(viaSim.body.totals.messages).toBe(2); // the scheduled one has not gone through a channel
+    const peek = await t.call('GET', `/v1/stats?since=${since}&user_id=${bobId}`, { auth: alice });
+    expect(peek.status).toBe(403);
   });
 
   it('rejects bad ranges and unknown time zones with a clear error', async () => {

@@ -19,6 +19,10 @@ const StatsQuery = Type.Object({
   tz: Type.Optional(
     Type.String({ maxLength: 64, description: 'IANA time zone for bucket boundaries; default UTC.' }),
   ),
+  user_id: Type.Optional(Type.String({ maxLength: 64, description: 'Admins: one user only.' })),
+  channel_id: Type.Optional(
+    Type.String({ maxLength: 64, description: 'Messages sent through one channel.' }),
+  ),
 });
 
 /** Status groups as operators read them. */
@@ -81,7 +85,10 @@ export function reportRoutes(app: FastifyInstance, deps: { store: Store }): void
       }
       const tz = q.tz ?? 'UTC';
       const offsetMs = zoneOffsetMs(tz, since);
-      const range = { ownerId: ownerScope(p), since, until };
+      if (q.user_id && p.user.role !== 'admin' && q.user_id !== p.user.id) {
+        throw new ApiError('forbidden', 'Only admins see other users’ statistics.', 'user_id');
+      }
+      const range = { ownerId: ownerScope(p) ?? q.user_id, channelId: q.channel_id, since, until };
       const [rows, reasons, queue] = await Promise.all([
         store.stats.series({ ...range, bucketMs, offsetMs }),
         store.stats.failureReasons(range),
