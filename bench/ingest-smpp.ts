@@ -4,10 +4,10 @@
  * N are acknowledged; every acknowledgement means the message is committed. 3 runs, median.
  */
 import { connect } from 'node:net';
-import { CMD, Writer, messageBody } from '../src/codec/smpp-pdu.js';
+import { CMD, messageBody } from '../src/codec/smpp-pdu.js';
 import { freePort } from '../test/support/net.js';
 import { endToEnd } from './smpp-e2e.js';
-import { machine, percentile, startGateway, writeSection } from './support.js';
+import { bindTransceiverPdu, machine, percentile, startGateway, writeSection } from './support.js';
 
 const TOTAL = Number(process.env.BENCH_SMPP ?? 100_000);
 const WINDOW = 100;
@@ -71,17 +71,7 @@ async function run(
       }
     }
   });
-  socket.write(
-    new Writer()
-      .cstring('bench')
-      .cstring(PASSWORD)
-      .cstring('')
-      .u8(0x34)
-      .u8(1)
-      .u8(1)
-      .cstring('')
-      .pdu(CMD.bind_transceiver, 0, 0x7ffffff0),
-  );
+  socket.write(bindTransceiverPdu('bench', PASSWORD));
   await boundP;
   const started = performance.now();
   pump();

@@ -6,7 +6,7 @@
  */
 import { connect } from 'node:net';
 import { CMD, Writer, messageBody } from '../src/codec/smpp-pdu.js';
-import { api, freePort, machine, median, startGateway, writeSection } from './support.js';
+import { api, bindTransceiverPdu, freePort, machine, median, startGateway, writeSection } from './support.js';
 
 const TOTAL = Number(process.env.BENCH_RECEIPTS ?? 20_000);
 const WINDOW = 100;
@@ -72,17 +72,7 @@ async function run(
     }
     if (acks.length) socket.write(Buffer.concat(acks));
   });
-  socket.write(
-    new Writer()
-      .cstring('bench')
-      .cstring(PASSWORD)
-      .cstring('')
-      .u8(0x34)
-      .u8(1)
-      .u8(1)
-      .cstring('')
-      .pdu(CMD.bind_transceiver, 0, 0x7ffffff0),
-  );
+  socket.write(bindTransceiverPdu('bench', PASSWORD));
   await boundP;
   const started = performance.now();
   pump();

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exited, freePort, spawnGateway, waitReady } from '../test/support/net.js';
+import { CMD, Writer } from '../src/codec/smpp-pdu.js';
 
 export { freePort };
 
@@ -75,4 +76,17 @@ export async function api(
     body: body ? JSON.stringify(body) : undefined,
   });
   return res.json();
+}
+
+/** bind_transceiver for the bench ESMEs (SMPP 3.4, no address range). */
+export function bindTransceiverPdu(systemId: string, password: string): Buffer {
+  return new Writer()
+    .cstring(systemId)
+    .cstring(password)
+    .cstring('')
+    .u8(0x34)
+    .u8(1)
+    .u8(1)
+    .cstring('')
+    .pdu(CMD.bind_transceiver, 0, 0x7ffffff0);
 }
