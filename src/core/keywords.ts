@@ -11,9 +11,17 @@ export const DEFAULT_REPLIES = {
   help: 'Reply STOP to unsubscribe, START to subscribe again.',
 };
 
+/** People end a keyword with punctuation ("Stop.", "hours?"); it does not change what they meant. */
+function bare(text: string): string {
+  return text
+    .trim()
+    .replace(/[.!?,;:]+$/, '')
+    .trim();
+}
+
 /** The single word a text consists of (opt-out words count only alone), upper-cased. */
 export function singleWord(text: string): string | undefined {
-  const t = text.trim().replace(/[.!]+$/, '');
+  const t = bare(text);
   return /^\S+$/.test(t) ? t.toUpperCase() : undefined;
 }
 
@@ -36,12 +44,12 @@ export function checkPattern(rule: Rule): string | undefined {
   return undefined;
 }
 
-/** Case-insensitive: exact is the whole trimmed text, prefix its first word(s). */
+/** Case-insensitive: exact is the whole text (trailing punctuation aside), prefix its first word(s). */
 export function matches(rule: Rule, text: string): boolean {
   const t = text.trim();
   switch (rule.match_type) {
     case 'exact':
-      return t.toLowerCase() === rule.pattern.trim().toLowerCase();
+      return bare(t).toLowerCase() === bare(rule.pattern).toLowerCase();
     case 'prefix': {
       const p = rule.pattern.trim().toLowerCase();
       const lower = t.toLowerCase();

@@ -231,6 +231,41 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in Chromium
     expect(m.body.data[0].status).toBe('canceled');
   });
 
+  it('manages keyword rules and opt-outs: an auto-reply answers, a blocked number is refused', async () => {
+    const page = await login('alice', 'alice-password');
+    await page.getByRole('link', { name: 'Keywords' }).click();
+    const form = page.getByRole('form', { name: 'Add a keyword rule' });
+    await form.getByLabel('Pattern').fill('HOURS');
+    await form.getByLabel('Reply text').fill('We are open 9 to 5.');
+    await form.getByRole('button', { name: 'Add rule' }).click();
+    await page.getByRole('row', { name: /HOURS/ }).waitFor();
+    const sim = (await t.call('GET', '/v1/channels')).body.data.find(
+      (c: { name: string }) => c.name === 'simulator',
+    );
+    await t.call('POST', `/v1/channels/${sim.id}/inbound`, {
+      body: { from: '+15555550102', text: 'Hours?' },
+    });
+    await expect
+      .poll(async () => {
+        const r = await t.call('GET', '/v1/messages?to=%2B15555550102', { auth: 'alice:alice-password' });
+        return r.body.data.map((m: { text: string }) => m.text);
+      })
+      .toContain('We are open 9 to 5.');
+
+    await page.getByLabel('Number', { exact: true }).fill('+15555550103');
+    await page.getByRole('button', { name: 'Block this number' }).click();
+    await page.getByRole('row', { name: /\+15555550103/ }).waitFor();
+    const refused = await t.call('POST', '/v1/messages', {
+      auth: 'alice:alice-password',
+      body: { to: '+15555550103', text: 'promo' },
+    });
+    expect(refused.body.messages[0]).toMatchObject({ status: 'rejected', error: { code: 'opted_out' } });
+    await shot(page, 'keywords');
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Remove +15555550103' }).click();
+    await page.getByText('Nobody has opted out.').waitFor();
+  });
+
   it("shows a second user none of the first user's messages", async () => {
     const page = await login('bob', 'bob-password');
     await page.goto(`${t.url}/#/messages`);
@@ -300,6 +335,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in Chromium
       'messages',
       `messages/${anyMessage}`,
       'inbox/+15555550101',
+      'keywords',
       'channels',
       'admin',
     ]) {

@@ -9,6 +9,7 @@ import { Send } from './pages/send';
 import { Messages } from './pages/messages';
 import { MessageDetail } from './pages/message-detail';
 import { Inbox } from './pages/inbox';
+import { Keywords } from './pages/keywords';
 import { Channels } from './pages/channels';
 import { Admin } from './pages/admin';
 import './styles.css';
@@ -18,6 +19,7 @@ const NAV = [
   ['send', 'Send'],
   ['messages', 'Messages'],
   ['inbox', 'Inbox'],
+  ['keywords', 'Keywords'],
   ['channels', 'Channels'],
   ['admin', 'Settings'],
 ] as const;
@@ -82,6 +84,9 @@ function App() {
       break;
     case 'inbox':
       content = <Inbox number={arg} />;
+      break;
+    case 'keywords':
+      content = <Keywords user={user} />;
       break;
     case 'channels':
       content = <Channels user={user} />;
