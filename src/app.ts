@@ -141,8 +141,8 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
       : undefined;
   dispatcher.onFinal = () => webhooks.poke();
   // The event fan-out queues SMPP receipts with the webhooks; the SMPP face sends them.
-  webhooks.onFannedOut = () => smpp?.receipts.poke();
-  inbound.onStored = (row) => smpp?.onInbound(row);
+  webhooks.onFannedOut = () => smpp?.outbox.poke();
+  inbound.onStored = () => smpp?.outbox.poke();
   let ready = false;
   const http = await buildHttpServer({
     store,

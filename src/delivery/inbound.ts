@@ -21,6 +21,9 @@ import type { InboundRow, UserRow } from '../store/schema.js';
 
 const DAY = 24 * 3_600_000;
 
+/** A user who bound an SMPP receiver this recently is taken to want inbound messages over SMPP. */
+export const SMPP_RECEIVER_RECENT_MS = 7 * 86_400_000;
+
 export class InboundService {
   /** Inbound messages are processed one at a time, in arrival order. */
   private chain: Promise<void> = Promise.resolve();
@@ -68,6 +71,10 @@ export class InboundService {
     if (ownerId) {
       const owner = await this.store.users.byId(ownerId);
       if (owner) await this.applyRules(owner, row, channel.config);
+      // Users who receive over SMPP get inbound messages as deliver_sm, kept until acknowledged.
+      if (owner?.smpp_bound_at && Date.now() - owner.smpp_bound_at < SMPP_RECEIVER_RECENT_MS) {
+        await this.store.smppOutbox.enqueueMo(owner.id, row.id, Date.now());
+      }
     }
     this.onStored(row);
     return row;

@@ -15,6 +15,8 @@ export interface UsersTable {
   /** Separate SMPP login, when the admin set one; else the login and password bind. */
   smpp_system_id: string | null;
   smpp_password_hash: string | null;
+  /** Last time the user bound over SMPP to receive: inbound messages are then queued for SMPP too. */
+  smpp_bound_at: number | null;
 }
 
 export interface ApiKeysTable {
@@ -147,11 +149,13 @@ export interface UserSettingsTable {
   updated_at: number;
 }
 
-/** Receipts owed to SMPP clients, until one of their receiver binds acknowledges them. */
+/** deliver_sm owed to SMPP clients, until one of their receiver binds acknowledges it. */
 export interface SmppOutboxTable {
   id: Generated<number>;
   owner_id: string;
-  message_id: string;
+  kind: 'receipt' | 'mo';
+  /** A message id (receipt) or an inbound message id (mo). */
+  ref_id: string;
   created_at: number;
   /** Sent on a bind and waiting for deliver_sm_resp until then; null when waiting for a bind. */
   lease_until: number | null;

@@ -1,14 +1,14 @@
 /**
- * Receipts owed to SMPP clients. The event fan-out adds rows (see WebhookRepo.fanOut); the SMPP
- * face leases the rows of users bound to it, sends them and deletes each one when the client
- * acknowledges it. A lease that runs out (node gone, no answer) makes the row due again.
+ * deliver_sm owed to SMPP clients: receipts (added by the event fan-out, see WebhookRepo.fanOut)
+ * and inbound messages (added when they are stored). The SMPP face leases the rows of users
+ * bound to it, sends them and deletes each one when the client acknowledges it. A lease that
+ * runs out (node gone, no answer) makes the row due again.
  */
 import type { Kysely } from 'kysely';
 import type { Dialect } from './db.js';
-import type { Database } from './schema.js';
+import type { Database, InboundRow } from './schema.js';
 
 export interface OwedReceipt {
-  id: number;
   message_id: string;
   status: string;
   from: string | null;
@@ -19,18 +19,21 @@ export interface OwedReceipt {
   final_at: number | null;
 }
 
+export type Owed =
+  { id: number; kind: 'receipt'; receipt: OwedReceipt } | { id: number; kind: 'mo'; mo: InboundRow };
+
 export class SmppOutboxRepo {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: Dialect,
   ) {}
 
-  /** Leases up to `limit` due receipts of one user, oldest first, with what the receipt text needs. */
-  async claim(ownerId: string, now: number, leaseUntil: number, limit: number): Promise<OwedReceipt[]> {
+  /** Leases up to `limit` due rows of one user, oldest first, with what each deliver_sm needs. */
+  async claim(ownerId: string, now: number, leaseUntil: number, limit: number): Promise<Owed[]> {
     return this.db.transaction().execute(async (trx) => {
       const due = await trx
         .selectFrom('smpp_outbox')
-        .select('id')
+        .select(['id', 'kind', 'ref_id'])
         .where('owner_id', '=', ownerId)
         .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
         .orderBy('id')
@@ -38,26 +41,56 @@ export class SmppOutboxRepo {
         .$if(this.dialect === 'postgres', (q) => q.forUpdate().skipLocked())
         .execute();
       if (due.length === 0) return [];
-      const ids = due.map((d) => d.id);
-      await trx.updateTable('smpp_outbox').set({ lease_until: leaseUntil }).where('id', 'in', ids).execute();
-      return trx
-        .selectFrom('smpp_outbox as o')
-        .innerJoin('messages as m', 'm.id', 'o.message_id')
-        .select([
-          'o.id',
-          'o.message_id',
-          'm.status',
-          'm.from',
-          'm.to',
-          'm.text',
-          'm.error_code',
-          'm.created_at',
-          'm.final_at',
-        ])
-        .where('o.id', 'in', ids)
-        .orderBy('o.id')
+      await trx
+        .updateTable('smpp_outbox')
+        .set({ lease_until: leaseUntil })
+        .where(
+          'id',
+          'in',
+          due.map((d) => d.id),
+        )
         .execute();
+      const refs = (kind: string) => due.filter((d) => d.kind === kind).map((d) => d.ref_id);
+      const [messages, inbound] = await Promise.all([
+        refs('receipt').length
+          ? trx
+              .selectFrom('messages')
+              .select([
+                'id as message_id',
+                'status',
+                'from',
+                'to',
+                'text',
+                'error_code',
+                'created_at',
+                'final_at',
+              ])
+              .where('id', 'in', refs('receipt'))
+              .execute()
+          : [],
+        refs('mo').length
+          ? trx.selectFrom('inbound_messages').selectAll().where('id', 'in', refs('mo')).execute()
+          : [],
+      ]);
+      const byMessage = new Map(messages.map((m) => [m.message_id, m]));
+      const byInbound = new Map(inbound.map((m) => [m.id, m]));
+      const out: Owed[] = [];
+      for (const d of due) {
+        const receipt = d.kind === 'receipt' ? byMessage.get(d.ref_id) : undefined;
+        const mo = d.kind === 'mo' ? byInbound.get(d.ref_id) : undefined;
+        if (receipt) out.push({ id: d.id, kind: 'receipt', receipt });
+        else if (mo) out.push({ id: d.id, kind: 'mo', mo });
+      }
+      return out;
     });
+  }
+
+  /** An inbound message to hand to the user's SMPP receiver. */
+  async enqueueMo(ownerId: string, inboundId: string, now: number): Promise<void> {
+    await this.db
+      .insertInto('smpp_outbox')
+      .values({ owner_id: ownerId, kind: 'mo', ref_id: inboundId, created_at: now })
+      .execute();
   }
 
   /** Acknowledged by the client: gone for good. */
@@ -71,7 +104,7 @@ export class SmppOutboxRepo {
       await this.db.updateTable('smpp_outbox').set({ lease_until: at }).where('id', 'in', ids).execute();
   }
 
-  /** Receipts nobody bound to collect for this long are dropped (SMSCs keep them for days, not forever). */
+  /** Rows nobody bound to collect for this long are dropped (SMSCs keep them for days, not forever). */
   async purge(olderThan: number): Promise<number> {
     const r = await this.db.deleteFrom('smpp_outbox').where('created_at', '<', olderThan).executeTakeFirst();
     return Number(r.numDeletedRows);

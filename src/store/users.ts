@@ -18,6 +18,7 @@ export class UserRepo {
       updated_at: now,
       smpp_system_id: null,
       smpp_password_hash: null,
+      smpp_bound_at: null,
     };
     await this.db.insertInto('users').values(row).execute();
     return row;
@@ -25,6 +26,11 @@ export class UserRepo {
 
   byId(id: string): Promise<UserRow | undefined> {
     return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** The user bound over SMPP to receive: from now on inbound messages are queued for SMPP too. */
+  async markSmppBound(id: string, at: number): Promise<void> {
+    await this.db.updateTable('users').set({ smpp_bound_at: at }).where('id', '=', id).execute();
   }
 
   byLogin(login: string): Promise<UserRow | undefined> {

@@ -117,10 +117,10 @@ export class WebhookRepo {
         .execute();
       if (events.length === 0) return 0;
       const rows: NewOutbox[] = [];
-      const receipts: { owner_id: string; message_id: string; created_at: number }[] = [];
+      const receipts: { owner_id: string; kind: 'receipt'; ref_id: string; created_at: number }[] = [];
       for (const e of events) {
         if (owesSmppReceipt(e.smpp_receipt_mask, e.status)) {
-          receipts.push({ owner_id: e.owner_id, message_id: e.message_id, created_at: now });
+          receipts.push({ owner_id: e.owner_id, kind: 'receipt', ref_id: e.message_id, created_at: now });
         }
         const url = e.callback_url ?? e.webhook_url;
         if (!url || !WEBHOOK_STATUSES.includes(e.status)) continue;

@@ -365,16 +365,34 @@ for (const testDb of TEST_DBS) {
         store.smppOutbox.claim(dave, now, now + 60_000, 10),
       ]);
       const claimed = [...a, ...b];
-      expect(claimed.map((r) => r.message_id)).toEqual([m.id]);
-      expect(claimed[0]).toMatchObject({ status: 'delivered', to: m.to, text: m.text });
+      expect(claimed.map((r) => r.kind === 'receipt' && r.receipt.message_id)).toEqual([m.id]);
+      expect(claimed[0]).toMatchObject({
+        kind: 'receipt',
+        receipt: { status: 'delivered', to: m.to, text: m.text },
+      });
       // Leased: nobody else gets it until it is released or the lease runs out.
       expect(await store.smppOutbox.claim(dave, now, now + 60_000, 10)).toEqual([]);
       await store.smppOutbox.release(claimed.map((r) => r.id));
       const again = await store.smppOutbox.claim(dave, now, now + 60_000, 10);
-      expect(again.map((r) => r.message_id)).toEqual([m.id]);
+      expect(again.map((r) => r.kind === 'receipt' && r.receipt.message_id)).toEqual([m.id]);
       expect((await store.smppOutbox.claim(dave, now + 61_000, now + 120_000, 10)).length).toBe(1);
       await store.smppOutbox.done(again.map((r) => r.id));
       expect(await store.smppOutbox.owners()).not.toContain(dave);
+      // Inbound messages for SMPP receivers travel the same way.
+      const mo = await store.inbound.insert({
+        owner_id: dave,
+        channel_id: channelId,
+        from: '+15555550999',
+        to: null,
+        text: 'reply',
+        incomplete: 0,
+        keyword: null,
+        received_at: now,
+      });
+      await store.smppOutbox.enqueueMo(dave, mo.id, now);
+      const [owed] = await store.smppOutbox.claim(dave, now, now + 60_000, 10);
+      expect(owed).toMatchObject({ kind: 'mo', mo: { id: mo.id, from: '+15555550999', text: 'reply' } });
+      await store.smppOutbox.done([owed!.id]);
     });
 
     it('expires sent messages with no final report after their validity', async () => {

@@ -2,7 +2,8 @@
  * The SMPP server face: client applications (ESMEs such as Kannel) bind to smsgw with their
  * login and password as system_id/password. submit_sm goes into the same queue with the same
  * policies as the HTTP API; receipts and inbound messages go back as deliver_sm to the user's
- * receiver/transceiver binds. A submit is acknowledged only after its message is committed.
+ * receiver/transceiver binds from the durable outbox (see outbox.ts). A submit is acknowledged
+ * only after its message is committed.
  */
 import { createServer } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
@@ -14,7 +15,6 @@ import { RateLimiter } from '../../core/rate-limit.js';
 import type { AuthService, Principal } from '../../services/auth.js';
 import type { MessageService } from '../../services/messages.js';
 import type { Store } from '../../store/index.js';
-import type { InboundRow } from '../../store/schema.js';
 import type { Bind, Header, Submit } from '../../codec/smpp-pdu.js';
 import {
   CMD,
@@ -28,12 +28,11 @@ import {
   decodeMessageRef,
   decodeReplace,
   decodeSubmit,
-  encodeDeliver,
 } from '../../codec/smpp-pdu.js';
 import { PduReader } from '../../codec/smpp-frames.js';
-import type { ReceiptSink } from './receipts.js';
-import { ReceiptPump, SMPP_STATE } from './receipts.js';
-import { decodeText, gsmUnpackedEncode, isFlash, splitUdh, ucs2Encode } from '../../codec/smpp-text.js';
+import type { OutboxSink } from './outbox.js';
+import { OutboxPump, SMPP_STATE } from './outbox.js';
+import { decodeText, isFlash, splitUdh } from '../../codec/smpp-text.js';
 
 export interface SmppServerOptions {
   /** Binds one user may hold at once. */
@@ -67,9 +66,8 @@ export class SmppServer {
   private server: Server | undefined;
   private readonly servers: Server[] = [];
   private readonly sessions = new Set<Session>();
-  /** Inbound messages for users with no receiver bound yet (bounded, in memory). */
-  private readonly pendingInbound = new Map<string, Buffer[]>();
-  readonly receipts: ReceiptPump;
+  /** Sends what the outbox holds for users bound here (receipts, inbound messages). */
+  readonly outbox: OutboxPump;
   private readonly held = new Map<string, { parts: HeldPart[]; total: number; timer: NodeJS.Timeout }>();
   readonly limiter: RateLimiter | undefined;
 
@@ -78,7 +76,7 @@ export class SmppServer {
     readonly opts: SmppServerOptions = SMPP_DEFAULTS,
   ) {
     this.limiter = opts.submitRate > 0 ? new RateLimiter(opts.submitRate, opts.submitRate) : undefined;
-    this.receipts = new ReceiptPump(deps.store, () => this.receivers(), deps.logger.child({ face: 'smpp' }));
+    this.outbox = new OutboxPump(deps.store, () => this.receivers(), deps.logger.child({ face: 'smpp' }));
   }
 
   /** Receiving binds on this node, by user. */
@@ -102,14 +100,14 @@ export class SmppServer {
       this.server?.listen(port, host, () => resolve());
     });
     this.servers.push(this.server);
-    this.receipts.start();
+    this.outbox.start();
     return (this.server.address() as { port: number }).port;
   }
 
   async close(): Promise<void> {
     for (const h of this.held.values()) clearTimeout(h.timer);
     for (const s of this.sessions) s.unbindAndClose();
-    await this.receipts.stop();
+    await this.outbox.stop();
     await Promise.all(this.servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))));
   }
 
@@ -123,46 +121,12 @@ export class SmppServer {
     return [...this.sessions].filter((s) => s.principal?.user.id === userId);
   }
 
-  /** An inbound message for a user goes to one of its receiver binds. */
-  onInbound(row: InboundRow): void {
-    if (!row.owner_id) return;
-    const gsm = gsmUnpackedEncode(row.text);
-    this.toReceiver(row.owner_id, (seq) =>
-      encodeDeliver(seq, {
-        source: row.from,
-        // destination_addr may not be empty (Kannel drops such MO): fall back to our name.
-        destination: row.to ?? 'smsgw',
-        esmClass: 0,
-        dataCoding: gsm ? 0 : 8,
-        body: gsm ?? ucs2Encode(row.text),
-      }),
-    );
-  }
-
-  /** Sends to a receiving bind of the user; kept (bounded, in memory) until one binds if none is there. */
-  private toReceiver(userId: string, build: (seq: number) => Buffer): void {
-    const receivers = this.bindsOf(userId).filter((s) => s.mode === 'rx' || s.mode === 'trx');
-    const target = receivers[Math.floor(Math.random() * receivers.length)];
-    if (target) target.send(build(target.nextSeq()));
-    else {
-      const q = this.pendingInbound.get(userId) ?? [];
-      if (q.length < 10_000) q.push(build(0));
-      this.pendingInbound.set(userId, q);
-    }
-  }
-
-  /** A receiver bound: hand it what waited for one. */
-  flushPending(session: Session): void {
+  /** A receiver bound: hand it what waited for one, and queue inbound messages for it from now on. */
+  async receiverBound(session: Session): Promise<void> {
     const userId = session.principal?.user.id;
     if (!userId) return;
-    this.receipts.poke();
-    const q = this.pendingInbound.get(userId);
-    if (!q) return;
-    this.pendingInbound.delete(userId);
-    for (const pdu of q) {
-      pdu.writeUInt32BE(session.nextSeq(), 12);
-      session.send(pdu);
-    }
+    await this.deps.store.users.markSmppBound(userId, Date.now());
+    this.outbox.poke();
   }
 
   /** Holds one part of a concatenated submit; returns all parts once the last arrives. */
@@ -192,7 +156,7 @@ export class SmppServer {
   }
 }
 
-class Session implements ReceiptSink {
+class Session implements OutboxSink {
   principal: Principal | undefined;
   mode: Mode | undefined;
   /** deliver_sm sent and waiting for deliver_sm_resp, by sequence number. */
@@ -391,7 +355,7 @@ class Session implements ReceiptSink {
     this.mode = mode;
     this.respond(respId, STATUS.ESME_ROK, h.seq, new Writer().cstring('smsgw'));
     this.log.info({ user: user.login, mode }, 'bound');
-    if (mode !== 'tx') this.server.flushPending(this);
+    if (mode !== 'tx') await this.server.receiverBound(this);
   }
 
   private async submit(h: Header, s: Submit, principal: Principal, multi: boolean): Promise<void> {

@@ -1,37 +1,40 @@
 /**
- * Delivery receipts for SMPP clients, from the durable smpp_outbox: rows of users bound here are
- * leased, sent as deliver_sm, and deleted when the client answers deliver_sm_resp OK. A refusal
- * or a dropped bind makes them due again; a node that dies leaves leases that run out. So a
- * receipt reaches the client at least once, across restarts and whichever node it binds to.
+ * What smsgw owes SMPP clients — delivery receipts and inbound messages — from the durable
+ * smpp_outbox: rows of users bound here are leased, sent as deliver_sm, and deleted when the
+ * client answers deliver_sm_resp OK. A refusal or a dropped bind makes them due again; a node
+ * that dies leaves leases that run out. So each reaches the client at least once, across
+ * restarts and whichever node it binds to.
  */
 import type { Logger } from 'pino';
 import { TLV, encodeDeliver } from '../../codec/smpp-pdu.js';
 import { formatReceiptText } from '../../codec/smpp-frames.js';
+import { gsmUnpackedEncode, ucs2Encode } from '../../codec/smpp-text.js';
 import type { Store } from '../../store/index.js';
-import type { OwedReceipt } from '../../store/smpp-outbox.js';
+import type { InboundRow } from '../../store/schema.js';
+import type { Owed, OwedReceipt } from '../../store/smpp-outbox.js';
 
 /** A receiving bind as the pump sees it. */
-export interface ReceiptSink {
+export interface OutboxSink {
   /** deliver_sm sent and not yet answered on this bind. */
   readonly outstanding: number;
   /** Sends the PDU built with the bind's next sequence number; `answered` gets the response status, or -1 if the bind closed first. */
   sendTracked(build: (seq: number) => Buffer, answered: (status: number) => void): void;
 }
 
-export interface ReceiptPumpOptions {
+export interface OutboxPumpOptions {
   /** Unanswered deliver_sm per bind. */
   window: number;
-  /** How long a sent receipt may wait for its answer before another node or round may resend it. */
+  /** How long a sent deliver_sm may wait for its answer before another node or round may resend it. */
   leaseMs: number;
-  /** Look for receipts queued by other nodes this often. */
+  /** Look for rows queued by other nodes this often. */
   pollMs: number;
-  /** Receipts no client collected for this long are dropped. */
+  /** Rows no client collected for this long are dropped. */
   keepMs: number;
-  /** A receipt the client refused is offered again after this. */
+  /** A deliver_sm the client refused is offered again after this. */
   retryMs: number;
 }
 
-export const RECEIPT_DEFAULTS: ReceiptPumpOptions = {
+export const OUTBOX_DEFAULTS: OutboxPumpOptions = {
   window: 50,
   leaseMs: 60_000,
   pollMs: 1_000,
@@ -63,6 +66,19 @@ const RECEIPT_STAT: Record<string, string> = {
   rejected: 'REJECTD',
 };
 
+/** An inbound message as deliver_sm: GSM when the text allows, else UCS-2. */
+export function moPdu(seq: number, row: InboundRow): Buffer {
+  const gsm = gsmUnpackedEncode(row.text);
+  return encodeDeliver(seq, {
+    source: row.from,
+    // destination_addr may not be empty (Kannel drops such MO): fall back to our name.
+    destination: row.to ?? 'smsgw',
+    esmClass: 0,
+    dataCoding: gsm ? 0 : 8,
+    body: gsm ?? ucs2Encode(row.text),
+  });
+}
+
 /** The deliver_sm of a receipt: the stat/err text most clients parse, plus the TLVs SMPP 3.4 defines. */
 export function receiptPdu(seq: number, r: OwedReceipt): Buffer {
   const success = r.status === 'delivered';
@@ -88,7 +104,7 @@ export function receiptPdu(seq: number, r: OwedReceipt): Buffer {
   });
 }
 
-export class ReceiptPump {
+export class OutboxPump {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private again = false;
@@ -100,9 +116,9 @@ export class ReceiptPump {
 
   constructor(
     private readonly store: Store,
-    private readonly receiversOf: () => Map<string, ReceiptSink[]>,
+    private readonly receiversOf: () => Map<string, OutboxSink[]>,
     private readonly log: Logger,
-    private readonly opts: ReceiptPumpOptions = RECEIPT_DEFAULTS,
+    private readonly opts: OutboxPumpOptions = OUTBOX_DEFAULTS,
   ) {}
 
   start(): void {
@@ -117,7 +133,7 @@ export class ReceiptPump {
     await this.flush();
   }
 
-  /** Something may be due now: receipts queued, a receiver bound, an answer freed a slot. */
+  /** Something may be due now: rows queued, a receiver bound, an answer freed a slot. */
   poke(): void {
     if (this.stopped) return;
     if (this.running) this.again = true;
@@ -141,10 +157,11 @@ export class ReceiptPump {
       if (now - this.lastPurge > 3_600_000) {
         this.lastPurge = now;
         const n = await this.store.smppOutbox.purge(now - this.opts.keepMs);
-        if (n > 0) this.log.warn({ dropped: n }, 'SMPP receipts nobody collected were dropped');
+        if (n > 0)
+          this.log.warn({ dropped: n }, 'SMPP receipts and inbound messages nobody collected were dropped');
       }
     } catch (err) {
-      this.log.error({ err }, 'SMPP receipt round failed');
+      this.log.error({ err }, 'SMPP outbox round failed');
     } finally {
       this.running = false;
       if (!this.stopped) this.schedule(this.again ? 0 : this.opts.pollMs);
@@ -168,7 +185,7 @@ export class ReceiptPump {
       for (const row of rows) {
         const sink = sinks.reduce((a, b) => (b.outstanding < a.outstanding ? b : a));
         sink.sendTracked(
-          (seq) => receiptPdu(seq, row),
+          (seq) => pduFor(seq, row),
           (status) => {
             (status === 0 ? this.acked : status < 0 ? this.orphaned : this.refused).push(row.id);
             this.poke();
@@ -177,4 +194,8 @@ export class ReceiptPump {
       }
     }
   }
+}
+
+function pduFor(seq: number, row: Owed): Buffer {
+  return row.kind === 'receipt' ? receiptPdu(seq, row.receipt) : moPdu(seq, row.mo);
 }

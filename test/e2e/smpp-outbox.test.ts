@@ -1,7 +1,8 @@
 /**
- * SMPP delivery receipts are durable: a client that submits with registered_delivery, unbinds,
- * and comes back after the gateway restarted still gets every receipt it asked for, and a
- * receipt whose deliver_sm was never answered comes again on the next bind.
+ * What smsgw owes SMPP clients is durable: a client that submits with registered_delivery,
+ * unbinds, and comes back after the gateway restarted still gets every receipt it asked for
+ * (one whose deliver_sm was never answered comes again on the next bind), and inbound messages
+ * for a receiver that is away wait for it the same way.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +17,7 @@ import { freePort } from '../support/net.js';
 
 const FINAL = ['delivered', 'undelivered', 'failed', 'expired'];
 
-describe('SMPP receipts across restarts', () => {
+describe('SMPP receipts and inbound messages across restarts', () => {
   let t: TestApp;
   let port: number;
   const dataDir = mkdtempSync(join(tmpdir(), 'smsgw-receipts-'));
@@ -99,5 +100,39 @@ describe('SMPP receipts across restarts', () => {
     // Nothing more arrives: the acknowledged receipt is not sent twice.
     await expect(again.next()).rejects.toThrow(/no PDU/);
     again.close();
+  });
+
+  it('keeps inbound messages for an SMPP receiver that is away, and queues none for users who never bound', async () => {
+    const sim = (await t.call('GET', '/v1/channels')).body.data[0];
+    // The esme user bound a receiver above; +79001230001 last heard from it.
+    const inject = (from: string, text: string) =>
+      t.call('POST', `/v1/channels/${sim.id}/inbound`, { body: { from, text } });
+    expect((await inject('+79001230001', 'Yes, that works')).status).toBe(202);
+    await t.call('POST', '/v1/users', { body: { login: 'webonly', password: 'webonly-pass' } });
+    await t.call('POST', '/v1/messages', {
+      auth: 'webonly:webonly-pass',
+      body: { to: '+15555550777', text: 'hi' },
+    });
+    await eventually(async () => {
+      const l = await t.call('GET', '/v1/messages?to=%2B15555550777', { auth: 'webonly:webonly-pass' });
+      return l.body.data[0]?.status === 'delivered' ? true : undefined;
+    });
+    expect((await inject('+15555550777', 'hello back')).status).toBe(202);
+    await eventually(async () => ((await t.app.store.smppOutbox.owners()).length === 1 ? true : undefined));
+    const webonly = (await t.call('GET', '/v1/users')).body.data.find(
+      (u: { login: string }) => u.login === 'webonly',
+    );
+    expect(await t.app.store.smppOutbox.owners()).not.toContain(webonly.id);
+
+    await t.stop();
+    t = await startTestApp(env());
+    const rx = await Client.open(port);
+    expect((await rx.bind('esme', 'esmepass', CMD.bind_receiver)).status).toBe(STATUS.ESME_ROK);
+    const [mo] = await receipts(rx, 1);
+    expect(mo!.body.includes(Buffer.from('Yes, that works', 'latin1'))).toBe(true);
+    expect(mo!.body.includes(Buffer.from('79001230001', 'latin1'))).toBe(true);
+    ack(rx, mo!);
+    await eventually(async () => ((await t.app.store.smppOutbox.owners()).length === 0 ? true : undefined));
+    rx.close();
   });
 });
