@@ -115,8 +115,6 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
   const webhooks = new WebhookWorker(store, logger.child({ part: 'webhooks' }), {
     ...WEBHOOK_DEFAULTS,
     retryBaseMs: config.webhookRetryBaseMs,
-    // PostgreSQL ids may commit out of order across nodes: fan out events once they are 2 s old.
-    fanOutLagMs: store.db.dialect === 'postgres' ? 2000 : 0,
   });
   const inbound = new InboundService(store, messages, logger.child({ part: 'inbound' }), () =>
     webhooks.poke(),

@@ -19,8 +19,6 @@ export interface WebhookOptions {
   /** A receiver that has not answered in 10 s is treated as down. */
   timeoutMs: number;
   pollMs: number;
-  /** PostgreSQL only: see WebhookRepo.fanOut. */
-  fanOutLagMs: number;
   concurrency: number;
 }
 
@@ -30,7 +28,6 @@ export const WEBHOOK_DEFAULTS: WebhookOptions = {
   giveUpMs: 24 * 3_600_000,
   timeoutMs: 10_000,
   pollMs: 500,
-  fanOutLagMs: 0,
   concurrency: 16,
 };
 
@@ -69,7 +66,7 @@ export class WebhookWorker {
     // Catch up in pages; a page shorter than the limit means we are at the head of the log.
     let read = 0;
     for (let page = 0; page < 20; page++) {
-      const n = await this.store.webhooks.fanOut(now, this.opts.fanOutLagMs, 500, this.opts.giveUpMs);
+      const n = await this.store.webhooks.fanOut(now, 500, this.opts.giveUpMs);
       read += n;
       if (n < 500) break;
     }

@@ -16,6 +16,7 @@ import * as m004 from './migrations/004-transliterate.js';
 import * as m005 from './migrations/005-sessions.js';
 import * as m006 from './migrations/006-pinned-channel.js';
 import * as m007 from './migrations/007-smpp-receipts.js';
+import * as m008 from './migrations/008-event-tx.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -50,6 +51,7 @@ const MIGRATIONS: Record<string, { up(db: Kysely<unknown>, dialect: Dialect): Pr
   '005-sessions': m005,
   '006-pinned-channel': m006,
   '007-smpp-receipts': m007,
+  '008-event-tx': m008,
 };
 
 // pg returns int8 (bigint) as strings to protect values above 2^53; our bigints are epoch

@@ -4,6 +4,7 @@
  * attempt log.
  */
 import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
 import { randomBytes } from 'node:crypto';
 import { FINAL_STATUSES } from '../core/message.js';
 import type { Dialect } from './db.js';
@@ -81,17 +82,24 @@ export class WebhookRepo {
   }
 
   /**
-   * Turns new message events into outbox rows, advancing a cursor in the same transaction so
-   * each event is fanned out exactly once. On PostgreSQL, ids can commit out of order; events
-   * younger than `lagMs` wait for the next round so a slow transaction's id is not skipped.
-   * Returns how many events were read (not how many became webhooks), so callers can loop.
+   * Turns new message events into outbox rows (webhooks, SMPP receipts), advancing a cursor in
+   * the same transaction so each event is fanned out exactly once. On PostgreSQL, ids can commit
+   * out of order: events are read in (transaction, id) order and only from transactions older
+   * than every one still running, so a late commit is never skipped (see migration 008).
+   * Returns how many events were read (not how many became deliveries), so callers can loop.
    */
-  async fanOut(now: number, lagMs: number, limit: number, giveUpMs: number): Promise<number> {
+  async fanOut(now: number, limit: number, giveUpMs: number): Promise<number> {
     return this.db.transaction().execute(async (trx) => {
-      let cur = trx.selectFrom('cursors').select('position').where('name', '=', 'status');
-      if (this.dialect === 'postgres') cur = cur.forUpdate();
-      const position = (await cur.executeTakeFirst())?.position ?? 0;
-      const events = await trx
+      const pg = this.dialect === 'postgres';
+      let cur = trx
+        .selectFrom('cursors')
+        .select(['name', 'position'])
+        .where('name', 'in', ['status', 'status_tx']);
+      if (pg) cur = cur.forUpdate();
+      const cursors = new Map((await cur.execute()).map((c) => [c.name, Number(c.position)]));
+      const position = cursors.get('status') ?? 0;
+      const txPosition = cursors.get('status_tx') ?? 0;
+      let q = trx
         .selectFrom('message_events as e')
         .innerJoin('messages as m', 'm.id', 'e.message_id')
         .leftJoin('user_settings as s', 's.user_id', 'm.owner_id')
@@ -109,12 +117,16 @@ export class WebhookRepo {
           'm.callback_url',
           'm.smpp_receipt_mask',
           's.webhook_url',
-        ])
-        .where('e.id', '>', position)
-        .where('e.created_at', '<=', now - lagMs)
-        .orderBy('e.id')
-        .limit(limit)
-        .execute();
+          (pg ? sql<string>`e.tx::text` : sql<string>`'0'`).as('tx'),
+        ]);
+      q = pg
+        ? q
+            .where(sql<boolean>`(e.tx, e.id) > (${String(txPosition)}::xid8, ${position}::bigint)`)
+            .where(sql<boolean>`e.tx < pg_snapshot_xmin(pg_current_snapshot())`)
+            .orderBy(sql`e.tx`)
+            .orderBy('e.id')
+        : q.where('e.id', '>', position).orderBy('e.id');
+      const events = await q.limit(limit).execute();
       if (events.length === 0) return 0;
       const rows: NewOutbox[] = [];
       const receipts: { owner_id: string; kind: 'receipt'; ref_id: string; created_at: number }[] = [];
@@ -149,12 +161,17 @@ export class WebhookRepo {
       }
       if (rows.length > 0) await trx.insertInto('webhook_outbox').values(rows.map(pending)).execute();
       if (receipts.length > 0) await trx.insertInto('smpp_outbox').values(receipts).execute();
-      const last = (events[events.length - 1] as { event_id: number }).event_id;
-      await trx
-        .insertInto('cursors')
-        .values({ name: 'status', position: last })
-        .onConflict((oc) => oc.column('name').doUpdateSet({ position: last }))
-        .execute();
+      const last = events[events.length - 1] as { event_id: number; tx: string };
+      for (const [name, value] of [
+        ['status', Number(last.event_id)],
+        ['status_tx', Number(last.tx)],
+      ] as const) {
+        await trx
+          .insertInto('cursors')
+          .values({ name, position: value })
+          .onConflict((oc) => oc.column('name').doUpdateSet({ position: value }))
+          .execute();
+      }
       return events.length;
     });
   }

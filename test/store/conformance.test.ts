@@ -1,4 +1,5 @@
 /** One storage conformance suite, run against every database we support. */
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.js';
 import { createStore } from '../../src/store/index.js';
@@ -52,10 +53,12 @@ for (const testDb of TEST_DBS) {
     let alice: string;
     let bob: string;
     let channelId: string;
+    let url: string | undefined;
 
     beforeAll(async () => {
       const opened = await testDb.open();
       cleanup = opened.cleanup;
+      url = opened.url;
       store = createStore(opened.db);
       alice = (await store.users.create({ login: 'alice', passwordHash: 'x', role: 'user' })).id;
       bob = (await store.users.create({ login: 'bob', passwordHash: 'x', role: 'user' })).id;
@@ -358,7 +361,7 @@ for (const testDb of TEST_DBS) {
         ]);
       }
       expect((await store.messages.byId(m.id))?.status).toBe('delivered');
-      while ((await store.webhooks.fanOut(Date.now() + 1000, 0, 500, 86_400_000)) === 500);
+      while ((await store.webhooks.fanOut(Date.now(), 500, 86_400_000)) === 500);
       const now = Date.now();
       const [a, b] = await Promise.all([
         store.smppOutbox.claim(dave, now, now + 60_000, 10),
@@ -394,6 +397,39 @@ for (const testDb of TEST_DBS) {
       expect(owed).toMatchObject({ kind: 'mo', mo: { id: mo.id, from: '+15555550999', text: 'reply' } });
       await store.smppOutbox.done([owed!.id]);
     });
+
+    it.runIf(testDb.name === 'postgres')(
+      'fans out an event whose transaction commits late, after one that committed early: none skipped',
+      async () => {
+        const erin = (await store.users.create({ login: 'erin', passwordHash: 'x', role: 'user' })).id;
+        const m = message(erin);
+        await store.messages.acceptBatch([{ messages: [m] }]);
+        while ((await store.webhooks.fanOut(Date.now(), 500, 86_400_000)) === 500);
+        const insert = (c: pg.Client, status: string) =>
+          c.query(
+            'insert into message_events (message_id, owner_id, status, created_at) values ($1, $2, $3, $4)',
+            [m.id, erin, status, Date.now()],
+          );
+        const early = new pg.Client({ connectionString: url });
+        const late = new pg.Client({ connectionString: url });
+        await Promise.all([early.connect(), late.connect()]);
+        try {
+          // "late" takes the lower id first and stays open; "early" takes the next id and commits.
+          await late.query('begin');
+          await insert(late, 'sending');
+          await early.query('begin');
+          await insert(early, 'sent');
+          await early.query('commit');
+          // The committed event waits: an older transaction may still commit a lower id.
+          expect(await store.webhooks.fanOut(Date.now(), 500, 86_400_000)).toBe(0);
+          await late.query('commit');
+          expect(await store.webhooks.fanOut(Date.now(), 500, 86_400_000)).toBe(2);
+          expect(await store.webhooks.fanOut(Date.now(), 500, 86_400_000)).toBe(0);
+        } finally {
+          await Promise.all([early.end(), late.end()]);
+        }
+      },
+    );
 
     it('expires sent messages with no final report after their validity', async () => {
       const m = message(alice, { expires_at: Date.now() - 1 });
