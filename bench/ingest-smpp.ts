@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { CMD, messageBody } from '../src/codec/smpp-pdu.js';
 import { freePort } from '../test/support/net.js';
 import { endToEnd } from './smpp-e2e.js';
-import { bindTransceiverPdu, machine, percentile, startGateway, writeSection } from './support.js';
+import { bindTransceiverPdu, deferred, machine, percentile, startGateway, writeSection } from './support.js';
 
 const TOTAL = Number(process.env.BENCH_SMPP ?? 100_000);
 const WINDOW = 100;
@@ -36,10 +36,8 @@ async function run(
   let ok = 0;
   let failed = 0;
   let nextSeq = 1;
-  let bound!: () => void;
-  let done!: () => void;
-  const boundP = new Promise<void>((r) => (bound = r));
-  const doneP = new Promise<void>((r) => (done = r));
+  const { promise: boundP, resolve: bound } = deferred();
+  const { promise: doneP, resolve: done } = deferred();
   const pump = () => {
     const batch: Buffer[] = [];
     while (nextSeq <= TOTAL && sentAt.size < WINDOW) {

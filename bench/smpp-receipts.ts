@@ -6,7 +6,16 @@
  */
 import { connect } from 'node:net';
 import { CMD, Writer, messageBody } from '../src/codec/smpp-pdu.js';
-import { api, bindTransceiverPdu, freePort, machine, median, startGateway, writeSection } from './support.js';
+import {
+  api,
+  bindTransceiverPdu,
+  deferred,
+  freePort,
+  machine,
+  median,
+  startGateway,
+  writeSection,
+} from './support.js';
 
 const TOTAL = Number(process.env.BENCH_RECEIPTS ?? 20_000);
 const WINDOW = 100;
@@ -26,10 +35,8 @@ async function run(
   let outstanding = 0;
   const seen = new Set<string>();
   let duplicates = 0;
-  let bound!: () => void;
-  let done!: () => void;
-  const boundP = new Promise<void>((r) => (bound = r));
-  const doneP = new Promise<void>((r) => (done = r));
+  const { promise: boundP, resolve: bound } = deferred();
+  const { promise: doneP, resolve: done } = deferred();
   const pump = () => {
     const batch: Buffer[] = [];
     while (next <= TOTAL && outstanding < WINDOW) {

@@ -90,3 +90,10 @@ export function bindTransceiverPdu(systemId: string, password: string): Buffer {
     .cstring('')
     .pdu(CMD.bind_transceiver, 0, 0x7ffffff0);
 }
+
+/** A promise with its resolve function outside, for socket-driven bench loops. */
+export function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}

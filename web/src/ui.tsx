@@ -86,3 +86,13 @@ export function TableHead({ columns }: { columns: string[] }) {
     </thead>
   );
 }
+
+/** Routing and rule priority: 0–1000, lower goes first. */
+export function PriorityField({ value, onInput }: { value: string; onInput: (e: Event) => void }) {
+  return (
+    <label>
+      Priority <span class="muted small">(lower first)</span>
+      <input name="priority" type="number" min={0} max={1000} value={value} onInput={onInput} />
+    </label>
+  );
+}

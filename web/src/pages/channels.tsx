@@ -2,7 +2,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Channel, User } from '../api';
 import { api } from '../api';
-import { Card, ErrorBox, Progress, TableHead } from '../ui';
+import { Card, ErrorBox, PriorityField, Progress, TableHead } from '../ui';
 
 const TYPES = ['simulator', 'modem', 'gammu', 'smpp'];
 
@@ -248,17 +248,7 @@ function ChannelForm({
         </label>
         {numberField('min_interval_ms', 'Minimum interval (ms)', 0)}
         {numberField('max_in_flight', 'Max in flight', 1)}
-        <label>
-          Priority <span class="muted small">(lower first)</span>
-          <input
-            name="priority"
-            type="number"
-            min={0}
-            max={1000}
-            value={f.priority}
-            onInput={set('priority')}
-          />
-        </label>
+        <PriorityField value={f.priority} onInput={set('priority')} />
         <label class="span2">
           Driver config (JSON)
           <textarea name="config" rows={6} class="mono" value={f.config} onInput={set('config')} />

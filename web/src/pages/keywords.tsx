@@ -2,7 +2,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { User } from '../api';
 import { api } from '../api';
-import { Card, ErrorBox, TableHead, when } from '../ui';
+import { Card, ErrorBox, PriorityField, TableHead, when } from '../ui';
 
 interface Rule {
   id: string;
@@ -139,17 +139,7 @@ function Rules() {
             onInput={set('value')}
           />
         </label>
-        <label>
-          Priority
-          <input
-            name="priority"
-            type="number"
-            min={0}
-            max={1000}
-            value={f.priority}
-            onInput={set('priority')}
-          />
-        </label>
+        <PriorityField value={f.priority} onInput={set('priority')} />
         <ErrorBox error={error} />
         <div class="span2">
           <button type="submit" class="primary">
