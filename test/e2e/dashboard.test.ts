@@ -290,6 +290,14 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in Chromium
     expect(Number(await page.getByTestId('Today-messages').textContent())).toBeGreaterThanOrEqual(5);
     await page.getByText('absent subscriber').waitFor();
     await shot(page, 'overview');
+    // An admin narrows the overview to one user: bob has sent nothing.
+    await page.getByLabel('User').selectOption({ label: 'bob' });
+    await expect.poll(() => page.getByTestId('Today-messages').textContent()).toBe('0');
+    await page.getByLabel('User').selectOption({ label: 'alice' });
+    await expect
+      .poll(async () => Number(await page.getByTestId('Today-messages').textContent()))
+      .toBeGreaterThan(0);
+    await page.getByLabel('User').selectOption({ label: 'all users' });
 
     await page.getByRole('link', { name: 'Channels' }).click();
     await page.getByRole('row', { name: /simulator/ }).waitFor();

@@ -31,7 +31,14 @@ export function Overview({ user }: { user: User }) {
   const [month, setMonth] = useState<Stats | null>(null);
   const [days, setDays] = useState<Stats | null>(null);
   const [channels, setChannels] = useState<Channel[]>([]);
+  const [users, setUsers] = useState<User[]>([]);
+  const [scope, setScope] = useState({ user_id: '', channel_id: '' });
   const [error, setError] = useState<unknown>(null);
+  const admin = user.role === 'admin';
+
+  useEffect(() => {
+    if (admin) api<{ data: User[] }>('GET', '/v1/users').then((r) => setUsers(r.data), setError);
+  }, [admin]);
 
   useEffect(() => {
     const load = async () => {
@@ -39,10 +46,12 @@ export function Overview({ user }: { user: User }) {
       const monthStart = new Date(now.getFullYear(), now.getMonth(), 1);
       const thirty = new Date(startOfDay().getTime() - 29 * 86_400_000);
       try {
+        const stats = (since: Date, bucket: 'hour' | 'day') =>
+          api<Stats>('GET', `/v1/stats${qs({ since: since.toISOString(), bucket, tz: TZ, ...scope })}`);
         const [t, m, d, c] = await Promise.all([
-          api<Stats>('GET', `/v1/stats${qs({ since: startOfDay().toISOString(), bucket: 'hour', tz: TZ })}`),
-          api<Stats>('GET', `/v1/stats${qs({ since: monthStart.toISOString(), bucket: 'day', tz: TZ })}`),
-          api<Stats>('GET', `/v1/stats${qs({ since: thirty.toISOString(), bucket: 'day', tz: TZ })}`),
+          stats(startOfDay(), 'hour'),
+          stats(monthStart, 'day'),
+          stats(thirty, 'day'),
           api<{ data: Channel[] }>('GET', '/v1/channels'),
         ]);
         setToday(t);
@@ -57,7 +66,7 @@ export function Overview({ user }: { user: User }) {
     void load();
     const timer = setInterval(load, 10_000);
     return () => clearInterval(timer);
-  }, []);
+  }, [scope]);
 
   const rate = (t?: Totals) =>
     t?.delivery_rate == null ? '—' : `${(t.delivery_rate * 100).toFixed(1)}\u00a0%`;
@@ -68,7 +77,41 @@ export function Overview({ user }: { user: User }) {
 
   return (
     <div>
-      <h1>Overview {user.role === 'admin' && <span class="muted small">(all users)</span>}</h1>
+      <h1>Overview</h1>
+      <form class="filters scope" aria-label="Whose messages" onSubmit={(e) => e.preventDefault()}>
+        {admin && (
+          <label>
+            User
+            <select
+              name="user_id"
+              value={scope.user_id}
+              onChange={(e) => setScope({ ...scope, user_id: e.currentTarget.value })}
+            >
+              <option value="">all users</option>
+              {users.map((u) => (
+                <option key={u.id} value={u.id}>
+                  {u.login}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+        <label>
+          Channel
+          <select
+            name="channel_id"
+            value={scope.channel_id}
+            onChange={(e) => setScope({ ...scope, channel_id: e.currentTarget.value })}
+          >
+            <option value="">all channels</option>
+            {channels.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.name}
+              </option>
+            ))}
+          </select>
+        </label>
+      </form>
       <ErrorBox error={error} />
       <div class="tiles">
         {(
@@ -81,7 +124,7 @@ export function Overview({ user }: { user: User }) {
             <h2>{label}</h2>
             <dl class="tiles-inner">
               <div>
-                <dt>Sent</dt>
+                <dt>Messages</dt>
                 <dd data-testid={`${label}-messages`}>{s?.totals.messages ?? '…'}</dd>
               </div>
               <div>
