@@ -36,7 +36,7 @@ program
   .action(async () => {
     const config = loadConfig();
     const app: App = await startApp(config);
-    const lines = [`smsgw listening on ${app.url}  (API docs: ${app.url}/docs)`];
+    const lines = [`smsgw listening on ${app.url}  (dashboard: ${app.url}/, API docs: ${app.url}/docs)`];
     if (app.created) {
       lines.push(
         'First start: created the admin user. These credentials are shown only once:',
