@@ -398,9 +398,9 @@ for (const testDb of TEST_DBS) {
       await store.smppOutbox.done([owed!.id]);
     });
 
-    it.runIf(testDb.name === 'postgres')(
-      'fans out an event whose transaction commits late, after one that committed early: none skipped',
-      async () => {
+    // Only PostgreSQL has concurrent writers; on SQLite the case cannot arise, so no test is registered.
+    if (testDb.name === 'postgres')
+      it('fans out an event whose transaction commits late, after one that committed early: none skipped', async () => {
         const erin = (await store.users.create({ login: 'erin', passwordHash: 'x', role: 'user' })).id;
         const m = message(erin);
         await store.messages.acceptBatch([{ messages: [m] }]);
@@ -428,8 +428,7 @@ for (const testDb of TEST_DBS) {
         } finally {
           await Promise.all([early.end(), late.end()]);
         }
-      },
-    );
+      });
 
     it('expires sent messages with no final report after their validity', async () => {
       const m = message(alice, { expires_at: Date.now() - 1 });
