@@ -11,6 +11,8 @@ export interface StatsQuery {
   ownerId: string | undefined;
   /** Only messages that went (or are pinned to go) through this channel. */
   channelId?: string | undefined;
+  /** Only the messages of one request (a send to a list: its progress). */
+  batchId?: string | undefined;
   since: number;
   until: number;
   bucketMs: number;
@@ -36,13 +38,14 @@ const FAILED = ['failed', 'undelivered', 'expired', 'rejected'];
 export class StatsRepo {
   constructor(private readonly db: Kysely<Database>) {}
 
-  private range(q: Pick<StatsQuery, 'ownerId' | 'channelId' | 'since' | 'until'>) {
+  private range(q: Pick<StatsQuery, 'ownerId' | 'channelId' | 'batchId' | 'since' | 'until'>) {
     let b = this.db
       .selectFrom('messages')
       .where('id', '>=', idFloor(q.since))
       .where('id', '<', idFloor(q.until));
     if (q.ownerId) b = b.where('owner_id', '=', q.ownerId);
     if (q.channelId) b = b.where('channel_id', '=', q.channelId);
+    if (q.batchId) b = b.where('batch_id', '=', q.batchId);
     return b;
   }
 
@@ -72,7 +75,10 @@ export class StatsRepo {
   }
 
   /** Why messages failed, most frequent first. */
-  async failureReasons(q: Pick<StatsQuery, 'ownerId' | 'channelId' | 'since' | 'until'>, limit = 10) {
+  async failureReasons(
+    q: Pick<StatsQuery, 'ownerId' | 'channelId' | 'batchId' | 'since' | 'until'>,
+    limit = 10,
+  ) {
     const rows = await this.range(q)
       .select(['error_code', (eb) => eb.fn.countAll<number>().as('n')])
       .where('status', 'in', FAILED)

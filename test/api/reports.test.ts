@@ -56,6 +56,11 @@ describe('reports', () => {
     const sim = (await t.call('GET', '/v1/channels')).body.data[0].id;
     const viaSim = await t.call('GET', `/v1/stats?since=${since}&user_id=${aliceId}&channel_id=${sim}`);
     expect(viaSim.body.totals.messages).toBe(2); // the scheduled one has not gone through a channel
+    // One request's progress: its batch only.
+    const batch = (await t.call('GET', '/v1/messages?status=scheduled', { auth: alice })).body.data[0]
+      .batch_id;
+    const oneBatch = await t.call('GET', `/v1/stats?since=${since}&batch_id=${batch}`, { auth: alice });
+    expect(oneBatch.body.totals).toMatchObject({ messages: 1, pending: 1 });
     const peek = await t.call('GET', `/v1/stats?since=${since}&user_id=${bobId}`, { auth: alice });
     expect(peek.status).toBe(403);
   });

@@ -139,6 +139,21 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in Chromium
     await result.getByText('3 accepted, 1 refused.').waitFor();
     expect(await result.locator('tbody tr').textContent()).toContain('12ab');
     expect(await result.locator('tbody tr').textContent()).toContain('invalid_number');
+    // The batch's progress follows the simulator to the end; its results export as CSV.
+    const progress = page.getByTestId('batch-progress');
+    await progress
+      .getByText('3 of 3 finished: 3 delivered, 0 failed, 0 on the way.')
+      .waitFor({ timeout: 20_000 });
+    const [batchCsv] = await Promise.all([
+      page.waitForEvent('download'),
+      progress.getByRole('link', { name: 'Export results (CSV)' }).click(),
+    ]);
+    const batchLines = readFileSync((await batchCsv.path()) as string, 'utf8')
+      .trimEnd()
+      .split('\r\n');
+    expect(batchLines).toHaveLength(4);
+    expect(batchLines.slice(1).every((l) => l.includes(',delivered,'))).toBe(true);
+    await shot(page, 'send-result');
 
     await page.getByRole('link', { name: 'Follow them in Messages' }).click();
     const rows = page.locator('table.messages tbody tr');

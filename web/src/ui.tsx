@@ -27,13 +27,24 @@ export function Notice({ children }: { children: ComponentChildren }) {
   );
 }
 
-export function Progress({ value, max, label }: { value: number; max: number | null; label: string }) {
+/** A bar toward a limit (red near it) or, with `goal`, toward completion (green when there). */
+export function Progress({
+  value,
+  max,
+  label,
+  goal = false,
+}: {
+  value: number;
+  max: number | null;
+  label: string;
+  goal?: boolean;
+}) {
   if (!max) return <span class="muted">{value.toLocaleString()} (no limit)</span>;
   const pct = Math.min(100, (value / max) * 100);
   return (
     <div class="progress-wrap">
       <div
-        class={`progress ${pct >= 90 ? 'progress-high' : ''}`}
+        class={`progress ${goal ? 'progress-goal' : pct >= 90 ? 'progress-high' : ''}`}
         role="progressbar"
         aria-label={label}
         aria-valuemin={0}

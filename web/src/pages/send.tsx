@@ -1,9 +1,9 @@
 /** Send: many recipients (paste or file), live encoding counter, flash/replace, schedule, channel. */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { Channel, User } from '../api';
-import { api } from '../api';
+import { api, qs } from '../api';
 import { parseRecipients, zonedToUtc } from '../numbers';
-import { ErrorBox, Notice, StatusBadge } from '../ui';
+import { ErrorBox, Notice, Progress, StatusBadge } from '../ui';
 
 interface Preview {
   encoding: string;
@@ -43,6 +43,65 @@ function Highlighted({ text, chars }: { text: string; chars: string[] }) {
   );
 }
 
+interface Totals {
+  messages: number;
+  delivered: number;
+  failed: number;
+  pending: number;
+  canceled: number;
+}
+
+/** Live progress of what was just sent (one batch per 1,000 recipients), with the results as CSV. */
+function BatchProgress({ batches }: { batches: string[] }) {
+  const [t, setT] = useState<Totals | null>(null);
+  useEffect(() => {
+    // A day back covers any clock difference between this browser and the gateway.
+    const since = new Date(Date.now() - 86_400_000).toISOString();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let stopped = false;
+    const poll = async () => {
+      const all = await Promise.all(
+        batches.map((b) =>
+          api<{ totals: Totals }>('GET', `/v1/stats${qs({ since, bucket: 'day', batch_id: b })}`),
+        ),
+      ).catch(() => undefined);
+      if (stopped) return;
+      if (all) {
+        const sum = { messages: 0, delivered: 0, failed: 0, pending: 0, canceled: 0 };
+        for (const { totals } of all)
+          for (const k of Object.keys(sum) as (keyof Totals)[]) sum[k] += totals[k];
+        setT(sum);
+        if (sum.pending === 0 && sum.messages > 0) return; // all final: nothing more will change
+      }
+      timer = setTimeout(poll, 2_000);
+    };
+    void poll();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, [batches]);
+
+  const done = t ? t.delivered + t.failed + t.canceled : 0;
+  return (
+    <div class="batch" data-testid="batch-progress">
+      <Progress value={done} max={t?.messages || 1} label="Messages finished" goal />
+      <p aria-live="polite">
+        {t
+          ? `${done} of ${t.messages} finished: ${t.delivered} delivered, ${t.failed} failed, ${t.pending} on the way.`
+          : 'Counting…'}
+      </p>
+      <p>
+        {batches.map((b, i) => (
+          <a key={b} class="button" href={`/v1/messages/export${qs({ batch_id: b })}`} download>
+            Export results{batches.length > 1 ? ` (part ${i + 1} of ${batches.length})` : ''} (CSV)
+          </a>
+        ))}
+      </p>
+    </div>
+  );
+}
+
 export function Send({ user }: { user: User }) {
   const [recipients, setRecipients] = useState('');
   const [text, setText] = useState('');
@@ -59,6 +118,7 @@ export function Send({ user }: { user: User }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [results, setResults] = useState<Result[] | null>(null);
+  const [batches, setBatches] = useState<string[]>([]);
   const [fileNote, setFileNote] = useState('');
 
   const numbers = useMemo(() => parseRecipients(recipients), [recipients]);
@@ -104,6 +164,7 @@ export function Send({ user }: { user: User }) {
     e.preventDefault();
     setError(null);
     setResults(null);
+    setBatches([]);
     if (numbers.length === 0) {
       setError(new Error('Add at least one recipient.'));
       return;
@@ -118,6 +179,7 @@ export function Send({ user }: { user: User }) {
     }
     setBusy(true);
     const all: Result[] = [];
+    const sent: string[] = [];
     try {
       for (let i = 0; i < numbers.length; i += CHUNK) {
         const body = {
@@ -130,8 +192,13 @@ export function Send({ user }: { user: User }) {
           ...(channelId ? { channel_id: channelId } : {}),
         };
         try {
-          const r = await api<{ messages: Result[] }>('POST', '/v1/messages', body);
+          const r = await api<{ batch_id: string; accepted: number; messages: Result[] }>(
+            'POST',
+            '/v1/messages',
+            body,
+          );
           all.push(...r.messages);
+          if (r.accepted > 0) sent.push(r.batch_id);
         } catch (err) {
           // "No valid recipients" still lists why each number was refused.
           const details = (err as { body?: { details?: { messages?: Result[] } } }).body?.details;
@@ -140,9 +207,11 @@ export function Send({ user }: { user: User }) {
         }
       }
       setResults(all);
+      setBatches(sent);
     } catch (err) {
       setError(err);
       if (all.length) setResults(all);
+      setBatches(sent);
     } finally {
       setBusy(false);
     }
@@ -290,6 +359,7 @@ export function Send({ user }: { user: User }) {
             {accepted} accepted, {refused.length} refused.{' '}
             {accepted > 0 && <a href="#/messages">Follow them in Messages</a>}
           </Notice>
+          {batches.length > 0 && <BatchProgress batches={batches} />}
           {refused.length > 0 && (
             <table>
               <caption>Refused recipients</caption>

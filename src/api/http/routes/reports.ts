@@ -23,6 +23,7 @@ const StatsQuery = Type.Object({
   channel_id: Type.Optional(
     Type.String({ maxLength: 64, description: 'Messages sent through one channel.' }),
   ),
+  batch_id: Type.Optional(Type.String({ maxLength: 64, description: 'The messages of one request.' })),
 });
 
 /** Status groups as operators read them. */
@@ -88,7 +89,13 @@ export function reportRoutes(app: FastifyInstance, deps: { store: Store }): void
       if (q.user_id && p.user.role !== 'admin' && q.user_id !== p.user.id) {
         throw new ApiError('forbidden', 'Only admins see other users’ statistics.', 'user_id');
       }
-      const range = { ownerId: ownerScope(p) ?? q.user_id, channelId: q.channel_id, since, until };
+      const range = {
+        ownerId: ownerScope(p) ?? q.user_id,
+        channelId: q.channel_id,
+        batchId: q.batch_id,
+        since,
+        until,
+      };
       const [rows, reasons, queue] = await Promise.all([
         store.stats.series({ ...range, bucketMs, offsetMs }),
         store.stats.failureReasons(range),
