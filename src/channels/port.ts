@@ -36,6 +36,8 @@ export interface OutboundSms {
   from?: string | undefined;
   text: string;
   encoding: Encoding;
+  /** GSM-7 with this national single shift table (the dispatcher chose it from the channel's). */
+  shiftTable?: ShiftLanguage | undefined;
   segments: number;
   flash: boolean;
   /** TP-PID "replace short message type" 1..7 (the seed's replacemessages_id). */

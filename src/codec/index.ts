@@ -101,16 +101,23 @@ function gsmPreview(units: number[], single: number, per: number, text: string):
   };
 }
 
-/** The shift table that lets a text leave as GSM-7 in no more segments than UCS-2, if any. */
-export function shiftTableFor(text: string, tables: readonly ShiftLanguage[]): ShiftLanguage | undefined {
-  return tables.length ? preview(text, { shiftTables: tables }).shiftTable : undefined;
+/** How a stored message leaves on a channel: as stored, or GSM-7 with a shift table in no more segments. */
+export interface ChannelEncoding {
+  encoding: Encoding;
+  segments: number;
+  shiftTable?: ShiftLanguage | undefined;
 }
 
-/** Segments a message takes on a channel: fewer than stored when a shift table keeps it GSM-7. */
-export function segmentsOn(
+/**
+ * The one place that decides whether a channel's opted-in shift tables change how a message
+ * leaves: the dispatcher counts the result against monthly limits and hands it to the driver.
+ */
+export function encodingOn(
   msg: { text: string; encoding: string; segments: number },
   tables: readonly ShiftLanguage[] | undefined,
-): number {
-  if (msg.encoding !== 'ucs2' || !tables?.length) return msg.segments;
-  return Math.min(msg.segments, preview(msg.text, { shiftTables: tables }).segments);
+): ChannelEncoding {
+  const stored = { encoding: msg.encoding as Encoding, segments: msg.segments };
+  if (msg.encoding !== 'ucs2' || !tables?.length) return stored;
+  const p = preview(msg.text, { shiftTables: tables });
+  return p.shiftTable ? { encoding: 'gsm7', segments: p.segments, shiftTable: p.shiftTable } : stored;
 }

@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import type { DeliveryReport, OutboundSms } from '../channels/port.js';
 import { SubmitError } from '../channels/port.js';
-import { segmentsOn } from '../codec/index.js';
+import { encodingOn } from '../codec/index.js';
 import type { Config } from '../config.js';
 import { backoffMs, route, unitsFor } from '../core/routing.js';
 import { WriteBatcher } from '../store/batcher.js';
@@ -204,8 +204,8 @@ export class Dispatcher {
   private async send(msg: MessageRow, ch: RunningChannel): Promise<void> {
     const startedAt = Date.now();
     // The channel may carry the text in fewer segments than counted at ingest (a shift table).
-    const segments = segmentsOn(msg, ch.driver.capabilities.shiftTables);
-    const units = unitsFor({ countMode: ch.row.count_mode }, segments);
+    const out = encodingOn(msg, ch.driver.capabilities.shiftTables);
+    const units = unitsFor({ countMode: ch.row.count_mode }, out.segments);
     const limited = ch.row.monthly_limit !== null;
     const month = monthOf(Date.now());
     if (limited && !(await this.store.channels.reserve(ch.row.id, month, units, ch.row.monthly_limit))) {
@@ -226,8 +226,9 @@ export class Dispatcher {
       to: msg.to,
       from: msg.from ?? undefined,
       text: msg.text,
-      encoding: msg.encoding as OutboundSms['encoding'],
-      segments,
+      encoding: out.encoding,
+      shiftTable: out.shiftTable,
+      segments: out.segments,
       flash: msg.flash === 1,
       replaceId: msg.replace_id ?? undefined,
       validityMinutes: msg.validity_minutes ?? undefined,
@@ -246,7 +247,7 @@ export class Dispatcher {
           channelId: ch.row.id,
           remoteIds: res.remoteIds,
           countUnits: limited ? 0 : units,
-          sentAs: segments !== msg.segments ? { encoding: 'gsm7', segments } : undefined,
+          sentAs: out.shiftTable ? { encoding: out.encoding, segments: out.segments } : undefined,
           startedAt,
           at: Date.now(),
         });

@@ -243,7 +243,7 @@ export class MessageService {
         channel_id: null,
         avoid_channel_id: null,
         pinned_channel_id: input.channelId ?? null,
-        smpp_receipt_mask: input.smppReceiptMask ? input.smppReceiptMask & 0x03 || null : null,
+        smpp_receipt_mask: (input.smppReceiptMask ?? 0) & 0x03 || null,
         error_code: null,
         error_message: null,
         client_ref: input.clientRef ?? null,

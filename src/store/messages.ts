@@ -68,7 +68,7 @@ export type Outcome =
       remoteIds: string[];
       /** Units to add to the channel's monthly counter (0 when reserved up front). */
       countUnits: number;
-      /** Set when the channel sent fewer segments than counted at ingest (a shift table kept it GSM-7). */
+      /** Set when the channel sent it otherwise than stored (a shift table kept it GSM-7). */
       sentAs?: { encoding: string; segments: number } | undefined;
       /** When the submit started: recorded as the `sending` event. */
       startedAt: number;

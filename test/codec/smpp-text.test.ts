@@ -1,7 +1,7 @@
 /** SMPP bodies: splitting plain GSM, UCS-2 and shift-table GSM, and the segment count per channel. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { preview, segmentsOn } from '../../src/codec/index.js';
+import { encodingOn, preview } from '../../src/codec/index.js';
 import { fromSeptets, fromSeptetsShifted } from '../../src/codec/gsm7.js';
 import { shiftUdhElement, smppParts, ucs2Decode } from '../../src/codec/smpp-text.js';
 
@@ -53,13 +53,16 @@ describe('smppParts', () => {
   });
 });
 
-describe('segmentsOn', () => {
-  it('counts fewer segments only on a channel whose shift tables keep the text GSM-7', () => {
+describe('encodingOn', () => {
+  it('changes a UCS-2 text to GSM-7 only on a channel whose shift tables keep it so', () => {
     const text = 'ışıklar '.repeat(10); // 80 characters: UCS-2 2 segments, Turkish GSM-7 110 septets, 1
     const stored = preview(text);
     expect(stored).toMatchObject({ encoding: 'ucs2', segments: 2 });
-    expect(segmentsOn({ text, encoding: stored.encoding, segments: stored.segments }, ['turkish'])).toBe(1);
-    expect(segmentsOn({ text, encoding: stored.encoding, segments: stored.segments }, ['spanish'])).toBe(2);
-    expect(segmentsOn({ text, encoding: stored.encoding, segments: stored.segments }, undefined)).toBe(2);
+    const msg = { text, encoding: stored.encoding, segments: stored.segments };
+    expect(encodingOn(msg, ['turkish'])).toEqual({ encoding: 'gsm7', segments: 1, shiftTable: 'turkish' });
+    expect(encodingOn(msg, ['spanish'])).toEqual({ encoding: 'ucs2', segments: 2 });
+    expect(encodingOn(msg, undefined)).toEqual({ encoding: 'ucs2', segments: 2 });
+    const gsm = { text: 'plain', encoding: 'gsm7', segments: 1 };
+    expect(encodingOn(gsm, ['turkish'])).toEqual({ encoding: 'gsm7', segments: 1 });
   });
 });

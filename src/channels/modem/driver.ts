@@ -9,7 +9,6 @@ import type { Duplex } from 'node:stream';
 import { fromCmsError, fromTpStatus } from '../../core/error-map.js';
 import type { ShiftLanguage } from '../../codec/gsm7.js';
 import { parseShiftTables } from '../../codec/gsm7.js';
-import { shiftTableFor } from '../../codec/index.js';
 import { Reassembler } from '../../codec/reassembly.js';
 import { encodeSubmitPdus, decodePdu } from '../../codec/tpdu.js';
 import type {
@@ -177,13 +176,11 @@ export class ModemDriver implements ChannelDriver {
   async submit(sms: OutboundSms): Promise<SubmitResult> {
     const at = this.at;
     if (!at || this.state.status !== 'up') throw new SubmitError('channel_error', 'modem is not ready');
-    // A text counted as UCS-2 may fit GSM-7 with a shift table this channel opted into.
-    const shift = sms.encoding === 'ucs2' ? shiftTableFor(sms.text, this.config.shiftTables) : undefined;
     const pdus = encodeSubmitPdus({
       to: sms.to,
       text: sms.text,
-      encoding: sms.encoding === 'ucs2' && !shift ? 'ucs2' : 'gsm7',
-      shiftTable: shift,
+      encoding: sms.encoding === 'ucs2' ? 'ucs2' : 'gsm7',
+      shiftTable: sms.shiftTable,
       flash: sms.flash,
       replaceId: sms.replaceId,
       validityMinutes: sms.validityMinutes,

@@ -15,7 +15,6 @@ import { CMD, Reader, STATUS, TLV, Writer, decodeSubmit, messageBody } from '../
 import { decodeText, shiftUdhElement, smppParts, splitUdh } from '../../codec/smpp-text.js';
 import type { ShiftLanguage } from '../../codec/gsm7.js';
 import { parseShiftTables } from '../../codec/gsm7.js';
-import { shiftTableFor } from '../../codec/index.js';
 import type {
   ChannelCapabilities,
   ChannelDriver,
@@ -245,9 +244,8 @@ export class SmppClientDriver implements ChannelDriver {
   /** The submit_sm bodies for one message: one, or one per part (UDH or SAR), or one with message_payload. */
   private encode(sms: OutboundSms): Writer[] {
     const c = this.config;
-    // A text counted as UCS-2 may fit GSM-7 with a shift table this channel opted into.
-    const shift = sms.encoding === 'ucs2' ? shiftTableFor(sms.text, c.shiftTables) : undefined;
-    const ucs2 = sms.encoding === 'ucs2' && !shift;
+    const shift = sms.shiftTable;
+    const ucs2 = sms.encoding === 'ucs2';
     const dcs = (ucs2 ? 0x08 : 0x00) | (sms.flash ? (ucs2 ? 0x10 : 0xf0) : 0);
     const split = smppParts(sms.text, ucs2, shift);
     const parts = c.multipart === 'payload' ? [Buffer.concat(split)] : split;

@@ -74,9 +74,11 @@ describe('AT modem channel with the modem simulator', () => {
     expect(new Set(sim.sent.slice(1).map((s) => s.concat?.ref)).size).toBe(1);
   });
 
-  it('sends Turkish text as GSM-7 with the shift table when the channel opts in', async () => {
+  it('sends Turkish text as GSM-7 with the shift table the dispatcher chose', async () => {
     const { sim, driver } = await setup({ shiftTables: ['turkish'] });
-    await driver.submit(sms('Güzel şehir İstanbul'));
+    await driver.submit(
+      sms('Güzel şehir İstanbul', { encoding: 'gsm7', shiftTable: 'turkish', segments: 1 }),
+    );
     expect(sim.sent.at(-1)).toMatchObject({
       text: 'Güzel şehir İstanbul',
       encoding: 'gsm7',
