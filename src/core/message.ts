@@ -34,3 +34,22 @@ export const CANCELABLE_STATUSES: ReadonlySet<MessageStatus> = new Set(['schedul
 export function isFinal(status: MessageStatus): boolean {
   return FINAL_STATUSES.has(status);
 }
+
+/** Messages waiting to leave (the queue): scheduled ones are not due yet. */
+export const WAITING_STATUSES = ['queued', 'scheduled', 'sending'] as const;
+
+/** How operators read statuses: on the way, delivered, failed, or withdrawn. */
+export type StatusGroup = 'pending' | 'delivered' | 'failed' | 'canceled';
+export const STATUS_GROUP: Readonly<Record<MessageStatus, StatusGroup>> = {
+  scheduled: 'pending',
+  queued: 'pending',
+  sending: 'pending',
+  sent: 'pending',
+  delivered: 'delivered',
+  partially_delivered: 'delivered',
+  undelivered: 'failed',
+  expired: 'failed',
+  failed: 'failed',
+  rejected: 'failed',
+  canceled: 'canceled',
+};

@@ -634,16 +634,6 @@ export class MessageRepo {
     await this.db.deleteFrom('idempotency_keys').where('created_at', '<', olderThan).execute();
   }
 
-  /** Queue depth: messages waiting to be sent (due or not). */
-  async queueDepth(): Promise<number> {
-    const r = await this.db
-      .selectFrom('messages')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('status', 'in', ['queued', 'scheduled', 'sending'])
-      .executeTakeFirstOrThrow();
-    return Number(r.n);
-  }
-
   /** Earliest next_attempt_at among waiting messages, for the dispatcher's sleep. */
   async nextDueAt(): Promise<number | undefined> {
     const r = await this.db

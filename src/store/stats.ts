@@ -5,11 +5,12 @@
  */
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
+import { MESSAGE_STATUSES, STATUS_GROUP, WAITING_STATUSES } from '../core/message.js';
 import type { Database } from './schema.js';
 
 export interface StatsQuery {
   ownerId: string | undefined;
-  /** Only messages that went (or are pinned to go) through this channel. */
+  /** Only messages that went through this channel. */
   channelId?: string | undefined;
   /** Only the messages of one request (a send to a list: its progress). */
   batchId?: string | undefined;
@@ -33,7 +34,7 @@ export function idFloor(ms: number): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-0000-0000-000000000000`;
 }
 
-const FAILED = ['failed', 'undelivered', 'expired', 'rejected'];
+const FAILED = MESSAGE_STATUSES.filter((s) => STATUS_GROUP[s] === 'failed');
 
 export class StatsRepo {
   constructor(private readonly db: Kysely<Database>) {}
@@ -89,12 +90,12 @@ export class StatsRepo {
     return rows.map((r) => ({ code: r.error_code ?? 'unknown', count: Number(r.n) }));
   }
 
-  /** Messages waiting to leave, by status (scheduled ones are not due yet). */
-  async queue(ownerId: string | undefined): Promise<Record<'queued' | 'scheduled' | 'sending', number>> {
+  /** Messages waiting to leave, by status, now (not a time range). */
+  async queue(ownerId: string | undefined): Promise<Record<(typeof WAITING_STATUSES)[number], number>> {
     let q = this.db
       .selectFrom('messages')
       .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
-      .where('status', 'in', ['queued', 'scheduled', 'sending']);
+      .where('status', 'in', WAITING_STATUSES);
     if (ownerId) q = q.where('owner_id', '=', ownerId);
     const out = { queued: 0, scheduled: 0, sending: 0 };
     for (const r of await q.groupBy('status').execute()) out[r.status as keyof typeof out] = Number(r.n);

@@ -34,14 +34,19 @@ describe('reports', () => {
   });
   afterAll(() => t.stop());
 
-  it("counts a user's own messages per day with totals, rate and queue", async () => {
+  it("counts a user's own messages per day with totals and rate, and its queue", async () => {
     const since = new Date(Date.now() - 6 * 86_400_000).toISOString();
     const s = await t.call('GET', `/v1/stats?since=${since}&bucket=day&tz=Europe/Berlin`, { auth: alice });
     expect(s.status).toBe(200);
     expect(s.body.totals.messages).toBe(3);
     expect(s.body.totals.delivered + s.body.totals.failed).toBe(2);
     expect(s.body.totals.pending).toBe(1);
-    expect(s.body.queue).toEqual({ queued: 0, scheduled: 1, sending: 0 });
+    expect((await t.call('GET', '/v1/queue', { auth: alice })).body).toEqual({
+      queued: 0,
+      scheduled: 1,
+      sending: 0,
+    });
+    expect((await t.call('GET', '/v1/queue', { auth: bob })).body.scheduled).toBe(0);
     expect(s.body.series.length).toBeGreaterThanOrEqual(7);
     expect(s.body.series.reduce((n: number, p: { messages: number }) => n + p.messages, 0)).toBe(3);
     // Buckets start at Berlin midnight (22:00 or 23:00 UTC).
@@ -63,6 +68,8 @@ describe('reports', () => {
     expect(oneBatch.body.totals).toMatchObject({ messages: 1, pending: 1 });
     const peek = await t.call('GET', `/v1/stats?since=${since}&user_id=${bobId}`, { auth: alice });
     expect(peek.status).toBe(403);
+    expect((await t.call('GET', `/v1/queue?user_id=${bobId}`, { auth: alice })).status).toBe(403);
+    expect((await t.call('GET', `/v1/queue?user_id=${aliceId}`)).body.scheduled).toBe(1);
   });
 
   it('rejects bad ranges and unknown time zones with a clear error', async () => {

@@ -84,7 +84,7 @@ export interface Message {
   segments: number;
   flash: boolean;
   replace_id: number | null;
-  status: string;
+  status: MessageStatus;
   error: { code: string; message: string } | null;
   attempts: number;
   channel_id: string | null;
@@ -121,18 +121,6 @@ export interface Channel {
   config?: Record<string, unknown>;
 }
 
-/** Every status in lifecycle order: the first four are on the way, the rest are final. */
-export const STATUSES = [
-  'queued',
-  'scheduled',
-  'sending',
-  'sent',
-  'delivered',
-  'partially_delivered',
-  'undelivered',
-  'failed',
-  'expired',
-  'rejected',
-  'canceled',
-];
-export const FINAL = new Set(STATUSES.slice(4));
+// The statuses come from the gateway's own domain module (pure), so the page never drifts from it.
+import type { MessageStatus } from '../../src/core/message.js';
+export { FINAL_STATUSES as FINAL, MESSAGE_STATUSES as STATUSES } from '../../src/core/message.js';

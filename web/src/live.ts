@@ -1,10 +1,11 @@
 /** Live status updates: long-polls the change feed and hands each batch of events to a callback. */
 import { api } from './api';
+import type { MessageStatus } from '../../src/core/message.js';
 
 export interface FeedEvent {
   id: number;
   message_id: string;
-  status: string;
+  status: MessageStatus;
   error_code: string | null;
   at: string;
 }

@@ -1,4 +1,6 @@
 /** Recipients from pasted text or an uploaded CSV/TXT: the first phone-like cell of each line. */
+import { zoneOffsetMs } from '../../src/core/time.js';
+
 const PHONE = /^\+?[\d\s().-]{5,20}$/;
 
 export function parseRecipients(text: string): string[] {
@@ -39,16 +41,6 @@ export function zonedToUtc(date: string, time: string, tz: string): Date {
   const wall = Date.UTC(y ?? 1970, (mo ?? 1) - 1, d ?? 1, h ?? 0, mi ?? 0);
   let t = wall;
   // Two passes settle the offset even across a DST change.
-  for (let i = 0; i < 2; i++) t = wall - offsetMs(tz, t);
+  for (let i = 0; i < 2; i++) t = wall - (zoneOffsetMs(tz, t) ?? 0);
   return new Date(t);
-}
-
-function offsetMs(tz: string, at: number): number {
-  const name =
-    new Intl.DateTimeFormat('en-US', { timeZone: tz, timeZoneName: 'longOffset' })
-      .formatToParts(at)
-      .find((p) => p.type === 'timeZoneName')?.value ?? '';
-  const m = /GMT([+-])(\d{2}):(\d{2})/.exec(name);
-  if (!m) return 0;
-  return (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) * 60_000;
 }

@@ -1,6 +1,7 @@
 /** Messages: history with filters and search, cursor pages, live status, CSV export. */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Message } from '../api';
+import type { MessageStatus } from '../../../src/core/message.js';
 import { STATUSES, api, qs } from '../api';
 import { followEvents } from '../live';
 import { ErrorBox, StatusBadge, TableHead, when } from '../ui';
@@ -83,14 +84,14 @@ export function Messages() {
   useEffect(
     () =>
       followEvents((events) => {
-        const latest = new Map<string, string>();
+        const latest = new Map<string, MessageStatus>();
         for (const e of events) latest.set(e.message_id, e.status);
         const known = new Set(rowsRef.current.map((m) => m.id));
         // A message not on screen changed: it may be new, or now match the filter.
         if (events.some((e) => !known.has(e.message_id)) && rowsRef.current.length <= 50) reloadSoon();
         if (![...latest.keys()].some((id) => known.has(id))) return;
         setRows((prev) =>
-          prev.map((m) => (latest.has(m.id) ? { ...m, status: latest.get(m.id) as string } : m)),
+          prev.map((m) => (latest.has(m.id) ? { ...m, status: latest.get(m.id) as MessageStatus } : m)),
         );
       }),
     [],

@@ -14,10 +14,21 @@ interface Totals {
   delivery_rate: number | null;
 }
 interface Stats {
-  totals: Totals;
-  series: ({ start: string } & Totals)[];
+  series: Point[];
   failure_reasons: { code: string; count: number }[];
-  queue: { queued: number; scheduled: number; sending: number };
+}
+type Queue = { queued: number; scheduled: number; sending: number };
+type Point = { start: string } & Omit<Totals, 'delivery_rate'>;
+
+const dayLabel = (iso: string) =>
+  new Date(iso).toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
+
+/** Totals of some days of the series (delivery rate recomputed from them). */
+function sum(points: Point[]): Totals {
+  const t = { messages: 0, segments: 0, delivered: 0, failed: 0, pending: 0 };
+  for (const p of points) for (const k of Object.keys(t) as (keyof typeof t)[]) t[k] += p[k];
+  const finished = t.delivered + t.failed;
+  return { ...t, delivery_rate: finished > 0 ? t.delivered / finished : null };
 }
 
 const TZ = Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -27,9 +38,9 @@ function startOfDay(d = new Date()): Date {
 }
 
 export function Overview({ user }: { user: User }) {
-  const [today, setToday] = useState<Stats | null>(null);
-  const [month, setMonth] = useState<Stats | null>(null);
   const [days, setDays] = useState<Stats | null>(null);
+  const [queue, setQueue] = useState<Queue | null>(null);
+  const [monthStart, setMonthStart] = useState(0);
   const [channels, setChannels] = useState<Channel[]>([]);
   const [users, setUsers] = useState<User[]>([]);
   const [scope, setScope] = useState({ user_id: '', channel_id: '' });
@@ -42,21 +53,23 @@ export function Overview({ user }: { user: User }) {
 
   useEffect(() => {
     const load = async () => {
+      // One daily series back to the earlier of the month's start and 30 days ago: today, this
+      // month and the chart are all slices of it.
       const now = new Date();
-      const monthStart = new Date(now.getFullYear(), now.getMonth(), 1);
-      const thirty = new Date(startOfDay().getTime() - 29 * 86_400_000);
+      const month = new Date(now.getFullYear(), now.getMonth(), 1);
+      const since = new Date(Math.min(month.getTime(), startOfDay().getTime() - 29 * 86_400_000));
       try {
-        const stats = (since: Date, bucket: 'hour' | 'day') =>
-          api<Stats>('GET', `/v1/stats${qs({ since: since.toISOString(), bucket, tz: TZ, ...scope })}`);
-        const [t, m, d, c] = await Promise.all([
-          stats(startOfDay(), 'hour'),
-          stats(monthStart, 'day'),
-          stats(thirty, 'day'),
+        const [d, q, c] = await Promise.all([
+          api<Stats>(
+            'GET',
+            `/v1/stats${qs({ since: since.toISOString(), bucket: 'day', tz: TZ, ...scope })}`,
+          ),
+          api<Queue>('GET', `/v1/queue${qs({ user_id: scope.user_id })}`),
           api<{ data: Channel[] }>('GET', '/v1/channels'),
         ]);
-        setToday(t);
-        setMonth(m);
         setDays(d);
+        setQueue(q);
+        setMonthStart(month.getTime());
         setChannels(c.data);
         setError(null);
       } catch (err) {
@@ -70,10 +83,10 @@ export function Overview({ user }: { user: User }) {
 
   const rate = (t?: Totals) =>
     t?.delivery_rate == null ? '—' : `${(t.delivery_rate * 100).toFixed(1)}\u00a0%`;
-  const labels =
-    days?.series.map((p) =>
-      new Date(p.start).toLocaleDateString(undefined, { month: 'short', day: 'numeric' }),
-    ) ?? [];
+  const today = days ? sum(days.series.slice(-1)) : undefined;
+  const month = days ? sum(days.series.filter((p) => Date.parse(p.start) >= monthStart)) : undefined;
+  const chart = days?.series.slice(-30) ?? [];
+  const labels = chart.map((p) => dayLabel(p.start));
 
   return (
     <div>
@@ -125,19 +138,19 @@ export function Overview({ user }: { user: User }) {
             <dl class="tiles-inner">
               <div>
                 <dt>Messages</dt>
-                <dd data-testid={`${label}-messages`}>{s?.totals.messages ?? '…'}</dd>
+                <dd data-testid={`${label}-messages`}>{s?.messages ?? '…'}</dd>
               </div>
               <div>
                 <dt>Delivered</dt>
-                <dd class="ok">{s?.totals.delivered ?? '…'}</dd>
+                <dd class="ok">{s?.delivered ?? '…'}</dd>
               </div>
               <div>
                 <dt>Failed</dt>
-                <dd class="bad">{s?.totals.failed ?? '…'}</dd>
+                <dd class="bad">{s?.failed ?? '…'}</dd>
               </div>
               <div>
                 <dt>Delivery rate</dt>
-                <dd>{rate(s?.totals)}</dd>
+                <dd>{rate(s)}</dd>
               </div>
             </dl>
           </section>
@@ -147,15 +160,15 @@ export function Overview({ user }: { user: User }) {
           <dl class="tiles-inner">
             <div>
               <dt>Waiting</dt>
-              <dd data-testid="queue-queued">{today?.queue.queued ?? '…'}</dd>
+              <dd data-testid="queue-queued">{queue?.queued ?? '…'}</dd>
             </div>
             <div>
               <dt>Sending</dt>
-              <dd>{today?.queue.sending ?? '…'}</dd>
+              <dd>{queue?.sending ?? '…'}</dd>
             </div>
             <div>
               <dt>Scheduled</dt>
-              <dd>{today?.queue.scheduled ?? '…'}</dd>
+              <dd>{queue?.scheduled ?? '…'}</dd>
             </div>
           </dl>
         </section>
@@ -167,13 +180,13 @@ export function Overview({ user }: { user: User }) {
             title="Messages per day over the last 30 days: delivered, failed and pending"
             labels={labels}
             series={[
-              { label: 'Delivered', color: '#1a7f37', values: days?.series.map((p) => p.delivered) ?? [] },
-              { label: 'Failed', color: '#cf222e', values: days?.series.map((p) => p.failed) ?? [] },
-              { label: 'Pending', color: '#9a6700', values: days?.series.map((p) => p.pending) ?? [] },
+              { label: 'Delivered', color: '#1a7f37', values: chart.map((p) => p.delivered) },
+              { label: 'Failed', color: '#cf222e', values: chart.map((p) => p.failed) },
+              { label: 'Pending', color: '#9a6700', values: chart.map((p) => p.pending) },
             ]}
           />
         </Card>
-        <Card title="Failure reasons (30 days)">
+        <Card title={`Failure reasons${days?.series[0] ? ` since ${dayLabel(days.series[0].start)}` : ''}`}>
           {days && days.failure_reasons.length === 0 && <p class="muted">No failures.</p>}
           <ul class="bars">
             {days?.failure_reasons.map((r) => (

@@ -42,7 +42,8 @@ export function createMetrics(deps: OpsDeps) {
     help: 'Messages queued, scheduled or being sent',
     registers: [registry],
     async collect() {
-      this.set(await deps.store.messages.queueDepth());
+      const q = await deps.store.stats.queue(undefined);
+      this.set(q.queued + q.scheduled + q.sending);
     },
   });
   for (const [name, key] of [

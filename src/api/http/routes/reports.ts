@@ -4,13 +4,27 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Static } from 'typebox';
 import { ApiError } from '../../../core/errors.js';
+import type { MessageStatus } from '../../../core/message.js';
+import { STATUS_GROUP } from '../../../core/message.js';
+import { zoneOffsetMs } from '../../../core/time.js';
 import type { Store } from '../../../store/index.js';
 import type { MessageRow } from '../../../store/schema.js';
+import type { Principal } from '../../../services/auth.js';
 import { ownerScope, principalOf } from '../auth.js';
 import { ListQuery, listFilter } from './messages.js';
 
 const BUCKETS = { hour: 3_600_000, day: 86_400_000 } as const;
 const MAX_BUCKETS = 2_000;
+
+const UserId = Type.Optional(Type.String({ maxLength: 64, description: 'Admins: one user only.' }));
+
+/** Whose messages a report covers: yours; an admin's covers everyone, or the user asked for. */
+function ownerOf(p: Principal, userId: string | undefined): string | undefined {
+  if (userId && p.user.role !== 'admin' && userId !== p.user.id) {
+    throw new ApiError('forbidden', 'Only admins see other users’ statistics.', 'user_id');
+  }
+  return ownerScope(p) ?? userId;
+}
 
 const StatsQuery = Type.Object({
   since: Type.String({ format: 'date-time' }),
@@ -19,43 +33,12 @@ const StatsQuery = Type.Object({
   tz: Type.Optional(
     Type.String({ maxLength: 64, description: 'IANA time zone for bucket boundaries; default UTC.' }),
   ),
-  user_id: Type.Optional(Type.String({ maxLength: 64, description: 'Admins: one user only.' })),
+  user_id: UserId,
   channel_id: Type.Optional(
     Type.String({ maxLength: 64, description: 'Messages sent through one channel.' }),
   ),
   batch_id: Type.Optional(Type.String({ maxLength: 64, description: 'The messages of one request.' })),
 });
-
-/** Status groups as operators read them. */
-const GROUPS: Record<string, 'delivered' | 'failed' | 'pending' | 'canceled'> = {
-  delivered: 'delivered',
-  partially_delivered: 'delivered',
-  failed: 'failed',
-  undelivered: 'failed',
-  expired: 'failed',
-  rejected: 'failed',
-  queued: 'pending',
-  scheduled: 'pending',
-  sending: 'pending',
-  sent: 'pending',
-  canceled: 'canceled',
-};
-
-/** The zone's offset from UTC at an instant, in ms (positive east of Greenwich). */
-export function zoneOffsetMs(tz: string, at: number): number {
-  let name: string | undefined;
-  try {
-    name = new Intl.DateTimeFormat('en-US', { timeZone: tz, timeZoneName: 'longOffset' })
-      .formatToParts(at)
-      .find((p) => p.type === 'timeZoneName')?.value;
-  } catch {
-    throw new ApiError('validation_failed', `Unknown time zone "${tz}".`, 'tz');
-  }
-  const m = /GMT([+-])(\d{2}):(\d{2})/.exec(name ?? '');
-  if (!m) return 0; // "GMT" alone: UTC
-  const sign = m[1] === '-' ? -1 : 1;
-  return sign * (Number(m[2]) * 60 + Number(m[3])) * 60_000;
-}
 
 export function reportRoutes(app: FastifyInstance, deps: { store: Store }): void {
   const { store } = deps;
@@ -65,7 +48,7 @@ export function reportRoutes(app: FastifyInstance, deps: { store: Store }): void
     {
       schema: {
         tags: ['reports'],
-        summary: 'Messages per status over time, delivery rate, failure reasons, queue depth',
+        summary: 'Messages per status over time, delivery rate, failure reasons',
         querystring: StatsQuery,
       },
     },
@@ -86,27 +69,24 @@ export function reportRoutes(app: FastifyInstance, deps: { store: Store }): void
       }
       const tz = q.tz ?? 'UTC';
       const offsetMs = zoneOffsetMs(tz, since);
-      if (q.user_id && p.user.role !== 'admin' && q.user_id !== p.user.id) {
-        throw new ApiError('forbidden', 'Only admins see other users’ statistics.', 'user_id');
-      }
+      if (offsetMs === undefined) throw new ApiError('validation_failed', `Unknown time zone "${tz}".`, 'tz');
       const range = {
-        ownerId: ownerScope(p) ?? q.user_id,
+        ownerId: ownerOf(p, q.user_id),
         channelId: q.channel_id,
         batchId: q.batch_id,
         since,
         until,
       };
-      const [rows, reasons, queue] = await Promise.all([
+      const [rows, reasons] = await Promise.all([
         store.stats.series({ ...range, bucketMs, offsetMs }),
         store.stats.failureReasons(range),
-        store.stats.queue(range.ownerId),
       ]);
 
       const empty = () => ({ messages: 0, segments: 0, delivered: 0, failed: 0, pending: 0, canceled: 0 });
       const totals = { ...empty(), by_status: {} as Record<string, number> };
       const series = new Map<number, ReturnType<typeof empty>>();
       for (const r of rows) {
-        const group = GROUPS[r.status] ?? 'pending';
+        const group = STATUS_GROUP[r.status as MessageStatus] ?? 'pending';
         const point = series.get(r.bucket) ?? empty();
         series.set(r.bucket, point);
         for (const t of [point, totals]) {
@@ -131,9 +111,20 @@ export function reportRoutes(app: FastifyInstance, deps: { store: Store }): void
         totals: { ...totals, delivery_rate: finished > 0 ? totals.delivered / finished : null },
         series: points,
         failure_reasons: reasons,
-        queue,
       };
     },
+  );
+
+  app.get(
+    '/v1/queue',
+    {
+      schema: {
+        tags: ['reports'],
+        summary: 'Messages waiting to leave now: queued, scheduled, being sent',
+        querystring: Type.Object({ user_id: UserId }),
+      },
+    },
+    async (req) => store.stats.queue(ownerOf(principalOf(req), (req.query as { user_id?: string }).user_id)),
   );
 
   app.get(
