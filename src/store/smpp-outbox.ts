@@ -75,12 +75,16 @@ export class SmppOutboxRepo {
       const byMessage = new Map(messages.map((m) => [m.message_id, m]));
       const byInbound = new Map(inbound.map((m) => [m.id, m]));
       const out: Owed[] = [];
+      const gone: number[] = [];
       for (const d of due) {
         const receipt = d.kind === 'receipt' ? byMessage.get(d.ref_id) : undefined;
         const mo = d.kind === 'mo' ? byInbound.get(d.ref_id) : undefined;
         if (receipt) out.push({ id: d.id, kind: 'receipt', receipt });
         else if (mo) out.push({ id: d.id, kind: 'mo', mo });
+        else gone.push(d.id);
       }
+      // Their message was deleted: nothing to send, so they must not come back every lease.
+      if (gone.length) await trx.deleteFrom('smpp_outbox').where('id', 'in', gone).execute();
       return out;
     });
   }
@@ -108,11 +112,5 @@ export class SmppOutboxRepo {
   async purge(olderThan: number): Promise<number> {
     const r = await this.db.deleteFrom('smpp_outbox').where('created_at', '<', olderThan).executeTakeFirst();
     return Number(r.numDeletedRows);
-  }
-
-  /** Users with receipts waiting: the face looks for them among its binds. */
-  async owners(): Promise<string[]> {
-    const rows = await this.db.selectFrom('smpp_outbox').select('owner_id').distinct().execute();
-    return rows.map((r) => r.owner_id);
   }
 }

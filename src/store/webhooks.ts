@@ -117,7 +117,7 @@ export class WebhookRepo {
           'm.callback_url',
           'm.smpp_receipt_mask',
           's.webhook_url',
-          (pg ? sql<string>`e.tx::text` : sql<string>`'0'`).as('tx'),
+          (pg ? sql<string>`e.tx::text` : sql<string>`null`).as('tx'),
         ]);
       q = pg
         ? q
@@ -162,10 +162,9 @@ export class WebhookRepo {
       if (rows.length > 0) await trx.insertInto('webhook_outbox').values(rows.map(pending)).execute();
       if (receipts.length > 0) await trx.insertInto('smpp_outbox').values(receipts).execute();
       const last = events[events.length - 1] as { event_id: number; tx: string };
-      for (const [name, value] of [
-        ['status', Number(last.event_id)],
-        ['status_tx', Number(last.tx)],
-      ] as const) {
+      const positions: [string, number][] = [['status', Number(last.event_id)]];
+      if (pg) positions.push(['status_tx', Number(last.tx)]);
+      for (const [name, value] of positions) {
         await trx
           .insertInto('cursors')
           .values({ name, position: value })

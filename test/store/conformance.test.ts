@@ -380,7 +380,9 @@ for (const testDb of TEST_DBS) {
       expect(again.map((r) => r.kind === 'receipt' && r.receipt.message_id)).toEqual([m.id]);
       expect((await store.smppOutbox.claim(dave, now + 61_000, now + 120_000, 10)).length).toBe(1);
       await store.smppOutbox.done(again.map((r) => r.id));
-      expect(await store.smppOutbox.owners()).not.toContain(dave);
+      const left = () =>
+        store.db.kysely.selectFrom('smpp_outbox').selectAll().where('owner_id', '=', dave).execute();
+      expect(await left()).toEqual([]);
       // Inbound messages for SMPP receivers travel the same way.
       const mo = await store.inbound.insert({
         owner_id: dave,
@@ -396,6 +398,13 @@ for (const testDb of TEST_DBS) {
       const [owed] = await store.smppOutbox.claim(dave, now, now + 60_000, 10);
       expect(owed).toMatchObject({ kind: 'mo', mo: { id: mo.id, from: '+15555550999', text: 'reply' } });
       await store.smppOutbox.done([owed!.id]);
+      // A row whose message no longer exists is dropped at claim, not leased again and again.
+      await store.db.kysely
+        .insertInto('smpp_outbox')
+        .values({ owner_id: dave, kind: 'receipt', ref_id: 'no-such-message', created_at: now })
+        .execute();
+      expect(await store.smppOutbox.claim(dave, now, now + 60_000, 10)).toEqual([]);
+      expect(await left()).toEqual([]);
     });
 
     // Only PostgreSQL has concurrent writers; on SQLite the case cannot arise, so no test is registered.

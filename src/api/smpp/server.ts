@@ -85,7 +85,9 @@ export class SmppServer {
     for (const s of this.sessions) {
       const id = s.principal?.user.id;
       if (!id || (s.mode !== 'rx' && s.mode !== 'trx')) continue;
-      out.set(id, [...(out.get(id) ?? []), s]);
+      const list = out.get(id);
+      if (list) list.push(s);
+      else out.set(id, [s]);
     }
     return out;
   }
