@@ -6,6 +6,7 @@
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { MESSAGE_STATUSES, STATUS_GROUP, WAITING_STATUSES } from '../core/message.js';
+import type { OffsetSegment } from '../core/time.js';
 import type { Database } from './schema.js';
 
 export interface StatsQuery {
@@ -17,11 +18,12 @@ export interface StatsQuery {
   since: number;
   until: number;
   bucketMs: number;
-  /** Added to UTC before bucketing, so days start at the viewer's midnight. */
-  offsetMs: number;
+  /** The viewer's zone offsets over the range, added before bucketing so days start at local midnight. */
+  offsets: readonly OffsetSegment[];
 }
 
 export interface StatsRow {
+  /** The bucket's start in local wall-clock time, as UTC-style ms (see localToUtc). */
   bucket: number;
   status: string;
   messages: number;
@@ -53,10 +55,20 @@ export class StatsRepo {
   /** Message and segment counts per time bucket and status. */
   async series(q: StatsQuery): Promise<StatsRow[]> {
     // Literals, not parameters: PostgreSQL matches a GROUP BY expression to the select list only
-    // when both are the same text, and two parameters never are. Both are integers we computed.
-    const offset = sql.lit(Math.trunc(q.offsetMs));
+    // when both are the same text, and two parameters never are. All are integers we computed.
+    const at = sql.ref('created_at');
+    const [base, ...changes] = q.offsets;
+    // The offset in force when the message was created: the latest change before it.
+    const offset = changes.length
+      ? sql`case ${sql.join(
+          [...changes]
+            .reverse()
+            .map((c) => sql`when ${at} >= ${sql.lit(c.from)} then ${sql.lit(c.offsetMs)}`),
+          sql` `,
+        )} else ${sql.lit(base?.offsetMs ?? 0)} end`
+      : sql.lit(base?.offsetMs ?? 0);
     const size = sql.lit(Math.max(1, Math.trunc(q.bucketMs)));
-    const bucket = sql<number>`cast((${sql.ref('created_at')} + ${offset}) / ${size} as bigint)`;
+    const bucket = sql<number>`cast((${at} + ${offset}) / ${size} as bigint)`;
     const rows = await this.range(q)
       .select([
         bucket.as('bucket'),
@@ -67,8 +79,7 @@ export class StatsRepo {
       .groupBy([bucket, 'status'])
       .execute();
     return rows.map((r) => ({
-      // Back to the bucket's start in UTC milliseconds.
-      bucket: Number(r.bucket) * q.bucketMs - q.offsetMs,
+      bucket: Number(r.bucket) * q.bucketMs,
       status: r.status,
       messages: Number(r.messages),
       segments: Number(r.segments),

@@ -5,6 +5,8 @@ import type { Store } from '../../src/store/index.js';
 import { createStore } from '../../src/store/index.js';
 import { migrate } from '../../src/store/db.js';
 import { monthOf, newId } from '../../src/store/ids.js';
+import { offsetSegments } from '../../src/core/time.js';
+import { v7 } from 'uuid';
 import type { NewMessage } from '../../src/store/schema.js';
 import { TEST_DBS } from '../support/db.js';
 
@@ -321,21 +323,50 @@ for (const testDb of TEST_DBS) {
       await store.messages.acceptBatch([{ messages: rows }]);
       const now = Date.now();
       const range = { ownerId: carol, since: now - 3_600_000, until: now + 60_000 };
-      const series = await store.stats.series({ ...range, bucketMs: 86_400_000, offsetMs: 0 });
+      const utc = [{ from: range.since, offsetMs: 0 }];
+      const series = await store.stats.series({ ...range, bucketMs: 86_400_000, offsets: utc });
       const byStatus = Object.fromEntries(series.map((r) => [r.status, r]));
       expect(byStatus.delivered).toMatchObject({ messages: 2, segments: 3 });
       expect(byStatus.undelivered?.messages).toBe(1);
       expect(new Set(series.map((r) => r.bucket)).size).toBe(1);
       expect((series[0]?.bucket ?? 1) % 86_400_000).toBe(0);
-      // A time zone shifts bucket starts to its midnight.
-      const shifted = await store.stats.series({ ...range, bucketMs: 86_400_000, offsetMs: 3_600_000 });
-      expect(((shifted[0]?.bucket ?? 0) + 3_600_000) % 86_400_000).toBe(0);
+      // A time zone moves day boundaries to its midnight: buckets are local days.
+      const plusOne = [{ from: range.since, offsetMs: 3_600_000 }];
+      const shifted = await store.stats.series({ ...range, bucketMs: 86_400_000, offsets: plusOne });
+      const created = rows[0]!.created_at;
+      expect(shifted[0]?.bucket).toBe(Math.floor((created + 3_600_000) / 86_400_000) * 86_400_000);
       expect(await store.stats.failureReasons(range)).toEqual([{ code: 'absent_subscriber', count: 1 }]);
       expect(await store.stats.queue(carol)).toEqual({ queued: 1, scheduled: 1, sending: 0 });
       // A range before the messages existed is empty.
       expect(
-        await store.stats.series({ ...range, until: now - 3_000_000, bucketMs: 3_600_000, offsetMs: 0 }),
+        await store.stats.series({ ...range, until: now - 3_000_000, bucketMs: 3_600_000, offsets: utc }),
       ).toEqual([]);
+    });
+
+    it('puts messages into local days across a daylight saving change', async () => {
+      const frank = (await store.users.create({ login: 'frank', passwordHash: 'x', role: 'user' })).id;
+      const at = (iso: string) => {
+        const t = Date.parse(iso);
+        return message(frank, { id: v7({ msecs: t }), created_at: t });
+      };
+      // Berlin moved from +1 to +2 at 01:00 UTC on 29 March 2026.
+      await store.messages.acceptBatch([
+        {
+          messages: [
+            at('2026-03-28T22:30:00Z'), // 23:30 on the 28th in Berlin
+            at('2026-03-29T00:30:00Z'), // 01:30 on the 29th
+            at('2026-03-29T22:30:00Z'), // 00:30 on the 30th (+2 by then)
+          ],
+        },
+      ]);
+      const since = Date.parse('2026-03-27T00:00:00Z');
+      const until = Date.parse('2026-04-01T00:00:00Z');
+      const offsets = offsetSegments('Europe/Berlin', since, until)!;
+      expect(offsets.map((o) => o.offsetMs)).toEqual([3_600_000, 7_200_000]);
+      expect(new Date(offsets[1]!.from).toISOString()).toBe('2026-03-29T01:00:00.000Z');
+      const rows = await store.stats.series({ ownerId: frank, since, until, bucketMs: 86_400_000, offsets });
+      const days = rows.map((r) => new Date(r.bucket).toISOString().slice(0, 10)).sort();
+      expect(days).toEqual(['2026-03-28', '2026-03-29', '2026-03-30']);
     });
 
     it('queues SMPP receipts at the final event and leases them to one claimer until acknowledged', async () => {

@@ -1,5 +1,5 @@
 /** Recipients from pasted text or an uploaded CSV/TXT: the first phone-like cell of each line. */
-import { zoneOffsetMs } from '../../src/core/time.js';
+import { localToUtc } from '../../src/core/time.js';
 
 const PHONE = /^\+?[\d\s().-]{5,20}$/;
 
@@ -38,9 +38,5 @@ export function parseRecipients(text: string): string[] {
 export function zonedToUtc(date: string, time: string, tz: string): Date {
   const [y, mo, d] = date.split('-').map(Number);
   const [h, mi] = time.split(':').map(Number);
-  const wall = Date.UTC(y ?? 1970, (mo ?? 1) - 1, d ?? 1, h ?? 0, mi ?? 0);
-  let t = wall;
-  // Two passes settle the offset even across a DST change.
-  for (let i = 0; i < 2; i++) t = wall - (zoneOffsetMs(tz, t) ?? 0);
-  return new Date(t);
+  return new Date(localToUtc(Date.UTC(y ?? 1970, (mo ?? 1) - 1, d ?? 1, h ?? 0, mi ?? 0), tz));
 }

@@ -6,7 +6,7 @@ import type { Static } from 'typebox';
 import { ApiError } from '../../../core/errors.js';
 import type { MessageStatus } from '../../../core/message.js';
 import { STATUS_GROUP } from '../../../core/message.js';
-import { zoneOffsetMs } from '../../../core/time.js';
+import { localToUtc, offsetSegments, zoneOffsetMs } from '../../../core/time.js';
 import type { Store } from '../../../store/index.js';
 import type { MessageRow } from '../../../store/schema.js';
 import type { Principal } from '../../../services/auth.js';
@@ -68,8 +68,8 @@ export function reportRoutes(app: FastifyInstance, deps: { store: Store }): void
         );
       }
       const tz = q.tz ?? 'UTC';
-      const offsetMs = zoneOffsetMs(tz, since);
-      if (offsetMs === undefined) throw new ApiError('validation_failed', `Unknown time zone "${tz}".`, 'tz');
+      const offsets = offsetSegments(tz, since, until);
+      if (!offsets) throw new ApiError('validation_failed', `Unknown time zone "${tz}".`, 'tz');
       const range = {
         ownerId: ownerOf(p, q.user_id),
         channelId: q.channel_id,
@@ -78,7 +78,7 @@ export function reportRoutes(app: FastifyInstance, deps: { store: Store }): void
         until,
       };
       const [rows, reasons] = await Promise.all([
-        store.stats.series({ ...range, bucketMs, offsetMs }),
+        store.stats.series({ ...range, bucketMs, offsets }),
         store.stats.failureReasons(range),
       ]);
 
@@ -96,11 +96,12 @@ export function reportRoutes(app: FastifyInstance, deps: { store: Store }): void
         }
         totals.by_status[r.status] = (totals.by_status[r.status] ?? 0) + r.messages;
       }
-      // Every bucket of the range, empty ones included, so charts need no gap filling.
+      // Every bucket of the range, empty ones included, so charts need no gap filling. Buckets
+      // are local wall-clock hours or days: a day with a DST change has 23 or 25 hours.
       const points = [];
-      const first = Math.floor((since + offsetMs) / bucketMs) * bucketMs - offsetMs;
-      for (let t = first; t < until; t += bucketMs) {
-        points.push({ start: new Date(t).toISOString(), ...(series.get(t) ?? empty()) });
+      const local = (utc: number) => utc + (zoneOffsetMs(tz, utc) ?? 0);
+      for (let l = Math.floor(local(since) / bucketMs) * bucketMs; localToUtc(l, tz) < until; l += bucketMs) {
+        points.push({ start: new Date(localToUtc(l, tz)).toISOString(), ...(series.get(l) ?? empty()) });
       }
       const finished = totals.delivered + totals.failed;
       return {
