@@ -1,5 +1,5 @@
 /** Inbox: inbound messages grouped by number, the conversation with one number, and a reply box. */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, qs } from '../api';
 import { followEvents } from '../live';
 import { ErrorBox, StatusBadge, when } from '../ui';
@@ -95,6 +95,8 @@ export function Inbox({ number }: { number?: string | undefined }) {
 
 function Conversation({ number }: { number: string }) {
   const [items, setItems] = useState<Item[]>([]);
+  const shown = useRef<Set<string>>(new Set());
+  shown.current = new Set(items.map((i) => i.id));
   const [text, setText] = useState('');
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -108,7 +110,10 @@ function Conversation({ number }: { number: string }) {
   useEffect(() => {
     void load();
     const t = setInterval(load, 10_000);
-    const stop = followEvents(() => void load());
+    // Status changes of this conversation's messages show at once; anything else waits for the poll.
+    const stop = followEvents((events) => {
+      if (events.some((e) => shown.current.has(e.message_id))) void load();
+    });
     return () => {
       clearInterval(t);
       stop();
