@@ -1,7 +1,8 @@
 /**
  * `npm run bench:stats`: what the dashboard's overview costs. The gateway (own process, SQLite,
  * no channel, so messages stay queued) holds N messages from one user; GET /v1/stats for 30 days
- * by day, and for today by hour, is timed as the admin (every message) and as that user.
+ * by day, and for today by hour, and GET /v1/queue are timed as the admin (every message) and
+ * as that user. The overview makes one 30-day stats call and one queue call every 10 s.
  * 20 calls each, median and p95.
  */
 import { api, machine, median, percentile, startGateway, writeSection } from './support.js';
@@ -44,9 +45,11 @@ async function main(): Promise<void> {
       ['admin, 30 days by day', `Bearer ${KEY}`, `/v1/stats?since=${month}&bucket=day&tz=Europe/Berlin`],
       ['user, 30 days by day', user, `/v1/stats?since=${month}&bucket=day&tz=Europe/Berlin`],
       ['user, 24 hours by hour', user, `/v1/stats?since=${today}&bucket=hour&tz=Europe/Berlin`],
+      ['admin, queue (GET /v1/queue)', `Bearer ${KEY}`, '/v1/queue'],
+      ['user, queue (GET /v1/queue)', user, '/v1/queue'],
     ] as const;
     const lines = [
-      `Command: \`npm run bench:stats\` — GET /v1/stats over ${TOTAL.toLocaleString('en')} messages of one user (gateway in its own process, SQLite), ${CALLS} calls each, after one warm-up call. Machine: ${machine()}.`,
+      `Command: \`npm run bench:stats\` — GET /v1/stats and GET /v1/queue over ${TOTAL.toLocaleString('en')} messages of one user, all queued (gateway in its own process, SQLite), ${CALLS} calls each, after one warm-up call. Machine: ${machine()}.`,
       '',
       '| query | p50 ms | p95 ms |',
       '|---|---|---|',
