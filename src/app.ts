@@ -119,16 +119,16 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
   const inbound = new InboundService(store, messages, logger.child({ part: 'inbound' }), () =>
     webhooks.poke(),
   );
-  const registry = new ChannelRegistry(store, logger, {
+  const registry: ChannelRegistry = new ChannelRegistry(store, logger, {
     // Reports only arrive after start, when `dispatcher` below exists.
     deliveryReport: (channelId, r) => dispatcher.report(channelId, r),
-    inbound: (channelId, s) => void inbound.receive(channelId, s),
+    inbound: (channelId, s) => inbound.receive(channelId, s),
   });
   registry.register('simulator', (cfg) => createSimulatorDriver(cfg));
   registry.register('gammu', (cfg) => createGammuDriver(cfg));
   registry.register('smpp', (cfg) => createSmppClientDriver(cfg));
   registry.register('modem', (cfg) => createModemDriver(cfg));
-  const dispatcher = new Dispatcher(store, registry, config, logger.child({ part: 'dispatch' }));
+  const dispatcher: Dispatcher = new Dispatcher(store, registry, config, logger.child({ part: 'dispatch' }));
   messages.onAccepted(() => dispatcher.poke());
   const smpp =
     config.smppPort > 0 || config.smppTls.port > 0

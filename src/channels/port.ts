@@ -73,8 +73,19 @@ export type ReportState =
   'delivered' | 'undelivered' | 'expired' | 'rejected' | 'enroute' | 'accepted' | 'unknown';
 
 export interface DeliveryReport {
-  /** The remote id that submit returned for the part this report is about. */
+  /** The id of the part this report is about, exactly as the network gave it in the report. */
   remoteId: string;
+  /**
+   * The same id in the forms the channel is configured to convert it to (an SMSC that answers
+   * submit_sm_resp in hex and reports in decimal). Tried only when the exact id matches no
+   * part, and applied only when exactly one part matches. Never both forms by default.
+   */
+  altIds?: readonly string[] | undefined;
+  /**
+   * The id is a reference that is reused (a modem's TP-MR wraps at 256): the report belongs to
+   * the newest part with this id submitted within this many milliseconds.
+   */
+  idReuseWindowMs?: number | undefined;
   state: ReportState;
   /** Error code from the registry (e.g. unknown_subscriber) when not delivered. */
   errorCode?: string | undefined;
@@ -104,9 +115,15 @@ export interface ChannelHealth {
   inFlight: number;
 }
 
+/**
+ * How a driver reports back. `deliveryReport` and `inbound` resolve when what was reported is
+ * durable (committed): only then may the driver acknowledge it to its peer (deliver_sm_resp,
+ * AT+CMGD). They reject when it could not be stored; the driver then does not acknowledge, so
+ * the peer offers it again. Waiting on them is also the driver's backpressure.
+ */
 export interface ChannelEvents {
-  deliveryReport(report: DeliveryReport): void;
-  inbound(sms: InboundSms): void;
+  deliveryReport(report: DeliveryReport): Promise<void>;
+  inbound(sms: InboundSms): Promise<void>;
   state(health: ChannelHealth): void;
 }
 
@@ -116,7 +133,11 @@ export interface ChannelDriver {
   start(events: ChannelEvents): Promise<void>;
   /** Resolves when the SMSC/modem accepted the message; rejects with SubmitError. */
   submit(sms: OutboundSms): Promise<SubmitResult>;
-  /** Graceful: drain in-flight submits, unbind/close. */
+  /**
+   * Graceful: drain in-flight submits, unbind/close, and release everything the driver holds
+   * (ports, sockets, timers), so the channel can start again (or another program open the
+   * port). Calling it twice is harmless.
+   */
   stop(): Promise<void>;
   health(): ChannelHealth;
 }

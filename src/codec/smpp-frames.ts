@@ -43,17 +43,29 @@ export function formatReceiptText(r: {
 }
 
 /**
- * Receipt ids are matched regardless of case and of hex/decimal form: an SMSC may answer
- * submit_sm_resp with "1A2B" and report "6699" in the receipt, or the reverse. Returns the
- * forms an id may take elsewhere, canonical (lowercase, no leading zeros) first.
+ * How an SMSC's receipts name the messages it acknowledged: the same id as submit_sm_resp
+ * (`same`), or that id in decimal where submit_sm_resp gave hex (`decimal`), in hex where it
+ * gave decimal (`hex`), or the same id in another letter case (`ignore-case`).
  */
-export function idForms(id: string): string[] {
-  const s = id
-    .trim()
-    .toLowerCase()
-    .replace(/^0+(?=.)/, '');
-  const forms = [s];
-  if (/^[0-9]+$/.test(s) && s.length <= 30) forms.push(BigInt(s).toString(16));
-  if (/^[0-9a-f]+$/.test(s) && s.length <= 24) forms.push(BigInt(`0x${s}`).toString(10));
-  return [...new Set(forms)];
+export type ReceiptIdFormat = 'same' | 'decimal' | 'hex' | 'ignore-case';
+export const RECEIPT_ID_FORMATS: readonly ReceiptIdFormat[] = ['same', 'decimal', 'hex', 'ignore-case'];
+
+/**
+ * The forms a receipt's id may have had in submit_sm_resp, given the channel's format, beside
+ * the id itself (which is always tried first). Never both conversions at once: with ids
+ * numbered 1, 2, 3 … "16" in decimal and "16" in hex are two different messages.
+ */
+export function receiptIdCandidates(id: string, format: ReceiptIdFormat): string[] {
+  const s = id.trim();
+  const out = new Set<string>();
+  if (format === 'decimal' && /^[0-9]{1,30}$/.test(s)) {
+    const hex = BigInt(s).toString(16);
+    out.add(hex).add(hex.toUpperCase());
+  } else if (format === 'hex' && /^[0-9a-fA-F]{1,24}$/.test(s)) {
+    out.add(BigInt(`0x${s}`).toString(10));
+  } else if (format === 'ignore-case') {
+    out.add(s.toLowerCase()).add(s.toUpperCase());
+  }
+  out.delete(id);
+  return [...out];
 }

@@ -24,6 +24,12 @@ const DAY = 24 * 3_600_000;
 /** A user who bound an SMPP receiver this recently is taken to want inbound messages over SMPP. */
 export const SMPP_RECEIVER_RECENT_MS = 7 * 86_400_000;
 
+interface Stored {
+  row: InboundRow;
+  owner: UserRow | undefined;
+  channelConfig: string;
+}
+
 export class InboundService {
   /** Inbound messages are processed one at a time, in arrival order. */
   private chain: Promise<void> = Promise.resolve();
@@ -36,13 +42,20 @@ export class InboundService {
     private readonly poke: () => void,
   ) {}
 
-  receive(channelId: string, sms: InboundSms): Promise<InboundRow | undefined> {
-    const p = this.chain.then(() => this.process(channelId, sms));
-    this.chain = p.then(
-      () => undefined,
-      (err) => this.log.error({ err, channel: channelId }, 'inbound processing failed'),
-    );
-    return p;
+  /**
+   * Stores an inbound message; resolves when it is committed (the channel acknowledges it to
+   * the network only then: deliver_sm_resp, AT+CMGD). The rules (STOP, keywords, webhooks) run
+   * after that, in arrival order.
+   */
+  receive(channelId: string, sms: InboundSms): Promise<void> {
+    const stored = this.chain.then(() => this.persist(channelId, sms));
+    this.chain = stored
+      .then(
+        (stored) => (stored ? this.react(stored) : undefined),
+        (err) => this.log.error({ err, channel: channelId }, 'inbound message not stored'),
+      )
+      .catch((err) => this.log.error({ err, channel: channelId }, 'inbound processing failed'));
+    return stored.then(() => undefined);
   }
 
   /** Waits until every inbound message so far is processed. */
@@ -50,7 +63,8 @@ export class InboundService {
     return this.chain;
   }
 
-  private async process(channelId: string, sms: InboundSms): Promise<InboundRow | undefined> {
+  /** The message, and what is owed to an SMPP receiver, committed before the network is answered. */
+  private async persist(channelId: string, sms: InboundSms): Promise<Stored | undefined> {
     const channel = await this.store.channels.byId(channelId);
     if (!channel) return undefined;
     const n = normalizeNumber(sms.from);
@@ -68,16 +82,17 @@ export class InboundService {
       keyword: null,
       received_at: sms.receivedAt.getTime(),
     });
-    if (ownerId) {
-      const owner = await this.store.users.byId(ownerId);
-      if (owner) await this.applyRules(owner, row, channel.config);
-      // Users who receive over SMPP get inbound messages as deliver_sm, kept until acknowledged.
-      if (owner?.smpp_bound_at && Date.now() - owner.smpp_bound_at < SMPP_RECEIVER_RECENT_MS) {
-        await this.store.smppOutbox.enqueueMo(owner.id, row.id, Date.now());
-      }
+    const owner = ownerId ? await this.store.users.byId(ownerId) : undefined;
+    // Users who receive over SMPP get inbound messages as deliver_sm, kept until acknowledged.
+    if (owner?.smpp_bound_at && Date.now() - owner.smpp_bound_at < SMPP_RECEIVER_RECENT_MS) {
+      await this.store.smppOutbox.enqueueMo(owner.id, row.id, Date.now());
     }
+    return { row, owner, channelConfig: channel.config };
+  }
+
+  private async react({ row, owner, channelConfig }: Stored): Promise<void> {
+    if (owner) await this.applyRules(owner, row, channelConfig);
     this.onStored(row);
-    return row;
   }
 
   private async firstAdmin(): Promise<UserRow | undefined> {

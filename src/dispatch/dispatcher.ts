@@ -3,8 +3,10 @@
  * outcome. Retries: `tries_per_attempt` immediate tries on the same channel (the seed's
  * `attempts`), then exponential backoff and, where one exists, another channel, up to
  * `max_attempts`. Nothing is lost on a crash: a claimed message whose node dies comes back to
- * the queue when its lease runs out.
+ * the queue when its lease runs out. Leases are renewed while submits run, and every outcome is
+ * fenced by the claim token it was submitted under (see store/outcomes.ts).
  */
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { DeliveryReport, OutboundSms } from '../channels/port.js';
 import { SubmitError } from '../channels/port.js';
@@ -14,13 +16,19 @@ import { backoffMs, route, unitsFor } from '../core/routing.js';
 import { WriteBatcher } from '../store/batcher.js';
 import type { Store } from '../store/index.js';
 import { monthOf } from '../store/ids.js';
-import type { Outcome } from '../store/messages.js';
+import type { Outcome, OutcomeSummary } from '../store/outcomes.js';
 import type { MessageRow } from '../store/schema.js';
 import type { ChannelRegistry, RunningChannel } from './registry.js';
 
 export interface DispatchStats {
   sent: Map<string, number>;
   failed: Map<string, number>;
+  /** Reports that matched no part when they came (kept pending for a late match), per channel. */
+  unmatchedReports: Map<string, number>;
+  /** Reports about parts already final (duplicates, recorded and not applied), per channel. */
+  duplicateReports: Map<string, number>;
+  /** Submit outcomes refused because the lease had passed to another claim. */
+  fencedOutcomes: number;
 }
 
 export class Dispatcher {
@@ -30,7 +38,18 @@ export class Dispatcher {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly outcomes: WriteBatcher<Outcome, void>;
   private timers: NodeJS.Timeout[] = [];
-  readonly stats: DispatchStats = { sent: new Map(), failed: new Map() };
+  /** Claim tokens of this process: node id, a boot id (a restarted node never reuses one), a counter. */
+  private readonly tokenPrefix: string;
+  private claims = 0;
+  /** Submits running per claim token: their leases are renewed until they finish. */
+  private readonly submitting = new Map<string, number>();
+  readonly stats: DispatchStats = {
+    sent: new Map(),
+    failed: new Map(),
+    unmatchedReports: new Map(),
+    duplicateReports: new Map(),
+    fencedOutcomes: 0,
+  };
   /** Called with every message that reached a final status (webhooks hook in here). */
   onFinal: (id: string, status: string) => void = () => undefined;
 
@@ -40,16 +59,38 @@ export class Dispatcher {
     private readonly config: Pick<Config, 'nodeId' | 'dispatch'>,
     private readonly log: Logger,
   ) {
+    this.tokenPrefix = `${config.nodeId}/${randomBytes(4).toString('hex')}/`;
     this.outcomes = new WriteBatcher<Outcome, void>(async (items) => {
-      const { finals } = await store.messages.applyOutcomes(items);
-      for (const f of finals) this.onFinal(f.id, f.status);
+      this.learn(items, await store.outcomes.apply(items));
       return items.map(() => undefined);
     });
   }
 
+  private learn(items: Outcome[], summary: OutcomeSummary): void {
+    for (const f of summary.finals) this.onFinal(f.id, f.status);
+    for (const f of summary.fenced) {
+      this.stats.fencedOutcomes++;
+      this.log.warn(
+        { message: f.id, outcome: f.kind },
+        'outcome not applied: the lease passed to another claim (the message was sent again)',
+      );
+    }
+    for (const p of summary.pending) {
+      this.count(this.stats.unmatchedReports, p.channelId);
+      this.log.info(
+        { channel: p.channelId, remoteId: p.remoteId },
+        'delivery report matches no part yet; kept for a late match',
+      );
+    }
+    if (summary.duplicates > 0) {
+      const channel = items.find((i) => i.kind === 'report')?.channelId ?? 'unknown';
+      this.count(this.stats.duplicateReports, channel, summary.duplicates);
+    }
+  }
+
   /** Starts the loop. `recoverAll`: this is the only node (SQLite), so every old lease is dead. */
   async start(recoverAll: boolean): Promise<void> {
-    const recovered = await this.store.messages.recoverLeases(Date.now(), recoverAll);
+    const recovered = await this.store.messages.recoverLeases(recoverAll);
     if (recovered > 0)
       this.log.warn({ recovered }, 'returned messages left in flight by a previous run to the queue');
     this.running = true;
@@ -62,9 +103,16 @@ export class Dispatcher {
       t.unref();
       this.timers.push(t);
     };
-    every(Math.max(1000, this.config.dispatch.leaseMs / 4), () =>
-      this.store.messages.recoverLeases(Date.now()),
+    every(Math.max(1000, this.config.dispatch.leaseMs / 4), () => this.store.messages.recoverLeases());
+    // Renewed three times per lease: a submit that takes minutes keeps its message.
+    every(Math.max(200, this.config.dispatch.leaseMs / 3), () =>
+      this.store.messages.renewLeases([...this.submitting.keys()], this.config.dispatch.leaseMs),
     );
+    every(5_000, async () => {
+      const { dropped } = await this.store.outcomes.sweepPending(Date.now());
+      if (dropped > 0)
+        this.log.warn({ dropped }, 'delivery reports that never matched a sent part were dropped');
+    });
     every(30_000, () => this.store.messages.expireDue(Date.now()));
     every(3_600_000, () => this.store.messages.purgeIdempotency(Date.now() - 24 * 3_600_000));
     every(3_600_000, () => this.store.sessions.purgeExpired(Date.now()));
@@ -76,18 +124,23 @@ export class Dispatcher {
     this.wake?.();
   }
 
-  /** A driver reported on a part; correlated and applied in order with the send outcomes. */
-  report(channelId: string, r: DeliveryReport): void {
-    void this.outcomes
-      .submit({
-        kind: 'report',
-        channelId,
-        remoteId: r.remoteId,
-        state: r.state,
-        errorCode: r.errorCode,
-        at: r.at.getTime(),
-      })
-      .catch((err) => this.log.error({ err }, 'could not record a delivery report'));
+  /**
+   * A driver reported on a part; correlated and applied in order with the send outcomes. The
+   * promise resolves when the report is committed (the driver acknowledges it only then).
+   */
+  report(channelId: string, r: DeliveryReport): Promise<void> {
+    return this.outcomes.submit({
+      kind: 'report',
+      channelId,
+      remoteId: r.remoteId,
+      altIds: r.altIds,
+      idReuseWindowMs: r.idReuseWindowMs,
+      state: r.state,
+      errorCode: r.errorCode,
+      rawError: r.rawError,
+      at: r.at.getTime(),
+      receivedAt: Date.now(),
+    });
   }
 
   /** Stops claiming, lets in-flight submits finish and their outcomes reach the database. */
@@ -126,13 +179,9 @@ export class Dispatcher {
         );
         if (slots > 0) {
           const limit = Math.min(slots, this.config.dispatch.batchSize);
-          const claimed = await this.store.messages.claim(
-            this.config.nodeId,
-            limit,
-            now,
-            now + this.config.dispatch.leaseMs,
-          );
-          for (const msg of claimed) this.dispatchOne(msg, Date.now());
+          const token = `${this.tokenPrefix}${++this.claims}`;
+          const claimed = await this.store.messages.claim(token, limit, now, this.config.dispatch.leaseMs);
+          for (const msg of claimed) this.dispatchOne(msg, token, Date.now());
           if (claimed.length === limit) waitMs = 0;
         } else {
           // Every channel is busy or pacing: come back when the soonest interval ends.
@@ -166,7 +215,7 @@ export class Dispatcher {
     });
   }
 
-  private dispatchOne(msg: MessageRow, now: number): void {
+  private dispatchOne(msg: MessageRow, lease: string, now: number): void {
     const decision = route(
       {
         ownerId: msg.owner_id,
@@ -184,24 +233,30 @@ export class Dispatcher {
       const nextAt = decision.kind === 'wait' ? decision.until : now + this.config.dispatch.noChannelDelayMs;
       const reason = decision.kind === 'wait' ? 'channels busy' : decision.reason;
       const errorCode = decision.kind === 'none' ? 'no_channel' : undefined;
-      void this.outcomes.submit({ kind: 'release', id: msg.id, nextAt, reason, errorCode, at: now });
+      void this.outcomes
+        .submit({ kind: 'release', id: msg.id, lease, nextAt, reason, errorCode, at: now })
+        .catch((err) => this.log.error({ err, message: msg.id }, 'could not release a message'));
       return;
     }
     const ch = this.registry.get(decision.channelId) as RunningChannel;
     // Taken synchronously so the next message in this batch sees the channel as busy.
     ch.inFlight++;
     ch.lastSendAt = now;
-    const p = this.send(msg, ch)
+    this.submitting.set(lease, (this.submitting.get(lease) ?? 0) + 1);
+    const p = this.send(msg, ch, lease)
       .catch((err) => this.log.error({ err, message: msg.id }, 'send failed unexpectedly'))
       .finally(() => {
         ch.inFlight--;
+        const left = (this.submitting.get(lease) ?? 1) - 1;
+        if (left > 0) this.submitting.set(lease, left);
+        else this.submitting.delete(lease);
         this.inFlight.delete(p);
         this.poke();
       });
     this.inFlight.add(p);
   }
 
-  private async send(msg: MessageRow, ch: RunningChannel): Promise<void> {
+  private async send(msg: MessageRow, ch: RunningChannel, lease: string): Promise<void> {
     const startedAt = Date.now();
     // The channel may carry the text in fewer segments than counted at ingest (a shift table).
     const out = encodingOn(msg, ch.driver.capabilities.shiftTables);
@@ -214,6 +269,7 @@ export class Dispatcher {
       await this.outcomes.submit({
         kind: 'release',
         id: msg.id,
+        lease,
         nextAt: Date.now(),
         reason: 'monthly limit reached',
         at: Date.now(),
@@ -232,7 +288,8 @@ export class Dispatcher {
       flash: msg.flash === 1,
       replaceId: msg.replace_id ?? undefined,
       validityMinutes: msg.validity_minutes ?? undefined,
-      deliveryReport: true,
+      // Asked of the network only where the message wants one and the channel can deliver it.
+      deliveryReport: msg.report_requested === 1 && ch.receipts && ch.driver.capabilities.deliveryReports,
     };
     const tries = Math.max(1, msg.tries_per_attempt);
     let lastError: SubmitError | undefined;
@@ -244,7 +301,9 @@ export class Dispatcher {
           kind: 'sent',
           id: msg.id,
           ownerId: msg.owner_id,
+          lease,
           channelId: ch.row.id,
+          awaitsReport: sms.deliveryReport,
           remoteIds: res.remoteIds,
           countUnits: limited ? 0 : units,
           sentAs: out.shiftTable ? { encoding: out.encoding, segments: out.segments } : undefined,
@@ -273,6 +332,7 @@ export class Dispatcher {
         kind: 'failed',
         id: msg.id,
         ownerId: msg.owner_id,
+        lease,
         channelId: ch.row.id,
         errorCode: err.code,
         error: err.message,
@@ -284,6 +344,7 @@ export class Dispatcher {
         kind: 'retry',
         id: msg.id,
         ownerId: msg.owner_id,
+        lease,
         channelId: ch.row.id,
         nextAt: now + backoffMs(attempt, this.config.dispatch.retryBaseMs, this.config.dispatch.retryMaxMs),
         errorCode: err.code,
@@ -294,7 +355,7 @@ export class Dispatcher {
     }
   }
 
-  private count(m: Map<string, number>, channelId: string): void {
-    m.set(channelId, (m.get(channelId) ?? 0) + 1);
+  private count(m: Map<string, number>, channelId: string, n = 1): void {
+    m.set(channelId, (m.get(channelId) ?? 0) + n);
   }
 }

@@ -20,11 +20,14 @@ export interface RunningChannel {
   month: string;
   health: ChannelHealth;
   prefixes: string[];
+  /** Ask the network for delivery reports (channel config `receipts`, default true). */
+  receipts: boolean;
 }
 
+/** Where channel events go; each promise resolves when the event is committed. */
 export type ChannelEventSink = {
-  deliveryReport(channelId: string, r: Parameters<ChannelEvents['deliveryReport']>[0]): void;
-  inbound(channelId: string, s: Parameters<ChannelEvents['inbound']>[0]): void;
+  deliveryReport(channelId: string, r: Parameters<ChannelEvents['deliveryReport']>[0]): Promise<void>;
+  inbound(channelId: string, s: Parameters<ChannelEvents['inbound']>[0]): Promise<void>;
 };
 
 export class ChannelRegistry {
@@ -74,6 +77,7 @@ export class ChannelRegistry {
       } else {
         ch.row = row;
         ch.prefixes = prefixesOf(row);
+        ch.receipts = receiptsOf(row);
         ch.month = month;
         ch.usedThisMonth = Math.max(ch.usedThisMonth, counters.get(id) ?? 0);
       }
@@ -109,6 +113,7 @@ export class ChannelRegistry {
       month,
       health,
       prefixes: prefixesOf(row),
+      receipts: receiptsOf(row),
     };
     this.running.set(row.id, ch);
     const events: ChannelEvents = {
@@ -170,6 +175,14 @@ export class ChannelRegistry {
         prefixes: ch.prefixes,
       };
     });
+  }
+}
+
+function receiptsOf(row: ChannelRow): boolean {
+  try {
+    return (JSON.parse(row.config) as { receipts?: unknown }).receipts !== false;
+  } catch {
+    return true;
   }
 }
 

@@ -34,6 +34,8 @@ export interface SendInput {
   channelId?: string | undefined;
   /** SMPP submits: the client's registered_delivery, kept so its receipt survives restarts. */
   smppReceiptMask?: number | undefined;
+  /** Ask the network for a delivery report (default yes); without one, `sent` is final. */
+  deliveryReport?: boolean | undefined;
 }
 
 export type RecipientResult =
@@ -244,6 +246,7 @@ export class MessageService {
         avoid_channel_id: null,
         pinned_channel_id: input.channelId ?? null,
         smpp_receipt_mask: (input.smppReceiptMask ?? 0) & 0x03 || null,
+        report_requested: input.deliveryReport === false ? 0 : 1,
         error_code: null,
         error_message: null,
         client_ref: input.clientRef ?? null,

@@ -1,7 +1,8 @@
 /**
  * Group commit: callers submit items and get a promise; items that arrive while a flush is
  * running are written together in the next flush (one transaction, one fsync). Under load the
- * batch grows by itself; when idle a lone item is flushed at once, so latency stays low.
+ * batch grows by itself; when idle a lone item is flushed at once, so latency stays low. A
+ * batch that fails is written again item by item, so one bad item fails alone.
  */
 export class WriteBatcher<T, R> {
   private pending: { item: T; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
@@ -45,7 +46,10 @@ export class WriteBatcher<T, R> {
           const results = await this.flush(batch.map((p) => p.item));
           batch.forEach((p, i) => p.resolve(results[i] as R));
         } catch (err) {
-          for (const p of batch) p.reject(err);
+          if (batch.length === 1) (batch[0] as (typeof batch)[0]).reject(err);
+          // One bad item must not fail the others that shared its transaction: each goes
+          // again alone, and only the bad one is refused.
+          else for (const p of batch) await this.flush([p.item]).then((r) => p.resolve(r[0] as R), p.reject);
         }
       }
     } finally {

@@ -6,8 +6,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import type { Migration, MigrationProvider } from 'kysely';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import type { Migration, MigrationProvider, RawBuilder, SelectQueryBuilder } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type { Database } from './schema.js';
 import * as m001 from './migrations/001-init.js';
 import * as m002 from './migrations/002-delivery.js';
@@ -17,12 +17,39 @@ import * as m005 from './migrations/005-sessions.js';
 import * as m006 from './migrations/006-pinned-channel.js';
 import * as m007 from './migrations/007-smpp-receipts.js';
 import * as m008 from './migrations/008-event-tx.js';
+import * as m009 from './migrations/009-lifecycle.js';
 
 export type Dialect = 'sqlite' | 'postgres';
+
+/**
+ * What differs between the backends, as one object (Kysely's DialectAdapter idea): call sites
+ * use these instead of asking which database they are on.
+ */
+export interface Capabilities {
+  /**
+   * Epoch milliseconds for lease times. PostgreSQL: the database's clock, the one clock every
+   * node shares (a node whose clock runs ahead would otherwise steal leases). SQLite: one node,
+   * this process's clock.
+   */
+  now(): RawBuilder<number>;
+  /** Locks the rows a claim selects and skips those another node holds (PostgreSQL); SQLite has one writer. */
+  claimLock<DB, TB extends keyof DB, O>(q: SelectQueryBuilder<DB, TB, O>): SelectQueryBuilder<DB, TB, O>;
+}
+
+const SQLITE_CAPS: Capabilities = {
+  now: () => sql<number>`${Date.now()}`,
+  claimLock: (q) => q,
+};
+
+const POSTGRES_CAPS: Capabilities = {
+  now: () => sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`,
+  claimLock: (q) => q.forUpdate().skipLocked(),
+};
 
 export interface Db {
   kysely: Kysely<Database>;
   dialect: Dialect;
+  caps: Capabilities;
   /**
    * The SQLite handle itself, for the one hot path where Kysely's per-row query building
    * costs more than the insert (bulk accepts). Statements run on Kysely's single connection,
@@ -52,6 +79,7 @@ const MIGRATIONS: Record<string, { up(db: Kysely<unknown>, dialect: Dialect): Pr
   '006-pinned-channel': m006,
   '007-smpp-receipts': m007,
   '008-event-tx': m008,
+  '009-lifecycle': m009,
 };
 
 // pg returns int8 (bigint) as strings to protect values above 2^53; our bigints are epoch
@@ -68,7 +96,7 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
   if (opts.databaseUrl) {
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
     const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    db = { kysely, dialect: 'postgres', close: () => kysely.destroy() };
+    db = { kysely, dialect: 'postgres', caps: POSTGRES_CAPS, close: () => kysely.destroy() };
   } else {
     const file = new SQLite(opts.sqlitePath ?? ':memory:');
     file.pragma('journal_mode = WAL');
@@ -82,7 +110,7 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
     const kysely = new Kysely<Database>({
       dialect: new SqliteDialect({ database: withStatementCache(file) }),
     });
-    db = { kysely, dialect: 'sqlite', sqlite: file, close: () => kysely.destroy() };
+    db = { kysely, dialect: 'sqlite', caps: SQLITE_CAPS, sqlite: file, close: () => kysely.destroy() };
   }
   await migrate(db);
   return db;

@@ -3,6 +3,8 @@ import type { Db } from './db.js';
 import { ApiKeyRepo, UserRepo } from './users.js';
 import { ChannelRepo } from './channels.js';
 import { MessageFeed, MessageRepo } from './messages.js';
+import { OutcomeRepo } from './outcomes.js';
+import { insertChunked, sqliteBulkInsert } from './rows.js';
 import { WebhookRepo } from './webhooks.js';
 import { SessionRepo } from './sessions.js';
 import { StatsRepo } from './stats.js';
@@ -15,6 +17,7 @@ export interface Store {
   keys: ApiKeyRepo;
   channels: ChannelRepo;
   messages: MessageRepo;
+  outcomes: OutcomeRepo;
   feed: MessageFeed;
   webhooks: WebhookRepo;
   inbound: InboundRepo;
@@ -28,12 +31,14 @@ export interface Store {
 }
 
 export function createStore(db: Db): Store {
+  const bulkInsert = db.sqlite ? sqliteBulkInsert(db.sqlite) : insertChunked;
   return {
     db,
     users: new UserRepo(db.kysely),
     keys: new ApiKeyRepo(db.kysely),
     channels: new ChannelRepo(db.kysely),
-    messages: new MessageRepo(db.kysely, db.dialect, db.sqlite),
+    messages: new MessageRepo(db.kysely, db.dialect, db.caps, bulkInsert),
+    outcomes: new OutcomeRepo(db.kysely, bulkInsert),
     feed: new MessageFeed(db.kysely),
     webhooks: new WebhookRepo(db.kysely, db.dialect),
     inbound: new InboundRepo(db.kysely),

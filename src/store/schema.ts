@@ -93,6 +93,8 @@ export interface MessagesTable {
   pinned_channel_id: string | null;
   /** SMPP registered_delivery of the submit, when the client wants a receipt (0x01 or 0x02). */
   smpp_receipt_mask: number | null;
+  /** 1: ask the network for a delivery report (and wait for it); 0: `sent` is final. */
+  report_requested: number;
   error_code: string | null;
   error_message: string | null;
   client_ref: string | null;
@@ -111,6 +113,22 @@ export interface MessagePartsTable {
   status: string;
   error_code: string | null;
   updated_at: number;
+  /** When the part was submitted (null for parts stored before migration 009). */
+  created_at: number | null;
+}
+
+/** A delivery report that matched no part yet; see migration 009. */
+export interface PendingReportsTable {
+  id: Generated<number>;
+  report_id: string;
+  channel_id: string;
+  remote_id: string;
+  state: string;
+  error_code: string | null;
+  raw_error: string | null;
+  reported_at: number;
+  received_at: number;
+  expires_at: number;
 }
 
 export interface MessageEventsTable {
@@ -256,6 +274,7 @@ export interface Database {
   messages: MessagesTable;
   message_parts: MessagePartsTable;
   message_events: MessageEventsTable;
+  pending_reports: PendingReportsTable;
   idempotency_keys: IdempotencyKeysTable;
   user_settings: UserSettingsTable;
   webhook_outbox: WebhookOutboxTable;

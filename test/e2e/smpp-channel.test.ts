@@ -17,7 +17,8 @@ describe('through an upstream SMSC over SMPP', () => {
       body: {
         name: 'upstream',
         type: 'smpp',
-        config: { host: '127.0.0.1', port: sim.port, systemId: 'gw', password: 'pw' },
+        // This SMSC answers submits in decimal and names them in hex in its receipts.
+        config: { host: '127.0.0.1', port: sim.port, systemId: 'gw', password: 'pw', receiptIds: 'hex' },
       },
     });
     expect(ch.status).toBe(201);
@@ -58,6 +59,7 @@ describe('through an upstream SMSC over SMPP', () => {
           port: sim.port,
           systemId: 'gw',
           password: 'pw',
+          receiptIds: 'hex',
           shiftTables: ['turkish'],
         },
       },

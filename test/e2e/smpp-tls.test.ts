@@ -51,7 +51,11 @@ describe.skipIf(!existsSync('/usr/bin/openssl'))('SMPP over TLS', () => {
   });
   afterAll(() => t?.stop());
 
-  const noEvents = { deliveryReport: () => undefined, inbound: () => undefined, state: () => undefined };
+  const noEvents = {
+    deliveryReport: async () => undefined,
+    inbound: async () => undefined,
+    state: () => undefined,
+  };
 
   it('accepts submits over TLS from a client that trusts the certificate', async () => {
     const d = new SmppClientDriver(

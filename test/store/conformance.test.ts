@@ -36,6 +36,7 @@ function message(ownerId: string, over: Partial<NewMessage> = {}): NewMessage {
     lease_until: null,
     channel_id: null,
     avoid_channel_id: null,
+    report_requested: 1,
     error_code: null,
     error_message: null,
     client_ref: null,
@@ -48,6 +49,9 @@ function message(ownerId: string, over: Partial<NewMessage> = {}): NewMessage {
   };
 }
 
+/** The claim token the outcomes below are fenced by. */
+const LEASE = 'test-node/lease-1';
+
 for (const testDb of TEST_DBS) {
   describe(`store conformance: ${testDb.name}`, () => {
     let store: Store;
@@ -56,6 +60,15 @@ for (const testDb of TEST_DBS) {
     let bob: string;
     let channelId: string;
     let url: string | undefined;
+
+    /** Puts messages in `sending` under LEASE, as a claim would, without claiming others. */
+    async function hold(...ids: string[]) {
+      await store.db.kysely
+        .updateTable('messages')
+        .set({ status: 'sending', lease_owner: LEASE, lease_until: Date.now() + 60_000 })
+        .where('id', 'in', ids)
+        .execute();
+    }
 
     beforeAll(async () => {
       const opened = await testDb.open();
@@ -137,7 +150,7 @@ for (const testDb of TEST_DBS) {
     });
 
     it('claims only due messages, each by exactly one claimer', async () => {
-      await store.messages.recoverLeases(Date.now(), true);
+      await store.messages.recoverLeases(true);
       const due = Array.from({ length: 30 }, () => message(alice, { batch_id: 'claim' }));
       const later = message(alice, {
         batch_id: 'claim',
@@ -147,9 +160,9 @@ for (const testDb of TEST_DBS) {
       await store.messages.acceptBatch([{ messages: [...due, later] }]);
       const now = Date.now();
       const [a, b, c] = await Promise.all([
-        store.messages.claim('node-a', 15, now, now + 60_000),
-        store.messages.claim('node-b', 15, now, now + 60_000),
-        store.messages.claim('node-c', 15, now, now + 60_000),
+        store.messages.claim('node-a', 15, now, 60_000),
+        store.messages.claim('node-b', 15, now, 60_000),
+        store.messages.claim('node-c', 15, now, 60_000),
       ]);
       const ids = [...a!, ...b!, ...c!].map((m) => m.id);
       expect(new Set(ids).size).toBe(ids.length);
@@ -163,10 +176,11 @@ for (const testDb of TEST_DBS) {
       const m = message(alice);
       await store.messages.acceptBatch([{ messages: [m] }]);
       const now = Date.now();
-      const claimed = await store.messages.claim('dead-node', 1000, now, now + 10);
+      const claimed = await store.messages.claim('dead-node', 1000, now, 300);
       expect(claimed.map((c) => c.id)).toContain(m.id);
-      expect(await store.messages.recoverLeases(now)).toBe(0);
-      expect(await store.messages.recoverLeases(now + 1000)).toBeGreaterThanOrEqual(1);
+      expect(await store.messages.recoverLeases()).toBe(0);
+      await new Promise((r) => setTimeout(r, 400));
+      expect(await store.messages.recoverLeases()).toBeGreaterThanOrEqual(1);
       expect((await store.messages.byId(m.id))?.status).toBe('queued');
     });
 
@@ -174,10 +188,13 @@ for (const testDb of TEST_DBS) {
       const single = message(alice, { segments: 1 });
       const multi = message(alice, { segments: 3 });
       await store.messages.acceptBatch([{ messages: [single, multi] }]);
+      await hold(single.id, multi.id);
       const at = Date.now();
-      await store.messages.applyOutcomes([
+      await store.outcomes.apply([
         {
           kind: 'sent',
+          lease: LEASE,
+          awaitsReport: true,
           id: single.id,
           ownerId: alice,
           channelId,
@@ -188,6 +205,8 @@ for (const testDb of TEST_DBS) {
         },
         {
           kind: 'sent',
+          lease: LEASE,
+          awaitsReport: true,
           id: multi.id,
           ownerId: alice,
           channelId,
@@ -198,9 +217,9 @@ for (const testDb of TEST_DBS) {
         },
       ]);
       expect(await store.channels.counter(channelId, monthOf(at))).toBe(4);
-      const { finals } = await store.messages.applyOutcomes([
-        { kind: 'report', channelId, remoteId: 'r-1', state: 'delivered', at },
-        { kind: 'report', channelId, remoteId: 'r-2', state: 'delivered', at },
+      const { finals } = await store.outcomes.apply([
+        { kind: 'report', channelId, remoteId: 'r-1', state: 'delivered', at, receivedAt: Date.now() },
+        { kind: 'report', channelId, remoteId: 'r-2', state: 'delivered', at, receivedAt: Date.now() },
         {
           kind: 'report',
           channelId,
@@ -208,9 +227,10 @@ for (const testDb of TEST_DBS) {
           state: 'undelivered',
           errorCode: 'absent_subscriber',
           at,
+          receivedAt: at,
         },
-        { kind: 'report', channelId, remoteId: 'r-4', state: 'delivered', at },
-        { kind: 'report', channelId, remoteId: 'unknown-id', state: 'delivered', at },
+        { kind: 'report', channelId, remoteId: 'r-4', state: 'delivered', at, receivedAt: Date.now() },
+        { kind: 'report', channelId, remoteId: 'unknown-id', state: 'delivered', at, receivedAt: Date.now() },
       ]);
       expect(finals).toEqual([
         { id: single.id, status: 'delivered' },
@@ -232,10 +252,12 @@ for (const testDb of TEST_DBS) {
       const c = message(alice);
       const s = message(alice);
       await store.messages.acceptBatch([{ messages: [r, f, c, s] }]);
+      await hold(r.id, f.id, s.id);
       const at = Date.now();
-      await store.messages.applyOutcomes([
+      await store.outcomes.apply([
         {
           kind: 'retry',
+          lease: LEASE,
           id: r.id,
           ownerId: alice,
           channelId,
@@ -247,6 +269,7 @@ for (const testDb of TEST_DBS) {
         },
         {
           kind: 'failed',
+          lease: LEASE,
           id: f.id,
           ownerId: alice,
           channelId,
@@ -257,6 +280,8 @@ for (const testDb of TEST_DBS) {
         },
         {
           kind: 'sent',
+          lease: LEASE,
+          awaitsReport: true,
           id: s.id,
           ownerId: alice,
           channelId,
@@ -374,10 +399,13 @@ for (const testDb of TEST_DBS) {
       const m = message(dave, { smpp_receipt_mask: 1 });
       const quiet = message(dave, { smpp_receipt_mask: 2 }); // failure only: none when delivered
       await store.messages.acceptBatch([{ messages: [m, quiet] }]);
+      await hold(m.id, quiet.id);
       for (const x of [m, quiet]) {
-        await store.messages.applyOutcomes([
+        await store.outcomes.apply([
           {
             kind: 'sent',
+            lease: LEASE,
+            awaitsReport: true,
             id: x.id,
             ownerId: dave,
             channelId,
@@ -387,8 +415,15 @@ for (const testDb of TEST_DBS) {
             at: Date.now(),
           },
         ]);
-        await store.messages.applyOutcomes([
-          { kind: 'report', channelId, remoteId: `r-${x.id}`, state: 'delivered', at: Date.now() },
+        await store.outcomes.apply([
+          {
+            kind: 'report',
+            channelId,
+            remoteId: `r-${x.id}`,
+            state: 'delivered',
+            at: Date.now(),
+            receivedAt: Date.now(),
+          },
         ]);
       }
       expect((await store.messages.byId(m.id))?.status).toBe('delivered');
@@ -473,9 +508,12 @@ for (const testDb of TEST_DBS) {
     it('expires sent messages with no final report after their validity', async () => {
       const m = message(alice, { expires_at: Date.now() - 1 });
       await store.messages.acceptBatch([{ messages: [m] }]);
-      await store.messages.applyOutcomes([
+      await hold(m.id);
+      await store.outcomes.apply([
         {
           kind: 'sent',
+          lease: LEASE,
+          awaitsReport: true,
           id: m.id,
           ownerId: alice,
           channelId,

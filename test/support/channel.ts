@@ -20,8 +20,8 @@ export function recorder(): { reports: DeliveryReport[]; inbound: InboundSms[]; 
   const reports: DeliveryReport[] = [];
   const inbound: InboundSms[] = [];
   const events: ChannelEvents = {
-    deliveryReport: (r) => reports.push(r),
-    inbound: (s) => inbound.push(s),
+    deliveryReport: async (r) => void reports.push(r),
+    inbound: async (s) => void inbound.push(s),
     state: () => undefined,
   };
   return { reports, inbound, events };

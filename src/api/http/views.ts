@@ -22,7 +22,10 @@ export function messageView(m: MessageRow) {
     flash: m.flash === 1,
     replace_id: m.replace_id,
     validity: m.validity_minutes,
+    delivery_report: m.report_requested === 1,
     status: m.status,
+    /** Nothing will change this message any more (`sent` is final when no report will come). */
+    final: m.final_at !== null,
     error: m.error_code ? { code: m.error_code, message: m.error_message } : null,
     attempts: m.attempts,
     max_attempts: m.max_attempts,

@@ -16,6 +16,7 @@ import type {
   ChannelDriver,
   ChannelEvents,
   ChannelHealth,
+  InboundSms,
   OutboundSms,
   SubmitResult,
 } from '../port.js';
@@ -67,6 +68,13 @@ async function openPort(cfg: ModemConfig): Promise<Duplex> {
   return port;
 }
 
+/**
+ * TP-MR references wrap at 256: a status report belongs to the newest part with its reference
+ * sent within this window. At the seed's pace (one message per 10 s per SIM) a reference comes
+ * back after 43 minutes at the earliest; reports come within minutes.
+ */
+const MR_WINDOW_MS = 30 * 60_000;
+
 export class ModemDriver implements ChannelDriver {
   readonly capabilities: ChannelCapabilities;
   private io: Duplex | undefined;
@@ -77,10 +85,9 @@ export class ModemDriver implements ChannelDriver {
   private healthTimer: NodeJS.Timeout | undefined;
   private backoffMs = 1000;
   private concatRef = Math.floor(Math.random() * 256);
-  /** TP-MR (0–255, wraps) → the remote id given for it; recent submits only. */
-  private byMr = new Map<number, string>();
-  private seq = 0;
-  private readonly parts = new Reassembler();
+  /** Inbound parts until their message is complete, tagged with their SIM storage index. */
+  private readonly parts = new Reassembler<number>();
+  private reopenTimer: NodeJS.Timeout | undefined;
 
   constructor(readonly config: ModemConfig) {
     this.capabilities = fullCapabilities(config.shiftTables);
@@ -95,6 +102,11 @@ export class ModemDriver implements ChannelDriver {
   private async open(): Promise<void> {
     this.state = { ...this.state, status: 'starting' };
     const io = await openPort(this.config);
+    if (this.stopped) {
+      // stop() came while the port was opening: release it at once.
+      io.destroy();
+      return;
+    }
     io.on('close', () => {
       if (this.io === io) {
         this.io = undefined;
@@ -111,12 +123,10 @@ export class ModemDriver implements ChannelDriver {
     this.healthTimer = setInterval(() => {
       void this.refreshHealth();
       for (const m of this.parts.expire(Date.now())) {
-        this.events?.inbound({
-          from: m.from,
-          text: m.text,
-          receivedAt: new Date(m.firstAt),
-          incomplete: true,
-        });
+        void this.storeAndDelete(
+          { from: m.from, text: m.text, receivedAt: new Date(m.firstAt), incomplete: true },
+          m.tags,
+        );
       }
     }, this.config.healthEveryMs);
     this.healthTimer.unref();
@@ -144,7 +154,9 @@ export class ModemDriver implements ChannelDriver {
     this.state = { ...this.state, status: 'down' };
     this.events?.state(this.state);
     // Backoff up to a minute: a modem that was unplugged comes back when it is plugged in.
-    setTimeout(() => void this.open().catch(() => this.reopenLater()), this.backoffMs).unref();
+    clearTimeout(this.reopenTimer);
+    this.reopenTimer = setTimeout(() => void this.open().catch(() => this.reopenLater()), this.backoffMs);
+    this.reopenTimer.unref();
     this.backoffMs = Math.min(60_000, this.backoffMs * 2);
   }
 
@@ -190,12 +202,13 @@ export class ModemDriver implements ChannelDriver {
     this.state.inFlight++;
     try {
       const ids: string[] = [];
-      for (const p of pdus) {
+      for (const [i, p] of pdus.entries()) {
         const lines = await at.command(`AT+CMGS=${p.length}`, this.config.sendTimeoutMs, p.pdu);
-        const mr = Number(/\+CMGS: ?(\d+)/.exec(lines.join('\n'))?.[1] ?? NaN);
-        const id = `${Date.now().toString(36)}-${++this.seq}-${Number.isNaN(mr) ? 'x' : mr}`;
-        if (!Number.isNaN(mr)) this.byMr.set(mr, id);
-        ids.push(id);
+        // The part's id is its TP-MR, as the status report will name it (the store matches it
+        // to the newest part with that reference: they wrap at 256). A modem that gives none
+        // gets an id no report can match.
+        const mr = /\+CMGS: ?(\d+)/.exec(lines.join('\n'))?.[1];
+        ids.push(mr ?? `${sms.id}:${i}:no-mr`);
       }
       return { remoteIds: ids };
     } catch (err) {
@@ -220,11 +233,10 @@ export class ModemDriver implements ChannelDriver {
     if (urc === '+CDS' && pdu) {
       const d = decodePdu(pdu);
       if (d.type !== 'status-report') return;
-      const id = this.byMr.get(d.report.messageReference);
-      if (!id) return;
       const o = fromTpStatus(d.report.status);
-      this.events?.deliveryReport({
-        remoteId: id,
+      await this.events?.deliveryReport({
+        remoteId: String(d.report.messageReference),
+        idReuseWindowMs: MR_WINDOW_MS,
         state: o.state,
         errorCode: o.code,
         rawError: `TP-ST ${d.report.status}`,
@@ -254,26 +266,62 @@ export class ModemDriver implements ChannelDriver {
       }
     }
     for (const item of items) {
+      let d: ReturnType<typeof decodePdu> | undefined;
       try {
-        const d = decodePdu(item.pdu);
-        if (d.type === 'deliver') {
-          const c = d.deliver.concat ?? { ref: 0, total: 1, seq: 1 };
-          const whole = this.parts.add({ from: d.deliver.from, ...c, text: d.deliver.text }, Date.now());
-          if (whole)
-            this.events?.inbound({ from: whole.from, text: whole.text, receivedAt: d.deliver.timestamp });
-        }
-      } finally {
+        d = decodePdu(item.pdu);
+      } catch {
+        d = undefined;
+      }
+      if (d?.type !== 'deliver') {
+        // Not a message we can read (or a stored status report): it would fill the SIM.
         await at.command(`AT+CMGD=${item.index}`).catch(() => undefined);
+        continue;
+      }
+      const c = d.deliver.concat ?? { ref: 0, total: 1, seq: 1 };
+      const whole = this.parts.add(
+        { from: d.deliver.from, ...c, text: d.deliver.text, tag: item.index },
+        Date.now(),
+      );
+      if (whole) {
+        await this.storeAndDelete(
+          { from: whole.from, text: whole.text, receivedAt: d.deliver.timestamp },
+          whole.tags,
+        );
       }
     }
   }
 
+  /**
+   * Deletes a message from the SIM only once it is stored: a crash in between leaves it on the
+   * SIM, and it is read again at the next start (AT+CMGL). Parts of a longer message stay on
+   * the SIM until the whole message is stored.
+   */
+  private async storeAndDelete(sms: InboundSms, indexes: number[]): Promise<void> {
+    try {
+      await this.events?.inbound(sms);
+    } catch {
+      return; // not stored: left on the SIM, read again at the next start
+    }
+    const at = this.at;
+    for (const index of new Set(indexes)) await at?.command(`AT+CMGD=${index}`).catch(() => undefined);
+  }
+
+  /** Closes the port (so Gammu or another program can open it), and every timer. Idempotent. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.healthTimer);
+    clearTimeout(this.reopenTimer);
     this.state = { ...this.state, status: 'stopped' };
-    this.io?.destroy();
+    const io = this.io;
     this.io = undefined;
+    this.at = undefined;
+    if (io && !io.destroyed) {
+      await new Promise<void>((resolve) => {
+        io.once('close', () => resolve());
+        io.destroy();
+        setTimeout(resolve, 2000).unref();
+      });
+    }
   }
 
   health(): ChannelHealth {

@@ -130,14 +130,16 @@ export class SimulatorDriver implements ChannelDriver {
                   ? 'absent_subscriber'
                   : 'delivered'
                 : drawn;
-            this.events?.deliveryReport({
-              remoteId,
-              state:
-                outcome === 'delivered' ? 'delivered' : outcome === 'expired' ? 'expired' : 'undelivered',
-              errorCode: outcome === 'delivered' ? undefined : outcome,
-              rawError: outcome === 'delivered' ? undefined : `sim:${outcome}`,
-              at: new Date(),
-            });
+            void this.events
+              ?.deliveryReport({
+                remoteId,
+                state:
+                  outcome === 'delivered' ? 'delivered' : outcome === 'expired' ? 'expired' : 'undelivered',
+                errorCode: outcome === 'delivered' ? undefined : outcome,
+                rawError: outcome === 'delivered' ? undefined : `sim:${outcome}`,
+                at: new Date(),
+              })
+              .catch(() => undefined);
           });
         }, this.config.deliveryDelayMs);
         this.timers.add(timer);
@@ -150,7 +152,7 @@ export class SimulatorDriver implements ChannelDriver {
 
   /** Delivers an inbound message as if a phone had sent it to us. */
   injectInbound(sms: Omit<InboundSms, 'receivedAt'>): void {
-    this.events?.inbound({ ...sms, receivedAt: new Date() });
+    void this.events?.inbound({ ...sms, receivedAt: new Date() }).catch(() => undefined);
   }
 
   async stop(): Promise<void> {

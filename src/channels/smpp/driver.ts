@@ -9,8 +9,10 @@ import { connect, isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Socket } from 'node:net';
 import { fromReceipt, fromSmppStatus } from '../../core/error-map.js';
+import type { Reassembled } from '../../codec/reassembly.js';
 import { Reassembler } from '../../codec/reassembly.js';
-import { idForms, parseReceiptText } from '../../codec/smpp-frames.js';
+import type { ReceiptIdFormat } from '../../codec/smpp-frames.js';
+import { RECEIPT_ID_FORMATS, parseReceiptText, receiptIdCandidates } from '../../codec/smpp-frames.js';
 import { CMD, Reader, STATUS, TLV, Writer, decodeSubmit, messageBody } from '../../codec/smpp-pdu.js';
 import { decodeText, shiftUdhElement, smppParts, splitUdh } from '../../codec/smpp-text.js';
 import type { ShiftLanguage } from '../../codec/gsm7.js';
@@ -56,6 +58,8 @@ export interface SmppClientConfig {
   sourceTon: number;
   sourceNpi: number;
   defaultSource: string;
+  /** How this SMSC's receipts write the ids its submit_sm_resp gave (see receiptIdCandidates). */
+  receiptIds: ReceiptIdFormat;
 }
 
 const DEFAULTS: Omit<SmppClientConfig, 'host' | 'port' | 'systemId' | 'password'> = {
@@ -72,6 +76,7 @@ const DEFAULTS: Omit<SmppClientConfig, 'host' | 'port' | 'systemId' | 'password'
   sourceTon: 1,
   sourceNpi: 1,
   defaultSource: '',
+  receiptIds: 'same',
 };
 
 export function parseSmppClientConfig(raw: Record<string, unknown>): SmppClientConfig {
@@ -89,6 +94,8 @@ export function parseSmppClientConfig(raw: Record<string, unknown>): SmppClientC
     throw new Error('smpp multipart: udh, sar or payload');
   if (!Number.isInteger(cfg.window) || cfg.window < 1 || cfg.window > 1000)
     throw new Error('smpp window: 1..1000');
+  if (!RECEIPT_ID_FORMATS.includes(cfg.receiptIds))
+    throw new Error(`smpp receiptIds: ${RECEIPT_ID_FORMATS.join(', ')}`);
   cfg.shiftTables = parseShiftTables(raw.shiftTables, 'smpp');
   return cfg;
 }
@@ -116,10 +123,11 @@ export class SmppClientDriver implements ChannelDriver {
   private throttledUntil = 0;
   private pumpTimer: NodeJS.Timeout | undefined;
   private ref = Math.floor(Math.random() * 256);
-  /** Ids we were given (every form they may come back in) → the id we reported. */
-  private readonly issued = new Map<string, string>();
-  /** Concatenated inbound parts until complete (5 minutes at most). */
-  private readonly parts = new Reassembler();
+  /**
+   * Concatenated inbound parts until complete (5 minutes at most), each with its held
+   * deliver_sm_resp: a part is acknowledged only when the whole message is stored.
+   */
+  private readonly parts = new Reassembler<{ resolve: () => void; reject: (e: unknown) => void }>();
 
   constructor(readonly config: SmppClientConfig) {
     this.capabilities = fullCapabilities(config.shiftTables);
@@ -202,6 +210,9 @@ export class SmppClientDriver implements ChannelDriver {
       this.events?.state(this.health());
       this.keepAlive = setInterval(() => {
         conn.request(CMD.enquire_link, new Writer(), c.responseTimeoutMs).catch(() => conn.socket.destroy());
+        // Parts whose message never completed are stored as they are (marked incomplete).
+        const events = this.events;
+        if (events) for (const m of this.parts.expire(Date.now())) this.storeWhole(events, m);
       }, c.enquireLinkMs);
       this.keepAlive.unref();
       this.pump();
@@ -324,9 +335,7 @@ export class SmppClientDriver implements ChannelDriver {
     this.inWindow = Math.max(0, this.inWindow - 1);
     const status = resp.header.status;
     if (status === STATUS.ESME_ROK) {
-      const id = new Reader(resp.raw).cstring(65, 'message_id');
-      this.remember(id);
-      job.resolve(id);
+      job.resolve(new Reader(resp.raw).cstring(65, 'message_id'));
     } else {
       const f = fromSmppStatus(status);
       if (f.throttle) {
@@ -340,15 +349,6 @@ export class SmppClientDriver implements ChannelDriver {
     this.pump();
   }
 
-  private remember(id: string): void {
-    if (this.issued.size > 200_000) {
-      // Receipts older than this many submits are not expected any more.
-      const drop = [...this.issued.keys()].slice(0, 50_000);
-      for (const k of drop) this.issued.delete(k);
-    }
-    for (const form of idForms(id)) this.issued.set(form, id);
-  }
-
   private onRequest(conn: SmppConnection, { header, raw }: Pdu): void {
     switch (header.id) {
       case CMD.enquire_link:
@@ -357,25 +357,33 @@ export class SmppClientDriver implements ChannelDriver {
         conn.respond(CMD.unbind_resp, 0, header.seq);
         return conn.close();
       // data_sm (a different layout) is not supported yet: it falls to generic_nack below.
-      case CMD.deliver_sm:
+      case CMD.deliver_sm: {
+        const answer = (status: number) =>
+          conn.respond(CMD.deliver_sm_resp, status, header.seq, new Writer().cstring(''));
+        let stored: Promise<void>;
         try {
-          this.onDeliver(raw);
-          conn.respond((header.id | 0x80000000) >>> 0, 0, header.seq, new Writer().cstring(''));
+          stored = this.onDeliver(raw);
         } catch {
-          conn.respond(
-            (header.id | 0x80000000) >>> 0,
-            STATUS.ESME_RINVCMDLEN,
-            header.seq,
-            new Writer().cstring(''),
-          );
+          return answer(STATUS.ESME_RINVCMDLEN);
         }
+        // Acknowledged only once committed; if it could not be stored, a temporary error makes
+        // the SMSC offer it again (SMPP 3.4 ESME_RX_T_APPN), and a crash before either leaves
+        // it unacknowledged, so the SMSC resends it after the rebind.
+        stored.then(
+          () => answer(STATUS.ESME_ROK),
+          () => answer(STATUS.ESME_RX_T_APPN),
+        );
         return;
+      }
       default:
         conn.respond(CMD.generic_nack, STATUS.ESME_RINVCMDID, header.seq);
     }
   }
 
-  private onDeliver(raw: Buffer): void {
+  /** Decodes a deliver_sm (throws PduError on a malformed one); resolves when it is stored. */
+  private onDeliver(raw: Buffer): Promise<void> {
+    const events = this.events;
+    if (!events) return Promise.reject(new Error('not started'));
     // deliver_sm has the same layout as submit_sm.
     const d = decodeSubmit(raw, false);
     const payload = d.tlvs.get(TLV.message_payload) ?? d.shortMessage;
@@ -384,19 +392,17 @@ export class SmppClientDriver implements ChannelDriver {
       const parsed = parseReceiptText(text);
       const tlvId = d.tlvs.get(TLV.receipted_message_id)?.toString('latin1').replace(/\0.*$/, '');
       const rawId = tlvId || parsed.id;
-      if (!rawId) return;
-      const ours = idForms(rawId)
-        .map((f) => this.issued.get(f))
-        .find((v) => v !== undefined);
+      // A receipt that names no message cannot be matched: acknowledged, nothing to keep.
+      if (!rawId) return Promise.resolve();
       const outcome = fromReceipt(parsed.stat ?? stateName(d.tlvs.get(TLV.message_state)?.[0]), parsed.err);
-      this.events?.deliveryReport({
-        remoteId: ours ?? rawId,
+      return events.deliveryReport({
+        remoteId: rawId,
+        altIds: receiptIdCandidates(rawId, this.config.receiptIds),
         state: outcome.state,
         errorCode: outcome.code,
         rawError: parsed.err ? `stat:${parsed.stat} err:${parsed.err}` : undefined,
         at: new Date(),
       });
-      return;
     }
     let body = payload;
     let concat: { ref: number; total: number; seq: number } | undefined;
@@ -408,15 +414,32 @@ export class SmppClientDriver implements ChannelDriver {
         ? `+${d.destinations[0]}`
         : d.destinations[0]
       : undefined;
-    if (!concat || concat.total <= 1) {
-      this.events?.inbound({ from, to, text, receivedAt: new Date() });
-      return;
-    }
-    const whole = this.parts.add({ from, ...concat, text }, Date.now());
-    if (whole) this.events?.inbound({ from, to, text: whole.text, receivedAt: new Date() });
-    for (const m of this.parts.expire(Date.now())) {
-      this.events?.inbound({ from: m.from, text: m.text, receivedAt: new Date(m.firstAt), incomplete: true });
-    }
+    if (!concat || concat.total <= 1) return events.inbound({ from, to, text, receivedAt: new Date() });
+    // A part is answered only when the whole message is stored: if the gateway stops first,
+    // the SMSC offers the unanswered parts again.
+    return new Promise<void>((resolve, reject) => {
+      const whole = this.parts.add({ from, ...concat, text, tag: { resolve, reject } }, Date.now());
+      if (whole) this.storeWhole(events, { ...whole, to });
+    });
+  }
+
+  /** Stores a reassembled message, then answers every part it was made of. */
+  private storeWhole(
+    events: ChannelEvents,
+    m: Reassembled<{ resolve: () => void; reject: (e: unknown) => void }> & { to?: string | undefined },
+  ): void {
+    events
+      .inbound({
+        from: m.from,
+        to: m.to,
+        text: m.text,
+        receivedAt: new Date(m.firstAt),
+        incomplete: m.incomplete,
+      })
+      .then(
+        () => m.tags.forEach((t) => t.resolve()),
+        (err: unknown) => m.tags.forEach((t) => t.reject(err)),
+      );
   }
 
   async stop(): Promise<void> {

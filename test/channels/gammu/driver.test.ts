@@ -21,7 +21,11 @@ const HAVE_SSHD = existsSync(SSHD) && existsSync('/usr/bin/ssh-keygen');
 const sms = (text: string, over: Parameters<typeof outbound>[1] = {}) =>
   outbound(text, { to: '+70001234567', ...over });
 
-const noEvents = { deliveryReport: () => undefined, inbound: () => undefined, state: () => undefined };
+const noEvents = {
+  deliveryReport: async () => undefined,
+  inbound: async () => undefined,
+  state: () => undefined,
+};
 
 describe.skipIf(!HAVE_GAMMU)('Gammu channel (real gammu, dummy phone)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'smsgw-gammu-'));

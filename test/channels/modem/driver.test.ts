@@ -35,8 +35,8 @@ describe('AT modem channel with the modem simulator', () => {
     const reports: DeliveryReport[] = [];
     const inbound: InboundSms[] = [];
     const events: ChannelEvents = {
-      deliveryReport: (r) => reports.push(r),
-      inbound: (s) => inbound.push(s),
+      deliveryReport: async (r) => void reports.push(r),
+      inbound: async (s) => void inbound.push(s),
       state: () => undefined,
     };
     const driver = new ModemDriver(

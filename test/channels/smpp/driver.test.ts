@@ -33,13 +33,15 @@ describe('SMPP client channel', () => {
     return rec;
   }
 
-  it('submits, and matches receipts whose ids come back in another base', async () => {
-    const rec = await setup({ respIdFormat: 'hex', receiptIdFormat: 'decimal' });
+  it('submits, and offers the hex form of a decimal receipt id when configured so', async () => {
+    const rec = await setup({ respIdFormat: 'hex', receiptIdFormat: 'decimal' }, { receiptIds: 'decimal' });
     const r = await driver!.submit(sms('hello'));
     expect(r.remoteIds).toHaveLength(1);
     expect(r.remoteIds[0]).toMatch(/^[0-9A-F]+$/);
     const report = await eventually(async () => rec.reports[0]);
-    expect(report).toMatchObject({ remoteId: r.remoteIds[0], state: 'delivered' });
+    // The id as the receipt gave it, and the submit's form as the one conversion configured.
+    expect(report).toMatchObject({ remoteId: String(parseInt(r.remoteIds[0]!, 16)), state: 'delivered' });
+    expect(report.altIds).toContain(r.remoteIds[0]);
     expect(sim!.received[0]).toMatchObject({ to: '79001234567', dataCoding: 0 });
   });
 
@@ -152,14 +154,21 @@ describe('SMPP client channel against a third-party server (npm smpp)', () => {
     const port = server.address().port as number;
     const rec = recorder();
     const driver = new SmppClientDriver(
-      parseSmppClientConfig({ host: '127.0.0.1', port, systemId: 'gw', password: 'pw' }),
+      parseSmppClientConfig({
+        host: '127.0.0.1',
+        port,
+        systemId: 'gw',
+        password: 'pw',
+        receiptIds: 'ignore-case',
+      }),
     );
     await driver.start(rec.events);
     try {
       const r = await driver.submit(sms('to a foreign server'));
       expect(r.remoteIds).toEqual(['AB12']);
       const report = await eventually(async () => rec.reports[0]);
-      expect(report).toMatchObject({ remoteId: 'AB12', state: 'delivered' });
+      expect(report).toMatchObject({ remoteId: 'ab12', state: 'delivered' });
+      expect(report.altIds).toContain('AB12');
     } finally {
       await driver.stop();
       server.close();

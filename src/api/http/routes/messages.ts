@@ -37,6 +37,13 @@ export const SendSchema = Type.Object({
   callback_url: Type.Optional(Type.String({ format: 'uri', maxLength: 2048 })),
   client_ref: Type.Optional(Type.String({ maxLength: 128 })),
   all_or_nothing: Type.Optional(Type.Boolean()),
+  delivery_report: Type.Optional(
+    Type.Boolean({
+      default: true,
+      description:
+        'Ask the network for a delivery report (and for the channel to request one). False: `sent` is the final status.',
+    }),
+  ),
   channel_id: Type.Optional(
     Type.String({
       maxLength: 64,
@@ -94,6 +101,7 @@ export function toSendInput(b: SendBody): SendInput {
     callbackUrl: b.callback_url,
     clientRef: b.client_ref,
     allOrNothing: b.all_or_nothing,
+    deliveryReport: b.delivery_report,
     channelId: b.channel_id || undefined,
   };
 }

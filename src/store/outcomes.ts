@@ -1,0 +1,473 @@
+/**
+ * What happens to a message after it is claimed: the outcome of its submit and the delivery
+ * reports of its parts, applied in batches (group commit) in arrival order.
+ *
+ * - Every status change names its target and takes the allowed sources from the state machine
+ *   (`fromStatuses`), so nothing goes backwards and a late or duplicate event changes nothing.
+ * - A submit's outcome is fenced by its lease: it applies only to a row still `sending` under
+ *   the claim token it was submitted with. A node whose lease ran out (and whose message
+ *   another claim took) cannot overwrite the new holder's outcome.
+ * - A report is matched in the database against the remote id stored per part: exactly first,
+ *   then by the forms the channel's id conversion gave (only when one part matches). One that
+ *   matches no part yet (its submit's outcome is still on its way) waits in `pending_reports`
+ *   and is applied in the same transaction that stores the part.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
+import type { ReportState } from '../channels/port.js';
+import type { MessageStatus } from '../core/message.js';
+import { PART_FINAL, finalStatusOf, fromStatuses } from '../core/message.js';
+import { monthOf } from './ids.js';
+import type { BulkInsert } from './rows.js';
+import { event } from './rows.js';
+import type { Database, MessagePartRow, NewMessageEvent } from './schema.js';
+
+/** How long a report that matched nothing is kept for a late match (ids that are not reused). */
+export const PENDING_REPORT_TTL_MS = 24 * 3_600_000;
+/** How far apart a part's storing and a waiting report's arrival may be for the sweep to pair them. */
+const SWEEP_SKEW_MS = 10 * 60_000;
+
+/** What the dispatcher learned about one message or part; applied in batches. */
+export type Outcome =
+  | {
+      kind: 'sent';
+      id: string;
+      ownerId: string;
+      /** The claim token the message was submitted under (fences the update). */
+      lease: string;
+      channelId: string;
+      remoteIds: string[];
+      /** Units to add to the channel's monthly counter (0 when reserved up front). */
+      countUnits: number;
+      /** Set when the channel sent it otherwise than stored (a shift table kept it GSM-7). */
+      sentAs?: { encoding: string; segments: number } | undefined;
+      /** A delivery report was requested: the message waits for it. Otherwise `sent` is final. */
+      awaitsReport: boolean;
+      /** When the submit started: recorded as the `sending` event. */
+      startedAt: number;
+      at: number;
+    }
+  | {
+      kind: 'retry';
+      id: string;
+      ownerId: string;
+      lease: string;
+      channelId: string | null;
+      nextAt: number;
+      errorCode: string;
+      error: string;
+      startedAt: number;
+      at: number;
+    }
+  | {
+      kind: 'failed';
+      id: string;
+      ownerId: string;
+      lease: string;
+      channelId: string | null;
+      errorCode: string;
+      error: string;
+      startedAt: number;
+      at: number;
+    }
+  /**
+   * Not sent and not counted as an attempt: no channel was free for it. With `errorCode`
+   * (no channel at all), the reason is shown on the message while it waits.
+   */
+  | {
+      kind: 'release';
+      id: string;
+      lease: string;
+      nextAt: number;
+      reason: string;
+      errorCode?: string | undefined;
+      at: number;
+    }
+  | ReportOutcome;
+
+export interface ReportOutcome {
+  kind: 'report';
+  channelId: string;
+  /** The id exactly as the network gave it in the report. */
+  remoteId: string;
+  /** The same id converted as the channel is configured to (hex ↔ decimal, case). */
+  altIds?: readonly string[] | undefined;
+  /** The id is reused (a modem's TP-MR wraps at 256): match only parts this recent. */
+  idReuseWindowMs?: number | undefined;
+  state: ReportState;
+  errorCode?: string | undefined;
+  rawError?: string | undefined;
+  /** The time the report states (done date). */
+  at: number;
+  /** When we received it. */
+  receivedAt: number;
+}
+
+export interface OutcomeSummary {
+  finals: { id: string; status: MessageStatus }[];
+  /** Submit outcomes not applied: the row is no longer `sending` under that lease. */
+  fenced: { id: string; kind: string }[];
+  /** Reports that matched no part and wait for one. */
+  pending: { channelId: string; remoteId: string }[];
+  /** Reports about parts that were already final: recorded in the count, not applied. */
+  duplicates: number;
+}
+
+type SentOutcome = Extract<Outcome, { kind: 'sent' }>;
+
+export class OutcomeRepo {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly bulkInsert: BulkInsert,
+  ) {}
+
+  /**
+   * Applies outcomes and reports in one transaction, in order. Events are collected and written
+   * together at the end (in order), and monthly counters are summed per channel: a batch of
+   * thousands costs a handful of statements more than one message does.
+   */
+  async apply(outcomes: Outcome[]): Promise<OutcomeSummary> {
+    return this.db.transaction().execute(async (trx) => {
+      const run = new Run(trx);
+      const counters = new Map<string, { channel_id: string; month: string; count: number }>();
+      for (const o of outcomes) {
+        switch (o.kind) {
+          case 'sent':
+            if (await run.sent(o)) {
+              if (o.countUnits > 0) {
+                const key = `${o.channelId}|${monthOf(o.at)}`;
+                const c = counters.get(key) ?? { channel_id: o.channelId, month: monthOf(o.at), count: 0 };
+                c.count += o.countUnits;
+                counters.set(key, c);
+              }
+            }
+            break;
+          case 'retry':
+          case 'failed':
+            await run.unsent(o);
+            break;
+          case 'release':
+            await run.release(o);
+            break;
+          case 'report':
+            await run.report(o);
+            break;
+        }
+      }
+      await this.bulkInsert(trx, 'message_events', run.events);
+      for (const c of counters.values()) {
+        await trx
+          .insertInto('channel_counters')
+          .values(c)
+          .onConflict((oc) =>
+            oc.columns(['channel_id', 'month']).doUpdateSet((eb) => ({
+              count: eb('channel_counters.count', '+', eb.ref('excluded.count')),
+            })),
+          )
+          .execute();
+      }
+      return run.summary;
+    });
+  }
+
+  /**
+   * Applies waiting reports whose part now exists (another node stored it, or the report's id
+   * matched only in a converted form), and drops those whose time ran out. Returns how many
+   * were applied and how many dropped.
+   */
+  async sweepPending(now: number, limit = 500): Promise<{ applied: number; dropped: number }> {
+    return this.db.transaction().execute(async (trx) => {
+      const expired = await trx
+        .deleteFrom('pending_reports')
+        .where('expires_at', '<', now)
+        .returning('report_id')
+        .execute();
+      const dropped = new Set(expired.map((r) => r.report_id)).size;
+      const matches = await trx
+        .selectFrom('pending_reports as r')
+        .innerJoin('message_parts as p', (j) =>
+          j.onRef('p.channel_id', '=', 'r.channel_id').onRef('p.remote_id', '=', 'r.remote_id'),
+        )
+        // The part was stored around the time the report came (by another node, or in a
+        // converted form); not a later reuse of the same id.
+        .where((eb) =>
+          eb.and([
+            eb('p.created_at', '>=', eb('r.received_at', '-', SWEEP_SKEW_MS)),
+            eb('p.created_at', '<=', eb('r.received_at', '+', SWEEP_SKEW_MS)),
+          ]),
+        )
+        .select(['r.report_id', 'p.message_id', 'p.seq'])
+        .orderBy('r.id')
+        .limit(limit)
+        .execute();
+      const run = new Run(trx);
+      const done = new Set<string>();
+      for (const m of matches) {
+        if (done.has(m.report_id)) continue;
+        done.add(m.report_id);
+        await run.applyPending(m.report_id, m.message_id, m.seq);
+      }
+      await this.bulkInsert(trx, 'message_events', run.events);
+      return { applied: done.size, dropped };
+    });
+  }
+
+  /** How many reports wait for their part (a metric). */
+  async pendingCount(): Promise<number> {
+    const r = await this.db
+      .selectFrom('pending_reports')
+      .select((eb) => eb.fn.count<number>('report_id').distinct().as('n'))
+      .executeTakeFirst();
+    return Number(r?.n ?? 0);
+  }
+}
+
+/** One transaction's worth of applying: the events it will write and what it found. */
+class Run {
+  readonly events: NewMessageEvent[] = [];
+  readonly summary: OutcomeSummary = { finals: [], fenced: [], pending: [], duplicates: 0 };
+
+  constructor(private readonly trx: Transaction<Database>) {}
+
+  async sent(o: SentOutcome): Promise<boolean> {
+    const res = await this.trx
+      .updateTable('messages')
+      .set((eb) => ({
+        status: 'sent',
+        attempts: eb('attempts', '+', 1),
+        channel_id: o.channelId,
+        lease_owner: null,
+        lease_until: null,
+        error_code: null,
+        error_message: null,
+        sent_at: o.at,
+        // No report will come: `sent` is this message's final state.
+        final_at: o.awaitsReport ? null : o.at,
+        updated_at: o.at,
+        ...(o.sentAs ? { encoding: o.sentAs.encoding, segments: o.sentAs.segments } : {}),
+      }))
+      .where('id', '=', o.id)
+      .where('lease_owner', '=', o.lease)
+      .where('status', 'in', fromStatuses('sent'))
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) !== 1) {
+      this.summary.fenced.push({ id: o.id, kind: o.kind });
+      return false;
+    }
+    // A `sending` submit's event is written with its outcome: a message that was claimed but
+    // found no channel leaves no noise in its history.
+    this.events.push(event(o.id, o.ownerId, 'sending', null, null, o.channelId, o.startedAt));
+    this.events.push(
+      event(
+        o.id,
+        o.ownerId,
+        'sent',
+        null,
+        o.awaitsReport ? null : 'no delivery report requested',
+        o.channelId,
+        o.at,
+      ),
+    );
+    if (!o.awaitsReport) this.summary.finals.push({ id: o.id, status: 'sent' });
+    if (o.remoteIds.length === 0) return true;
+    // A message leaves `sending` once, so it never has parts from an earlier submit here.
+    await this.trx
+      .insertInto('message_parts')
+      .values(
+        o.remoteIds.map((rid, seq) => ({
+          message_id: o.id,
+          seq,
+          channel_id: o.channelId,
+          remote_id: rid,
+          status: 'sent',
+          error_code: null,
+          updated_at: o.at,
+          created_at: o.at,
+        })),
+      )
+      .execute();
+    // Reports that raced this outcome (sent right after submit_sm_resp) are waiting for it.
+    const waiting = await this.trx
+      .selectFrom('pending_reports')
+      .select(['report_id', 'remote_id'])
+      .where('channel_id', '=', o.channelId)
+      .where('remote_id', 'in', o.remoteIds)
+      // A report received before this submit started is about an earlier use of the id.
+      .where('received_at', '>=', o.startedAt)
+      .orderBy('id')
+      .execute();
+    const done = new Set<string>();
+    for (const w of waiting) {
+      if (done.has(w.report_id)) continue;
+      done.add(w.report_id);
+      await this.applyPending(w.report_id, o.id, o.remoteIds.indexOf(w.remote_id));
+    }
+    return true;
+  }
+
+  async unsent(o: Extract<Outcome, { kind: 'retry' | 'failed' }>): Promise<void> {
+    const retry = o.kind === 'retry';
+    const res = await this.trx
+      .updateTable('messages')
+      .set((eb) => ({
+        status: retry ? 'queued' : 'failed',
+        attempts: eb('attempts', '+', 1),
+        lease_owner: null,
+        lease_until: null,
+        error_code: o.errorCode,
+        error_message: o.error,
+        updated_at: o.at,
+        ...(retry
+          ? { next_attempt_at: o.nextAt, avoid_channel_id: o.channelId }
+          : { channel_id: o.channelId, final_at: o.at }),
+      }))
+      .where('id', '=', o.id)
+      .where('lease_owner', '=', o.lease)
+      .where('status', 'in', fromStatuses(retry ? 'queued' : 'failed'))
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) !== 1) {
+      this.summary.fenced.push({ id: o.id, kind: o.kind });
+      return;
+    }
+    this.events.push(event(o.id, o.ownerId, 'sending', null, null, o.channelId, o.startedAt));
+    if (retry) {
+      this.events.push(event(o.id, o.ownerId, 'queued', o.errorCode, `retry: ${o.error}`, o.channelId, o.at));
+    } else {
+      this.events.push(event(o.id, o.ownerId, 'failed', o.errorCode, o.error, o.channelId, o.at));
+      this.summary.finals.push({ id: o.id, status: 'failed' });
+    }
+  }
+
+  async release(o: Extract<Outcome, { kind: 'release' }>): Promise<void> {
+    await this.trx
+      .updateTable('messages')
+      .set({
+        status: 'queued',
+        next_attempt_at: o.nextAt,
+        lease_owner: null,
+        lease_until: null,
+        updated_at: o.at,
+        ...(o.errorCode ? { error_code: o.errorCode, error_message: o.reason } : {}),
+      })
+      .where('id', '=', o.id)
+      .where('lease_owner', '=', o.lease)
+      .where('status', 'in', fromStatuses('queued'))
+      .execute();
+  }
+
+  async report(o: ReportOutcome): Promise<void> {
+    const part = await this.match(o);
+    if (part === 'ambiguous' || part === undefined) {
+      await this.keepPending(o);
+      return;
+    }
+    await this.applyToPart(part, o.channelId, o);
+  }
+
+  /** The part a report is about: exact id first, then the converted forms if exactly one matches. */
+  private async match(o: ReportOutcome): Promise<MessagePartRow | 'ambiguous' | undefined> {
+    const since = o.idReuseWindowMs !== undefined ? o.receivedAt - o.idReuseWindowMs : undefined;
+    const find = (ids: readonly string[], limit: number) =>
+      this.trx
+        .selectFrom('message_parts')
+        .selectAll()
+        .where('channel_id', '=', o.channelId)
+        .where('remote_id', 'in', ids)
+        .$if(since !== undefined, (q) => q.where('created_at', '>=', since as number))
+        .orderBy('created_at', 'desc')
+        .limit(limit)
+        .execute();
+    const [exact] = await find([o.remoteId], 1);
+    if (exact) return exact;
+    const alts = (o.altIds ?? []).filter((a) => a !== o.remoteId);
+    if (alts.length === 0) return undefined;
+    const found = await find(alts, 2);
+    if (found.length > 1) return 'ambiguous';
+    return found[0];
+  }
+
+  private async keepPending(o: ReportOutcome): Promise<void> {
+    const reportId = randomUUID();
+    const ids = [...new Set([o.remoteId, ...(o.altIds ?? [])])];
+    await this.trx
+      .insertInto('pending_reports')
+      .values(
+        ids.map((remoteId) => ({
+          report_id: reportId,
+          channel_id: o.channelId,
+          remote_id: remoteId,
+          state: o.state,
+          error_code: o.errorCode ?? null,
+          raw_error: o.rawError ?? null,
+          reported_at: o.at,
+          received_at: o.receivedAt,
+          expires_at: o.receivedAt + (o.idReuseWindowMs ?? PENDING_REPORT_TTL_MS),
+        })),
+      )
+      .execute();
+    this.summary.pending.push({ channelId: o.channelId, remoteId: o.remoteId });
+  }
+
+  /** Applies a waiting report to the part it now matches, and forgets the report. */
+  async applyPending(reportId: string, messageId: string, seq: number): Promise<void> {
+    const r = await this.trx
+      .selectFrom('pending_reports')
+      .selectAll()
+      .where('report_id', '=', reportId)
+      .executeTakeFirst();
+    await this.trx.deleteFrom('pending_reports').where('report_id', '=', reportId).execute();
+    const part = await this.trx
+      .selectFrom('message_parts')
+      .selectAll()
+      .where('message_id', '=', messageId)
+      .where('seq', '=', seq)
+      .executeTakeFirst();
+    if (!r || !part) return;
+    await this.applyToPart(part, r.channel_id, {
+      state: r.state as ReportState,
+      errorCode: r.error_code ?? undefined,
+      at: r.reported_at,
+    });
+  }
+
+  /** A report updates its part; once every part is final, the message gets its final status. */
+  private async applyToPart(
+    part: MessagePartRow,
+    channelId: string,
+    o: { state: ReportState; errorCode?: string | undefined; at: number },
+  ): Promise<void> {
+    if (PART_FINAL.has(part.status)) {
+      this.summary.duplicates++;
+      return;
+    }
+    const partStatus = o.state === 'accepted' || o.state === 'unknown' ? 'enroute' : o.state;
+    await this.trx
+      .updateTable('message_parts')
+      .set({ status: partStatus, error_code: o.errorCode ?? null, updated_at: o.at })
+      .where('message_id', '=', part.message_id)
+      .where('seq', '=', part.seq)
+      .execute();
+    if (!PART_FINAL.has(partStatus)) return;
+    const parts = await this.trx
+      .selectFrom('message_parts')
+      .select(['status', 'error_code'])
+      .where('message_id', '=', part.message_id)
+      .execute();
+    if (!parts.every((p) => PART_FINAL.has(p.status))) return;
+    const status = finalStatusOf(parts.map((p) => p.status));
+    const errorCode =
+      status === 'delivered' ? null : (parts.find((p) => p.status !== 'delivered')?.error_code ?? null);
+    const msg = await this.trx
+      .updateTable('messages')
+      .set({ status, error_code: errorCode, final_at: o.at, updated_at: o.at })
+      .where('id', '=', part.message_id)
+      .where('status', 'in', fromStatuses(status))
+      // A message that asked for no report was final when sent.
+      .where('final_at', 'is', null)
+      .returning(['id', 'owner_id'])
+      .executeTakeFirst();
+    if (!msg) return;
+    this.events.push(event(msg.id, msg.owner_id, status, errorCode, null, channelId, o.at));
+    this.summary.finals.push({ id: msg.id, status });
+  }
+}
