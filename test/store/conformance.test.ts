@@ -8,6 +8,7 @@ import { monthOf, newId } from '../../src/store/ids.js';
 import { offsetSegments } from '../../src/core/time.js';
 import { v7 } from 'uuid';
 import type { NewMessage } from '../../src/store/schema.js';
+import type { Outcome, ReportOutcome } from '../../src/store/outcomes.js';
 import { TEST_DBS } from '../support/db.js';
 
 function message(ownerId: string, over: Partial<NewMessage> = {}): NewMessage {
@@ -504,6 +505,185 @@ for (const testDb of TEST_DBS) {
           await Promise.all([early.end(), late.end()]);
         }
       });
+
+    const sentOutcome = (id: string, owner: string, remoteIds: string[], over: Partial<Outcome> = {}) =>
+      ({
+        kind: 'sent',
+        id,
+        ownerId: owner,
+        lease: LEASE,
+        awaitsReport: true,
+        channelId,
+        remoteIds,
+        countUnits: 0,
+        startedAt: Date.now() - 5,
+        at: Date.now(),
+        ...over,
+      }) as Outcome;
+    const report = (remoteId: string, over: Partial<ReportOutcome> = {}): ReportOutcome => ({
+      kind: 'report',
+      channelId,
+      remoteId,
+      state: 'delivered',
+      at: Date.now(),
+      receivedAt: Date.now(),
+      ...over,
+    });
+
+    it('fences outcomes by the claim: a late outcome of an expired lease changes nothing', async () => {
+      const m = message(alice, { batch_id: 'fence' });
+      await store.messages.acceptBatch([{ messages: [m] }]);
+      const now = Date.now();
+      const first = await store.messages.claim('node-a/1', 1000, now, 200);
+      expect(first.map((r) => r.id)).toContain(m.id);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await store.messages.recoverLeases()).toBeGreaterThanOrEqual(1);
+      const second = await store.messages.claim('node-b/1', 1000, Date.now(), 60_000);
+      expect(second.map((r) => r.id)).toContain(m.id);
+      // The first holder's submit answers late: refused, whatever it says.
+      const late = await store.outcomes.apply([
+        sentOutcome(m.id, alice, ['late-1'], { lease: 'node-a/1' }),
+        {
+          kind: 'failed',
+          id: m.id,
+          ownerId: alice,
+          lease: 'node-a/1',
+          channelId,
+          errorCode: 'channel_error',
+          error: 'x',
+          startedAt: now,
+          at: now,
+        },
+      ]);
+      expect(late.fenced.map((f) => f.kind)).toEqual(['sent', 'failed']);
+      expect((await store.messages.byId(m.id))?.status).toBe('sending');
+      const ok = await store.outcomes.apply([sentOutcome(m.id, alice, ['new-1'], { lease: 'node-b/1' })]);
+      expect(ok.fenced).toEqual([]);
+      await store.outcomes.apply([report('new-1')]);
+      // A duplicate outcome of the same claim after delivery cannot take it back to sent.
+      const again = await store.outcomes.apply([sentOutcome(m.id, alice, ['new-2'], { lease: 'node-b/1' })]);
+      expect(again.fenced).toHaveLength(1);
+      expect((await store.messages.byId(m.id))?.status).toBe('delivered');
+      expect((await store.messages.parts(m.id)).map((p) => p.remote_id)).toEqual(['new-1']);
+    });
+
+    it('keeps a report that races its submit and applies it when the part is stored', async () => {
+      const m = message(alice, { segments: 2 });
+      await store.messages.acceptBatch([{ messages: [m] }]);
+      await hold(m.id);
+      const before = await store.outcomes.apply([
+        report(`race-${m.id}-1`),
+        report(`race-${m.id}-2`, { state: 'undelivered', errorCode: 'absent_subscriber' }),
+      ]);
+      expect(before.pending).toHaveLength(2);
+      const after = await store.outcomes.apply([
+        sentOutcome(m.id, alice, [`race-${m.id}-1`, `race-${m.id}-2`]),
+      ]);
+      expect(after.finals).toEqual([{ id: m.id, status: 'partially_delivered' }]);
+      expect(
+        await store.db.kysely
+          .selectFrom('pending_reports')
+          .selectAll()
+          .where('remote_id', 'like', `race-${m.id}%`)
+          .execute(),
+      ).toEqual([]);
+      expect((await store.messages.events(m.id)).map((e) => e.status)).toEqual([
+        'queued',
+        'sending',
+        'sent',
+        'partially_delivered',
+      ]);
+    });
+
+    it('matches converted ids only when one part matches, and reused ids to the newest part', async () => {
+      const a = message(alice);
+      const b = message(alice);
+      const c = message(alice);
+      await store.messages.acceptBatch([{ messages: [a, b, c] }]);
+      await hold(a.id, b.id, c.id);
+      const tag = a.id.slice(-6);
+      await store.outcomes.apply([
+        sentOutcome(a.id, alice, [`1A${tag}`]),
+        sentOutcome(b.id, alice, [`1a${tag}`]),
+      ]);
+      // "1a…" and "1A…" both match the lower-case conversion: ambiguous, kept, not applied.
+      const amb = await store.outcomes.apply([report(`x1a${tag}`, { altIds: [`1a${tag}`, `1A${tag}`] })]);
+      expect(amb.pending).toHaveLength(1);
+      expect((await store.messages.byId(a.id))?.status).toBe('sent');
+      // The exact id always wins over conversions.
+      await store.outcomes.apply([report(`1A${tag}`, { altIds: [`1a${tag}`] })]);
+      expect((await store.messages.byId(a.id))?.status).toBe('delivered');
+      expect((await store.messages.byId(b.id))?.status).toBe('sent');
+      // A modem's TP-MR "7" used twice: the report belongs to the newest part within the window.
+      await store.outcomes.apply([sentOutcome(c.id, alice, [`mr7-${tag}`], { at: Date.now() + 1000 })]);
+      await store.db.kysely
+        .updateTable('message_parts')
+        .set({ remote_id: `mr7-${tag}` })
+        .where('message_id', '=', b.id)
+        .execute();
+      await store.outcomes.apply([
+        report(`mr7-${tag}`, { idReuseWindowMs: 60_000, receivedAt: Date.now() + 2000 }),
+      ]);
+      expect((await store.messages.byId(c.id))?.status).toBe('delivered');
+      expect((await store.messages.byId(b.id))?.status).toBe('sent');
+      // A second report for a final part is a duplicate: counted, not applied.
+      const dup = await store.outcomes.apply([
+        report(`mr7-${tag}`, {
+          state: 'undelivered',
+          idReuseWindowMs: 60_000,
+          receivedAt: Date.now() + 2000,
+        }),
+      ]);
+      expect(dup.duplicates).toBe(1);
+      expect((await store.messages.byId(c.id))?.status).toBe('delivered');
+    });
+
+    it('is final at sent when no report was asked for, and never expires', async () => {
+      const m = message(alice, { expires_at: Date.now() - 1, report_requested: 0 });
+      await store.messages.acceptBatch([{ messages: [m] }]);
+      await hold(m.id);
+      const r = await store.outcomes.apply([
+        sentOutcome(m.id, alice, [`nr-${m.id}`], { awaitsReport: false }),
+      ]);
+      expect(r.finals).toEqual([{ id: m.id, status: 'sent' }]);
+      await store.messages.expireDue(Date.now());
+      const row = await store.messages.byId(m.id);
+      expect(row?.status).toBe('sent');
+      expect(row?.final_at).not.toBeNull();
+    });
+
+    it('sweeps a waiting report whose part another node stored, and drops expired ones', async () => {
+      const m = message(alice);
+      await store.messages.acceptBatch([{ messages: [m] }]);
+      await hold(m.id);
+      await store.outcomes.apply([report(`sw-${m.id}`)]);
+      // The part lands without the pending check (as another node's transaction would).
+      await store.db.kysely
+        .insertInto('message_parts')
+        .values({
+          message_id: m.id,
+          seq: 0,
+          channel_id: channelId,
+          remote_id: `sw-${m.id}`,
+          status: 'sent',
+          error_code: null,
+          updated_at: Date.now(),
+          created_at: Date.now(),
+        })
+        .execute();
+      await store.db.kysely
+        .updateTable('messages')
+        .set({ status: 'sent', lease_owner: null })
+        .where('id', '=', m.id)
+        .execute();
+      await store.outcomes.apply([
+        report(`gone-${m.id}`, { idReuseWindowMs: 1, receivedAt: Date.now() - 10 }),
+      ]);
+      const swept = await store.outcomes.sweepPending(Date.now());
+      expect(swept.applied).toBeGreaterThanOrEqual(1);
+      expect(swept.dropped).toBeGreaterThanOrEqual(1);
+      expect((await store.messages.byId(m.id))?.status).toBe('delivered');
+    });
 
     it('expires sent messages with no final report after their validity', async () => {
       const m = message(alice, { expires_at: Date.now() - 1 });
