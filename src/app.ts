@@ -18,6 +18,7 @@ import { WEBHOOK_DEFAULTS, WebhookWorker } from './delivery/webhooks.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { ChannelRegistry } from './dispatch/registry.js';
 import { AuthService } from './services/auth.js';
+import { Housekeeper } from './services/housekeeping.js';
 import { MessageService } from './services/messages.js';
 import { apiKeyFromChosen, hashPassword, mintApiKey, randomPassword } from './services/secrets.js';
 import type { Store } from './store/index.js';
@@ -32,6 +33,7 @@ export interface App {
   dispatcher: Dispatcher;
   webhooks: WebhookWorker;
   inbound: InboundService;
+  housekeeper: Housekeeper;
   /** The SMPP server face, when SMSGW_SMPP_PORT is not 0. */
   smpp?: SmppServer | undefined;
   http: FastifyInstance;
@@ -156,6 +158,8 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
   await registry.sync();
   await dispatcher.start(store.db.dialect === 'sqlite');
   webhooks.start();
+  const housekeeper = new Housekeeper(store, config.retention, logger.child({ part: 'housekeeping' }));
+  housekeeper.start();
   if (smpp && config.smppPort > 0) {
     const port = await smpp.listen(config.smppPort, config.host);
     logger.info({ port }, 'SMPP server listening');
@@ -180,6 +184,7 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
     dispatcher,
     webhooks,
     inbound,
+    housekeeper,
     smpp,
     http,
     logger,
@@ -198,6 +203,7 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
       await registry.stopAll();
       await inbound.idle();
       await webhooks.stop();
+      await housekeeper.stop();
       await store.close();
     },
   };

@@ -60,6 +60,8 @@ export interface Config {
   maxRecipients: number;
   /** API requests per second per user (0 = unlimited); bursts up to twice that. */
   userRateLimit: number;
+  /** Days to keep each kind of row (0: for ever); deleted in small batches every 10 minutes. */
+  retention: { messagesDays: number; inboundDays: number; webhooksDays: number };
 }
 
 const DEFAULTS: Omit<Config, 'nodeId'> = {
@@ -90,6 +92,7 @@ const DEFAULTS: Omit<Config, 'nodeId'> = {
   maxSegments: 15,
   maxRecipients: 1000,
   userRateLimit: 0,
+  retention: { messagesDays: 365, inboundDays: 365, webhooksDays: 30 },
 };
 
 export class ConfigError extends Error {}
@@ -168,6 +171,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     userRateLimit: int(env, 'SMSGW_USER_RATE_LIMIT', base.userRateLimit, 0, 1_000_000),
     webhookRetryBaseMs: int(env, 'SMSGW_WEBHOOK_RETRY_BASE_MS', base.webhookRetryBaseMs, 0, 3_600_000),
     shutdownGraceMs: int(env, 'SMSGW_SHUTDOWN_GRACE_MS', base.shutdownGraceMs, 0, 600_000),
+    retention: {
+      messagesDays: int(env, 'SMSGW_RETENTION_MESSAGES_DAYS', base.retention.messagesDays, 0, 36_500),
+      inboundDays: int(env, 'SMSGW_RETENTION_INBOUND_DAYS', base.retention.inboundDays, 0, 36_500),
+      webhooksDays: int(env, 'SMSGW_RETENTION_WEBHOOKS_DAYS', base.retention.webhooksDays, 0, 36_500),
+    },
     nodeId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     dispatch: {
       ...base.dispatch,

@@ -114,8 +114,6 @@ export class Dispatcher {
         this.log.warn({ dropped }, 'delivery reports that never matched a sent part were dropped');
     });
     every(30_000, () => this.store.messages.expireDue(Date.now()));
-    every(3_600_000, () => this.store.messages.purgeIdempotency(Date.now() - 24 * 3_600_000));
-    every(3_600_000, () => this.store.sessions.purgeExpired(Date.now()));
     every(60_000, () => this.registry.sync());
   }
 

@@ -8,6 +8,7 @@ import { insertChunked, sqliteBulkInsert } from './rows.js';
 import { WebhookRepo } from './webhooks.js';
 import { SessionRepo } from './sessions.js';
 import { StatsRepo } from './stats.js';
+import { RetentionRepo } from './retention.js';
 import { SmppOutboxRepo } from './smpp-outbox.js';
 import { ContactRepo, InboundRepo, KeywordRepo, OptOutRepo } from './inbound.js';
 
@@ -26,6 +27,7 @@ export interface Store {
   optOuts: OptOutRepo;
   sessions: SessionRepo;
   stats: StatsRepo;
+  retention: RetentionRepo;
   smppOutbox: SmppOutboxRepo;
   close(): Promise<void>;
 }
@@ -47,6 +49,7 @@ export function createStore(db: Db): Store {
     optOuts: new OptOutRepo(db.kysely),
     sessions: new SessionRepo(db.kysely),
     stats: new StatsRepo(db.kysely),
+    retention: new RetentionRepo(db.kysely),
     smppOutbox: new SmppOutboxRepo(db.kysely, db.dialect),
     close: () => db.close(),
   };

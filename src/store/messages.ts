@@ -408,10 +408,6 @@ export class MessageRepo {
     });
   }
 
-  async purgeIdempotency(olderThan: number): Promise<void> {
-    await this.db.deleteFrom('idempotency_keys').where('created_at', '<', olderThan).execute();
-  }
-
   /** Earliest next_attempt_at among waiting messages, for the dispatcher's sleep. */
   async nextDueAt(): Promise<number | undefined> {
     const r = await this.db
