@@ -12,7 +12,9 @@ import { ApiError } from '../core/errors.js';
 import { MessageService } from '../services/messages.js';
 import { hashPassword, mintApiKey } from '../services/secrets.js';
 import type { Store } from '../store/index.js';
+import { backupSqlite, restoreSqlite } from '../store/backup.js';
 import { monthOf } from '../store/ids.js';
+import { sqlitePathFor } from '../store/index.js';
 
 const program = new Command('smsgw').description('Self-hosted SMS gateway').showHelpAfterError();
 
@@ -235,6 +237,24 @@ program
       );
     }),
   );
+
+program
+  .command('backup <file>')
+  .description('Copy the SQLite database to FILE while the gateway runs (PostgreSQL: use pg_dump)')
+  .action(async (file: string) => {
+    const config = loadConfig();
+    if (config.databaseUrl) throw new Error('this gateway runs on PostgreSQL: back it up with pg_dump');
+    print(await backupSqlite(sqlitePathFor(config.dataDir), file));
+  });
+
+program
+  .command('restore <file>')
+  .description('Replace the SQLite database by a backup (stop the gateway first)')
+  .action(async (file: string) => {
+    const config = loadConfig();
+    if (config.databaseUrl) throw new Error('this gateway runs on PostgreSQL: restore with pg_restore/psql');
+    print(await restoreSqlite(file, sqlitePathFor(config.dataDir)));
+  });
 
 program
   .command('status <id>')

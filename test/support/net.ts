@@ -14,7 +14,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** `smsgw start` as its own process, through tsx, as `npm start` runs it. */
+/** `smsgw start` as its own process, from the sources under test through tsx (no build step). */
 export function spawnGateway(env: Record<string, string>): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start'], {
     env: { ...process.env, SMSGW_HOST: '127.0.0.1', SMSGW_SMPP_PORT: '0', SMSGW_LOG_LEVEL: 'warn', ...env },
