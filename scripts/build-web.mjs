@@ -1,17 +1,12 @@
 // Builds the dashboard (web/ → web/dist) when its sources are newer than the last build, so
 // `npm start` always serves the current page without rebuilding on every start.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { newest } from './newest.mjs';
 
 const web = fileURLToPath(new URL('../web', import.meta.url));
 const built = join(web, 'dist', 'index.html');
-
-function newest(path) {
-  const s = statSync(path);
-  if (!s.isDirectory()) return s.mtimeMs;
-  return Math.max(0, ...readdirSync(path).map((n) => newest(join(path, n))));
-}
 
 const sources = Math.max(
   newest(join(web, 'src')),

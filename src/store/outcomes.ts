@@ -14,7 +14,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
-import type { ReportState } from '../channels/port.js';
+import type { DeliveryReport, ReportState } from '../channels/port.js';
 import type { MessageStatus } from '../core/message.js';
 import { PART_FINAL, finalStatusOf, fromStatuses } from '../core/message.js';
 import { monthOf } from './ids.js';
@@ -85,18 +85,10 @@ export type Outcome =
     }
   | ReportOutcome;
 
-export interface ReportOutcome {
+/** A channel's delivery report as the store applies it: times as epoch ms, and when it came. */
+export interface ReportOutcome extends Omit<DeliveryReport, 'at'> {
   kind: 'report';
   channelId: string;
-  /** The id exactly as the network gave it in the report. */
-  remoteId: string;
-  /** The same id converted as the channel is configured to (hex ↔ decimal, case). */
-  altIds?: readonly string[] | undefined;
-  /** The id is reused (a modem's TP-MR wraps at 256): match only parts this recent. */
-  idReuseWindowMs?: number | undefined;
-  state: ReportState;
-  errorCode?: string | undefined;
-  rawError?: string | undefined;
   /** The time the report states (done date). */
   at: number;
   /** When we received it. */

@@ -33,7 +33,12 @@ describe('leases during a slow submit', () => {
     });
     const driver = t.app.registry.get(ch.body.id)!.driver as SimulatorDriver;
     expect(driver.submitCalls).toBe(1);
-    expect(m.events.map((e: { status: string }) => e.status)).toEqual(['queued', 'sending', 'sent', 'delivered']);
+    expect(m.events.map((e: { status: string }) => e.status)).toEqual([
+      'queued',
+      'sending',
+      'sent',
+      'delivered',
+    ]);
     expect(t.app.dispatcher.stats.fencedOutcomes).toBe(0);
   });
 });

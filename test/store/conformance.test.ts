@@ -7,48 +7,9 @@ import { migrate } from '../../src/store/db.js';
 import { monthOf, newId } from '../../src/store/ids.js';
 import { offsetSegments } from '../../src/core/time.js';
 import { v7 } from 'uuid';
-import type { NewMessage } from '../../src/store/schema.js';
 import type { Outcome, ReportOutcome } from '../../src/store/outcomes.js';
 import { TEST_DBS } from '../support/db.js';
-
-function message(ownerId: string, over: Partial<NewMessage> = {}): NewMessage {
-  const now = Date.now();
-  return {
-    id: newId(),
-    owner_id: ownerId,
-    api_key_id: null,
-    batch_id: 'b1',
-    to: '+15555550100',
-    from: null,
-    text: 'hello',
-    encoding: 'gsm7',
-    segments: 1,
-    flash: 0,
-    replace_id: null,
-    validity_minutes: null,
-    send_at: null,
-    expires_at: now + 3_600_000,
-    status: 'queued',
-    attempts: 0,
-    max_attempts: 3,
-    tries_per_attempt: 1,
-    next_attempt_at: now,
-    lease_owner: null,
-    lease_until: null,
-    channel_id: null,
-    avoid_channel_id: null,
-    report_requested: 1,
-    error_code: null,
-    error_message: null,
-    client_ref: null,
-    callback_url: null,
-    created_at: now,
-    updated_at: now,
-    sent_at: null,
-    final_at: null,
-    ...over,
-  };
-}
+import { message } from '../support/messages.js';
 
 /** The claim token the outcomes below are fenced by. */
 const LEASE = 'test-node/lease-1';
@@ -571,13 +532,15 @@ for (const testDb of TEST_DBS) {
       const m = message(alice, { segments: 2 });
       await store.messages.acceptBatch([{ messages: [m] }]);
       await hold(m.id);
+      // The submit started before the SMSC answered it, and the receipts came after that.
+      const startedAt = Date.now();
       const before = await store.outcomes.apply([
         report(`race-${m.id}-1`),
         report(`race-${m.id}-2`, { state: 'undelivered', errorCode: 'absent_subscriber' }),
       ]);
       expect(before.pending).toHaveLength(2);
       const after = await store.outcomes.apply([
-        sentOutcome(m.id, alice, [`race-${m.id}-1`, `race-${m.id}-2`]),
+        sentOutcome(m.id, alice, [`race-${m.id}-1`, `race-${m.id}-2`], { startedAt }),
       ]);
       expect(after.finals).toEqual([{ id: m.id, status: 'partially_delivered' }]);
       expect(

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewMessage } from '../../src/store/schema.js';
 import type { TestApp } from '../support/app.js';
 import { startTestApp } from '../support/app.js';
+import { message } from '../support/messages.js';
 
 const DAY = 86_400_000;
 
@@ -16,42 +17,19 @@ describe('retention', () => {
 
   function old(ownerId: string, ageDays: number, status: string): NewMessage {
     const at = Date.now() - ageDays * DAY;
-    return {
+    return message(ownerId, {
       id: v7({ msecs: at }),
-      owner_id: ownerId,
-      api_key_id: null,
       batch_id: 'old',
-      to: '+15555550100',
-      from: null,
       text: 'old news',
-      encoding: 'gsm7',
-      segments: 1,
-      flash: 0,
-      replace_id: null,
-      validity_minutes: null,
-      send_at: null,
-      expires_at: at + DAY,
       status,
       attempts: 1,
-      max_attempts: 3,
-      tries_per_attempt: 1,
-      next_attempt_at: at,
-      lease_owner: null,
-      lease_until: null,
-      channel_id: null,
-      avoid_channel_id: null,
-      pinned_channel_id: null,
-      smpp_receipt_mask: null,
-      report_requested: 1,
-      error_code: null,
-      error_message: null,
-      client_ref: null,
-      callback_url: null,
       created_at: at,
       updated_at: at,
+      next_attempt_at: at,
+      expires_at: at + DAY,
       sent_at: at,
       final_at: status === 'scheduled' ? null : at,
-    };
+    });
   }
 
   it('deletes final messages, their events and old inbound past the retention, never new or waiting ones', async () => {
