@@ -1,0 +1,71 @@
+/**
+ * `npm run bench:idle`: what a gateway doing nothing costs. Starts it as `npm start` does
+ * (compiled dist/) and under the tsx loader, five times each, interleaved; reports medians of
+ * the time from spawn to a healthy /readyz and of the RSS once idle (3 s after ready).
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exited, freePort, waitReady } from '../test/support/net.js';
+import { machine, median, writeSection } from './support.js';
+
+const RUNS = 5;
+
+function rssMb(proc: ChildProcess): number {
+  const status = readFileSync(`/proc/${proc.pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
+}
+
+async function once(args: string[]): Promise<{ readyMs: number; rss: number }> {
+  const port = await freePort();
+  const env = {
+    ...process.env,
+    SMSGW_PORT: String(port),
+    SMSGW_HOST: '127.0.0.1',
+    SMSGW_SMPP_PORT: '0',
+    SMSGW_LOG_LEVEL: 'warn',
+    SMSGW_DATA_DIR: mkdtempSync(join(tmpdir(), 'smsgw-idle-')),
+  };
+  const started = performance.now();
+  const proc = spawn(process.execPath, args, { env, stdio: 'ignore' });
+  await waitReady(`http://127.0.0.1:${port}`);
+  const readyMs = performance.now() - started;
+  await new Promise((r) => setTimeout(r, 3000));
+  const rss = rssMb(proc);
+  proc.kill('SIGTERM');
+  await exited(proc);
+  return { readyMs, rss };
+}
+
+async function main() {
+  execFileSync(process.execPath, ['scripts/build-server.mjs'], { stdio: 'inherit' });
+  const variants = {
+    'compiled (`npm start`)': ['dist/cli/main.js', 'start'],
+    'tsx loader': ['--import', 'tsx', 'src/cli/main.ts', 'start'],
+  };
+  const results = new Map<string, { readyMs: number; rss: number }[]>();
+  for (let i = 0; i < RUNS; i++) {
+    for (const [name, args] of Object.entries(variants)) {
+      const r = await once(args);
+      results.set(name, [...(results.get(name) ?? []), r]);
+    }
+  }
+  const lines = [
+    `Command: \`npm run bench:idle\` — a fresh SQLite gateway with the simulator channel, started ${RUNS} times each way, interleaved; medians. Machine: ${machine()}.`,
+    '',
+    '| start | healthy after ms | idle RSS MB |',
+    '|---|---|---|',
+  ];
+  for (const [name, rs] of results) {
+    lines.push(
+      `| ${name} | ${median(rs.map((r) => r.readyMs)).toFixed(0)} | ${median(rs.map((r) => r.rss)).toFixed(0)} |`,
+    );
+  }
+  writeSection('Idle cost', lines.join('\n'));
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+await main();
