@@ -173,6 +173,7 @@ export class ChannelRegistry {
         lastSendAt: ch.lastSendAt,
         priority: ch.row.priority,
         prefixes: ch.prefixes,
+        simulated: ch.driver.capabilities.simulated === true,
       };
     });
   }

@@ -81,6 +81,7 @@ export class SimulatorDriver implements ChannelDriver {
     deliveryReports: true,
     inbound: true,
     maxSegments: 255,
+    simulated: true,
   };
   private events: ChannelEvents | undefined;
   private status: ChannelHealth['status'] = 'stopped';
