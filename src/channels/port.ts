@@ -147,5 +147,12 @@ export interface ChannelDriver {
   health(): ChannelHealth;
 }
 
-/** Builds a driver from a channel's stored config (validated by the driver itself). */
-export type ChannelFactory = (config: Record<string, unknown>, context: { name: string }) => ChannelDriver;
+/**
+ * Builds a driver from a channel's stored config (validated by the driver itself). `stateDir`
+ * (`<dataDir>/channels/<channel id>/`, not created) is where a driver may keep what must survive
+ * a restart of the gateway; absent when a config is only being validated.
+ */
+export type ChannelFactory = (
+  config: Record<string, unknown>,
+  context: { name: string; stateDir?: string | undefined },
+) => ChannelDriver;
