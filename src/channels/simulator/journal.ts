@@ -90,7 +90,9 @@ export class ReceiptJournal {
         }
       }
     }
-    this.next = Math.max(0, ...this.live.keys()) + 1;
+    // A loop, not Math.max(...keys): up to maxPendingReceipts keys would overflow the arguments.
+    this.next = 1;
+    for (const n of this.live.keys()) if (n >= this.next) this.next = n + 1;
     this.compact();
     return [...this.live.values()].sort((a, b) => a.due - b.due || a.n - b.n);
   }
