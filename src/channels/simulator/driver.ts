@@ -117,7 +117,7 @@ export class SimulatorDriver implements ChannelDriver {
     private readonly stateDir?: string,
   ) {}
 
-  /** Receipts still owed (tests and the crash test's reasoning). */
+  /** Receipts still owed (tests). */
   get pendingReceipts(): number {
     return this.pending.size;
   }
