@@ -121,12 +121,17 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
   const inbound = new InboundService(store, messages, logger.child({ part: 'inbound' }), () =>
     webhooks.poke(),
   );
-  const registry: ChannelRegistry = new ChannelRegistry(store, logger, {
-    // Reports only arrive after start, when `dispatcher` below exists.
-    deliveryReport: (channelId, r) => dispatcher.report(channelId, r),
-    inbound: (channelId, s) => inbound.receive(channelId, s),
-  });
-  registry.register('simulator', (cfg) => createSimulatorDriver(cfg));
+  const registry: ChannelRegistry = new ChannelRegistry(
+    store,
+    logger,
+    {
+      // Reports only arrive after start, when `dispatcher` below exists.
+      deliveryReport: (channelId, r) => dispatcher.report(channelId, r),
+      inbound: (channelId, s) => inbound.receive(channelId, s),
+    },
+    config.dataDir,
+  );
+  registry.register('simulator', (cfg, ctx) => createSimulatorDriver(cfg, ctx));
   registry.register('gammu', (cfg) => createGammuDriver(cfg));
   registry.register('smpp', (cfg) => createSmppClientDriver(cfg));
   registry.register('modem', (cfg) => createModemDriver(cfg));

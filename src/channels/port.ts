@@ -19,6 +19,11 @@ export interface ChannelCapabilities {
    * has them). A text stored as UCS-2 may then leave as GSM-7 in fewer segments.
    */
   shiftTables?: readonly ShiftLanguage[] | undefined;
+  /**
+   * The channel only pretends to send (the built-in simulator). Routing keeps a shared one for
+   * pinned messages once a real channel exists; the API and dashboard label it.
+   */
+  simulated?: boolean | undefined;
 }
 
 /** What a radio or SMSC link carries: every feature, long messages, and the opted-in shift tables. */
@@ -142,5 +147,12 @@ export interface ChannelDriver {
   health(): ChannelHealth;
 }
 
-/** Builds a driver from a channel's stored config (validated by the driver itself). */
-export type ChannelFactory = (config: Record<string, unknown>, context: { name: string }) => ChannelDriver;
+/**
+ * Builds a driver from a channel's stored config (validated by the driver itself). `stateDir`
+ * (`<dataDir>/channels/<channel id>/`, not created) is where a driver may keep what must survive
+ * a restart of the gateway; absent when a config is only being validated.
+ */
+export type ChannelFactory = (
+  config: Record<string, unknown>,
+  context: { name: string; stateDir?: string | undefined },
+) => ChannelDriver;

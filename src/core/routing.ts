@@ -5,6 +5,11 @@
  * Rules, in order:
  *  1. A channel must be the one the sender pinned, if any, and be enabled, up, usable by the owner (its own or shared), able to carry the
  *     message's features, and have monthly allowance left for its units.
+ *     A shared simulator (no owner) is a test instrument, not a sink: it qualifies only while no
+ *     real channel is enabled (a fresh install's quick start), or for a message pinned to it. Once
+ *     a SIM or an SMSC exists, nothing goes to it by accident (issue 11: 5 of 6 real messages went
+ *     to the unlimited shared simulator and were marked delivered without being sent). A
+ *     simulator owned by a user (an admin routed that user to it) is an own channel like any other.
  *  2. The owner's own channels are used before shared ones.
  *  3. Channels whose prefixes match the recipient (e.g. the SIM of the recipient's operator)
  *     are preferred within a tier.
@@ -31,6 +36,8 @@ export interface ChannelSnapshot {
   lastSendAt: number;
   priority: number;
   prefixes: string[];
+  /** The channel only pretends to send (the built-in simulator). */
+  simulated: boolean;
 }
 
 export interface RoutableMessage {
@@ -60,8 +67,13 @@ export function isFree(ch: ChannelSnapshot, now: number): boolean {
 }
 
 export function route(msg: RoutableMessage, channels: ChannelSnapshot[], now: number): RouteDecision {
+  const realChannelExists = channels.some((c) => c.enabled && !c.simulated);
+  /** A shared simulator stands back once a real channel exists, unless the sender pinned it. */
+  const standsBack = (ch: ChannelSnapshot): boolean =>
+    ch.simulated && ch.ownerId === null && realChannelExists && msg.pinnedChannelId !== ch.id;
   const qualifies = (ch: ChannelSnapshot): boolean =>
     ch.enabled &&
+    !standsBack(ch) &&
     ch.up &&
     (!msg.pinnedChannelId || ch.id === msg.pinnedChannelId) &&
     (ch.ownerId === null || ch.ownerId === msg.ownerId) &&
@@ -72,12 +84,15 @@ export function route(msg: RoutableMessage, channels: ChannelSnapshot[], now: nu
 
   const usable = channels.filter(qualifies);
   if (usable.length === 0) {
-    const anyForOwner = channels.some((c) => c.enabled && (c.ownerId === null || c.ownerId === msg.ownerId));
+    const forOwner = channels.filter((c) => c.enabled && (c.ownerId === null || c.ownerId === msg.ownerId));
     return {
       kind: 'none',
-      reason: anyForOwner
-        ? 'every usable channel is down, exhausted or lacks a feature'
-        : 'no channel for this user',
+      reason:
+        forOwner.length === 0
+          ? 'no channel for this user'
+          : forOwner.every(standsBack)
+            ? 'no channel for this user (the shared simulator takes only messages pinned to it once a real channel is enabled)'
+            : 'every usable channel is down, exhausted or lacks a feature',
     };
   }
   const own = usable.filter((c) => c.ownerId !== null);

@@ -3,6 +3,7 @@
  * (in flight, last send, this month's usage, health). Drivers are built by type from factories,
  * so adding a channel type is one registration.
  */
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ChannelDriver, ChannelEvents, ChannelFactory, ChannelHealth } from '../channels/port.js';
 import { resolveSecrets } from '../channels/secrets.js';
@@ -38,6 +39,8 @@ export class ChannelRegistry {
     private readonly store: Store,
     private readonly log: Logger,
     private readonly sink: ChannelEventSink,
+    /** Drivers keep their state under `<dataDir>/channels/<id>/`; none without it. */
+    private readonly dataDir?: string,
   ) {}
 
   register(type: string, factory: ChannelFactory): void {
@@ -98,7 +101,10 @@ export class ChannelRegistry {
     }
     let driver: ChannelDriver;
     try {
-      driver = factory(resolveSecrets(JSON.parse(row.config)) as Record<string, unknown>, { name: row.name });
+      driver = factory(resolveSecrets(JSON.parse(row.config)) as Record<string, unknown>, {
+        name: row.name,
+        stateDir: this.dataDir === undefined ? undefined : join(this.dataDir, 'channels', row.id),
+      });
     } catch (err) {
       log.error({ err }, 'channel config rejected by its driver');
       await this.store.channels.update(row.id, { state: 'error' });
@@ -173,6 +179,7 @@ export class ChannelRegistry {
         lastSendAt: ch.lastSendAt,
         priority: ch.row.priority,
         prefixes: ch.prefixes,
+        simulated: ch.driver.capabilities.simulated === true,
       };
     });
   }

@@ -22,6 +22,7 @@ function ch(id: string, over: Partial<ChannelSnapshot> = {}): ChannelSnapshot {
     lastSendAt: 0,
     priority: 100,
     prefixes: [],
+    simulated: false,
     ...over,
   };
 }
@@ -117,6 +118,66 @@ describe('routing', () => {
     expect(route(msg({ to: '+79991234567' }), channels, NOW)).toEqual({
       kind: 'channel',
       channelId: 'beeline',
+    });
+  });
+
+  describe('the shared simulator is a test instrument, not a sink', () => {
+    const sim = (over: Partial<ChannelSnapshot> = {}) =>
+      ch('sim', { simulated: true, maxInFlight: 200, ...over });
+
+    it('takes messages on a fresh install, where it is the only channel', () => {
+      expect(route(msg(), [sim()], NOW)).toEqual({ kind: 'channel', channelId: 'sim' });
+      // A second simulator is not a real channel either.
+      expect(route(msg(), [sim(), ch('sim2', { simulated: true, usedThisMonth: 9 })], NOW)).toEqual({
+        kind: 'channel',
+        channelId: 'sim',
+      });
+    });
+
+    it('takes nothing once a real channel is enabled, even a busy, down or limited one', () => {
+      // The simulator is free, unlimited and unused: without the rule it would win every time.
+      const real = ch('smsc', { usedThisMonth: 900, monthlyLimit: 1000 });
+      expect(route(msg(), [sim(), real], NOW)).toEqual({ kind: 'channel', channelId: 'smsc' });
+      expect(route(msg(), [sim(), ch('smsc', { inFlight: 1 })], NOW).kind).toBe('wait');
+      const down = route(msg(), [sim(), ch('smsc', { up: false })], NOW);
+      expect(down).toMatchObject({
+        kind: 'none',
+        reason: 'every usable channel is down, exhausted or lacks a feature',
+      });
+      // Another user's real channel is still a real channel: the shared simulator stands back.
+      const theirs = route(msg(), [sim(), ch('modem', { ownerId: 'u2' })], NOW);
+      expect(theirs.kind).toBe('none');
+      expect((theirs as { reason: string }).reason).toMatch(
+        /shared simulator takes only messages pinned to it/,
+      );
+    });
+
+    it('takes them again when the real channel is disabled', () => {
+      expect(route(msg(), [sim(), ch('smsc', { enabled: false })], NOW)).toEqual({
+        kind: 'channel',
+        channelId: 'sim',
+      });
+    });
+
+    it('takes a message pinned to it', () => {
+      expect(route(msg({ pinnedChannelId: 'sim' }), [sim(), ch('smsc')], NOW)).toEqual({
+        kind: 'channel',
+        channelId: 'sim',
+      });
+    });
+
+    it('serves as an own channel when an admin routed a user to it', () => {
+      const mine = sim({ ownerId: 'u1' });
+      expect(route(msg(), [mine, ch('smsc')], NOW)).toEqual({ kind: 'channel', channelId: 'sim' });
+      // Others do not see it, and its owner loses it as soon as it is down, like any channel.
+      expect(route(msg({ ownerId: 'u2' }), [mine, ch('smsc')], NOW)).toEqual({
+        kind: 'channel',
+        channelId: 'smsc',
+      });
+      expect(route(msg(), [sim({ ownerId: 'u1', up: false }), ch('smsc')], NOW)).toEqual({
+        kind: 'channel',
+        channelId: 'smsc',
+      });
     });
   });
 

@@ -108,6 +108,8 @@ export interface Channel {
   id: string;
   name: string;
   type: string;
+  /** The channel only pretends to send (the built-in simulator). */
+  simulator: boolean;
   owner_id: string | null;
   enabled: boolean;
   state: string;

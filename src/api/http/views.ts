@@ -112,6 +112,8 @@ export function channelView(
     id: c.id,
     name: c.name,
     type: c.type,
+    // The built-in simulator pretends to send: say so wherever channels are listed.
+    simulator: c.type === 'simulator',
     owner_id: c.owner_id,
     enabled: c.enabled === 1,
     state: c.state,

@@ -94,7 +94,20 @@ export function Channels({ user }: { user: User }) {
               return (
                 <tr key={c.id}>
                   <th scope="row">{c.name}</th>
-                  <td>{c.type}</td>
+                  <td>
+                    {c.type}
+                    {c.simulator && (
+                      <div class="small">
+                        <span class="badge">simulated</span>{' '}
+                        <span class="muted">
+                          {/* Mirrors core/routing.ts: a shared simulator stands back once a real channel exists. */}
+                          {c.owner_id === null
+                            ? 'sends nothing; only messages pinned to it once a real channel is enabled'
+                            : 'sends nothing'}
+                        </span>
+                      </div>
+                    )}
+                  </td>
                   <td>{ownerName(c.owner_id)}</td>
                   <td>
                     <span class={`dot dot-${c.enabled ? state : 'off'}`} aria-hidden="true" /> {state}
