@@ -82,17 +82,19 @@ export class PartsHold<P extends HeldPart> {
     return { kind: 'complete', parts, copies: entry.parts.filter((p) => !first.has(p)) };
   }
 
-  /** A session closed: its parts can no longer be answered, so they are dropped. */
-  dropSession(session: object): void {
-    if (!this.perSession.has(session)) return;
+  /** A session ends: its parts are dropped (and returned, to be refused if it can still answer). */
+  dropSession(session: object): P[] {
+    if (!this.perSession.has(session)) return [];
+    const dropped: P[] = [];
     for (const [key, entry] of this.entries) {
-      entry.parts = entry.parts.filter((p) => p.session !== session);
+      entry.parts = entry.parts.filter((p) => p.session !== session || (dropped.push(p), false));
       if (entry.parts.length === 0) {
         clearTimeout(entry.timer);
         this.entries.delete(key);
       }
     }
     this.perSession.delete(session);
+    return dropped;
   }
 
   close(): void {

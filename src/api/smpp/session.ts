@@ -68,6 +68,12 @@ const KNOWN_REQUESTS = new Set<number>([...ASYNC_REQUESTS, CMD.enquire_link, CMD
 
 /** After we end a connection, how long the peer has to close its side before we destroy it. */
 const HANG_UP_GRACE_MS = 1_000;
+/**
+ * A session that ends (unbind, refused bind, broken framing, timeouts) first answers the
+ * requests it already took: a submit committed but never acknowledged would be sent twice.
+ * Commits take milliseconds; this only bounds a stuck database.
+ */
+const FINISH_ANSWERS_MS = 5_000;
 
 export class Session implements OutboxSink {
   principal: Principal | undefined;
@@ -81,7 +87,11 @@ export class Session implements OutboxSink {
   private binding = false;
   private unanswered = 0;
   private congested = false;
+  /** Ending: nothing more is read, what was taken is still answered. */
+  private closing = false;
+  /** Nothing more is written. */
   private closed = false;
+  private finish: (() => void) | undefined;
   private readonly log: Logger;
 
   constructor(
@@ -126,7 +136,7 @@ export class Session implements OutboxSink {
     this.socket.pause();
     this.socket.once('drain', () => {
       this.congested = false;
-      if (!this.closed) this.socket.resume();
+      if (!this.closing && !this.closed) this.socket.resume();
       this.server.outbox.poke();
     });
   }
@@ -136,13 +146,13 @@ export class Session implements OutboxSink {
     return this.congested;
   }
 
-  /** deliver_sm unanswered on this bind; a congested socket counts as full, so the outbox skips it. */
+  /** deliver_sm unanswered on this bind; a congested or ending session counts as full, so the outbox skips it. */
   get outstanding(): number {
-    return this.congested ? Number.MAX_SAFE_INTEGER : this.awaiting.size;
+    return this.congested || this.closing ? Number.MAX_SAFE_INTEGER : this.awaiting.size;
   }
 
   sendTracked(build: (seq: number) => Buffer, answered: (status: number) => void): void {
-    if (this.closed) return answered(-1);
+    if (this.closing || this.closed) return answered(-1);
     const seq = this.nextSeq();
     this.awaiting.set(seq, answered);
     this.send(build(seq));
@@ -158,20 +168,37 @@ export class Session implements OutboxSink {
     req.answered = true;
     this.unanswered--;
     this.respond((req.id | 0x80000000) >>> 0, status, req.seq, body);
+    if (this.unanswered === 0) this.finish?.();
   }
 
   unbindAndClose(): void {
-    if (this.closed) return;
+    if (this.closing || this.closed) return;
     if (this.mode) this.send(new Writer().pdu(CMD.unbind, 0, this.nextSeq()));
     this.hangUp();
   }
 
-  /** Ends the connection after what is written; a peer that does not close its side is cut. */
+  /**
+   * Ends the connection: stops reading, refuses the parts it holds (they cannot complete from
+   * here), answers what is still being committed, then closes; a peer that does not close its
+   * side is cut.
+   */
   private hangUp(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.socket.end();
-    setTimeout(() => this.socket.destroy(), HANG_UP_GRACE_MS).unref();
+    if (this.closing || this.closed) return;
+    this.closing = true;
+    this.socket.pause();
+    for (const p of this.server.parts.dropSession(this)) this.answer(p.req, STATUS.ESME_RSUBMITFAIL);
+    const end = () => {
+      clearTimeout(wait);
+      this.finish = undefined;
+      if (this.closed) return;
+      this.closed = true;
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), HANG_UP_GRACE_MS).unref();
+    };
+    const wait = setTimeout(end, FINISH_ANSWERS_MS);
+    wait.unref();
+    if (this.unanswered === 0) end();
+    else this.finish = end;
   }
 
   private touch(): void {
@@ -184,17 +211,17 @@ export class Session implements OutboxSink {
   }
 
   private onData(chunk: Buffer): void {
+    if (this.closing) return;
     if (this.mode) this.touch();
-    const pdus = this.reader.push(chunk);
-    if (pdus === 'invalid') {
-      // The stream cannot be re-synchronised: say why and hang up.
+    const { pdus, broken } = this.reader.read(chunk);
+    for (const pdu of pdus) {
+      if (this.closing) return;
+      this.dispatch(readHeader(pdu), pdu);
+    }
+    if (broken && !this.closing) {
+      // The stream cannot be re-synchronised: say why, answer what came before, hang up.
       this.respond(CMD.generic_nack, STATUS.ESME_RINVCMDLEN, 0);
       this.hangUp();
-      return;
-    }
-    for (const pdu of pdus) {
-      if (this.closed) return;
-      this.dispatch(readHeader(pdu), pdu);
     }
   }
 
@@ -265,7 +292,7 @@ export class Session implements OutboxSink {
       this.log.info({ systemId: b.systemId }, 'bind refused');
       throw new PduError(STATUS.ESME_RBINDFAIL, 'bind failed');
     }
-    if (this.closed) return;
+    if (this.closing || this.closed) throw new PduError(STATUS.ESME_RBINDFAIL, 'connection ending');
     if (this.server.bindsOf(user.id).length >= this.server.opts.maxBindsPerSystemId) {
       this.log.warn({ user: user.login }, 'bind refused: too many binds for this system_id');
       throw new PduError(STATUS.ESME_RBINDFAIL, 'too many binds');
