@@ -53,6 +53,28 @@ describe('SMPP server face', () => {
     await eventually(async () => (ok.closed ? true : undefined), 10_000);
   });
 
+  it('answers the submits it took before an unbind, then closes', async () => {
+    const c = await Client.open(port);
+    await c.bind('esme', 'esmepass');
+    const submits = [1, 2, 3].map((i) =>
+      messageBody({
+        source: 'SMSGW',
+        destination: `7900123450${i}`,
+        esmClass: 0,
+        dataCoding: 0,
+        body: Buffer.from('before unbind'),
+      }).pdu(CMD.submit_sm, 0, 100 + i),
+    );
+    // One write: the unbind arrives while the submits are still being committed.
+    c.raw(Buffer.concat([...submits, new Writer().pdu(CMD.unbind, 0, 200)]));
+    const answers = [await c.next(), await c.next(), await c.next(), await c.next()];
+    expect(answers.find((a) => a.seq === 200)?.id).toBe(CMD.unbind_resp);
+    for (const seq of [101, 102, 103]) {
+      expect(answers.find((a) => a.seq === seq)).toMatchObject({ id: CMD.submit_sm_resp, status: 0 });
+    }
+    await eventually(async () => (c.closed ? true : undefined), 10_000);
+  });
+
   it('closes a connection that does not bind in time', async () => {
     const c = await Client.open(port);
     expect((await c.call(CMD.enquire_link)).status).toBe(STATUS.ESME_RINVBNDSTS);
