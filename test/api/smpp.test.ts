@@ -7,7 +7,8 @@ import type { TestApp } from '../support/app.js';
 import { eventually, startTestApp } from '../support/app.js';
 import { freePort } from '../support/net.js';
 import { Client } from '../support/esme.js';
-import { receiptRequest } from '../../src/api/smpp/parts.js';
+import { PartsHold, receiptRequest } from '../../src/api/smpp/parts.js';
+import { ConfigError, SMPP_LIMIT_DEFAULTS, loadConfig } from '../../src/config.js';
 import { owesSmppReceipt } from '../../src/store/webhooks.js';
 
 const cstr = (b: Buffer) => b.toString('latin1', 0, b.indexOf(0));
@@ -364,5 +365,58 @@ describe('receipt requests of concatenated messages', () => {
     expect(owesSmppReceipt(3, 'delivered')).toBe(true);
     expect(owesSmppReceipt(3, 'expired')).toBe(false);
     expect(owesSmppReceipt(1, 'sent')).toBe(false);
+  });
+});
+
+describe('SMPP limits in the config', () => {
+  it('has documented defaults, reads the environment and refuses values out of range', () => {
+    expect(loadConfig({}).smppLimits).toEqual(SMPP_LIMIT_DEFAULTS);
+    const c = loadConfig({ SMSGW_SMPP_WINDOW: '10', SMSGW_SMPP_BIND_TIMEOUT_MS: '2000' });
+    expect(c.smppLimits).toMatchObject({ window: 10, bindTimeoutMs: 2000, maxConnectionsPerIp: 20 });
+    expect(() => loadConfig({ SMSGW_SMPP_WINDOW: '0' })).toThrow(ConfigError);
+    expect(() => loadConfig({ SMSGW_SMPP_MAX_CONNECTIONS_PER_IP: '1.5' })).toThrow(ConfigError);
+    expect(() => loadConfig({ SMSGW_SMPP_PARTS_TIMEOUT_MS: 'soon' })).toThrow(ConfigError);
+  });
+});
+
+describe('held parts', () => {
+  const limits = { maxAgeMs: 60_000, maxPerSession: 3 };
+  const a = { name: 'a' };
+  const b = { name: 'b' };
+  const p = (session: object, partSeq: number, text = `p${partSeq}`) => ({
+    session,
+    partSeq,
+    text,
+    registered: 0,
+  });
+
+  it('completes a message across sessions, answers resent copies too, and caps each session', () => {
+    const hold = new PartsHold(limits, () => undefined);
+    expect(hold.hold('m1', 3, p(a, 2)).kind).toBe('held');
+    expect(hold.hold('m1', 3, p(a, 2, 'again')).kind).toBe('held'); // resent: kept, not counted twice
+    expect(hold.hold('m1', 3, p(a, 1)).kind).toBe('held');
+    expect(hold.hold('m2', 2, p(a, 1)).kind).toBe('full'); // a holds 3 already
+    expect(hold.heldBy(a)).toBe(3);
+    const done = hold.hold('m1', 3, p(b, 3));
+    expect(done.kind).toBe('complete');
+    if (done.kind !== 'complete') return;
+    expect(done.parts.map((x) => x.text)).toEqual(['p1', 'p2', 'p3']);
+    expect(done.copies.map((x) => x.text)).toEqual(['again']);
+    expect([hold.size, hold.heldBy(a), hold.heldBy(b)]).toEqual([0, 0, 0]);
+    hold.close();
+  });
+
+  it('gives back the parts of a session that ends, and expires the rest', async () => {
+    const expired: string[] = [];
+    const hold = new PartsHold({ maxAgeMs: 50, maxPerSession: 10 }, (parts) =>
+      expired.push(...parts.map((x) => x.text)),
+    );
+    hold.hold('m1', 2, p(a, 1, 'of a'));
+    hold.hold('m2', 2, p(b, 1, 'of b'));
+    expect(hold.dropSession(a).map((x) => x.text)).toEqual(['of a']);
+    expect(hold.size).toBe(1);
+    await eventually(async () => (expired.length ? expired : undefined), 5_000);
+    expect(expired).toEqual(['of b']);
+    expect(hold.size).toBe(0);
   });
 });
