@@ -7,6 +7,7 @@ import type { TestApp } from '../support/app.js';
 import { eventually, startTestApp } from '../support/app.js';
 import { freePort } from '../support/net.js';
 import { Client } from '../support/esme.js';
+import { ConnectionGate } from '../../src/api/smpp/gate.js';
 import { PartsHold, receiptRequest } from '../../src/api/smpp/parts.js';
 import { ConfigError, SMPP_LIMIT_DEFAULTS, loadConfig } from '../../src/config.js';
 import { owesSmppReceipt } from '../../src/store/webhooks.js';
@@ -418,5 +419,21 @@ describe('held parts', () => {
     await eventually(async () => (expired.length ? expired : undefined), 5_000);
     expect(expired).toEqual(['of b']);
     expect(hold.size).toBe(0);
+  });
+});
+
+describe('connection admission', () => {
+  it('caps connections per IP and in total, and gives slots back on close', () => {
+    const gate = new ConnectionGate({ maxConnections: 3, maxConnectionsPerIp: 2 });
+    expect([gate.admit('10.0.0.1'), gate.admit('10.0.0.1'), gate.admit('10.0.0.1')]).toEqual([
+      true,
+      true,
+      false,
+    ]);
+    expect(gate.admit('10.0.0.2')).toBe(true);
+    expect(gate.admit('10.0.0.3')).toBe(false); // 3 open in total
+    gate.release('10.0.0.1');
+    expect(gate.admit('10.0.0.3')).toBe(true);
+    expect([gate.connections, gate.refused]).toEqual([3, 2]);
   });
 });
