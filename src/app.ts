@@ -141,7 +141,7 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
     config.smppPort > 0 || config.smppTls.port > 0
       ? new SmppServer(
           { auth, messages, store, logger },
-          { ...SMPP_DEFAULTS, submitRate: config.userRateLimit },
+          { ...SMPP_DEFAULTS, ...config.smppLimits, submitRate: config.userRateLimit },
         )
       : undefined;
   dispatcher.onFinal = () => webhooks.poke();

@@ -62,7 +62,47 @@ export interface Config {
   userRateLimit: number;
   /** Days to keep each kind of row (0: for ever); deleted in small batches every 10 minutes. */
   retention: { messagesDays: number; inboundDays: number; webhooksDays: number };
+  /** SMPP server face: what one client may hold (see SMPP_LIMIT_DEFAULTS for the figures). */
+  smppLimits: SmppLimits;
 }
+
+/** Limits of the SMPP server face; every resource a client can hold has one. */
+export interface SmppLimits {
+  /** A connection that has not bound within this is closed. */
+  bindTimeoutMs: number;
+  /** A bound session that sends nothing (not even enquire_link) this long is closed. */
+  idleTimeoutMs: number;
+  /** Open connections in total, bound or not. */
+  maxConnections: number;
+  /** Open connections from one IP address, bound or not. */
+  maxConnectionsPerIp: number;
+  /** Binds one system_id (user) may hold at once, on this node. */
+  maxBindsPerSystemId: number;
+  /** Requests one session may have unanswered (submits waiting for their commit, held parts); beyond: ESME_RTHROTTLED. */
+  window: number;
+  /** Parts of concatenated messages one session may hold unanswered; beyond: ESME_RTHROTTLED. */
+  maxHeldParts: number;
+  /** A concatenated message whose parts do not all arrive within this is refused. */
+  partsTimeoutMs: number;
+}
+
+/**
+ * Sized for a 2-core box. Before bind a client holds at most one partial PDU (64 KiB), so 200
+ * connections cost at most ~13 MiB; after bind a session holds at most `window` decoded
+ * submits (64 KiB each at worst, ~300 bytes in practice), so one system_id's 10 binds hold at
+ * most ~64 MiB. Kannel waits for 10 submits by default and our benchmarks keep 100 in flight;
+ * clients send enquire_link every 30–60 s, so 180 s of silence is three missed ones.
+ */
+export const SMPP_LIMIT_DEFAULTS: SmppLimits = {
+  bindTimeoutMs: 5_000,
+  idleTimeoutMs: 180_000,
+  maxConnections: 200,
+  maxConnectionsPerIp: 20,
+  maxBindsPerSystemId: 10,
+  window: 100,
+  maxHeldParts: 50,
+  partsTimeoutMs: 60_000,
+};
 
 const DEFAULTS: Omit<Config, 'nodeId'> = {
   port: 8080,
@@ -93,6 +133,7 @@ const DEFAULTS: Omit<Config, 'nodeId'> = {
   maxRecipients: 1000,
   userRateLimit: 0,
   retention: { messagesDays: 365, inboundDays: 365, webhooksDays: 30 },
+  smppLimits: SMPP_LIMIT_DEFAULTS,
 };
 
 export class ConfigError extends Error {}
@@ -126,6 +167,27 @@ function region(value: string | undefined, name: string): CountryCode | undefine
   return upper as CountryCode;
 }
 
+/** The SMPP face's limits: each an integer in a range that keeps the face usable. */
+function smppLimits(env: Env, base: SmppLimits): SmppLimits {
+  const v = (name: string, key: keyof SmppLimits, min: number, max: number) => {
+    const fallback = base[key];
+    if (!Number.isInteger(fallback) || fallback < min || fallback > max) {
+      throw new ConfigError(`smppLimits.${key} must be an integer between ${min} and ${max}`);
+    }
+    return int(env, name, fallback, min, max);
+  };
+  return {
+    bindTimeoutMs: v('SMSGW_SMPP_BIND_TIMEOUT_MS', 'bindTimeoutMs', 100, 600_000),
+    idleTimeoutMs: v('SMSGW_SMPP_IDLE_TIMEOUT_MS', 'idleTimeoutMs', 1_000, 86_400_000),
+    maxConnections: v('SMSGW_SMPP_MAX_CONNECTIONS', 'maxConnections', 1, 100_000),
+    maxConnectionsPerIp: v('SMSGW_SMPP_MAX_CONNECTIONS_PER_IP', 'maxConnectionsPerIp', 1, 100_000),
+    maxBindsPerSystemId: v('SMSGW_SMPP_MAX_BINDS_PER_SYSTEM_ID', 'maxBindsPerSystemId', 1, 10_000),
+    window: v('SMSGW_SMPP_WINDOW', 'window', 1, 10_000),
+    maxHeldParts: v('SMSGW_SMPP_MAX_HELD_PARTS', 'maxHeldParts', 1, 10_000),
+    partsTimeoutMs: v('SMSGW_SMPP_PARTS_TIMEOUT_MS', 'partsTimeoutMs', 100, 3_600_000),
+  };
+}
+
 function readFileConfig(path: string | undefined): Partial<Config> {
   if (!path) return {};
   try {
@@ -142,6 +204,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     ...DEFAULTS,
     ...file,
     dispatch: { ...DEFAULTS.dispatch, ...(file.dispatch ?? {}) },
+    smppLimits: { ...DEFAULTS.smppLimits, ...(file.smppLimits ?? {}) },
   };
   const dbUrl = env.DATABASE_URL || base.databaseUrl;
   if (dbUrl && !/^postgres(ql)?:\/\//.test(dbUrl)) {
@@ -176,6 +239,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       inboundDays: int(env, 'SMSGW_RETENTION_INBOUND_DAYS', base.retention.inboundDays, 0, 36_500),
       webhooksDays: int(env, 'SMSGW_RETENTION_WEBHOOKS_DAYS', base.retention.webhooksDays, 0, 36_500),
     },
+    smppLimits: smppLimits(env, base.smppLimits),
     nodeId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     dispatch: {
       ...base.dispatch,

@@ -10,16 +10,26 @@ export class PduReader {
 
   /** Appends a chunk; returns the complete PDUs, or 'invalid' when the stream is broken. */
   push(chunk: Buffer): Buffer[] | 'invalid' {
+    const { pdus, broken } = this.read(chunk);
+    return broken ? 'invalid' : pdus;
+  }
+
+  /**
+   * Appends a chunk; returns the complete PDUs, including those that came before a broken
+   * frame in the same chunk (they were sent whole and are owed an answer), and whether the
+   * stream broke.
+   */
+  read(chunk: Buffer): { pdus: Buffer[]; broken: boolean } {
     this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
-    const out: Buffer[] = [];
+    const pdus: Buffer[] = [];
     while (this.buffer.length >= 4) {
       const length = this.buffer.readUInt32BE(0);
-      if (length < 16 || length > MAX_PDU) return 'invalid';
+      if (length < 16 || length > MAX_PDU) return { pdus, broken: true };
       if (this.buffer.length < length) break;
-      out.push(this.buffer.subarray(0, length));
+      pdus.push(this.buffer.subarray(0, length));
       this.buffer = this.buffer.subarray(length);
     }
-    return out;
+    return { pdus, broken: false };
   }
 }
 

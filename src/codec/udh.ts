@@ -15,6 +15,8 @@ export function parseUdh(udh: Uint8Array): UdhInfo {
     const iei = b[i] as number;
     const len = b[i + 1] as number;
     const d = b.subarray(i + 2, i + 2 + len);
+    // An element cut short by the end of the header is not read (the SMPP fuzzer sent one).
+    if (d.length < len) break;
     if (iei === 0x00 && len === 3)
       info.concat = { ref: d[0] as number, total: d[1] as number, seq: d[2] as number };
     if (iei === 0x08 && len === 4)

@@ -292,11 +292,13 @@ function pending(row: NewOutbox) {
 }
 
 /**
- * SMPP registered_delivery: 0x01 asks for a receipt on any final outcome, 0x02 on failure only.
- * A receipt goes out once, at the final status.
+ * SMPP registered_delivery: 1 asks for a receipt on any final outcome, 2 on failure only, 3 on
+ * success only (SMPP 5.0; reserved in 3.4, where it used to be read as failure only). A receipt
+ * goes out once per message, at its final status, also for a concatenated message.
  */
 export function owesSmppReceipt(mask: number | null, status: string): boolean {
   const want = (mask ?? 0) & 0x03;
   if (want === 0 || !FINAL_STATUSES.has(status as never)) return false;
-  return want === 1 || status !== 'delivered';
+  if (want === 1) return true;
+  return want === 3 ? status === 'delivered' : status !== 'delivered';
 }

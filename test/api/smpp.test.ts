@@ -2,11 +2,15 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CMD, STATUS, Writer } from '../../src/codec/smpp-pdu.js';
+import { CMD, STATUS, Writer, messageBody } from '../../src/codec/smpp-pdu.js';
 import type { TestApp } from '../support/app.js';
-import { startTestApp } from '../support/app.js';
+import { eventually, startTestApp } from '../support/app.js';
 import { freePort } from '../support/net.js';
 import { Client } from '../support/esme.js';
+import { ConnectionGate } from '../../src/api/smpp/gate.js';
+import { PartsHold, receiptRequest } from '../../src/api/smpp/parts.js';
+import { ConfigError, SMPP_LIMIT_DEFAULTS, loadConfig } from '../../src/config.js';
+import { owesSmppReceipt } from '../../src/store/webhooks.js';
 
 const cstr = (b: Buffer) => b.toString('latin1', 0, b.indexOf(0));
 
@@ -21,25 +25,63 @@ describe('SMPP server face', () => {
       SMSGW_SMPP_PORT: String(port),
       SMSGW_SIMULATOR: 'false',
       SMSGW_USER_RATE_LIMIT: '50',
+      SMSGW_SMPP_BIND_TIMEOUT_MS: '1000',
     });
     await t.call('POST', '/v1/users', { body: { login: 'esme', password: 'esmepass' } });
   });
   afterAll(() => t.stop());
 
-  it('refuses work before bind and wrong passwords', async () => {
+  it('refuses work before bind, and closes the connection after a refused bind', async () => {
     const c = await Client.open(port);
     expect((await c.submit('79001234567', 'x')).status).toBe(STATUS.ESME_RINVBNDSTS);
+    // Not even enquire_link keeps an unbound socket alive.
+    expect(await c.call(CMD.enquire_link)).toMatchObject({
+      id: CMD.enquire_link_resp,
+      status: STATUS.ESME_RINVBNDSTS,
+    });
     const bad = await c.bind('esme', 'wrong');
     expect(bad).toMatchObject({ id: CMD.bind_transceiver_resp, status: STATUS.ESME_RBINDFAIL });
-    const ok = await c.bind('esme', 'esmepass');
-    expect(ok.status).toBe(STATUS.ESME_ROK);
-    expect(cstr(ok.body)).toBe('smsgw');
-    expect((await c.bind('esme', 'esmepass')).status).toBe(STATUS.ESME_RALYBND);
-    expect((await c.call(0x00000099)).id).toBe(CMD.generic_nack);
-    expect((await c.call(CMD.enquire_link)).id).toBe(CMD.enquire_link_resp);
-    const unbind = await c.call(CMD.unbind);
+    await eventually(async () => (c.closed ? true : undefined), 10_000);
+
+    const ok = await Client.open(port);
+    const bound = await ok.bind('esme', 'esmepass');
+    expect(bound.status).toBe(STATUS.ESME_ROK);
+    expect(cstr(bound.body)).toBe('smsgw');
+    expect((await ok.bind('esme', 'esmepass')).status).toBe(STATUS.ESME_RALYBND);
+    expect((await ok.call(0x00000099)).id).toBe(CMD.generic_nack);
+    expect(await ok.call(CMD.enquire_link)).toMatchObject({ id: CMD.enquire_link_resp, status: 0 });
+    const unbind = await ok.call(CMD.unbind);
     expect(unbind.id).toBe(CMD.unbind_resp);
-    c.close();
+    await eventually(async () => (ok.closed ? true : undefined), 10_000);
+  });
+
+  it('answers the submits it took before an unbind, then closes', async () => {
+    const c = await Client.open(port);
+    await c.bind('esme', 'esmepass');
+    const submits = [1, 2, 3].map((i) =>
+      messageBody({
+        source: 'SMSGW',
+        destination: `7900123450${i}`,
+        esmClass: 0,
+        dataCoding: 0,
+        body: Buffer.from('before unbind'),
+      }).pdu(CMD.submit_sm, 0, 100 + i),
+    );
+    // One write: the unbind arrives while the submits are still being committed.
+    c.raw(Buffer.concat([...submits, new Writer().pdu(CMD.unbind, 0, 200)]));
+    const answers = [await c.next(), await c.next(), await c.next(), await c.next()];
+    expect(answers.find((a) => a.seq === 200)?.id).toBe(CMD.unbind_resp);
+    for (const seq of [101, 102, 103]) {
+      expect(answers.find((a) => a.seq === seq)).toMatchObject({ id: CMD.submit_sm_resp, status: 0 });
+    }
+    await eventually(async () => (c.closed ? true : undefined), 10_000);
+  });
+
+  it('closes a connection that does not bind in time', async () => {
+    const c = await Client.open(port);
+    expect((await c.call(CMD.enquire_link)).status).toBe(STATUS.ESME_RINVBNDSTS);
+    // SMSGW_SMPP_BIND_TIMEOUT_MS is 1 s here; the socket is ours to keep no longer than that.
+    await eventually(async () => (c.closed ? true : undefined), 15_000);
   });
 
   it('binds with separate SMPP credentials set by the admin', async () => {
@@ -50,8 +92,10 @@ describe('SMPP server face', () => {
       body: { smpp_system_id: 'shortid', smpp_password: 'pw123456' },
     });
     expect(set.body.smpp_system_id).toBe('shortid');
+    const refused = await Client.open(port);
+    expect((await refused.bind('shortid', 'wrongpw1')).status).toBe(STATUS.ESME_RBINDFAIL);
+    refused.close();
     const c = await Client.open(port);
-    expect((await c.bind('shortid', 'wrongpw1')).status).toBe(STATUS.ESME_RBINDFAIL);
     expect((await c.bind('shortid', 'pw123456')).status).toBe(0);
     const resp = await c.submit('79001234500', 'as shortid');
     const m = await t.call('GET', `/v1/messages/${cstr(resp.body)}`, {
@@ -168,5 +212,228 @@ describe('SMPP server face', () => {
     expect((await fresh.bind('esme', 'esmepass')).status).toBe(0);
     fresh.raw(randomBytes(10));
     fresh.close();
+  });
+});
+
+describe('SMPP face limits', () => {
+  let t: TestApp;
+  let port: number;
+
+  beforeAll(async () => {
+    port = await freePort();
+    t = await startTestApp({
+      SMSGW_SMPP_PORT: String(port),
+      SMSGW_SIMULATOR: 'false',
+      SMSGW_SMPP_MAX_CONNECTIONS_PER_IP: '6',
+      SMSGW_SMPP_MAX_BINDS_PER_SYSTEM_ID: '2',
+      SMSGW_SMPP_WINDOW: '4',
+      SMSGW_SMPP_MAX_HELD_PARTS: '3',
+      SMSGW_SMPP_PARTS_TIMEOUT_MS: '1500',
+    });
+    await t.call('POST', '/v1/users', { body: { login: 'lim', password: 'limpass1' } });
+  });
+  afterAll(() => t.stop());
+
+  const bound = async () => {
+    const c = await Client.open(port);
+    expect((await c.bind('lim', 'limpass1')).status).toBe(STATUS.ESME_ROK);
+    return c;
+  };
+  /** One part of a concatenated message (8-bit reference UDH). */
+  const part = (to: string, ref: number, total: number, seq: number, text: string, registered = 0) =>
+    messageBody({
+      source: 'SMSGW',
+      destination: to,
+      esmClass: 0x40,
+      registeredDelivery: registered,
+      dataCoding: 0,
+      body: Buffer.concat([Buffer.from([5, 0, 3, ref, total, seq]), Buffer.from(text, 'latin1')]),
+    });
+
+  it('caps binds per system_id', async () => {
+    const [a, b] = [await bound(), await bound()];
+    const third = await Client.open(port);
+    expect((await third.bind('lim', 'limpass1')).status).toBe(STATUS.ESME_RBINDFAIL);
+    await eventually(async () => (third.closed ? true : undefined), 10_000);
+    a.close();
+    b.close();
+    await eventually(async () => (t.app.smpp?.connections === 0 ? true : undefined), 10_000);
+  });
+
+  it('throttles requests beyond the window of unanswered ones, and answers every one', async () => {
+    const c = await bound();
+    const burst = Array.from({ length: 20 }, (_, i) =>
+      messageBody({
+        source: 'SMSGW',
+        destination: `7900555${String(i).padStart(4, '0')}`,
+        esmClass: 0,
+        dataCoding: 0,
+        body: Buffer.from('window'),
+      }).pdu(CMD.submit_sm, 0, 1000 + i),
+    );
+    c.raw(Buffer.concat(burst)); // one write: the requests arrive before any commit is done
+    const answers = [];
+    for (let i = 0; i < 20; i++) answers.push(await c.next());
+    expect(new Set(answers.map((a) => a.seq)).size).toBe(20);
+    const ok = answers.filter((a) => a.status === STATUS.ESME_ROK).length;
+    const throttled = answers.filter((a) => a.status === STATUS.ESME_RTHROTTLED).length;
+    expect(ok + throttled).toBe(20);
+    expect(ok).toBeGreaterThanOrEqual(4);
+    expect(throttled).toBeGreaterThan(0);
+    c.close();
+  });
+
+  it('caps held parts per session, refuses parts that never complete, and takes the receipt request from any part', async () => {
+    const c = await bound();
+    for (let ref = 1; ref <= 4; ref++)
+      c.raw(part('79005550100', ref, 2, 1, 'first half ').pdu(CMD.submit_sm, 0, ref));
+    // Three are held (unanswered); the fourth is over the limit and refused at once.
+    const refusedNow = await c.next();
+    expect(refusedNow).toMatchObject({ seq: 4, status: STATUS.ESME_RTHROTTLED });
+    // The held ones never complete: after SMSGW_SMPP_PARTS_TIMEOUT_MS they are refused, not lost.
+    const late = [await c.next(), await c.next(), await c.next()];
+    expect(late.map((p) => p.seq).sort()).toEqual([1, 2, 3]);
+    expect(late.every((p) => p.status === STATUS.ESME_RSUBMITFAIL)).toBe(true);
+
+    // Kannel asks for the receipt on the first part only: the message still owes one.
+    c.raw(part('79005550101', 9, 2, 1, 'first half ', 1).pdu(CMD.submit_sm, 0, 21));
+    c.raw(part('79005550101', 9, 2, 2, 'second half', 0).pdu(CMD.submit_sm, 0, 22));
+    const [p1, p2] = [await c.next(), await c.next()];
+    expect([p1.status, p2.status]).toEqual([0, 0]);
+    expect(cstr(p1.body)).toBe(cstr(p2.body));
+    const row = await t.app.store.db.kysely
+      .selectFrom('messages')
+      .select(['text', 'smpp_receipt_mask'])
+      .where('id', '=', cstr(p1.body))
+      .executeTakeFirstOrThrow();
+    expect(row).toEqual({ text: 'first half second half', smpp_receipt_mask: 1 });
+    c.close();
+  });
+
+  it('stops reading from a client that does not read its answers, and serves it again once it does', async () => {
+    const c = await bound();
+    c.socket.pause();
+    const chunk = Buffer.concat(Array.from({ length: 4096 }, () => new Writer().pdu(CMD.enquire_link, 0, 7)));
+    let sent = 0;
+    // Fills the kernel's buffers both ways (a few MB on loopback) until the face stops reading.
+    while (t.app.smpp?.congestedSessions === 0 && sent < 256 * 1024 * 1024) {
+      c.socket.write(chunk);
+      sent += chunk.length;
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(t.app.smpp?.congestedSessions).toBe(1);
+    // The client reads again: every enquire_link is answered, reading resumes.
+    let received = 0;
+    c.socket.removeAllListeners('data');
+    c.socket.on('data', (b: Buffer) => (received += b.length));
+    c.socket.resume();
+    await eventually(async () => (received === sent ? true : undefined), 60_000);
+    expect(t.app.smpp?.congestedSessions).toBe(0);
+    c.close();
+    const again = await bound();
+    expect((await again.submit('79005550200', 'still served')).status).toBe(STATUS.ESME_ROK);
+    again.close();
+  }, 90_000);
+
+  it('caps connections per IP address, bound or not', async () => {
+    await eventually(async () => (t.app.smpp?.connections === 0 ? true : undefined), 10_000);
+    const open = [];
+    for (let i = 0; i < 6; i++) open.push(await Client.open(port));
+    const seventh = await Client.open(port);
+    await eventually(async () => (seventh.closed ? true : undefined), 10_000);
+    expect(t.app.smpp?.refusedConnections).toBeGreaterThan(0);
+    open.pop()?.close();
+    await eventually(async () => (t.app.smpp?.connections === 5 ? true : undefined), 10_000);
+    const admitted = await Client.open(port);
+    expect((await admitted.bind('lim', 'limpass1')).status).toBe(STATUS.ESME_ROK);
+    for (const c of [...open, admitted]) c.close();
+  });
+});
+
+describe('receipt requests of concatenated messages', () => {
+  it('takes the request from any part and owes one receipt per message', () => {
+    expect(receiptRequest([1, 0])).toBe(1); // Kannel: first part only
+    expect(receiptRequest([0, 0, 1])).toBe(1); // last part only
+    expect(receiptRequest([2, 2])).toBe(2);
+    expect(receiptRequest([2, 3])).toBe(1);
+    // Only the low two bits ask for a receipt (0x10 is an intermediate notification).
+    expect(receiptRequest([0x10, 0])).toBe(0);
+    expect(receiptRequest([0x11, 0])).toBe(1);
+    expect(receiptRequest([0, 0])).toBe(0);
+    expect(owesSmppReceipt(1, 'delivered')).toBe(true);
+    expect(owesSmppReceipt(2, 'delivered')).toBe(false);
+    expect(owesSmppReceipt(2, 'undelivered')).toBe(true);
+    expect(owesSmppReceipt(3, 'delivered')).toBe(true);
+    expect(owesSmppReceipt(3, 'expired')).toBe(false);
+    expect(owesSmppReceipt(1, 'sent')).toBe(false);
+  });
+});
+
+describe('SMPP limits in the config', () => {
+  it('has documented defaults, reads the environment and refuses values out of range', () => {
+    expect(loadConfig({}).smppLimits).toEqual(SMPP_LIMIT_DEFAULTS);
+    const c = loadConfig({ SMSGW_SMPP_WINDOW: '10', SMSGW_SMPP_BIND_TIMEOUT_MS: '2000' });
+    expect(c.smppLimits).toMatchObject({ window: 10, bindTimeoutMs: 2000, maxConnectionsPerIp: 20 });
+    expect(() => loadConfig({ SMSGW_SMPP_WINDOW: '0' })).toThrow(ConfigError);
+    expect(() => loadConfig({ SMSGW_SMPP_MAX_CONNECTIONS_PER_IP: '1.5' })).toThrow(ConfigError);
+    expect(() => loadConfig({ SMSGW_SMPP_PARTS_TIMEOUT_MS: 'soon' })).toThrow(ConfigError);
+  });
+});
+
+describe('held parts', () => {
+  const limits = { maxAgeMs: 60_000, maxPerSession: 3 };
+  const a = { name: 'a' };
+  const b = { name: 'b' };
+  const p = (session: object, partSeq: number, text = `p${partSeq}`) => ({
+    session,
+    partSeq,
+    text,
+    registered: 0,
+  });
+
+  it('completes a message across sessions, answers resent copies too, and caps each session', () => {
+    const hold = new PartsHold(limits, () => undefined);
+    expect(hold.hold('m1', 3, p(a, 2)).kind).toBe('held');
+    expect(hold.hold('m1', 3, p(a, 2, 'again')).kind).toBe('held'); // resent: kept, not counted twice
+    expect(hold.hold('m1', 3, p(a, 1)).kind).toBe('held');
+    expect(hold.hold('m2', 2, p(a, 1)).kind).toBe('full'); // a holds 3 already
+    expect(hold.heldBy(a)).toBe(3);
+    const done = hold.hold('m1', 3, p(b, 3));
+    expect(done.kind).toBe('complete');
+    if (done.kind !== 'complete') return;
+    expect(done.parts.map((x) => x.text)).toEqual(['p1', 'p2', 'p3']);
+    expect(done.copies.map((x) => x.text)).toEqual(['again']);
+    expect([hold.size, hold.heldBy(a), hold.heldBy(b)]).toEqual([0, 0, 0]);
+    hold.close();
+  });
+
+  it('gives back the parts of a session that ends, and expires the rest', async () => {
+    const expired: string[] = [];
+    const hold = new PartsHold({ maxAgeMs: 50, maxPerSession: 10 }, (parts) =>
+      expired.push(...parts.map((x) => x.text)),
+    );
+    hold.hold('m1', 2, p(a, 1, 'of a'));
+    hold.hold('m2', 2, p(b, 1, 'of b'));
+    expect(hold.dropSession(a).map((x) => x.text)).toEqual(['of a']);
+    expect(hold.size).toBe(1);
+    await eventually(async () => (expired.length ? expired : undefined), 5_000);
+    expect(expired).toEqual(['of b']);
+    expect(hold.size).toBe(0);
+  });
+});
+
+describe('connection admission', () => {
+  it('caps connections per IP and in total, and gives slots back on close', () => {
+    const gate = new ConnectionGate({ maxConnections: 3, maxConnectionsPerIp: 2 });
+    expect([gate.admit('10.0.0.1'), gate.admit('10.0.0.1'), gate.admit('10.0.0.1')]).toEqual([
+      true,
+      true,
+      false,
+    ]);
+    expect(gate.admit('10.0.0.2')).toBe(true);
+    expect(gate.admit('10.0.0.3')).toBe(false); // 3 open in total
+    gate.release('10.0.0.1');
+    expect(gate.admit('10.0.0.3')).toBe(true);
+    expect([gate.connections, gate.refused]).toEqual([3, 2]);
   });
 });

@@ -171,6 +171,37 @@ catch-all = true
     expect((await arrived('+70001230005')).status).toBe('delivered');
   });
 
+  it('sends one final receipt for a 200-character message Kannel sent as 2 parts', async () => {
+    // Kannel asks for the receipt on the first part only and files it under the id that part
+    // was answered with; every part is answered with the message's id, and one receipt names it.
+    const text = Array.from({ length: 200 }, (_, i) => String.fromCharCode(65 + (i % 26))).join('');
+    await viaKannel({
+      to: '+70001230006',
+      text,
+      'dlr-mask': '31',
+      'dlr-url': `${rx.url}/dlr?type=%d&to=%p&multi=1`,
+    });
+    const final = await eventually(
+      async () =>
+        rx.received.find(
+          (r) => r.path.includes('multi=1') && r.path.includes('type=1') && r.path.includes('70001230006'),
+        ),
+      60_000,
+    );
+    expect(final).toBeDefined();
+    const m = await arrived('+70001230006');
+    expect(m).toMatchObject({ text, segments: 2, status: 'delivered' });
+    // Kannel acknowledged it: nothing is left owed, and no second final report came.
+    await eventually(async () => {
+      const owed = await t.app.store.db.kysely.selectFrom('smpp_outbox').select('id').execute();
+      return owed.length === 0 ? true : undefined;
+    });
+    const finals = rx.received.filter(
+      (r) => r.path.includes('multi=1') && (r.path.includes('type=1&') || r.path.includes('type=2&')),
+    );
+    expect(finals).toHaveLength(1);
+  }, 90_000);
+
   it('delivers an inbound message for the user to Kannel (MO)', async () => {
     const ch = (await t.call('GET', '/v1/channels')).body.data[0];
     // The number last written to by esme1 on this shared channel: its reply belongs to esme1.

@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CMD, STATUS, Writer } from '../../src/codec/smpp-pdu.js';
+import { CMD, STATUS, Writer, messageBody } from '../../src/codec/smpp-pdu.js';
 import type { Pdu } from '../support/esme.js';
 import { Client } from '../support/esme.js';
 import type { TestApp } from '../support/app.js';
@@ -102,6 +102,48 @@ describe('SMPP receipts and inbound messages across restarts', () => {
     // Nothing more arrives: the acknowledged receipt is not sent twice.
     await expect(again.next()).rejects.toThrow(/no PDU/);
     again.close();
+  });
+
+  it('sends one receipt for a concatenated message, whichever part asked for it', async () => {
+    const c = await Client.open(port);
+    expect((await c.bind('esme', 'esmepass', CMD.bind_transceiver)).status).toBe(STATUS.ESME_ROK);
+    const part = (seq: number, registered: number, text: string) =>
+      messageBody({
+        source: 'SMSGW',
+        destination: '79001230077',
+        esmClass: 0x40,
+        registeredDelivery: registered,
+        dataCoding: 0,
+        body: Buffer.concat([Buffer.from([5, 0, 3, 0x2a, 3, seq]), Buffer.from(text)]),
+      });
+    // The request rides on the last part only here (Kannel puts it on the first).
+    c.raw(part(1, 0, 'one ').pdu(CMD.submit_sm, 0, 501));
+    c.raw(part(2, 0, 'two ').pdu(CMD.submit_sm, 0, 502));
+    c.raw(part(3, 1, 'three').pdu(CMD.submit_sm, 0, 503));
+    const resps: Pdu[] = [];
+    const receiptsSeen: Pdu[] = [];
+    while (resps.length < 3) {
+      const p = await c.next();
+      if (p.id === CMD.submit_sm_resp) resps.push(p);
+      else if (p.id === CMD.deliver_sm) receiptsSeen.push(p);
+    }
+    const ids = new Set(resps.map(idOf));
+    expect(ids.size).toBe(1);
+    const [id] = [...ids] as [string];
+    while (receiptsSeen.length < 1) {
+      const p = await c.next();
+      if (p.id === CMD.deliver_sm) receiptsSeen.push(p);
+    }
+    expect(receiptsSeen[0]!.body.toString('latin1')).toMatch(new RegExp(`id:${id} .*stat:DELIVRD`));
+    ack(c, receiptsSeen[0]!);
+    expect((await t.call('GET', `/v1/messages/${id}`)).body).toMatchObject({
+      text: 'one two three',
+      status: 'delivered',
+    });
+    await eventually(async () => ((await owed()).length === 0 ? true : undefined));
+    // One receipt per message: nothing more comes for its parts.
+    await expect(c.next()).rejects.toThrow(/no PDU/);
+    c.close();
   });
 
   it('keeps inbound messages for an SMPP receiver that is away, and queues none for users who never bound', async () => {

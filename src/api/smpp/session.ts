@@ -1,0 +1,486 @@
+/**
+ * One SMPP connection of the server face: framing, the bind state, and the requests of a bound
+ * client. Until it binds a connection gets nothing but bind (every other request is refused
+ * with ESME_RINVBNDSTS) and is closed after the bind timeout; a refused bind closes it at once.
+ * A bound session may have `window` requests unanswered (submits waiting for their commit,
+ * held parts); beyond that it is throttled. When the client stops reading what we write, we
+ * stop reading what it sends until the socket drains.
+ */
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { preview } from '../../codec/index.js';
+import { ApiError } from '../../core/errors.js';
+import type { Principal } from '../../services/auth.js';
+import type { Bind, Header, Submit } from '../../codec/smpp-pdu.js';
+import {
+  CMD,
+  PduError,
+  readHeader,
+  Reader,
+  STATUS,
+  TLV,
+  Writer,
+  decodeBind,
+  decodeMessageRef,
+  decodeReplace,
+  decodeSubmit,
+} from '../../codec/smpp-pdu.js';
+import { PduReader } from '../../codec/smpp-frames.js';
+import { decodeText, isFlash, splitUdh } from '../../codec/smpp-text.js';
+import type { OutboxSink } from './outbox.js';
+import { SMPP_STATE } from './outbox.js';
+import type { HeldPart } from './parts.js';
+import { receiptRequest } from './parts.js';
+import type { SmppServer } from './server.js';
+
+export type Mode = 'tx' | 'rx' | 'trx';
+
+/** A request the client is owed an answer to; answered exactly once. */
+export interface Request {
+  id: number;
+  seq: number;
+  answered: boolean;
+}
+
+/** A part of a concatenated submit, held until its message is complete. */
+export interface Part extends HeldPart {
+  session: Session;
+  req: Request;
+}
+
+const BINDS: Record<number, { mode: Mode; resp: number }> = {
+  [CMD.bind_transmitter]: { mode: 'tx', resp: CMD.bind_transmitter_resp },
+  [CMD.bind_receiver]: { mode: 'rx', resp: CMD.bind_receiver_resp },
+  [CMD.bind_transceiver]: { mode: 'trx', resp: CMD.bind_transceiver_resp },
+};
+
+/** Requests answered after a database round trip: they count against the window. */
+const ASYNC_REQUESTS = new Set<number>([
+  CMD.submit_sm,
+  CMD.submit_multi,
+  CMD.query_sm,
+  CMD.cancel_sm,
+  CMD.replace_sm,
+]);
+
+/** Requests a client may send once bound (everything else gets generic_nack). */
+const KNOWN_REQUESTS = new Set<number>([...ASYNC_REQUESTS, CMD.enquire_link, CMD.unbind]);
+
+/** After we end a connection, how long the peer has to close its side before we destroy it. */
+const HANG_UP_GRACE_MS = 1_000;
+/**
+ * A session that ends (unbind, refused bind, broken framing, timeouts) first answers the
+ * requests it already took: a submit committed but never acknowledged would be sent twice.
+ * Commits take milliseconds; this only bounds a stuck database.
+ */
+const FINISH_ANSWERS_MS = 5_000;
+
+export class Session implements OutboxSink {
+  principal: Principal | undefined;
+  mode: Mode | undefined;
+  /** deliver_sm sent and waiting for deliver_sm_resp, by sequence number. */
+  private readonly awaiting = new Map<number, (status: number) => void>();
+  private readonly reader = new PduReader();
+  private seq = 0;
+  private idle: NodeJS.Timeout | undefined;
+  private bindTimer: NodeJS.Timeout | undefined;
+  private binding = false;
+  private unanswered = 0;
+  private congested = false;
+  /** Ending: nothing more is read, what was taken is still answered. */
+  private closing = false;
+  /** Nothing more is written. */
+  private closed = false;
+  private finish: (() => void) | undefined;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly server: SmppServer,
+    private readonly socket: Socket,
+  ) {
+    this.log = server.deps.logger.child({
+      face: 'smpp',
+      peer: `${socket.remoteAddress}:${socket.remotePort}`,
+    });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => this.log.debug({ err }, 'socket error'));
+    socket.on('close', () => {
+      this.closed = true;
+      clearTimeout(this.idle);
+      clearTimeout(this.bindTimer);
+      for (const answered of this.awaiting.values()) answered(-1);
+      this.awaiting.clear();
+    });
+    this.bindTimer = setTimeout(() => {
+      if (this.mode) return;
+      this.log.info('no bind in time: connection closed');
+      this.hangUp();
+    }, server.opts.bindTimeoutMs);
+    this.bindTimer.unref();
+  }
+
+  nextSeq(): number {
+    this.seq = (this.seq % 0x7fffffff) + 1;
+    return this.seq;
+  }
+
+  /**
+   * Writes a PDU. When the socket's buffer is full (the client does not read), reading stops
+   * until it drains: a client cannot make us queue answers it never collects.
+   */
+  send(pdu: Buffer): void {
+    if (this.closed) return;
+    if (this.socket.write(pdu) || this.congested) return;
+    this.congested = true;
+    this.socket.pause();
+    this.socket.once('drain', () => {
+      this.congested = false;
+      if (!this.closing && !this.closed) this.socket.resume();
+      this.server.outbox.poke();
+    });
+  }
+
+  /** Whether reading is paused because the client does not read what we write. */
+  get isCongested(): boolean {
+    return this.congested;
+  }
+
+  /** deliver_sm unanswered on this bind; a congested or ending session counts as full, so the outbox skips it. */
+  get outstanding(): number {
+    return this.congested || this.closing ? Number.MAX_SAFE_INTEGER : this.awaiting.size;
+  }
+
+  sendTracked(build: (seq: number) => Buffer, answered: (status: number) => void): void {
+    if (this.closing || this.closed) return answered(-1);
+    const seq = this.nextSeq();
+    this.awaiting.set(seq, answered);
+    this.send(build(seq));
+  }
+
+  private respond(id: number, status: number, seq: number, body: Writer = new Writer()): void {
+    this.send(body.pdu(id, status, seq));
+  }
+
+  /** Answers a request once, with its response id, and frees its place in the window. */
+  answer(req: Request, status: number, body: Writer = new Writer()): void {
+    if (req.answered) return;
+    req.answered = true;
+    this.unanswered--;
+    this.respond((req.id | 0x80000000) >>> 0, status, req.seq, body);
+    if (this.unanswered === 0) this.finish?.();
+  }
+
+  unbindAndClose(): void {
+    if (this.closing || this.closed) return;
+    if (this.mode) this.send(new Writer().pdu(CMD.unbind, 0, this.nextSeq()));
+    this.hangUp();
+  }
+
+  /**
+   * Ends the connection: stops reading, refuses the parts it holds (they cannot complete from
+   * here), answers what is still being committed, then closes; a peer that does not close its
+   * side is cut.
+   */
+  private hangUp(): void {
+    if (this.closing || this.closed) return;
+    this.closing = true;
+    this.socket.pause();
+    for (const p of this.server.parts.dropSession(this)) this.answer(p.req, STATUS.ESME_RSUBMITFAIL);
+    const end = () => {
+      clearTimeout(wait);
+      this.finish = undefined;
+      if (this.closed) return;
+      this.closed = true;
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), HANG_UP_GRACE_MS).unref();
+    };
+    const wait = setTimeout(end, FINISH_ANSWERS_MS);
+    wait.unref();
+    if (this.unanswered === 0) end();
+    else this.finish = end;
+  }
+
+  private touch(): void {
+    clearTimeout(this.idle);
+    this.idle = setTimeout(() => {
+      this.log.info('idle session closed');
+      this.unbindAndClose();
+    }, this.server.opts.idleTimeoutMs);
+    this.idle.unref();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closing) return;
+    if (this.mode) this.touch();
+    const { pdus, broken } = this.reader.read(chunk);
+    for (const pdu of pdus) {
+      if (this.closing) return;
+      this.dispatch(readHeader(pdu), pdu);
+    }
+    if (broken && !this.closing) {
+      // The stream cannot be re-synchronised: say why, answer what came before, hang up.
+      this.respond(CMD.generic_nack, STATUS.ESME_RINVCMDLEN, 0);
+      this.hangUp();
+    }
+  }
+
+  private dispatch(h: Header, pdu: Buffer): void {
+    if (h.id & 0x80000000) return this.onResponse(h);
+    const bind = BINDS[h.id];
+    if (bind) return this.onBind(h, pdu, bind);
+    if (!KNOWN_REQUESTS.has(h.id)) return this.respond(CMD.generic_nack, STATUS.ESME_RINVCMDID, h.seq);
+    if (!this.mode) {
+      // Nothing but bind before bind: not even enquire_link keeps an unbound socket open.
+      this.respond((h.id | 0x80000000) >>> 0, STATUS.ESME_RINVBNDSTS, h.seq);
+      if (h.id === CMD.unbind) this.hangUp();
+      return;
+    }
+    if (h.id === CMD.enquire_link) return this.respond(CMD.enquire_link_resp, STATUS.ESME_ROK, h.seq);
+    if (h.id === CMD.unbind) {
+      this.respond(CMD.unbind_resp, STATUS.ESME_ROK, h.seq);
+      this.mode = undefined;
+      this.hangUp();
+      return;
+    }
+    if (this.unanswered >= this.server.opts.window) {
+      return this.respond((h.id | 0x80000000) >>> 0, STATUS.ESME_RTHROTTLED, h.seq);
+    }
+    const req = this.open(h);
+    void this.handle(req, pdu).catch((err: unknown) => this.fail(req, err));
+  }
+
+  private open(h: Header): Request {
+    this.unanswered++;
+    return { id: h.id, seq: h.seq, answered: false };
+  }
+
+  private fail(req: Request, err: unknown): void {
+    const status = err instanceof PduError ? err.status : STATUS.ESME_RSYSERR;
+    if (!(err instanceof PduError)) this.log.error({ err }, 'SMPP handler failed');
+    this.answer(req, status);
+  }
+
+  private onResponse(h: Header): void {
+    if (h.id !== CMD.deliver_sm_resp && h.id !== CMD.generic_nack) return;
+    const answered = this.awaiting.get(h.seq);
+    this.awaiting.delete(h.seq);
+    // generic_nack for a deliver_sm is a refusal too.
+    answered?.(h.id === CMD.generic_nack ? h.status || STATUS.ESME_RSYSERR : h.status);
+  }
+
+  private onBind(h: Header, pdu: Buffer, bind: { mode: Mode; resp: number }): void {
+    if (this.mode) return this.respond(bind.resp, STATUS.ESME_RALYBND, h.seq);
+    // One bind at a time: a client cannot make us run many password hashes at once.
+    if (this.binding) return this.respond(bind.resp, STATUS.ESME_RINVBNDSTS, h.seq);
+    this.binding = true;
+    const req = this.open(h);
+    void this.bind(req, pdu, bind.mode)
+      .catch((err: unknown) => {
+        this.fail(req, err);
+        // A refused bind ends the connection: one password guess per connection.
+        if (!this.mode) this.hangUp();
+      })
+      .finally(() => (this.binding = false));
+  }
+
+  private async bind(req: Request, pdu: Buffer, mode: Mode): Promise<void> {
+    const b: Bind = decodeBind(pdu);
+    // The refusal takes as long whether the system_id exists or not (AuthService.bySmpp).
+    const user = await this.server.deps.auth.bySmpp(b.systemId, b.password);
+    if (!user || user.status !== 'active') {
+      this.log.info({ systemId: b.systemId }, 'bind refused');
+      throw new PduError(STATUS.ESME_RBINDFAIL, 'bind failed');
+    }
+    if (this.closing || this.closed) throw new PduError(STATUS.ESME_RBINDFAIL, 'connection ending');
+    if (this.server.bindsOf(user.id).length >= this.server.opts.maxBindsPerSystemId) {
+      this.log.warn({ user: user.login }, 'bind refused: too many binds for this system_id');
+      throw new PduError(STATUS.ESME_RBINDFAIL, 'too many binds');
+    }
+    this.principal = { user, apiKeyId: null };
+    this.mode = mode;
+    clearTimeout(this.bindTimer);
+    this.touch();
+    this.answer(req, STATUS.ESME_ROK, new Writer().cstring('smsgw'));
+    this.log.info({ user: user.login, mode }, 'bound');
+    if (mode !== 'tx') await this.server.receiverBound(this);
+  }
+
+  private async handle(req: Request, pdu: Buffer): Promise<void> {
+    const principal = this.principal as Principal;
+    switch (req.id) {
+      case CMD.submit_sm:
+      case CMD.submit_multi: {
+        if (this.mode === 'rx') throw new PduError(STATUS.ESME_RINVBNDSTS, 'a receiver cannot submit');
+        if ((this.server.limiter?.take(principal.user.id, Date.now()) ?? 0) > 0) {
+          throw new PduError(STATUS.ESME_RTHROTTLED, 'throughput limit');
+        }
+        const multi = req.id === CMD.submit_multi;
+        return this.submit(req, decodeSubmit(pdu, multi), principal, multi);
+      }
+      case CMD.query_sm: {
+        const { messageId } = decodeMessageRef(pdu);
+        const m = await this.server.deps.store.messages.byId(baseId(messageId), principal.user.id);
+        if (!m) throw new PduError(STATUS.ESME_RQUERYFAIL, 'no such message');
+        const finalDate = m.final_at ? smppTime(m.final_at) : '';
+        return this.answer(
+          req,
+          STATUS.ESME_ROK,
+          new Writer()
+            .cstring(messageId)
+            .cstring(finalDate)
+            .u8(SMPP_STATE[m.status] ?? 7)
+            .u8(0),
+        );
+      }
+      case CMD.cancel_sm: {
+        const r = new Reader(pdu);
+        r.cstring(6, 'service_type');
+        const messageId = r.cstring(65, 'message_id');
+        const m = await this.server.deps.store.messages.cancel(
+          baseId(messageId),
+          principal.user.id,
+          'cancel_sm',
+        );
+        if (!m?.changed) throw new PduError(STATUS.ESME_RCANCELFAIL, 'not cancelable');
+        return this.answer(req, STATUS.ESME_ROK);
+      }
+      case CMD.replace_sm: {
+        const rep = decodeReplace(pdu);
+        const text = decodeText(rep.dataCoding, rep.shortMessage);
+        const p = preview(text);
+        const ok = await this.server.deps.store.messages.replaceText(
+          baseId(rep.messageId),
+          principal.user.id,
+          {
+            text,
+            encoding: p.encoding,
+            segments: p.segments,
+          },
+        );
+        if (!ok) throw new PduError(STATUS.ESME_RREPLACEFAIL, 'not replaceable');
+        return this.answer(req, STATUS.ESME_ROK);
+      }
+    }
+  }
+
+  private async submit(req: Request, s: Submit, principal: Principal, multi: boolean): Promise<void> {
+    const payload = s.tlvs.get(TLV.message_payload) ?? s.shortMessage;
+    let body = payload;
+    let concat: { ref: number; total: number; seq: number } | undefined;
+    if (s.esmClass & 0x40) ({ payload: body, concat } = splitUdh(payload));
+    const sarRef = s.tlvs.get(TLV.sar_msg_ref_num);
+    const sarTotal = s.tlvs.get(TLV.sar_total_segments);
+    const sarSeq = s.tlvs.get(TLV.sar_segment_seqnum);
+    if (sarRef && sarTotal && sarSeq && sarRef.length === 2) {
+      concat = { ref: sarRef.readUInt16BE(0), total: sarTotal[0] ?? 1, seq: sarSeq[0] ?? 1 };
+    }
+    const text = decodeText(s.dataCoding, body);
+    const flash = isFlash(s.dataCoding);
+    if (concat && concat.total > 1 && !multi) {
+      if (concat.seq < 1 || concat.seq > concat.total) {
+        throw new PduError(STATUS.ESME_RSUBMITFAIL, 'part number outside 1..total');
+      }
+      const key = `${principal.user.id}|${s.source}|${s.destinations[0]}|${concat.ref}|${concat.total}`;
+      const held = this.server.parts.hold(key, concat.total, {
+        session: this,
+        req,
+        partSeq: concat.seq,
+        text,
+        registered: s.registeredDelivery,
+      });
+      if (held.kind === 'full') throw new PduError(STATUS.ESME_RTHROTTLED, 'too many parts held');
+      if (held.kind === 'held') return; // answered when the whole message is in
+      const all = [...held.parts, ...held.copies];
+      const mask = receiptRequest(all.map((p) => p.registered));
+      return this.accept(s, principal, held.parts.map((p) => p.text).join(''), flash, all, mask, false);
+    }
+    const mask = receiptRequest([s.registeredDelivery]);
+    return this.accept(s, principal, text, flash, [{ session: this, req }], mask, multi);
+  }
+
+  /** Queues the message, then answers every part: nothing is acknowledged before it is committed. */
+  private async accept(
+    s: Submit,
+    principal: Principal,
+    text: string,
+    flash: boolean,
+    parts: { session: Session; req: Request }[],
+    receiptMask: number,
+    multi: boolean,
+  ): Promise<void> {
+    const answerAll = (status: number, body?: Writer) => {
+      for (const p of parts) p.session.answer(p.req, status, body);
+    };
+    try {
+      const result = await this.server.deps.messages.send(principal, {
+        to: s.destinations,
+        text,
+        flash,
+        from: s.source || undefined,
+        validityMinutes: relativeValidityMinutes(s.validityPeriod),
+        smppReceiptMask: receiptMask,
+      });
+      const ok = result.messages.filter((m) => 'id' in m && !m.error);
+      const first = ok[0] as { id: string } | undefined;
+      if (!first) return answerAll(STATUS.ESME_RINVDSTADR);
+      // Every part is answered with the message's id: the one receipt names it, so a client
+      // that registered its receipt under any part (Kannel: the first) finds it.
+      const w = new Writer().cstring(first.id);
+      if (multi) {
+        const failed = result.messages.filter((m) => !('id' in m) || m.error);
+        w.u8(failed.length);
+        for (const f of failed)
+          w.u8(1)
+            .u8(1)
+            .cstring(f.input.slice(0, 20))
+            .bytes(Buffer.from([0, 0, 0, STATUS.ESME_RINVDSTADR]));
+      }
+      answerAll(STATUS.ESME_ROK, w);
+    } catch (err) {
+      const status = err instanceof ApiError ? smppStatusFor(err) : STATUS.ESME_RSUBMITFAIL;
+      if (!(err instanceof ApiError)) this.log.warn({ err }, 'submit failed');
+      answerAll(status);
+    }
+  }
+}
+
+/** The same refusal the HTTP API gives, in SMPP's words. */
+function smppStatusFor(err: ApiError): number {
+  switch (err.code) {
+    case 'no_valid_recipients':
+    case 'invalid_number':
+      return STATUS.ESME_RINVDSTADR;
+    case 'text_too_long':
+    case 'missing_parameter':
+      return STATUS.ESME_RINVMSGLEN;
+    case 'validation_failed':
+      return err.field === 'from' ? STATUS.ESME_RINVSRCADR : STATUS.ESME_RSUBMITFAIL;
+    case 'rate_limited':
+      return STATUS.ESME_RTHROTTLED;
+    default:
+      return STATUS.ESME_RSUBMITFAIL;
+  }
+}
+
+/** A client may quote an id with a part suffix; ours are plain message ids. */
+function baseId(id: string): string {
+  return id.trim();
+}
+
+/** SMPP absolute time format (YYMMDDhhmmss000+). */
+function smppTime(ms: number): string {
+  return `${new Date(ms).toISOString().replace(/[-T:]/g, '').slice(2, 14)}000+`;
+}
+
+/** validity_period in relative form ("YYMMDDhhmmss000R") → minutes; absolute forms are ignored. */
+export function relativeValidityMinutes(v: string): number | undefined {
+  const m = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})\d{3}R$/.exec(v);
+  if (!m) return undefined;
+  const [, yy, mo, dd, hh, mi, ss] = m.map(Number) as number[];
+  const minutes =
+    (((yy as number) * 365 + (mo as number) * 30 + (dd as number)) * 24 + (hh as number)) * 60 +
+    (mi as number) +
+    Math.ceil((ss as number) / 60);
+  return minutes > 0 ? Math.min(minutes, 40_320) : undefined;
+}
