@@ -9,15 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../src/store/db.js';
 import type { TestApp } from '../support/app.js';
 import { startTestApp } from '../support/app.js';
-
-export function expectErrorShape(body: any, code?: string, field?: string | null) {
-  expect(Object.keys(body)).toEqual(['error']);
-  expect(typeof body.error.code).toBe('string');
-  expect(typeof body.error.message).toBe('string');
-  expect(body.error.field === null || typeof body.error.field === 'string').toBe(true);
-  if (code !== undefined) expect(body.error.code).toBe(code);
-  if (field !== undefined) expect(body.error.field).toBe(field);
-}
+import { expectErrorShape } from './error-shape.js';
 
 /** One raw HTTP exchange: what Node's parser answers before fastify sees anything. */
 function raw(port: number, request: string): Promise<string> {
