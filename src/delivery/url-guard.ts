@@ -136,6 +136,8 @@ export class UrlGuard {
     const family = v === 4 ? 'ipv4' : 'ipv6';
     if (this.allowed.check(ip, family)) return undefined;
     if (v === 6) {
+      const direct = refused.find((r) => r.family === 'ipv6' && r.list.check(ip, 'ipv6'))?.why;
+      if (direct) return direct;
       const inner = embeddedV4(ip);
       if (inner !== undefined) {
         const why = this.refusal(inner);

@@ -54,6 +54,7 @@ export class WebhookWorker {
   private readonly inFlight = new Map<string, number>();
   private readonly running_ = new Set<Promise<void>>();
   private readonly agent: Agent | undefined;
+  private stopped: Promise<void> | undefined;
 
   constructor(
     private readonly store: Store,
@@ -73,12 +74,16 @@ export class WebhookWorker {
     this.wake?.();
   }
 
-  async stop(): Promise<void> {
-    this.running = false;
-    this.wake?.();
-    await this.loopDone;
-    await Promise.all(this.running_);
-    await this.agent?.close();
+  /** Stops taking work, waits for deliveries in flight; can be called twice. */
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      this.running = false;
+      this.wake?.();
+      await this.loopDone;
+      await Promise.all(this.running_);
+      await this.agent?.close();
+    })();
+    return this.stopped;
   }
 
   /** Deliveries in flight now (all accounts). */
