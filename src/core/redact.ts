@@ -29,12 +29,15 @@ const SECRET_PARAM =
 
 /** A URL with its credentials and secret-looking query parameters replaced by `***`. */
 export function redactUrl(url: string): string {
+  const relative = url.startsWith('/');
   let u: URL;
   try {
     // Relative request URLs (`/smsc.php?pass=…`) are parsed against a dummy origin.
-    u = new URL(url, 'http://relative.invalid');
+    u = relative ? new URL(url, 'http://relative.invalid') : new URL(url);
   } catch {
-    return url.replace(/\/\/[^/@]*@/, '//***@');
+    return url
+      .replace(/[^/\s]*@/g, '***@')
+      .replace(/([?&][^=&]*(?:pass|key|token|secret)[^=&]*=)[^&]*/gi, '$1***');
   }
   if (u.username || u.password) {
     u.username = '***';
@@ -44,5 +47,5 @@ export function redactUrl(url: string): string {
     if (SECRET_PARAM.test(name)) u.searchParams.set(name, '***');
   }
   const s = u.toString();
-  return url.startsWith('/') ? s.slice('http://relative.invalid'.length) : s;
+  return relative ? s.slice('http://relative.invalid'.length) : s;
 }

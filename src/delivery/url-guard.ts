@@ -113,6 +113,27 @@ export function embeddedV4(a: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The system resolver, bounded: a name whose lookup hangs (a dead DNS server, a tarpit domain)
+ * would otherwise hold an API request or a delivery slot for the resolver's retries.
+ */
+const LOOKUP_TIMEOUT_MS = 3000;
+async function systemResolver(host: string): Promise<string[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(Object.assign(new Error(`lookup of ${host} timed out`), { code: 'ETIMEOUT' })),
+      LOOKUP_TIMEOUT_MS,
+    );
+  });
+  try {
+    const found = await Promise.race([dnsLookup(host, { all: true, verbatim: true }), timeout]);
+    return found.map((a) => a.address);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export class UrlGuard {
   private readonly allowed = new BlockList();
   private readonly resolver: Resolver;
@@ -123,9 +144,7 @@ export class UrlGuard {
       if (!p) throw new Error(`not a CIDR: ${c}`);
       this.allowed.addSubnet(p.address, p.bits, p.family);
     }
-    this.resolver =
-      opts.resolve ??
-      (async (host) => (await dnsLookup(host, { all: true, verbatim: true })).map((a) => a.address));
+    this.resolver = opts.resolve ?? systemResolver;
   }
 
   /** Why the gateway may not connect to this IP address, or undefined when it may. */
