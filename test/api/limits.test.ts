@@ -6,6 +6,7 @@
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
 import { LoginThrottle } from '../../src/services/login-throttle.js';
 import type { TestApp } from '../support/app.js';
 import { eventually, startTestApp } from '../support/app.js';
@@ -198,5 +199,38 @@ describe('HTTP limits', () => {
     const ok = await t.call('GET', '/metrics', { auth: METRICS_TOKEN });
     expect(ok.status).toBe(200);
     expect(String(ok.body)).toContain('smsgw_http_request_duration_seconds');
+  });
+});
+
+describe('limit settings', () => {
+  const base = { SMSGW_DATA_DIR: '/tmp/smsgw-config-test' };
+  it('has defaults for a 2-core box and reads every limit from the environment', () => {
+    const d = loadConfig(base);
+    expect(d.http).toMatchObject({ headersTimeoutMs: 10_000, maxConnectionsPerIp: 256, longPollPerUser: 8 });
+    expect(d.http.metricsToken).toBeUndefined();
+    expect(d.webhooks).toEqual({ allowPrivate: false, allowCidrs: [], concurrency: 16, perAccount: 4 });
+    const c = loadConfig({
+      ...base,
+      SMSGW_HTTP_KEEPALIVE_TIMEOUT_MS: '7000',
+      SMSGW_WEBHOOK_ALLOW_CIDRS: '10.1.0.0/16, fd00::/8',
+      SMSGW_WEBHOOK_ALLOW_PRIVATE: 'yes',
+      SMSGW_METRICS_TOKEN: 'a-long-enough-token',
+    });
+    expect(c.http.keepAliveTimeoutMs).toBe(7000);
+    expect(c.webhooks.allowCidrs).toEqual(['10.1.0.0/16', 'fd00::/8']);
+    expect(c.webhooks.allowPrivate).toBe(true);
+    expect(c.http.metricsToken).toBe('a-long-enough-token');
+  });
+
+  it.each([
+    [{ SMSGW_WEBHOOK_ALLOW_CIDRS: '10.0.0.0/33' }, /ALLOW_CIDRS/],
+    [{ SMSGW_WEBHOOK_ALLOW_CIDRS: 'internal.example' }, /ALLOW_CIDRS/],
+    [{ SMSGW_HTTP_IDLE_TIMEOUT_MS: '30000' }, /IDLE_TIMEOUT/],
+    [{ SMSGW_METRICS_TOKEN: 'short' }, /METRICS_TOKEN/],
+    [{ SMSGW_WEBHOOK_PER_ACCOUNT: '20' }, /PER_ACCOUNT/],
+    [{ SMSGW_HTTP_MAX_CONNECTIONS_PER_IP: '0' }, /MAX_CONNECTIONS_PER_IP/],
+    [{ SMSGW_LOGIN_WINDOW_MS: 'Infinity' }, /LOGIN_WINDOW_MS/],
+  ])('refuses %o', (env, message) => {
+    expect(() => loadConfig({ ...base, ...env })).toThrow(message);
   });
 });
