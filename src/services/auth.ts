@@ -59,6 +59,9 @@ export class AuthService {
     this.throttle = new LoginThrottle(limits);
   }
 
+  /** Password logins refused by the throttle (no hash computed) since start. */
+  throttledCount = 0;
+
   /** Password hashes computed since start (real and dummy): what a login flood costs. */
   get hashChecks(): number {
     return this.hashes;
@@ -106,6 +109,7 @@ export class AuthService {
     if (from) {
       const wait = this.throttle.retryAfterMs(login, from.ip);
       if (wait > 0) {
+        this.throttledCount++;
         const retryAfterS = Math.ceil(wait / 1000);
         throw new ApiError(
           'too_many_attempts',
@@ -158,7 +162,10 @@ export class AuthService {
    * without computing a hash.
    */
   async bySmpp(systemId: string, password: string, from?: LoginSource): Promise<UserRow | undefined> {
-    if (from && this.throttle.retryAfterMs(systemId, from.ip) > 0) return undefined;
+    if (from && this.throttle.retryAfterMs(systemId, from.ip) > 0) {
+      this.throttledCount++;
+      return undefined;
+    }
     if (from) this.throttle.attempt(systemId, from.ip);
     const user = await this.store.users.bySmppSystemId(systemId);
     const found = user?.smpp_password_hash

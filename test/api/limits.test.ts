@@ -199,6 +199,10 @@ describe('HTTP limits', () => {
     const ok = await t.call('GET', '/metrics', { auth: METRICS_TOKEN });
     expect(ok.status).toBe(200);
     expect(String(ok.body)).toContain('smsgw_http_request_duration_seconds');
+    // The login flood above shows in the limit counters.
+    expect(String(ok.body)).toMatch(/^smsgw_logins_throttled_total (9[7-9]\d|\d{4,})$/m);
+    expect(String(ok.body)).toMatch(/^smsgw_http_longpoll_waiting \d+$/m);
+    expect(String(ok.body)).toMatch(/^smsgw_http_connections_refused_total [1-9]/m);
   });
 });
 

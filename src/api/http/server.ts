@@ -5,6 +5,7 @@ import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import client from 'prom-client';
 import type { Logger } from 'pino';
 import type { Config } from '../../config.js';
 import { ApiError } from '../../core/errors.js';
@@ -140,7 +141,44 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   messageRoutes(app, deps);
   adminRoutes(app, deps);
-  deliveryRoutes(app, { ...deps, longPoll: new LongPollLimit(limits.longPollMax, limits.longPollPerUser) });
+  const longPoll = new LongPollLimit(limits.longPollMax, limits.longPollPerUser);
+  // What the limits hold back, so an operator sees a flood or a too-tight limit.
+  new client.Gauge({
+    name: 'smsgw_http_longpoll_waiting',
+    help: 'GET /v1/events?wait= requests waiting now',
+    registers: [metrics.registry],
+    collect() {
+      this.set(longPoll.waiting);
+    },
+  });
+  new client.Counter({
+    name: 'smsgw_http_connections_refused_total',
+    help: 'Connections refused over SMSGW_HTTP_MAX_CONNECTIONS_PER_IP since start',
+    registers: [metrics.registry],
+    collect() {
+      this.reset();
+      this.inc(connections.refusedCount);
+    },
+  });
+  new client.Counter({
+    name: 'smsgw_password_hashes_total',
+    help: 'Password hashes computed since start (logins, binds; dummy hashes for unknown logins included)',
+    registers: [metrics.registry],
+    collect() {
+      this.reset();
+      this.inc(deps.auth.hashChecks);
+    },
+  });
+  new client.Counter({
+    name: 'smsgw_logins_throttled_total',
+    help: 'Password logins refused before hashing over the failed-login limits since start',
+    registers: [metrics.registry],
+    collect() {
+      this.reset();
+      this.inc(deps.auth.throttledCount);
+    },
+  });
+  deliveryRoutes(app, { ...deps, longPoll });
   reportRoutes(app, deps);
   seedRoutes(app, deps);
   sessionRoutes(app, deps);
