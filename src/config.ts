@@ -75,6 +75,8 @@ export interface Config {
     maxHeaderBytes: number;
     /** Open connections from one address; more are answered 429 and closed. */
     maxConnectionsPerIp: number;
+    /** Open connections in all; more are closed at once (each holds a descriptor and buffers). */
+    maxConnections: number;
     /** Waiting `GET /v1/events?wait=` requests, all accounts together (503 beyond) and per account (429). */
     longPollMax: number;
     longPollPerUser: number;
@@ -131,6 +133,7 @@ const DEFAULTS: Omit<Config, 'nodeId'> = {
     idleTimeoutMs: 120_000,
     maxHeaderBytes: 16_384,
     maxConnectionsPerIp: 256,
+    maxConnections: 4096,
     longPollMax: 256,
     longPollPerUser: 8,
     loginFailuresPerLogin: 10,
@@ -207,6 +210,7 @@ function httpLimits(env: Env, base: Omit<Config, 'nodeId'>): Pick<Config, 'http'
       idleTimeoutMs: int(env, 'SMSGW_HTTP_IDLE_TIMEOUT_MS', h.idleTimeoutMs, 0, 3_600_000),
       maxHeaderBytes: int(env, 'SMSGW_HTTP_MAX_HEADER_BYTES', h.maxHeaderBytes, 1024, 1_048_576),
       maxConnectionsPerIp: int(env, 'SMSGW_HTTP_MAX_CONNECTIONS_PER_IP', h.maxConnectionsPerIp, 1, 100_000),
+      maxConnections: int(env, 'SMSGW_HTTP_MAX_CONNECTIONS', h.maxConnections, 1, 1_000_000),
       longPollMax: int(env, 'SMSGW_LONGPOLL_MAX', h.longPollMax, 1, 100_000),
       longPollPerUser: int(env, 'SMSGW_LONGPOLL_PER_USER', h.longPollPerUser, 1, 10_000),
       loginFailuresPerLogin: int(

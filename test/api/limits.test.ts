@@ -210,7 +210,12 @@ describe('limit settings', () => {
   const base = { SMSGW_DATA_DIR: '/tmp/smsgw-config-test' };
   it('has defaults for a 2-core box and reads every limit from the environment', () => {
     const d = loadConfig(base);
-    expect(d.http).toMatchObject({ headersTimeoutMs: 10_000, maxConnectionsPerIp: 256, longPollPerUser: 8 });
+    expect(d.http).toMatchObject({
+      headersTimeoutMs: 10_000,
+      maxConnectionsPerIp: 256,
+      maxConnections: 4096,
+      longPollPerUser: 8,
+    });
     expect(d.http.metricsToken).toBeUndefined();
     expect(d.webhooks).toEqual({ allowPrivate: false, allowCidrs: [], concurrency: 16, perAccount: 4 });
     const c = loadConfig({

@@ -112,6 +112,9 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   const connections = new ConnectionLimit(limits.maxConnectionsPerIp);
   connections.attach(app.server);
+  // Beyond this Node closes new sockets at once, before any parsing: the last line against a
+  // flood from many addresses (Node raises the descriptor limit to the hard limit at start).
+  app.server.maxConnections = limits.maxConnections;
   app.addHook('onRequest', connections.hook);
   app.addHook('preValidation', strictInputs);
 
