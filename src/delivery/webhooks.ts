@@ -107,7 +107,9 @@ export class WebhookWorker {
     if (read > 0) this.onFannedOut();
     const free = this.opts.concurrency - this.running_.size;
     if (free <= 0) return 0;
-    const due = await this.store.webhooks.claimDue(now, now + this.opts.timeoutMs * 2, free, {
+    // The lease outlives the longest delivery (cut at 3× the timeout below), so this node, which
+    // keeps claiming while deliveries run, and other nodes never claim a row still in flight.
+    const due = await this.store.webhooks.claimDue(now, now + this.opts.timeoutMs * 4, free, {
       perOwner: this.opts.perAccount,
       inFlight: this.inFlight,
     });
@@ -180,6 +182,8 @@ export class WebhookWorker {
         },
         headersTimeout: this.opts.timeoutMs,
         bodyTimeout: this.opts.timeoutMs,
+        // Connect, headers and body each have a timeout; this bounds them together.
+        signal: AbortSignal.timeout(this.opts.timeoutMs * 3),
       });
       statusCode = res.statusCode;
       await res.body.dump();
