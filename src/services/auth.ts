@@ -15,7 +15,7 @@ import type { ThrottleLimits } from './login-throttle.js';
 import { LoginThrottle } from './login-throttle.js';
 import {
   apiKeyFromChosen,
-  hashPassword,
+  dummyPasswordHash,
   parseApiKey,
   secretMatches,
   sha256,
@@ -48,7 +48,11 @@ export class AuthService {
   private touched = new Map<string, number>();
   private keyCache = new Map<string, { principal: Principal; until: number }>();
   private readonly checking = new Map<string, Promise<UserRow | undefined>>();
-  private dummyHash: Promise<string> | undefined;
+  /**
+   * Same parameters as a stored hash, random salt and digest: verifying against it costs what a
+   * real check costs and never matches.
+   */
+  private readonly dummyHash = dummyPasswordHash();
   private hashes = 0;
   readonly throttle: LoginThrottle;
 
@@ -151,8 +155,7 @@ export class AuthService {
   private async verify(password: string, stored: string | null | undefined): Promise<boolean> {
     this.hashes++;
     if (stored) return verifyPassword(password, stored);
-    this.dummyHash ??= hashPassword(randomBytes(16).toString('base64url'));
-    await verifyPassword(password, await this.dummyHash);
+    await verifyPassword(password, this.dummyHash);
     return false;
   }
 
@@ -168,12 +171,12 @@ export class AuthService {
     }
     if (from) this.throttle.attempt(systemId, from.ip);
     const user = await this.store.users.bySmppSystemId(systemId);
+    const key = sha256(`${systemId}\u0000${password}`);
     const found = user?.smpp_password_hash
       ? (await this.verify(password, user.smpp_password_hash))
         ? user
         : undefined
-      : ((await this.remembered(sha256(`${systemId}\u0000${password}`), systemId)) ??
-        (await this.checkPassword(sha256(`${systemId}\u0000${password}`), systemId, password)));
+      : ((await this.remembered(key, systemId)) ?? (await this.checkPassword(key, systemId, password)));
     if (from && found) this.throttle.succeeded(systemId, from.ip);
     return found;
   }
