@@ -121,8 +121,11 @@ interface Template {
   base: Record<string, unknown>;
   /** Where the parameters go. */
   in: 'body' | 'query';
-  /** Admin-only endpoints that change the gateway are not fuzzed with the admin key. */
-  adminRead?: boolean;
+  /**
+   * Sent with the admin key: reads, and user writes aimed at a victim account. Channel writes
+   * are left out: a mutated channel would start real drivers (serial ports, SMSC connections).
+   */
+  admin?: boolean;
 }
 
 const TEMPLATES: Template[] = [
@@ -195,9 +198,23 @@ const TEMPLATES: Template[] = [
   { method: 'GET', path: '/v1/queue', in: 'query', base: {} },
   { method: 'GET', path: '/v1/me', in: 'query', base: {} },
   { method: 'POST', path: '/v1/keys', in: 'body', base: { name: 'fuzz' } },
-  { method: 'GET', path: '/v1/users', in: 'query', base: {}, adminRead: true },
-  { method: 'GET', path: '/v1/channels', in: 'query', base: {}, adminRead: true },
-  { method: 'GET', path: '/v1/channels/:id', in: 'query', base: {}, adminRead: true },
+  { method: 'GET', path: '/v1/users', in: 'query', base: {}, admin: true },
+  { method: 'GET', path: '/v1/channels', in: 'query', base: {}, admin: true },
+  { method: 'GET', path: '/v1/channels/:id', in: 'query', base: {}, admin: true },
+  {
+    method: 'POST',
+    path: '/v1/users',
+    in: 'body',
+    base: { login: 'made', password: 'password-1', role: 'user' },
+    admin: true,
+  },
+  {
+    method: 'PATCH',
+    path: '/v1/users/:id',
+    in: 'body',
+    base: { status: 'active', smpp_system_id: 'sys' },
+    admin: true,
+  },
   { method: 'POST', path: '/auth/login', in: 'body', base: { login: 'fuzzer', password: 'wrong' } },
   {
     method: 'GET',
@@ -273,7 +290,7 @@ function formEncode(r: Rng, obj: Record<string, unknown>): string {
 function makeCase(
   r: Rng,
   tpl: Template,
-  ids: { message: string; keyword: string },
+  ids: { message: string; keyword: string; victim: string },
   keys: { user: string },
 ): Case {
   const params: Record<string, unknown> = { ...tpl.base };
@@ -287,14 +304,14 @@ function makeCase(
   }
   const idValue = () =>
     r.chance(0.5)
-      ? r.pick([ids.message, ids.keyword, '+14155550100', '14155550100'])
+      ? r.pick([ids.message, ids.keyword, ids.victim, '+14155550100', '14155550100'])
       : encodeURIComponent(String(r.pick(ODD_STRINGS))).slice(0, 300) || '%20';
   let path = tpl.path.replace(/:(id|number)/g, () => idValue());
   if (r.chance(0.03)) path += r.pick(['/', '//', '/..', '%', '%E0%A4%A', '?', '#x', ';x']);
 
   const headers: Record<string, string> = {};
   const auth = r.int(20);
-  if (tpl.adminRead) headers.authorization = `Bearer ${ADMIN_KEY}`;
+  if (tpl.admin) headers.authorization = `Bearer ${ADMIN_KEY}`;
   else if (auth < 15) headers.authorization = `Bearer ${keys.user}`;
   else if (auth === 15)
     headers.authorization = `Basic ${Buffer.from(`fuzzer:${r.pick(ODD_STRINGS)}`).toString('base64')}`;
@@ -369,7 +386,7 @@ function openFds(): number {
 describe('HTTP fuzzer', () => {
   let t: TestApp;
   let userKey: string;
-  const ids = { message: '', keyword: '' };
+  const ids = { message: '', keyword: '', victim: '' };
 
   beforeAll(async () => {
     t = await startTestApp({
@@ -379,6 +396,9 @@ describe('HTTP fuzzer', () => {
       SMSGW_LOGIN_FAILURES_PER_IP: '10',
     });
     await t.call('POST', '/v1/users', { body: { login: 'fuzzer', password: 'fuzzer-password' } });
+    ids.victim = (
+      await t.call('POST', '/v1/users', { body: { login: 'victim', password: 'victim-password' } })
+    ).body.id;
     userKey = (await t.call('POST', '/v1/keys', { auth: 'fuzzer:fuzzer-password', body: { name: 'f' } })).body
       .key;
     const sent = await t.call('POST', '/v1/messages', {
