@@ -36,6 +36,7 @@ describe('HTTP limits', () => {
     t = await startTestApp({
       SMSGW_SIMULATOR: 'false',
       SMSGW_HTTP_HEADERS_TIMEOUT_MS: '1000',
+      SMSGW_HTTP_REQUEST_TIMEOUT_MS: '2000',
       SMSGW_HTTP_MAX_CONNECTIONS_PER_IP: '40',
       SMSGW_LONGPOLL_PER_USER: '2',
       SMSGW_LONGPOLL_MAX: '3',
@@ -71,6 +72,24 @@ describe('HTTP limits', () => {
     expect(c.data()).toMatch(/^HTTP\/1\.1 408 /);
     expectErrorShape(JSON.parse(c.data().slice(c.data().indexOf('\r\n\r\n') + 4)), 'request_timeout');
     expect((await t.call('GET', '/healthz', { auth: null })).status).toBe(200);
+  });
+
+  it('cuts off a client that sends its body too slowly (request timeout)', async () => {
+    const c = await open(port);
+    const started = Date.now();
+    c.socket.write(
+      `POST /v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${aliceKey}\r\n` +
+        'Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"to":"',
+    );
+    const drip = setInterval(() => {
+      if (!c.socket.destroyed) c.socket.write('1');
+    }, 200);
+    const closedAt = await c.closed;
+    clearInterval(drip);
+    expect(closedAt - started).toBeGreaterThanOrEqual(1500);
+    expect(closedAt - started).toBeLessThan(15_000);
+    expect(c.data()).toMatch(/^HTTP\/1\.1 408 /);
+    expectErrorShape(JSON.parse(c.data().slice(c.data().indexOf('\r\n\r\n') + 4)), 'request_timeout');
   });
 
   it('refuses connections over the per-address limit with 429 in the error shape', async () => {

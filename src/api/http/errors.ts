@@ -90,7 +90,9 @@ export function errorHandler(err: FastifyError | ApiError | Error, req: FastifyR
  * line (400). Answer those with the same JSON shape, then close: the stream is out of sync.
  */
 export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
-  if (!socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+  // As Node's own handler: answer unless a response already started on this socket.
+  const current = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (!socket.writable || current?.headersSent) {
     socket.destroy();
     return;
   }
