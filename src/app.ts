@@ -14,7 +14,9 @@ import { createSimulatorDriver } from './channels/simulator/driver.js';
 import { createSmppClientDriver } from './channels/smpp/driver.js';
 import type { Config } from './config.js';
 import { InboundService } from './delivery/inbound.js';
+import { UrlGuard } from './delivery/url-guard.js';
 import { WEBHOOK_DEFAULTS, WebhookWorker } from './delivery/webhooks.js';
+import { REDACT_PATHS } from './core/redact.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { ChannelRegistry } from './dispatch/registry.js';
 import { AuthService } from './services/auth.js';
@@ -103,21 +105,35 @@ export async function bootstrapAdmin(
 }
 
 export async function startApp(config: Readonly<Config>, opts: { logger?: Logger } = {}): Promise<App> {
-  const logger = opts.logger ?? pino({ level: config.logLevel });
+  const logger =
+    opts.logger ?? pino({ level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
   const store = await openStore(config);
   const created = await bootstrapAdmin(store, config);
-  const auth = new AuthService(store);
+  const auth = new AuthService(store, {
+    perLogin: config.http.loginFailuresPerLogin,
+    perIp: config.http.loginFailuresPerIp,
+    windowMs: config.http.loginWindowMs,
+  });
+  const urlGuard = new UrlGuard(config.webhooks);
   const messages = new MessageService(store, {
     maxRecipients: config.maxRecipients,
     maxSegments: config.maxSegments,
     defaultValidityMinutes: config.defaultValidityMinutes,
     maxAttempts: config.dispatch.maxAttempts,
     defaultRegion: config.defaultRegion,
+    urlGuard,
   });
-  const webhooks = new WebhookWorker(store, logger.child({ part: 'webhooks' }), {
-    ...WEBHOOK_DEFAULTS,
-    retryBaseMs: config.webhookRetryBaseMs,
-  });
+  const webhooks = new WebhookWorker(
+    store,
+    logger.child({ part: 'webhooks' }),
+    {
+      ...WEBHOOK_DEFAULTS,
+      retryBaseMs: config.webhookRetryBaseMs,
+      concurrency: config.webhooks.concurrency,
+      perAccount: config.webhooks.perAccount,
+    },
+    urlGuard,
+  );
   const inbound = new InboundService(store, messages, logger.child({ part: 'inbound' }), () =>
     webhooks.poke(),
   );
@@ -158,6 +174,8 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
     inbound,
     logger,
     userRateLimit: config.userRateLimit,
+    limits: config.http,
+    urlGuard,
     ready: () => ready,
   });
   await registry.sync();

@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { CountryCode } from 'libphonenumber-js';
 import { getCountries } from 'libphonenumber-js';
+import { parseCidr } from './delivery/url-guard.js';
 
 export interface Config {
   /** HTTP listen port. */
@@ -64,6 +65,41 @@ export interface Config {
   retention: { messagesDays: number; inboundDays: number; webhooksDays: number };
   /** SMPP server face: what one client may hold (see SMPP_LIMIT_DEFAULTS for the figures). */
   smppLimits: SmppLimits;
+  // ---- HTTP face and webhook limits (issue 12): every resource a client can hold has a bound.
+  http: {
+    /** A request's headers must arrive within this (slowloris); answered 408 and closed. */
+    headersTimeoutMs: number;
+    /** The whole request, body included, must arrive within this. */
+    requestTimeoutMs: number;
+    /** An idle keep-alive connection is closed after this. */
+    keepAliveTimeoutMs: number;
+    /** A connection with no traffic either way is cut after this (longer than the longest long-poll). */
+    idleTimeoutMs: number;
+    /** Largest request head (request line and headers), bytes; larger is answered 431. */
+    maxHeaderBytes: number;
+    /** Open connections from one address; more are answered 429 and closed. */
+    maxConnectionsPerIp: number;
+    /** Open connections in all; more are closed at once (each holds a descriptor and buffers). */
+    maxConnections: number;
+    /** Waiting `GET /v1/events?wait=` requests, all accounts together (503 beyond) and per account (429). */
+    longPollMax: number;
+    longPollPerUser: number;
+    /** Failed logins allowed per login and per address within loginWindowMs, before any hash is computed. */
+    loginFailuresPerLogin: number;
+    loginFailuresPerIp: number;
+    loginWindowMs: number;
+    /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
+    metricsToken: string | undefined;
+  };
+  webhooks: {
+    /** Let webhook and callback URLs reach private, loopback and link-local addresses. */
+    allowPrivate: boolean;
+    /** CIDRs webhook and callback URLs may reach although private (e.g. 10.1.2.0/24). */
+    allowCidrs: string[];
+    /** Deliveries in flight at once, and at most this many for one account. */
+    concurrency: number;
+    perAccount: number;
+  };
 }
 
 /** Limits of the SMPP server face; every resource a client can hold has one. */
@@ -134,6 +170,22 @@ const DEFAULTS: Omit<Config, 'nodeId'> = {
   userRateLimit: 0,
   retention: { messagesDays: 365, inboundDays: 365, webhooksDays: 30 },
   smppLimits: SMPP_LIMIT_DEFAULTS,
+  http: {
+    headersTimeoutMs: 10_000,
+    requestTimeoutMs: 30_000,
+    keepAliveTimeoutMs: 5_000,
+    idleTimeoutMs: 120_000,
+    maxHeaderBytes: 16_384,
+    maxConnectionsPerIp: 256,
+    maxConnections: 4096,
+    longPollMax: 256,
+    longPollPerUser: 8,
+    loginFailuresPerLogin: 10,
+    loginFailuresPerIp: 50,
+    loginWindowMs: 300_000,
+    metricsToken: undefined,
+  },
+  webhooks: { allowPrivate: false, allowCidrs: [], concurrency: 16, perAccount: 4 },
 };
 
 export class ConfigError extends Error {}
@@ -197,6 +249,55 @@ function readFileConfig(path: string | undefined): Partial<Config> {
   }
 }
 
+/** The HTTP face's and the webhook sender's limits (README, "Limits"). */
+function httpLimits(env: Env, base: Omit<Config, 'nodeId'>): Pick<Config, 'http' | 'webhooks'> {
+  const h = { ...DEFAULTS.http, ...(base.http ?? {}) };
+  const w = { ...DEFAULTS.webhooks, ...(base.webhooks ?? {}) };
+  const cidrs = env.SMSGW_WEBHOOK_ALLOW_CIDRS ?? w.allowCidrs.join(',');
+  const allowCidrs = cidrs
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean);
+  for (const c of allowCidrs) {
+    if (!parseCidr(c)) {
+      throw new ConfigError(`SMSGW_WEBHOOK_ALLOW_CIDRS: "${c}" is not a CIDR such as 10.0.0.0/8 or fd00::/8`);
+    }
+  }
+  const token = env.SMSGW_METRICS_TOKEN ?? h.metricsToken;
+  if (token !== undefined && token !== '' && token.length < 16) {
+    throw new ConfigError('SMSGW_METRICS_TOKEN must be at least 16 characters');
+  }
+  return {
+    http: {
+      headersTimeoutMs: int(env, 'SMSGW_HTTP_HEADERS_TIMEOUT_MS', h.headersTimeoutMs, 100, 600_000),
+      requestTimeoutMs: int(env, 'SMSGW_HTTP_REQUEST_TIMEOUT_MS', h.requestTimeoutMs, 100, 3_600_000),
+      keepAliveTimeoutMs: int(env, 'SMSGW_HTTP_KEEPALIVE_TIMEOUT_MS', h.keepAliveTimeoutMs, 100, 600_000),
+      idleTimeoutMs: int(env, 'SMSGW_HTTP_IDLE_TIMEOUT_MS', h.idleTimeoutMs, 0, 3_600_000),
+      maxHeaderBytes: int(env, 'SMSGW_HTTP_MAX_HEADER_BYTES', h.maxHeaderBytes, 1024, 1_048_576),
+      maxConnectionsPerIp: int(env, 'SMSGW_HTTP_MAX_CONNECTIONS_PER_IP', h.maxConnectionsPerIp, 1, 100_000),
+      maxConnections: int(env, 'SMSGW_HTTP_MAX_CONNECTIONS', h.maxConnections, 1, 1_000_000),
+      longPollMax: int(env, 'SMSGW_LONGPOLL_MAX', h.longPollMax, 1, 100_000),
+      longPollPerUser: int(env, 'SMSGW_LONGPOLL_PER_USER', h.longPollPerUser, 1, 10_000),
+      loginFailuresPerLogin: int(
+        env,
+        'SMSGW_LOGIN_FAILURES_PER_LOGIN',
+        h.loginFailuresPerLogin,
+        1,
+        1_000_000,
+      ),
+      loginFailuresPerIp: int(env, 'SMSGW_LOGIN_FAILURES_PER_IP', h.loginFailuresPerIp, 1, 1_000_000),
+      loginWindowMs: int(env, 'SMSGW_LOGIN_WINDOW_MS', h.loginWindowMs, 1000, 86_400_000),
+      metricsToken: token || undefined,
+    },
+    webhooks: {
+      allowPrivate: bool(env, 'SMSGW_WEBHOOK_ALLOW_PRIVATE', w.allowPrivate),
+      allowCidrs,
+      concurrency: int(env, 'SMSGW_WEBHOOK_CONCURRENCY', w.concurrency, 1, 1000),
+      perAccount: int(env, 'SMSGW_WEBHOOK_PER_ACCOUNT', w.perAccount, 1, 1000),
+    },
+  };
+}
+
 /** Builds the frozen config from defaults, an optional JSON file and the environment. */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
   const file = readFileConfig(env.SMSGW_CONFIG);
@@ -240,6 +341,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       webhooksDays: int(env, 'SMSGW_RETENTION_WEBHOOKS_DAYS', base.retention.webhooksDays, 0, 36_500),
     },
     smppLimits: smppLimits(env, base.smppLimits),
+    ...httpLimits(env, base),
     nodeId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     dispatch: {
       ...base.dispatch,
@@ -247,6 +349,12 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       retryBaseMs: int(env, 'SMSGW_RETRY_BASE_MS', base.dispatch.retryBaseMs, 0, 86_400_000),
     },
   };
+  if (config.http.idleTimeoutMs !== 0 && config.http.idleTimeoutMs <= 61_000) {
+    throw new ConfigError('SMSGW_HTTP_IDLE_TIMEOUT_MS must be 0 (off) or longer than the 60 s long-poll');
+  }
+  if (config.webhooks.perAccount > config.webhooks.concurrency) {
+    throw new ConfigError('SMSGW_WEBHOOK_PER_ACCOUNT cannot exceed SMSGW_WEBHOOK_CONCURRENCY');
+  }
   if (config.smppTls.port > 0 && (!config.smppTls.certFile || !config.smppTls.keyFile)) {
     throw new ConfigError('SMSGW_SMPP_TLS_PORT needs SMSGW_SMPP_TLS_CERT and SMSGW_SMPP_TLS_KEY (PEM files)');
   }

@@ -13,6 +13,8 @@ export const ERRORS = {
   payload_too_large: { status: 413, message: 'The request body is too large.' },
   text_too_long: { status: 422, message: 'The text needs more segments than allowed.' },
   unsupported_media_type: { status: 415, message: 'The content type is not supported.' },
+  request_timeout: { status: 408, message: 'The request was not received in time.' },
+  headers_too_large: { status: 431, message: 'The request headers are too large.' },
   // Auth
   unauthorized: { status: 401, message: 'Authentication is required.' },
   invalid_credentials: { status: 401, message: 'The credentials are not valid.' },
@@ -30,6 +32,11 @@ export const ERRORS = {
   },
   not_cancelable: { status: 409, message: 'The message can no longer be canceled.' },
   rate_limited: { status: 429, message: 'Too many requests; slow down.' },
+  too_many_attempts: { status: 429, message: 'Too many failed logins; wait before trying again.' },
+  too_many_connections: { status: 429, message: 'Too many open connections from this address.' },
+  too_many_waiters: { status: 429, message: 'Too many long-poll requests are waiting for this account.' },
+  busy: { status: 503, message: 'The server is at its limit of waiting requests; retry shortly.' },
+  unsafe_url: { status: 400, message: 'The URL points at an address the gateway may not call.' },
   internal: { status: 500, message: 'Something went wrong on our side.' },
   unavailable: { status: 503, message: 'The service is not ready.' },
 

@@ -3,12 +3,21 @@
  * rows, signed, and records every attempt. Failures (non-2xx, timeout, refused) retry with
  * exponential backoff until 24 h after the event; the outbox is in the database, so a restart
  * resumes where it stopped, and an event keeps its event_id across retries.
+ *
+ * Slots are a pool, not rounds: a delivery frees its slot when it ends, and one account holds at
+ * most `perAccount` of the `concurrency` slots. Before, a round of 16 waited for its slowest
+ * delivery, so one tenant's dead receiver (10 s timeout) stalled every tenant's webhooks.
+ *
+ * Every connection goes through the URL guard (url-guard.ts): IP literals are checked before the
+ * request, names when the socket resolves them, so the address connected to is the one checked.
  */
 import type { Logger } from 'pino';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
+import { redactUrl } from '../core/redact.js';
 import type { Store } from '../store/index.js';
 import type { WebhookOutboxRow } from '../store/schema.js';
 import { sign } from './signing.js';
+import type { UrlGuard } from './url-guard.js';
 
 export interface WebhookOptions {
   /** First retry delay; doubles per attempt up to maxRetryMs. 10 s gives a flapping receiver a moment. */
@@ -19,7 +28,9 @@ export interface WebhookOptions {
   /** A receiver that has not answered in 10 s is treated as down. */
   timeoutMs: number;
   pollMs: number;
+  /** Deliveries in flight at once, and at most perAccount of them for one account. */
   concurrency: number;
+  perAccount: number;
 }
 
 export const WEBHOOK_DEFAULTS: WebhookOptions = {
@@ -29,6 +40,7 @@ export const WEBHOOK_DEFAULTS: WebhookOptions = {
   timeoutMs: 10_000,
   pollMs: 500,
   concurrency: 16,
+  perAccount: 4,
 };
 
 export class WebhookWorker {
@@ -38,12 +50,20 @@ export class WebhookWorker {
   /** Called after a fan-out round read new events (SMPP receipts may be queued). */
   onFannedOut: () => void = () => undefined;
   private secrets = new Map<string, { secret: string; at: number }>();
+  /** Deliveries in flight per account, and all of them. */
+  private readonly inFlight = new Map<string, number>();
+  private readonly running_ = new Set<Promise<void>>();
+  private readonly agent: Agent | undefined;
+  private stopped: Promise<void> | undefined;
 
   constructor(
     private readonly store: Store,
     private readonly log: Logger,
     private readonly opts: WebhookOptions = WEBHOOK_DEFAULTS,
-  ) {}
+    private readonly guard?: UrlGuard,
+  ) {
+    this.agent = guard ? new Agent({ connect: { lookup: guard.lookup } }) : undefined;
+  }
 
   start(): void {
     this.running = true;
@@ -54,13 +74,27 @@ export class WebhookWorker {
     this.wake?.();
   }
 
-  async stop(): Promise<void> {
-    this.running = false;
-    this.wake?.();
-    await this.loopDone;
+  /** Stops taking work, waits for deliveries in flight; can be called twice. */
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      this.running = false;
+      this.wake?.();
+      await this.loopDone;
+      await Promise.all(this.running_);
+      await this.agent?.close();
+    })();
+    return this.stopped;
   }
 
-  /** One round: fan out, deliver what is due. Returns how many deliveries were attempted. */
+  /** Deliveries in flight now (all accounts). */
+  get active(): number {
+    return this.running_.size;
+  }
+
+  /**
+   * One step: fan out, then start as many due deliveries as there are free slots (fairly across
+   * accounts). Returns how many were started; they finish in the background.
+   */
   async runOnce(): Promise<number> {
     const now = Date.now();
     // Catch up in pages; a page shorter than the limit means we are at the head of the log.
@@ -71,20 +105,41 @@ export class WebhookWorker {
       if (n < 500) break;
     }
     if (read > 0) this.onFannedOut();
-    const due = await this.store.webhooks.claimDue(now, now + this.opts.timeoutMs * 2, this.opts.concurrency);
-    await Promise.all(due.map((row) => this.deliver(row)));
+    const free = this.opts.concurrency - this.running_.size;
+    if (free <= 0) return 0;
+    // The lease outlives the longest delivery (cut at 3× the timeout below), so this node, which
+    // keeps claiming while deliveries run, and other nodes never claim a row still in flight.
+    const due = await this.store.webhooks.claimDue(now, now + this.opts.timeoutMs * 4, free, {
+      perOwner: this.opts.perAccount,
+      inFlight: this.inFlight,
+    });
+    for (const row of due) this.launch(row);
     return due.length;
+  }
+
+  private launch(row: WebhookOutboxRow): void {
+    this.inFlight.set(row.owner_id, (this.inFlight.get(row.owner_id) ?? 0) + 1);
+    const p: Promise<void> = this.deliver(row)
+      .catch((err: unknown) => this.log.error({ err, event: row.event_id }, 'webhook delivery failed'))
+      .finally(() => {
+        this.running_.delete(p);
+        const left = (this.inFlight.get(row.owner_id) ?? 1) - 1;
+        if (left <= 0) this.inFlight.delete(row.owner_id);
+        else this.inFlight.set(row.owner_id, left);
+        this.wake?.();
+      });
+    this.running_.add(p);
   }
 
   private async loop(): Promise<void> {
     while (this.running) {
-      let attempted = 0;
+      let started = 0;
       try {
-        attempted = await this.runOnce();
+        started = await this.runOnce();
       } catch (err) {
         this.log.error({ err }, 'webhook round failed');
       }
-      if (attempted === 0 && this.running) {
+      if (started === 0 && this.running) {
         await new Promise<void>((resolve) => {
           const t = setTimeout(done, this.opts.pollMs);
           function done() {
@@ -111,8 +166,11 @@ export class WebhookWorker {
     let statusCode: number | null = null;
     let error: string | null = null;
     try {
+      // Stored before the guard existed, or set while the operator allowed it: checked again now.
+      this.guard?.checkLiteral(row.url);
       const ts = Math.floor(Date.now() / 1000);
       const res = await request(row.url, {
+        ...(this.agent ? { dispatcher: this.agent } : {}),
         method: 'POST',
         body: row.payload,
         headers: {
@@ -124,12 +182,14 @@ export class WebhookWorker {
         },
         headersTimeout: this.opts.timeoutMs,
         bodyTimeout: this.opts.timeoutMs,
+        // Connect, headers and body each have a timeout; this bounds them together.
+        signal: AbortSignal.timeout(this.opts.timeoutMs * 3),
       });
       statusCode = res.statusCode;
       await res.body.dump();
       if (statusCode < 200 || statusCode >= 300) error = `receiver answered ${statusCode}`;
     } catch (err) {
-      error = (err as Error).message;
+      error = errorText(err);
     }
     const at = Date.now();
     const retryAt = at + Math.min(this.opts.maxRetryMs, this.opts.retryBaseMs * 2 ** row.attempts);
@@ -139,6 +199,14 @@ export class WebhookWorker {
       retryAt,
     );
     if (outcome === 'failed')
-      this.log.warn({ url: row.url, event: row.event_id }, 'webhook given up after retries');
+      this.log.warn({ url: redactUrl(row.url), event: row.event_id }, 'webhook given up after retries');
   }
+}
+
+/** The reason to record for a failed delivery; undici wraps a refused lookup in its cause. */
+function errorText(err: unknown): string {
+  const e = err as Error & { cause?: Error & { code?: string }; code?: string };
+  if (e.cause?.code === 'EUNSAFEADDR') return e.cause.message;
+  if (e instanceof Error && 'code' in e && e.code === 'unsafe_url') return `refused: ${e.message}`;
+  return e.message;
 }

@@ -2,25 +2,29 @@
  * Who is calling: Bearer API keys and login/password (Basic, and the seed API's login/pass).
  * Verified passwords are remembered briefly so clients that send them on every request (the
  * seed API does) do not pay a 50 ms scrypt each time; blocking a user clears the memory.
+ *
+ * Failed logins are throttled per login and per address before any hash is computed
+ * (login-throttle.ts), and a login that does not exist is checked against a dummy hash, so a
+ * refusal costs the same ~50 ms either way and timing does not tell which logins exist.
  */
 import type { Store } from '../store/index.js';
 import type { UserRow } from '../store/schema.js';
 import { ApiError } from '../core/errors.js';
 import { randomBytes } from 'node:crypto';
+import type { ThrottleLimits } from './login-throttle.js';
+import { LoginThrottle } from './login-throttle.js';
 import {
   apiKeyFromChosen,
-  hashPassword,
+  dummyPasswordHash,
   parseApiKey,
   secretMatches,
   sha256,
   verifyPassword,
 } from './secrets.js';
 
-/** A hash of nothing, verified for unknown ids so their refusal costs what a wrong password does. */
-let dummy: Promise<string> | undefined;
-function dummyHash(): Promise<string> {
-  dummy ??= hashPassword(randomBytes(16).toString('base64'));
-  return dummy;
+/** Where a login attempt comes from; given by every face that can throttle it. */
+export interface LoginSource {
+  ip?: string | undefined;
 }
 
 export interface Principal {
@@ -43,8 +47,29 @@ export class AuthService {
   private passwordCache = new Map<string, { userId: string; until: number }>();
   private touched = new Map<string, number>();
   private keyCache = new Map<string, { principal: Principal; until: number }>();
+  private readonly checking = new Map<string, Promise<UserRow | undefined>>();
+  /**
+   * Same parameters as a stored hash, random salt and digest: verifying against it costs what a
+   * real check costs and never matches.
+   */
+  private readonly dummyHash = dummyPasswordHash();
+  private hashes = 0;
+  readonly throttle: LoginThrottle;
 
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    limits: ThrottleLimits = { perLogin: 10, perIp: 50, windowMs: 300_000 },
+  ) {
+    this.throttle = new LoginThrottle(limits);
+  }
+
+  /** Password logins refused by the throttle (no hash computed) since start. */
+  throttledCount = 0;
+
+  /** Password hashes computed since start (real and dummy): what a login flood costs. */
+  get hashChecks(): number {
+    return this.hashes;
+  }
 
   /** Resolves an API key to its user; throws invalid_credentials / account_blocked. */
   async byApiKey(presented: string): Promise<Principal> {
@@ -70,36 +95,90 @@ export class AuthService {
     return principal;
   }
 
-  /** Checks a login and password. Returns undefined on wrong credentials (callers pick the error). */
-  async byPassword(login: string, password: string): Promise<UserRow | undefined> {
-    const cacheKey = sha256(`${login}\u0000${password}`);
-    const cached = this.passwordCache.get(cacheKey);
-    if (cached && cached.until > Date.now()) {
-      const user = await this.store.users.byId(cached.userId);
-      if (user && user.login === login) return user;
+  /**
+   * Checks a login and password. Returns undefined on wrong credentials (callers pick the error).
+   * With a source (every HTTP face passes one), failures are throttled: over the limit this
+   * throws too_many_attempts (429, details.retry_after_s) before computing any hash.
+   */
+  async byPassword(login: string, password: string, from?: LoginSource): Promise<UserRow | undefined> {
+    const key = sha256(`${login}\u0000${password}`);
+    // A remembered correct password is not an attempt: clients that send it on every request
+    // (the seed API, Basic auth) are never throttled by their own traffic.
+    const known = await this.remembered(key, login);
+    if (known) return known;
+    // The same login and password already being checked (a client's concurrent requests): one
+    // hash, one attempt.
+    const shared = this.checking.get(key);
+    if (shared) return shared;
+    if (from) {
+      const wait = this.throttle.retryAfterMs(login, from.ip);
+      if (wait > 0) {
+        this.throttledCount++;
+        const retryAfterS = Math.ceil(wait / 1000);
+        throw new ApiError(
+          'too_many_attempts',
+          `Too many failed logins; try again in ${retryAfterS} s.`,
+          undefined,
+          { retry_after_s: retryAfterS },
+        );
+      }
+      this.throttle.attempt(login, from.ip);
     }
+    const check = this.checkPassword(key, login, password)
+      .then((user) => {
+        if (from && user) this.throttle.succeeded(login, from.ip);
+        return user;
+      })
+      .finally(() => this.checking.delete(key));
+    this.checking.set(key, check);
+    return check;
+  }
+
+  private async remembered(key: string, login: string): Promise<UserRow | undefined> {
+    const cached = this.passwordCache.get(key);
+    if (!cached || cached.until <= Date.now()) return undefined;
+    const user = await this.store.users.byId(cached.userId);
+    return user && user.login === login ? user : undefined;
+  }
+
+  private async checkPassword(key: string, login: string, password: string): Promise<UserRow | undefined> {
     const user = await this.store.users.byLogin(login);
-    if (!user || !(await verifyPassword(password, user.password_hash))) return undefined;
+    // An unknown login still costs one hash, so it is refused as slowly as a wrong password.
+    const ok = await this.verify(password, user?.password_hash);
+    if (!user || !ok) return undefined;
     if (this.passwordCache.size > 10_000) this.passwordCache.clear();
-    this.passwordCache.set(cacheKey, { userId: user.id, until: Date.now() + PASSWORD_CACHE_MS });
+    this.passwordCache.set(key, { userId: user.id, until: Date.now() + PASSWORD_CACHE_MS });
     return user;
+  }
+
+  /** verifyPassword against the stored hash, or against a dummy one (always false) when there is none. */
+  private async verify(password: string, stored: string | null | undefined): Promise<boolean> {
+    this.hashes++;
+    if (stored) return verifyPassword(password, stored);
+    await verifyPassword(password, this.dummyHash);
+    return false;
   }
 
   /**
    * An SMPP bind: the user's separate SMPP credentials when the admin set them, else its login
-   * and password.
+   * and password. With a source, a throttled system_id or address is refused (undefined)
+   * without computing a hash.
    */
-  async bySmpp(systemId: string, password: string): Promise<UserRow | undefined> {
-    const user = await this.store.users.bySmppSystemId(systemId);
-    if (user?.smpp_password_hash)
-      return (await verifyPassword(password, user.smpp_password_hash)) ? user : undefined;
-    // An unknown system_id costs the same hash as a wrong password: a refused bind took
-    // 100–140 ms for an existing id and 0–2 ms for an unknown one, which told ids apart.
-    if (!user && !(await this.store.users.byLogin(systemId))) {
-      await verifyPassword(password, await dummyHash());
+  async bySmpp(systemId: string, password: string, from?: LoginSource): Promise<UserRow | undefined> {
+    if (from && this.throttle.retryAfterMs(systemId, from.ip) > 0) {
+      this.throttledCount++;
       return undefined;
     }
-    return this.byPassword(systemId, password);
+    if (from) this.throttle.attempt(systemId, from.ip);
+    const user = await this.store.users.bySmppSystemId(systemId);
+    const key = sha256(`${systemId}\u0000${password}`);
+    const found = user?.smpp_password_hash
+      ? (await this.verify(password, user.smpp_password_hash))
+        ? user
+        : undefined
+      : ((await this.remembered(key, systemId)) ?? (await this.checkPassword(key, systemId, password)));
+    if (from && found) this.throttle.succeeded(systemId, from.ip);
+    return found;
   }
 
   /** Starts a browser session; the token goes into an HttpOnly cookie, only its hash is stored. */

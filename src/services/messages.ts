@@ -64,7 +64,19 @@ export interface SendLimits {
   defaultValidityMinutes: number;
   maxAttempts: number;
   defaultRegion?: CountryCode | undefined;
+  /** Refuses callback URLs that point inside the operator's network (delivery/url-guard.ts). */
+  urlGuard?: { check(url: string, field: string): Promise<void> } | undefined;
 }
+
+/** Integer fields of SendInput and their ranges: any face may call send, so they are checked here too. */
+const INTEGER_FIELDS = [
+  ['validityMinutes', 'validity', 1, 40_320],
+  ['maxAttempts', 'max_attempts', 1, 20],
+  ['triesPerAttempt', 'attempts', 1, 10],
+  ['replaceId', 'replace_id', 1, 7],
+] as const;
+/** JavaScript dates end at ±8.64e15 ms; a stored time beyond that cannot be shown again. */
+const LATEST_SEND_AT = Date.UTC(9999, 11, 31);
 
 export class MessageService {
   private readonly batcher: WriteBatcher<AcceptItem, AcceptResult>;
@@ -92,6 +104,9 @@ export class MessageService {
     idempotencyKey?: string,
     opts: { bypassOptOut?: boolean } = {},
   ): Promise<SendResult> {
+    if (input.callbackUrl !== undefined && this.limits.urlGuard) {
+      await this.limits.urlGuard.check(input.callbackUrl, 'callback_url');
+    }
     const callbackUrl = input.callbackUrl ?? (await this.keyCallback(principal.apiKeyId));
     const transliterate = await this.transliterates(principal.user.id);
     if (input.channelId !== undefined) await this.checkChannel(principal, input.channelId);
@@ -160,6 +175,19 @@ export class MessageService {
     input: SendInput,
     transliterate = false,
   ): { rows: NewMessage[]; result: SendResult } {
+    if (!Array.isArray(input.to) || input.to.some((s) => typeof s !== 'string')) {
+      throw new ApiError('validation_failed', '"to" must be a number or a list of numbers (strings).', 'to');
+    }
+    for (const [key, field, min, max] of INTEGER_FIELDS) {
+      const v = input[key];
+      if (v !== undefined && (!Number.isInteger(v) || v < min || v > max)) {
+        throw new ApiError(
+          'validation_failed',
+          `${field} must be a whole number from ${min} to ${max}.`,
+          field,
+        );
+      }
+    }
     const recipients = input.to.map((s) => s.trim()).filter((s) => s !== '');
     if (recipients.length === 0)
       throw new ApiError('missing_parameter', 'Give at least one recipient in "to".', 'to');
@@ -177,12 +205,6 @@ export class MessageService {
       const bad = validateSender(input.from);
       if (bad) throw new ApiError('validation_failed', bad, 'from');
     }
-    if (
-      input.replaceId !== undefined &&
-      (!Number.isInteger(input.replaceId) || input.replaceId < 1 || input.replaceId > 7)
-    ) {
-      throw new ApiError('validation_failed', 'replace_id must be an integer from 1 to 7.', 'replace_id');
-    }
     const p = preview(input.text, { transliterate });
     if (p.segments > this.limits.maxSegments) {
       throw new ApiError(
@@ -193,7 +215,7 @@ export class MessageService {
     }
     const now = Date.now();
     const sendAt = input.sendAt?.getTime();
-    if (sendAt !== undefined && Number.isNaN(sendAt))
+    if (sendAt !== undefined && (!Number.isFinite(sendAt) || sendAt > LATEST_SEND_AT || sendAt < 0))
       throw new ApiError('validation_failed', 'send_at is not a valid time.', 'send_at');
     const scheduled = sendAt !== undefined && sendAt > now + 1000;
     const startAt = scheduled ? sendAt : now;

@@ -18,6 +18,7 @@ import * as m006 from './migrations/006-pinned-channel.js';
 import * as m007 from './migrations/007-smpp-receipts.js';
 import * as m008 from './migrations/008-event-tx.js';
 import * as m009 from './migrations/009-lifecycle.js';
+import * as m010 from './migrations/010-repair-non-finite.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -80,6 +81,7 @@ const MIGRATIONS: Record<string, { up(db: Kysely<unknown>, dialect: Dialect): Pr
   '007-smpp-receipts': m007,
   '008-event-tx': m008,
   '009-lifecycle': m009,
+  '010-repair-non-finite': m010,
 };
 
 // pg returns int8 (bigint) as strings to protect values above 2^53; our bigints are epoch

@@ -180,14 +180,26 @@ export class WebhookRepo {
   }
 
   /** Due deliveries that are the oldest pending one of their ordering key, leased to the caller. */
-  async claimDue(now: number, leaseUntil: number, limit: number): Promise<WebhookOutboxRow[]> {
+  /**
+   * Leases up to `limit` due rows. With `fair`, at most `perOwner` rows per account counting the
+   * ones it already has in flight (`inFlight`), and none for accounts at that limit, so one
+   * account's slow receiver cannot take every delivery slot (issue 12).
+   */
+  async claimDue(
+    now: number,
+    leaseUntil: number,
+    limit: number,
+    fair?: { perOwner: number; inFlight: ReadonlyMap<string, number> },
+  ): Promise<WebhookOutboxRow[]> {
+    const full = fair ? [...fair.inFlight].filter(([, n]) => n >= fair.perOwner).map(([o]) => o) : [];
     return this.db.transaction().execute(async (trx) => {
       const candidates = await trx
         .selectFrom('webhook_outbox as o')
-        .select('o.id')
+        .select(['o.id', 'o.owner_id'])
         .where('o.status', '=', 'pending')
         .where('o.next_attempt_at', '<=', now)
         .where((eb) => eb.or([eb('o.lease_until', 'is', null), eb('o.lease_until', '<', now)]))
+        .$if(full.length > 0, (q) => q.where('o.owner_id', 'not in', full))
         .where(({ not, exists, selectFrom }) =>
           not(
             exists(
@@ -200,17 +212,30 @@ export class WebhookRepo {
           ),
         )
         .orderBy('o.next_attempt_at')
-        .limit(limit)
+        // Fair claims look further ahead, so accounts behind a busy one are seen in this round.
+        .limit(fair ? limit * 4 : limit)
         .$if(this.dialect === 'postgres', (q) => q.forUpdate().skipLocked())
         .execute();
-      if (candidates.length === 0) return [];
+      let chosen = candidates;
+      if (fair) {
+        const taken = new Map(fair.inFlight);
+        chosen = candidates
+          .filter((c) => {
+            const n = taken.get(c.owner_id) ?? 0;
+            if (n >= fair.perOwner) return false;
+            taken.set(c.owner_id, n + 1);
+            return true;
+          })
+          .slice(0, limit);
+      }
+      if (chosen.length === 0) return [];
       return trx
         .updateTable('webhook_outbox')
         .set({ lease_until: leaseUntil })
         .where(
           'id',
           'in',
-          candidates.map((c) => c.id),
+          chosen.map((c) => c.id),
         )
         .returningAll()
         .execute();

@@ -32,6 +32,9 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     SMSGW_ADMIN_PASSWORD: ADMIN_PASSWORD,
     SMSGW_SQLITE_SYNCHRONOUS: 'NORMAL',
     SMSGW_SMPP_PORT: '0',
+    // Test receivers listen on loopback, which the URL guard refuses by default; tests of the
+    // guard itself pass SMSGW_WEBHOOK_ALLOW_CIDRS: ''.
+    SMSGW_WEBHOOK_ALLOW_CIDRS: '127.0.0.1/32',
     ...env,
   });
   const app = await startApp(config, { logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });

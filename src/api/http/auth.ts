@@ -27,7 +27,7 @@ export async function authenticate(auth: AuthService, req: FastifyRequest): Prom
     const decoded = Buffer.from(value, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 1) throw new ApiError('invalid_credentials', 'Basic credentials must be login:password.');
-    const user = await auth.byPassword(decoded.slice(0, colon), decoded.slice(colon + 1));
+    const user = await auth.byPassword(decoded.slice(0, colon), decoded.slice(colon + 1), { ip: req.ip });
     if (!user) throw new ApiError('invalid_credentials', 'Wrong login or password.');
     if (user.status !== 'active') throw new ApiError('account_blocked');
     return { user, apiKeyId: null };

@@ -5,15 +5,22 @@ import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import client from 'prom-client';
 import type { Logger } from 'pino';
+import type { Config } from '../../config.js';
 import { ApiError } from '../../core/errors.js';
+import { REDACT_PATHS, redactUrl } from '../../core/redact.js';
+import type { UrlGuard } from '../../delivery/url-guard.js';
 import { RateLimiter } from '../../core/rate-limit.js';
 import type { AuthService } from '../../services/auth.js';
 import type { MessageService } from '../../services/messages.js';
 import type { InboundService } from '../../delivery/inbound.js';
 import { authenticate } from './auth.js';
 import { registerDashboard } from './dashboard.js';
-import { errorHandler, sendError } from './errors.js';
+import { ConnectionLimit } from './connections.js';
+import { clientErrorHandler, errorHandler, sendError } from './errors.js';
+import { LongPollLimit } from './long-poll.js';
+import { strictInputs } from './strict.js';
 import { adminRoutes } from './routes/admin.js';
 import { deliveryRoutes } from './routes/delivery.js';
 import { messageRoutes } from './routes/messages.js';
@@ -32,17 +39,50 @@ export interface HttpDeps extends OpsDeps {
   userRateLimit: number;
   /** The dashboard build to serve at /; default web/dist beside the sources. */
   webDir?: string | undefined;
+  /** Timeouts, connection and waiter caps, login throttle, metrics token (config.http). */
+  limits: Config['http'];
+  /** Checks webhook, callback and forward URLs when they are set. */
+  urlGuard?: UrlGuard | undefined;
 }
 
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
+  const limits = deps.limits;
+  const logger = deps.logger.child(
+    { face: 'http' },
+    {
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      serializers: {
+        req: (req: { method?: string; url?: string; ip?: string }) => ({
+          method: req.method,
+          url: req.url === undefined ? undefined : redactUrl(req.url),
+          remoteAddress: req.ip,
+        }),
+      },
+    },
+  );
   const app = Fastify({
-    loggerInstance: deps.logger.child({ face: 'http' }),
+    loggerInstance: logger,
     // Access logs at 5k req/s would cost more than the requests; metrics cover latency instead.
     logController: new LogController({ disableRequestLogging: true }),
     // 1,000 recipients with a long text fit easily; anything larger is a mistake or an attack.
     bodyLimit: 2 * 1024 * 1024,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
     return503OnClosing: true,
+    // Bounded connections (issue 12): a slowloris sending headers a byte at a time is answered
+    // 408 and closed after headersTimeout; a slow body after requestTimeout; idle keep-alive
+    // sockets go after keepAliveTimeout; a socket silent both ways (a client that stopped
+    // reading) after idleTimeout, longer than the longest long-poll (60 s).
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionTimeout: limits.idleTimeoutMs,
+    http: {
+      headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+      maxHeaderSize: limits.maxHeaderBytes,
+      // Node checks these timeouts on an interval (30 s by default), so a 10 s limit could hold
+      // for 40 s; a one-second sweep over the open connections costs microseconds.
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+    },
+    clientErrorHandler,
     // Malformed URLs and the like must get our error body too, never a bare framework error.
     frameworkErrors: (err, _req, reply) => {
       void sendError(reply, new ApiError('validation_failed', `Bad request: ${err.message}`));
@@ -70,6 +110,14 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     sendError(reply, new ApiError('route_not_found', `There is no ${req.method} ${req.url.split('?')[0]}.`)),
   );
 
+  const connections = new ConnectionLimit(limits.maxConnectionsPerIp);
+  connections.attach(app.server);
+  // Beyond this Node closes new sockets at once, before any parsing: the last line against a
+  // flood from many addresses (Node raises the descriptor limit to the hard limit at start).
+  app.server.maxConnections = limits.maxConnections;
+  app.addHook('onRequest', connections.hook);
+  app.addHook('preValidation', strictInputs);
+
   app.decorateRequest('principal', null);
   const limiter =
     deps.userRateLimit > 0 ? new RateLimiter(deps.userRateLimit, deps.userRateLimit * 2) : undefined;
@@ -96,11 +144,48 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   messageRoutes(app, deps);
   adminRoutes(app, deps);
-  deliveryRoutes(app, deps);
+  const longPoll = new LongPollLimit(limits.longPollMax, limits.longPollPerUser);
+  // What the limits hold back, so an operator sees a flood or a too-tight limit.
+  new client.Gauge({
+    name: 'smsgw_http_longpoll_waiting',
+    help: 'GET /v1/events?wait= requests waiting now',
+    registers: [metrics.registry],
+    collect() {
+      this.set(longPoll.waiting);
+    },
+  });
+  new client.Counter({
+    name: 'smsgw_http_connections_refused_total',
+    help: 'Connections refused over SMSGW_HTTP_MAX_CONNECTIONS_PER_IP since start',
+    registers: [metrics.registry],
+    collect() {
+      this.reset();
+      this.inc(connections.refusedCount);
+    },
+  });
+  new client.Counter({
+    name: 'smsgw_password_hashes_total',
+    help: 'Password hashes computed since start (logins, binds; dummy hashes for unknown logins included)',
+    registers: [metrics.registry],
+    collect() {
+      this.reset();
+      this.inc(deps.auth.hashChecks);
+    },
+  });
+  new client.Counter({
+    name: 'smsgw_logins_throttled_total',
+    help: 'Password logins refused before hashing over the failed-login limits since start',
+    registers: [metrics.registry],
+    collect() {
+      this.reset();
+      this.inc(deps.auth.throttledCount);
+    },
+  });
+  deliveryRoutes(app, { ...deps, longPoll });
   reportRoutes(app, deps);
   seedRoutes(app, deps);
   sessionRoutes(app, deps);
-  opsRoutes(app, deps, metrics);
+  opsRoutes(app, { ...deps, metricsToken: limits.metricsToken }, metrics);
   await registerDashboard(app, deps.webDir);
   return app;
 }

@@ -8,7 +8,29 @@ import type {
   UserRow,
 } from '../../store/schema.js';
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+/**
+ * Stored times as ISO strings. Views never throw on stored data: a value JavaScript cannot show
+ * as a date (Infinity stored by an old release, see migration 010) reads as null rather than
+ * making the whole page answer 500.
+ */
+export function iso(ms: number | null | undefined): string | null {
+  if (ms === null || ms === undefined) return null;
+  const n = Number(ms);
+  return Number.isFinite(n) && Math.abs(n) <= 8.64e15 ? new Date(n).toISOString() : null;
+}
+
+/** A stored number as JSON can carry it: finite or null. */
+const num = (v: number | null) => (v === null || !Number.isFinite(Number(v)) ? null : v);
+
+/** Stored JSON, or null when it does not parse (views never throw on stored data). */
+export function parsedJson(text: string | null): unknown {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return null;
+  }
+}
 
 export function messageView(m: MessageRow) {
   return {
@@ -20,15 +42,15 @@ export function messageView(m: MessageRow) {
     encoding: m.encoding,
     segments: m.segments,
     flash: m.flash === 1,
-    replace_id: m.replace_id,
-    validity: m.validity_minutes,
+    replace_id: num(m.replace_id),
+    validity: num(m.validity_minutes),
     delivery_report: m.report_requested === 1,
     status: m.status,
     /** Nothing will change this message any more (`sent` is final when no report will come). */
     final: m.final_at !== null,
     error: m.error_code ? { code: m.error_code, message: m.error_message } : null,
-    attempts: m.attempts,
-    max_attempts: m.max_attempts,
+    attempts: num(m.attempts),
+    max_attempts: num(m.max_attempts),
     channel_id: m.channel_id,
     pinned_channel_id: m.pinned_channel_id,
     client_ref: m.client_ref,
@@ -124,7 +146,7 @@ export function channelView(
     priority: c.priority,
     used_this_month: extra.used_this_month,
     health: extra.health ?? null,
-    ...(withConfig ? { config: redact(JSON.parse(c.config)) } : {}),
+    ...(withConfig ? { config: redact(parsedJson(c.config)) } : {}),
     created_at: iso(c.created_at),
     updated_at: iso(c.updated_at),
   };

@@ -286,8 +286,11 @@ export class Session implements OutboxSink {
 
   private async bind(req: Request, pdu: Buffer, mode: Mode): Promise<void> {
     const b: Bind = decodeBind(pdu);
-    // The refusal takes as long whether the system_id exists or not (AuthService.bySmpp).
-    const user = await this.server.deps.auth.bySmpp(b.systemId, b.password);
+    // The refusal takes as long whether the system_id exists or not, and a system_id or
+    // address that keeps guessing is throttled before any hash (AuthService.bySmpp).
+    const user = await this.server.deps.auth.bySmpp(b.systemId, b.password, {
+      ip: this.socket.remoteAddress,
+    });
     if (!user || user.status !== 'active') {
       this.log.info({ systemId: b.systemId }, 'bind refused');
       throw new PduError(STATUS.ESME_RBINDFAIL, 'bind failed');

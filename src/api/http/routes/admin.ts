@@ -8,6 +8,7 @@ import { hashPassword, mintApiKey } from '../../../services/secrets.js';
 import type { Store } from '../../../store/index.js';
 import { monthOf } from '../../../store/ids.js';
 import type { ChannelRegistry } from '../../../dispatch/registry.js';
+import type { UrlGuard } from '../../../delivery/url-guard.js';
 import type { ChannelRow } from '../../../store/schema.js';
 import { principalOf, requireAdmin } from '../auth.js';
 import { channelView, keyView, userView } from '../views.js';
@@ -52,7 +53,7 @@ function isUniqueViolation(err: unknown): boolean {
 
 export function adminRoutes(
   app: FastifyInstance,
-  deps: { store: Store; auth: AuthService; registry: ChannelRegistry },
+  deps: { store: Store; auth: AuthService; registry: ChannelRegistry; urlGuard?: UrlGuard | undefined },
 ): void {
   const { store, auth, registry } = deps;
 
@@ -182,6 +183,7 @@ export function adminRoutes(
     async (req, reply) => {
       const p = principalOf(req);
       const b = req.body as { name: string; user_id?: string; callback_url?: string };
+      if (b.callback_url && deps.urlGuard) await deps.urlGuard.check(b.callback_url, 'callback_url');
       const userId = b.user_id ?? p.user.id;
       if (userId !== p.user.id) {
         requireAdmin(req);
@@ -193,6 +195,7 @@ export function adminRoutes(
         name: b.name,
         prefix: minted.prefix,
         secretHash: minted.secretHash,
+        callbackUrl: b.callback_url,
       });
       return reply.status(201).send({ ...keyView(row), key: minted.key });
     },

@@ -10,15 +10,15 @@ import { checkPattern } from '../../../core/keywords.js';
 import { MESSAGE_STATUSES } from '../../../core/message.js';
 import { normalizeNumber } from '../../../core/phone.js';
 import type { InboundService } from '../../../delivery/inbound.js';
+import type { UrlGuard } from '../../../delivery/url-guard.js';
 import type { ChannelRegistry } from '../../../dispatch/registry.js';
 import type { MessageService } from '../../../services/messages.js';
 import type { Store } from '../../../store/index.js';
 import type { InboundRow, KeywordRuleRow, UserSettingsRow } from '../../../store/schema.js';
 import { ownerScope, principalOf, requireAdmin } from '../auth.js';
-import { eventView, messageView } from '../views.js';
+import type { LongPollLimit } from '../long-poll.js';
+import { eventView, iso, messageView, parsedJson } from '../views.js';
 import { SendSchema, toSendInput } from './messages.js';
-
-const iso = (ms: number) => new Date(ms).toISOString();
 
 function inboundView(r: InboundRow) {
   return {
@@ -49,7 +49,7 @@ function ruleView(r: KeywordRuleRow) {
 }
 
 function settingsView(s: UserSettingsRow) {
-  const list = (v: string | null) => (v ? (JSON.parse(v) as string[]) : null);
+  const list = (v: string | null) => (v ? (parsedJson(v) as string[] | null) : null);
   return {
     webhook_url: s.webhook_url,
     inbound_webhook_url: s.inbound_webhook_url,
@@ -74,9 +74,20 @@ const Words = Type.Array(Type.String({ minLength: 1, maxLength: 20, pattern: '^\
 
 export function deliveryRoutes(
   app: FastifyInstance,
-  deps: { store: Store; messages: MessageService; inbound: InboundService; registry: ChannelRegistry },
+  deps: {
+    store: Store;
+    messages: MessageService;
+    inbound: InboundService;
+    registry: ChannelRegistry;
+    longPoll: LongPollLimit;
+    urlGuard?: UrlGuard | undefined;
+  },
 ): void {
-  const { store, messages, inbound, registry } = deps;
+  const { store, messages, inbound, registry, longPoll, urlGuard } = deps;
+  /** Refuses a webhook or forward URL that points inside the operator's network (400 unsafe_url). */
+  const checkUrl = async (url: string | null | undefined, field: string) => {
+    if (url && urlGuard) await urlGuard.check(url, field);
+  };
   const pgLag = store.db.dialect === 'postgres' ? 2000 : 0;
 
   app.get(
@@ -101,17 +112,22 @@ export function deliveryRoutes(
       if (q.latest) return { data: [], next_cursor: await store.feed.latestEventId(ownerScope(p)) };
       const after = q.after ?? 0;
       const until = Date.now() + (q.wait ?? 0) * 1000;
-      for (;;) {
-        const rows = await store.feed.eventsAfter(ownerScope(p), after, q.limit ?? 100, Date.now() - pgLag);
-        // The client went away (or shutdown cut it): stop polling the database for nobody.
-        if (rows.length > 0 || Date.now() >= until || req.raw.destroyed) {
-          const last = rows[rows.length - 1];
-          return {
-            data: rows.map((e) => ({ ...eventView(e), message_id: e.message_id })),
-            next_cursor: last ? last.id : after,
-          };
+      const release = (q.wait ?? 0) > 0 ? longPoll.enter(p.user.id) : () => undefined;
+      try {
+        for (;;) {
+          const rows = await store.feed.eventsAfter(ownerScope(p), after, q.limit ?? 100, Date.now() - pgLag);
+          // The client went away (or shutdown cut it): stop polling the database for nobody.
+          if (rows.length > 0 || Date.now() >= until || req.raw.destroyed) {
+            const last = rows[rows.length - 1];
+            return {
+              data: rows.map((e) => ({ ...eventView(e), message_id: e.message_id })),
+              next_cursor: last ? last.id : after,
+            };
+          }
+          await new Promise((r) => setTimeout(r, 250));
         }
-        await new Promise((r) => setTimeout(r, 250));
+      } finally {
+        release();
       }
     },
   );
@@ -208,6 +224,7 @@ export function deliveryRoutes(
       const b = req.body as Static<typeof RuleBody>;
       const bad = checkPattern(b);
       if (bad) throw new ApiError('validation_failed', bad, 'pattern');
+      await checkUrl(b.forward_url, 'forward_url');
       const needs = { auto_reply: 'reply_text', forward: 'forward_url', tag: 'tag' } as const;
       if (!b[needs[b.action]])
         throw new ApiError(
@@ -300,6 +317,8 @@ export function deliveryRoutes(
   app.patch('/v1/settings', { schema: { tags: ['delivery'], body: SettingsBody } }, async (req) => {
     const p = principalOf(req);
     const b = req.body as Static<typeof SettingsBody>;
+    await checkUrl(b.webhook_url, 'webhook_url');
+    await checkUrl(b.inbound_webhook_url, 'inbound_webhook_url');
     const json = (v: string[] | null | undefined) =>
       v === undefined ? undefined : v === null ? null : JSON.stringify(v.map((w) => w.toUpperCase()));
     const patch = Object.fromEntries(
@@ -375,7 +394,7 @@ export function deliveryRoutes(
               at: iso(a.at),
             })),
           next_attempt_at: r.status === 'pending' ? iso(r.next_attempt_at) : null,
-          payload: JSON.parse(r.payload) as unknown,
+          payload: parsedJson(r.payload),
           created_at: iso(r.created_at),
           delivered_at: r.delivered_at ? iso(r.delivered_at) : null,
         })),

@@ -65,6 +65,17 @@ export const ListQuery = Type.Object({
   cursor: Type.Optional(Type.String({ maxLength: 64 })),
 });
 
+/**
+ * A `date-time` the schema accepted, as epoch ms. The format allows what Date cannot hold (a leap
+ * second `23:59:60`, year 0000 in some zones): those are a 400, not a NaN that reaches SQL.
+ */
+export function parseTime(value: string, field: string): number {
+  const ms = Date.parse(value);
+  if (!Number.isFinite(ms))
+    throw new ApiError('validation_failed', `${field} is not a time we can use.`, field);
+  return ms;
+}
+
 /** The history filters shared by the list and the CSV export. */
 export function listFilter(p: Principal, q: Static<typeof ListQuery>): Omit<ListFilter, 'limit'> {
   const statuses = q.status
@@ -78,8 +89,8 @@ export function listFilter(p: Principal, q: Static<typeof ListQuery>): Omit<List
     status: statuses,
     to: q.to,
     textContains: q.q,
-    since: q.since ? Date.parse(q.since) : undefined,
-    until: q.until ? Date.parse(q.until) : undefined,
+    since: q.since ? parseTime(q.since, 'since') : undefined,
+    until: q.until ? parseTime(q.until, 'until') : undefined,
     channelId: q.channel_id,
     batchId: q.batch_id,
   };
@@ -89,13 +100,16 @@ const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
 export function toSendInput(b: SendBody): SendInput {
   return {
-    to: Array.isArray(b.to) ? b.to.flatMap((t) => t.split(',')) : b.to.split(','),
+    // The schema and strictInputs allow only strings here; anything else reaches the service's check.
+    to: (Array.isArray(b.to) ? b.to : [b.to]).flatMap((t: unknown) =>
+      typeof t === 'string' ? t.split(',') : [t as string],
+    ),
     text: b.text,
     from: b.from,
     flash: b.flash,
     replaceId: b.replace_id,
     validityMinutes: b.validity,
-    sendAt: b.send_at ? new Date(b.send_at) : undefined,
+    sendAt: b.send_at ? new Date(parseTime(b.send_at, 'send_at')) : undefined,
     maxAttempts: b.max_attempts,
     triesPerAttempt: b.attempts,
     callbackUrl: b.callback_url,

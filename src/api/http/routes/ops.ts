@@ -1,7 +1,9 @@
 /** Liveness, readiness and Prometheus metrics. */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import client from 'prom-client';
+import { ApiError } from '../../../core/errors.js';
 import type { Dispatcher } from '../../../dispatch/dispatcher.js';
 import type { ChannelRegistry } from '../../../dispatch/registry.js';
 import type { Store } from '../../../store/index.js';
@@ -80,9 +82,23 @@ export function createMetrics(deps: OpsDeps) {
 
 export function opsRoutes(
   app: FastifyInstance,
-  deps: OpsDeps,
+  deps: OpsDeps & { metricsToken?: string | undefined },
   metrics: ReturnType<typeof createMetrics>,
 ): void {
+  // Metrics name channels, counts and latencies: with SMSGW_METRICS_TOKEN set, only a scraper
+  // that sends `Authorization: Bearer <token>` reads them (compared in constant time).
+  const expected = deps.metricsToken ? createHash('sha256').update(deps.metricsToken).digest() : undefined;
+  const metricsAllowed = (header: string | undefined) => {
+    if (!expected) return true;
+    const m = /^Bearer (.+)$/i.exec(header ?? '');
+    if (!m) return false;
+    return timingSafeEqual(
+      createHash('sha256')
+        .update((m[1] as string).trim())
+        .digest(),
+      expected,
+    );
+  };
   app.get('/healthz', { schema: { tags: ['ops'], summary: 'Liveness' } }, async () => ({ status: 'ok' }));
   app.get(
     '/readyz',
@@ -97,7 +113,13 @@ export function opsRoutes(
       return { status: 'ready' };
     },
   );
-  app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics' } }, async (_req, reply) => {
+  app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics' } }, async (req, reply) => {
+    if (!metricsAllowed(req.headers.authorization)) {
+      throw new ApiError(
+        'unauthorized',
+        'Send "Authorization: Bearer <SMSGW_METRICS_TOKEN>" to read the metrics.',
+      );
+    }
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });

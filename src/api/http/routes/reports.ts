@@ -11,7 +11,8 @@ import type { Store } from '../../../store/index.js';
 import type { MessageRow } from '../../../store/schema.js';
 import type { Principal } from '../../../services/auth.js';
 import { ownerScope, principalOf } from '../auth.js';
-import { ListQuery, listFilter } from './messages.js';
+import { iso as isoOrNull } from '../views.js';
+import { ListQuery, listFilter, parseTime } from './messages.js';
 
 const BUCKETS = { hour: 3_600_000, day: 86_400_000 } as const;
 const MAX_BUCKETS = 2_000;
@@ -55,8 +56,8 @@ export function reportRoutes(app: FastifyInstance, deps: { store: Store }): void
     async (req) => {
       const p = principalOf(req);
       const q = req.query as Static<typeof StatsQuery>;
-      const since = Date.parse(q.since);
-      const until = q.until ? Date.parse(q.until) : Date.now();
+      const since = parseTime(q.since, 'since');
+      const until = q.until ? parseTime(q.until, 'until') : Date.now();
       const bucket = q.bucket ?? 'day';
       const bucketMs = BUCKETS[bucket];
       if (until <= since) throw new ApiError('validation_failed', 'until must be after since.', 'until');
@@ -178,7 +179,7 @@ const CSV_COLUMNS = [
   'text',
 ];
 
-const iso = (ms: number | null) => (ms === null ? '' : new Date(ms).toISOString());
+const iso = (ms: number | null) => isoOrNull(ms) ?? '';
 
 function csvLine(m: MessageRow): string {
   const cells = [

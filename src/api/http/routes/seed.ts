@@ -4,9 +4,14 @@
  * message ids. Parameters may come from the query string or a form/JSON body ($_REQUEST).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ErrorCode } from '../../../core/errors.js';
 import { ApiError } from '../../../core/errors.js';
 import type { AuthService } from '../../../services/auth.js';
 import type { MessageService } from '../../../services/messages.js';
+import { errorBody } from '../errors.js';
+
+const codeFor = (status: number): ErrorCode =>
+  status === 401 ? 'invalid_credentials' : status === 403 ? 'unauthorized' : 'validation_failed';
 
 function param(req: FastifyRequest, name: string): string | undefined {
   const pick = (src: unknown) => {
@@ -25,26 +30,60 @@ export function seedRoutes(
   deps: { auth: AuthService; messages: MessageService },
 ): void {
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
-    const answer = (status: number, body: Record<string, unknown>) => reply.status(status).send(body);
+    // The seed's body ({success, description}) stays for its clients; every 4xx also carries
+    // the error object every other endpoint answers with.
+    const answer = (status: number, body: Record<string, unknown>, code?: ErrorCode, field?: string) =>
+      reply
+        .status(status)
+        .send(
+          status >= 400
+            ? { ...body, ...errorBody(code ?? codeFor(status), String(body.description), field) }
+            : body,
+        );
     const login = param(req, 'login');
     const pass = param(req, 'pass');
-    if (!login || !pass) return answer(403, { success: false, description: 'Check your login and password' });
-    const user = await deps.auth.byPassword(login, pass);
+    if (!login || !pass)
+      return answer(
+        403,
+        { success: false, description: 'Check your login and password' },
+        'unauthorized',
+        'login',
+      );
+    let user;
+    try {
+      user = await deps.auth.byPassword(login, pass, { ip: req.ip });
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'too_many_attempts') {
+        reply.header('retry-after', String((err.details as { retry_after_s: number }).retry_after_s));
+        return answer(429, { success: false, description: err.message }, err.code);
+      }
+      throw err;
+    }
     if (!user || user.status !== 'active') {
-      return answer(401, { success: false, description: 'User not found or login / password is incorrect' });
+      return answer(
+        401,
+        { success: false, description: 'User not found or login / password is incorrect' },
+        'invalid_credentials',
+      );
     }
     const tel = param(req, 'tel');
     const msg = param(req, 'msg');
     if (!tel || tel.trim() === '')
-      return answer(400, { success: false, description: 'Phone number is empty' });
-    if (!msg) return answer(400, { success: false, description: 'Message is empty' });
+      return answer(
+        400,
+        { success: false, description: 'Phone number is empty' },
+        'missing_parameter',
+        'tel',
+      );
+    if (!msg)
+      return answer(400, { success: false, description: 'Message is empty' }, 'missing_parameter', 'msg');
     const int = (name: string) => {
       const v = param(req, name);
       if (v === undefined || v === '' || v === '0') return undefined;
-      const n = Number(v);
-      if (!Number.isInteger(n))
+      // Strict: `1e400`, `Infinity`, `0x10` and ` 7` are not whole numbers a client meant.
+      if (!/^\d{1,9}$/.test(v))
         throw new ApiError('validation_failed', `${name} must be a whole number.`, name);
-      return n;
+      return Number(v);
     };
     // As in the seed: '+' and spaces are stripped, numbers are international, comma-separated.
     const numbers = tel
@@ -73,7 +112,12 @@ export function seedRoutes(
       });
     } catch (err) {
       if (err instanceof ApiError)
-        return answer(err.status, { success: false, description: err.message, code: err.code });
+        return answer(
+          err.status,
+          { success: false, description: err.message, code: err.code },
+          err.code,
+          err.field,
+        );
       throw err;
     }
   };

@@ -30,7 +30,7 @@ export function sessionRoutes(app: FastifyInstance, deps: { auth: AuthService })
     },
     async (req, reply) => {
       const b = req.body as { login: string; password: string };
-      const user = await deps.auth.byPassword(b.login, b.password);
+      const user = await deps.auth.byPassword(b.login, b.password, { ip: req.ip });
       if (!user) throw new ApiError('invalid_credentials', 'Wrong login or password.');
       if (user.status !== 'active') throw new ApiError('account_blocked');
       const s = await deps.auth.startSession(user);
