@@ -53,4 +53,17 @@ describe('delivery reports on request', () => {
       channel_id: ch.body.id,
     });
   });
+
+  it('counts what the lifecycle refused or kept waiting, in the metrics', async () => {
+    const r = await t.call('GET', '/metrics');
+    expect(r.status).toBe(200);
+    for (const name of [
+      'smsgw_reports_pending',
+      'smsgw_outcomes_fenced_total',
+      'smsgw_reports_unmatched_total',
+    ]) {
+      expect(r.body).toContain(name);
+    }
+    expect(r.body).toMatch(/^smsgw_reports_pending 0$/m);
+  });
 });

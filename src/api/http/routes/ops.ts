@@ -48,13 +48,23 @@ export function createMetrics(deps: OpsDeps) {
       this.set(q.queued + q.scheduled + q.sending);
     },
   });
-  for (const [name, key] of [
-    ['smsgw_channel_sent_total', 'sent'],
-    ['smsgw_channel_failed_total', 'failed'],
+  for (const [name, key, help] of [
+    ['smsgw_channel_sent_total', 'sent', 'Submits sent per channel since start'],
+    ['smsgw_channel_failed_total', 'failed', 'Submits failed per channel since start'],
+    [
+      'smsgw_reports_unmatched_total',
+      'unmatchedReports',
+      'Delivery reports that matched no part when they came (kept for a late match) per channel',
+    ],
+    [
+      'smsgw_reports_duplicate_total',
+      'duplicateReports',
+      'Delivery reports about parts already final (recorded, not applied) per channel',
+    ],
   ] as const) {
     new client.Counter({
       name,
-      help: `Submits ${key} per channel since start`,
+      help,
       labelNames: ['channel'] as const,
       registers: [registry],
       collect() {
@@ -65,6 +75,23 @@ export function createMetrics(deps: OpsDeps) {
       },
     });
   }
+  new client.Counter({
+    name: 'smsgw_outcomes_fenced_total',
+    help: 'Submit outcomes refused because the lease had passed to another claim',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(deps.dispatcher.stats.fencedOutcomes);
+    },
+  });
+  new client.Gauge({
+    name: 'smsgw_reports_pending',
+    help: 'Delivery reports waiting for the part they are about',
+    registers: [registry],
+    async collect() {
+      this.set(await deps.store.outcomes.pendingCount());
+    },
+  });
   new client.Gauge({
     name: 'smsgw_channel_up',
     help: '1 when the channel is up',
