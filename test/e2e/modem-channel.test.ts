@@ -5,7 +5,7 @@
  * over a real pty pair (socat) for the channel's lifecycle: disabled, the port is free for
  * Gammu's own AT driver; enabled or edited, the channel opens it again without a restart.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readlinkSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MODEM_SIM_DEFAULTS, ModemSimulator, ptyPair, serveModemTcp } from '../../src/sim/modem/simulator.js';
 import type { TestApp } from '../support/app.js';
 import { eventually, startTestApp } from '../support/app.js';
+import { exited } from '../support/net.js';
 
 const LONG = 60_000;
 const FINAL = ['delivered', 'partially_delivered', 'undelivered', 'expired', 'failed'];
@@ -242,4 +243,47 @@ describe.skipIf(!HAVE_PEERS)('modem channel lifecycle on a real pty', () => {
     expect(fdsOn(device)).toBe(1);
     await sendsAndDelivers('after edit');
   }, 60_000);
+});
+
+describe.skipIf(!HAVE_PEERS)('smsgw sim modem --pty', () => {
+  it('serves Gammu with the TP-MR it was told to start at, and removes its pty pair on SIGTERM', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smsgw-sim-cli-'));
+    const proc = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/cli/main.ts',
+        'sim',
+        'modem',
+        '--pty',
+        dir,
+        '--reference',
+        '250',
+        '--send-ms',
+        '10',
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      let out = '';
+      proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+      await eventually(async () => (out.includes('modem simulator on') ? true : undefined), LONG);
+      const device = join(dir, 'ttyModem');
+      expect(out).toContain(device);
+      const rc = join(dir, 'gammurc');
+      writeFileSync(rc, `[gammu]\ndevice = ${device}\nconnection = at115200\nmodel = at\n`);
+      const sent = await run('gammu', ['-c', rc, 'sendsms', 'TEXT', '+70001234567', '-text', 'hi'], {
+        timeout: 45_000,
+      });
+      expect(sent.stdout + sent.stderr).toContain('message reference=250');
+      proc.kill('SIGTERM');
+      await exited(proc);
+      expect(proc.exitCode).toBe(0);
+      // socat went with it: its pty links are gone.
+      await eventually(async () => (existsSync(device) ? undefined : true), 10_000);
+    } finally {
+      proc.kill('SIGKILL');
+    }
+  }, 120_000);
 });
