@@ -243,6 +243,17 @@ describe.skipIf(!HAVE_PEERS)('modem channel lifecycle on a real pty', () => {
     expect(fdsOn(device)).toBe(1);
     await sendsAndDelivers('after edit');
   }, 60_000);
+
+  it('an edit that meets the periodic channel sync leaves one driver on the port', async () => {
+    // The API's sync and the dispatcher's minutely one, both after the row changed.
+    await t.app.store.channels.update(channelId, {
+      config: JSON.stringify({ port: device, sendTimeoutMs: 20_000 }),
+    });
+    await Promise.all([t.app.registry.sync(), t.app.registry.sync(), t.app.registry.sync()]);
+    await waitUp(t, channelId);
+    expect(fdsOn(device)).toBe(1);
+    await sendsAndDelivers('after concurrent syncs');
+  }, 60_000);
 });
 
 describe.skipIf(!HAVE_PEERS)('smsgw sim modem --pty', () => {
