@@ -88,9 +88,13 @@ export class AtLine {
 
   private onData(data: string): void {
     this.buf += data;
-    // The CMGS prompt is "> " without a line end.
-    if (this.current?.pdu !== undefined && /(^|\n)> ?$/.test(this.buf)) {
-      this.buf = '';
+    // The CMGS prompt is "> " without a line end, and a URC (+CDS, +CMTI) may come in the same
+    // read, before or after it: take the prompt out wherever it starts a line, keep the rest.
+    // (Matching it only at the end of the buffer, and dropping what came before it, stalled a
+    // send for its whole timeout, or lost a status report, when the two arrived together.)
+    const prompt = this.current?.pdu !== undefined ? /(^|\n)> ?/.exec(this.buf) : null;
+    if (prompt && this.current?.pdu !== undefined) {
+      this.buf = `${this.buf.slice(0, prompt.index)}\n${this.buf.slice(prompt.index + prompt[0].length)}`;
       this.io.write(`${this.current.pdu}\x1a`);
       this.current.pdu = undefined;
     }
