@@ -136,6 +136,15 @@ describe('modem channel through the gateway: multipart status reports', () => {
     expect(old.parts.map((p) => p.remote_id)).toEqual(['254', '255', '0']);
   }, 180_000);
 
+  it('100 messages with reports sent back to back all reach delivered (reports meet the next prompt)', async () => {
+    const to = Array.from({ length: 100 }, (_, i) => `+7900126${String(i).padStart(4, '0')}`);
+    const ids = await send(t, { to, text: 'with a report' });
+    await eventually(async () => {
+      const l = await t.call('GET', `/v1/messages?q=with%20a%20report&status=delivered&limit=500`);
+      return l.body.data.length === ids.length ? true : undefined;
+    }, LONG * 2);
+  }, 180_000);
+
   it('status reports that arrive after a restart of the gateway are matched', async () => {
     sim.holdReports = true;
     const [id] = await send(t, { to: '+79001230004', text: THREE_PARTS });
