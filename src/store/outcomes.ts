@@ -196,6 +196,18 @@ export class OutcomeRepo {
             eb('p.created_at', '<=', eb('r.received_at', '+', SWEEP_SKEW_MS)),
           ]),
         )
+        // Only a part still waiting for a report: with reused references (TP-MR) an older part
+        // with the same id may be in range, and the report is about the one being stored.
+        .where('p.status', 'not in', [...PART_FINAL])
+        .where((eb) =>
+          eb.exists(
+            eb
+              .selectFrom('messages as m')
+              .select('m.id')
+              .whereRef('m.id', '=', 'p.message_id')
+              .where('m.final_at', 'is', null),
+          ),
+        )
         .select(['r.report_id', 'p.message_id', 'p.seq'])
         .orderBy('r.id')
         .limit(limit)

@@ -162,6 +162,24 @@ describe('modem channel through the gateway: multipart status reports', () => {
     expect(m.status).toBe('delivered');
     expect(m.parts.every((p) => p.status === 'delivered')).toBe(true);
   }, 120_000);
+
+  it('a report on a reference whose parts all have theirs waits for a new part, and the sweep does not hand it to an old one', async () => {
+    // Every part with TP-MR 255 so far is final: a report on 255 now is about a part whose
+    // outcome is still on its way (it raced its submit), not a duplicate for an old part.
+    const pendingBefore = await t.app.store.outcomes.pendingCount();
+    await t.app.dispatcher.report(channelId, {
+      remoteId: '255',
+      idReuseWindowMs: 30 * 60_000,
+      state: 'undelivered',
+      errorCode: 'absent_subscriber',
+      at: new Date(),
+    });
+    expect(await t.app.store.outcomes.pendingCount()).toBe(pendingBefore + 1);
+    expect(await t.app.store.outcomes.sweepPending(Date.now())).toMatchObject({ applied: 0 });
+    expect(await t.app.store.outcomes.pendingCount()).toBe(pendingBefore + 1);
+    const l = await t.call('GET', '/v1/messages?status=undelivered,partially_delivered&limit=500');
+    expect(l.body.data.map((m: { to: string }) => m.to)).toEqual(['+79001230002']);
+  });
 });
 
 const run = promisify(execFile);
