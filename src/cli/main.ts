@@ -304,18 +304,53 @@ sim
     'create a pty pair in this directory (needs socat); use <dir>/ttyModem as the device',
   )
   .option('--send-ms <ms>', 'time the network takes per message', (v) => Number.parseInt(v, 10), 3000)
-  .action(async (o: { tcp?: number; pty?: string; sendMs: number }) => {
+  .option('--report-ms <ms>', 'status report (+CDS) delay after a send', (v) => Number.parseInt(v, 10), 200)
+  .option(
+    '--reference <n>',
+    'TP-MR of the first message (0..255; e.g. 250 to see references wrap)',
+    (v) => Number.parseInt(v, 10),
+    1,
+  )
+  .action(async (o: { tcp?: number; pty?: string; sendMs: number; reportMs: number; reference: number }) => {
+    for (const [name, v, max] of [
+      ['--send-ms', o.sendMs, 600_000],
+      ['--report-ms', o.reportMs, 86_400_000],
+      ['--reference', o.reference, 255],
+    ] as const) {
+      if (!Number.isInteger(v) || v < 0 || v > max) throw new Error(`${name} must be an integer 0..${max}`);
+    }
     const { MODEM_SIM_DEFAULTS, ModemSimulator, ptyPair, serveModemTcp } =
       await import('../sim/modem/simulator.js');
-    const modem = new ModemSimulator({ ...MODEM_SIM_DEFAULTS, sendDelayMs: o.sendMs });
+    const modem = new ModemSimulator({
+      ...MODEM_SIM_DEFAULTS,
+      sendDelayMs: o.sendMs,
+      reportDelayMs: o.reportMs,
+      firstReference: o.reference,
+    });
+    let close: () => Promise<void>;
     if (o.pty) {
-      const { modemSide, deviceSide } = await ptyPair(o.pty);
+      const { modemSide, deviceSide, socat } = await ptyPair(o.pty);
       const { SerialPort } = await import('serialport');
-      modem.attach(new SerialPort({ path: modemSide, baudRate: 115200 }));
+      const port = new SerialPort({ path: modemSide, baudRate: 115200 });
+      modem.attach(port);
+      // socat owns the pty pair: it goes with us, and we go with it.
+      socat.once('exit', () => process.exit(1));
+      close = async () => {
+        socat.removeAllListeners('exit');
+        socat.kill();
+        if (port.isOpen) await new Promise((r) => port.close(r));
+      };
       process.stdout.write(`modem simulator on ${deviceSide}\n`);
     } else {
       const tcp = await serveModemTcp(modem, o.tcp ?? 0);
+      close = () => tcp.close();
       process.stdout.write(`modem simulator on tcp://127.0.0.1:${tcp.port}\n`);
+    }
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(sig, () => {
+        modem.stop();
+        void close().finally(() => process.exit(0));
+      });
     }
   });
 

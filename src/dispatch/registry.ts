@@ -34,6 +34,8 @@ export type ChannelEventSink = {
 export class ChannelRegistry {
   private readonly running = new Map<string, RunningChannel>();
   private readonly factories = new Map<string, ChannelFactory>();
+  /** The sync in progress (see sync()). */
+  private syncing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: Store,
@@ -66,8 +68,18 @@ export class ChannelRegistry {
     return [...this.running.values()];
   }
 
-  /** Starts what is enabled and not running, stops what was disabled or removed, restarts changed ones. */
-  async sync(): Promise<void> {
+  /**
+   * Starts what is enabled and not running, stops what was disabled or removed, restarts changed
+   * ones. One sync at a time: two that overlap (an API edit and the minutely sync) would each
+   * stop the old driver and start a new one, leaving two drivers on one serial port.
+   */
+  sync(): Promise<void> {
+    const next = this.syncing.then(() => this.syncOnce());
+    this.syncing = next.catch(() => undefined);
+    return next;
+  }
+
+  private async syncOnce(): Promise<void> {
     const rows = await this.store.channels.list();
     const month = monthOf(Date.now());
     const counters = await this.store.channels.counters(month);

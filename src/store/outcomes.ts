@@ -188,6 +188,18 @@ export class OutcomeRepo {
             eb('p.created_at', '<=', eb('r.received_at', '+', SWEEP_SKEW_MS)),
           ]),
         )
+        // Only a part still waiting for a report: with reused references (TP-MR) an older part
+        // with the same id may be in range, and the report is about the one being stored.
+        .where('p.status', 'not in', [...PART_FINAL])
+        .where((eb) =>
+          eb.exists(
+            eb
+              .selectFrom('messages as m')
+              .select('m.id')
+              .whereRef('m.id', '=', 'p.message_id')
+              .where('m.final_at', 'is', null),
+          ),
+        )
         .select(['r.report_id', 'p.message_id', 'p.seq'])
         .orderBy('r.id')
         .limit(limit)
@@ -365,7 +377,25 @@ class Run {
         .selectAll()
         .where('channel_id', '=', o.channelId)
         .where('remote_id', 'in', ids)
-        .$if(since !== undefined, (q) => q.where('created_at', '>=', since as number))
+        // A reused reference (a modem's TP-MR) names a part still waiting for its report: an
+        // earlier part with the same reference that is final, or whose message needs no report,
+        // is not it. A report that races its submit then waits in pending_reports for its own
+        // part instead of landing on the older one (measured: 100 back-to-back modem messages
+        // with TP-MRs already used, reports 20 ms after +CMGS, left some `sent` for ever).
+        .$if(since !== undefined, (q) =>
+          q
+            .where('created_at', '>=', since as number)
+            .where('status', 'not in', [...PART_FINAL])
+            .where((eb) =>
+              eb.exists(
+                eb
+                  .selectFrom('messages')
+                  .select('messages.id')
+                  .whereRef('messages.id', '=', 'message_parts.message_id')
+                  .where('messages.final_at', 'is', null),
+              ),
+            ),
+        )
         .orderBy('created_at', 'desc')
         .limit(limit)
         .execute();

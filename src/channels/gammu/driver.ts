@@ -105,15 +105,19 @@ export class GammuDriver implements ChannelDriver {
   private chain: Promise<unknown> = Promise.resolve();
   private ssh: Client | undefined;
   private connecting: Promise<Client> | undefined;
+  /** Set by stop(): no new submit starts; start() clears it. */
+  private stopped = false;
 
   constructor(private readonly config: GammuConfig) {}
 
   async start(events: ChannelEvents): Promise<void> {
+    this.stopped = false;
     this.status = 'up';
     events.state(this.health());
   }
 
   submit(sms: OutboundSms): Promise<SubmitResult> {
+    if (this.stopped) return Promise.reject(new SubmitError('channel_error', 'gammu channel is stopped'));
     const run = this.chain.then(() => this.send(sms));
     this.chain = run.catch(() => undefined);
     return run;
@@ -131,7 +135,7 @@ export class GammuDriver implements ChannelDriver {
       const outcome = parseSendsms(r.output, r.exitCode);
       if (!outcome.ok) throw this.fail(new SubmitError(outcome.code, outcome.message));
       this.lastError = undefined;
-      this.status = 'up';
+      if (!this.stopped) this.status = 'up';
       // TP-MR wraps at 256 and the dummy driver always says 255: prefix with our id so
       // references from different messages never collide.
       return { remoteIds: outcome.references.map((ref, i) => `${sms.id}:${i}:${ref}`) };
@@ -219,11 +223,18 @@ export class GammuDriver implements ChannelDriver {
     });
   }
 
+  /**
+   * Lets the sendsms in progress and those queued finish (each bounded by timeoutMs), then
+   * closes the SSH connection (one still connecting too). Idempotent.
+   */
   async stop(): Promise<void> {
-    await this.chain;
+    this.stopped = true;
     this.status = 'stopped';
+    await this.chain;
+    const connecting = this.connecting;
     this.ssh?.end();
     this.ssh = undefined;
+    await connecting?.then((c) => c.end()).catch(() => undefined);
   }
 
   health(): ChannelHealth {

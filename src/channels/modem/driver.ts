@@ -4,8 +4,6 @@
  * receives stored and new messages (+CMTI → AT+CMGR → AT+CMGD) and status reports (+CDS).
  * A modem that stops answering gets ESC, re-initialisation, then its port reopened with backoff.
  */
-import { connect } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { fromCmsError, fromTpStatus } from '../../core/error-map.js';
 import type { ShiftLanguage } from '../../codec/gsm7.js';
 import { parseShiftTables } from '../../codec/gsm7.js';
@@ -23,6 +21,8 @@ import type {
 import { SubmitError, fullCapabilities } from '../port.js';
 import type { AtError } from './at.js';
 import { AtLine } from './at.js';
+import type { OpenPort } from './port.js';
+import { openPort } from './port.js';
 
 export interface ModemConfig {
   /** /dev/ttyUSB4, or tcp://host:port for a simulator. */
@@ -52,22 +52,6 @@ export function parseModemConfig(raw: Record<string, unknown>): ModemConfig {
   };
 }
 
-async function openPort(cfg: ModemConfig): Promise<Duplex> {
-  const tcp = /^tcp:\/\/([\w.-]+):(\d+)$/.exec(cfg.port);
-  if (tcp) {
-    const socket = connect(Number(tcp[2]), tcp[1] as string);
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
-    return socket;
-  }
-  const { SerialPort } = await import('serialport');
-  const port = new SerialPort({ path: cfg.port, baudRate: cfg.baudRate, autoOpen: false });
-  await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
-  return port;
-}
-
 /**
  * TP-MR references wrap at 256: a status report belongs to the newest part with its reference
  * sent within this window. At the seed's pace (one message per 10 s per SIM) a reference comes
@@ -75,65 +59,96 @@ async function openPort(cfg: ModemConfig): Promise<Duplex> {
  */
 const MR_WINDOW_MS = 30 * 60_000;
 
+/**
+ * Waiting for work in progress when the channel stops: a submit is bounded by its own
+ * sendTimeoutMs, and storing an inbound message by the database; this caps the sum.
+ */
+const STOP_DRAIN_MS = 90_000;
+
 export class ModemDriver implements ChannelDriver {
   readonly capabilities: ChannelCapabilities;
-  private io: Duplex | undefined;
-  private at: AtLine | undefined;
+  /** The open port and its command line, while there is one. */
+  private link: { port: OpenPort; at: AtLine } | undefined;
+  /** A port being opened: stop() waits for it, so nothing is left open behind it. */
+  private opening: Promise<OpenPort> | undefined;
   private events: ChannelEvents | undefined;
-  private state: ChannelHealth = { status: 'stopped', inFlight: 0 };
-  private stopped = false;
+  private state: Omit<ChannelHealth, 'inFlight'> = { status: 'stopped' };
+  private inFlight = 0;
+  private stopped = true;
+  /**
+   * Bumped by every start and stop: an open, reopen or health check of an earlier run sees it
+   * changed and gives up, so a stop that lands mid-open leaves no port or timer behind.
+   */
+  private run = 0;
   private healthTimer: NodeJS.Timeout | undefined;
+  private reopenTimer: NodeJS.Timeout | undefined;
   private backoffMs = 1000;
   private concatRef = Math.floor(Math.random() * 256);
   /** Inbound parts until their message is complete, tagged with their SIM storage index. */
   private readonly parts = new Reassembler<number>();
-  private reopenTimer: NodeJS.Timeout | undefined;
+  /** Reading the SIM and storing what it holds, one pass at a time: nothing is stored twice. */
+  private reading: Promise<void> = Promise.resolve();
+  /** A message could not be stored: the SIM is read again in full at the next health check. */
+  private rescan = false;
+  /** Submits and inbound handling in progress: stop() lets them finish. */
+  private readonly work = new Set<Promise<unknown>>();
+  private stopping: Promise<void> | undefined;
 
   constructor(readonly config: ModemConfig) {
     this.capabilities = fullCapabilities(config.shiftTables);
   }
 
   async start(events: ChannelEvents): Promise<void> {
+    // Synchronously: a stop() right after start() must see this run.
+    const previous = this.stopping;
     this.events = events;
     this.stopped = false;
-    await this.open().catch(() => this.reopenLater());
+    this.backoffMs = 1000;
+    const run = ++this.run;
+    await previous;
+    if (run !== this.run) return;
+    await this.open(run).catch((err: unknown) => this.reopenLater(run, err));
   }
 
-  private async open(): Promise<void> {
-    this.state = { ...this.state, status: 'starting' };
-    const io = await openPort(this.config);
-    if (this.stopped) {
-      // stop() came while the port was opening: release it at once.
-      io.destroy();
+  private setState(s: Partial<Omit<ChannelHealth, 'inFlight'>>): void {
+    this.state = { ...this.state, ...s };
+    if (!this.stopped) this.events?.state(this.health());
+  }
+
+  private async open(run: number): Promise<void> {
+    this.setState({ status: 'starting' });
+    const opening = openPort(this.config.port, this.config.baudRate);
+    this.opening = opening;
+    const port = await opening.finally(() => {
+      if (this.opening === opening) this.opening = undefined;
+    });
+    if (run !== this.run) {
+      // stop() (or another start) came while the port was opening: release it at once.
+      await port.close();
       return;
     }
-    io.on('close', () => {
-      if (this.io === io) {
-        this.io = undefined;
-        this.reopenLater();
-      }
+    const at = new AtLine(port.io);
+    this.link = { port, at };
+    port.io.on('close', () => {
+      if (this.link?.port !== port) return;
+      this.link = undefined;
+      this.reopenLater(run, new Error('port closed'));
     });
-    io.on('error', () => undefined);
-    this.io = io;
-    this.at = new AtLine(io);
-    this.at.onUrc = (urc, pdu) => void this.onUrc(urc, pdu).catch(() => undefined);
-    await this.init();
+    at.onUrc = (urc, pdu) => void this.track(this.onUrc(urc, pdu)).catch(() => undefined);
+    // Everything on the SIM is read again below: parts held from an earlier connection would
+    // only be duplicates.
+    this.parts.clear();
+    await this.init(at);
+    if (run !== this.run) return;
     this.backoffMs = 1000;
-    await this.readStored();
-    this.healthTimer = setInterval(() => {
-      void this.refreshHealth();
-      for (const m of this.parts.expire(Date.now())) {
-        void this.storeAndDelete(
-          { from: m.from, text: m.text, receivedAt: new Date(m.firstAt), incomplete: true },
-          m.tags,
-        );
-      }
-    }, this.config.healthEveryMs);
+    await this.readSim();
+    if (run !== this.run) return;
+    clearInterval(this.healthTimer);
+    this.healthTimer = setInterval(() => void this.tick(run), this.config.healthEveryMs);
     this.healthTimer.unref();
   }
 
-  private async init(): Promise<void> {
-    const at = this.at as AtLine;
+  private async init(at: AtLine): Promise<void> {
     await at.command('AT', 3000).catch(() => at.command('AT', 3000));
     await at.command('ATE0');
     await at.command('AT+CMEE=1');
@@ -148,20 +163,46 @@ export class ModemDriver implements ChannelDriver {
     await this.refreshHealth();
   }
 
-  private reopenLater(): void {
+  /** The port failed or closed: release it, and open it again after a backoff. */
+  private reopenLater(run: number, err: unknown): void {
+    if (run !== this.run || this.stopped) return;
     clearInterval(this.healthTimer);
-    if (this.stopped) return;
-    this.state = { ...this.state, status: 'down' };
-    this.events?.state(this.state);
-    // Backoff up to a minute: a modem that was unplugged comes back when it is plugged in.
     clearTimeout(this.reopenTimer);
-    this.reopenTimer = setTimeout(() => void this.open().catch(() => this.reopenLater()), this.backoffMs);
+    const link = this.link;
+    this.link = undefined;
+    link?.at.close('port reopened');
+    void link?.port.close();
+    this.setState({ status: 'down', lastError: err instanceof Error ? err.message : String(err) });
+    // Backoff up to a minute: a modem that was unplugged comes back when it is plugged in.
+    this.reopenTimer = setTimeout(
+      () => void this.open(run).catch((e: unknown) => this.reopenLater(run, e)),
+      this.backoffMs,
+    );
     this.reopenTimer.unref();
     this.backoffMs = Math.min(60_000, this.backoffMs * 2);
   }
 
+  private async tick(run: number): Promise<void> {
+    await this.refreshHealth();
+    if (run !== this.run) return;
+    for (const m of this.parts.expire(Date.now())) {
+      void this.track(
+        this.serially(() =>
+          this.storeAndDelete(
+            { from: m.from, text: m.text, receivedAt: new Date(m.firstAt), incomplete: true },
+            m.tags,
+          ),
+        ),
+      ).catch(() => undefined);
+    }
+    if (this.rescan) {
+      this.rescan = false;
+      void this.track(this.readSim()).catch(() => undefined);
+    }
+  }
+
   private async refreshHealth(): Promise<void> {
-    const at = this.at;
+    const at = this.link?.at;
     if (!at) return;
     try {
       const csq = (await at.command('AT+CSQ')).find((l) => l.startsWith('+CSQ:'));
@@ -169,25 +210,30 @@ export class ModemDriver implements ChannelDriver {
       const cops = (await at.command('AT+COPS?').catch(() => [] as string[])).find((l) =>
         l.startsWith('+COPS:'),
       );
+      if (this.stopped) return;
       const signal = csq ? Number(/\+CSQ: ?(\d+)/.exec(csq)?.[1]) : undefined;
       const stat = creg ? Number(/\+CREG: ?\d+,(\d+)/.exec(creg)?.[1]) : undefined;
       const registered = stat === 1 || stat === 5;
-      this.state = {
+      this.setState({
         status: registered ? 'up' : 'down',
         signal: signal === 99 ? undefined : signal,
         operator: cops ? /"([^"]*)"/.exec(cops)?.[1] : undefined,
-        inFlight: this.state.inFlight,
-        lastError: registered ? this.state.lastError : 'not registered on the network',
-      };
-      this.events?.state(this.state);
+        lastError: registered ? undefined : 'not registered on the network',
+      });
     } catch (err) {
-      this.state = { ...this.state, status: 'down', lastError: (err as Error).message };
+      if (!this.stopped) this.setState({ status: 'down', lastError: (err as Error).message });
     }
   }
 
-  async submit(sms: OutboundSms): Promise<SubmitResult> {
-    const at = this.at;
-    if (!at || this.state.status !== 'up') throw new SubmitError('channel_error', 'modem is not ready');
+  submit(sms: OutboundSms): Promise<SubmitResult> {
+    return this.track(this.send(sms));
+  }
+
+  private async send(sms: OutboundSms): Promise<SubmitResult> {
+    const at = this.link?.at;
+    const run = this.run;
+    if (!at || this.stopped || this.state.status !== 'up')
+      throw new SubmitError('channel_error', 'modem is not ready');
     const pdus = encodeSubmitPdus({
       to: sms.to,
       text: sms.text,
@@ -199,7 +245,7 @@ export class ModemDriver implements ChannelDriver {
       statusReport: sms.deliveryReport,
       concatReference: (this.concatRef = (this.concatRef + 1) % 256),
     });
-    this.state.inFlight++;
+    this.inFlight++;
     try {
       const ids: string[] = [];
       for (const [i, p] of pdus.entries()) {
@@ -214,9 +260,9 @@ export class ModemDriver implements ChannelDriver {
     } catch (err) {
       const e = err as AtError;
       if (e.timeout) {
-        // A modem stuck half-way through a PDU: ESC, then initialise again.
+        // A modem stuck half-way through a PDU: ESC, then initialise again (or reopen the port).
         at.escape();
-        void this.init().catch(() => this.io?.destroy());
+        void this.init(at).catch((ie: unknown) => this.reopenLater(run, ie));
         throw new SubmitError('channel_timeout', e.message);
       }
       if (e.cms !== undefined) {
@@ -225,8 +271,17 @@ export class ModemDriver implements ChannelDriver {
       }
       throw new SubmitError('channel_error', e.message);
     } finally {
-      this.state.inFlight--;
+      this.inFlight--;
     }
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.work.add(p);
+    void p.then(
+      () => this.work.delete(p),
+      () => this.work.delete(p),
+    );
+    return p;
   }
 
   private async onUrc(urc: string, pdu?: string): Promise<void> {
@@ -245,12 +300,23 @@ export class ModemDriver implements ChannelDriver {
       return;
     }
     const m = /^\+CMTI: ?"?\w*"?,(\d+)/.exec(urc);
-    if (m) await this.readStored(Number(m[1]));
+    if (m) await this.readSim(Number(m[1]));
   }
 
-  /** Reads and deletes stored messages: one index, or all (AT+CMGL=4) at start. */
+  /** One pass of SIM reading at a time (a +CMTI can arrive during the full read at start). */
+  private serially(fn: () => Promise<void>): Promise<void> {
+    const next = this.reading.then(fn);
+    this.reading = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Reads and stores messages on the SIM: one index (+CMTI), or all (AT+CMGL=4). */
+  private readSim(index?: number): Promise<void> {
+    return this.serially(() => this.readStored(index));
+  }
+
   private async readStored(index?: number): Promise<void> {
-    const at = this.at;
+    const at = this.link?.at;
     if (!at) return;
     const items: { index: number; pdu: string }[] = [];
     if (index !== undefined) {
@@ -294,38 +360,56 @@ export class ModemDriver implements ChannelDriver {
   /**
    * Deletes a message from the SIM only once it is stored: a crash in between leaves it on the
    * SIM, and it is read again at the next start (AT+CMGL). Parts of a longer message stay on
-   * the SIM until the whole message is stored.
+   * the SIM until the whole message is stored. One that could not be stored is read again at
+   * the next health check.
    */
   private async storeAndDelete(sms: InboundSms, indexes: number[]): Promise<void> {
+    const events = this.events;
+    if (!events) return;
     try {
-      await this.events?.inbound(sms);
+      await events.inbound(sms);
     } catch {
-      return; // not stored: left on the SIM, read again at the next start
+      this.rescan = true;
+      return;
     }
-    const at = this.at;
+    const at = this.link?.at;
     for (const index of new Set(indexes)) await at?.command(`AT+CMGD=${index}`).catch(() => undefined);
   }
 
-  /** Closes the port (so Gammu or another program can open it), and every timer. Idempotent. */
-  async stop(): Promise<void> {
+  /**
+   * Lets submits and inbound storing in progress finish, then closes the port (so Gammu or
+   * another program can open it, or this channel again) and clears every timer. Idempotent.
+   */
+  stop(): Promise<void> {
+    if (this.stopped) return this.stopping ?? Promise.resolve();
     this.stopped = true;
+    this.run++;
     clearInterval(this.healthTimer);
     clearTimeout(this.reopenTimer);
     this.state = { ...this.state, status: 'stopped' };
-    const io = this.io;
-    this.io = undefined;
-    this.at = undefined;
-    if (io && !io.destroyed) {
-      await new Promise<void>((resolve) => {
-        io.once('close', () => resolve());
-        io.destroy();
-        setTimeout(resolve, 2000).unref();
-      });
-    }
+    this.stopping = (async () => {
+      const opening = this.opening;
+      let drainTimer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.work]),
+        new Promise((r) => (drainTimer = setTimeout(r, STOP_DRAIN_MS))),
+      ]);
+      clearTimeout(drainTimer);
+      const link = this.link;
+      this.link = undefined;
+      this.parts.clear();
+      link?.at.close('channel stopped');
+      await link?.port.close();
+      // A port still opening is closed by open() itself when it sees the run changed.
+      await opening?.then((p) => p.close()).catch(() => undefined);
+    })().finally(() => {
+      this.stopping = undefined;
+    });
+    return this.stopping;
   }
 
   health(): ChannelHealth {
-    return { ...this.state };
+    return { ...this.state, inFlight: this.inFlight };
   }
 }
 

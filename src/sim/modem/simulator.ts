@@ -27,6 +27,11 @@ export interface ModemSimOptions {
   iccid: string;
   signal: number;
   operator: string;
+  /**
+   * TP-MR of the first message sent; each next one adds 1 and wraps at 256 (start near 255 to
+   * test wrap-around).
+   */
+  firstReference: number;
 }
 
 export const MODEM_SIM_DEFAULTS: ModemSimOptions = {
@@ -39,6 +44,7 @@ export const MODEM_SIM_DEFAULTS: ModemSimOptions = {
   iccid: '8970101234567890123',
   signal: 21,
   operator: 'smsgw sim',
+  firstReference: 1,
 };
 
 export type Fault = 'none' | 'silent' | 'garbage';
@@ -48,7 +54,7 @@ export class ModemSimulator {
   private charset = 'GSM';
   private pending = '';
   private pduMode: { length: number; buf: string } | undefined;
-  private mr = 0;
+  private mr: number;
   private stored = new Map<number, string>();
   private nextIndex = 1;
   private cmsErrorNext: number | undefined;
@@ -57,11 +63,41 @@ export class ModemSimulator {
   readonly sent: SubmitPdu[] = [];
   private io: Duplex | undefined;
   private timers = new Set<NodeJS.Timeout>();
+  /**
+   * TP-ST of each status report (0 delivered; 0x41 incompatible destination, 0x62 no response,
+   * ...), from the submit and its TP-MR.
+   */
+  reportStatus: (submit: SubmitPdu, mr: number) => number = () => 0;
+  /** Status reports are kept (not sent) while set: `releaseReports()` sends them. */
+  holdReports = false;
+  private held: string[] = [];
 
-  constructor(readonly opts: ModemSimOptions = MODEM_SIM_DEFAULTS) {}
+  constructor(readonly opts: ModemSimOptions = MODEM_SIM_DEFAULTS) {
+    this.mr = (((opts.firstReference - 1) % 256) + 256) % 256;
+  }
 
+  /** Sends the status reports held so far, on the current connection. Returns how many. */
+  releaseReports(): number {
+    const n = this.held.length;
+    for (const r of this.held.splice(0)) this.write(r);
+    return n;
+  }
+
+  /** How many status reports are held. */
+  get heldReports(): number {
+    return this.held.length;
+  }
+
+  /** Storage indexes of the messages on the SIM (read or not, not yet deleted). */
+  simIndexes(): number[] {
+    return [...this.stored.keys()].sort((a, b) => a - b);
+  }
+
+  /** A new connection (a reopened port): a half-typed command or PDU of the old one is gone. */
   attach(io: Duplex): void {
     this.io = io;
+    this.pending = '';
+    this.pduMode = undefined;
     io.on('data', (chunk: Buffer) => this.onData(chunk.toString('latin1')));
     io.on('error', () => undefined);
   }
@@ -199,8 +235,10 @@ export class ModemSimulator {
       if (submit.statusReport) {
         const r = setTimeout(() => {
           this.timers.delete(r);
-          const pdu = statusReportPdu(mr, submit.to);
-          this.write(`\r\n+CDS: ${pdu.length / 2 - 1}\r\n${pdu}\r\n`);
+          const pdu = statusReportPdu(mr, submit.to, this.reportStatus(submit, mr));
+          const urc = `\r\n+CDS: ${pdu.length / 2 - 1}\r\n${pdu}\r\n`;
+          if (this.holdReports) this.held.push(urc);
+          else this.write(urc);
         }, this.opts.reportDelayMs);
         this.timers.add(r);
       }
@@ -260,9 +298,9 @@ export function deliverPdu(
   return `00${first}${addressHex(from)}00${dcs}${nowScts()}${udl.toString(16).padStart(2, '0')}${ud.toString('hex')}`.toUpperCase();
 }
 
-/** SMS-STATUS-REPORT: delivered (TP-ST 0) for message reference `mr`. */
-export function statusReportPdu(mr: number, recipient: string): string {
-  return `0006${mr.toString(16).padStart(2, '0')}${addressHex(recipient)}${nowScts()}${nowScts()}00`.toUpperCase();
+/** SMS-STATUS-REPORT for message reference `mr`: TP-ST `status` (0: delivered). */
+export function statusReportPdu(mr: number, recipient: string, status = 0): string {
+  return `0006${mr.toString(16).padStart(2, '0')}${addressHex(recipient)}${nowScts()}${nowScts()}${(status & 0xff).toString(16).padStart(2, '0')}`.toUpperCase();
 }
 
 /** Serves the simulator on a TCP port (one connection at a time). */

@@ -10,8 +10,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GammuDriver, parseGammuConfig } from '../../../src/channels/gammu/driver.js';
 import { SubmitError } from '../../../src/channels/port.js';
-import { freePort } from '../../support/net.js';
+import type { TestApp } from '../../support/app.js';
+import { eventually, startTestApp } from '../../support/app.js';
 import { outbound } from '../../support/channel.js';
+import { freePort } from '../../support/net.js';
 
 const GAMMU = '/usr/bin/gammu';
 const SSHD = '/usr/sbin/sshd';
@@ -71,6 +73,60 @@ describe.skipIf(!HAVE_GAMMU)('Gammu channel (real gammu, dummy phone)', () => {
     expect(err).toBeInstanceOf(SubmitError);
     expect((err as SubmitError).code).toBe('channel_error');
     expect(d.health().lastError).toMatch(/Error/);
+  });
+
+  it('stop() lets queued sends finish, refuses new ones, may be called twice, and start() resumes', async () => {
+    const d = new GammuDriver(parseGammuConfig({ configFile: rc, gammuPath: GAMMU }));
+    await d.start(noEvents);
+    const queued = [d.submit(sms('first before stop')), d.submit(sms('second before stop'))];
+    const stops = [d.stop(), d.stop()];
+    const done = await Promise.all(queued);
+    expect(done.map((r) => r.remoteIds.length)).toEqual([1, 1]);
+    await Promise.all(stops);
+    await d.stop();
+    expect(d.health()).toMatchObject({ status: 'stopped', inFlight: 0 });
+    await expect(d.submit(sms('after stop'))).rejects.toMatchObject({ code: 'channel_error' });
+    await d.start(noEvents);
+    expect(d.health().status).toBe('up');
+    expect((await d.submit(sms('after restart'))).remoteIds).toHaveLength(1);
+    await d.stop();
+  });
+
+  describe('through the gateway', () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await startTestApp({ SMSGW_SIMULATOR: 'false' });
+      const c = await t.call('POST', '/v1/channels', {
+        body: {
+          name: 'gammu-1',
+          type: 'gammu',
+          config: { configFile: rc, gammuPath: GAMMU },
+          min_interval_ms: 0,
+        },
+      });
+      expect(c.status).toBe(201);
+    });
+    afterAll(() => t?.stop());
+
+    it('a message is final at `sent`: Gammu gives no delivery reports, so it never waits or expires', async () => {
+      const r = await t.call('POST', '/v1/messages', {
+        body: { to: '+70001234567', text: 'final when sent', delivery_report: true, validity: 1 },
+      });
+      expect(r.status).toBe(202);
+      const id = r.body.messages[0].id as string;
+      const m = await eventually(async () => {
+        const got = await t.call('GET', `/v1/messages/${id}`);
+        return got.body.status === 'sent' ? got.body : undefined;
+      });
+      expect(m).toMatchObject({ status: 'sent', final: true, delivery_report: true });
+      expect(m.final_at).not.toBeNull();
+      expect(m.events.at(-1)).toMatchObject({ status: 'sent', detail: 'no delivery report requested' });
+      expect(lastSent()).toContain('final when sent');
+      // Long after its validity ran out, the expiry sweep leaves it alone.
+      await t.app.store.messages.expireDue(Date.now() + 7 * 86_400_000);
+      const later = await t.call('GET', `/v1/messages/${id}`);
+      expect(later.body).toMatchObject({ status: 'sent', final: true });
+    });
   });
 
   it('validates its config', () => {

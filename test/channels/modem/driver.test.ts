@@ -134,6 +134,207 @@ describe('AT modem channel with the modem simulator', () => {
   });
 });
 
+/**
+ * Records the timers created while it watches (through the public timer functions): `live()`
+ * lists those neither fired nor cleared (intervals count until cleared), with where they were made.
+ */
+function watchTimers() {
+  const g = globalThis as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const orig = {
+    setTimeout: g.setTimeout,
+    setInterval: g.setInterval,
+    clearTimeout: g.clearTimeout,
+    clearInterval: g.clearInterval,
+  } as Record<string, (...a: unknown[]) => unknown>;
+  const live = new Map<unknown, string>();
+  g.setTimeout = (fn: unknown, ...rest: unknown[]) => {
+    const t = orig.setTimeout!(
+      (...a: unknown[]) => {
+        live.delete(t);
+        (fn as (...x: unknown[]) => void)(...a);
+      },
+      ...rest,
+    );
+    live.set(t, new Error().stack?.split('\n')[2]?.trim() ?? 'setTimeout');
+    return t;
+  };
+  g.setInterval = (...args: unknown[]) => {
+    const t = orig.setInterval!(...args);
+    live.set(t, new Error().stack?.split('\n')[2]?.trim() ?? 'setInterval');
+    return t;
+  };
+  for (const name of ['clearTimeout', 'clearInterval']) {
+    g[name] = (t: unknown) => {
+      live.delete(t);
+      return orig[name]!(t);
+    };
+  }
+  return {
+    live: () => [...live.values()],
+    restore: () => void Object.assign(g, orig),
+  };
+}
+
+/** Channel events whose `inbound` is decided by the test: it resolves, rejects or waits. */
+function gatedEvents() {
+  const stored: InboundSms[] = [];
+  const waiting: { sms: InboundSms; resolve: () => void; reject: (e: Error) => void }[] = [];
+  let mode: 'store' | 'reject' | 'hold' = 'store';
+  const events: ChannelEvents = {
+    deliveryReport: async () => undefined,
+    inbound: (s) => {
+      if (mode === 'reject') return Promise.reject(new Error('database is down'));
+      if (mode === 'hold')
+        return new Promise<void>((resolve, reject) => waiting.push({ sms: s, resolve, reject }));
+      stored.push(s);
+      return Promise.resolve();
+    },
+    state: () => undefined,
+  };
+  return {
+    events,
+    stored,
+    waiting,
+    set: (m: typeof mode) => void (mode = m),
+  };
+}
+
+describe('AT modem channel: the SIM is emptied only of what is stored, and stop releases everything', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  async function modem(extra: Record<string, unknown> = {}) {
+    const sim = new ModemSimulator({ ...MODEM_SIM_DEFAULTS, sendDelayMs: 10, reportDelayMs: 20 });
+    const tcp = await serveModemTcp(sim);
+    cleanups.push(() => tcp.close());
+    const driver = (over: Record<string, unknown> = {}) => {
+      const d = new ModemDriver(
+        parseModemConfig({ port: `tcp://127.0.0.1:${tcp.port}`, sendTimeoutMs: 5000, ...extra, ...over }),
+      );
+      cleanups.push(() => d.stop());
+      return d;
+    };
+    return { sim, tcp, driver };
+  }
+
+  it('keeps a message whose storing failed on the SIM, and stores it at the next start', async () => {
+    const { sim, driver } = await modem();
+    const g = gatedEvents();
+    g.set('reject');
+    const first = driver();
+    await first.start(g.events);
+    const index = sim.injectInbound('+79005550002', 'do not lose me');
+    // The driver read it (AT+CMGR) and the store refused it: it must stay on the SIM.
+    await eventually(async () => ((await first.health()).status === 'up' ? true : undefined));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sim.simIndexes()).toEqual([index]);
+    await first.stop();
+    g.set('store');
+    const second = driver();
+    await second.start(g.events);
+    // Read again by AT+CMGL at start, stored, then deleted.
+    expect(g.stored).toMatchObject([{ from: '+79005550002', text: 'do not lose me' }]);
+    await eventually(async () => (sim.simIndexes().length === 0 ? true : undefined));
+  });
+
+  it('reads a message again at the next health check when storing it failed', async () => {
+    const { sim, driver } = await modem({ healthEveryMs: 100 });
+    const g = gatedEvents();
+    g.set('reject');
+    const d = driver();
+    await d.start(g.events);
+    sim.injectInbound('+79005550003', 'try again');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sim.simIndexes()).toHaveLength(1);
+    g.set('store');
+    await eventually(async () => (sim.simIndexes().length === 0 ? true : undefined));
+    expect(g.stored).toMatchObject([{ text: 'try again' }]);
+  });
+
+  it('keeps every part of a long message on the SIM until the whole message is stored', async () => {
+    const { sim, driver } = await modem();
+    const g = gatedEvents();
+    g.set('hold');
+    const d = driver();
+    await d.start(g.events);
+    const from = '+79005550004';
+    const a = sim.injectInbound(from, 'one, ', { ref: 9, total: 3, seq: 1 });
+    const c = sim.injectInbound(from, 'three', { ref: 9, total: 3, seq: 3 });
+    // Two of three parts: nothing to store yet, nothing deleted.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(g.waiting).toHaveLength(0);
+    expect(sim.simIndexes()).toEqual([a, c]);
+    const b = sim.injectInbound(from, 'two, ', { ref: 9, total: 3, seq: 2 });
+    const pending = await eventually(async () => g.waiting[0]);
+    expect(pending.sms).toMatchObject({ from, text: 'one, two, three' });
+    // Being stored (not committed yet): all three parts are still on the SIM.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(sim.simIndexes()).toEqual([a, c, b].sort((x, y) => x - y));
+    pending.resolve();
+    await eventually(async () => (sim.simIndexes().length === 0 ? true : undefined));
+  });
+
+  it('stores a long message whose parts are already on the SIM at start, once', async () => {
+    const { sim, driver } = await modem();
+    const from = '+79005550005';
+    sim.injectInbound(from, 'world', { ref: 3, total: 2, seq: 2 });
+    sim.injectInbound(from, 'hello ', { ref: 3, total: 2, seq: 1 });
+    const g = gatedEvents();
+    const d = driver();
+    await d.start(g.events);
+    expect(g.stored).toMatchObject([{ from, text: 'hello world' }]);
+    await eventually(async () => (sim.simIndexes().length === 0 ? true : undefined));
+  });
+
+  it('stop() lets a submit in progress finish, closes the port, clears its timers, and may be called twice', async () => {
+    const sim = new ModemSimulator({ ...MODEM_SIM_DEFAULTS, sendDelayMs: 300 });
+    const tcp = await serveModemTcp(sim);
+    cleanups.push(() => tcp.close());
+    const timers = watchTimers();
+    cleanups.push(() => timers.restore());
+    const g = gatedEvents();
+    const d = new ModemDriver(
+      parseModemConfig({ port: `tcp://127.0.0.1:${tcp.port}`, sendTimeoutMs: 10_000, healthEveryMs: 50 }),
+    );
+    await d.start(g.events);
+    expect(d.health().status).toBe('up');
+    const sending = d.submit(sms('in flight while stopping'));
+    await eventually(async () => (d.health().inFlight === 1 ? true : undefined));
+    const stops = [d.stop(), d.stop()];
+    // The submit completes (the modem answers after 300 ms): not cut off mid-PDU.
+    expect((await sending).remoteIds).toHaveLength(1);
+    await Promise.all(stops);
+    await d.stop();
+    expect(d.health()).toMatchObject({ status: 'stopped', inFlight: 0 });
+    await expect(d.submit(sms('after stop'))).rejects.toMatchObject({ code: 'channel_error' });
+    // The simulator's connection is closed from our side.
+    const io = (sim as unknown as { io: { closed: boolean } }).io;
+    await eventually(async () => (io.closed ? true : undefined));
+    sim.stop();
+    timers.restore();
+    // No timer is left behind (health interval, command timeouts, reopen, drain).
+    expect(timers.live()).toEqual([]);
+    // And the same instance starts again.
+    await d.start(g.events);
+    expect(d.health().status).toBe('up');
+    await d.stop();
+  });
+
+  it('a stop that lands while the port is opening leaves nothing open', async () => {
+    const { sim, driver } = await modem();
+    const d = driver();
+    const g = gatedEvents();
+    const starting = d.start(g.events);
+    await d.stop();
+    await starting;
+    expect(d.health().status).toBe('stopped');
+    const io = (sim as unknown as { io?: { closed: boolean } }).io;
+    if (io) await eventually(async () => (io.closed ? true : undefined));
+  });
+});
+
 const run = promisify(execFile);
 const HAVE_PEERS = existsSync('/usr/bin/gammu') && existsSync('/usr/bin/socat');
 
