@@ -589,15 +589,22 @@ for (const testDb of TEST_DBS) {
       ]);
       expect((await store.messages.byId(c.id))?.status).toBe('delivered');
       expect((await store.messages.byId(b.id))?.status).toBe('sent');
-      // A second report for a final part is a duplicate: counted, not applied.
-      const dup = await store.outcomes.apply([
+      // A second report for a final part with a unique id is a duplicate: counted, not applied.
+      const dup = await store.outcomes.apply([report(`1A${tag}`, { state: 'undelivered' })]);
+      expect(dup.duplicates).toBe(1);
+      expect((await store.messages.byId(a.id))?.status).toBe('delivered');
+      // With a reused reference, a report never lands on a final part: it goes to the part
+      // still waiting for one (here the older b), or waits for the next use of the reference.
+      const reused = await store.outcomes.apply([
         report(`mr7-${tag}`, {
           state: 'undelivered',
           idReuseWindowMs: 60_000,
           receivedAt: Date.now() + 2000,
         }),
       ]);
-      expect(dup.duplicates).toBe(1);
+      expect(reused.duplicates).toBe(0);
+      expect((await store.messages.byId(c.id))?.status).toBe('delivered');
+      expect((await store.messages.byId(b.id))?.status).toBe('undelivered');
       expect((await store.messages.byId(c.id))?.status).toBe('delivered');
     });
 
