@@ -270,6 +270,11 @@ export async function startSmscSimulator(options: Partial<SmscSimOptions> = {}):
       entry.awaiting.clear();
       for (const r of back) offer(r);
     };
+    entry.conn.onResponse = ({ header }) => {
+      // A generic_nack of a receipt counts as a temporary refusal: it is offered again.
+      if (header.id === CMD.deliver_sm_resp || header.id === CMD.generic_nack)
+        onDeliverResp(entry, header.seq, header.id === CMD.generic_nack ? header.status || 1 : header.status);
+    };
     entry.conn.onRequest = ({ header, raw }) => {
       const { id, seq } = header;
       const bindResp: Record<number, number> = {
@@ -326,8 +331,6 @@ export async function startSmscSimulator(options: Partial<SmscSimOptions> = {}):
           if (s.registeredDelivery & 0x03) receiptDue(entry, n, seq, s.source, s.destinations[0] ?? '');
           else
             entry.conn.respond(CMD.submit_sm_resp, 0, seq, new Writer().cstring(fmt(n, opts.respIdFormat)));
-        } else if (id === CMD.deliver_sm_resp) {
-          onDeliverResp(entry, seq, header.status);
         } else {
           entry.conn.respond(CMD.generic_nack, STATUS.ESME_RINVCMDID, seq);
         }
