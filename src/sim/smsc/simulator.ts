@@ -394,6 +394,14 @@ export async function runSmscSimulatorCli(o: {
   receiptLag: number;
   undelivEvery: number;
 }) {
+  for (const [name, v] of [
+    ['--port', o.port],
+    ['--delay', o.delay],
+    ['--receipt-lag', o.receiptLag],
+    ['--undeliv-every', o.undelivEvery],
+  ] as const)
+    if (!Number.isInteger(v) || v < 0) throw new Error(`${name}: a whole number ≥ 0`);
+  if (!(o.successRate >= 0 && o.successRate <= 1)) throw new Error('--success-rate: 0..1');
   const sim = await startSmscSimulator({
     port: o.port,
     receiptDelayMs: o.delay,
