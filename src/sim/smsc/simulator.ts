@@ -158,7 +158,7 @@ export async function startSmscSimulator(options: Partial<SmscSimOptions> = {}):
       ? entry
       : [...conns].find((c) => (c.mode === 'rx' || c.mode === 'trx') && !c.conn.closed);
 
-  /** The deliver_sm PDU, as bytes, for sequence number `seq`; stored with the receipt for resends. */
+  /** The receipt of submit n; its deliver_sm is built per write, with that write's sequence number. */
   function makeReceipt(n: number, source: string, dest: string): Receipt {
     const submitted = new Date();
     const stat = outcome(n);
