@@ -107,21 +107,22 @@ async function endToEndModes(): Promise<string[]> {
     }
   }
   const rate = (x: EndToEndRun) => E2E_TOTAL / x.seconds;
+  const cpu = (x: EndToEndRun) => (x.gatewayCpuSeconds / E2E_TOTAL) * 1e6;
   const row = (mode: ReceiptMode) => {
     const of = runs.filter((x) => x.mode === mode);
     const label = mode === 'race' ? 'same write as submit_sm_resp' : '200 ms after the submit';
-    return `| ${label} | ${E2E_TOTAL} | ${of.map((x) => x.submits).join(' / ')} | ${of.map((x) => x.final).join(' / ')} | ${of.map((x) => x.delivered).join(' / ')} | ${median(of.map((x) => x.acceptedSeconds)).toFixed(1)} s | ${median(of.map((x) => x.seconds)).toFixed(1)} s | ${median(of.map(rate)).toFixed(0)} | ${of.map((x) => rate(x).toFixed(0)).join(', ')} |`;
+    return `| ${label} | ${E2E_TOTAL} | ${of.map((x) => x.submits).join(' / ')} | ${of.map((x) => x.final).join(' / ')} | ${of.map((x) => x.delivered).join(' / ')} | ${median(of.map((x) => x.acceptedSeconds)).toFixed(1)} s | ${median(of.map((x) => x.seconds)).toFixed(1)} s | ${median(of.map(rate)).toFixed(0)} | ${of.map((x) => rate(x).toFixed(0)).join(', ')} | ${median(of.map(cpu)).toFixed(0)} |`;
   };
   const med = (mode: ReceiptMode) => median(runs.filter((x) => x.mode === mode).map(rate));
   return [
     `(b) end to end: HTTP (${E2E_TOTAL / 1000} requests of 1000) → SQLite queue → SMPP client channel (window 200) → SMSC simulator → receipts → every message final. The clock stops when the simulator has every receipt acknowledged (committed) and no message waits for one. Receipt modes interleaved, ${E2E_ROUNDS} runs each, medians. Machine: ${machine()}.`,
     '',
-    '| receipt | messages | submits seen by the SMSC | final state | delivered | all accepted after | all final after | messages/s end to end | all runs (msg/s) |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| receipt | messages | submits seen by the SMSC | final state | delivered | all accepted after | all final after | messages/s end to end | all runs (msg/s) | gateway CPU µs per message |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     row('delay'),
     row('race'),
     '',
-    `Race mode throughput / delay mode: ${(med('race') / med('delay')).toFixed(2)}. Lost: ${runs.reduce((n, x) => n + (E2E_TOTAL - x.submits), 0)} (submits missing at the SMSC, all runs).`,
+    `Race mode throughput / delay mode: ${(med('race') / med('delay')).toFixed(2)}; gateway CPU per message, race / delay: ${(median(runs.filter((x) => x.mode === 'race').map(cpu)) / median(runs.filter((x) => x.mode === 'delay').map(cpu))).toFixed(2)}. Lost: ${runs.reduce((n, x) => n + (E2E_TOTAL - x.submits), 0)} (submits missing at the SMSC, all runs).`,
   ];
 }
 

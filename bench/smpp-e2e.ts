@@ -7,7 +7,7 @@
  */
 import type { SmscSim } from '../src/sim/smsc/simulator.js';
 import { startSmscSimulator } from '../src/sim/smsc/simulator.js';
-import { api, startGateway } from './support.js';
+import { api, cpuSeconds, startGateway } from './support.js';
 
 const KEY = 'bench-admin-key-0123456789abcdef';
 export const E2E_TOTAL = Number(process.env.BENCH_E2E ?? 50_000);
@@ -27,6 +27,8 @@ export interface EndToEndRun {
   delivered: number;
   acceptedSeconds: number;
   seconds: number;
+  /** CPU time the gateway process used from the first request to the last final message. */
+  gatewayCpuSeconds: number;
 }
 
 /** Messages in these statuses, page by page (the list API has no total). */
@@ -59,6 +61,7 @@ export async function endToEnd(mode: ReceiptMode = 'delay'): Promise<EndToEndRun
     if (!ch.id) throw new Error(`cannot create the channel: ${JSON.stringify(ch)}`);
     await new Promise((r) => setTimeout(r, 500));
     const started = performance.now();
+    const cpuAtStart = cpuSeconds(gw.proc.pid);
     for (let i = 0; i < TOTAL / PER_REQUEST; i++) {
       const r = await call(gw.url, 'POST', '/v1/messages', {
         to: Array.from(
@@ -83,6 +86,7 @@ export async function endToEnd(mode: ReceiptMode = 'delay'): Promise<EndToEndRun
       await new Promise((r) => setTimeout(r, 200));
     }
     const seconds = (performance.now() - started) / 1000;
+    const gatewayCpuSeconds = cpuSeconds(gw.proc.pid) - cpuAtStart;
     const open = await count(gw.url, 'scheduled,queued,sending,sent');
     return {
       mode,
@@ -93,6 +97,7 @@ export async function endToEnd(mode: ReceiptMode = 'delay'): Promise<EndToEndRun
       delivered: await count(gw.url, 'delivered'),
       acceptedSeconds: (acceptedAt - started) / 1000,
       seconds,
+      gatewayCpuSeconds,
     };
   } finally {
     await gw.stop();
