@@ -2,16 +2,31 @@
  * `npm run bench:smpp` (a): SMPP server ingest. One ESME binds to the gateway (its own process,
  * SQLite synchronous=FULL, channels off) and keeps a window of 100 submit_sm outstanding until
  * N are acknowledged; every acknowledgement means the message is committed. 3 runs, median.
+ * (b): end to end through the SMPP client channel (bench/smpp-e2e.ts), receipts 200 ms after
+ * the submit and receipts in the same write as submit_sm_resp (the race), runs interleaved so
+ * that a noisy machine weighs on both modes alike; medians, and how many messages ended final.
  */
 import { connect } from 'node:net';
 import { CMD, messageBody } from '../src/codec/smpp-pdu.js';
 import { freePort } from '../test/support/net.js';
-import { endToEnd } from './smpp-e2e.js';
-import { bindTransceiverPdu, deferred, machine, percentile, startGateway, writeSection } from './support.js';
+import type { EndToEndRun, ReceiptMode } from './smpp-e2e.js';
+import { E2E_TOTAL, endToEnd } from './smpp-e2e.js';
+import {
+  bindTransceiverPdu,
+  deferred,
+  machine,
+  median,
+  percentile,
+  startGateway,
+  writeSection,
+} from './support.js';
 
 const TOTAL = Number(process.env.BENCH_SMPP ?? 100_000);
 const WINDOW = 100;
 const ROUNDS = 3;
+const E2E_ROUNDS = Number(process.env.BENCH_E2E_ROUNDS ?? 3);
+/** `BENCH_E2E_ONLY=1`: skip (a), for A/B runs of the end-to-end modes. */
+const E2E_ONLY = process.env.BENCH_E2E_ONLY === '1';
 const PASSWORD = 'benchpw1';
 
 function submitPdu(seq: number, to: string): Buffer {
@@ -80,6 +95,37 @@ async function run(
   return { seconds, ok, failed, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
 }
 
+/** (b): both receipt modes, interleaved, E2E_ROUNDS runs each. */
+async function endToEndModes(): Promise<string[]> {
+  const runs: EndToEndRun[] = [];
+  const modes: ReceiptMode[] = ['delay', 'race'];
+  for (let r = 0; r < E2E_ROUNDS; r++) {
+    for (const mode of modes) {
+      const run = await endToEnd(mode);
+      process.stdout.write(`end to end ${mode}: ${JSON.stringify(run)}\n`);
+      runs.push(run);
+    }
+  }
+  const rate = (x: EndToEndRun) => E2E_TOTAL / x.seconds;
+  const cpu = (x: EndToEndRun) => (x.gatewayCpuSeconds / E2E_TOTAL) * 1e6;
+  const row = (mode: ReceiptMode) => {
+    const of = runs.filter((x) => x.mode === mode);
+    const label = mode === 'race' ? 'same write as submit_sm_resp' : '200 ms after the submit';
+    return `| ${label} | ${E2E_TOTAL} | ${of.map((x) => x.submits).join(' / ')} | ${of.map((x) => x.final).join(' / ')} | ${of.map((x) => x.delivered).join(' / ')} | ${median(of.map((x) => x.acceptedSeconds)).toFixed(1)} s | ${median(of.map((x) => x.seconds)).toFixed(1)} s | ${median(of.map(rate)).toFixed(0)} | ${of.map((x) => rate(x).toFixed(0)).join(', ')} | ${median(of.map(cpu)).toFixed(0)} |`;
+  };
+  const med = (mode: ReceiptMode) => median(runs.filter((x) => x.mode === mode).map(rate));
+  return [
+    `(b) end to end: HTTP (${E2E_TOTAL / 1000} requests of 1000) → SQLite queue → SMPP client channel (window 200) → SMSC simulator → receipts → every message final. The clock stops when the simulator has every receipt acknowledged (committed) and no message waits for one. Receipt modes interleaved, ${E2E_ROUNDS} runs each, medians. Machine: ${machine()}.`,
+    '',
+    '| receipt | messages | submits seen by the SMSC | final state | delivered | all accepted after | all final after | messages/s end to end | all runs (msg/s) | gateway CPU µs per message |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    row('delay'),
+    row('race'),
+    '',
+    `Race mode throughput / delay mode: ${(med('race') / med('delay')).toFixed(2)}; gateway CPU per message, race / delay: ${(median(runs.filter((x) => x.mode === 'race').map(cpu)) / median(runs.filter((x) => x.mode === 'delay').map(cpu))).toFixed(2)}. Lost: ${runs.reduce((n, x) => n + (E2E_TOTAL - x.submits), 0)} (submits missing at the SMSC, all runs).`,
+  ];
+}
+
 async function main(): Promise<void> {
   const smppPort = await freePort();
   const key = 'bench-admin-key-0123456789abcdef';
@@ -95,6 +141,12 @@ async function main(): Promise<void> {
       body: JSON.stringify({ login: 'bench', password: PASSWORD }),
     });
     if (res.status !== 201) throw new Error(`cannot create the bench user: ${res.status}`);
+    if (E2E_ONLY) {
+      await gw.stop();
+      const lines = await endToEndModes();
+      process.stdout.write(`${lines.join('\n')}\n`);
+      return;
+    }
     const runs = [];
     for (let r = 0; r < ROUNDS; r++) runs.push(await run(smppPort, r * TOTAL));
     const sorted = [...runs].sort((a, b) => a.ok / a.seconds - b.ok / b.seconds);
@@ -110,7 +162,7 @@ async function main(): Promise<void> {
       '',
     ];
     await gw.stop();
-    lines.push(...(await endToEnd()));
+    lines.push(...(await endToEndModes()));
     writeSection('SMPP', lines.join('\n'));
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {

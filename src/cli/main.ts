@@ -287,11 +287,45 @@ sim
   .option('-p, --port <n>', 'port to listen on', (v) => Number.parseInt(v, 10), 2776)
   .option('-d, --delay <ms>', 'receipt delay', (v) => Number.parseInt(v, 10), 1000)
   .option('-s, --success-rate <r>', 'share of messages delivered', (v) => Number.parseFloat(v), 0.95)
-  .addOption(new Option('--id-format <f>', 'message id format').choices(['hex', 'decimal']).default('hex'))
-  .action(async (o: { port: number; delay: number; successRate: number; idFormat: 'hex' | 'decimal' }) => {
-    const { runSmscSimulatorCli } = await import('../sim/smsc/simulator.js');
-    await runSmscSimulatorCli(o);
-  });
+  .addOption(
+    new Option('--id-format <f>', 'message id format (sequential: decimal ids 1, 2, 3 …)')
+      .choices(['hex', 'decimal', 'sequential'])
+      .default('hex'),
+  )
+  .addOption(
+    new Option(
+      '--receipt-timing <t>',
+      'receipt after --delay, in the same write as submit_sm_resp, or before it',
+    )
+      .choices(['delay', 'with-resp', 'before-resp'])
+      .default('delay'),
+  )
+  .option(
+    '--receipt-lag <n>',
+    'hold each receipt until n more submits arrived',
+    (v) => Number.parseInt(v, 10),
+    0,
+  )
+  .option(
+    '--undeliv-every <n>',
+    'ids divisible by n are UNDELIV, the rest DELIVRD',
+    (v) => Number.parseInt(v, 10),
+    0,
+  )
+  .action(
+    async (o: {
+      port: number;
+      delay: number;
+      successRate: number;
+      idFormat: 'hex' | 'decimal' | 'sequential';
+      receiptTiming: 'delay' | 'with-resp' | 'before-resp';
+      receiptLag: number;
+      undelivEvery: number;
+    }) => {
+      const { runSmscSimulatorCli } = await import('../sim/smsc/simulator.js');
+      await runSmscSimulatorCli(o);
+    },
+  );
 
 sim
   .command('modem')

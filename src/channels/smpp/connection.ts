@@ -23,6 +23,8 @@ export class SmppConnection {
   closed = false;
   onRequest: (pdu: Pdu) => void = () => undefined;
   onClose: () => void = () => undefined;
+  /** Responses matching no request() (the SMSC simulator tracks its receipts' answers so). */
+  onResponse: (pdu: Pdu) => void = () => undefined;
 
   constructor(readonly socket: Socket) {
     socket.setNoDelay(true);
@@ -88,9 +90,11 @@ export class SmppConnection {
         clearTimeout(waiter.timer);
         this.pending.delete(header.seq);
         waiter.resolve({ header, raw });
-      } else if (header.id === CMD.generic_nack) {
-        // A nack for something we never sent (or already timed out): nothing to do.
-      } else if (!(header.id & 0x80000000)) {
+      } else if (header.id & 0x80000000) {
+        // A response no request() waits for (a generic_nack of something long timed out, or
+        // the answer to a PDU written with send()): the owner decides.
+        this.onResponse({ header, raw });
+      } else {
         this.onRequest({ header, raw });
       }
     }

@@ -201,3 +201,95 @@ describe('SMPP client channel with separate transmitter and receiver binds', () 
     }
   });
 });
+
+describe('SMPP client channel lifecycle', () => {
+  const cfg = (port: number, extra: Record<string, unknown> = {}) =>
+    parseSmppClientConfig({ host: '127.0.0.1', port, systemId: 'gw', password: 'pw', ...extra });
+  const up = (d: SmppClientDriver) =>
+    eventually(async () => (d.health().status === 'up' ? true : undefined), 20_000);
+  // Absence can only be shown by waiting: longer than the receiver's 2 s reconnect and the first
+  // 0.5 s backoff. Under load this can only make the test more lenient, never fail it falsely.
+  const longerThanReconnects = () => new Promise((r) => setTimeout(r, 2500));
+
+  it('stop releases both binds and their reconnects, can be called twice, and start works again at once', async () => {
+    const sim = await startSmscSimulator({ receiptDelayMs: 10 });
+    const driver = new SmppClientDriver(cfg(sim.port, { bindMode: 'transmitter+receiver' }));
+    try {
+      const rec = recorder();
+      await driver.start(rec.events);
+      await up(driver);
+      await eventually(async () => (sim.connections() === 2 ? true : undefined));
+      await Promise.all([driver.stop(), driver.stop()]);
+      await driver.stop();
+      expect(driver.health().status).toBe('stopped');
+      await expect(driver.submit(sms('after stop'))).rejects.toMatchObject({ code: 'channel_error' });
+
+      // Started again at once, as the registry does after an edit: the old binds' closing must
+      // not start reconnects of their own, so there is one transmitter and one receiver.
+      await driver.start(rec.events);
+      await up(driver);
+      await longerThanReconnects();
+      expect(sim.connections()).toBe(2);
+      expect(sim.stats.binds).toBe(4);
+      const r = await driver.submit(sms('again'));
+      const report = await eventually(async () => rec.reports.find((x) => x.remoteId === r.remoteIds[0]));
+      expect(report.state).toBe('delivered');
+
+      await driver.stop();
+      await eventually(async () => (sim.connections() === 0 ? true : undefined));
+      await longerThanReconnects();
+      expect(sim.connections()).toBe(0);
+      expect(sim.stats.binds).toBe(4);
+    } finally {
+      await driver.stop();
+      await sim.stop();
+    }
+  }, 60_000);
+
+  it('stop cancels the reconnect to an SMSC that is down; a start right after makes one bind', async () => {
+    const first = await startSmscSimulator();
+    const port = first.port;
+    const driver = new SmppClientDriver(cfg(port));
+    await driver.start(recorder().events);
+    await up(driver);
+    await first.stop();
+    await eventually(async () => (driver.health().status === 'down' ? true : undefined));
+    // The reconnect timer is pending now; stop and start while it is.
+    await driver.stop();
+    await driver.start(recorder().events);
+    const second = await startSmscSimulator({ port });
+    try {
+      await up(driver);
+      await longerThanReconnects();
+      expect(second.connections()).toBe(1);
+      expect(second.stats.binds).toBe(1);
+      await driver.stop();
+      await eventually(async () => (second.connections() === 0 ? true : undefined));
+      await longerThanReconnects();
+      expect(second.connections()).toBe(0);
+    } finally {
+      await driver.stop();
+      await second.stop();
+    }
+  }, 60_000);
+
+  it('stop lets the window drain, then fails what the SMSC never answered as channel_error', async () => {
+    const sim = await startSmscSimulator();
+    const driver = new SmppClientDriver(cfg(sim.port, { responseTimeoutMs: 1000 }));
+    try {
+      await driver.start(recorder().events);
+      await up(driver);
+      sim.pauseAcks(true);
+      const pending = [1, 2, 3].map((i) => driver.submit(sms(`w${i}`)).catch((e: unknown) => e));
+      await eventually(async () =>
+        sim.received.length === 0 && driver.health().inFlight === 3 ? true : undefined,
+      );
+      await driver.stop();
+      for (const e of await Promise.all(pending)) expect(e).toMatchObject({ code: 'channel_error' });
+      expect(driver.health()).toMatchObject({ status: 'stopped', inFlight: 0 });
+    } finally {
+      await driver.stop();
+      await sim.stop();
+    }
+  }, 60_000);
+});
