@@ -14,6 +14,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
+import { sql } from 'kysely';
 import type { DeliveryReport, ReportState } from '../channels/port.js';
 import type { MessageStatus } from '../core/message.js';
 import { PART_FINAL, finalStatusOf, fromStatuses } from '../core/message.js';
@@ -26,6 +27,15 @@ import type { Database, MessagePartRow, NewMessageEvent } from './schema.js';
 export const PENDING_REPORT_TTL_MS = 24 * 3_600_000;
 /** How far apart a part's storing and a waiting report's arrival may be for the sweep to pair them. */
 const SWEEP_SKEW_MS = 10 * 60_000;
+
+/**
+ * A part still waiting for its report: not final, and its message wants one (no `final_at`).
+ * With reused references (TP-MR) only such a part can be the one a report is about.
+ */
+function waitingForReport(part: 'p' | 'message_parts') {
+  return sql<boolean>`${sql.ref(`${part}.status`)} not in (${sql.join([...PART_FINAL])})
+    and exists (select 1 from messages m where m.id = ${sql.ref(`${part}.message_id`)} and m.final_at is null)`;
+}
 
 /** What the dispatcher learned about one message or part; applied in batches. */
 export type Outcome =
@@ -190,16 +200,7 @@ export class OutcomeRepo {
         )
         // Only a part still waiting for a report: with reused references (TP-MR) an older part
         // with the same id may be in range, and the report is about the one being stored.
-        .where('p.status', 'not in', [...PART_FINAL])
-        .where((eb) =>
-          eb.exists(
-            eb
-              .selectFrom('messages as m')
-              .select('m.id')
-              .whereRef('m.id', '=', 'p.message_id')
-              .where('m.final_at', 'is', null),
-          ),
-        )
+        .where(waitingForReport('p'))
         .select(['r.report_id', 'p.message_id', 'p.seq'])
         .orderBy('r.id')
         .limit(limit)
@@ -383,18 +384,7 @@ class Run {
         // part instead of landing on the older one (measured: 100 back-to-back modem messages
         // with TP-MRs already used, reports 20 ms after +CMGS, left some `sent` for ever).
         .$if(since !== undefined, (q) =>
-          q
-            .where('created_at', '>=', since as number)
-            .where('status', 'not in', [...PART_FINAL])
-            .where((eb) =>
-              eb.exists(
-                eb
-                  .selectFrom('messages')
-                  .select('messages.id')
-                  .whereRef('messages.id', '=', 'message_parts.message_id')
-                  .where('messages.final_at', 'is', null),
-              ),
-            ),
+          q.where('created_at', '>=', since as number).where(waitingForReport('message_parts')),
         )
         .orderBy('created_at', 'desc')
         .limit(limit)
