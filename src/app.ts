@@ -178,6 +178,7 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
     urlGuard,
     ready: () => ready,
   });
+  await inbound.resume();
   await registry.sync();
   await dispatcher.start(store.db.dialect === 'sqlite');
   webhooks.start();

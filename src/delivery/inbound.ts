@@ -92,7 +92,28 @@ export class InboundService {
 
   private async react({ row, owner, channelConfig }: Stored): Promise<void> {
     if (owner) await this.applyRules(owner, row, channelConfig);
+    await this.store.inbound.markProcessed(row.id, Date.now());
     this.onStored(row);
+  }
+
+  /**
+   * Runs, in arrival order, the rules of messages that were stored (and acknowledged to the
+   * network) by a gateway that stopped before their rules ran: a STOP is never forgotten.
+   * Returns how many were queued; call at start, before the channels.
+   */
+  async resume(): Promise<number> {
+    const rows = await this.store.inbound.unprocessed(10_000);
+    for (const row of rows) {
+      const channel = await this.store.channels.byId(row.channel_id);
+      const owner = row.owner_id ? await this.store.users.byId(row.owner_id) : undefined;
+      const stored: Stored = { row, owner, channelConfig: channel?.config ?? '{}' };
+      this.chain = this.chain
+        .then(() => this.react(stored))
+        .catch((err) => this.log.error({ err, inbound: row.id }, 'inbound processing failed'));
+    }
+    if (rows.length > 0)
+      this.log.warn({ count: rows.length }, 'running the rules of inbound messages left unprocessed');
+    return rows.length;
   }
 
   private async firstAdmin(): Promise<UserRow | undefined> {

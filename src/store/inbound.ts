@@ -6,10 +6,25 @@ import { newId } from './ids.js';
 export class InboundRepo {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async insert(row: Omit<InboundRow, 'id' | 'created_at'>): Promise<InboundRow> {
-    const full: InboundRow = { ...row, id: newId(), created_at: Date.now() };
+  async insert(row: Omit<InboundRow, 'id' | 'created_at' | 'processed_at'>): Promise<InboundRow> {
+    const full: InboundRow = { ...row, id: newId(), created_at: Date.now(), processed_at: null };
     await this.db.insertInto('inbound_messages').values(full).execute();
     return full;
+  }
+
+  async markProcessed(id: string, at: number): Promise<void> {
+    await this.db.updateTable('inbound_messages').set({ processed_at: at }).where('id', '=', id).execute();
+  }
+
+  /** Messages stored whose rules never ran (the gateway stopped in between), oldest first. */
+  unprocessed(limit: number): Promise<InboundRow[]> {
+    return this.db
+      .selectFrom('inbound_messages')
+      .selectAll()
+      .where('processed_at', 'is', null)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
   }
 
   async setKeyword(id: string, keyword: string): Promise<void> {

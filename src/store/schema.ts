@@ -226,6 +226,8 @@ export interface InboundMessagesTable {
   keyword: string | null;
   received_at: number;
   created_at: number;
+  /** When its rules (opt-out words, keyword rules, webhooks) ran; null until then. */
+  processed_at: number | null;
 }
 
 export interface KeywordRulesTable {

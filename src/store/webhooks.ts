@@ -176,7 +176,12 @@ export class WebhookRepo {
   }
 
   async enqueue(row: NewOutbox): Promise<void> {
-    await this.db.insertInto('webhook_outbox').values(pending(row)).execute();
+    // Idempotent by event id: rules run again after a restart queue the same delivery once.
+    await this.db
+      .insertInto('webhook_outbox')
+      .values(pending(row))
+      .onConflict((oc) => oc.column('event_id').doNothing())
+      .execute();
   }
 
   /** Due deliveries that are the oldest pending one of their ordering key, leased to the caller. */
