@@ -6,7 +6,17 @@
 import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 import { formatReceiptText } from '../../codec/smpp-frames.js';
-import { CMD, STATUS, TLV, Writer, decodeBind, decodeSubmit, encodeDeliver } from '../../codec/smpp-pdu.js';
+import {
+  CMD,
+  STATUS,
+  TLV,
+  Writer,
+  decodeBind,
+  decodeSubmit,
+  encodeDeliver,
+  messageBody,
+} from '../../codec/smpp-pdu.js';
+import type { MessageFields } from '../../codec/smpp-pdu.js';
 import { gsmUnpackedEncode, ucs2Encode } from '../../codec/smpp-text.js';
 import { SmppConnection } from '../../channels/smpp/connection.js';
 
@@ -23,6 +33,13 @@ export interface SmscSimOptions {
   /** Answer every n-th submit with ESME_RTHROTTLED (0 = never); deterministic for tests. */
   throttleEvery: number;
   credentials?: { systemId: string; password: string } | undefined;
+  /**
+   * Store and forward receipts as a real SMSC does: a receipt is kept until the ESME answers its
+   * deliver_sm with status 0; one whose connection dropped (or that was refused or not answered
+   * in 10 s) goes to the next receiver bound. Off by default: then a receipt due while no
+   * receiver is bound is dropped, and receipts counts deliver_sm sent, not acknowledged.
+   */
+  holdReceipts?: boolean;
 }
 
 export const SMSC_SIM_DEFAULTS: SmscSimOptions = {
@@ -60,10 +77,13 @@ export async function startSmscSimulator(options: Partial<SmscSimOptions> = {}):
   const opts = { ...SMSC_SIM_DEFAULTS, ...options };
   const conns = new Set<{ conn: SmppConnection; mode: string }>();
   const stats = { binds: 0, submits: 0, receipts: 0, throttled: 0 };
+  /** holdReceipts: receipts waiting for a receiver (bounded like an SMSC's store). */
+  const held: MessageFields[] = [];
   const received: SmscSim['received'] = [];
   const timers = new Set<NodeJS.Timeout>();
   let nextId = 0x10000;
   let paused = false;
+  let stopped = false;
   let submitCalls = 0;
   const fmt = (n: number, f: 'hex' | 'decimal') => (f === 'hex' ? n.toString(16).toUpperCase() : String(n));
 
@@ -96,6 +116,8 @@ export async function startSmscSimulator(options: Partial<SmscSimOptions> = {}):
             seq,
             new Writer().cstring('smscsim'),
           );
+          if (ok && (entry.mode === 'rx' || entry.mode === 'trx'))
+            for (const r of held.splice(0)) forward(r, entry);
         } else if (id === CMD.enquire_link) {
           entry.conn.respond(CMD.enquire_link_resp, 0, seq);
         } else if (id === CMD.unbind) {
@@ -152,24 +174,48 @@ export async function startSmscSimulator(options: Partial<SmscSimOptions> = {}):
         entry.mode === 'trx' || entry.mode === 'rx'
           ? entry
           : [...conns].find((c) => c.mode === 'rx' || c.mode === 'trx');
-      if (!target || target.conn.closed) return;
       const state = { DELIVRD: 2, UNDELIV: 5, EXPIRED: 3, REJECTD: 8 }[stat] as number;
-      target.conn.send(
-        encodeDeliver(target.conn.nextSeq(), {
-          source: dest,
-          destination: source,
-          esmClass: 0x04,
-          dataCoding: 0,
-          body: Buffer.from(text, 'latin1'),
-          tlvs: [
-            [TLV.receipted_message_id, Buffer.from(`${receiptId}\0`, 'latin1')],
-            [TLV.message_state, Buffer.from([state])],
-          ],
-        }),
-      );
+      const receipt: MessageFields = {
+        source: dest,
+        destination: source,
+        esmClass: 0x04,
+        dataCoding: 0,
+        body: Buffer.from(text, 'latin1'),
+        tlvs: [
+          [TLV.receipted_message_id, Buffer.from(`${receiptId}\0`, 'latin1')],
+          [TLV.message_state, Buffer.from([state])],
+        ],
+      };
+      if (opts.holdReceipts) return forward(receipt, target);
+      if (!target || target.conn.closed) return;
+      target.conn.send(encodeDeliver(target.conn.nextSeq(), receipt));
       stats.receipts++;
     }, opts.receiptDelayMs);
     timers.add(t);
+  }
+
+  /** holdReceipts: send on `preferred` or any receiver, keep it until answered with status 0. */
+  function forward(receipt: MessageFields, preferred?: { conn: SmppConnection; mode: string }): void {
+    const target =
+      preferred && !preferred.conn.closed
+        ? preferred
+        : [...conns].find((c) => !c.conn.closed && (c.mode === 'rx' || c.mode === 'trx'));
+    if (!target) {
+      if (held.length < 1_000_000) held.push(receipt);
+      return;
+    }
+    const retry = () => {
+      if (stopped) return;
+      const t = setTimeout(() => {
+        timers.delete(t);
+        forward(receipt);
+      }, 1000);
+      timers.add(t);
+    };
+    target.conn.request(CMD.deliver_sm, messageBody(receipt), 10_000).then((resp) => {
+      if (resp.header.status === 0) stats.receipts++;
+      else retry();
+    }, retry);
   }
 
   await new Promise<void>((resolve) => server.listen(opts.port, opts.host, resolve));
@@ -199,6 +245,7 @@ export async function startSmscSimulator(options: Partial<SmscSimOptions> = {}):
       paused = p;
     },
     async stop() {
+      stopped = true;
       for (const t of timers) clearTimeout(t);
       for (const c of conns) c.conn.socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
