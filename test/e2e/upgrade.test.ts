@@ -14,6 +14,8 @@ import { ADMIN_KEY, eventually, startTestApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 
 const RELEASE = '7083921';
+/** Generous: under a loaded shared box the simulator channel may take a while (it takes ~1 s idle). */
+const SLOW_MS = 120_000;
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 
 interface Manifest {
@@ -213,69 +215,77 @@ describe(`upgrade from release ${RELEASE}`, () => {
   });
 
   const fresh: Record<string, string> = {};
-  it('sends new messages end to end through the old channel and its rules', async () => {
-    const send = async (body: unknown, auth: string) => {
-      const res = await t.call('POST', '/v1/messages', { auth, body });
-      expect(res.status).toBe(202);
-      return res.body.messages[0].id as string;
-    };
-    fresh.single = await send({ to: '+14155550130', text: 'after the upgrade' }, admin);
-    fresh.multipart = await send(
-      { to: '+14155550131', text: 'after the upgrade, long '.padEnd(300, 'y') },
-      admin,
-    );
-    fresh.user = await send({ to: '+14155550132', text: 'alice after the upgrade' }, manifest.user.key);
-    // The old channel's rule (prefix +1555000 → unknown subscriber) still applies.
-    fresh.undelivered = await send({ to: '+15550009999', text: 'after the upgrade, rule' }, admin);
-    const expected: Record<string, string> = {
-      single: 'delivered',
-      multipart: 'delivered',
-      user: 'delivered',
-      undelivered: 'undelivered',
-    };
-    for (const [name, id] of Object.entries(fresh)) {
+  it(
+    'sends new messages end to end through the old channel and its rules',
+    async () => {
+      const send = async (body: unknown, auth: string) => {
+        const res = await t.call('POST', '/v1/messages', { auth, body });
+        expect(res.status).toBe(202);
+        return res.body.messages[0].id as string;
+      };
+      fresh.single = await send({ to: '+14155550130', text: 'after the upgrade' }, admin);
+      fresh.multipart = await send(
+        { to: '+14155550131', text: 'after the upgrade, long '.padEnd(300, 'y') },
+        admin,
+      );
+      fresh.user = await send({ to: '+14155550132', text: 'alice after the upgrade' }, manifest.user.key);
+      // The old channel's rule (prefix +1555000 → unknown subscriber) still applies.
+      fresh.undelivered = await send({ to: '+15550009999', text: 'after the upgrade, rule' }, admin);
+      const expected: Record<string, string> = {
+        single: 'delivered',
+        multipart: 'delivered',
+        user: 'delivered',
+        undelivered: 'undelivered',
+      };
+      for (const [name, id] of Object.entries(fresh)) {
+        const m = await eventually(async () => {
+          const res = await t.call('GET', `/v1/messages/${id}`, { auth: admin });
+          return res.body.final ? res.body : undefined;
+        }, 60_000);
+        expect(m.status).toBe(expected[name]);
+        expect(m.channel_id).toBe(manifest.channelId);
+        expect(m.parts).toHaveLength(name === 'multipart' ? 2 : 1);
+      }
+      const mine = await t.call('GET', '/v1/messages', { auth: manifest.user.key });
+      expect(mine.body.data.map((m: { id: string }) => m.id)).toEqual([fresh.user, M.userMessage]);
+    },
+    SLOW_MS,
+  );
+
+  it(
+    'sends the old scheduled message once it is due, after a restart on the upgraded database',
+    async () => {
+      await t.stop();
+      // The fixture's schedule is in 2099: move it to the past, as time would, while stopped.
+      const db = new Database(join(dataDir, 'smsgw.db'), { fileMustExist: true });
+      const due = Date.now() - 1000;
+      const changed = db
+        .prepare('update messages set send_at = ?, next_attempt_at = ? where id = ? and status = ?')
+        .run(due, due, M.scheduledDue, 'scheduled').changes;
+      db.close();
+      expect(changed).toBe(1);
+      t = await startTestApp(env);
       const m = await eventually(async () => {
-        const res = await t.call('GET', `/v1/messages/${id}`, { auth: admin });
+        const res = await t.call('GET', `/v1/messages/${M.scheduledDue}`, { auth: admin });
         return res.body.final ? res.body : undefined;
       }, 60_000);
-      expect(m.status).toBe(expected[name]);
-      expect(m.channel_id).toBe(manifest.channelId);
-      expect(m.parts).toHaveLength(name === 'multipart' ? 2 : 1);
-    }
-    const mine = await t.call('GET', '/v1/messages', { auth: manifest.user.key });
-    expect(mine.body.data.map((m: { id: string }) => m.id)).toEqual([fresh.user, M.userMessage]);
-  });
-
-  it('sends the old scheduled message once it is due, after a restart on the upgraded database', async () => {
-    await t.stop();
-    // The fixture's schedule is in 2099: move it to the past, as time would, while stopped.
-    const db = new Database(join(dataDir, 'smsgw.db'), { fileMustExist: true });
-    const due = Date.now() - 1000;
-    const changed = db
-      .prepare('update messages set send_at = ?, next_attempt_at = ? where id = ? and status = ?')
-      .run(due, due, M.scheduledDue, 'scheduled').changes;
-    db.close();
-    expect(changed).toBe(1);
-    t = await startTestApp(env);
-    const m = await eventually(async () => {
-      const res = await t.call('GET', `/v1/messages/${M.scheduledDue}`, { auth: admin });
-      return res.body.final ? res.body : undefined;
-    }, 60_000);
-    expect(m.status).toBe('delivered');
-    expect(m.events.map((e: { status: string }) => e.status)).toEqual([
-      'scheduled',
-      'sending',
-      'sent',
-      'delivered',
-    ]);
-    // A restart applies nothing twice and loses nothing.
-    expect((await t.call('GET', `/v1/messages/${M.scheduledCancel}`, { auth: admin })).body.status).toBe(
-      'canceled',
-    );
-    expect((await t.call('GET', `/v1/messages/${fresh.single}`, { auth: admin })).body.status).toBe(
-      'delivered',
-    );
-    const all = await t.call('GET', '/v1/messages?limit=500', { auth: admin });
-    expect(all.body.data).toHaveLength(old.messages.length + Object.keys(fresh).length);
-  });
+      expect(m.status).toBe('delivered');
+      expect(m.events.map((e: { status: string }) => e.status)).toEqual([
+        'scheduled',
+        'sending',
+        'sent',
+        'delivered',
+      ]);
+      // A restart applies nothing twice and loses nothing.
+      expect((await t.call('GET', `/v1/messages/${M.scheduledCancel}`, { auth: admin })).body.status).toBe(
+        'canceled',
+      );
+      expect((await t.call('GET', `/v1/messages/${fresh.single}`, { auth: admin })).body.status).toBe(
+        'delivered',
+      );
+      const all = await t.call('GET', '/v1/messages?limit=500', { auth: admin });
+      expect(all.body.data).toHaveLength(old.messages.length + Object.keys(fresh).length);
+    },
+    SLOW_MS,
+  );
 });
