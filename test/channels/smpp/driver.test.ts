@@ -104,6 +104,31 @@ describe('SMPP client channel', () => {
     for (let i = 0; i < 20; i++) expect(texts.filter((t) => t === `m${i}`)).toHaveLength(1);
   });
 
+  it('gets a receipt again after a drop when it did not acknowledge it', async () => {
+    sim = await startSmscSimulator({ receiptDelayMs: 20 });
+    driver = new SmppClientDriver(
+      parseSmppClientConfig({ host: '127.0.0.1', port: sim.port, systemId: 'gw', password: 'pw' }),
+    );
+    const rec = recorder();
+    let refused = 0;
+    await driver.start({
+      ...rec.events,
+      // The first report fails to commit: no deliver_sm_resp; then the connection drops.
+      deliveryReport: async (r) => {
+        if (refused++ === 0) {
+          setTimeout(() => sim!.dropConnections(), 10);
+          throw new Error('not committed');
+        }
+        return rec.events.deliveryReport(r);
+      },
+    });
+    const r = await driver.submit(sms('held receipt'));
+    await eventually(async () => (rec.reports.length > 0 ? true : undefined), 30_000);
+    expect(refused).toBe(2);
+    expect(rec.reports.map((x) => x.remoteId)).toEqual(r.remoteIds);
+    expect(sim.stats.receiptsAcked).toBe(1);
+  });
+
   it('slows down on ESME_RTHROTTLED instead of failing', async () => {
     await setup({ throttleEvery: 3 });
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => driver!.submit(sms(`t${i}`))));
