@@ -14,7 +14,7 @@ import { parseRecipient } from '../../src/api/smtp/recipient.js';
 import { smsText, stripBody } from '../../src/api/smtp/text.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import type { TestApp } from '../support/app.js';
-import { ADMIN_KEY, eventually, startTestApp } from '../support/app.js';
+import { ADMIN_KEY, ADMIN_PASSWORD, eventually, startTestApp } from '../support/app.js';
 import { freePort } from '../support/net.js';
 
 describe('e-mail text', () => {
@@ -307,3 +307,76 @@ describe.skipIf(!existsSync('/usr/bin/openssl'))('SMTP face', () => {
     expect(list).toMatchObject([{ to: '+79001230009', text: 'from swaks\nplain body' }]);
   });
 });
+
+describe('SMTP face without TLS', () => {
+  it('offers no STARTTLS without a certificate, takes AUTH in clear only when allowed, and hangs up on idle clients at shutdown', async () => {
+    const port = await freePort();
+    const t = await startTestApp({
+      SMSGW_SIMULATOR: 'false',
+      SMSGW_SMTP_PORT: String(port),
+      SMSGW_SMTP_ALLOW_INSECURE_AUTH: 'true',
+      SMSGW_SHUTDOWN_GRACE_MS: '20000',
+    });
+    let idle: Socket | undefined;
+    let stopped: Promise<void> | undefined;
+    try {
+      const info = await nodemailer
+        .createTransport({
+          host: '127.0.0.1',
+          port,
+          secure: false,
+          auth: { user: 'admin', pass: ADMIN_PASSWORD },
+        })
+        .sendMail({ from: 'a@example.org', to: '79001230010@any.domain', subject: 'clear', text: 'text' });
+      expect(info.response).toMatch(/^250 Queued as /);
+
+      idle = connect(port, '127.0.0.1');
+      const lines = replies(idle);
+      expect(await lines.next()).toMatch(/^220 /);
+      idle.write('EHLO client.example.org\r\n');
+      const ehlo = await lines.until(/^250 /);
+      expect(ehlo).toMatch(/AUTH PLAIN LOGIN/);
+      expect(ehlo).not.toMatch(/STARTTLS/);
+      // An idle client does not hold shutdown for the grace period: it is told 421 once the
+      // mails in flight are done (none here).
+      stopped = t.stop();
+      expect(await lines.until(/^421 /)).toMatch(/shutting down/);
+    } finally {
+      idle?.destroy();
+      await (stopped ?? t.stop());
+    }
+  });
+});
+
+/** Reads SMTP reply lines from a raw socket. */
+function replies(s: Socket) {
+  let buf = '';
+  const waiting: (() => void)[] = [];
+  s.on('data', (d: Buffer) => {
+    buf += d.toString();
+    for (const w of waiting.splice(0)) w();
+  });
+  const line = async (): Promise<string> => {
+    for (;;) {
+      const i = buf.indexOf('\r\n');
+      if (i >= 0) {
+        const l = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        return l;
+      }
+      await new Promise<void>((r) => waiting.push(r));
+    }
+  };
+  return {
+    next: line,
+    /** Lines up to and including the first matching one, joined. */
+    async until(re: RegExp): Promise<string> {
+      const got: string[] = [];
+      for (;;) {
+        const l = await line();
+        got.push(l);
+        if (re.test(l)) return got.join('\n');
+      }
+    },
+  };
+}

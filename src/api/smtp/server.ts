@@ -125,6 +125,8 @@ export class SmtpFace {
    */
   async close(graceMs: number): Promise<void> {
     this.closing = true;
+    // smtp-server's own deadline (30 s by default) for clients that do not hang up after 421.
+    this.server.options.closeTimeout = Math.max(1, graceMs);
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
