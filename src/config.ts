@@ -303,9 +303,10 @@ function smtpConfig(env: Env, base: SmtpConfig): SmtpConfig {
       throw new ConfigError(`SMSGW_SMTP_DOMAINS: "${d}" is not a domain name such as sms.example.com`);
     }
   }
-  const textFrom = env.SMSGW_SMTP_TEXT_FROM || b.textFrom;
+  const rawTextFrom = env.SMSGW_SMTP_TEXT_FROM || b.textFrom;
+  const textFrom = rawTextFrom === 'both' ? 'subject+body' : rawTextFrom;
   if (textFrom !== 'subject' && textFrom !== 'body' && textFrom !== 'subject+body') {
-    throw new ConfigError('SMSGW_SMTP_TEXT_FROM must be subject, body or subject+body');
+    throw new ConfigError('SMSGW_SMTP_TEXT_FROM must be subject, body or subject+body (both)');
   }
   const smtp: SmtpConfig = {
     port: int(env, 'SMSGW_SMTP_PORT', b.port, 0, 65535),

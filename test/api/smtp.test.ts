@@ -77,7 +77,8 @@ describe('e-mail text', () => {
       SMSGW_SMTP_DOMAINS: 'SMS.example.com, sms2.example.com',
     });
     expect(c.smtp).toMatchObject({ port: 2525, domains: ['sms.example.com', 'sms2.example.com'] });
-    expect(loadConfig({}).smtp.port).toBe(0);
+    expect(loadConfig({}).smtp).toMatchObject({ port: 0, textFrom: 'subject+body' });
+    expect(loadConfig({ SMSGW_SMTP_TEXT_FROM: 'both' }).smtp.textFrom).toBe('subject+body');
   });
 });
 
