@@ -124,6 +124,7 @@ describe.skipIf(!existsSync('/usr/bin/openssl'))('SMTP face', () => {
       SMSGW_SMTP_DOMAINS: DOMAIN,
       SMSGW_SMTP_MAX_MESSAGE_BYTES: '65536',
       SMSGW_SMTP_MAX_CONNECTIONS_PER_IP: '4',
+      SMSGW_SMTP_MAX_RECIPIENTS: '3',
     });
     const u = await t.call('POST', '/v1/users', { body: { login: 'mailer', password: 'mail-pass-1' } });
     expect(u.status).toBe(201);
@@ -210,6 +211,16 @@ describe.skipIf(!existsSync('/usr/bin/openssl'))('SMTP face', () => {
       .sendMail({ from: 'x@example.org', to: `12@${DOMAIN}`, subject: 'x', text: 'x' })
       .catch((e: { responseCode?: number; rejected?: string[] }) => e);
     expect(none).toMatchObject({ responseCode: 550 });
+  });
+
+  it('takes at most SMSGW_SMTP_MAX_RECIPIENTS recipients per mail: the next gets 452', async () => {
+    const to = [1, 2, 3, 4].map((i) => `7900123002${i}@${DOMAIN}`);
+    const info = await mailer().sendMail({ from: 'x@example.org', to, subject: 'four', text: 'of you' });
+    expect(info.accepted).toEqual(to.slice(0, 3));
+    expect(info.rejected).toEqual([to[3]]);
+    const errors = (info as { rejectedErrors?: { response?: string }[] }).rejectedErrors ?? [];
+    expect(errors[0]?.response).toMatch(/^452 /);
+    expect(await byBatch(batchOf(info.response))).toHaveLength(3);
   });
 
   it('takes an API key as the password, and one mail sent twice (same Message-ID) is one message', async () => {
@@ -310,28 +321,77 @@ describe.skipIf(!existsSync('/usr/bin/openssl'))('SMTP face', () => {
 });
 
 describe('SMTP face without TLS', () => {
-  it('offers no STARTTLS without a certificate, takes AUTH in clear only when allowed, and hangs up on idle clients at shutdown', async () => {
-    const port = await freePort();
-    const t = await startTestApp({
+  let t: TestApp;
+  let port: number;
+  let stopped: Promise<void> | undefined;
+
+  beforeAll(async () => {
+    port = await freePort();
+    t = await startTestApp({
       SMSGW_SIMULATOR: 'false',
       SMSGW_SMTP_PORT: String(port),
       SMSGW_SMTP_ALLOW_INSECURE_AUTH: 'true',
       SMSGW_SHUTDOWN_GRACE_MS: '20000',
+      SMSGW_LOGIN_FAILURES_PER_LOGIN: '2',
     });
-    let idle: Socket | undefined;
-    let stopped: Promise<void> | undefined;
-    try {
-      const info = await nodemailer
-        .createTransport({
-          host: '127.0.0.1',
-          port,
-          secure: false,
-          auth: { user: 'admin', pass: ADMIN_PASSWORD },
-        })
-        .sendMail({ from: 'a@example.org', to: '79001230010@any.domain', subject: 'clear', text: 'text' });
-      expect(info.response).toMatch(/^250 Queued as /);
+  });
+  afterAll(() => stopped ?? t?.stop());
 
-      idle = connect(port, '127.0.0.1');
+  const clear = (user: string, pass: string) =>
+    nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, auth: { user, pass } });
+  const mail = { from: 'a@example.org', to: '79001230010@any.domain', subject: 'clear', text: 'text' };
+
+  it('takes AUTH in clear when allowed, and throttles wrong passwords before hashing them (454)', async () => {
+    const info = await clear('admin', ADMIN_PASSWORD).sendMail(mail);
+    expect(info.response).toMatch(/^250 Queued as /);
+    await t.call('POST', '/v1/users', { body: { login: 'guess', password: 'right-pass-1' } });
+    for (let i = 0; i < 2; i++) {
+      expect(
+        await clear('guess', `wrong-${i}`)
+          .sendMail(mail)
+          .catch((e: { responseCode?: number }) => e),
+      ).toMatchObject({
+        responseCode: 535,
+      });
+    }
+    const hashes = t.app.auth.hashChecks;
+    const throttled = await clear('guess', 'right-pass-1')
+      .sendMail(mail)
+      .catch((e: { responseCode?: number; response?: string }) => e);
+    expect(throttled).toMatchObject({
+      responseCode: 454,
+      response: expect.stringMatching(/try again in \d+ s/),
+    });
+    expect(t.app.auth.hashChecks).toBe(hashes);
+  });
+
+  it('refuses the mail of an account blocked after it authenticated (550)', async () => {
+    const u = await t.call('POST', '/v1/users', {
+      body: { login: 'soon-blocked', password: 'blocked-pass-1' },
+    });
+    const tr = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port,
+      secure: false,
+      pool: true,
+      maxConnections: 1,
+      auth: { user: 'soon-blocked', pass: 'blocked-pass-1' },
+    });
+    try {
+      expect((await tr.sendMail(mail)).response).toMatch(/^250 /);
+      expect((await t.call('PATCH', `/v1/users/${u.body.id}`, { body: { status: 'blocked' } })).status).toBe(
+        200,
+      );
+      const refused = await tr.sendMail(mail).catch((e: { responseCode?: number }) => e);
+      expect(refused).toMatchObject({ responseCode: 550 });
+    } finally {
+      tr.close();
+    }
+  });
+
+  it('offers no STARTTLS without a certificate, and hangs up on idle clients at shutdown', async () => {
+    const idle = connect(port, '127.0.0.1');
+    try {
       const lines = replies(idle);
       expect(await lines.next()).toMatch(/^220 /);
       idle.write('EHLO client.example.org\r\n');
@@ -342,9 +402,9 @@ describe('SMTP face without TLS', () => {
       // mails in flight are done (none here).
       stopped = t.stop();
       expect(await lines.until(/^421 /)).toMatch(/shutting down/);
+      await stopped;
     } finally {
-      idle?.destroy();
-      await (stopped ?? t.stop());
+      idle.destroy();
     }
   });
 });
