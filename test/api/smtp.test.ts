@@ -213,6 +213,29 @@ describe.skipIf(!existsSync('/usr/bin/openssl'))('SMTP face', () => {
     expect(none).toMatchObject({ responseCode: 550 });
   });
 
+  it('decodes a mail in a legacy charset (windows-1251 subject, quoted-printable body)', async () => {
+    // "Привет" in windows-1251, once as an encoded-word and once quoted-printable.
+    const cp1251 = Buffer.from([0xcf, 0xf0, 0xe8, 0xe2, 0xe5, 0xf2]);
+    const raw = [
+      'From: ops@example.org',
+      `To: 79001230011@${DOMAIN}`,
+      `Subject: =?windows-1251?B?${cp1251.toString('base64')}?=`,
+      'MIME-Version: 1.0',
+      'Content-Type: text/plain; charset=windows-1251',
+      'Content-Transfer-Encoding: quoted-printable',
+      '',
+      '=CF=F0=E8=E2=E5=F2, =EC=E8=F0!',
+      '',
+    ].join('\r\n');
+    const info = await mailer().sendMail({
+      envelope: { from: 'ops@example.org', to: [`79001230011@${DOMAIN}`] },
+      raw,
+    });
+    expect(await byBatch(batchOf(info.response))).toMatchObject([
+      { to: '+79001230011', text: 'Привет\nПривет, мир!' },
+    ]);
+  });
+
   it('takes at most SMSGW_SMTP_MAX_RECIPIENTS recipients per mail: the next gets 452', async () => {
     const to = [1, 2, 3, 4].map((i) => `7900123002${i}@${DOMAIN}`);
     const info = await mailer().sendMail({ from: 'x@example.org', to, subject: 'four', text: 'of you' });

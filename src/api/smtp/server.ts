@@ -96,7 +96,14 @@ export class SmtpFace {
         );
       },
       onMailFrom: (_address, session, cb) => {
-        this.onMailFrom(session).then(() => cb(), cb);
+        this.onMailFrom(session).then(
+          () => cb(),
+          (err: Error & { responseCode?: number }) => {
+            if (err.responseCode) return cb(err);
+            this.log.warn({ err }, 'SMTP MAIL failed on our side');
+            cb(reply(451, 'Temporary failure; try again later'));
+          },
+        );
       },
       onRcptTo: (address, _session, cb) => {
         const r = parseRecipient(address.address, this.cfg.domains, this.deps.region);
