@@ -282,6 +282,35 @@ describe.skipIf(!existsSync('/usr/bin/openssl'))('SMTP face', () => {
     expect(all.body.data).toHaveLength(0);
   });
 
+  it('answers 451 when the messages cannot be committed, and takes the same mail once when it comes back', async () => {
+    // startTestApp always runs on SQLite; the trigger below is SQLite's.
+    const sqlite = t.app.store.db.sqlite;
+    if (!sqlite) throw new Error('this test needs the SQLite store');
+    // A real failure of the real database, as a full disk would give.
+    sqlite.exec(
+      `CREATE TRIGGER smtp_test_fail BEFORE INSERT ON messages BEGIN SELECT RAISE(ABORT, 'disk full'); END`,
+    );
+    const mail = {
+      from: 'x@example.org',
+      to: `79001230012@${DOMAIN}`,
+      subject: 'retry me',
+      text: 'after the failure',
+      messageId: '<retry-1@example.org>',
+    };
+    try {
+      const failed = await mailer()
+        .sendMail(mail)
+        .catch((e: { responseCode?: number }) => e);
+      expect(failed).toMatchObject({ responseCode: 451 });
+      expect((await t.call('GET', '/v1/messages?to=%2B79001230012')).body.data).toHaveLength(0);
+    } finally {
+      sqlite.exec('DROP TRIGGER smtp_test_fail');
+    }
+    const info = await mailer().sendMail(mail);
+    expect(info.response).toMatch(/^250 Queued as /);
+    expect((await t.call('GET', '/v1/messages?to=%2B79001230012')).body.data).toHaveLength(1);
+  });
+
   it('bounds connections per address: the one over the limit gets 421', async () => {
     await eventually(async () => (t.app.smtp?.connections === 0 ? true : undefined), 20_000);
     const greet = (s: Socket) =>
