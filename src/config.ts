@@ -147,6 +147,8 @@ export interface SmtpConfig {
   maxConnectionsPerIp: number;
   /** A connection silent this long is closed (421). */
   idleTimeoutMs: number;
+  /** One mail's DATA must arrive within this, however steadily it trickles (slowloris); else 421. */
+  dataTimeoutMs: number;
 }
 
 /**
@@ -167,6 +169,8 @@ export const SMTP_DEFAULTS: SmtpConfig = {
   maxConnections: 50,
   maxConnectionsPerIp: 10,
   idleTimeoutMs: 60_000,
+  // 1 MiB in 5 minutes is 3.5 kB/s: any real client is far faster.
+  dataTimeoutMs: 300_000,
 };
 
 /**
@@ -320,6 +324,7 @@ function smtpConfig(env: Env, base: SmtpConfig): SmtpConfig {
     maxConnections: int(env, 'SMSGW_SMTP_MAX_CONNECTIONS', b.maxConnections, 1, 100_000),
     maxConnectionsPerIp: int(env, 'SMSGW_SMTP_MAX_CONNECTIONS_PER_IP', b.maxConnectionsPerIp, 1, 100_000),
     idleTimeoutMs: int(env, 'SMSGW_SMTP_IDLE_TIMEOUT_MS', b.idleTimeoutMs, 1000, 3_600_000),
+    dataTimeoutMs: int(env, 'SMSGW_SMTP_DATA_TIMEOUT_MS', b.dataTimeoutMs, 1000, 3_600_000),
   };
   if (!!smtp.certFile !== !!smtp.keyFile) {
     throw new ConfigError('SMSGW_SMTP_TLS_CERT and SMSGW_SMTP_TLS_KEY go together (PEM files)');

@@ -385,6 +385,7 @@ describe('SMTP face without TLS', () => {
       SMSGW_SMTP_ALLOW_INSECURE_AUTH: 'true',
       SMSGW_SHUTDOWN_GRACE_MS: '20000',
       SMSGW_LOGIN_FAILURES_PER_LOGIN: '2',
+      SMSGW_SMTP_DATA_TIMEOUT_MS: '1000',
     });
   });
   afterAll(() => stopped ?? t?.stop());
@@ -439,6 +440,36 @@ describe('SMTP face without TLS', () => {
     } finally {
       tr.close();
     }
+  });
+
+  it('hangs up (421) on a mail that trickles in longer than SMSGW_SMTP_DATA_TIMEOUT_MS, and stores nothing', async () => {
+    const s = connect(port, '127.0.0.1');
+    // The drip below may write once more after we are hung up on.
+    s.on('error', () => undefined);
+    try {
+      const lines = replies(s);
+      expect(await lines.next()).toMatch(/^220 /);
+      const say = async (line: string, until: RegExp) => {
+        s.write(`${line}\r\n`);
+        return lines.until(until);
+      };
+      await say('EHLO slow.example.org', /^250 /);
+      const token = Buffer.from(`\0admin\0${ADMIN_PASSWORD}`).toString('base64');
+      expect(await say(`AUTH PLAIN ${token}`, /^\d{3} /)).toMatch(/^235 /);
+      expect(await say('MAIL FROM:<slow@example.org>', /^\d{3} /)).toMatch(/^250 /);
+      expect(await say('RCPT TO:<79001230013@any.domain>', /^\d{3} /)).toMatch(/^250 /);
+      expect(await say('DATA', /^\d{3} /)).toMatch(/^354 /);
+      // A byte now and then keeps the idle timeout (60 s) from firing; the DATA deadline does.
+      const drip = setInterval(() => s.write('x'), 200);
+      try {
+        expect(await lines.until(/^421 /)).toMatch(/too long/);
+      } finally {
+        clearInterval(drip);
+      }
+    } finally {
+      s.destroy();
+    }
+    expect((await t.call('GET', '/v1/messages?to=%2B79001230013')).body.data).toHaveLength(0);
   });
 
   it('offers no STARTTLS without a certificate, and hangs up on idle clients at shutdown', async () => {

@@ -6,7 +6,8 @@
  * password, throttled and hashed by the AuthService, or an API key as the password): MAIL
  * before AUTH is answered 530. Passwords travel only inside STARTTLS unless the operator
  * allows otherwise (config.ts). Every resource a client holds is bounded: connections in total
- * and per address (gate), recipients per mail, the size of a mail (the only buffer), idle time.
+ * and per address (gate), recipients per mail, the size of a mail (the only buffer), idle time, the time one mail's
+ * DATA may take.
  *
  * Exactly once: a client that lost our `250` (timeout, dropped connection) sends the mail
  * again with the same Message-ID; the Message-ID, the recipients and the text form the
@@ -218,7 +219,16 @@ export class SmtpFace {
     // and answers 552 itself when they are exceeded; the rest is read and dropped).
     const chunks: Buffer[] = [];
     let answered = false;
+    // The idle timeout restarts with every byte; this bounds the whole mail.
+    const deadline = setTimeout(() => {
+      for (const c of this.server.connections) {
+        if (c.id !== session.id) continue;
+        c.send(421, 'The mail took too long to arrive');
+        c.close();
+      }
+    }, this.cfg.dataTimeoutMs);
     const answer = (err: Error | null, message?: string) => {
+      clearTimeout(deadline);
       if (answered) return;
       answered = true;
       if (err) this.refused++;
@@ -230,6 +240,7 @@ export class SmtpFace {
     });
     stream.once('error', (err) => answer(reply(451, `The mail did not arrive whole: ${err.message}`)));
     stream.once('end', () => {
+      clearTimeout(deadline);
       if (stream.sizeExceeded) {
         return answer(reply(552, `The mail is larger than ${this.cfg.maxMessageBytes} bytes`));
       }
