@@ -8,6 +8,7 @@ import pino from 'pino';
 import type { Logger } from 'pino';
 import { buildHttpServer } from './api/http/server.js';
 import { SMPP_DEFAULTS, SmppServer } from './api/smpp/server.js';
+import { SmtpFace } from './api/smtp/server.js';
 import { createGammuDriver } from './channels/gammu/driver.js';
 import { createModemDriver } from './channels/modem/driver.js';
 import { createSimulatorDriver } from './channels/simulator/driver.js';
@@ -38,6 +39,8 @@ export interface App {
   housekeeper: Housekeeper;
   /** The SMPP server face, when SMSGW_SMPP_PORT is not 0. */
   smpp?: SmppServer | undefined;
+  /** The SMTP face (e-mail to SMS), when SMSGW_SMTP_PORT is not 0. */
+  smtp?: SmtpFace | undefined;
   http: FastifyInstance;
   logger: Logger;
   /** Credentials created on this start (first start only), to print once. */
@@ -196,6 +199,22 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
     const port = await smpp.listen(config.smppTls.port, config.host, tls);
     logger.info({ port }, 'SMPP server listening (TLS)');
   }
+  let smtp: SmtpFace | undefined;
+  if (config.smtp.port > 0) {
+    const tls = config.smtp.certFile
+      ? {
+          cert: readFileSync(config.smtp.certFile, 'utf8'),
+          key: readFileSync(config.smtp.keyFile as string, 'utf8'),
+        }
+      : undefined;
+    smtp = new SmtpFace(
+      { auth, messages, store, logger, region: config.defaultRegion, rateLimit: config.userRateLimit },
+      config.smtp,
+      tls,
+    );
+    const port = await smtp.listen(config.smtp.port, config.host);
+    logger.info({ port, starttls: !!tls }, 'SMTP server listening');
+  }
   const address = await http.listen({ port: config.port, host: config.host });
   ready = true;
   const url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
@@ -210,6 +229,7 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
     inbound,
     housekeeper,
     smpp,
+    smtp,
     http,
     logger,
     created,
@@ -222,6 +242,7 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
       await http.close();
       clearTimeout(force);
       await smpp?.close();
+      await smtp?.close(config.shutdownGraceMs);
       await messages.drain();
       await dispatcher.stop();
       await registry.stopAll();

@@ -65,6 +65,8 @@ export interface Config {
   retention: { messagesDays: number; inboundDays: number; webhooksDays: number };
   /** SMPP server face: what one client may hold (see SMPP_LIMIT_DEFAULTS for the figures). */
   smppLimits: SmppLimits;
+  /** E-mail to SMS (the SMTP face, src/api/smtp). */
+  smtp: SmtpConfig;
   // ---- HTTP face and webhook limits (issue 12): every resource a client can hold has a bound.
   http: {
     /** A request's headers must arrive within this (slowloris); answered 408 and closed. */
@@ -122,6 +124,55 @@ export interface SmppLimits {
   partsTimeoutMs: number;
 }
 
+/** Where an e-mail's SMS text comes from. */
+export type SmtpTextFrom = 'subject' | 'body' | 'subject+body';
+
+/** The SMTP face: off unless a port is given; every resource a client can hold is bounded. */
+export interface SmtpConfig {
+  /** Listen port; 0 = off. */
+  port: number;
+  /** Accepted recipient domains (lower case); empty = any domain. */
+  domains: string[];
+  textFrom: SmtpTextFrom;
+  /** PEM files for STARTTLS; without them the face needs allowInsecureAuth. */
+  certFile: string | undefined;
+  keyFile: string | undefined;
+  /** Allow AUTH (passwords) over an unencrypted connection: only for loopback or a trusted network. */
+  allowInsecureAuth: boolean;
+  /** Largest mail (bytes, as sent: headers, MIME, attachments); larger is refused with 552. */
+  maxMessageBytes: number;
+  /** Recipients (SMS) one mail may have; more get 452 and the client sends them in another mail. */
+  maxRecipients: number;
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  /** A connection silent this long is closed (421). */
+  idleTimeoutMs: number;
+  /** One mail's DATA must arrive within this, however steadily it trickles (slowloris); else 421. */
+  dataTimeoutMs: number;
+}
+
+/**
+ * An SMS text is at most 15 segments (~2.3 kB), but mail clients wrap it in MIME, an HTML
+ * alternative and often a signature image: 1 MiB takes those and bounds the buffer one mail
+ * holds (50 connections × 1 MiB = 50 MiB at worst). 100 recipients is the minimum RFC 5321
+ * (4.5.3.1.8) asks servers to accept; the client sends the rest in another transaction.
+ */
+export const SMTP_DEFAULTS: SmtpConfig = {
+  port: 0,
+  domains: [],
+  textFrom: 'subject+body',
+  certFile: undefined,
+  keyFile: undefined,
+  allowInsecureAuth: false,
+  maxMessageBytes: 1_048_576,
+  maxRecipients: 100,
+  maxConnections: 50,
+  maxConnectionsPerIp: 10,
+  idleTimeoutMs: 60_000,
+  // 1 MiB in 5 minutes is 3.5 kB/s: any real client is far faster.
+  dataTimeoutMs: 300_000,
+};
+
 /**
  * Sized for a 2-core box. Before bind a client holds at most one partial PDU (64 KiB), so 200
  * connections cost at most ~13 MiB; after bind a session holds at most `window` decoded
@@ -170,6 +221,7 @@ const DEFAULTS: Omit<Config, 'nodeId'> = {
   userRateLimit: 0,
   retention: { messagesDays: 365, inboundDays: 365, webhooksDays: 30 },
   smppLimits: SMPP_LIMIT_DEFAULTS,
+  smtp: SMTP_DEFAULTS,
   http: {
     headersTimeoutMs: 10_000,
     requestTimeoutMs: 30_000,
@@ -238,6 +290,52 @@ function smppLimits(env: Env, base: SmppLimits): SmppLimits {
     maxHeldParts: v('SMSGW_SMPP_MAX_HELD_PARTS', 'maxHeldParts', 1, 10_000),
     partsTimeoutMs: v('SMSGW_SMPP_PARTS_TIMEOUT_MS', 'partsTimeoutMs', 100, 3_600_000),
   };
+}
+
+/** The SMTP face's settings (README, "E-mail to SMS"). */
+function smtpConfig(env: Env, base: SmtpConfig): SmtpConfig {
+  const b = { ...SMTP_DEFAULTS, ...base };
+  const rawDomains = env.SMSGW_SMTP_DOMAINS ?? b.domains.join(',');
+  const domains = rawDomains
+    .split(',')
+    .map((d) => d.trim().toLowerCase())
+    .filter(Boolean);
+  for (const d of domains) {
+    if (
+      !/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(d)
+    ) {
+      throw new ConfigError(`SMSGW_SMTP_DOMAINS: "${d}" is not a domain name such as sms.example.com`);
+    }
+  }
+  const rawTextFrom = env.SMSGW_SMTP_TEXT_FROM || b.textFrom;
+  const textFrom = rawTextFrom === 'both' ? 'subject+body' : rawTextFrom;
+  if (textFrom !== 'subject' && textFrom !== 'body' && textFrom !== 'subject+body') {
+    throw new ConfigError('SMSGW_SMTP_TEXT_FROM must be subject, body or subject+body (both)');
+  }
+  const smtp: SmtpConfig = {
+    port: int(env, 'SMSGW_SMTP_PORT', b.port, 0, 65535),
+    domains,
+    textFrom,
+    certFile: env.SMSGW_SMTP_TLS_CERT || b.certFile,
+    keyFile: env.SMSGW_SMTP_TLS_KEY || b.keyFile,
+    allowInsecureAuth: bool(env, 'SMSGW_SMTP_ALLOW_INSECURE_AUTH', b.allowInsecureAuth),
+    maxMessageBytes: int(env, 'SMSGW_SMTP_MAX_MESSAGE_BYTES', b.maxMessageBytes, 1024, 52_428_800),
+    maxRecipients: int(env, 'SMSGW_SMTP_MAX_RECIPIENTS', b.maxRecipients, 1, 1000),
+    maxConnections: int(env, 'SMSGW_SMTP_MAX_CONNECTIONS', b.maxConnections, 1, 100_000),
+    maxConnectionsPerIp: int(env, 'SMSGW_SMTP_MAX_CONNECTIONS_PER_IP', b.maxConnectionsPerIp, 1, 100_000),
+    idleTimeoutMs: int(env, 'SMSGW_SMTP_IDLE_TIMEOUT_MS', b.idleTimeoutMs, 1000, 3_600_000),
+    dataTimeoutMs: int(env, 'SMSGW_SMTP_DATA_TIMEOUT_MS', b.dataTimeoutMs, 1000, 3_600_000),
+  };
+  if (!!smtp.certFile !== !!smtp.keyFile) {
+    throw new ConfigError('SMSGW_SMTP_TLS_CERT and SMSGW_SMTP_TLS_KEY go together (PEM files)');
+  }
+  // Passwords and API keys travel in AUTH: in clear text only when the operator says so.
+  if (smtp.port > 0 && !smtp.certFile && !smtp.allowInsecureAuth) {
+    throw new ConfigError(
+      'SMSGW_SMTP_PORT needs SMSGW_SMTP_TLS_CERT and SMSGW_SMTP_TLS_KEY for STARTTLS, or SMSGW_SMTP_ALLOW_INSECURE_AUTH=true on a trusted network',
+    );
+  }
+  return smtp;
 }
 
 function readFileConfig(path: string | undefined): Partial<Config> {
@@ -341,6 +439,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       webhooksDays: int(env, 'SMSGW_RETENTION_WEBHOOKS_DAYS', base.retention.webhooksDays, 0, 36_500),
     },
     smppLimits: smppLimits(env, base.smppLimits),
+    smtp: smtpConfig(env, base.smtp),
     ...httpLimits(env, base),
     nodeId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     dispatch: {
