@@ -6,6 +6,8 @@
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { randomBytes } from 'node:crypto';
+import type { DlrMessage } from '../core/kannel-dlr.js';
+import { fillDlrUrl, kannelDlrType, wantsDlr } from '../core/kannel-dlr.js';
 import { FINAL_STATUSES } from '../core/message.js';
 import type { Dialect } from './db.js';
 import type { Database, UserSettingsRow, WebhookAttemptRow, WebhookOutboxRow } from './schema.js';
@@ -116,6 +118,11 @@ export class WebhookRepo {
           'm.batch_id',
           'm.callback_url',
           'm.smpp_receipt_mask',
+          'm.dlr_url',
+          'm.dlr_mask',
+          'm.sent_at',
+          'e.channel_id',
+          'e.detail',
           's.webhook_url',
           (pg ? sql<string>`e.tx::text` : sql<string>`null`).as('tx'),
         ]);
@@ -130,7 +137,12 @@ export class WebhookRepo {
       if (events.length === 0) return 0;
       const rows: NewOutbox[] = [];
       const receipts: { owner_id: string; kind: 'receipt'; ref_id: string; created_at: number }[] = [];
+      const dlrs: { e: (typeof events)[number]; type: number }[] = [];
       for (const e of events) {
+        if (e.dlr_url) {
+          const type = kannelDlrType({ status: e.status, channelId: e.channel_id, sentAt: e.sent_at });
+          if (wantsDlr(e.dlr_mask, type)) dlrs.push({ e, type });
+        }
         if (owesSmppReceipt(e.smpp_receipt_mask, e.status)) {
           receipts.push({ owner_id: e.owner_id, kind: 'receipt', ref_id: e.message_id, created_at: now });
         }
@@ -159,6 +171,7 @@ export class WebhookRepo {
           created_at: now,
         });
       }
+      if (dlrs.length > 0) rows.push(...(await this.dlrRows(trx, dlrs, now, giveUpMs)));
       if (rows.length > 0) await trx.insertInto('webhook_outbox').values(rows.map(pending)).execute();
       if (receipts.length > 0) await trx.insertInto('smpp_outbox').values(receipts).execute();
       const last = events[events.length - 1] as { event_id: number; tx: string };
@@ -173,6 +186,96 @@ export class WebhookRepo {
       }
       return events.length;
     });
+  }
+
+  /**
+   * Kannel dlr-url callbacks for the events that asked for one: what the URL's placeholders
+   * name beyond the event (text, sender's login, channel name, the SMSC's id of the first part)
+   * is read here, for these few messages only, so the fan-out of every other event stays as
+   * cheap as before. One GET per event, in the message's order (ordering key = message id).
+   */
+  private async dlrRows(
+    trx: Kysely<Database>,
+    dlrs: {
+      e: {
+        event_id: number;
+        status: string;
+        error_code: string | null;
+        detail: string | null;
+        created_at: number;
+        channel_id: string | null;
+        message_id: string;
+        owner_id: string;
+        dlr_url: string | null | undefined;
+        dlr_mask: number | null | undefined;
+      };
+      type: number;
+    }[],
+    now: number,
+    giveUpMs: number,
+  ): Promise<NewOutbox[]> {
+    const ids = [...new Set(dlrs.map((d) => d.e.message_id))];
+    const messages = await trx
+      .selectFrom('messages as m')
+      .innerJoin('users as u', 'u.id', 'm.owner_id')
+      .leftJoin('message_parts as p', (j) => j.onRef('p.message_id', '=', 'm.id').on('p.seq', '=', 0))
+      .select([
+        'm.id',
+        'm.to',
+        'm.from',
+        'm.text',
+        'm.encoding',
+        'm.flash',
+        'm.created_at',
+        'm.sent_at',
+        'u.login',
+        'p.remote_id',
+      ])
+      .where('m.id', 'in', ids)
+      .execute();
+    const byId = new Map(messages.map((m) => [m.id, m]));
+    const channelIds = [...new Set(dlrs.flatMap((d) => (d.e.channel_id ? [d.e.channel_id] : [])))];
+    const channels = channelIds.length
+      ? await trx.selectFrom('channels').select(['id', 'name']).where('id', 'in', channelIds).execute()
+      : [];
+    const names = new Map(channels.map((c) => [c.id, c.name]));
+    const rows: NewOutbox[] = [];
+    for (const { e, type } of dlrs) {
+      const m = byId.get(e.message_id);
+      if (!m || !e.dlr_url) continue;
+      const values: DlrMessage = {
+        messageId: m.id,
+        status: e.status,
+        to: m.to,
+        from: m.from,
+        text: m.text,
+        encoding: m.encoding,
+        flash: m.flash === 1,
+        at: Number(e.created_at),
+        createdAt: Number(m.created_at),
+        sentAt: m.sent_at === null ? null : Number(m.sent_at),
+        smscId: e.channel_id ? (names.get(e.channel_id) ?? null) : null,
+        remoteId: m.remote_id ?? null,
+        errorCode: e.error_code,
+        detail: e.detail,
+        login: m.login,
+        dlrUrl: e.dlr_url,
+        dlrMask: e.dlr_mask ?? 0,
+      };
+      rows.push({
+        event_id: `dlr_${e.event_id}`,
+        owner_id: e.owner_id,
+        kind: 'dlr',
+        // Ordered among the message's callbacks only: a slow status webhook does not hold them.
+        ordering_key: `dlr:${e.message_id}`,
+        url: fillDlrUrl(e.dlr_url, type, values),
+        payload: '',
+        next_attempt_at: now,
+        give_up_at: now + giveUpMs,
+        created_at: now,
+      });
+    }
+    return rows;
   }
 
   async enqueue(row: NewOutbox): Promise<void> {
