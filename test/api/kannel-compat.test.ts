@@ -131,6 +131,12 @@ describe('Kannel sendsms', () => {
     expect(mask).toMatchObject({ status: 400, text: 'DLR-Mask field misformed, rejected' });
     const url = await raw(`/cgi-bin/sendsms?${auth}&to=15555550100&text=x&dlr-mask=1&dlr-url=ftp://x`);
     expect(url).toMatchObject({ status: 400, text: 'DLR-URL field misformed, rejected' });
+    // The URL guard of webhooks: a dlr-url into a private network is refused when it is set.
+    const inside = await raw(
+      `/cgi-bin/sendsms?${auth}&to=15555550100&text=x&dlr-mask=1&dlr-url=${encodeURIComponent('http://10.0.0.1/dlr?d=%d')}`,
+    );
+    expect(inside.status).toBe(400);
+    expect(inside.text).toMatch(/^DLR-URL field misformed, rejected \(/);
     const coding = await raw(`/cgi-bin/sendsms?${auth}&to=15555550100&text=x&coding=7`);
     expect(coding).toMatchObject({ status: 400, text: 'Coding field misformed, rejected' });
     const binary = await raw(`/cgi-bin/sendsms?${auth}&to=15555550100&text=x&coding=1`);
@@ -140,6 +146,20 @@ describe('Kannel sendsms', () => {
       status: 400,
       text: 'Number(s) has/have been denied by white- and/or black-lists.',
     });
+  });
+
+  it('retries a callback the receiver refused, with the same event id, in order', async () => {
+    rx.failNext(1);
+    await raw(
+      `/cgi-bin/sendsms?${auth}&to=15555550160&text=retry&dlr-mask=9&dlr-url=${encodeURIComponent(`${rx.url}/dlrretry?d=%d`)}`,
+    );
+    const hits = await eventually(async () => {
+      const h = rx.received.filter((r) => r.path.startsWith('/dlrretry'));
+      return h.length >= 3 ? h : undefined;
+    });
+    // The refused type-8 call, its retry, then type 1: never 1 before 8.
+    expect(hits.map((h) => new URL(h.path, rx.url).searchParams.get('d'))).toEqual(['8', '8', '1']);
+    expect(hits[0]?.headers['x-smsgw-event-id']).toBe(hits[1]?.headers['x-smsgw-event-id']);
   });
 
   it('sends to several space- or plus-separated recipients with one answer line', async () => {
