@@ -1,6 +1,7 @@
 /**
  * Kannel-compatible /cgi-bin/sendsms through a real gateway: Kannel's requests and answers
- * (texts and statuses as smsbox 1.4 gives them), charsets, X-Kannel headers, the XML body, and
+ * (texts and statuses as smsbox gives them; the refusals checked here were compared with
+ * Debian's Kannel 1.4.5 smsbox answering the same requests), charsets, X-Kannel headers, the XML body, and
  * dlr-url callbacks with Kannel's placeholders filled, called with GET on a real socket.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -141,6 +142,14 @@ describe('Kannel sendsms', () => {
     expect(coding).toMatchObject({ status: 400, text: 'Coding field misformed, rejected' });
     const binary = await raw(`/cgi-bin/sendsms?${auth}&to=15555550100&text=x&coding=1`);
     expect(binary.status).toBe(400);
+    const charset = await raw(`/cgi-bin/sendsms?${auth}&to=15555550100&text=x&charset=FOO-BAR`);
+    expect(charset).toMatchObject({ status: 400, text: 'Charset or body misformed, rejected' });
+    const form = await raw('/cgi-bin/sendsms', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(form).toMatchObject({ status: 400, text: 'Invalid content-type' });
     const badNumber = await raw(`/cgi-bin/sendsms?${auth}&to=abc&text=x`);
     expect(badNumber).toMatchObject({
       status: 400,
