@@ -171,6 +171,105 @@ describe('Kannel sendsms', () => {
     expect(hits[0]?.headers['x-smsgw-event-id']).toBe(hits[1]?.headers['x-smsgw-event-id']);
   });
 
+  it('answers every malformed request with a 4xx Kannel text, never a 5xx (small fuzzer)', async () => {
+    // Seeded, so a failure can be replayed.
+    let seed = 16;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const values = [
+      '',
+      '-1',
+      '0',
+      '1',
+      '2',
+      '31',
+      '64',
+      '1e400',
+      'Infinity',
+      '0x10',
+      ' 7',
+      '%',
+      '%zz',
+      '%FF%FE',
+      '+',
+      '%2B15555550170',
+      '15555550171 15555550172',
+      'ä',
+      '%00',
+      'http://',
+      'https://127.0.0.1:9/%d?x=%#a#b#',
+      'x'.repeat(2000),
+      '99999999999999999999',
+      'UTF-16BE',
+      'ISO-8859-1',
+      'koi8-r',
+      '\u0000',
+    ];
+    const names = [
+      'to',
+      'text',
+      'from',
+      'charset',
+      'coding',
+      'mclass',
+      'validity',
+      'deferred',
+      'dlr-mask',
+      'dlr-url',
+      'priority',
+      'udh',
+      'pid',
+      'meta-data',
+      'smsc',
+      'account',
+    ];
+    const statuses = new Map<number, number>();
+    for (let i = 0; i < 150; i++) {
+      const fields = Array.from({ length: 1 + rnd(6) }, () => {
+        const v = values[rnd(values.length)] as string;
+        return `${names[rnd(names.length)]}=${rnd(2) ? encodeURIComponent(v) : v}`;
+      });
+      const r = await raw(`/cgi-bin/sendsms?${auth}&${fields.join('&')}`);
+      statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+      expect(r.status, `${fields.join('&')} → ${r.text}`).toBeLessThan(500);
+      expect(r.type).toMatch(/^text\/plain/);
+    }
+    const xmlParts = [
+      '<message>',
+      '</message>',
+      '<submit>',
+      '</submit>',
+      '<da><number>15555550180</number></da>',
+      '<ud>hi</ud>',
+      '&amp;',
+      '&bogus;',
+      '&#0;',
+      '&#x110000;',
+      '<![CDATA[x]]>',
+      '<!-- c -->',
+      '<!DOCTYPE m>',
+      '<!DOCTYPE m [<!ENTITY a "b">]>',
+      '<from><username>kannelapp</username><password>kannel-password</password></from>',
+      '<a b="c">',
+      '</a>',
+      '<',
+      '>',
+      '"',
+    ];
+    for (let i = 0; i < 100; i++) {
+      const body = Array.from({ length: 1 + rnd(10) }, () => xmlParts[rnd(xmlParts.length)]).join('');
+      const r = await raw('/cgi-bin/sendsms', {
+        method: 'POST',
+        headers: { 'content-type': 'text/xml' },
+        body,
+      });
+      expect(r.status, `${body} → ${r.text}`).toBeLessThan(500);
+    }
+    expect(statuses.get(400)).toBeGreaterThan(0);
+  });
+
   it('sends to several space- or plus-separated recipients with one answer line', async () => {
     const r = await raw(`/cgi-bin/sendsms?${auth}&to=15555550131+%2B15555550132%2015555550133&text=multi`);
     expect(r).toMatchObject({ status: 202, text: '0: Accepted for delivery' });
