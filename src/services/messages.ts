@@ -82,6 +82,8 @@ const INTEGER_FIELDS = [
   ['replaceId', 'replace_id', 1, 7],
   ['dlrMask', 'dlr-mask', 0, 63],
 ] as const;
+/** Longest Kannel dlr-url pattern: 2 KiB, the common limit of URLs that pass through proxies. */
+const MAX_DLR_URL = 2048;
 /** JavaScript dates end at ±8.64e15 ms; a stored time beyond that cannot be shown again. */
 const LATEST_SEND_AT = Date.UTC(9999, 11, 31);
 
@@ -210,6 +212,13 @@ export class MessageService {
     }
     if (typeof input.text !== 'string' || input.text === '') {
       throw new ApiError('missing_parameter', 'The message text is empty.', 'text');
+    }
+    // Stored with every message and filled per callback: bounded like any URL a client leaves here.
+    if (
+      input.dlrUrl !== undefined &&
+      (typeof input.dlrUrl !== 'string' || input.dlrUrl.length > MAX_DLR_URL)
+    ) {
+      throw new ApiError('validation_failed', `dlr-url is at most ${MAX_DLR_URL} characters.`, 'dlr-url');
     }
     if (input.from !== undefined && input.from !== '') {
       const bad = validateSender(input.from);

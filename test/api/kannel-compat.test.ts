@@ -138,6 +138,13 @@ describe('Kannel sendsms', () => {
     );
     expect(inside.status).toBe(400);
     expect(inside.text).toMatch(/^DLR-URL field misformed, rejected \(/);
+    const long = await raw(
+      `/cgi-bin/sendsms?${auth}&to=15555550100&text=x&dlr-mask=1&dlr-url=${encodeURIComponent(`${rx.url}/${'x'.repeat(2100)}`)}`,
+    );
+    expect(long.status).toBe(400);
+    expect(long.text).toMatch(/^DLR-URL field misformed, rejected/);
+    const head = await fetch(`${t.url}/cgi-bin/sendsms?${auth}&to=15555550100&text=head`, { method: 'HEAD' });
+    expect(head.status).toBe(404);
     const coding = await raw(`/cgi-bin/sendsms?${auth}&to=15555550100&text=x&coding=7`);
     expect(coding).toMatchObject({ status: 400, text: 'Coding field misformed, rejected' });
     const binary = await raw(`/cgi-bin/sendsms?${auth}&to=15555550100&text=x&coding=1`);

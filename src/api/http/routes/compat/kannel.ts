@@ -68,7 +68,8 @@ export function kannelRoutes(app: FastifyInstance, deps: KannelDeps): void {
       }
     };
     const schema = { tags: ['compat'], summary: 'Kannel-compatible sendsms (see docs/migrating.md)' };
-    child.get('/cgi-bin/sendsms', { schema }, handler);
+    // No automatic HEAD twin: a HEAD (a link checker's) must not send a message.
+    child.get('/cgi-bin/sendsms', { schema, exposeHeadRoute: false }, handler);
     child.post('/cgi-bin/sendsms', { schema }, handler);
   });
 }
