@@ -157,6 +157,14 @@ describe('Kannel sendsms', () => {
       body: '{}',
     });
     expect(form).toMatchObject({ status: 400, text: 'Invalid content-type' });
+    const untyped = await fetch(`${t.url}/cgi-bin/sendsms`, {
+      method: 'POST',
+      body: new Uint8Array([1, 2, 3]),
+    });
+    expect({ status: untyped.status, text: await untyped.text() }).toMatchObject({
+      status: 400,
+      text: 'Invalid content-type',
+    });
     const badNumber = await raw(`/cgi-bin/sendsms?${auth}&to=abc&text=x`);
     expect(badNumber).toMatchObject({
       status: 400,
