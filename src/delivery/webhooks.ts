@@ -1,6 +1,6 @@
 /**
  * Delivers the webhook outbox: fans new message events out into outbox rows, then POSTs due
- * rows, signed, and records every attempt. Failures (non-2xx, timeout, refused) retry with
+ * rows, signed (Kannel dlr-url callbacks: a GET of the filled URL), and records every attempt. Failures (non-2xx, timeout, refused) retry with
  * exponential backoff until 24 h after the event; the outbox is in the database, so a restart
  * resumes where it stopped, and an event keeps its event_id across retries.
  *
@@ -169,17 +169,21 @@ export class WebhookWorker {
       // Stored before the guard existed, or set while the operator allowed it: checked again now.
       this.guard?.checkLiteral(row.url);
       const ts = Math.floor(Date.now() / 1000);
+      // A Kannel dlr-url callback is a GET whose URL carries everything (as Kannel calls it).
+      const get = row.kind === 'dlr';
       const res = await request(row.url, {
         ...(this.agent ? { dispatcher: this.agent } : {}),
-        method: 'POST',
-        body: row.payload,
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'smsgw-webhooks/1',
-          'x-smsgw-event-id': row.event_id,
-          'x-smsgw-timestamp': String(ts),
-          'x-smsgw-signature': sign(await this.secretFor(row.owner_id), ts, row.payload),
-        },
+        method: get ? 'GET' : 'POST',
+        ...(get ? {} : { body: row.payload }),
+        headers: get
+          ? { 'user-agent': 'smsgw-dlr/1', 'x-smsgw-event-id': row.event_id }
+          : {
+              'content-type': 'application/json',
+              'user-agent': 'smsgw-webhooks/1',
+              'x-smsgw-event-id': row.event_id,
+              'x-smsgw-timestamp': String(ts),
+              'x-smsgw-signature': sign(await this.secretFor(row.owner_id), ts, row.payload),
+            },
         headersTimeout: this.opts.timeoutMs,
         bodyTimeout: this.opts.timeoutMs,
         // Connect, headers and body each have a timeout; this bounds them together.

@@ -36,6 +36,12 @@ export interface SendInput {
   smppReceiptMask?: number | undefined;
   /** Ask the network for a delivery report (default yes); without one, `sent` is final. */
   deliveryReport?: boolean | undefined;
+  /**
+   * Kannel `dlr-url`: a URL pattern with `%`-placeholders, called with GET when the message
+   * reaches a status whose Kannel DLR type is in `dlrMask` (1, 2, 4, 8, 16; see core/kannel-dlr).
+   */
+  dlrUrl?: string | undefined;
+  dlrMask?: number | undefined;
 }
 
 export type RecipientResult =
@@ -74,7 +80,10 @@ const INTEGER_FIELDS = [
   ['maxAttempts', 'max_attempts', 1, 20],
   ['triesPerAttempt', 'attempts', 1, 10],
   ['replaceId', 'replace_id', 1, 7],
+  ['dlrMask', 'dlr-mask', 0, 63],
 ] as const;
+/** Longest Kannel dlr-url pattern: 2 KiB, the common limit of URLs that pass through proxies. */
+const MAX_DLR_URL = 2048;
 /** JavaScript dates end at ±8.64e15 ms; a stored time beyond that cannot be shown again. */
 const LATEST_SEND_AT = Date.UTC(9999, 11, 31);
 
@@ -106,6 +115,9 @@ export class MessageService {
   ): Promise<SendResult> {
     if (input.callbackUrl !== undefined && this.limits.urlGuard) {
       await this.limits.urlGuard.check(input.callbackUrl, 'callback_url');
+    }
+    if (input.dlrUrl !== undefined && this.limits.urlGuard) {
+      await this.limits.urlGuard.check(input.dlrUrl, 'dlr-url');
     }
     const callbackUrl = input.callbackUrl ?? (await this.keyCallback(principal.apiKeyId));
     const transliterate = await this.transliterates(principal.user.id);
@@ -201,6 +213,13 @@ export class MessageService {
     if (typeof input.text !== 'string' || input.text === '') {
       throw new ApiError('missing_parameter', 'The message text is empty.', 'text');
     }
+    // Stored with every message and filled per callback: bounded like any URL a client leaves here.
+    if (
+      input.dlrUrl !== undefined &&
+      (typeof input.dlrUrl !== 'string' || input.dlrUrl.length > MAX_DLR_URL)
+    ) {
+      throw new ApiError('validation_failed', `dlr-url is at most ${MAX_DLR_URL} characters.`, 'dlr-url');
+    }
     if (input.from !== undefined && input.from !== '') {
       const bad = validateSender(input.from);
       if (bad) throw new ApiError('validation_failed', bad, 'from');
@@ -273,6 +292,9 @@ export class MessageService {
         error_message: null,
         client_ref: input.clientRef ?? null,
         callback_url: input.callbackUrl ?? null,
+        // Always both columns: the SQLite bulk insert takes its column list from the first row.
+        dlr_url: input.dlrUrl ?? null,
+        dlr_mask: input.dlrUrl !== undefined ? (input.dlrMask ?? null) : null,
         created_at: now,
         updated_at: now,
         sent_at: null,
@@ -320,6 +342,8 @@ function canonical(input: SendInput): unknown {
     clientRef: input.clientRef ?? null,
     allOrNothing: !!input.allOrNothing,
     channelId: input.channelId ?? null,
+    // Only when set, so the hash of every request stored before these fields stays the same.
+    ...(input.dlrUrl !== undefined ? { dlrUrl: input.dlrUrl, dlrMask: input.dlrMask ?? null } : {}),
   };
 }
 

@@ -99,6 +99,10 @@ export interface MessagesTable {
   error_message: string | null;
   client_ref: string | null;
   callback_url: string | null;
+  /** Kannel `dlr-url` pattern (placeholders unfilled), called with GET per `dlr_mask` (migration 012). */
+  dlr_url?: string | null;
+  /** Kannel DLR types wanted: 1 delivered, 2 undelivered, 4 buffered, 8 sent, 16 rejected. */
+  dlr_mask?: number | null;
   created_at: number;
   updated_at: number;
   sent_at: number | null;
@@ -184,7 +188,8 @@ export interface WebhookOutboxTable {
   /** Stable across retries, so receivers can drop duplicates. */
   event_id: string;
   owner_id: string;
-  kind: 'status' | 'inbound' | 'forward';
+  /** `dlr`: a Kannel dlr-url callback, sent with GET and no body (the URL carries it). */
+  kind: 'status' | 'inbound' | 'forward' | 'dlr';
   ordering_key: string;
   url: string;
   payload: string;

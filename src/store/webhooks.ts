@@ -6,6 +6,8 @@
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { randomBytes } from 'node:crypto';
+import type { DlrMessage } from '../core/kannel-dlr.js';
+import { fillDlrUrl, kannelDlrType, wantsDlr } from '../core/kannel-dlr.js';
 import { FINAL_STATUSES } from '../core/message.js';
 import type { Dialect } from './db.js';
 import type { Database, UserSettingsRow, WebhookAttemptRow, WebhookOutboxRow } from './schema.js';
@@ -116,6 +118,8 @@ export class WebhookRepo {
           'm.batch_id',
           'm.callback_url',
           'm.smpp_receipt_mask',
+          'm.dlr_url',
+          'm.dlr_mask',
           's.webhook_url',
           (pg ? sql<string>`e.tx::text` : sql<string>`null`).as('tx'),
         ]);
@@ -130,7 +134,9 @@ export class WebhookRepo {
       if (events.length === 0) return 0;
       const rows: NewOutbox[] = [];
       const receipts: { owner_id: string; kind: 'receipt'; ref_id: string; created_at: number }[] = [];
+      const dlrs: (typeof events)[number][] = [];
       for (const e of events) {
+        if (e.dlr_url && e.dlr_mask) dlrs.push(e);
         if (owesSmppReceipt(e.smpp_receipt_mask, e.status)) {
           receipts.push({ owner_id: e.owner_id, kind: 'receipt', ref_id: e.message_id, created_at: now });
         }
@@ -159,6 +165,7 @@ export class WebhookRepo {
           created_at: now,
         });
       }
+      if (dlrs.length > 0) rows.push(...(await this.dlrRows(trx, dlrs, now, giveUpMs)));
       if (rows.length > 0) await trx.insertInto('webhook_outbox').values(rows.map(pending)).execute();
       if (receipts.length > 0) await trx.insertInto('smpp_outbox').values(receipts).execute();
       const last = events[events.length - 1] as { event_id: number; tx: string };
@@ -173,6 +180,108 @@ export class WebhookRepo {
       }
       return events.length;
     });
+  }
+
+  /**
+   * Kannel dlr-url callbacks for the events that asked for one: what the URL's placeholders
+   * name beyond the event (text, sender's login, channel name, the SMSC's id of the first part)
+   * is read here, for these few messages only, so the fan-out of every other event stays as
+   * cheap as before: it reads two more columns (20,000 events without callbacks, median of 5,
+   * three interleaved A/B runs on the shared 2-core box: 8.9–15.3 µs per event, 9.8–13.2 before;
+   * reading the event's channel and detail in the main query too measured 13.5–26.5). One GET per event, in the message's order (ordering key = message id).
+   */
+  private async dlrRows(
+    trx: Kysely<Database>,
+    dlrs: {
+      event_id: number;
+      status: string;
+      error_code: string | null;
+      created_at: number;
+      message_id: string;
+      owner_id: string;
+      dlr_url: string | null | undefined;
+      dlr_mask: number | null | undefined;
+    }[],
+    now: number,
+    giveUpMs: number,
+  ): Promise<NewOutbox[]> {
+    const ids = [...new Set(dlrs.map((d) => d.message_id))];
+    const messages = await trx
+      .selectFrom('messages as m')
+      .innerJoin('users as u', 'u.id', 'm.owner_id')
+      .leftJoin('message_parts as p', (j) => j.onRef('p.message_id', '=', 'm.id').on('p.seq', '=', 0))
+      .select([
+        'm.id',
+        'm.to',
+        'm.from',
+        'm.text',
+        'm.encoding',
+        'm.flash',
+        'm.created_at',
+        'm.sent_at',
+        'u.login',
+        'p.remote_id',
+      ])
+      .where('m.id', 'in', ids)
+      .execute();
+    const details = await trx
+      .selectFrom('message_events')
+      .select(['id', 'channel_id', 'detail'])
+      .where(
+        'id',
+        'in',
+        dlrs.map((d) => d.event_id),
+      )
+      .execute();
+    const eventById = new Map(details.map((d) => [Number(d.id), d]));
+    const byId = new Map(messages.map((m) => [m.id, m]));
+    const channelIds = [...new Set(details.flatMap((d) => (d.channel_id ? [d.channel_id] : [])))];
+    const channels = channelIds.length
+      ? await trx.selectFrom('channels').select(['id', 'name']).where('id', 'in', channelIds).execute()
+      : [];
+    const names = new Map(channels.map((c) => [c.id, c.name]));
+    const rows: NewOutbox[] = [];
+    for (const e of dlrs) {
+      const m = byId.get(e.message_id);
+      if (!m || !e.dlr_url) continue;
+      const ev = eventById.get(Number(e.event_id));
+      const channelId = ev?.channel_id ?? null;
+      const sentAt = m.sent_at === null ? null : Number(m.sent_at);
+      const type = kannelDlrType({ status: e.status, channelId, sentAt });
+      if (!wantsDlr(e.dlr_mask, type)) continue;
+      const values: DlrMessage = {
+        messageId: m.id,
+        status: e.status,
+        to: m.to,
+        from: m.from,
+        text: m.text,
+        encoding: m.encoding,
+        flash: m.flash === 1,
+        at: Number(e.created_at),
+        createdAt: Number(m.created_at),
+        sentAt,
+        smscId: channelId ? (names.get(channelId) ?? null) : null,
+        remoteId: m.remote_id ?? null,
+        errorCode: e.error_code,
+        detail: ev?.detail ?? null,
+        login: m.login,
+        dlrUrl: e.dlr_url,
+        dlrMask: e.dlr_mask ?? 0,
+      };
+      rows.push({
+        event_id: `dlr_${e.event_id}`,
+        owner_id: e.owner_id,
+        kind: 'dlr',
+        // Ordered among the message's callbacks only: a slow status webhook does not hold them.
+        ordering_key: `dlr:${e.message_id}`,
+        url: fillDlrUrl(e.dlr_url, type, values),
+        payload: '',
+        next_attempt_at: now,
+        give_up_at: now + giveUpMs,
+        created_at: now,
+      });
+    }
+    return rows;
   }
 
   async enqueue(row: NewOutbox): Promise<void> {

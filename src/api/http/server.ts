@@ -22,6 +22,7 @@ import { clientErrorHandler, errorHandler, sendError } from './errors.js';
 import { LongPollLimit } from './long-poll.js';
 import { strictInputs } from './strict.js';
 import { adminRoutes } from './routes/admin.js';
+import { kannelRoutes } from './routes/compat/kannel.js';
 import { deliveryRoutes } from './routes/delivery.js';
 import { messageRoutes } from './routes/messages.js';
 import type { OpsDeps } from './routes/ops.js';
@@ -184,6 +185,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   deliveryRoutes(app, { ...deps, longPoll });
   reportRoutes(app, deps);
   seedRoutes(app, deps);
+  kannelRoutes(app, deps);
   sessionRoutes(app, deps);
   opsRoutes(app, { ...deps, metricsToken: limits.metricsToken }, metrics);
   await registerDashboard(app, deps.webDir);
