@@ -9,7 +9,8 @@
  * primary key or of (owner_id, id)). Between two slices the loop runs other work
  * (`setImmediate`). PostgreSQL runs queries on its own server: one slice, the whole range.
  */
-import type { Kysely } from 'kysely';
+import type { Kysely, RawBuilder } from 'kysely';
+import { sql } from 'kysely';
 import type { Capabilities } from './db.js';
 import type { Database } from './schema.js';
 
@@ -70,4 +71,15 @@ export async function* messageSlices(
     to = edge.id;
     await yieldLoop();
   }
+}
+
+/**
+ * A column for a filter inside a slice. SQLite has no statistics on our tables and prefers an
+ * equality on an indexed column over the id range: `status in (…)` within a slice of 5,000
+ * went through messages_due, every message of that status, 210 ms over 1M messages instead of
+ * 3 ms. `status || ''` is the same value but no index matches it, so the id range is used.
+ * PostgreSQL (one slice, its own planner with statistics) gets the plain column.
+ */
+export function inSlice(caps: Capabilities, column: 'status'): RawBuilder<string> {
+  return caps.blockingReads ? sql<string>`${sql.ref(column)} || ''` : sql<string>`${sql.ref(column)}`;
 }

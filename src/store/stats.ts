@@ -10,7 +10,7 @@ import type { OffsetSegment } from '../core/time.js';
 import type { Capabilities } from './db.js';
 import type { Database } from './schema.js';
 import type { IdSlice } from './slices.js';
-import { messageSlices } from './slices.js';
+import { inSlice, messageSlices } from './slices.js';
 
 /**
  * Rows aggregated per query. Over 1M messages one GET /v1/stats group-by held the event loop
@@ -121,7 +121,7 @@ export class StatsRepo {
     for await (const slice of this.slices(q)) {
       const rows = await this.range(q, slice)
         .select(['error_code', (eb) => eb.fn.countAll<number>().as('n')])
-        .where('status', 'in', FAILED)
+        .where((eb) => eb(inSlice(this.caps, 'status'), 'in', FAILED))
         .groupBy('error_code')
         .execute();
       for (const r of rows) {
