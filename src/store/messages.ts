@@ -227,9 +227,9 @@ export class MessageRepo {
    */
   async *pages(f: Omit<ListFilter, 'limit'>, pageRows: number): AsyncGenerator<MessageRow[]> {
     const size = Math.max(1, Math.trunc(pageRows));
-    // Ids are UUIDv7 taken right after created_at: a created_at range is (nearly) an id range.
-    // The since bound is exact; until gets a minute of slack (the created_at test stays exact).
-    const lo = f.since !== undefined ? idFloor(f.since) : undefined;
+    // Ids are UUIDv7 taken right after created_at: a created_at range is nearly an id range.
+    // A minute of slack on both sides keeps every row in; the created_at tests stay exact.
+    const lo = f.since !== undefined ? idFloor(f.since - 60_000) : undefined;
     let hi = f.before;
     if (f.until !== undefined) {
       const top = idFloor(f.until + 60_000);
