@@ -286,10 +286,15 @@ export class MessageRepo {
   async countByStatus(): Promise<{ status: string; n: number }[]> {
     const counts = new Map<string, number>();
     for await (const slice of messageSlices(this.db, this.caps, { rows: COUNT_SLICE })) {
-      let q = this.db.selectFrom('messages').select(['status', (eb) => eb.fn.countAll<number>().as('n')]);
+      // Grouped by inSlice(status): grouping by the plain column, SQLite walked all of
+      // messages_due for the first and the last slice (open on one side), 537 ms over 1M.
+      const status = inSlice(this.caps, 'status');
+      let q = this.db
+        .selectFrom('messages')
+        .select([status.as('status'), (eb) => eb.fn.countAll<number>().as('n')]);
       if (slice.from !== undefined) q = q.where('id', '>=', slice.from);
       if (slice.to !== undefined) q = q.where('id', '<', slice.to);
-      for (const r of await q.groupBy('status').execute()) {
+      for (const r of await q.groupBy(status).execute()) {
         counts.set(r.status, (counts.get(r.status) ?? 0) + Number(r.n));
       }
     }
