@@ -10,7 +10,7 @@
  * BENCH_EXPORT_TITLE names the docs/benchmarks.md section written (to keep a before/after pair).
  * The seeded file is kept in the temp directory (smsgw-bench-export-<rows>.db) for the next run.
  */
-import { copyFileSync, existsSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
@@ -146,6 +146,28 @@ async function loopLag(url: string): Promise<{ max: string; p99: string }> {
   };
 }
 
+/** The gateway's resident memory, sampled every 200 ms until stopped: the peak in MB. */
+function rssPeak(pid: number | undefined): { stop(): number } {
+  let peak = 0;
+  const read = () => {
+    try {
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+      peak = Math.max(peak, kb / 1024);
+    } catch {
+      // not Linux, or gone
+    }
+  };
+  read();
+  const timer = setInterval(read, 200);
+  return {
+    stop() {
+      clearInterval(timer);
+      read();
+      return peak;
+    },
+  };
+}
+
 const fmt = ({ times: sorted, errors }: { times: number[]; errors: number }) => ({
   n: sorted.length,
   errors,
@@ -182,10 +204,12 @@ async function main(): Promise<void> {
     let load = sendLoad(pool);
     await new Promise((r) => setTimeout(r, BASELINE_MS));
     const alone = { ...fmt(await load.stop()), lag: await loopLag(gw.url) };
+    const rssBefore = rssPeak(gw.proc.pid).stop();
 
     // The same while an export of every message streams (read as fast as the client can).
     await loopLag(gw.url);
     load = sendLoad(pool);
+    const rss = rssPeak(gw.proc.pid);
     const t0 = performance.now();
     const res = await fetch(`${gw.url}/v1/messages/export`, { headers: auth });
     let bytes = 0;
@@ -200,6 +224,7 @@ async function main(): Promise<void> {
       exportError = ` (cut off: ${(err as Error).message})`;
     }
     const exportSeconds = (performance.now() - t0) / 1000;
+    const rssExport = rss.stop();
     const duringExport = { ...fmt(await load.stop()), lag: await loopLag(gw.url) };
     const rows = lines - 1;
 
@@ -236,7 +261,7 @@ async function main(): Promise<void> {
           `| ${label} | ${r.n} | ${r.errors} | ${r.p50} | ${r.p99} | ${r.max} | ${r.lag.p99} / ${r.lag.max} |`,
       ),
       '',
-      `Export: ${rows.toLocaleString('en')} rows${exportError}, ${(bytes / 1e6).toFixed(0)} MB in ${exportSeconds.toFixed(1)} s. GET /v1/stats over every message: median ${percentile(statsTimes, 50).toFixed(0)} ms. GET /metrics: first scrape ${scrapes[0]?.toFixed(1)} ms, next ${scrapes[1]?.toFixed(1)} and ${scrapes[2]?.toFixed(1)} ms.`,
+      `Export: ${rows.toLocaleString('en')} rows${exportError}, ${(bytes / 1e6).toFixed(0)} MB in ${exportSeconds.toFixed(1)} s; gateway RSS ${rssBefore.toFixed(0)} MB before it, peak ${rssExport.toFixed(0)} MB during it. GET /v1/stats over every message: median ${percentile(statsTimes, 50).toFixed(0)} ms. GET /metrics: first scrape ${scrapes[0]?.toFixed(1)} ms, next ${scrapes[1]?.toFixed(1)} and ${scrapes[2]?.toFixed(1)} ms.`,
     ];
     const body = lines_.join('\n');
     writeSection(TITLE, body);
