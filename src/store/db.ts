@@ -37,16 +37,23 @@ export interface Capabilities {
   now(): RawBuilder<number>;
   /** Locks the rows a claim selects and skips those another node holds (PostgreSQL); SQLite has one writer. */
   claimLock<DB, TB extends keyof DB, O>(q: SelectQueryBuilder<DB, TB, O>): SelectQueryBuilder<DB, TB, O>;
+  /**
+   * Queries run synchronously on the event loop (better-sqlite3): heavy reads must go in small
+   * slices with a yield between them (store/slices.ts). PostgreSQL's run on its own server.
+   */
+  blockingReads: boolean;
 }
 
 const SQLITE_CAPS: Capabilities = {
   now: () => sql<number>`${Date.now()}`,
   claimLock: (q) => q,
+  blockingReads: true,
 };
 
 const POSTGRES_CAPS: Capabilities = {
   now: () => sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`,
   claimLock: (q) => q.forUpdate().skipLocked(),
+  blockingReads: false,
 };
 
 export interface Db {

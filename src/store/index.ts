@@ -48,7 +48,7 @@ export function createStore(db: Db): Store {
     contacts: new ContactRepo(db.kysely),
     optOuts: new OptOutRepo(db.kysely),
     sessions: new SessionRepo(db.kysely),
-    stats: new StatsRepo(db.kysely),
+    stats: new StatsRepo(db.kysely, db.caps),
     retention: new RetentionRepo(db.kysely),
     smppOutbox: new SmppOutboxRepo(db.kysely, db.dialect),
     close: () => db.close(),
