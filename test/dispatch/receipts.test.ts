@@ -20,7 +20,11 @@ describe('delivery reports on request', () => {
 
   it('asks for none when the message says so, and `sent` is then final', async () => {
     const ch = await t.call('POST', '/v1/channels', {
-      body: { name: 'with-reports', type: 'simulator', config: { latencyMs: 1, deliveryDelayMs: 20, successRate: 1 } },
+      body: {
+        name: 'with-reports',
+        type: 'simulator',
+        config: { latencyMs: 1, deliveryDelayMs: 20, successRate: 1 },
+      },
     });
     const driver = t.app.registry.get(ch.body.id)!.driver as SimulatorDriver;
     const r = await t.call('POST', '/v1/messages', {
