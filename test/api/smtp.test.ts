@@ -2,12 +2,10 @@
  * The SMTP face (e-mail to SMS) over real sockets, with real SMTP clients: nodemailer, and
  * Debian's swaks when installed. STARTTLS with a certificate made for the test.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRecipient } from '../../src/api/smtp/recipient.js';
@@ -16,6 +14,7 @@ import { ConfigError, loadConfig } from '../../src/config.js';
 import type { TestApp } from '../support/app.js';
 import { ADMIN_KEY, ADMIN_PASSWORD, eventually, startTestApp } from '../support/app.js';
 import { freePort } from '../support/net.js';
+import { HAVE_OPENSSL, selfSignedCert } from '../support/tls.js';
 
 describe('e-mail text', () => {
   it('drops signatures, quoted replies and their attribution lines', () => {
@@ -82,45 +81,22 @@ describe('e-mail text', () => {
   });
 });
 
-describe.skipIf(!existsSync('/usr/bin/openssl'))('SMTP face', () => {
+describe.skipIf(!HAVE_OPENSSL)('SMTP face', () => {
   let t: TestApp;
   let port: number;
   let ca: string;
   const DOMAIN = 'sms.example.com';
 
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'smsgw-smtp-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=smsgw-test',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    ca = readFileSync(join(dir, 'cert.pem'), 'utf8');
+    const tls = selfSignedCert();
+    ca = tls.cert;
     port = await freePort();
     // No channel: messages stay queued, so what the gateway stored is what the mail said.
     t = await startTestApp({
       SMSGW_SIMULATOR: 'false',
       SMSGW_SMTP_PORT: String(port),
-      SMSGW_SMTP_TLS_CERT: join(dir, 'cert.pem'),
-      SMSGW_SMTP_TLS_KEY: join(dir, 'key.pem'),
+      SMSGW_SMTP_TLS_CERT: tls.certFile,
+      SMSGW_SMTP_TLS_KEY: tls.keyFile,
       SMSGW_SMTP_DOMAINS: DOMAIN,
       SMSGW_SMTP_MAX_MESSAGE_BYTES: '65536',
       SMSGW_SMTP_MAX_CONNECTIONS_PER_IP: '4',

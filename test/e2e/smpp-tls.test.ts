@@ -1,51 +1,25 @@
 /** SMPP over TLS: our client channel binds to the gateway's TLS server face with a pinned CA. */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SmppClientDriver, parseSmppClientConfig } from '../../src/channels/smpp/driver.js';
 import type { TestApp } from '../support/app.js';
 import { eventually, startTestApp } from '../support/app.js';
 import { freePort } from '../support/net.js';
+import { HAVE_OPENSSL, selfSignedCert } from '../support/tls.js';
 
-describe.skipIf(!existsSync('/usr/bin/openssl'))('SMPP over TLS', () => {
+describe.skipIf(!HAVE_OPENSSL)('SMPP over TLS', () => {
   let t: TestApp;
   let port: number;
   let cert: string;
 
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'smsgw-tls-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=smsgw-test',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
+    const tls = selfSignedCert();
+    cert = tls.cert;
     port = await freePort();
     t = await startTestApp({
       SMSGW_SIMULATOR: 'false',
       SMSGW_SMPP_TLS_PORT: String(port),
-      SMSGW_SMPP_TLS_CERT: join(dir, 'cert.pem'),
-      SMSGW_SMPP_TLS_KEY: join(dir, 'key.pem'),
+      SMSGW_SMPP_TLS_CERT: tls.certFile,
+      SMSGW_SMPP_TLS_KEY: tls.keyFile,
     });
     await t.call('POST', '/v1/users', { body: { login: 'tlsuser', password: 'tlspass1' } });
   });
