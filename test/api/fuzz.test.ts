@@ -15,6 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/app.js';
 import { ADMIN_KEY, eventually, startTestApp } from '../support/app.js';
 import { isErrorShape } from './error-shape.js';
+import type { Seeded } from '../support/random.js';
+import { seeded } from '../support/random.js';
 
 const SEED = Number(process.env.SMSGW_FUZZ_SEED ?? 20261129);
 const CASES = Number(process.env.SMSGW_FUZZ_CASES ?? 3000);
@@ -22,21 +24,7 @@ const CONCURRENCY = 8;
 /** No answer may take longer. Measured max 2.5–3.6 s on the shared 2-core box: the first password hashes of the run, queued on libuv's 4 threads while other suites ran. */
 const SLOWEST_MS = 10_000;
 
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)] as T;
-  return { next, int, pick, chance: (p: number) => next() < p };
-}
-type Rng = ReturnType<typeof rng>;
+type Rng = Seeded;
 
 const ODD_STRINGS = [
   '',
@@ -415,7 +403,7 @@ describe('HTTP fuzzer', () => {
   afterAll(() => t.stop());
 
   it(`answers ${CASES} mutated requests (seed ${SEED}) without a 5xx, every 4xx in the error shape`, async () => {
-    const r = rng(SEED);
+    const r = seeded(SEED);
     const cases = Array.from({ length: CASES }, () => makeCase(r, r.pick(TEMPLATES), ids, { user: userKey }));
     const pool = new Pool(t.url, { connections: CONCURRENCY, pipelining: 1 });
     const fdsBefore = openFds();

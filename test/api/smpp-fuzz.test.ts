@@ -24,6 +24,8 @@ import type { TestApp } from '../support/app.js';
 import { eventually, startTestApp } from '../support/app.js';
 import { freePort } from '../support/net.js';
 import { Client } from '../support/esme.js';
+import type { Seeded } from '../support/random.js';
+import { seeded } from '../support/random.js';
 
 const SEED = Number(process.env.SMPP_FUZZ_SEED ?? 20261129);
 const CASES = Number(process.env.SMPP_FUZZ_CASES ?? 3000);
@@ -32,24 +34,7 @@ const PARALLEL = 6;
 const LOGIN = 'fuzz';
 const PASSWORD = 'fuzzpass';
 
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  return {
-    int,
-    pick: <T>(xs: readonly T[]): T => xs[int(xs.length)] as T,
-    bytes: (n: number) => Buffer.from(Array.from({ length: n }, () => int(256))),
-  };
-}
-type Rng = ReturnType<typeof prng>;
+type Rng = Seeded;
 
 const bindBody = (id: string, pw: string) =>
   new Writer().cstring(id).cstring(pw).cstring('').u8(0x34).u8(1).u8(1).cstring('');
@@ -439,7 +424,7 @@ describe('SMPP face fuzzer', () => {
     const fdsBefore = openFds();
     const rssBefore = process.memoryUsage().rss;
 
-    const rng = prng(SEED);
+    const rng = seeded(SEED);
     const mutations = new Map<string, number>();
     const frames = new Map<string, number>();
     const failures: string[] = [];
@@ -463,7 +448,7 @@ describe('SMPP face fuzzer', () => {
         tail = rng.bytes(1 + rng.int(300));
         frames.set('random bytes', (frames.get('random bytes') ?? 0) + 1);
       }
-      const connRng = prng(SEED + cases);
+      const connRng = seeded(SEED + cases);
       jobs.push(async () => {
         const o = await session(port, connRng, batch, { bindFirst, tail, deadlineMs: 20_000 });
         connections++;
