@@ -8,6 +8,7 @@ import { preview } from '../codec/index.js';
 import { ApiError } from '../core/errors.js';
 import { normalizeNumber, validateSender } from '../core/phone.js';
 import { WriteBatcher } from '../store/batcher.js';
+import type { Refusal } from '../policy/index.js';
 import type { Store } from '../store/index.js';
 import type { AcceptItem, AcceptResult } from '../store/messages.js';
 import { newId } from '../store/ids.js';
@@ -111,7 +112,7 @@ export class MessageService {
     principal: Principal,
     input: SendInput,
     idempotencyKey?: string,
-    opts: { bypassOptOut?: boolean } = {},
+    opts: { bypassOptOut?: boolean; category?: string } = {},
   ): Promise<SendResult> {
     if (input.callbackUrl !== undefined && this.limits.urlGuard) {
       await this.limits.urlGuard.check(input.callbackUrl, 'callback_url');
@@ -134,14 +135,14 @@ export class MessageService {
     const outcome = await this.batcher.submit({
       messages: rows,
       idempotency: idem,
-      bypassOptOut: opts.bypassOptOut,
-      respond: (rejected) => JSON.stringify(markOptedOut(result, rejected)),
+      policy: { bypass: opts.bypassOptOut, category: opts.category },
+      respond: (refused) => JSON.stringify(markRefused(structuredClone(result), rows, refused)),
     });
     if (outcome.kind === 'conflict')
       throw new ApiError('idempotency_key_reused', undefined, 'Idempotency-Key');
     if (outcome.kind === 'replay') return JSON.parse(outcome.response) as SendResult;
-    markOptedOut(result, outcome.rejectedIds);
-    if (rows.length > outcome.rejectedIds.size) for (const l of this.listeners) l();
+    markRefused(result, rows, outcome.refused);
+    if (rows.length > outcome.refused.size) for (const l of this.listeners) l();
     return result;
   }
 
@@ -347,13 +348,22 @@ function canonical(input: SendInput): unknown {
   };
 }
 
-/** Marks the recipients the store found on the opt-out list (it stored them as rejected). */
-function markOptedOut(result: SendResult, rejectedIds: ReadonlySet<string>): SendResult {
-  if (rejectedIds.size === 0) return result;
+/**
+ * Marks the recipients the sending policy refused (the store kept them as rejected) and those
+ * it held (stored as scheduled, e.g. quiet hours): the rows are the ones the policy changed.
+ */
+function markRefused(
+  result: SendResult,
+  rows: readonly NewMessage[],
+  refused: ReadonlyMap<string, Refusal>,
+): SendResult {
+  const held = new Set(rows.filter((r) => r.status === 'scheduled').map((r) => r.id));
   for (const m of result.messages) {
-    if ('id' in m && rejectedIds.has(m.id) && m.status !== 'rejected') {
+    if ('id' in m && m.status === 'queued' && held.has(m.id)) m.status = 'scheduled';
+    const r = 'id' in m ? refused.get(m.id) : undefined;
+    if (r && 'id' in m && m.status !== 'rejected') {
       m.status = 'rejected';
-      m.error = { code: 'opted_out', message: 'The recipient opted out (replied STOP).' };
+      m.error = { code: r.code, message: r.message };
       result.accepted--;
       result.rejected++;
     }

@@ -3,15 +3,17 @@
  * their events and idempotency records: accepting (group-committed), claiming under a lease,
  * recording outcomes and delivery reports, listing history.
  */
-import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
+import type { ExpressionBuilder, Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { fromStatuses } from '../core/message.js';
+import type { MessagePolicyInfo, PolicyRule, Refusal } from '../policy/index.js';
+import { DEFAULT_RULES, applyPolicy } from '../policy/index.js';
 import type { Capabilities, Dialect } from './db.js';
 import type { BulkInsert } from './rows.js';
 import type { SliceKey } from './slices.js';
 import { inSlice, messageSlices, yieldLoop } from './slices.js';
 import { idFloor } from './stats.js';
-import { INSERT_CHUNK, event, insertChunked } from './rows.js';
+import { event, insertChunked } from './rows.js';
 import type {
   Database,
   MessageEventRow,
@@ -31,15 +33,15 @@ export interface IdempotencyRecord {
 export interface AcceptItem {
   messages: NewMessage[];
   idempotency?: IdempotencyRecord | undefined;
-  /** The answer to store for the idempotency key, given the recipients rejected as opted out. */
-  respond?: ((rejectedIds: ReadonlySet<string>) => string) | undefined;
-  /** Opt-out confirmations and HELP answers go out even to opted-out numbers. */
-  bypassOptOut?: boolean | undefined;
+  /** The answer to store for the idempotency key, given the recipients the policy refused. */
+  respond?: ((refused: ReadonlyMap<string, Refusal>) => string) | undefined;
+  /** What the policy rules may know beyond the rows (template category; bypass for STOP replies). */
+  policy?: MessagePolicyInfo | undefined;
 }
 
 /** `replay`: the same key was used before; answer with what we answered then. */
 export type AcceptResult =
-  | { kind: 'accepted'; rejectedIds: Set<string> }
+  | { kind: 'accepted'; refused: Map<string, Refusal> }
   | { kind: 'replay'; statusCode: number; response: string }
   | { kind: 'conflict' };
 
@@ -66,6 +68,9 @@ const SCAN_SLICE = 5_000;
 const COUNT_SLICE = 5_000;
 
 export class MessageRepo {
+  /** The sending policy checked in every accepting transaction (policy/index.ts). */
+  policyRules: readonly PolicyRule[] = DEFAULT_RULES;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: Dialect,
@@ -74,9 +79,10 @@ export class MessageRepo {
   ) {}
 
   /**
-   * One transaction for many requests: each request's idempotency record, an opt-out check of
-   * all their recipients in one query, the messages and their first events. Opted-out
-   * recipients are stored as `rejected` (the history keeps them) and reported to `respond`.
+   * One transaction for many requests: each request's idempotency record, the sending policy
+   * over all their recipients (policy/: opt-out and the rules after it), the messages and their
+   * first events. Refused recipients are stored as `rejected` (the history keeps them), held
+   * ones as `scheduled`, and both reported to `respond`.
    */
   async acceptBatch(items: AcceptItem[]): Promise<AcceptResult[]> {
     return this.db.transaction().execute(async (trx) => {
@@ -114,26 +120,21 @@ export class MessageRepo {
           }
         }
         accepted.push(item);
-        results.push({ kind: 'accepted', rejectedIds: new Set() });
+        results.push({ kind: 'accepted', refused: new Map() });
       }
-      const checked = accepted.flatMap((i) =>
-        i.bypassOptOut ? [] : i.messages.filter((m) => m.status === 'queued' || m.status === 'scheduled'),
+      const refused = await applyPolicy(
+        this.policyRules,
+        { trx, dialect: this.dialect, caps: this.caps, now: Date.now() },
+        accepted.flatMap((i) => i.messages.map((message) => ({ message, info: i.policy ?? {} }))),
       );
-      const optedOut = await this.optedOut(trx, checked);
       const acceptedResults = results.filter(
         (r): r is Extract<AcceptResult, { kind: 'accepted' }> => r.kind === 'accepted',
       );
       accepted.forEach((item, i) => {
         const result = acceptedResults[i] as Extract<AcceptResult, { kind: 'accepted' }>;
-        if (item.bypassOptOut) return;
         for (const m of item.messages) {
-          if ((m.status === 'queued' || m.status === 'scheduled') && optedOut.has(`${m.owner_id}|${m.to}`)) {
-            m.status = 'rejected';
-            m.error_code = 'opted_out';
-            m.error_message = 'The recipient opted out (replied STOP).';
-            m.final_at = m.created_at;
-            result.rejectedIds.add(m.id);
-          }
+          const r = refused.get(m.id);
+          if (r) result.refused.set(m.id, r);
         }
       });
       const rows = accepted.flatMap((i) => i.messages);
@@ -153,7 +154,7 @@ export class MessageRepo {
       );
       for (const [i, item] of accepted.entries()) {
         if (!item.idempotency || !item.respond) continue;
-        const rejected = (acceptedResults[i] as Extract<AcceptResult, { kind: 'accepted' }>).rejectedIds;
+        const rejected = (acceptedResults[i] as Extract<AcceptResult, { kind: 'accepted' }>).refused;
         await trx
           .updateTable('idempotency_keys')
           .set({ response: item.respond(rejected) })
@@ -163,21 +164,6 @@ export class MessageRepo {
       }
       return results;
     });
-  }
-
-  /** "owner|number" pairs among these messages that are on their owner's opt-out list. */
-  private async optedOut(trx: Transaction<Database>, messages: NewMessage[]): Promise<Set<string>> {
-    const out = new Set<string>();
-    const numbers = [...new Set(messages.map((m) => m.to))];
-    for (let i = 0; i < numbers.length; i += INSERT_CHUNK) {
-      const rows = await trx
-        .selectFrom('opt_outs')
-        .select(['owner_id', 'number'])
-        .where('number', 'in', numbers.slice(i, i + INSERT_CHUNK))
-        .execute();
-      for (const r of rows) out.add(`${r.owner_id}|${r.number}`);
-    }
-    return out;
   }
 
   byId(id: string, ownerId?: string): Promise<MessageRow | undefined> {
