@@ -99,6 +99,11 @@ export class MessageService {
     this.batcher = new WriteBatcher((items) => store.messages.acceptBatch(items));
   }
 
+  /** Region for numbers written without a country code (filters normalise numbers like sending). */
+  get region(): CountryCode | undefined {
+    return this.limits.defaultRegion;
+  }
+
   /** Called after new work is committed (the dispatcher wakes up instead of polling). */
   onAccepted(listener: () => void): void {
     this.listeners.push(listener);

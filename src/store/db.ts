@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import type { Migration, MigrationProvider, RawBuilder, SelectQueryBuilder } from 'kysely';
+import { foldText } from '../core/search.js';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type { Database } from './schema.js';
 import * as m001 from './migrations/001-init.js';
@@ -21,6 +22,7 @@ import * as m009 from './migrations/009-lifecycle.js';
 import * as m010 from './migrations/010-repair-non-finite.js';
 import * as m011 from './migrations/011-inbound-processed.js';
 import * as m012 from './migrations/012-dlr-callbacks.js';
+import * as m021 from './migrations/021-search-fold.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -93,6 +95,7 @@ const MIGRATIONS: Record<string, { up(db: Kysely<unknown>, dialect: Dialect): Pr
   '010-repair-non-finite': m010,
   '011-inbound-processed': m011,
   '012-dlr-callbacks': m012,
+  '021-search-fold': m021,
 };
 
 // pg returns int8 (bigint) as strings to protect values above 2^53; our bigints are epoch
@@ -120,6 +123,10 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
     file.pragma('cache_size = -65536');
     // The CLI may write while the gateway runs: wait for the lock instead of failing.
     file.pragma('busy_timeout = 5000');
+    // Text search folds case in every script (core/search.ts); PostgreSQL has it from migration 021.
+    file.function('smsgw_fold', { deterministic: true }, (v: unknown) =>
+      typeof v === 'string' ? foldText(v) : v,
+    );
     const kysely = new Kysely<Database>({
       dialect: new SqliteDialect({ database: withStatementCache(file) }),
     });

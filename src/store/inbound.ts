@@ -1,4 +1,6 @@
 /** Inbound messages, keyword rules, contacts (tags) and opt-outs. */
+import { containsPattern } from '../core/search.js';
+import { foldedContains } from './search.js';
 import type { Kysely } from 'kysely';
 import type { Database, InboundRow, KeywordRuleRow } from './schema.js';
 import { newId } from './ids.js';
@@ -40,12 +42,27 @@ export class InboundRepo {
   list(f: {
     ownerId?: string | undefined;
     from?: string | undefined;
+    /** The sender's number contains these digits (a partial number), or is `fromOr`. */
+    fromContains?: string | undefined;
+    fromOr?: string | undefined;
+    /** Text contains, case folded in every script. */
+    textContains?: string | undefined;
     before?: string | undefined;
     limit: number;
   }): Promise<InboundRow[]> {
     let q = this.db.selectFrom('inbound_messages').selectAll();
     if (f.ownerId) q = q.where('owner_id', '=', f.ownerId);
     if (f.from) q = q.where('from', '=', f.from);
+    const fromContains = f.fromContains;
+    if (fromContains !== undefined) {
+      const or = f.fromOr;
+      q = q.where((eb) =>
+        or !== undefined
+          ? eb.or([eb('from', 'like', containsPattern(fromContains)), eb('from', '=', or)])
+          : eb('from', 'like', containsPattern(fromContains)),
+      );
+    }
+    if (f.textContains) q = q.where(foldedContains('text', f.textContains));
     if (f.before) q = q.where('id', '<', f.before);
     return q.orderBy('id', 'desc').limit(f.limit).execute();
   }

@@ -6,6 +6,8 @@
 import type { ExpressionBuilder, Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { fromStatuses } from '../core/message.js';
+import { containsPattern } from '../core/search.js';
+import { foldedContains } from './search.js';
 import type { MessagePolicyInfo, PolicyRule, Refusal } from '../policy/index.js';
 import { DEFAULT_RULES, applyPolicy } from '../policy/index.js';
 import type { Capabilities, Dialect } from './db.js';
@@ -49,7 +51,12 @@ export interface ListFilter {
   ownerId?: string | undefined;
   status?: string[] | undefined;
   to?: string | undefined;
+  /** Text contains, case folded in every script (core/search.ts). */
   textContains?: string | undefined;
+  /** The number contains these digits (a partial number: core/search.ts numberQuery)... */
+  toContains?: string | undefined;
+  /** ...or is this number (the same digits read as a national number). */
+  toOr?: string | undefined;
   since?: number | undefined;
   until?: number | undefined;
   channelId?: string | undefined;
@@ -252,13 +259,14 @@ export class MessageRepo {
     if (f.batchId) q = q.where('batch_id', '=', f.batchId);
     if (f.since !== undefined) q = q.where('created_at', '>=', f.since);
     if (f.until !== undefined) q = q.where('created_at', '<', f.until);
-    if (f.textContains) {
-      const pattern = `%${f.textContains.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      // Case-insensitive substring match; user text is escaped so % and _ match literally.
-      q = q.where(
-        this.dialect === 'postgres'
-          ? sql<boolean>`${sql.ref('text')} ilike ${pattern}`
-          : sql<boolean>`lower(${sql.ref('text')}) like ${pattern.toLowerCase()} escape '\\'`,
+    if (f.textContains) q = q.where(foldedContains('text', f.textContains));
+    const toContains = f.toContains;
+    if (toContains !== undefined) {
+      const or = f.toOr;
+      q = q.where((eb) =>
+        or !== undefined
+          ? eb.or([eb('to', 'like', containsPattern(toContains)), eb('to', '=', or)])
+          : eb('to', 'like', containsPattern(toContains)),
       );
     }
     return q;

@@ -8,6 +8,7 @@ import type { Static } from 'typebox';
 import { ApiError } from '../../../core/errors.js';
 import { checkPattern } from '../../../core/keywords.js';
 import { MESSAGE_STATUSES } from '../../../core/message.js';
+import { MIN_PARTIAL_DIGITS, numberQuery } from '../../../core/search.js';
 import { normalizeNumber } from '../../../core/phone.js';
 import type { InboundService } from '../../../delivery/inbound.js';
 import type { UrlGuard } from '../../../delivery/url-guard.js';
@@ -139,7 +140,15 @@ export function deliveryRoutes(
         tags: ['delivery'],
         summary: 'Inbound messages, newest first',
         querystring: Type.Object({
-          from: Type.Optional(Type.String({ maxLength: 32 })),
+          from: Type.Optional(
+            Type.String({
+              maxLength: 32,
+              description: 'A number in any format (matched exactly) or at least 3 of its digits.',
+            }),
+          ),
+          q: Type.Optional(
+            Type.String({ maxLength: 200, description: 'Text contains (case-insensitive in every script).' }),
+          ),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
           cursor: Type.Optional(Type.String({ maxLength: 64 })),
         }),
@@ -147,11 +156,20 @@ export function deliveryRoutes(
     },
     async (req) => {
       const p = principalOf(req);
-      const q = req.query as { from?: string; limit?: number; cursor?: string };
+      const q = req.query as { from?: string; q?: string; limit?: number; cursor?: string };
       const limit = q.limit ?? 50;
+      const from = q.from?.trim() ? numberQuery(q.from, deps.messages.region) : undefined;
+      if (q.from?.trim() && !from) {
+        throw new ApiError(
+          'validation_failed',
+          `Give a number or at least ${MIN_PARTIAL_DIGITS} of its digits.`,
+          'from',
+        );
+      }
       const rows = await store.inbound.list({
         ownerId: ownerScope(p),
-        from: q.from ? number(q.from, 'from') : undefined,
+        ...(from?.digits ? { fromContains: from.digits, fromOr: from.exact } : { from: from?.exact }),
+        textContains: q.q?.trim() ? q.q : undefined,
         before: q.cursor,
         limit,
       });

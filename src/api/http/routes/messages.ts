@@ -1,11 +1,13 @@
 /** REST v1 messages: send (POST, or GET with a query string), preview, read, list, cancel. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { CountryCode } from 'libphonenumber-js';
 import { Type } from 'typebox';
 import type { Static } from 'typebox';
 import type { ShiftLanguage } from '../../../codec/index.js';
 import { preview } from '../../../codec/index.js';
 import { ApiError } from '../../../core/errors.js';
 import { MESSAGE_STATUSES } from '../../../core/message.js';
+import { MIN_PARTIAL_DIGITS, numberQuery } from '../../../core/search.js';
 import type { MessageService, SendInput } from '../../../services/messages.js';
 import type { Store } from '../../../store/index.js';
 import type { ListFilter } from '../../../store/messages.js';
@@ -55,8 +57,15 @@ type SendBody = Static<typeof SendSchema>;
 
 export const ListQuery = Type.Object({
   status: Type.Optional(Type.String({ description: `Comma-separated: ${MESSAGE_STATUSES.join(', ')}` })),
-  to: Type.Optional(Type.String({ maxLength: 32 })),
-  q: Type.Optional(Type.String({ maxLength: 200, description: 'Text contains (case-insensitive).' })),
+  to: Type.Optional(
+    Type.String({
+      maxLength: 32,
+      description: 'A number in any format (matched exactly) or at least 3 of its digits (matched anywhere).',
+    }),
+  ),
+  q: Type.Optional(
+    Type.String({ maxLength: 200, description: 'Text contains (case-insensitive in every script).' }),
+  ),
   since: Type.Optional(Type.String({ format: 'date-time' })),
   until: Type.Optional(Type.String({ format: 'date-time' })),
   channel_id: Type.Optional(Type.String({ maxLength: 64 })),
@@ -77,18 +86,31 @@ export function parseTime(value: string, field: string): number {
 }
 
 /** The history filters shared by the list and the CSV export. */
-export function listFilter(p: Principal, q: Static<typeof ListQuery>): Omit<ListFilter, 'limit'> {
+export function listFilter(
+  p: Principal,
+  q: Static<typeof ListQuery>,
+  region?: CountryCode,
+): Omit<ListFilter, 'limit'> {
   const statuses = q.status
     ?.split(',')
     .map((s) => s.trim())
     .filter(Boolean);
   const unknown = statuses?.find((s) => !(MESSAGE_STATUSES as readonly string[]).includes(s));
   if (unknown) throw new ApiError('validation_failed', `Unknown status "${unknown}".`, 'status');
+  // A whole number in any format matches exactly (indexed); a part of one matches by its digits.
+  const to = q.to !== undefined && q.to.trim() !== '' ? numberQuery(q.to, region) : undefined;
+  if (q.to !== undefined && q.to.trim() !== '' && !to) {
+    throw new ApiError(
+      'validation_failed',
+      `Give a number or at least ${MIN_PARTIAL_DIGITS} of its digits.`,
+      'to',
+    );
+  }
   return {
     ownerId: ownerScope(p),
     status: statuses,
-    to: q.to,
-    textContains: q.q,
+    ...(to?.digits ? { toContains: to.digits, toOr: to.exact } : { to: to?.exact }),
+    textContains: q.q?.trim() ? q.q : undefined,
     since: q.since ? parseTime(q.since, 'since') : undefined,
     until: q.until ? parseTime(q.until, 'until') : undefined,
     channelId: q.channel_id,
@@ -216,7 +238,11 @@ export function messageRoutes(app: FastifyInstance, deps: { store: Store; messag
       const p = principalOf(req);
       const q = req.query as Static<typeof ListQuery>;
       const limit = q.limit ?? 50;
-      const rows = await store.messages.list({ ...listFilter(p, q), before: q.cursor, limit });
+      const rows = await store.messages.list({
+        ...listFilter(p, q, messages.region),
+        before: q.cursor,
+        limit,
+      });
       const last = rows[rows.length - 1];
       return { data: rows.map(messageView), next_cursor: rows.length === limit && last ? last.id : null };
     },

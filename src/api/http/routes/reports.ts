@@ -7,6 +7,7 @@ import { ApiError } from '../../../core/errors.js';
 import type { MessageStatus } from '../../../core/message.js';
 import { STATUS_GROUP } from '../../../core/message.js';
 import { localToUtc, offsetSegments, zoneOffsetMs } from '../../../core/time.js';
+import type { MessageService } from '../../../services/messages.js';
 import type { Store } from '../../../store/index.js';
 import type { MessageRow } from '../../../store/schema.js';
 import type { Principal } from '../../../services/auth.js';
@@ -46,7 +47,7 @@ const StatsQuery = Type.Object({
   batch_id: Type.Optional(Type.String({ maxLength: 64, description: 'The messages of one request.' })),
 });
 
-export function reportRoutes(app: FastifyInstance, deps: { store: Store }): void {
+export function reportRoutes(app: FastifyInstance, deps: { store: Store; messages: MessageService }): void {
   const { store } = deps;
 
   app.get(
@@ -145,7 +146,7 @@ export function reportRoutes(app: FastifyInstance, deps: { store: Store }): void
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const filter = listFilter(p, req.query as Static<typeof ListQuery>);
+      const filter = listFilter(p, req.query as Static<typeof ListQuery>, deps.messages.region);
       // Pages of EXPORT_PAGE rows in key order, one query and one CSV chunk at a time, a yield
       // to the loop between them (store.messages.pages). The stream is pulled: the next page is
       // read only when the socket has taken the previous one (backpressure), and fastify
