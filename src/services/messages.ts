@@ -85,6 +85,8 @@ const INTEGER_FIELDS = [
 ] as const;
 /** Longest Kannel dlr-url pattern: 2 KiB, the common limit of URLs that pass through proxies. */
 const MAX_DLR_URL = 2048;
+/** How far in the past a send_at may be (clock skew between client and server) before it is refused. */
+const SEND_AT_TOLERANCE_MS = 5 * 60_000;
 /** JavaScript dates end at ±8.64e15 ms; a stored time beyond that cannot be shown again. */
 const LATEST_SEND_AT = Date.UTC(9999, 11, 31);
 
@@ -219,6 +221,9 @@ export class MessageService {
     if (typeof input.text !== 'string' || input.text === '') {
       throw new ApiError('missing_parameter', 'The message text is empty.', 'text');
     }
+    if (input.text.trim() === '') {
+      throw new ApiError('blank_text', 'The message text has only spaces; nothing would be read.', 'text');
+    }
     // Stored with every message and filled per callback: bounded like any URL a client leaves here.
     if (
       input.dlrUrl !== undefined &&
@@ -242,6 +247,14 @@ export class MessageService {
     const sendAt = input.sendAt?.getTime();
     if (sendAt !== undefined && (!Number.isFinite(sendAt) || sendAt > LATEST_SEND_AT || sendAt < 0))
       throw new ApiError('validation_failed', 'send_at is not a valid time.', 'send_at');
+    // A time in the past is most likely a typo (2025 for 2026): sending at once would surprise.
+    if (sendAt !== undefined && sendAt < now - SEND_AT_TOLERANCE_MS) {
+      throw new ApiError(
+        'send_at_in_past',
+        `send_at (${new Date(sendAt).toISOString()}) is more than ${SEND_AT_TOLERANCE_MS / 60_000} minutes in the past; leave it out to send now.`,
+        'send_at',
+      );
+    }
     const scheduled = sendAt !== undefined && sendAt > now + 1000;
     const startAt = scheduled ? sendAt : now;
     const validity = input.validityMinutes ?? this.limits.defaultValidityMinutes;

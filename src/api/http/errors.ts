@@ -48,6 +48,19 @@ export function errorHandler(err: FastifyError | ApiError | Error, req: FastifyR
   const fe = err as FastifyError;
   if (fe.validation) {
     const first = fe.validation[0];
+    const extra = (first?.params as { additionalProperty?: string } | undefined)?.additionalProperty;
+    if (first?.keyword === 'additionalProperties' && extra !== undefined) {
+      const prefix = (first.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
+      const field = prefix ? `${prefix}.${extra}` : extra;
+      return sendError(
+        reply,
+        new ApiError(
+          'unknown_field',
+          `Unknown field "${field}" in the ${fe.validationContext ?? 'request'}: it would be ignored, so nothing was done.`,
+          field,
+        ),
+      );
+    }
     const missing = (first?.params as { missingProperty?: string } | undefined)?.missingProperty;
     const path = (first?.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
     const field = missing ?? (path || undefined);

@@ -23,6 +23,7 @@ import { LongPollLimit } from './long-poll.js';
 import { strictInputs } from './strict.js';
 import { adminRoutes } from './routes/admin.js';
 import { kannelRoutes } from './routes/compat/kannel.js';
+import { refuseUnknownFields } from './unknown-fields.js';
 import { deliveryRoutes } from './routes/delivery.js';
 import { messageRoutes } from './routes/messages.js';
 import type { OpsDeps } from './routes/ops.js';
@@ -90,6 +91,10 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     },
   }) as unknown as FastifyInstance;
 
+  app.addHook('onRoute', refuseUnknownFields);
+  // JSON sent as text/plain is a client bug: 415 on the API instead of a confusing schema error.
+  // The Kannel face parses its own bodies (text/plain is its POST form) in its own context.
+  app.removeContentTypeParser('text/plain');
   await app.register(formbody);
   await app.register(cookie);
   await app.register(swagger, {

@@ -16,6 +16,7 @@ import type { ChannelRegistry } from '../../../dispatch/registry.js';
 import type { MessageService } from '../../../services/messages.js';
 import type { Store } from '../../../store/index.js';
 import type { InboundRow, KeywordRuleRow, UserSettingsRow } from '../../../store/schema.js';
+import { idCursor } from '../cursor.js';
 import { ownerScope, principalOf, requireAdmin } from '../auth.js';
 import type { LongPollLimit } from '../long-poll.js';
 import { eventView, iso, messageView, parsedJson } from '../views.js';
@@ -170,7 +171,7 @@ export function deliveryRoutes(
         ownerId: ownerScope(p),
         ...(from?.digits ? { fromContains: from.digits, fromOr: from.exact } : { from: from?.exact }),
         textContains: q.q?.trim() ? q.q : undefined,
-        before: q.cursor,
+        before: idCursor(q.cursor),
         limit,
       });
       const last = rows[rows.length - 1];

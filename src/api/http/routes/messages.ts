@@ -12,6 +12,7 @@ import type { MessageService, SendInput } from '../../../services/messages.js';
 import type { Store } from '../../../store/index.js';
 import type { ListFilter } from '../../../store/messages.js';
 import type { Principal } from '../../../services/auth.js';
+import { idCursor } from '../cursor.js';
 import { ownerScope, principalOf } from '../auth.js';
 import { eventView, messageView, partView } from '../views.js';
 
@@ -240,7 +241,7 @@ export function messageRoutes(app: FastifyInstance, deps: { store: Store; messag
       const limit = q.limit ?? 50;
       const rows = await store.messages.list({
         ...listFilter(p, q, messages.region),
-        before: q.cursor,
+        before: idCursor(q.cursor),
         limit,
       });
       const last = rows[rows.length - 1];
