@@ -2,6 +2,7 @@
  * Composition root: builds everything from the config, starts it, stops it gracefully.
  * First start creates the admin user (and a simulator channel when enabled).
  */
+import { CHANNEL_FACTORIES } from './channels/factories.js';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
@@ -9,10 +10,6 @@ import type { Logger } from 'pino';
 import { buildHttpServer } from './api/http/server.js';
 import { SMPP_DEFAULTS, SmppServer } from './api/smpp/server.js';
 import { SmtpFace } from './api/smtp/server.js';
-import { createGammuDriver } from './channels/gammu/driver.js';
-import { createModemDriver } from './channels/modem/driver.js';
-import { createSimulatorDriver } from './channels/simulator/driver.js';
-import { createSmppClientDriver } from './channels/smpp/driver.js';
 import type { Config } from './config.js';
 import { InboundService } from './delivery/inbound.js';
 import { UrlGuard } from './delivery/url-guard.js';
@@ -150,10 +147,7 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
     },
     config.dataDir,
   );
-  registry.register('simulator', (cfg, ctx) => createSimulatorDriver(cfg, ctx));
-  registry.register('gammu', (cfg) => createGammuDriver(cfg));
-  registry.register('smpp', (cfg) => createSmppClientDriver(cfg));
-  registry.register('modem', (cfg) => createModemDriver(cfg));
+  for (const [type, factory] of Object.entries(CHANNEL_FACTORIES)) registry.register(type, factory);
   const dispatcher: Dispatcher = new Dispatcher(store, registry, config, logger.child({ part: 'dispatch' }));
   messages.onAccepted(() => dispatcher.poke());
   const smpp =

@@ -3,11 +3,18 @@
  * gateway), so they also work while the gateway is stopped; a running gateway picks up what
  * they queue.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
+import pg from 'pg';
 import type { App } from '../app.js';
 import { bootstrapAdmin, openStore, startApp } from '../app.js';
 import { channelDefaults } from '../api/http/routes/admin.js';
+import { render } from './output.js';
+import { CHANNEL_TYPES, validateChannelConfig } from '../channels/factories.js';
+import type { Config } from '../config.js';
 import { loadConfig } from '../config.js';
+import { redactUrl } from '../core/redact.js';
 import { ApiError } from '../core/errors.js';
 import { MessageService } from '../services/messages.js';
 import { hashPassword, mintApiKey } from '../services/secrets.js';
@@ -15,11 +22,30 @@ import type { Store } from '../store/index.js';
 import { backupSqlite, restoreSqlite } from '../store/backup.js';
 import { monthOf } from '../store/ids.js';
 import { sqlitePathFor } from '../store/index.js';
+import { isFailure } from '../channels/modem/probe.js';
 
-const program = new Command('smsgw').description('Self-hosted SMS gateway').showHelpAfterError();
+const program = new Command('smsgw')
+  .description('Self-hosted SMS gateway')
+  .version(packageVersion(), '-V, --version')
+  .option('--json', 'print JSON (for scripts) instead of text')
+  .showHelpAfterError();
 
+function packageVersion(): string {
+  // src/cli/main.ts and dist/cli/main.js are both two folders below package.json.
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+/**
+ * The gateway's database, which must exist: run from another directory, the CLI used to create
+ * a new empty one there, and `user add` never reached the gateway. Only `start` and `migrate`
+ * create a database.
+ */
 async function withStore<T>(fn: (store: Store) => Promise<T>): Promise<T> {
   const config = loadConfig();
+  await requireDatabase(config);
   const store = await openStore(config);
   try {
     return await fn(store);
@@ -28,8 +54,59 @@ async function withStore<T>(fn: (store: Store) => Promise<T>): Promise<T> {
   }
 }
 
+async function requireDatabase(config: Readonly<Config>): Promise<void> {
+  const hint =
+    'run "smsgw migrate" (or "smsgw start") to create one, or point SMSGW_DATA_DIR or DATABASE_URL at the gateway\'s';
+  if (!config.databaseUrl) {
+    const file = join(config.dataDir, 'smsgw.db');
+    if (!existsSync(file)) throw new Error(`no database at ${file}: ${hint}`);
+    return;
+  }
+  const client = new pg.Client({ connectionString: config.databaseUrl });
+  await client.connect();
+  try {
+    const r = await client.query<{ t: string | null }>("select to_regclass('smsgw_migrations')::text as t");
+    if (!r.rows[0]?.t)
+      throw new Error(
+        `the PostgreSQL database ${redactUrl(config.databaseUrl)} has no smsgw tables: ${hint}`,
+      );
+  } finally {
+    await client.end();
+  }
+}
+
+function parseConfig(json: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch (err) {
+    throw new Error(`--config is not valid JSON: ${(err as Error).message}`);
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('--config must be a JSON object');
+  return v as Record<string, unknown>;
+}
+
+/** The same check the API makes: the driver must be able to start with this config. */
+function checkChannelConfig(type: string, config: Record<string, unknown>, name: string): void {
+  try {
+    validateChannelConfig(type, config, name);
+  } catch (err) {
+    throw new Error(`channel config rejected: ${(err as Error).message}`);
+  }
+}
+
+/** `migrate` may create the database (`start` does it through startApp). */
+async function withNewStore<T>(fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore(loadConfig());
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
 function print(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  process.stdout.write(render(value, program.opts<{ json?: boolean }>().json === true));
 }
 
 program
@@ -70,11 +147,13 @@ program
 
 program
   .command('migrate')
-  .description('Apply database migrations and create the admin user if there is none')
+  .description('Create or upgrade the database and create the admin user if there is none')
   .action(() =>
-    withStore(async (store) => {
-      const created = await bootstrapAdmin(store, loadConfig());
-      print({ migrated: true, ...(created ? { created } : {}) });
+    withNewStore(async (store) => {
+      const config = loadConfig();
+      const created = await bootstrapAdmin(store, config);
+      const database = config.databaseUrl ? redactUrl(config.databaseUrl) : sqlitePathFor(config.dataDir);
+      print({ migrated: true, database, ...(created ? { created } : {}) });
     }),
   );
 
@@ -103,6 +182,19 @@ user
         (await store.users.list()).map((u) => ({ id: u.id, login: u.login, role: u.role, status: u.status })),
       ),
     ),
+  );
+user
+  .command('passwd <login>')
+  .description("Set a user's password (the dashboard and Basic auth); sessions stay, API keys stay")
+  .requiredOption('-p, --password <password>', 'the new password (at least 8 characters)')
+  .action((login: string, o: { password: string }) =>
+    withStore(async (store) => {
+      if (o.password.length < 8) throw new Error('the password needs at least 8 characters');
+      const u = await store.users.byLogin(login);
+      if (!u) throw new Error(`no user "${login}"`);
+      await store.users.update(u.id, { password_hash: await hashPassword(o.password) });
+      print({ login, password: 'changed' });
+    }),
   );
 for (const [cmd, status] of [
   ['block', 'blocked'],
@@ -136,6 +228,31 @@ key
       print({ id: row.id, key: minted.key, note: 'shown once; store it now' });
     }),
   );
+key
+  .command('list [login]')
+  .description('API keys (never their secrets), of one user or of all, with their owners')
+  .option('-a, --all', 'include revoked keys')
+  .action((login: string | undefined, o: { all?: boolean }) =>
+    withStore(async (store) => {
+      const owner = login ? await store.users.byLogin(login) : undefined;
+      if (login && !owner) throw new Error(`no user "${login}"`);
+      const logins = new Map((await store.users.list()).map((u) => [u.id, u.login]));
+      const keys = await store.keys.list(owner?.id);
+      print(
+        keys
+          .filter((k) => o.all || k.revoked_at === null)
+          .map((k) => ({
+            id: k.id,
+            owner: logins.get(k.user_id) ?? k.user_id,
+            name: k.name,
+            prefix: k.prefix,
+            created: new Date(k.created_at).toISOString(),
+            last_used: k.last_used_at ? new Date(k.last_used_at).toISOString() : null,
+            revoked: k.revoked_at ? new Date(k.revoked_at).toISOString() : null,
+          })),
+      );
+    }),
+  );
 key.command('revoke <id>').action((id: string) =>
   withStore(async (store) => {
     if (!(await store.keys.byId(id))) throw new Error(`no key ${id}`);
@@ -147,7 +264,7 @@ key.command('revoke <id>').action((id: string) =>
 const channel = program.command('channel').description('Manage channels');
 channel
   .command('add <name>')
-  .requiredOption('-t, --type <type>', 'simulator | smpp | modem | gammu')
+  .addOption(new Option('-t, --type <type>', 'channel type').choices(CHANNEL_TYPES).makeOptionMandatory())
   .option('-c, --config <json>', 'driver config as JSON', '{}')
   .option('-o, --owner <login>', 'owner (default: shared by all users)')
   .option('-l, --monthly-limit <n>', 'monthly limit', (v) => Number.parseInt(v, 10))
@@ -161,7 +278,7 @@ channel
         const owner = o.owner ? await store.users.byLogin(o.owner) : undefined;
         if (o.owner && !owner) throw new Error(`no user "${o.owner}"`);
         if (await store.channels.byName(name)) throw new Error(`a channel named "${name}" exists`);
-        JSON.parse(o.config);
+        checkChannelConfig(o.type, parseConfig(o.config), name);
         const d = channelDefaults(o.type);
         const row = await store.channels.create({
           name,
@@ -195,6 +312,66 @@ channel.command('list').action(() =>
     );
   }),
 );
+channel
+  .command('edit <name>')
+  .description('Change a channel: its config (replaced whole, checked like the API does), name, limits')
+  .option('-c, --config <json>', 'driver config as JSON')
+  .option('-n, --rename <name>', 'new name')
+  .option('-l, --monthly-limit <n>', 'monthly limit (0: none)', (v) => Number.parseInt(v, 10))
+  .option('-i, --interval-ms <n>', 'minimum interval between sends', (v) => Number.parseInt(v, 10))
+  .option('--priority <n>', 'routing priority (lower first)', (v) => Number.parseInt(v, 10))
+  .action(
+    (
+      name: string,
+      o: { config?: string; rename?: string; monthlyLimit?: number; intervalMs?: number; priority?: number },
+    ) =>
+      withStore(async (store) => {
+        const c = await store.channels.byName(name);
+        if (!c) throw new Error(`no channel "${name}"`);
+        for (const [flag, v] of [
+          ['--monthly-limit', o.monthlyLimit],
+          ['--interval-ms', o.intervalMs],
+          ['--priority', o.priority],
+        ] as const) {
+          if (v !== undefined && (!Number.isInteger(v) || v < 0))
+            throw new Error(`${flag} must be a whole number ≥ 0`);
+        }
+        if (o.rename && o.rename !== name && (await store.channels.byName(o.rename)))
+          throw new Error(`a channel named "${o.rename}" exists`);
+        const config = o.config !== undefined ? parseConfig(o.config) : undefined;
+        if (config) checkChannelConfig(c.type, config, o.rename ?? name);
+        const row = await store.channels.update(c.id, {
+          ...(config ? { config: JSON.stringify(config) } : {}),
+          ...(o.rename ? { name: o.rename } : {}),
+          ...(o.monthlyLimit !== undefined
+            ? { monthly_limit: o.monthlyLimit === 0 ? null : o.monthlyLimit }
+            : {}),
+          ...(o.intervalMs !== undefined ? { min_interval_ms: o.intervalMs } : {}),
+          ...(o.priority !== undefined ? { priority: o.priority } : {}),
+        });
+        print({
+          id: c.id,
+          name: row?.name,
+          type: c.type,
+          note: 'a running gateway applies it at its next sync',
+        });
+      }),
+  );
+channel
+  .command('remove <name>')
+  .description('Delete a channel (refused while messages wait for it); its history stays')
+  .action((name: string) =>
+    withStore(async (store) => {
+      const c = await store.channels.byName(name);
+      if (!c) throw new Error(`no channel "${name}"`);
+      const r = await store.channels.remove(c.id);
+      if (!r.removed)
+        throw new Error(
+          `${r.waiting} message(s) still wait for "${name}" (pinned to it or being sent): disable it and let them finish or cancel them first`,
+        );
+      print({ name, removed: true });
+    }),
+  );
 for (const [cmd, enabled] of [
   ['disable', 0],
   ['enable', 1],
@@ -392,10 +569,14 @@ program
   .command('modem')
   .description('GSM modems on this host')
   .command('probe [ports...]')
-  .description('List serial ports that answer AT, with manufacturer, model, IMSI/ICCID and signal')
+  .description(
+    'Ask serial ports (or tcp://host:port, as "smsgw sim modem" prints) for a modem: identity and signal, or why not',
+  )
   .action(async (ports: string[]) => {
     const { probeModems } = await import('../channels/modem/probe.js');
-    print(await probeModems(ports.length ? ports : undefined));
+    const results = await probeModems(ports.length ? ports : undefined);
+    print(results);
+    if (results.length > 0 && results.every(isFailure)) process.exitCode = 1;
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

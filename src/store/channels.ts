@@ -57,6 +57,30 @@ export class ChannelRepo {
     return this.byId(id);
   }
 
+  /**
+   * Deletes a channel and its counters; refused (returns the count) while messages still wait
+   * for it — pinned to it, or being sent through it — since they could then never leave. The
+   * history keeps the channel's id on the messages it sent.
+   */
+  async remove(id: string): Promise<{ removed: true } | { removed: false; waiting: number }> {
+    return this.db.transaction().execute(async (trx) => {
+      const waiting = await trx
+        .selectFrom('messages')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where((eb) =>
+          eb.or([
+            eb.and([eb('pinned_channel_id', '=', id), eb('status', 'in', ['queued', 'scheduled', 'sending'])]),
+            eb.and([eb('channel_id', '=', id), eb('status', '=', 'sending')]),
+          ]),
+        )
+        .executeTakeFirstOrThrow();
+      if (Number(waiting.n) > 0) return { removed: false as const, waiting: Number(waiting.n) };
+      await trx.deleteFrom('channel_counters').where('channel_id', '=', id).execute();
+      await trx.deleteFrom('channels').where('id', '=', id).execute();
+      return { removed: true as const };
+    });
+  }
+
   async counter(channelId: string, month: string): Promise<number> {
     const row = await this.db
       .selectFrom('channel_counters')

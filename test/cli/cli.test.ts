@@ -1,12 +1,16 @@
 /** The `smsgw` command, run as a process against a data directory, as an operator would. */
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** tsx by path: the CLI is also run from other directories, where `--import tsx` would not resolve. */
+const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
 
 describe('smsgw CLI', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'smsgw-cli-'));
@@ -16,13 +20,18 @@ describe('smsgw CLI', () => {
     SMSGW_ADMIN_PASSWORD: 'cli-admin-password',
     SMSGW_LOG_LEVEL: 'silent',
   };
+  const cli = (args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) =>
+    run(process.execPath, ['--import', TSX, join(ROOT, 'src/cli/main.ts'), ...args], {
+      env: opts.env ?? env,
+      cwd: opts.cwd ?? ROOT,
+    });
   const smsgw = async (...args: string[]) => {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env });
+    const { stdout } = await cli(['--json', ...args]);
     return JSON.parse(stdout) as any;
   };
   const fails = async (...args: string[]) => {
     try {
-      await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env });
+      await cli(args);
     } catch (err) {
       return (err as { stderr: string; code: number }).stderr;
     }
@@ -82,5 +91,50 @@ describe('smsgw CLI', () => {
     expect(status).toMatchObject({ to: '+79001234567', status: 'queued', segments: 1 });
     expect(status.events[0].status).toBe('queued');
     expect(await fails('status', 'nope')).toMatch(/no message/);
+  }, 300_000);
+
+  it('refuses to create a database anywhere but with start or migrate, and says where it looked', async () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), 'smsgw-cli-elsewhere-'));
+    const other = { ...env, SMSGW_DATA_DIR: elsewhere };
+    let stderr = '';
+    try {
+      await cli(['user', 'add', 'ops', '--password', 'ops-password'], { env: other, cwd: elsewhere });
+    } catch (err) {
+      stderr = (err as { stderr: string }).stderr;
+    }
+    expect(stderr).toContain(`no database at ${join(elsewhere, 'smsgw.db')}`);
+    expect(stderr).toContain('smsgw migrate');
+    expect(existsSync(join(elsewhere, 'smsgw.db'))).toBe(false);
   }, 60_000);
+
+  it('--version, text output by default, channel edit and remove, key list, user passwd', async () => {
+    const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
+    expect((await cli(['--version'])).stdout.trim()).toBe(version);
+    await smsgw('migrate');
+    // People get a table; scripts ask for --json.
+    const table = (await cli(['user', 'list'])).stdout;
+    expect(table.split('\n')[0]).toMatch(/^ID\s+LOGIN\s+ROLE\s+STATUS$/);
+
+    // An SMPP channel with no host: refused with the driver's reason, as the API refuses it.
+    expect(await fails('channel', 'add', 'up', '-t', 'smpp', '-c', '{}')).toMatch(/channel config rejected/);
+    expect(await fails('channel', 'add', 'up', '-t', 'carrier-pigeon')).toMatch(/Allowed choices/);
+    expect(await fails('channel', 'add', 'up', '-t', 'smpp', '-c', '{nope')).toMatch(/not valid JSON/);
+    await smsgw('channel', 'add', 'sim-2', '-t', 'simulator');
+    expect(await fails('channel', 'edit', 'sim-2', '-c', '{"successRate": "lots"}')).toMatch(/rejected/);
+    await smsgw('channel', 'edit', 'sim-2', '--rename', 'sim-3', '--interval-ms', '1000');
+    const edited = (await smsgw('channel', 'list')).find((c: { name: string }) => c.name === 'sim-3');
+    expect(edited).toBeDefined();
+    expect((await smsgw('channel', 'remove', 'sim-3')).removed).toBe(true);
+    expect(
+      (await smsgw('channel', 'list')).find((c: { name: string }) => c.name === 'sim-3'),
+    ).toBeUndefined();
+
+    await smsgw('user', 'add', 'keyholder', '--password', 'keyholder-pw');
+    const k = await smsgw('key', 'create', 'keyholder', '--name', 'billing');
+    const keys = await smsgw('key', 'list', 'keyholder');
+    expect(keys).toEqual([expect.objectContaining({ id: k.id, owner: 'keyholder', name: 'billing' })]);
+    expect(JSON.stringify(keys)).not.toContain(k.key);
+    expect((await smsgw('user', 'passwd', 'keyholder', '-p', 'another-password')).password).toBe('changed');
+    expect(await fails('user', 'passwd', 'nobody', '-p', 'another-password')).toMatch(/no user/);
+  }, 300_000);
 });

@@ -4,6 +4,8 @@
  */
 import { readdirSync } from 'node:fs';
 import { AtLine } from './at.js';
+import type { OpenPort } from './port.js';
+import { openPort } from './port.js';
 
 export interface ProbedModem {
   path: string;
@@ -28,13 +30,39 @@ export async function candidatePorts(): Promise<string[]> {
   return [...new Set([...listed, ...dev])].sort();
 }
 
-/** Asks one port; undefined when it does not answer AT within `timeoutMs`. */
-export async function probePort(path: string, timeoutMs = 1500): Promise<ProbedModem | undefined> {
-  const { SerialPort } = await import('serialport');
-  const port = new SerialPort({ path, baudRate: 115200, autoOpen: false });
+/** A port that did not answer as a modem, and why, in words an operator can act on. */
+export interface ProbeFailure {
+  path: string;
+  error: string;
+}
+
+export type ProbeResult = ProbedModem | ProbeFailure;
+
+export function isFailure(r: ProbeResult): r is ProbeFailure {
+  return 'error' in r;
+}
+
+/** Why a port could not be used, from the open or AT error. */
+export function probeError(err: unknown): string {
+  const e = err as { code?: string; message?: string; timeout?: boolean };
+  if (e.timeout === true) return 'no answer to AT (not a modem port, or the modem is off)';
+  const text = `${e.code ?? ''} ${e.message ?? String(err)}`;
+  if (/EACCES|Permission denied/i.test(text))
+    return 'permission denied: add this user to the "dialout" group (then log in again)';
+  if (/EBUSY|Cannot lock port|Resource temporarily unavailable/i.test(text))
+    return 'busy: another program holds the port (ModemManager, Gammu, a running gateway)';
+  if (/ENOENT|No such file/i.test(text)) return 'no such device';
+  if (/ECONNREFUSED|connection refused/i.test(text)) return 'connection refused';
+  if (/timed? ?out|timeout/i.test(text)) return 'no answer to AT (not a modem port, or the modem is off)';
+  return e.message ?? String(err);
+}
+
+/** Asks one port (a device path or tcp://host:port, as the simulator prints). */
+export async function probePort(path: string, timeoutMs = 1500): Promise<ProbeResult> {
+  let port: OpenPort | undefined;
   try {
-    await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
-    const at = new AtLine(port);
+    port = await openPort(path, 115200);
+    const at = new AtLine(port.io);
     await at.command('ATE0', timeoutMs);
     const ask = async (cmd: string) =>
       (await at.command(cmd, timeoutMs).catch(() => [] as string[])).find((l) => l.trim() !== '');
@@ -56,18 +84,16 @@ export async function probePort(path: string, timeoutMs = 1500): Promise<ProbedM
       registered: stat === 1 || stat === 5,
       operator: cops ? /"([^"]*)"/.exec(cops)?.[1] : undefined,
     };
-  } catch {
-    return undefined;
+  } catch (err) {
+    return { path, error: probeError(err) };
   } finally {
-    if (port.isOpen) await new Promise((r) => port.close(r));
+    await port?.close();
   }
 }
 
-export async function probeModems(paths?: string[]): Promise<ProbedModem[]> {
-  const found: ProbedModem[] = [];
-  for (const path of paths ?? (await candidatePorts())) {
-    const m = await probePort(path);
-    if (m) found.push(m);
-  }
-  return found;
+/** Every port asked, in order: the modems found and, for the others, why not. */
+export async function probeModems(paths?: string[]): Promise<ProbeResult[]> {
+  const out: ProbeResult[] = [];
+  for (const path of paths ?? (await candidatePorts())) out.push(await probePort(path));
+  return out;
 }

@@ -390,6 +390,7 @@ describe.skipIf(!HAVE_PEERS)('the modem simulator is faithful enough for Gammu',
           registered: true,
           operator: 'smsgw sim',
         },
+        { path: join(dir, 'no-such-port'), error: 'no such device' },
       ]);
     } finally {
       sim.stop();
