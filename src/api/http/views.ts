@@ -1,4 +1,5 @@
 /** How rows look in API responses: ISO times, booleans, no internal lease fields, secrets redacted. */
+import type { ChannelHealth } from '../../channels/port.js';
 import type {
   ApiKeyRow,
   ChannelRow,
@@ -125,9 +126,20 @@ export function redact(value: unknown): unknown {
   return value;
 }
 
+/**
+ * A channel's state as an operator reads it, from what is true now: disabled, its driver's
+ * health where it runs (`up` → running), `error` when its driver refused the stored config,
+ * `stopped` otherwise. The stored column alone said `stopped` for channels whose health was up.
+ */
+export function channelState(c: ChannelRow, health: ChannelHealth | undefined): string {
+  if (c.enabled !== 1) return 'disabled';
+  if (health) return health.status === 'up' ? 'running' : health.status;
+  return c.state === 'error' ? 'error' : 'stopped';
+}
+
 export function channelView(
   c: ChannelRow,
-  extra: { used_this_month: number; health?: unknown },
+  extra: { used_this_month: number; health?: ChannelHealth | undefined },
   withConfig: boolean,
 ) {
   return {
@@ -138,7 +150,7 @@ export function channelView(
     simulator: c.type === 'simulator',
     owner_id: c.owner_id,
     enabled: c.enabled === 1,
-    state: c.state,
+    state: channelState(c, extra.health),
     monthly_limit: c.monthly_limit,
     count_mode: c.count_mode,
     min_interval_ms: c.min_interval_ms,
