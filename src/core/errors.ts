@@ -8,6 +8,7 @@ export const ERRORS = {
   invalid_json: { status: 400, message: 'The request body is not valid JSON.' },
   missing_parameter: { status: 400, message: 'A required parameter is missing.' },
   invalid_number: { status: 400, message: 'The phone number is not valid.' },
+  duplicate_recipient: { status: 422, message: 'This number is already in the request.' },
   no_valid_recipients: { status: 422, message: 'None of the recipients is a valid phone number.' },
   too_many_recipients: { status: 413, message: 'Too many recipients in one request.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },
