@@ -43,8 +43,21 @@ const CODES = LANGUAGES.map((l) => l.code);
 const en = flatten(catalogue('en'));
 const enShape = shape(en);
 
-// Words that are the same in a translation as in English: product and protocol names.
-const SAME_EVERYWHERE = new Set(['Gammu', 'SMPP', 'flash', 'Flash / replace']);
+// Words that are the same in a translation as in English: product and protocol names, and words
+// each language really spells the same (reviewed one by one, named by key).
+const SAME_EVERYWHERE = new Set(['Gammu', 'SMPP']);
+const SAME_AS_ENGLISH: Record<string, string[]> = {
+  it: ['nav.menu', 'login.password', 'detail.flash'],
+  de: [
+    'common.optional',
+    'common.status',
+    'send.text',
+    'detail.details',
+    'detail.normal',
+    'channels.name',
+    'channels.signal',
+  ],
+};
 
 describe('dashboard translations', () => {
   it('offers six languages, English first', () => {
@@ -94,6 +107,7 @@ describe('dashboard translations', () => {
       it('leaves no English text untranslated', () => {
         const same = [...flat]
           .filter(([k, v]) => en.get(k) === v && /[a-z]{3}/i.test(v) && !SAME_EVERYWHERE.has(v))
+          .filter(([k]) => !SAME_AS_ENGLISH[lang]?.includes(k))
           .map(([k, v]) => `${k}: ${v}`);
         expect(same).toEqual([]);
       });
