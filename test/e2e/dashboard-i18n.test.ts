@@ -106,7 +106,11 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)(
       }[];
 
     it('speaks Russian to a Russian browser, confirms a bulk send with its count and segments, then clears the form', async () => {
-      const context = await browser.newContext({ locale: 'ru-RU', timezoneId: 'Europe/Moscow' });
+      const context = await browser.newContext({
+        locale: 'ru-RU',
+        timezoneId: 'Europe/Moscow',
+        acceptDownloads: true,
+      });
       contexts.push(context);
       const login = await context.newPage();
       await login.goto(t.url);
@@ -163,6 +167,14 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)(
       );
       expect((await failed.boundingBox())?.width).toBeGreaterThan(0);
       await shot(page, 'send-ru');
+      // The export opens in Excel as UTF-8: a byte order mark, then the Cyrillic text as it was sent.
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        result.getByRole('link', { name: 'Выгрузить результаты (CSV)' }).click(),
+      ]);
+      const bytes = readFileSync((await download.path()) as string);
+      expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+      expect(bytes.toString('utf8')).toContain('Привет! Ваш код 4711');
 
       // Statuses, dates and the failure reason in Russian.
       await page.getByRole('link', { name: 'Сообщения', exact: true }).click();
@@ -280,6 +292,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)(
         await page.reload();
       }
       const first = await secret();
+      await page.getByRole('button', { name: 'Show' }).waitFor(); // the settings are loaded
       await page.getByRole('button', { name: 'New secret' }).click();
       const dialog = page.getByRole('dialog');
       await dialog.getByText('Replace the webhook signing secret?').waitFor();

@@ -349,7 +349,7 @@ function Webhooks() {
           ) : (
             <span class="muted">{t('webhooks.noneYet')}</span>
           )}{' '}
-          <button type="button" class="small" onClick={rotate}>
+          <button type="button" class="small" onClick={rotate} disabled={!s}>
             {t('webhooks.rotate')}
           </button>
         </div>
