@@ -246,7 +246,6 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)(
           .first()
           .evaluate((e) => (globalThis as any).getComputedStyle(e).textAlign),
       ).toBe('start');
-      await shot(page, 'messages-fa');
 
       // The same in English puts the sidebar on the left.
       const en = await open('en-GB', 'dariush', 'dariush-password');
@@ -278,7 +277,6 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)(
         .getByRole('button', { name: fa.channels.enableNamed.replace('{{name}}', 'sim-fa') })
         .waitFor();
       expect((await channel()).enabled).toBe(false);
-      await shot(page, 'channels-fa');
       await t.call('POST', `/v1/channels/${simFa}/enable`);
     });
 
@@ -341,9 +339,8 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)(
               .locator('main table button')
               .evaluateAll((els) => els.map((e) => e.getBoundingClientRect()).map((r) => [r.left, r.right])))
               if (box[0]! < 0 || box[1]! > PHONE.width) wide.push(`${locale} channels button at ${box}`);
-            await shot(page, `phone-channels-${locale.slice(0, 2)}`);
+            if (locale === 'fa-IR') await shot(page, 'phone-channels-fa');
           }
-          if (hash === 'messages' && locale === 'fa-IR') await shot(page, 'phone-messages-fa');
         }
       }
       expect(wide).toEqual([]);

@@ -13,7 +13,7 @@ function Signal({ value }: { value: number | undefined }) {
   // AT+CSQ 0..31: shown as bars and as the dBm figure operators know (-113 + 2·n).
   const bars = value >= 20 ? 4 : value >= 15 ? 3 : value >= 10 ? 2 : value >= 2 ? 1 : 0;
   return (
-    <span title={`CSQ ${value}`}>
+    <span title={`CSQ ${value}`} class="nowrap">
       <span aria-hidden="true" class="signal">
         {'▮'.repeat(bars)}
         <span class="muted">{'▯'.repeat(4 - bars)}</span>
@@ -155,23 +155,25 @@ export function Channels({ user }: { user: User }) {
                     </Ltr>
                   </td>
                   {admin && (
-                    <td class="actions">
-                      <button
-                        class="small"
-                        onClick={() => toggle(c)}
-                        aria-label={t(c.enabled ? 'channels.disableNamed' : 'channels.enableNamed', {
-                          name: c.name,
-                        })}
-                      >
-                        {c.enabled ? t('channels.disable') : t('channels.enable')}
-                      </button>{' '}
-                      <button
-                        class="small"
-                        onClick={() => setEditing(c)}
-                        aria-label={t('channels.editNamed', { name: c.name })}
-                      >
-                        {t('channels.edit')}
-                      </button>
+                    <td>
+                      <div class="actions">
+                        <button
+                          class="small"
+                          onClick={() => toggle(c)}
+                          aria-label={t(c.enabled ? 'channels.disableNamed' : 'channels.enableNamed', {
+                            name: c.name,
+                          })}
+                        >
+                          {c.enabled ? t('channels.disable') : t('channels.enable')}
+                        </button>{' '}
+                        <button
+                          class="small"
+                          onClick={() => setEditing(c)}
+                          aria-label={t('channels.editNamed', { name: c.name })}
+                        >
+                          {t('channels.edit')}
+                        </button>
+                      </div>
                     </td>
                   )}
                 </tr>
