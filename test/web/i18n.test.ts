@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_START_WORDS, DEFAULT_STOP_WORDS } from '../../src/core/keywords.js';
-import { LANGUAGES, pickLanguage } from '../../web/src/i18n.js';
+import { LANGUAGES, pickLanguage } from '../../web/src/languages.js';
 
 const WEB = join(import.meta.dirname, '..', '..', 'web', 'src');
 type Tree = { [k: string]: string | Tree };

@@ -10,33 +10,14 @@ import fa from './locales/fa.json';
 import it from './locales/it.json';
 import ru from './locales/ru.json';
 import zh from './locales/zh.json';
+import type { Lang } from './languages';
+import { RTL, isLang, pickLanguage } from './languages';
 
-export const LANGUAGES = [
-  { code: 'en', name: 'English' },
-  { code: 'ru', name: 'Русский' },
-  { code: 'zh', name: '简体中文' },
-  { code: 'it', name: 'Italiano' },
-  { code: 'fa', name: 'فارسی' },
-  { code: 'de', name: 'Deutsch' },
-] as const;
-export type Lang = (typeof LANGUAGES)[number]['code'];
+export { LANGUAGES, type Lang } from './languages';
 
-const RTL = new Set<Lang>(['fa']);
 const STORE_KEY = 'smsgw.lang';
 /** The Intl locale of a language when the browser does not name a regional variant of it. */
 const INTL: Record<Lang, string> = { en: 'en', ru: 'ru', zh: 'zh-CN', it: 'it', fa: 'fa', de: 'de' };
-
-const isLang = (s: string | null | undefined): s is Lang => LANGUAGES.some((l) => l.code === s);
-
-/** The remembered choice, else the first browser language we speak (by its base: "ru-RU" → ru). */
-export function pickLanguage(stored: string | null, browser: readonly string[]): Lang {
-  if (isLang(stored)) return stored;
-  for (const tag of browser) {
-    const base = tag.toLowerCase().split('-')[0];
-    if (isLang(base)) return base;
-  }
-  return 'en';
-}
 
 function stored(): string | null {
   try {
