@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ERRORS } from '../../src/core/errors.js';
 import { DEFAULT_START_WORDS, DEFAULT_STOP_WORDS } from '../../src/core/keywords.js';
 import { LANGUAGES, pickLanguage } from '../../web/src/languages.js';
 
@@ -140,6 +141,13 @@ describe('dashboard translations', () => {
     const missing = [...used].filter((k) => !enShape.has(k));
     const missingPrefixes = [...prefixes].filter((p) => ![...enShape.keys()].some((k) => k.startsWith(p)));
     expect({ missing, missingPrefixes }).toEqual({ missing: [], missingPrefixes: [] });
+  });
+
+  it('names delivery failures by codes the gateway really has, every delivery outcome among them', () => {
+    const named = [...en.keys()].filter((k) => k.startsWith('errorCode.')).map((k) => k.slice(10));
+    expect(named.filter((c) => !Object.hasOwn(ERRORS, c))).toEqual([]);
+    const outcomes = Object.keys(ERRORS).slice(Object.keys(ERRORS).indexOf('unknown_subscriber'));
+    expect(outcomes.filter((c) => !named.includes(c))).toEqual([]);
   });
 
   it("shows the gateway's own default STOP and START words in Settings", () => {

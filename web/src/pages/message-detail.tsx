@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { Channel, Message } from '../api';
 import { FINAL, api } from '../api';
 import { followEvents } from '../live';
-import { Card, ErrorBox, Ltr, StatusBadge, when } from '../ui';
+import { Card, ErrorBox, Ltr, StatusBadge, reason, when } from '../ui';
 import { fmtNumber, ltr, t } from '../i18n';
 
 export function MessageDetail({ id }: { id: string }) {
@@ -63,7 +63,7 @@ export function MessageDetail({ id }: { id: string }) {
                 <>
                   <dt>{t('detail.error')}</dt>
                   <dd>
-                    {m.error.message} <code>{m.error.code}</code>
+                    {reason(m.error)} <code dir="ltr">{m.error.code}</code>
                   </dd>
                 </>
               )}

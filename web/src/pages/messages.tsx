@@ -4,7 +4,7 @@ import type { Message } from '../api';
 import type { MessageStatus } from '../../../src/core/message.js';
 import { STATUSES, api, qs } from '../api';
 import { followEvents } from '../live';
-import { ErrorBox, Ltr, StatusBadge, TableHead, statusName, when } from '../ui';
+import { ErrorBox, Ltr, StatusBadge, TableHead, reason, statusName, when } from '../ui';
 import { fmtNumber, ltr, t } from '../i18n';
 
 interface Filters {
@@ -193,7 +193,7 @@ export function Messages() {
                 <td data-label={t('messages.segments')}>{fmtNumber(m.segments)}</td>
                 <td data-label={t('common.status')}>
                   <StatusBadge status={m.status} />
-                  {m.error && <span class="muted small"> {m.error.code}</span>}
+                  {m.error && <span class="muted small"> {reason(m.error)}</span>}
                 </td>
                 <td>
                   {(m.status === 'queued' || m.status === 'scheduled') && (

@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { Channel, User } from '../api';
 import { api, qs } from '../api';
 import { StackedBars } from '../chart';
-import { Card, ErrorBox, Progress } from '../ui';
+import { Card, ErrorBox, Progress, reason } from '../ui';
 import { fmtDateTime, fmtNumber, t } from '../i18n';
 
 interface Totals {
@@ -200,9 +200,7 @@ export function Overview({ user }: { user: User }) {
           <ul class="bars">
             {days?.failure_reasons.map((r) => (
               <li key={r.code}>
-                <span class="bar-label">
-                  {t(`errorCode.${r.code}`, { defaultValue: r.code.replaceAll('_', ' ') })}
-                </span>
+                <span class="bar-label">{reason(r)}</span>
                 <span
                   class="bar"
                   style={{ inlineSize: `${(r.count / (days.failure_reasons[0]?.count || 1)) * 100}%` }}

@@ -3,7 +3,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { Channel, User } from '../api';
 import { api, qs } from '../api';
 import { parseRecipients, zonedToUtc } from '../numbers';
-import { ErrorBox, Ltr, Notice, Outcomes, StatusBadge } from '../ui';
+import { ErrorBox, Ltr, Notice, Outcomes, StatusBadge, reason } from '../ui';
 import { confirmAction } from '../confirm';
 import { fmtDateTime, fmtNumber, t } from '../i18n';
 
@@ -452,7 +452,7 @@ export function Send({ user }: { user: User }) {
                         <Ltr>{r.input}</Ltr>
                       </td>
                       <td>
-                        {'status' in r && <StatusBadge status={r.status} />} {r.error?.message}{' '}
+                        {'status' in r && <StatusBadge status={r.status} />} {reason(r.error)}{' '}
                         <code class="muted">{r.error?.code}</code>
                       </td>
                     </tr>
