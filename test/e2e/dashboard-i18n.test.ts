@@ -313,6 +313,32 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)(
       expect(await page.locator('input[name="stop_words"]').inputValue()).toContain('СТОП');
     });
 
+    it('edits a channel config with fields per type, the JSON kept under Advanced and in step', async () => {
+      const page = await open('en-GB', 'admin', ADMIN_PASSWORD);
+      await page.goto(`${t.url}/#/channels`);
+      await page.getByRole('button', { name: 'Add a channel' }).click();
+      await page.locator('select[name="type"]').selectOption('smpp');
+      await page.getByLabel('SMSC host').fill('smsc.example.net');
+      await page.getByLabel('Port', { exact: true }).fill('2775');
+      await page.getByLabel('System ID').fill('acme');
+      await page.getByLabel('Bind mode').selectOption('transmitter+receiver');
+      await page.getByText('Advanced: the whole driver config as JSON').click();
+      const json = page.locator('textarea[name="config"]');
+      expect(JSON.parse(await json.inputValue())).toEqual({
+        host: 'smsc.example.net',
+        port: 2775,
+        systemId: 'acme',
+        bindMode: 'transmitter+receiver',
+      });
+      // Edited as JSON, the fields follow.
+      await json.fill('{"host": "10.0.0.7", "port": 3775, "window": 10}');
+      expect(await page.getByLabel('SMSC host').inputValue()).toBe('10.0.0.7');
+      expect(await page.getByLabel('System ID').inputValue()).toBe('');
+      await json.fill('{"host": ');
+      expect(await page.getByLabel('SMSC host').isDisabled()).toBe(true);
+      await page.getByRole('button', { name: 'Cancel' }).click();
+    });
+
     it('fits a 390 px phone on every page, in English and in Persian, with no clipped actions', async () => {
       const anyMessage = (await t.call('GET', '/v1/messages?limit=1')).body.data[0].id;
       const wide: string[] = [];
@@ -333,6 +359,13 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)(
           await page.waitForLoadState('networkidle').catch(() => undefined);
           const width = await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth);
           if (width > PHONE.width) wide.push(`${locale} #/${hash}: ${width}px`);
+          if (hash === 'admin') {
+            // Checkboxes keep their size in a narrow row (they were squeezed to 6 px).
+            for (const w of await page
+              .locator('main input[type="checkbox"]')
+              .evaluateAll((els) => els.map((e) => e.getBoundingClientRect().width)))
+              if (w < 14) wide.push(`${locale} settings checkbox ${w}px wide`);
+          }
           if (hash === 'channels') {
             // Every action button lies inside the screen.
             for (const box of await page

@@ -48,7 +48,7 @@ const enShape = shape(en);
 // each language really spells the same (reviewed one by one, named by key).
 const SAME_EVERYWHERE = new Set(['Gammu', 'SMPP']);
 const SAME_AS_ENGLISH: Record<string, string[]> = {
-  it: ['nav.menu', 'login.password', 'detail.flash'],
+  it: ['nav.menu', 'login.password', 'detail.flash', 'channelConfig.smpp.password'],
   de: [
     'common.optional',
     'common.status',
@@ -57,6 +57,7 @@ const SAME_AS_ENGLISH: Record<string, string[]> = {
     'detail.normal',
     'channels.name',
     'channels.signal',
+    'channelConfig.smpp.port',
   ],
 };
 

@@ -37,7 +37,7 @@ export function Admin({ user }: { user: User }) {
       <h1>{t('nav.admin')}</h1>
       <div class="grid">
         {user.role === 'admin' && <Users me={user} />}
-        <Keys />
+        <Keys me={user} />
         <Webhooks />
       </div>
     </div>
@@ -159,8 +159,17 @@ function Users({ me }: { me: User }) {
   );
 }
 
-function Keys() {
+function Keys({ me }: { me: User }) {
   const [keys, setKeys] = useState<Key[]>([]);
+  // An admin sees every user's keys: each is named with its owner.
+  const [owners, setOwners] = useState<Map<string, string>>(new Map());
+  useEffect(() => {
+    if (me.role === 'admin')
+      api<{ data: User[] }>('GET', '/v1/users').then(
+        (r) => setOwners(new Map(r.data.map((u) => [u.id, u.login]))),
+        () => undefined,
+      );
+  }, [me]);
   const [name, setName] = useState('');
   const [secret, setSecret] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -209,6 +218,11 @@ function Keys() {
         {keys.map((k) => (
           <li key={k.id}>
             <strong>{k.name}</strong> <code dir="ltr">{k.prefix}…</code>{' '}
+            {k.user_id !== me.id && owners.has(k.user_id) && (
+              <span class="badge" data-testid="key-owner">
+                {t('keys.owner', { login: owners.get(k.user_id) })}
+              </span>
+            )}{' '}
             <span class="muted small">
               {k.revoked_at
                 ? t('keys.revokedAt', { when: when(k.revoked_at) })

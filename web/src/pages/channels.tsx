@@ -4,6 +4,7 @@ import type { Channel, User } from '../api';
 import { api } from '../api';
 import { Card, ErrorBox, Ltr, PriorityField, Progress, TableHead } from '../ui';
 import { confirmAction } from '../confirm';
+import { ChannelFields } from '../channel-fields';
 import { fmtNumber, t } from '../i18n';
 
 const TYPES = ['simulator', 'modem', 'gammu', 'smpp'];
@@ -304,10 +305,21 @@ function ChannelForm({
         {numberField('min_interval_ms', t('channels.minInterval'), 0)}
         {numberField('max_in_flight', t('channels.maxInFlight'), 1)}
         <PriorityField value={f.priority} onInput={set('priority')} />
-        <label class="span2">
-          {t('channels.config')}
-          <textarea name="config" dir="ltr" rows={6} class="mono" value={f.config} onInput={set('config')} />
-        </label>
+        <ChannelFields type={f.type} json={f.config} onJson={(config) => setF({ ...f, config })} />
+        <details class="span2">
+          <summary>{t('channels.advanced')}</summary>
+          <label>
+            {t('channels.config')}
+            <textarea
+              name="config"
+              dir="ltr"
+              rows={6}
+              class="mono"
+              value={f.config}
+              onInput={set('config')}
+            />
+          </label>
+        </details>
         <ErrorBox error={error} />
         <div class="span2">
           <button type="submit" class="primary">
