@@ -137,14 +137,16 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)(
       await page.getByLabel(/^Получатели/).fill(numbers.join('\n'));
       // Russian plurals: 12 получателей, 2 получателя, 1 получатель.
       await expect.poll(() => page.getByTestId('recipient-count').textContent()).toBe('12 получателей');
-      await page.getByLabel('Текст', { exact: true }).fill('Привет! Ваш код 4711');
-      await page.getByTestId('counter').getByText('1 сегмент', { exact: true }).waitFor();
+      // 82 Cyrillic characters: UCS-2, two segments of 67.
+      const text = 'Привет! Ваш код 4711. Никому его не сообщайте: сотрудники банка его не спрашивают.';
+      await page.getByLabel('Текст', { exact: true }).fill(text);
+      await page.getByTestId('counter').getByText('2 сегмента', { exact: true }).waitFor();
 
       // A bulk send asks first, with the count and what it costs in segments; "Отмена" sends nothing.
       await page.getByRole('button', { name: 'Отправить 12 получателям' }).click();
       const dialog = page.getByRole('dialog');
       await dialog.getByText('Отправить это SMS на 12 номеров?').waitFor();
-      expect(await dialog.textContent()).toContain('12 получателей × 1 сегм. = 12 сегм. к оплате');
+      expect(await dialog.textContent()).toContain('12 получателей × 2 сегм. = 24 сегм. к оплате');
       await dialog.getByRole('button', { name: 'Отмена' }).click();
       await dialog.waitFor({ state: 'hidden' });
       expect((await t.call('GET', '/v1/messages', { auth: 'olga:olga-password' })).body.data).toHaveLength(0);
@@ -175,7 +177,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)(
       ]);
       const bytes = readFileSync((await download.path()) as string);
       expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
-      expect(bytes.toString('utf8')).toContain('Привет! Ваш код 4711');
+      expect(bytes.toString('utf8')).toContain(text);
 
       // Statuses, dates and the failure reason in Russian.
       await page.getByRole('link', { name: 'Сообщения', exact: true }).click();

@@ -210,7 +210,9 @@ export function Send({ user }: { user: User }) {
       sendAt = zonedToUtc(date, time, tz).toISOString();
     }
     if (numbers.length >= BULK_CONFIRM) {
-      const segments = preview?.segments ?? 1;
+      // The counter may lag the text by its debounce: the cost asked about is counted now.
+      const fresh = await api<Preview>('POST', '/v1/messages/preview', { text }).catch(() => preview);
+      const segments = fresh?.segments ?? 1;
       const ok = await confirmAction({
         title: t('send.confirmTitle', { count: numbers.length }),
         body: t('send.confirmBody', {
