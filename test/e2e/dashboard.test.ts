@@ -276,8 +276,8 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in Chromium
     });
     expect(refused.body.messages[0]).toMatchObject({ status: 'rejected', error: { code: 'opted_out' } });
     await shot(page, 'keywords');
-    page.once('dialog', (d) => void d.accept());
     await page.getByRole('button', { name: 'Remove +15555550103' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Remove' }).click();
     await page.getByText('Nobody has opted out.').waitFor();
   });
 
@@ -322,6 +322,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in Chromium
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('row', { name: /sim-2/ }).waitFor();
     await page.getByRole('button', { name: 'Disable sim-2' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Disable' }).click();
     await page.getByRole('button', { name: 'Enable sim-2' }).waitFor();
     await shot(page, 'channels');
 

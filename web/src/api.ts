@@ -2,6 +2,8 @@
  * The dashboard talks only to the public REST API. The session cookie is HttpOnly, so the page
  * never sees it; unsafe requests carry the CSRF token that login returned.
  */
+import { language } from './i18n';
+
 export interface ApiErrorBody {
   code: string;
   message: string;
@@ -29,7 +31,8 @@ export function whenUnauthorized(fn: () => void): void {
 }
 
 export async function api<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
+  // The language chosen in the page, not only the browser's: the API's human sentences follow it.
+  const headers: Record<string, string> = { accept: 'application/json', 'accept-language': language() };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET') headers['x-csrf-token'] = csrf;
   const res = await fetch(path, {

@@ -1,5 +1,6 @@
 /** A stacked bar chart over time (Chart.js, only the pieces it needs so the bundle stays small). */
 import { useEffect, useRef } from 'preact/hooks';
+import { isRtl, t } from './i18n';
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip } from 'chart.js';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
@@ -31,8 +32,17 @@ export function StackedBars({
         animation: false,
         responsive: true,
         maintainAspectRatio: false,
-        scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } },
-        plugins: { legend: { position: 'bottom' } },
+        // Right to left: days run from the right, the axis of counts stands on the right.
+        scales: {
+          x: { stacked: true, reverse: isRtl() },
+          y: {
+            stacked: true,
+            beginAtZero: true,
+            ticks: { precision: 0 },
+            position: isRtl() ? 'right' : 'left',
+          },
+        },
+        plugins: { legend: { position: 'bottom', rtl: isRtl() } },
       },
     });
     return () => chart.current?.destroy();
@@ -53,11 +63,11 @@ export function StackedBars({
         <canvas ref={canvas} role="img" aria-label={title} />
       </div>
       <details>
-        <summary>Data table</summary>
+        <summary>{t('chart.table')}</summary>
         <table>
           <thead>
             <tr>
-              <th scope="col">Period</th>
+              <th scope="col">{t('chart.period')}</th>
               {series.map((s) => (
                 <th scope="col" key={s.label}>
                   {s.label}

@@ -12,17 +12,12 @@ import { Inbox } from './pages/inbox';
 import { Keywords } from './pages/keywords';
 import { Channels } from './pages/channels';
 import { Admin } from './pages/admin';
+import { ConfirmHost } from './confirm';
+import { applyToDocument, onLanguageChanged, t } from './i18n';
+import { LanguageSwitcher } from './language-switcher';
 import './styles.css';
 
-const NAV = [
-  ['overview', 'Overview'],
-  ['send', 'Send'],
-  ['messages', 'Messages'],
-  ['inbox', 'Inbox'],
-  ['keywords', 'Keywords'],
-  ['channels', 'Channels'],
-  ['admin', 'Settings'],
-] as const;
+const NAV = ['overview', 'send', 'messages', 'inbox', 'keywords', 'channels', 'admin'] as const;
 
 function useHash(): string[] {
   const read = () => (location.hash.replace(/^#\/?/, '') || 'overview').split('/').map(decodeURIComponent);
@@ -39,6 +34,9 @@ function App() {
   const [user, setUser] = useState<User | null | undefined>(undefined);
   const [menuOpen, setMenuOpen] = useState(false);
   const [page = 'overview', arg] = useHash();
+  // A new language re-renders the whole tree: every component reads t() while rendering.
+  const [, setLang] = useState(0);
+  useEffect(() => onLanguageChanged(() => setLang((n) => n + 1)), []);
 
   useEffect(() => {
     whenUnauthorized(() => setUser(null));
@@ -51,11 +49,11 @@ function App() {
   }, []);
   useEffect(() => {
     setMenuOpen(false);
-    const title = NAV.find(([k]) => k === page)?.[1];
-    document.title = title ? `${title} · smsgw` : 'smsgw';
   }, [page, arg]);
+  const title = NAV.find((k) => k === page);
+  document.title = title ? `${t(`nav.${title}`)} · smsgw` : 'smsgw';
 
-  if (user === undefined) return <p class="loading">Loading…</p>;
+  if (user === undefined) return <p class="loading">{t('common.loading')}</p>;
   if (user === null) {
     return (
       <Login
@@ -101,9 +99,9 @@ function App() {
   return (
     <div class="layout">
       <a class="skip" href="#main">
-        Skip to content
+        {t('nav.skip')}
       </a>
-      <header class="topbar">
+      <header class="topbar" data-testid="sidebar">
         <span class="brand">smsgw</span>
         <button
           class="menu-toggle"
@@ -111,28 +109,31 @@ function App() {
           aria-controls="nav"
           onClick={() => setMenuOpen(!menuOpen)}
         >
-          Menu
+          {t('nav.menu')}
         </button>
-        <nav id="nav" class={menuOpen ? 'open' : ''} aria-label="Main">
-          {NAV.map(([key, label]) => (
+        <nav id="nav" class={menuOpen ? 'open' : ''} aria-label={t('nav.main')}>
+          {NAV.map((key) => (
             <a key={key} href={`#/${key}`} aria-current={page === key ? 'page' : undefined}>
-              {label}
+              {t(`nav.${key}`)}
             </a>
           ))}
         </nav>
-        <span class="who">
+        <div class="who">
           <span data-testid="who">{user.login}</span>
-          {user.role === 'admin' && <span class="badge badge-admin">admin</span>}
+          {user.role === 'admin' && <span class="badge badge-admin">{t('role.admin')}</span>}
           <button class="link" onClick={logout}>
-            Log out
+            {t('nav.logout')}
           </button>
-        </span>
+          <LanguageSwitcher />
+        </div>
       </header>
       <main id="main" tabIndex={-1}>
         {content}
       </main>
+      <ConfirmHost />
     </div>
   );
 }
 
+applyToDocument();
 render(<App />, document.getElementById('app') as HTMLElement);

@@ -2,9 +2,20 @@
 import type { ComponentChildren } from 'preact';
 import type { ApiErrorBody } from './api';
 import { ApiFailure } from './api';
+import { fmtDateTime, fmtNumber, t } from './i18n';
 
+/** A message status in the page's language; the class keeps the stable status name. */
 export function StatusBadge({ status }: { status: string }) {
-  return <span class={`badge badge-${status}`}>{status.replace('_', ' ')}</span>;
+  return <span class={`badge badge-${status}`}>{statusName(status)}</span>;
+}
+
+export function statusName(status: string): string {
+  return t(`status.${status}`, { defaultValue: status.replaceAll('_', ' ') });
+}
+
+/** Phone numbers, ids and codes read left to right even inside right-to-left text. */
+export function Ltr({ children }: { children: ComponentChildren }) {
+  return <bdi dir="ltr">{children}</bdi>;
 }
 
 export function ErrorBox({ error }: { error: unknown }) {
@@ -13,8 +24,13 @@ export function ErrorBox({ error }: { error: unknown }) {
   return (
     <div class="error-box" role="alert">
       <strong>{body ? body.message : String((error as Error).message ?? error)}</strong>
-      {body?.field && <span class="muted"> (field: {body.field})</span>}
-      {body && <code class="muted"> {body.code}</code>}
+      {body?.field && <span class="muted"> ({t('common.field', { field: body.field })})</span>}
+      {body && (
+        <code class="muted" dir="ltr">
+          {' '}
+          {body.code}
+        </code>
+      )}
     </div>
   );
 }
@@ -27,43 +43,71 @@ export function Notice({ children }: { children: ComponentChildren }) {
   );
 }
 
-/** A bar toward a limit (red near it) or, with `goal`, toward completion (green when there). */
-export function Progress({
-  value,
-  max,
-  label,
-  goal = false,
-}: {
-  value: number;
-  max: number | null;
-  label: string;
-  goal?: boolean;
-}) {
-  if (!max) return <span class="muted">{value.toLocaleString()} (no limit)</span>;
+/** A bar toward a limit (red near it). */
+export function Progress({ value, max, label }: { value: number; max: number | null; label: string }) {
+  if (!max)
+    return (
+      <span class="muted">
+        {fmtNumber(value)} ({t('common.noLimit')})
+      </span>
+    );
   const pct = Math.min(100, (value / max) * 100);
   return (
     <div class="progress-wrap">
       <div
-        class={`progress ${goal ? 'progress-goal' : pct >= 90 ? 'progress-high' : ''}`}
+        class={`progress ${pct >= 90 ? 'progress-high' : ''}`}
         role="progressbar"
         aria-label={label}
         aria-valuemin={0}
         aria-valuemax={max}
         aria-valuenow={value}
       >
-        <div class="progress-bar" style={{ width: `${pct}%` }} />
+        <div class="progress-bar" style={{ inlineSize: `${pct}%` }} />
       </div>
       <span class="progress-text">
-        {value.toLocaleString()} / {max.toLocaleString()}
+        <Ltr>
+          {fmtNumber(value)} / {fmtNumber(max)}
+        </Ltr>
       </span>
+    </div>
+  );
+}
+
+/** Completion of a batch: delivered green, failed red, canceled grey, the rest still on the way. */
+export function Outcomes({
+  delivered,
+  failed,
+  canceled,
+  total,
+  label,
+}: {
+  delivered: number;
+  failed: number;
+  canceled: number;
+  total: number;
+  label: string;
+}) {
+  const pct = (n: number) => `${total > 0 ? Math.min(100, (n / total) * 100) : 0}%`;
+  const done = delivered + failed + canceled;
+  return (
+    <div
+      class="progress outcomes"
+      role="progressbar"
+      aria-label={label}
+      aria-valuemin={0}
+      aria-valuemax={total}
+      aria-valuenow={done}
+    >
+      <div class="progress-bar seg-delivered" style={{ inlineSize: pct(delivered) }} />
+      <div class="progress-bar seg-failed" data-testid="failed-bar" style={{ inlineSize: pct(failed) }} />
+      <div class="progress-bar seg-canceled" style={{ inlineSize: pct(canceled) }} />
     </div>
   );
 }
 
 export function when(iso: string | null | undefined): string {
   if (!iso) return '—';
-  const d = new Date(iso);
-  return d.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' });
+  return fmtDateTime(iso);
 }
 
 export function Card({
@@ -90,7 +134,7 @@ export function TableHead({ columns }: { columns: string[] }) {
       <tr>
         {columns.map((c, i) => (
           <th scope="col" key={i}>
-            {c || <span class="sr-only">Actions</span>}
+            {c || <span class="sr-only">{t('common.actions')}</span>}
           </th>
         ))}
       </tr>
@@ -102,8 +146,14 @@ export function TableHead({ columns }: { columns: string[] }) {
 export function PriorityField({ value, onInput }: { value: string; onInput: (e: Event) => void }) {
   return (
     <label>
-      Priority <span class="muted small">(lower first)</span>
+      {t('common.priority')} <span class="muted small">({t('common.lowerFirst')})</span>
       <input name="priority" type="number" min={0} max={1000} value={value} onInput={onInput} />
     </label>
   );
+}
+
+/** A delivery or refusal reason in the page's language; the server's sentence when we have none. */
+export function reason(error: { code: string; message?: string } | null | undefined): string {
+  if (!error) return '';
+  return t(`errorCode.${error.code}`, { defaultValue: error.message ?? error.code.replaceAll('_', ' ') });
 }

@@ -3,6 +3,12 @@ import { useEffect, useState } from 'preact/hooks';
 import type { User } from '../api';
 import { api } from '../api';
 import { Card, ErrorBox, Notice, TableHead, when } from '../ui';
+import { confirmAction } from '../confirm';
+import { t } from '../i18n';
+
+/** The gateway's own defaults (core/keywords.ts, which the page cannot import: it pulls in a regex checker). */
+export const DEFAULT_STOP_WORDS = ['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT'];
+export const DEFAULT_START_WORDS = ['START', 'UNSTOP'];
 
 interface Key {
   id: string;
@@ -28,10 +34,10 @@ interface Settings {
 export function Admin({ user }: { user: User }) {
   return (
     <div>
-      <h1>Settings</h1>
+      <h1>{t('nav.admin')}</h1>
       <div class="grid">
         {user.role === 'admin' && <Users me={user} />}
-        <Keys />
+        <Keys me={user} />
         <Webhooks />
       </div>
     </div>
@@ -60,6 +66,15 @@ function Users({ me }: { me: User }) {
     }
   };
   const setStatus = async (u: User, status: 'active' | 'blocked') => {
+    if (status === 'blocked') {
+      const ok = await confirmAction({
+        title: t('users.confirmBlock', { login: u.login }),
+        body: t('users.confirmBlockBody'),
+        action: t('users.block'),
+        danger: true,
+      });
+      if (!ok) return;
+    }
     try {
       await api('PATCH', `/v1/users/${encodeURIComponent(u.id)}`, { status });
       await load();
@@ -69,33 +84,40 @@ function Users({ me }: { me: User }) {
   };
 
   return (
-    <Card title="Users" wide>
-      <table>
-        <TableHead columns={['Login', 'Role', 'Status', 'Created', '']} />
-        <tbody>
-          {users.map((u) => (
-            <tr key={u.id}>
-              <th scope="row">{u.login}</th>
-              <td>{u.role}</td>
-              <td>{u.status}</td>
-              <td>{when(u.created_at)}</td>
-              <td>
-                {u.id !== me.id && (
-                  <button
-                    class="small"
-                    onClick={() => setStatus(u, u.status === 'active' ? 'blocked' : 'active')}
-                  >
-                    {u.status === 'active' ? 'Block' : 'Unblock'} <span class="sr-only">{u.login}</span>
-                  </button>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      <form class="inline-form" onSubmit={create} aria-label="Add a user">
+    <Card title={t('users.title')} wide>
+      <div class="table-wrap">
+        <table class="cards">
+          <TableHead
+            columns={[t('login.login'), t('users.role'), t('common.status'), t('messages.created'), '']}
+          />
+          <tbody>
+            {users.map((u) => (
+              <tr key={u.id}>
+                <th scope="row">{u.login}</th>
+                <td data-label={t('users.role')}>{t(`role.${u.role}`)}</td>
+                <td data-label={t('common.status')}>
+                  {t(`users.status.${u.status}`, { defaultValue: u.status })}
+                </td>
+                <td data-label={t('messages.created')}>{when(u.created_at)}</td>
+                <td>
+                  {u.id !== me.id && (
+                    <button
+                      class="small"
+                      onClick={() => setStatus(u, u.status === 'active' ? 'blocked' : 'active')}
+                    >
+                      {u.status === 'active' ? t('users.block') : t('users.unblock')}{' '}
+                      <span class="sr-only">{u.login}</span>
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <form class="inline-form" onSubmit={create} aria-label={t('users.addForm')}>
         <label>
-          Login
+          {t('login.login')}
           <input
             name="new-login"
             required
@@ -106,7 +128,7 @@ function Users({ me }: { me: User }) {
           />
         </label>
         <label>
-          Password
+          {t('login.password')}
           <input
             name="new-password"
             type="password"
@@ -118,18 +140,18 @@ function Users({ me }: { me: User }) {
           />
         </label>
         <label>
-          Role
+          {t('users.role')}
           <select
             name="new-role"
             value={role}
             onChange={(e) => setRole(e.currentTarget.value as 'user' | 'admin')}
           >
-            <option value="user">user</option>
-            <option value="admin">admin</option>
+            <option value="user">{t('role.user')}</option>
+            <option value="admin">{t('role.admin')}</option>
           </select>
         </label>
         <button type="submit" class="primary">
-          Add user
+          {t('users.add')}
         </button>
       </form>
       <ErrorBox error={error} />
@@ -137,8 +159,17 @@ function Users({ me }: { me: User }) {
   );
 }
 
-function Keys() {
+function Keys({ me }: { me: User }) {
   const [keys, setKeys] = useState<Key[]>([]);
+  // An admin sees every user's keys: each is named with its owner.
+  const [owners, setOwners] = useState<Map<string, string>>(new Map());
+  useEffect(() => {
+    if (me.role === 'admin')
+      api<{ data: User[] }>('GET', '/v1/users').then(
+        (r) => setOwners(new Map(r.data.map((u) => [u.id, u.login]))),
+        () => undefined,
+      );
+  }, [me]);
   const [name, setName] = useState('');
   const [secret, setSecret] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -158,7 +189,13 @@ function Keys() {
     }
   };
   const revoke = async (k: Key) => {
-    if (!confirm(`Revoke the key "${k.name}"? Applications using it stop working at once.`)) return;
+    const ok = await confirmAction({
+      title: t('keys.confirmRevoke', { name: k.name }),
+      body: t('keys.confirmRevokeBody'),
+      action: t('keys.revoke'),
+      danger: true,
+    });
+    if (!ok) return;
     try {
       await api('DELETE', `/v1/keys/${encodeURIComponent(k.id)}`);
       await load();
@@ -168,10 +205,10 @@ function Keys() {
   };
 
   return (
-    <Card title="API keys">
+    <Card title={t('keys.title')}>
       {secret && (
         <Notice>
-          Copy the new key now; it is not shown again:
+          {t('keys.copyNow')}
           <code class="secret" data-testid="new-key">
             {secret}
           </code>
@@ -180,21 +217,28 @@ function Keys() {
       <ul class="plain">
         {keys.map((k) => (
           <li key={k.id}>
-            <strong>{k.name}</strong> <code>{k.prefix}…</code>{' '}
+            <strong>{k.name}</strong> <code dir="ltr">{k.prefix}…</code>{' '}
+            {k.user_id !== me.id && owners.has(k.user_id) && (
+              <span class="badge" data-testid="key-owner">
+                {t('keys.owner', { login: owners.get(k.user_id) })}
+              </span>
+            )}{' '}
             <span class="muted small">
-              {k.revoked_at ? `revoked ${when(k.revoked_at)}` : `last used ${when(k.last_used_at)}`}
+              {k.revoked_at
+                ? t('keys.revokedAt', { when: when(k.revoked_at) })
+                : t('keys.lastUsed', { when: when(k.last_used_at) })}
             </span>{' '}
             {!k.revoked_at && (
               <button class="small" onClick={() => revoke(k)}>
-                Revoke <span class="sr-only">{k.name}</span>
+                {t('keys.revoke')} <span class="sr-only">{k.name}</span>
               </button>
             )}
           </li>
         ))}
       </ul>
-      <form class="inline-form" onSubmit={create} aria-label="Create an API key">
+      <form class="inline-form" onSubmit={create} aria-label={t('keys.createForm')}>
         <label>
-          Key name
+          {t('keys.name')}
           <input
             name="key-name"
             required
@@ -204,7 +248,7 @@ function Keys() {
           />
         </label>
         <button type="submit" class="primary">
-          Create key
+          {t('keys.create')}
         </button>
       </form>
       <ErrorBox error={error} />
@@ -239,6 +283,9 @@ function Webhooks() {
     const list = (v ?? '').split(/[,\s]+/).filter(Boolean);
     return list.length ? list : null;
   };
+  // The local words are added to what is set (or to the gateway's defaults when nothing is).
+  const merge = (current: string | undefined, add: string[], defaults: string[]) =>
+    [...new Set([...(words(current) ?? defaults), ...add])].join(', ');
   const save = async (e: Event) => {
     e.preventDefault();
     setSaved(false);
@@ -261,6 +308,15 @@ function Webhooks() {
     }
   };
   const rotate = async () => {
+    if (s?.webhook_secret) {
+      const ok = await confirmAction({
+        title: t('webhooks.confirmRotate'),
+        body: t('webhooks.confirmRotateBody'),
+        action: t('webhooks.rotate'),
+        danger: true,
+      });
+      if (!ok) return;
+    }
     try {
       fill(await api<Settings>('POST', '/v1/settings/rotate-secret'));
       setShowSecret(true); // a new secret must be copied into the receiver now
@@ -290,46 +346,109 @@ function Webhooks() {
   );
 
   return (
-    <Card title="Webhooks and opt-out" wide>
+    <Card title={t('webhooks.title')} wide>
       <form class="form-grid" onSubmit={save}>
-        {field('webhook_url', 'Status webhook URL', 'url')}
-        {field('inbound_webhook_url', 'Inbound webhook URL', 'url')}
+        {field('webhook_url', t('webhooks.statusUrl'), 'url')}
+        {field('inbound_webhook_url', t('webhooks.inboundUrl'), 'url')}
         <div class="span2">
-          Signing secret:{' '}
+          {t('webhooks.secret')}{' '}
           {s?.webhook_secret && showSecret ? (
-            <code class="secret">{s.webhook_secret}</code>
+            <code class="secret" dir="ltr">
+              {s.webhook_secret}
+            </code>
           ) : s?.webhook_secret ? (
             <button type="button" class="small" onClick={() => setShowSecret(true)}>
-              Show
+              {t('webhooks.show')}
             </button>
           ) : (
-            <span class="muted">none yet</span>
+            <span class="muted">{t('webhooks.noneYet')}</span>
           )}{' '}
-          <button type="button" class="small" onClick={rotate}>
-            New secret
+          <button type="button" class="small" onClick={rotate} disabled={!s}>
+            {t('webhooks.rotate')}
           </button>
         </div>
-        {field('stop_words', 'STOP words', 'text', 'comma-separated; default STOP, UNSUBSCRIBE…')}
-        {field('start_words', 'START words', 'text', 'comma-separated')}
-        {field('stop_reply', 'Reply to STOP', 'textarea')}
-        {field('start_reply', 'Reply to START', 'textarea')}
-        {field('help_reply', 'Reply to HELP', 'textarea')}
+        {field(
+          'stop_words',
+          t('optOutWords.stop'),
+          'text',
+          t('optOutWords.commaDefault', { words: DEFAULT_STOP_WORDS.join(', ') }),
+        )}
+        {field(
+          'start_words',
+          t('optOutWords.start'),
+          'text',
+          t('optOutWords.commaDefault', { words: DEFAULT_START_WORDS.join(', ') }),
+        )}
+        <LocalWords
+          onUse={(local) =>
+            setForm({
+              ...form,
+              stop_words: merge(form.stop_words, local.stop, DEFAULT_STOP_WORDS),
+              start_words: merge(form.start_words, local.start, DEFAULT_START_WORDS),
+              stop_reply: local.replies.stop,
+              start_reply: local.replies.start,
+              help_reply: local.replies.help,
+            })
+          }
+        />
+        {field('stop_reply', t('optOutWords.stopReply'), 'textarea', t('optOutWords.emptyDefault'))}
+        {field('start_reply', t('optOutWords.startReply'), 'textarea', t('optOutWords.emptyDefault'))}
+        {field('help_reply', t('optOutWords.helpReply'), 'textarea', t('optOutWords.emptyDefault'))}
         <label class="inline span2">
           <input
             type="checkbox"
             checked={transliterate}
             onChange={(e) => setTransliterate(e.currentTarget.checked)}
           />
-          Transliterate typographic characters (“smart quotes”, dashes, …) so texts stay GSM-7
+          {t('webhooks.transliterate')}
         </label>
         <ErrorBox error={error} />
         <div class="span2">
           <button type="submit" class="primary">
-            Save settings
+            {t('webhooks.save')}
           </button>{' '}
-          {saved && <span role="status">Saved.</span>}
+          {saved && <span role="status">{t('webhooks.saved')}</span>}
         </div>
       </form>
     </Card>
+  );
+}
+
+interface Local {
+  stop: string[];
+  start: string[];
+  replies: { stop: string; start: string; help: string };
+}
+
+/**
+ * The opt-out words people write in the page's language and the replies used there, shown as a
+ * suggestion and added with one click (the gateway's own defaults are the English words).
+ */
+function LocalWords({ onUse }: { onUse: (local: Local) => void }) {
+  const split = (s: string) => s.split(/,\s*/).filter(Boolean);
+  const local: Local = {
+    stop: split(t('optOutWords.localStop')),
+    start: split(t('optOutWords.localStart')),
+    replies: {
+      stop: t('optOutWords.replyStop'),
+      start: t('optOutWords.replyStart'),
+      help: t('optOutWords.replyHelp'),
+    },
+  };
+  return (
+    <div class="span2 local-words" data-testid="local-words">
+      <p class="small">
+        {t('optOutWords.localTitle')} STOP: <strong>{local.stop.join(', ')}</strong> · START:{' '}
+        <strong>{local.start.join(', ')}</strong>
+      </p>
+      <ul class="small plain">
+        <li>STOP → {local.replies.stop}</li>
+        <li>START → {local.replies.start}</li>
+        <li>HELP → {local.replies.help}</li>
+      </ul>
+      <button type="button" class="small" onClick={() => onUse(local)}>
+        {t('optOutWords.useLocal')}
+      </button>
+    </div>
   );
 }

@@ -2,7 +2,10 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Channel, User } from '../api';
 import { api } from '../api';
-import { Card, ErrorBox, PriorityField, Progress, TableHead } from '../ui';
+import { Card, ErrorBox, Ltr, PriorityField, Progress, TableHead } from '../ui';
+import { confirmAction } from '../confirm';
+import { ChannelFields } from '../channel-fields';
+import { fmtNumber, t } from '../i18n';
 
 const TYPES = ['simulator', 'modem', 'gammu', 'smpp'];
 
@@ -11,12 +14,12 @@ function Signal({ value }: { value: number | undefined }) {
   // AT+CSQ 0..31: shown as bars and as the dBm figure operators know (-113 + 2·n).
   const bars = value >= 20 ? 4 : value >= 15 ? 3 : value >= 10 ? 2 : value >= 2 ? 1 : 0;
   return (
-    <span title={`CSQ ${value}`}>
+    <span title={`CSQ ${value}`} class="nowrap">
       <span aria-hidden="true" class="signal">
         {'▮'.repeat(bars)}
         <span class="muted">{'▯'.repeat(4 - bars)}</span>
       </span>{' '}
-      {-113 + 2 * value} dBm
+      <Ltr>{fmtNumber(-113 + 2 * value)} dBm</Ltr>
     </span>
   );
 }
@@ -41,6 +44,15 @@ export function Channels({ user }: { user: User }) {
   }, []);
 
   const toggle = async (c: Channel) => {
+    if (c.enabled) {
+      const ok = await confirmAction({
+        title: t('channels.confirmDisable', { name: c.name }),
+        body: t('channels.confirmDisableBody'),
+        action: t('channels.disable'),
+        danger: true,
+      });
+      if (!ok) return;
+    }
     try {
       await api('POST', `/v1/channels/${encodeURIComponent(c.id)}/${c.enabled ? 'disable' : 'enable'}`);
       await load();
@@ -49,16 +61,18 @@ export function Channels({ user }: { user: User }) {
     }
   };
   const ownerName = (id: string | null) =>
-    id === null ? 'shared' : (users.find((u) => u.id === id)?.login ?? (id === user.id ? user.login : id));
+    id === null
+      ? t('channels.shared')
+      : (users.find((u) => u.id === id)?.login ?? (id === user.id ? user.login : id));
 
   return (
     <div>
-      <h1>Channels</h1>
+      <h1>{t('nav.channels')}</h1>
       <ErrorBox error={error} />
       {admin && (
         <p>
           <button class="primary" onClick={() => setEditing('new')}>
-            Add a channel
+            {t('channels.add')}
           </button>
         </p>
       )}
@@ -73,74 +87,94 @@ export function Channels({ user }: { user: User }) {
         />
       )}
       <div class="card table-wrap">
-        <table>
-          <caption class="sr-only">Channels</caption>
+        <table class="cards">
+          <caption class="sr-only">{t('nav.channels')}</caption>
           <TableHead
             columns={[
-              'Name',
-              'Type',
-              'Owner',
-              'State',
-              'Signal',
-              'This month',
-              'Interval',
-              'In flight',
-              ...(admin ? ['Actions'] : []),
+              t('channels.name'),
+              t('channels.type'),
+              t('channels.owner'),
+              t('channels.state'),
+              t('channels.signal'),
+              t('overview.thisMonth'),
+              t('channels.interval'),
+              t('channels.inFlight'),
+              ...(admin ? [t('common.actions')] : []),
             ]}
           />
           <tbody>
             {channels.map((c) => {
               const state = c.enabled ? (c.health?.status ?? c.state) : 'disabled';
+              const stateName = t(`channelState.${state}`, { defaultValue: state });
               return (
                 <tr key={c.id}>
-                  <th scope="row">{c.name}</th>
-                  <td>
-                    {c.type}
+                  <th scope="row" data-label={t('channels.name')}>
+                    {c.name}
+                  </th>
+                  <td data-label={t('channels.type')}>
+                    {t(`channelType.${c.type}`, { defaultValue: c.type })}
                     {c.simulator && (
                       <div class="small">
-                        <span class="badge">simulated</span>{' '}
+                        <span class="badge">{t('channels.simulated')}</span>{' '}
                         <span class="muted">
                           {/* Mirrors core/routing.ts: a shared simulator stands back once a real channel exists. */}
-                          {c.owner_id === null
-                            ? 'sends nothing; only messages pinned to it once a real channel is enabled'
-                            : 'sends nothing'}
+                          {c.owner_id === null ? t('channels.simulatedShared') : t('channels.simulatedOwn')}
                         </span>
                       </div>
                     )}
                   </td>
-                  <td>{ownerName(c.owner_id)}</td>
-                  <td>
-                    <span class={`dot dot-${c.enabled ? state : 'off'}`} aria-hidden="true" /> {state}
+                  <td data-label={t('channels.owner')}>{ownerName(c.owner_id)}</td>
+                  <td data-label={t('channels.state')}>
+                    <span class={`dot dot-${c.enabled ? state : 'off'}`} aria-hidden="true" /> {stateName}
                     {c.health?.operator && <span class="muted small"> · {c.health.operator}</span>}
                     {c.health?.lastError && <div class="small bad">{c.health.lastError}</div>}
                   </td>
-                  <td>
+                  <td data-label={t('channels.signal')}>
                     <Signal value={c.health?.signal} />
                   </td>
-                  <td class="wide-cell">
+                  <td class="wide-cell" data-label={t('overview.thisMonth')}>
                     <Progress
                       value={c.used_this_month}
                       max={c.monthly_limit}
-                      label={`${c.name}: ${c.count_mode} this month`}
+                      label={t('channels.usageLabel', { name: c.name })}
                     />
-                    <div class="muted small">counts {c.count_mode}</div>
+                    <div class="muted small">{t(`channels.counts.${c.count_mode}`)}</div>
                   </td>
-                  <td>{c.min_interval_ms ? `${(c.min_interval_ms / 1000).toFixed(1)} s` : 'none'}</td>
-                  <td>
-                    {c.health?.inFlight ?? 0} / {c.max_in_flight}
+                  <td data-label={t('channels.interval')}>
+                    {c.min_interval_ms
+                      ? t('channels.seconds', {
+                          s: fmtNumber(c.min_interval_ms / 1000, {
+                            minimumFractionDigits: 1,
+                            maximumFractionDigits: 1,
+                          }),
+                        })
+                      : t('common.none')}
+                  </td>
+                  <td data-label={t('channels.inFlight')}>
+                    <Ltr>
+                      {fmtNumber(c.health?.inFlight ?? 0)} / {fmtNumber(c.max_in_flight)}
+                    </Ltr>
                   </td>
                   {admin && (
-                    <td class="nowrap">
-                      <button
-                        class="small"
-                        onClick={() => toggle(c)}
-                        aria-label={`${c.enabled ? 'Disable' : 'Enable'} ${c.name}`}
-                      >
-                        {c.enabled ? 'Disable' : 'Enable'}
-                      </button>{' '}
-                      <button class="small" onClick={() => setEditing(c)} aria-label={`Edit ${c.name}`}>
-                        Edit
-                      </button>
+                    <td>
+                      <div class="actions">
+                        <button
+                          class="small"
+                          onClick={() => toggle(c)}
+                          aria-label={t(c.enabled ? 'channels.disableNamed' : 'channels.enableNamed', {
+                            name: c.name,
+                          })}
+                        >
+                          {c.enabled ? t('channels.disable') : t('channels.enable')}
+                        </button>{' '}
+                        <button
+                          class="small"
+                          onClick={() => setEditing(c)}
+                          aria-label={t('channels.editNamed', { name: c.name })}
+                        >
+                          {t('channels.edit')}
+                        </button>
+                      </div>
                     </td>
                   )}
                 </tr>
@@ -148,7 +182,7 @@ export function Channels({ user }: { user: User }) {
             })}
           </tbody>
         </table>
-        {channels.length === 0 && <p class="muted">No channels.</p>}
+        {channels.length === 0 && <p class="muted">{t('channels.none')}</p>}
       </div>
     </div>
   );
@@ -183,7 +217,14 @@ function ChannelForm({
   const numberField = (k: 'min_interval_ms' | 'max_in_flight', label: string, min: number) => (
     <label>
       {label}
-      <input name={k} type="number" min={min} value={f[k]} onInput={set(k)} placeholder="type default" />
+      <input
+        name={k}
+        type="number"
+        min={min}
+        value={f[k]}
+        onInput={set(k)}
+        placeholder={t('channels.typeDefault')}
+      />
     </label>
   );
 
@@ -193,7 +234,7 @@ function ChannelForm({
     try {
       config = JSON.parse(f.config || '{}');
     } catch {
-      setError(new Error('The config is not valid JSON.'));
+      setError(new Error(t('channels.badJson')));
       return;
     }
     const body: Record<string, unknown> = {
@@ -217,24 +258,26 @@ function ChannelForm({
   };
 
   return (
-    <Card title={channel ? `Edit ${channel.name}` : 'Add a channel'}>
+    <Card title={channel ? t('channels.editNamed', { name: channel.name }) : t('channels.add')}>
       <form class="form-grid" onSubmit={save}>
         <label>
-          Name
+          {t('channels.name')}
           <input name="name" required maxLength={64} value={f.name} onInput={set('name')} />
         </label>
         <label>
-          Type
+          {t('channels.type')}
           <select name="type" value={f.type} onChange={set('type')} disabled={!!channel}>
-            {TYPES.map((t) => (
-              <option key={t}>{t}</option>
+            {TYPES.map((ty) => (
+              <option key={ty} value={ty}>
+                {t(`channelType.${ty}`)}
+              </option>
             ))}
           </select>
         </label>
         <label>
-          Owner
+          {t('channels.owner')}
           <select name="owner_id" value={f.owner_id} onChange={set('owner_id')}>
-            <option value="">shared (every user)</option>
+            <option value="">{t('channels.sharedAll')}</option>
             {users.map((u) => (
               <option key={u.id} value={u.id}>
                 {u.login}
@@ -243,7 +286,7 @@ function ChannelForm({
           </select>
         </label>
         <label>
-          Monthly limit <span class="muted small">(empty: none)</span>
+          {t('channels.monthlyLimit')} <span class="muted small">({t('channels.emptyNone')})</span>
           <input
             name="monthly_limit"
             type="number"
@@ -253,26 +296,37 @@ function ChannelForm({
           />
         </label>
         <label>
-          Limit counts
+          {t('channels.limitCounts')}
           <select name="count_mode" value={f.count_mode} onChange={set('count_mode')}>
-            <option value="segments">segments</option>
-            <option value="messages">messages</option>
+            <option value="segments">{t('channels.countMode.segments')}</option>
+            <option value="messages">{t('channels.countMode.messages')}</option>
           </select>
         </label>
-        {numberField('min_interval_ms', 'Minimum interval (ms)', 0)}
-        {numberField('max_in_flight', 'Max in flight', 1)}
+        {numberField('min_interval_ms', t('channels.minInterval'), 0)}
+        {numberField('max_in_flight', t('channels.maxInFlight'), 1)}
         <PriorityField value={f.priority} onInput={set('priority')} />
-        <label class="span2">
-          Driver config (JSON)
-          <textarea name="config" rows={6} class="mono" value={f.config} onInput={set('config')} />
-        </label>
+        <ChannelFields type={f.type} json={f.config} onJson={(config) => setF({ ...f, config })} />
+        <details class="span2">
+          <summary>{t('channels.advanced')}</summary>
+          <label>
+            {t('channels.config')}
+            <textarea
+              name="config"
+              dir="ltr"
+              rows={6}
+              class="mono"
+              value={f.config}
+              onInput={set('config')}
+            />
+          </label>
+        </details>
         <ErrorBox error={error} />
         <div class="span2">
           <button type="submit" class="primary">
-            Save
+            {t('common.save')}
           </button>{' '}
           <button type="button" onClick={onDone}>
-            Cancel
+            {t('common.cancel')}
           </button>
         </div>
       </form>

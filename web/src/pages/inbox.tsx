@@ -2,7 +2,8 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, qs } from '../api';
 import { followEvents } from '../live';
-import { ErrorBox, StatusBadge, when } from '../ui';
+import { ErrorBox, Ltr, StatusBadge, when } from '../ui';
+import { t } from '../i18n';
 
 interface Inbound {
   id: string;
@@ -35,25 +36,25 @@ export function Inbox({ number }: { number?: string | undefined }) {
         setError,
       );
     void load();
-    const t = setInterval(load, 10_000);
-    return () => clearInterval(t);
+    const timer = setInterval(load, 10_000);
+    return () => clearInterval(timer);
   }, []);
 
   // One row per number, newest first: the inbound list is already newest first.
   const threads = new Map<string, Inbound & { count: number }>();
   for (const m of inbound) {
-    const t = threads.get(m.from);
-    if (t) t.count++;
+    const th = threads.get(m.from);
+    if (th) th.count++;
     else threads.set(m.from, { ...m, count: 1 });
   }
 
   return (
     <div>
-      <h1>Inbox</h1>
+      <h1>{t('nav.inbox')}</h1>
       <ErrorBox error={error} />
       <div class="inbox">
-        <section class="card threads" aria-label="Conversations">
-          <h2>Conversations</h2>
+        <section class="card threads" aria-label={t('inbox.conversations')}>
+          <h2>{t('inbox.conversations')}</h2>
           <form
             class="inline-form"
             onSubmit={(e) => {
@@ -62,32 +63,40 @@ export function Inbox({ number }: { number?: string | undefined }) {
             }}
           >
             <label>
-              <span class="sr-only">Open a conversation with a number</span>
+              <span class="sr-only">{t('inbox.openLabel')}</span>
               <input
-                placeholder="Open a number…"
+                dir="ltr"
+                placeholder={t('inbox.openPlaceholder')}
                 value={other}
                 onInput={(e) => setOther(e.currentTarget.value)}
               />
             </label>
-            <button type="submit">Open</button>
+            <button type="submit">{t('inbox.open')}</button>
           </form>
-          {threads.size === 0 && <p class="muted">No inbound messages yet.</p>}
+          {threads.size === 0 && <p class="muted">{t('inbox.none')}</p>}
           <ul>
-            {[...threads.values()].map((t) => (
-              <li key={t.from}>
+            {[...threads.values()].map((th) => (
+              <li key={th.from}>
                 <a
-                  href={`#/inbox/${encodeURIComponent(t.from)}`}
-                  aria-current={t.from === number ? 'true' : undefined}
+                  href={`#/inbox/${encodeURIComponent(th.from)}`}
+                  aria-current={th.from === number ? 'true' : undefined}
                 >
-                  <strong>{t.from}</strong> <span class="muted small">{when(t.received_at)}</span>
-                  <span class="preview">{t.text}</span>
-                  {t.count > 1 && <span class="muted small">{t.count} messages</span>}
+                  <strong>
+                    <Ltr>{th.from}</Ltr>
+                  </strong>{' '}
+                  <span class="muted small">{when(th.received_at)}</span>
+                  <span class="preview" dir="auto">
+                    {th.text}
+                  </span>
+                  {th.count > 1 && (
+                    <span class="muted small">{t('inbox.messages', { count: th.count })}</span>
+                  )}
                 </a>
               </li>
             ))}
           </ul>
         </section>
-        {number ? <Conversation number={number} /> : <p class="muted">Choose a conversation.</p>}
+        {number ? <Conversation number={number} /> : <p class="muted">{t('inbox.choose')}</p>}
       </div>
     </div>
   );
@@ -109,13 +118,13 @@ function Conversation({ number }: { number: string }) {
 
   useEffect(() => {
     void load();
-    const t = setInterval(load, 10_000);
+    const timer = setInterval(load, 10_000);
     // Status changes of this conversation's messages show at once; anything else waits for the poll.
     const stop = followEvents((events) => {
       if (events.some((e) => shown.current.has(e.message_id))) void load();
     });
     return () => {
-      clearInterval(t);
+      clearInterval(timer);
       stop();
     };
   }, [number]);
@@ -135,16 +144,20 @@ function Conversation({ number }: { number: string }) {
   };
 
   return (
-    <section class="card conversation" aria-label={`Conversation with ${number}`}>
-      <h2>{number}</h2>
+    <section class="card conversation" aria-label={t('detail.conversation', { number })}>
+      <h2>
+        <Ltr>{number}</Ltr>
+      </h2>
       <ErrorBox error={error} />
       <ol class="bubbles">
         {items.map((i) => (
           <li key={i.id} class={`bubble ${i.direction}`}>
-            <span class="bubble-text">{i.text}</span>
+            <span class="bubble-text" dir="auto">
+              {i.text}
+            </span>
             <span class="muted small">
               {when(i.at)} {i.status && <StatusBadge status={i.status} />}
-              {i.incomplete && ' · incomplete'}
+              {i.incomplete && ` · ${t('inbox.incomplete')}`}
               {i.keyword && ` · ${i.keyword}`}
             </span>
           </li>
@@ -152,7 +165,7 @@ function Conversation({ number }: { number: string }) {
       </ol>
       <form onSubmit={reply} class="reply">
         <label>
-          Reply
+          {t('inbox.reply')}
           <textarea
             name="reply"
             rows={2}
@@ -162,7 +175,7 @@ function Conversation({ number }: { number: string }) {
           />
         </label>
         <button type="submit" class="primary" disabled={busy}>
-          Send reply
+          {t('inbox.sendReply')}
         </button>
       </form>
     </section>

@@ -2,7 +2,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { User } from '../api';
 import { api } from '../api';
-import { Card, ErrorBox, PriorityField, TableHead, when } from '../ui';
+import { Card, ErrorBox, Ltr, PriorityField, TableHead, when } from '../ui';
+import { confirmAction } from '../confirm';
+import { fmtNumber, ltr, t } from '../i18n';
 
 interface Rule {
   id: string;
@@ -23,12 +25,11 @@ interface OptOut {
 }
 
 const ACTION_FIELD = { auto_reply: 'reply_text', forward: 'forward_url', tag: 'tag' } as const;
-const ACTION_LABEL = { auto_reply: 'Reply text', forward: 'Forward to URL', tag: 'Tag' } as const;
 
 export function Keywords({ user }: { user: User }) {
   return (
     <div>
-      <h1>Keywords and opt-outs</h1>
+      <h1>{t('keywords.title')}</h1>
       <div class="grid">
         <Rules />
         <OptOuts user={user} />
@@ -71,6 +72,13 @@ function Rules() {
     }
   };
   const remove = async (r: Rule) => {
+    const ok = await confirmAction({
+      title: t('keywords.confirmDelete', { pattern: r.pattern }),
+      body: t('keywords.confirmDeleteBody'),
+      action: t('common.delete'),
+      danger: true,
+    });
+    if (!ok) return;
     try {
       await api('DELETE', `/v1/keywords/${encodeURIComponent(r.id)}`);
       await load();
@@ -80,57 +88,65 @@ function Rules() {
   };
 
   return (
-    <Card title="Keyword rules" wide>
-      <p class="muted small">
-        Checked in priority order (lower first) against every inbound text; the first match acts. STOP, START
-        and HELP are handled before any rule.
-      </p>
-      <table>
-        <TableHead columns={['Match', 'Pattern', 'Action', 'Priority', '']} />
-        <tbody>
-          {rules.map((r) => (
-            <tr key={r.id}>
-              <td>{r.match_type}</td>
-              <td>
-                <code>{r.pattern}</code>
-              </td>
-              <td class="text-cell">
-                {r.action.replace('_', ' ')}: {r.reply_text ?? r.forward_url ?? r.tag}
-              </td>
-              <td>{r.priority}</td>
-              <td>
-                <button class="small" onClick={() => remove(r)}>
-                  Delete <span class="sr-only">rule {r.pattern}</span>
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {rules.length === 0 && <p class="muted">No rules yet.</p>}
-      <form class="form-grid" onSubmit={add} aria-label="Add a keyword rule">
+    <Card title={t('keywords.rules')} wide>
+      <p class="muted small">{t('keywords.rulesHint')}</p>
+      <div class="table-wrap">
+        <table class="cards">
+          <TableHead
+            columns={[
+              t('keywords.match'),
+              t('keywords.pattern'),
+              t('keywords.action'),
+              t('common.priority'),
+              '',
+            ]}
+          />
+          <tbody>
+            {rules.map((r) => (
+              <tr key={r.id}>
+                <td data-label={t('keywords.match')}>{t(`keywords.matchType.${r.match_type}`)}</td>
+                <td data-label={t('keywords.pattern')}>
+                  <code dir="auto">{r.pattern}</code>
+                </td>
+                <td class="text-cell" data-label={t('keywords.action')}>
+                  {t(`keywords.actionType.${r.action}`)}: <bdi>{r.reply_text ?? r.forward_url ?? r.tag}</bdi>
+                </td>
+                <td data-label={t('common.priority')}>{fmtNumber(r.priority)}</td>
+                <td>
+                  <button class="small" onClick={() => remove(r)}>
+                    {t('common.delete')}{' '}
+                    <span class="sr-only">{t('keywords.ruleNamed', { pattern: r.pattern })}</span>
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {rules.length === 0 && <p class="muted">{t('keywords.noRules')}</p>}
+      <form class="form-grid" onSubmit={add} aria-label={t('keywords.addForm')}>
         <label>
-          Match
+          {t('keywords.match')}
           <select name="match_type" value={f.match_type} onChange={set('match_type')}>
-            <option value="exact">exact word</option>
-            <option value="prefix">starts with</option>
-            <option value="regex">regular expression</option>
+            <option value="exact">{t('keywords.matchType.exact')}</option>
+            <option value="prefix">{t('keywords.matchType.prefix')}</option>
+            <option value="regex">{t('keywords.matchType.regex')}</option>
           </select>
         </label>
         <label>
-          Pattern
+          {t('keywords.pattern')}
           <input name="pattern" required maxLength={200} value={f.pattern} onInput={set('pattern')} />
         </label>
         <label>
-          Action
+          {t('keywords.action')}
           <select name="action" value={f.action} onChange={set('action')}>
-            <option value="auto_reply">reply automatically</option>
-            <option value="forward">forward to a URL</option>
-            <option value="tag">tag the sender</option>
+            <option value="auto_reply">{t('keywords.actionChoice.auto_reply')}</option>
+            <option value="forward">{t('keywords.actionChoice.forward')}</option>
+            <option value="tag">{t('keywords.actionChoice.tag')}</option>
           </select>
         </label>
         <label>
-          {ACTION_LABEL[f.action as keyof typeof ACTION_LABEL]}
+          {t(`keywords.valueLabel.${f.action}`)}
           <input
             name="value"
             required
@@ -143,7 +159,7 @@ function Rules() {
         <ErrorBox error={error} />
         <div class="span2">
           <button type="submit" class="primary">
-            Add rule
+            {t('keywords.add')}
           </button>
         </div>
       </form>
@@ -170,7 +186,13 @@ function OptOuts({ user }: { user: User }) {
     }
   };
   const remove = async (o: OptOut) => {
-    if (!confirm(`Send to ${o.number} again? Only do this if the person asked to receive messages.`)) return;
+    const ok = await confirmAction({
+      title: t('optOuts.confirmRemove', { number: ltr(o.number) }),
+      body: t('optOuts.confirmRemoveBody'),
+      action: t('optOuts.remove'),
+      danger: true,
+    });
+    if (!ok) return;
     try {
       await api('DELETE', `/v1/opt-outs/${encodeURIComponent(o.number)}`);
       await load();
@@ -180,40 +202,45 @@ function OptOuts({ user }: { user: User }) {
   };
 
   return (
-    <Card title="Opt-outs" wide>
-      <p class="muted small">Messages to these numbers are refused with the reason opted_out.</p>
-      <table>
-        <TableHead columns={['Number', 'How', 'Since', '']} />
-        <tbody>
-          {rows.map((o) => (
-            <tr key={`${o.owner_id}:${o.number}`}>
-              <td>{o.number}</td>
-              <td>{o.keyword ?? '—'}</td>
-              <td>{when(o.created_at)}</td>
-              <td>
-                {o.owner_id === user.id && (
-                  <button class="small" onClick={() => remove(o)}>
-                    Remove <span class="sr-only">{o.number}</span>
-                  </button>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {rows.length === 0 && <p class="muted">Nobody has opted out.</p>}
-      <form class="inline-form" onSubmit={add} aria-label="Add an opt-out">
+    <Card title={t('optOuts.title')} wide>
+      <p class="muted small">{t('optOuts.hint')}</p>
+      <div class="table-wrap">
+        <table class="cards">
+          <TableHead columns={[t('common.number'), t('optOuts.how'), t('optOuts.since'), '']} />
+          <tbody>
+            {rows.map((o) => (
+              <tr key={`${o.owner_id}:${o.number}`}>
+                <td data-label={t('common.number')}>
+                  <Ltr>{o.number}</Ltr>
+                </td>
+                <td data-label={t('optOuts.how')}>{o.keyword ?? '—'}</td>
+                <td data-label={t('optOuts.since')}>{when(o.created_at)}</td>
+                <td>
+                  {o.owner_id === user.id && (
+                    <button class="small" onClick={() => remove(o)}>
+                      {t('optOuts.remove')} <span class="sr-only">{o.number}</span>
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {rows.length === 0 && <p class="muted">{t('optOuts.none')}</p>}
+      <form class="inline-form" onSubmit={add} aria-label={t('optOuts.addForm')}>
         <label>
-          Number
+          {t('common.number')}
           <input
             name="opt-out-number"
+            dir="ltr"
             required
             value={number}
             onInput={(e) => setNumber(e.currentTarget.value)}
           />
         </label>
         <button type="submit" class="primary">
-          Block this number
+          {t('optOuts.block')}
         </button>
       </form>
       <ErrorBox error={error} />

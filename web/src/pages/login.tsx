@@ -2,6 +2,8 @@ import { useState } from 'preact/hooks';
 import type { User } from '../api';
 import { api } from '../api';
 import { ErrorBox } from '../ui';
+import { t } from '../i18n';
+import { LanguageSwitcher } from '../language-switcher';
 
 export function Login({ onLogin }: { onLogin: (u: User, csrf: string) => void }) {
   const [login, setLogin] = useState('');
@@ -26,10 +28,13 @@ export function Login({ onLogin }: { onLogin: (u: User, csrf: string) => void })
   return (
     <main class="login">
       <form onSubmit={submit} class="card" aria-labelledby="login-title">
-        <h1 id="login-title">smsgw</h1>
-        <p class="muted">Log in to send and follow your messages.</p>
+        <div class="login-head">
+          <h1 id="login-title">smsgw</h1>
+          <LanguageSwitcher />
+        </div>
+        <p class="muted">{t('login.intro')}</p>
         <label>
-          Login
+          {t('login.login')}
           <input
             name="login"
             autoComplete="username"
@@ -39,7 +44,7 @@ export function Login({ onLogin }: { onLogin: (u: User, csrf: string) => void })
           />
         </label>
         <label>
-          Password
+          {t('login.password')}
           <input
             name="password"
             type="password"
@@ -51,7 +56,7 @@ export function Login({ onLogin }: { onLogin: (u: User, csrf: string) => void })
         </label>
         <ErrorBox error={error} />
         <button type="submit" class="primary" disabled={busy}>
-          {busy ? 'Logging in…' : 'Log in'}
+          {busy ? t('login.busy') : t('login.submit')}
         </button>
       </form>
     </main>

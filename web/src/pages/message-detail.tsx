@@ -3,7 +3,8 @@ import { useEffect, useState } from 'preact/hooks';
 import type { Channel, Message } from '../api';
 import { FINAL, api } from '../api';
 import { followEvents } from '../live';
-import { Card, ErrorBox, StatusBadge, when } from '../ui';
+import { Card, ErrorBox, Ltr, StatusBadge, reason, when } from '../ui';
+import { fmtNumber, ltr, t } from '../i18n';
 
 export function MessageDetail({ id }: { id: string }) {
   const [m, setM] = useState<Message | null>(null);
@@ -43,74 +44,81 @@ export function MessageDetail({ id }: { id: string }) {
   return (
     <div>
       <p>
-        <a href="#/messages">← Messages</a>
+        <a href="#/messages" class="back">
+          {t('nav.messages')}
+        </a>
       </p>
-      <h1>Message to {m?.to ?? '…'}</h1>
+      <h1>{t('detail.title', { to: m ? ltr(m.to) : '…' })}</h1>
       <ErrorBox error={error} />
       {m && (
         <div class="grid">
-          <Card title="Details">
+          <Card title={t('detail.details')}>
             <dl class="details">
-              <dt>Status</dt>
+              <dt>{t('common.status')}</dt>
               <dd>
                 <StatusBadge status={m.status} />{' '}
-                {!FINAL.has(m.status) && <span class="muted small">(updates live)</span>}
+                {!FINAL.has(m.status) && <span class="muted small">({t('detail.live')})</span>}
               </dd>
               {m.error && (
                 <>
-                  <dt>Error</dt>
+                  <dt>{t('detail.error')}</dt>
                   <dd>
-                    {m.error.message} <code>{m.error.code}</code>
+                    {reason(m.error)} <code dir="ltr">{m.error.code}</code>
                   </dd>
                 </>
               )}
-              <dt>Text</dt>
-              <dd class="text-cell">{m.text}</dd>
-              <dt>Encoding</dt>
-              <dd>
-                {m.encoding}, {m.segments} segment{m.segments === 1 ? '' : 's'}
+              <dt>{t('send.text')}</dt>
+              <dd class="text-cell" dir="auto">
+                {m.text}
               </dd>
-              <dt>Sender id</dt>
-              <dd>{m.from ?? '—'}</dd>
-              <dt>Flash / replace</dt>
+              <dt>{t('detail.encoding')}</dt>
               <dd>
-                {m.flash ? 'flash' : 'normal'} / {m.replace_id ?? 'none'}
+                {m.encoding === 'ucs2' ? 'UCS-2' : m.encoding === 'gsm7' ? 'GSM-7' : m.encoding},{' '}
+                {t('send.segments', { count: m.segments })}
               </dd>
-              <dt>Channel</dt>
+              <dt>{t('send.senderId')}</dt>
+              <dd>{m.from ? <Ltr>{m.from}</Ltr> : '—'}</dd>
+              <dt>{t('detail.flashReplace')}</dt>
+              <dd>
+                {m.flash ? t('detail.flash') : t('detail.normal')} / {m.replace_id ?? t('common.none')}
+              </dd>
+              <dt>{t('send.channel')}</dt>
               <dd>
                 {m.channel_id ? (channels.get(m.channel_id) ?? m.channel_id) : '—'}
                 {m.pinned_channel_id && (
                   <span class="muted small">
                     {' '}
-                    (chosen: {channels.get(m.pinned_channel_id) ?? m.pinned_channel_id})
+                    ({t('detail.chosen', { name: channels.get(m.pinned_channel_id) ?? m.pinned_channel_id })})
                   </span>
                 )}
               </dd>
-              <dt>Attempts</dt>
-              <dd>{m.attempts}</dd>
-              <dt>Created</dt>
+              <dt>{t('detail.attempts')}</dt>
+              <dd>{fmtNumber(m.attempts)}</dd>
+              <dt>{t('messages.created')}</dt>
               <dd>{when(m.created_at)}</dd>
               {m.send_at && (
                 <>
-                  <dt>Scheduled for</dt>
+                  <dt>{t('detail.scheduledFor')}</dt>
                   <dd>{when(m.send_at)}</dd>
                 </>
               )}
-              <dt>Batch</dt>
+              <dt>{t('detail.batch')}</dt>
               <dd>
                 <code>{m.batch_id}</code>
               </dd>
             </dl>
             <p>
-              <a href={`#/inbox/${encodeURIComponent(m.to)}`}>Conversation with {m.to}</a>
+              <a href={`#/inbox/${encodeURIComponent(m.to)}`}>
+                {t('detail.conversation', { number: ltr(m.to) })}
+              </a>
             </p>
             {(m.status === 'queued' || m.status === 'scheduled') && (
               <button onClick={cancel} class="danger">
-                Cancel this message
+                {t('detail.cancel')}
               </button>
             )}
           </Card>
-          <Card title="Timeline">
+          <Card title={t('detail.timeline')}>
             <ol class="timeline" data-testid="timeline">
               {m.events?.map((e) => (
                 <li key={e.id}>
@@ -121,29 +129,31 @@ export function MessageDetail({ id }: { id: string }) {
               ))}
             </ol>
             {m.parts && m.parts.length > 0 && (
-              <table>
-                <caption>Parts</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">#</th>
-                    <th scope="col">Remote id</th>
-                    <th scope="col">Status</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {m.parts.map((p) => (
-                    <tr key={p.seq}>
-                      <td>{p.seq}</td>
-                      <td>
-                        <code>{p.remote_id ?? '—'}</code>
-                      </td>
-                      <td>
-                        <StatusBadge status={p.status} /> {p.error_code}
-                      </td>
+              <div class="table-wrap">
+                <table>
+                  <caption>{t('detail.parts')}</caption>
+                  <thead>
+                    <tr>
+                      <th scope="col">#</th>
+                      <th scope="col">{t('detail.remoteId')}</th>
+                      <th scope="col">{t('common.status')}</th>
                     </tr>
-                  ))}
-                </tbody>
-              </table>
+                  </thead>
+                  <tbody>
+                    {m.parts.map((p) => (
+                      <tr key={p.seq}>
+                        <td>{p.seq}</td>
+                        <td>
+                          <code>{p.remote_id ?? '—'}</code>
+                        </td>
+                        <td>
+                          <StatusBadge status={p.status} /> {p.error_code}
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
             )}
           </Card>
         </div>

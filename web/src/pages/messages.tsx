@@ -4,7 +4,8 @@ import type { Message } from '../api';
 import type { MessageStatus } from '../../../src/core/message.js';
 import { STATUSES, api, qs } from '../api';
 import { followEvents } from '../live';
-import { ErrorBox, StatusBadge, TableHead, when } from '../ui';
+import { ErrorBox, Ltr, StatusBadge, TableHead, reason, statusName, when } from '../ui';
+import { fmtNumber, ltr, t } from '../i18n';
 
 interface Filters {
   status: string;
@@ -119,74 +120,89 @@ export function Messages() {
 
   return (
     <div>
-      <h1>Messages</h1>
-      <form class="card filters" onSubmit={apply} role="search" aria-label="Filter messages">
+      <h1>{t('nav.messages')}</h1>
+      <form class="card filters" onSubmit={apply} role="search" aria-label={t('messages.filter')}>
         <label>
-          Status
+          {t('common.status')}
           <select name="status" value={draft.status} onChange={set('status')}>
-            <option value="">any</option>
+            <option value="">{t('messages.any')}</option>
             {STATUSES.map((s) => (
               <option key={s} value={s}>
-                {s.replace('_', ' ')}
+                {statusName(s)}
               </option>
             ))}
           </select>
         </label>
         <label>
-          Number
-          <input name="to" value={draft.to} onInput={set('to')} placeholder="+4915…" />
+          {t('common.number')}
+          <input name="to" dir="ltr" value={draft.to} onInput={set('to')} placeholder="+4915…" />
         </label>
         <label>
-          Text contains
+          {t('messages.textContains')}
           <input name="q" type="search" value={draft.q} onInput={set('q')} />
         </label>
         <label>
-          From
+          {t('messages.since')}
           <input name="since" type="date" value={draft.since} onInput={set('since')} />
         </label>
         <label>
-          To
+          {t('messages.until')}
           <input name="until" type="date" value={draft.until} onInput={set('until')} />
         </label>
         <div class="filter-actions">
           <button type="submit" class="primary">
-            Apply
+            {t('messages.apply')}
           </button>
           <button type="button" onClick={reset}>
-            Reset
+            {t('messages.reset')}
           </button>
           <a class="button" href={`/v1/messages/export${qs(toQuery(filters))}`} download>
-            Export CSV
+            {t('messages.export')}
           </a>
         </div>
       </form>
       <ErrorBox error={error} />
-      {canceled && <p role="status">Canceled the message to {canceled}.</p>}
+      {canceled && <p role="status">{t('messages.canceledTo', { to: ltr(canceled) })}</p>}
       <div class="card table-wrap">
-        <table class="messages">
-          <caption class="sr-only">Messages, newest first</caption>
-          <TableHead columns={['Created', 'To', 'Text', 'Segments', 'Status', '']} />
+        <table class="messages cards">
+          <caption class="sr-only">{t('messages.caption')}</caption>
+          <TableHead
+            columns={[
+              t('messages.created'),
+              t('messages.to'),
+              t('send.text'),
+              t('messages.segments'),
+              t('common.status'),
+              '',
+            ]}
+          />
           <tbody>
             {rows.map((m) => (
               <tr key={m.id} data-status={m.status}>
-                <td class="nowrap">{when(m.created_at)}</td>
-                <td class="nowrap">
-                  <a href={`#/messages/${encodeURIComponent(m.id)}`}>{m.to}</a>
+                <td class="nowrap" data-label={t('messages.created')}>
+                  {when(m.created_at)}
                 </td>
-                <td class="text-cell">{m.text}</td>
-                <td>{m.segments}</td>
-                <td>
+                <td class="nowrap" data-label={t('messages.to')}>
+                  <a href={`#/messages/${encodeURIComponent(m.id)}`}>
+                    <Ltr>{m.to}</Ltr>
+                  </a>
+                </td>
+                <td class="text-cell" dir="auto" data-label={t('send.text')}>
+                  {m.text}
+                </td>
+                <td data-label={t('messages.segments')}>{fmtNumber(m.segments)}</td>
+                <td data-label={t('common.status')}>
                   <StatusBadge status={m.status} />
-                  {m.error && <span class="muted small"> {m.error.code}</span>}
+                  {m.error && <span class="muted small"> {reason(m.error)}</span>}
                 </td>
                 <td>
                   {(m.status === 'queued' || m.status === 'scheduled') && (
                     <button
                       class="small"
                       onClick={() => cancel(m)}
-                      aria-label={`Cancel the message to ${m.to}`}
+                      aria-label={t('messages.cancelTo', { to: m.to })}
                     >
-                      Cancel
+                      {t('common.cancel')}
                     </button>
                   )}
                 </td>
@@ -194,10 +210,10 @@ export function Messages() {
             ))}
           </tbody>
         </table>
-        {!loading && rows.length === 0 && <p class="muted">No messages match.</p>}
+        {!loading && rows.length === 0 && <p class="muted">{t('messages.none')}</p>}
         {cursor && (
           <button onClick={() => load(filters, cursor)} disabled={loading}>
-            Load more
+            {t('messages.more')}
           </button>
         )}
       </div>

@@ -3,7 +3,8 @@ import { useEffect, useState } from 'preact/hooks';
 import type { Channel, User } from '../api';
 import { api, qs } from '../api';
 import { StackedBars } from '../chart';
-import { Card, ErrorBox, Progress } from '../ui';
+import { Card, ErrorBox, Progress, reason } from '../ui';
+import { fmtDateTime, fmtNumber, t } from '../i18n';
 
 interface Totals {
   messages: number;
@@ -20,8 +21,8 @@ interface Stats {
 type Queue = { queued: number; scheduled: number; sending: number };
 type Point = { start: string } & Omit<Totals, 'delivery_rate'>;
 
-const dayLabel = (iso: string) =>
-  new Date(iso).toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
+const dayLabel = (iso: string) => fmtDateTime(iso, { month: 'short', day: 'numeric' });
+const num = (n: number | undefined) => (n === undefined ? '…' : fmtNumber(n));
 
 /** Totals of some days of the series (delivery rate recomputed from them). */
 function sum(points: Point[]): Totals {
@@ -82,7 +83,9 @@ export function Overview({ user }: { user: User }) {
   }, [scope]);
 
   const rate = (t?: Totals) =>
-    t?.delivery_rate == null ? '—' : `${(t.delivery_rate * 100).toFixed(1)}\u00a0%`;
+    t?.delivery_rate == null
+      ? '—'
+      : fmtNumber(t.delivery_rate, { style: 'percent', minimumFractionDigits: 1, maximumFractionDigits: 1 });
   const today = days ? sum(days.series.slice(-1)) : undefined;
   const month = days ? sum(days.series.filter((p) => Date.parse(p.start) >= monthStart)) : undefined;
   const chart = days?.series.slice(-30) ?? [];
@@ -90,17 +93,17 @@ export function Overview({ user }: { user: User }) {
 
   return (
     <div>
-      <h1>Overview</h1>
-      <form class="filters scope" aria-label="Whose messages" onSubmit={(e) => e.preventDefault()}>
+      <h1>{t('nav.overview')}</h1>
+      <form class="filters scope" aria-label={t('overview.scope')} onSubmit={(e) => e.preventDefault()}>
         {admin && (
           <label>
-            User
+            {t('overview.user')}
             <select
               name="user_id"
               value={scope.user_id}
               onChange={(e) => setScope({ ...scope, user_id: e.currentTarget.value })}
             >
-              <option value="">all users</option>
+              <option value="">{t('overview.allUsers')}</option>
               {users.map((u) => (
                 <option key={u.id} value={u.id}>
                   {u.login}
@@ -110,13 +113,13 @@ export function Overview({ user }: { user: User }) {
           </label>
         )}
         <label>
-          Channel
+          {t('overview.channel')}
           <select
             name="channel_id"
             value={scope.channel_id}
             onChange={(e) => setScope({ ...scope, channel_id: e.currentTarget.value })}
           >
-            <option value="">all channels</option>
+            <option value="">{t('overview.allChannels')}</option>
             {channels.map((c) => (
               <option key={c.id} value={c.id}>
                 {c.name}
@@ -129,80 +132,86 @@ export function Overview({ user }: { user: User }) {
       <div class="tiles">
         {(
           [
-            ['Today', today],
-            ['This month', month],
+            ['Today', t('overview.today'), today],
+            ['This month', t('overview.thisMonth'), month],
           ] as const
-        ).map(([label, s]) => (
-          <section class="card tile-group" aria-label={label} key={label}>
+        ).map(([id, label, s]) => (
+          <section class="card tile-group" aria-label={label} key={id}>
             <h2>{label}</h2>
             <dl class="tiles-inner">
               <div>
-                <dt>Messages</dt>
-                <dd data-testid={`${label}-messages`}>{s?.messages ?? '…'}</dd>
+                <dt>{t('overview.messages')}</dt>
+                <dd data-testid={`${id}-messages`}>{num(s?.messages)}</dd>
               </div>
               <div>
-                <dt>Delivered</dt>
-                <dd class="ok">{s?.delivered ?? '…'}</dd>
+                <dt>{t('overview.delivered')}</dt>
+                <dd class="ok">{num(s?.delivered)}</dd>
               </div>
               <div>
-                <dt>Failed</dt>
-                <dd class="bad">{s?.failed ?? '…'}</dd>
+                <dt>{t('overview.failed')}</dt>
+                <dd class="bad">{num(s?.failed)}</dd>
               </div>
               <div>
-                <dt>Delivery rate</dt>
+                <dt>{t('overview.deliveryRate')}</dt>
                 <dd>{rate(s)}</dd>
               </div>
             </dl>
           </section>
         ))}
-        <section class="card tile-group" aria-label="Queue">
-          <h2>Queue</h2>
+        <section class="card tile-group" aria-label={t('overview.queue')}>
+          <h2>{t('overview.queue')}</h2>
           <dl class="tiles-inner">
             <div>
-              <dt>Waiting</dt>
-              <dd data-testid="queue-queued">{queue?.queued ?? '…'}</dd>
+              <dt>{t('overview.waiting')}</dt>
+              <dd data-testid="queue-queued">{num(queue?.queued)}</dd>
             </div>
             <div>
-              <dt>Sending</dt>
-              <dd>{queue?.sending ?? '…'}</dd>
+              <dt>{t('overview.sending')}</dt>
+              <dd>{num(queue?.sending)}</dd>
             </div>
             <div>
-              <dt>Scheduled</dt>
-              <dd>{queue?.scheduled ?? '…'}</dd>
+              <dt>{t('overview.scheduled')}</dt>
+              <dd>{num(queue?.scheduled)}</dd>
             </div>
           </dl>
         </section>
       </div>
 
       <div class="grid">
-        <Card title="Last 30 days" wide>
+        <Card title={t('overview.last30')} wide>
           <StackedBars
-            title="Messages per day over the last 30 days: delivered, failed and pending"
+            title={t('overview.chartTitle')}
             labels={labels}
             series={[
-              { label: 'Delivered', color: '#1a7f37', values: chart.map((p) => p.delivered) },
-              { label: 'Failed', color: '#cf222e', values: chart.map((p) => p.failed) },
-              { label: 'Pending', color: '#9a6700', values: chart.map((p) => p.pending) },
+              { label: t('overview.delivered'), color: '#1a7f37', values: chart.map((p) => p.delivered) },
+              { label: t('overview.failed'), color: '#cf222e', values: chart.map((p) => p.failed) },
+              { label: t('overview.pending'), color: '#9a6700', values: chart.map((p) => p.pending) },
             ]}
           />
         </Card>
-        <Card title={`Failure reasons${days?.series[0] ? ` since ${dayLabel(days.series[0].start)}` : ''}`}>
-          {days && days.failure_reasons.length === 0 && <p class="muted">No failures.</p>}
+        <Card
+          title={
+            days?.series[0]
+              ? t('overview.failureReasonsSince', { date: dayLabel(days.series[0].start) })
+              : t('overview.failureReasons')
+          }
+        >
+          {days && days.failure_reasons.length === 0 && <p class="muted">{t('overview.noFailures')}</p>}
           <ul class="bars">
             {days?.failure_reasons.map((r) => (
               <li key={r.code}>
-                <span class="bar-label">{r.code.replaceAll('_', ' ')}</span>
+                <span class="bar-label">{reason(r)}</span>
                 <span
                   class="bar"
-                  style={{ width: `${(r.count / (days.failure_reasons[0]?.count || 1)) * 100}%` }}
+                  style={{ inlineSize: `${(r.count / (days.failure_reasons[0]?.count || 1)) * 100}%` }}
                 />
-                <span class="bar-value">{r.count}</span>
+                <span class="bar-value">{fmtNumber(r.count)}</span>
               </li>
             ))}
           </ul>
         </Card>
-        <Card title="Channels">
-          {channels.length === 0 && <p class="muted">No channels yet.</p>}
+        <Card title={t('nav.channels')}>
+          {channels.length === 0 && <p class="muted">{t('overview.noChannels')}</p>}
           <ul class="health">
             {channels.map((c) => (
               <li key={c.id}>
@@ -212,10 +221,15 @@ export function Overview({ user }: { user: User }) {
                 />
                 <a href="#/channels">{c.name}</a>
                 <span class="muted small">
-                  {c.enabled ? (c.health?.status ?? c.state) : 'disabled'} · {c.type}
+                  {c.enabled ? t(`channelState.${c.health?.status ?? c.state}`) : t('channelState.disabled')}{' '}
+                  · {t(`channelType.${c.type}`, { defaultValue: c.type })}
                 </span>
                 <div class="health-usage">
-                  <Progress value={c.used_this_month} max={c.monthly_limit} label={`${c.name} this month`} />
+                  <Progress
+                    value={c.used_this_month}
+                    max={c.monthly_limit}
+                    label={t('overview.usageLabel', { name: c.name })}
+                  />
                 </div>
               </li>
             ))}

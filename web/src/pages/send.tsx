@@ -3,7 +3,9 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { Channel, User } from '../api';
 import { api, qs } from '../api';
 import { parseRecipients, zonedToUtc } from '../numbers';
-import { ErrorBox, Notice, Progress, StatusBadge } from '../ui';
+import { ErrorBox, Ltr, Notice, Outcomes, StatusBadge, reason } from '../ui';
+import { confirmAction } from '../confirm';
+import { fmtDateTime, fmtNumber, t } from '../i18n';
 
 interface Preview {
   encoding: string;
@@ -18,10 +20,24 @@ type Result =
   | { to: string; input: string; error: { code: string; message: string } };
 
 const CHUNK = 1000;
-const ZONES: string[] = (
-  Intl as unknown as { supportedValuesOf?: (k: string) => string[] }
-).supportedValuesOf?.('timeZone') ?? ['UTC'];
+/** From this many recipients on, the send is confirmed first, with the count and the segments. */
+export const BULK_CONFIRM = 10;
 const LOCAL_TZ = Intl.DateTimeFormat().resolvedOptions().timeZone;
+// UTC and the browser's own zone first (Chromium's list has no "UTC" at all), then the rest.
+const ZONES: string[] = [
+  ...new Set([
+    'UTC',
+    LOCAL_TZ,
+    ...((Intl as unknown as { supportedValuesOf?: (k: string) => string[] }).supportedValuesOf?.(
+      'timeZone',
+    ) ?? []),
+  ]),
+];
+
+/** "30 Nov 2030, 09:30 UTC": the instant in the zone it was chosen in, the zone named. */
+export function inZone(instant: Date, tz: string): string {
+  return `${fmtDateTime(instant, { dateStyle: 'medium', timeStyle: 'short', timeZone: tz })} ${tz}`;
+}
 
 /** The text with every character that forces UCS-2 marked; built from text nodes, never HTML. */
 function Highlighted({ text, chars }: { text: string; chars: string[] }) {
@@ -32,12 +48,12 @@ function Highlighted({ text, chars }: { text: string; chars: string[] }) {
     if (set.has(ch)) {
       if (run) parts.push(run);
       run = '';
-      parts.push(<mark title="Not in the GSM alphabet: forces UCS-2">{ch}</mark>);
+      parts.push(<mark title={t('send.notGsm')}>{ch}</mark>);
     } else run += ch;
   }
   if (run) parts.push(run);
   return (
-    <p class="highlighted" aria-label="Characters that force UCS-2 are marked">
+    <p class="highlighted" aria-label={t('send.marked')}>
       {parts}
     </p>
   );
@@ -53,7 +69,7 @@ interface Totals {
 
 /** Live progress of what was just sent (one batch per 1,000 recipients), with the results as CSV. */
 function BatchProgress({ batches }: { batches: string[] }) {
-  const [t, setT] = useState<Totals | null>(null);
+  const [tot, setT] = useState<Totals | null>(null);
   useEffect(() => {
     // A day back covers any clock difference between this browser and the gateway.
     const since = new Date(Date.now() - 86_400_000).toISOString();
@@ -82,19 +98,33 @@ function BatchProgress({ batches }: { batches: string[] }) {
     };
   }, [batches]);
 
-  const done = t ? t.delivered + t.failed + t.canceled : 0;
+  const done = tot ? tot.delivered + tot.failed + tot.canceled : 0;
   return (
     <div class="batch" data-testid="batch-progress">
-      <Progress value={done} max={t?.messages || 1} label="Messages finished" goal />
+      <Outcomes
+        delivered={tot?.delivered ?? 0}
+        failed={tot?.failed ?? 0}
+        canceled={tot?.canceled ?? 0}
+        total={tot?.messages || 1}
+        label={t('send.finishedLabel')}
+      />
       <p aria-live="polite">
-        {t
-          ? `${done} of ${t.messages} finished: ${t.delivered} delivered, ${t.failed} failed, ${t.pending} on the way.`
-          : 'Counting…'}
+        {tot
+          ? t('send.progress', {
+              done: fmtNumber(done),
+              count: tot.messages,
+              delivered: fmtNumber(tot.delivered),
+              failed: fmtNumber(tot.failed),
+              pending: fmtNumber(tot.pending),
+            })
+          : t('send.counting')}
       </p>
       <p>
         {batches.map((b, i) => (
           <a key={b} class="button" href={`/v1/messages/export${qs({ batch_id: b })}`} download>
-            Export results{batches.length > 1 ? ` (part ${i + 1} of ${batches.length})` : ''} (CSV)
+            {batches.length > 1
+              ? t('send.exportPart', { part: i + 1, parts: batches.length })
+              : t('send.export')}
           </a>
         ))}
       </p>
@@ -120,6 +150,7 @@ export function Send({ user }: { user: User }) {
   const [results, setResults] = useState<Result[] | null>(null);
   const [batches, setBatches] = useState<string[]>([]);
   const [fileNote, setFileNote] = useState('');
+  const [scheduledFor, setScheduledFor] = useState<string | null>(null);
 
   const numbers = useMemo(() => parseRecipients(recipients), [recipients]);
 
@@ -152,12 +183,12 @@ export function Send({ user }: { user: User }) {
     const file = (e.currentTarget as HTMLInputElement).files?.[0];
     if (!file) return;
     if (file.size > 5 * 1024 * 1024) {
-      setFileNote('The file is larger than 5 MB.');
+      setFileNote(t('send.fileTooLarge'));
       return;
     }
     const found = parseRecipients(await file.text());
     setRecipients((prev) => [prev.trim(), ...found].filter(Boolean).join('\n'));
-    setFileNote(`${found.length} numbers read from ${file.name}.`);
+    setFileNote(t('send.fileRead', { count: found.length, file: file.name }));
   };
 
   const submit = async (e: Event) => {
@@ -165,17 +196,35 @@ export function Send({ user }: { user: User }) {
     setError(null);
     setResults(null);
     setBatches([]);
+    setScheduledFor(null);
     if (numbers.length === 0) {
-      setError(new Error('Add at least one recipient.'));
+      setError(new Error(t('send.noRecipients')));
       return;
     }
     let sendAt: string | undefined;
     if (schedule) {
       if (!date || !time) {
-        setError(new Error('Choose a date and a time for the scheduled message.'));
+        setError(new Error(t('send.noDate')));
         return;
       }
       sendAt = zonedToUtc(date, time, tz).toISOString();
+    }
+    if (numbers.length >= BULK_CONFIRM) {
+      // The counter may lag the text by its debounce: the cost asked about is counted now.
+      const fresh = await api<Preview>('POST', '/v1/messages/preview', { text }).catch(() => preview);
+      const segments = fresh?.segments ?? 1;
+      const ok = await confirmAction({
+        title: t('send.confirmTitle', { count: numbers.length }),
+        body: t('send.confirmBody', {
+          count: numbers.length,
+          segments: fmtNumber(segments),
+          total: fmtNumber(segments * numbers.length),
+        }),
+        action: sendAt
+          ? t('send.scheduleTo', { count: numbers.length })
+          : t('send.sendTo', { count: numbers.length }),
+      });
+      if (!ok) return;
     }
     setBusy(true);
     const all: Result[] = [];
@@ -208,6 +257,14 @@ export function Send({ user }: { user: User }) {
       }
       setResults(all);
       setBatches(sent);
+      setScheduledFor(sendAt ? inZone(new Date(sendAt), tz) : null);
+      // Sent: an empty form, so a second click cannot send the same again.
+      if (sent.length > 0) {
+        setRecipients('');
+        setText('');
+        setFileNote('');
+        setSchedule(false);
+      }
     } catch (err) {
       setError(err);
       if (all.length) setResults(all);
@@ -222,32 +279,39 @@ export function Send({ user }: { user: User }) {
 
   return (
     <div>
-      <h1>Send</h1>
-      <form class="card form-grid" onSubmit={submit} aria-label="Send a message">
+      <h1>{t('nav.send')}</h1>
+      <form class="card form-grid" onSubmit={submit} aria-label={t('send.form')}>
         <label class="span2">
-          Recipients <span class="muted small">(one per line, or separated by commas)</span>
+          {t('send.recipients')} <span class="muted small">({t('send.recipientsHint')})</span>
           <textarea
             name="recipients"
+            dir="ltr"
             rows={4}
             value={recipients}
             onInput={(e) => setRecipients(e.currentTarget.value)}
             placeholder="+4915112345678"
           />
           <span class="muted small" aria-live="polite" data-testid="recipient-count">
-            {numbers.length} recipient{numbers.length === 1 ? '' : 's'}
+            {t('send.recipientCount', { count: numbers.length })}
           </span>
         </label>
         <label>
-          Or upload a list (CSV or TXT)
+          {t('send.upload')}
           <input type="file" name="file" accept=".csv,.txt,text/csv,text/plain" onChange={onFile} />
           {fileNote && <span class="muted small">{fileNote}</span>}
         </label>
         <label>
-          Sender id <span class="muted small">(optional)</span>
-          <input name="from" maxLength={16} value={from} onInput={(e) => setFrom(e.currentTarget.value)} />
+          {t('send.senderId')} <span class="muted small">({t('common.optional')})</span>
+          <input
+            name="from"
+            dir="ltr"
+            maxLength={16}
+            value={from}
+            onInput={(e) => setFrom(e.currentTarget.value)}
+          />
         </label>
         <label class="span2">
-          Text
+          {t('send.text')}
           <textarea
             name="text"
             rows={5}
@@ -259,25 +323,26 @@ export function Send({ user }: { user: User }) {
         <div class="span2 counter" aria-live="polite" data-testid="counter">
           {preview ? (
             <>
-              <strong>{preview.encoding === 'ucs2' ? 'UCS-2' : 'GSM-7'}</strong> · {preview.length} characters
-              · <strong>{preview.segments}</strong> segment{preview.segments === 1 ? '' : 's'} ·{' '}
-              {preview.remaining} left in this segment
+              <strong>{preview.encoding === 'ucs2' ? 'UCS-2' : 'GSM-7'}</strong> ·{' '}
+              {t('send.characters', { count: preview.length })} ·{' '}
+              <strong>{t('send.segments', { count: preview.segments })}</strong> ·{' '}
+              {t('send.remaining', { count: preview.remaining })}
               {preview.ucs2_chars.length > 0 && (
                 <>
                   <span class="warn">
                     {' '}
-                    · UCS-2 because of: {preview.ucs2_chars.map((c) => `“${c}”`).join(' ')}
+                    · {t('send.ucs2Because')} {preview.ucs2_chars.map((c) => `“${c}”`).join(' ')}
                   </span>
                   <Highlighted text={text} chars={preview.ucs2_chars} />
                 </>
               )}
             </>
           ) : (
-            <span class="muted">Type a text to see its encoding and segments.</span>
+            <span class="muted">{t('send.typeText')}</span>
           )}
         </div>
         <fieldset class="span2 options">
-          <legend>Options</legend>
+          <legend>{t('send.options')}</legend>
           <label class="inline">
             <input
               type="checkbox"
@@ -285,12 +350,12 @@ export function Send({ user }: { user: User }) {
               checked={flash}
               onChange={(e) => setFlash(e.currentTarget.checked)}
             />
-            Flash SMS (shown at once, not stored)
+            {t('send.flash')}
           </label>
           <label class="inline">
-            Replace type
+            {t('send.replaceType')}
             <select name="replace_id" value={replaceId} onChange={(e) => setReplaceId(e.currentTarget.value)}>
-              <option value="">none</option>
+              <option value="">{t('common.none')}</option>
               {[1, 2, 3, 4, 5, 6, 7].map((n) => (
                 <option key={n} value={String(n)}>
                   {n}
@@ -299,12 +364,12 @@ export function Send({ user }: { user: User }) {
             </select>
           </label>
           <label class="inline">
-            Channel
+            {t('send.channel')}
             <select name="channel_id" value={channelId} onChange={(e) => setChannelId(e.currentTarget.value)}>
-              <option value="">Automatic</option>
+              <option value="">{t('send.automatic')}</option>
               {channels.map((c) => (
                 <option key={c.id} value={c.id}>
-                  {c.name} ({c.type})
+                  {c.name} ({t(`channelType.${c.type}`, { defaultValue: c.type })})
                 </option>
               ))}
             </select>
@@ -319,21 +384,21 @@ export function Send({ user }: { user: User }) {
                 checked={schedule}
                 onChange={(e) => setSchedule(e.currentTarget.checked)}
               />
-              Schedule for later
+              {t('send.schedule')}
             </label>
           </legend>
           {schedule && (
             <>
               <label class="inline">
-                Date
+                {t('send.date')}
                 <input type="date" name="date" value={date} onInput={(e) => setDate(e.currentTarget.value)} />
               </label>
               <label class="inline">
-                Time
+                {t('send.time')}
                 <input type="time" name="time" value={time} onInput={(e) => setTime(e.currentTarget.value)} />
               </label>
               <label class="inline">
-                Time zone
+                {t('send.timeZone')}
                 <select name="tz" value={tz} onChange={(e) => setTz(e.currentTarget.value)}>
                   {ZONES.map((z) => (
                     <option key={z} value={z}>
@@ -342,45 +407,61 @@ export function Send({ user }: { user: User }) {
                   ))}
                 </select>
               </label>
+              {date && time && (
+                <p class="span2 muted small" data-testid="zone-echo">
+                  {t('send.willSendAt', { when: inZone(zonedToUtc(date, time, tz), tz) })}
+                </p>
+              )}
             </>
           )}
         </fieldset>
         <ErrorBox error={error} />
         <div class="span2">
           <button type="submit" class="primary" disabled={busy}>
-            {busy ? 'Sending…' : schedule ? `Schedule for ${numbers.length}` : `Send to ${numbers.length}`}
+            {busy
+              ? t('send.sending')
+              : schedule
+                ? t('send.scheduleTo', { count: numbers.length })
+                : t('send.sendTo', { count: numbers.length })}
           </button>
         </div>
       </form>
 
       {results && (
-        <section class="card" aria-label="Result" data-testid="send-result">
+        <section class="card" aria-label={t('send.result')} data-testid="send-result">
           <Notice>
-            {accepted} accepted, {refused.length} refused.{' '}
-            {accepted > 0 && <a href="#/messages">Follow them in Messages</a>}
+            {t('send.resultLine', { accepted: fmtNumber(accepted), refused: fmtNumber(refused.length) })}{' '}
+            {scheduledFor && accepted > 0 && (
+              <span data-testid="scheduled-for">{t('send.scheduledFor', { when: scheduledFor })} </span>
+            )}
+            {accepted > 0 && <a href="#/messages">{t('send.follow')}</a>}
           </Notice>
           {batches.length > 0 && <BatchProgress batches={batches} />}
           {refused.length > 0 && (
-            <table>
-              <caption>Refused recipients</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Number</th>
-                  <th scope="col">Reason</th>
-                </tr>
-              </thead>
-              <tbody>
-                {refused.map((r) => (
-                  <tr key={r.input}>
-                    <td>{r.input}</td>
-                    <td>
-                      {'status' in r && <StatusBadge status={r.status} />} {r.error?.message}{' '}
-                      <code class="muted">{r.error?.code}</code>
-                    </td>
+            <div class="table-wrap">
+              <table>
+                <caption>{t('send.refused')}</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">{t('common.number')}</th>
+                    <th scope="col">{t('send.reason')}</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
+                </thead>
+                <tbody>
+                  {refused.map((r) => (
+                    <tr key={r.input}>
+                      <td>
+                        <Ltr>{r.input}</Ltr>
+                      </td>
+                      <td>
+                        {'status' in r && <StatusBadge status={r.status} />} {reason(r.error)}{' '}
+                        <code class="muted">{r.error?.code}</code>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
           )}
         </section>
       )}

@@ -152,7 +152,9 @@ export function reportRoutes(app: FastifyInstance, deps: { store: Store; message
       // read only when the socket has taken the previous one (backpressure), and fastify
       // destroys the stream when the client goes away, which ends the generator and its queries.
       async function* lines() {
-        yield `${CSV_COLUMNS.join(',')}\r\n`;
+        // A UTF-8 byte order mark first: without it Excel reads the file as the local ANSI code
+        // page and Cyrillic, Persian or Chinese texts become mojibake.
+        yield `\uFEFF${CSV_COLUMNS.join(',')}\r\n`;
         for await (const rows of store.messages.pages(filter, EXPORT_PAGE)) yield rows.map(csvLine).join('');
       }
       const stamp = new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '');
