@@ -63,6 +63,18 @@ export class PolicySettingsRepo {
       .execute();
   }
 
+  /** A contact's zone for quiet hours; the contact is created when it does not exist yet. */
+  async setContactZone(ownerId: string, number: string, zone: string | null): Promise<void> {
+    const now = Date.now();
+    await this.db
+      .insertInto('contacts')
+      .values({ owner_id: ownerId, number, tags: '[]', updated_at: now, time_zone: zone })
+      .onConflict((oc) =>
+        oc.columns(['owner_id', 'number']).doUpdateSet({ time_zone: zone, updated_at: now }),
+      )
+      .execute();
+  }
+
   /**
    * New defaults apply to users created from now on: every existing user without a row of its
    * own first gets one with the defaults it had, in the same transaction.
