@@ -141,7 +141,19 @@ export async function migrate(db: Db): Promise<string[]> {
       return out;
     },
   };
-  const migrator = new Migrator({ db: db.kysely, provider, migrationTableName: 'smsgw_migrations' });
+  // Kysely looks for its tables in every schema unless told which: with another install (or a
+  // parallel test) in a second schema of the same database, it saw that one's lock table, did not
+  // create its own and failed ("relation kysely_migration_lock does not exist").
+  const schema =
+    db.dialect === 'postgres'
+      ? (await sql<{ s: string }>`select current_schema() as s`.execute(db.kysely)).rows[0]?.s
+      : undefined;
+  const migrator = new Migrator({
+    db: db.kysely,
+    provider,
+    migrationTableName: 'smsgw_migrations',
+    ...(schema ? { migrationTableSchema: schema, migrationLockTableSchema: schema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
