@@ -4,7 +4,7 @@
  * management commands), with the same audit rows as the API.
  */
 import type { Command } from 'commander';
-import { forgetPolicySettings } from '../services/template-send.js';
+import { forgetPolicySettings } from '../policy/settings.js';
 import type { Store } from '../store/index.js';
 import type { TemplateKind } from '../store/templates.js';
 

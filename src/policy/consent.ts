@@ -5,7 +5,7 @@
  */
 import { INSERT_CHUNK } from '../store/rows.js';
 import type { PolicyRule, Verdict } from './rule.js';
-import { ownerSettings } from './settings.js';
+import { policySettingsOf } from './settings.js';
 
 export const consentRule: PolicyRule = {
   name: 'consent',
@@ -13,7 +13,10 @@ export const consentRule: PolicyRule = {
     const out = new Map<string, Verdict>();
     const marketing = candidates.filter((c) => c.info.category === 'marketing');
     if (marketing.length === 0) return out;
-    const settings = await ownerSettings(ctx, candidates);
+    const settings = await policySettingsOf(
+      ctx.trx,
+      candidates.map((c) => c.message.owner_id),
+    );
     const needs = marketing.filter((c) => settings.get(c.message.owner_id)?.consentRequired);
     if (needs.length === 0) return out;
     const numbers = [...new Set(needs.map((c) => c.message.to))];

@@ -6,27 +6,14 @@
  */
 import { ApiError } from '../core/errors.js';
 import { isZone } from '../core/quiet-hours.js';
+import { policySettingsOf } from '../policy/settings.js';
 import type { Store } from '../store/index.js';
 import type { Principal } from './auth.js';
 import type { SendInput } from './messages.js';
 import { resolveTemplate } from './templates.js';
 
-/** Settings are read on every send: cached briefly; a change made on this node applies at once. */
-const CACHE_MS = 2_000;
-const cache = new Map<string, { templatesOnly: boolean; at: number }>();
-
-export function forgetPolicySettings(userId?: string): void {
-  if (userId === undefined) cache.clear();
-  else cache.delete(userId);
-}
-
 async function templatesOnly(store: Store, userId: string): Promise<boolean> {
-  const hit = cache.get(userId);
-  if (hit && Date.now() - hit.at < CACHE_MS) return hit.templatesOnly;
-  const on = (await store.policySettings.get(userId)).templatesOnly;
-  if (cache.size > 10_000) cache.clear();
-  cache.set(userId, { templatesOnly: on, at: Date.now() });
-  return on;
+  return (await policySettingsOf(store.db.kysely, [userId])).get(userId)?.templatesOnly ?? false;
 }
 
 export async function applyTemplate(

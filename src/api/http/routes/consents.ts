@@ -11,7 +11,7 @@ import { ApiError } from '../../../core/errors.js';
 import { normalizeNumber } from '../../../core/phone.js';
 import { isTime, isZone } from '../../../core/quiet-hours.js';
 import type { QuietWindow } from '../../../core/quiet-hours.js';
-import { forgetPolicySettings } from '../../../services/template-send.js';
+import { forgetPolicySettings } from '../../../policy/settings.js';
 import type { PolicySettings } from '../../../store/consents.js';
 import type { Store } from '../../../store/index.js';
 import type { ConsentRow } from '../../../store/schema.js';
