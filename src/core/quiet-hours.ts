@@ -4,9 +4,10 @@
  * (`Intl.Locale#timeZones`, CLDR) lists each country's zones; a country with one zone is easy,
  * one with several takes its most populous zone from PRIMARY_ZONE (else the first CLDR lists),
  * and a contact's or request's zone overrides it. Offsets, DST included, come from ICU too
- * (`Intl.DateTimeFormat` with `timeZone`), so there is no zone database to ship or keep current.
+ * (core/time.ts), so there is no zone database to ship or keep current.
  */
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
+import { localToUtc, zoneOffsetMs } from './time.js';
 
 export interface QuietWindow {
   /** A template category, or `*` for every message (plain text too). */
@@ -51,12 +52,7 @@ export function isTime(s: string): boolean {
 
 /** True when the runtime knows the IANA zone. */
 export function isZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
+  return zoneOffsetMs(zone, 0) !== undefined;
 }
 
 /**
@@ -89,43 +85,6 @@ function parseZone(e164: string): string | undefined {
   return (locale.getTimeZones?.() ?? locale.timeZones)?.[0];
 }
 
-const formats = new Map<string, Intl.DateTimeFormat>();
-
-function wall(ms: number, zone: string): { y: number; mo: number; d: number; h: number; mi: number } {
-  let f = formats.get(zone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    if (formats.size > 500) formats.clear();
-    formats.set(zone, f);
-  }
-  const p: Record<string, number> = {};
-  for (const part of f.formatToParts(ms)) if (part.type !== 'literal') p[part.type] = Number(part.value);
-  return { y: p.year!, mo: p.month!, d: p.day!, h: p.hour!, mi: p.minute! };
-}
-
-/** The zone's offset from UTC at an instant, in ms (whole minutes). */
-function offsetAt(ms: number, zone: string): number {
-  const w = wall(ms, zone);
-  const asUtc = Date.UTC(w.y, w.mo - 1, w.d, w.h, w.mi);
-  return asUtc - (ms - (((ms % 60_000) + 60_000) % 60_000));
-}
-
-/** The instant a local wall-clock time happens in the zone (a time skipped by DST lands an hour on). */
-function instantOf(y: number, mo: number, d: number, h: number, mi: number, zone: string): number {
-  const asUtc = Date.UTC(y, mo - 1, d, h, mi);
-  const first = asUtc - offsetAt(asUtc, zone);
-  return asUtc - offsetAt(first, zone);
-}
-
 const minutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 
 /**
@@ -140,24 +99,19 @@ export function quietUntil(
   const start = minutes(window.start);
   const end = minutes(window.end);
   if (start === end) return undefined;
-  const w = wall(now, zone);
-  const t = w.h * 60 + w.mi;
+  // The wall clock in the zone, as if it were UTC (core/time.ts: offsets from Intl).
+  const local = new Date(now + (zoneOffsetMs(zone, now) ?? 0));
+  const t = local.getUTCHours() * 60 + local.getUTCMinutes();
   const overnight = start > end;
   const inside = overnight ? t >= start || t < end : t >= start && t < end;
   if (!inside) return undefined;
   // The end is today, except in the evening part of a window that spans midnight.
-  const day =
-    overnight && t >= start
-      ? new Date(Date.UTC(w.y, w.mo - 1, w.d + 1))
-      : new Date(Date.UTC(w.y, w.mo - 1, w.d));
-  const until = instantOf(
-    day.getUTCFullYear(),
-    day.getUTCMonth() + 1,
-    day.getUTCDate(),
-    Math.floor(end / 60),
-    end % 60,
-    zone,
+  const day = Date.UTC(
+    local.getUTCFullYear(),
+    local.getUTCMonth(),
+    local.getUTCDate() + (overnight && t >= start ? 1 : 0),
   );
+  const until = localToUtc(day + end * 60_000, zone);
   return until > now ? until : undefined;
 }
 
