@@ -142,12 +142,15 @@ export class ConsentRepo {
     return row;
   }
 
-  countActive(ownerId: string): Promise<number> {
+  /**
+   * Consent records an owner holds, history included (the limit counts them all). Counted on the
+   * (owner_id, number) index alone, without reading rows.
+   */
+  count(ownerId: string): Promise<number> {
     return this.db
       .selectFrom('consents')
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .where('owner_id', '=', ownerId)
-      .where('revoked_at', 'is', null)
       .executeTakeFirstOrThrow()
       .then((r) => Number(r.n));
   }

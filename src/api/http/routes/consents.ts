@@ -18,7 +18,7 @@ import type { ConsentRow } from '../../../store/schema.js';
 import { ownerScope, principalOf, requireAdmin } from '../auth.js';
 import { csvCell } from './reports.js';
 
-/** Standing consents per user: one per number a business has; bounded like every resource. */
+/** Consent records per user, revoked ones included: bounded like every resource a client holds. */
 export const MAX_CONSENTS = 1_000_000;
 export const MAX_QUIET_WINDOWS = 10;
 
@@ -122,8 +122,11 @@ export function consentRoutes(app: FastifyInstance, deps: { store: Store }): voi
       if (!Number.isFinite(grantedAt) || grantedAt > Date.now() + 60_000) {
         throw new ApiError('validation_failed', 'granted_at must be a time not in the future.', 'granted_at');
       }
-      if ((await store.consents.countActive(p.user.id)) >= MAX_CONSENTS) {
-        throw new ApiError('conflict', `At most ${MAX_CONSENTS} standing consents per user.`);
+      if ((await store.consents.count(p.user.id)) >= MAX_CONSENTS) {
+        throw new ApiError(
+          'conflict',
+          `At most ${MAX_CONSENTS} consent records per user; erase old numbers first.`,
+        );
       }
       const row = await store.consents.grant({
         ownerId: p.user.id,
