@@ -406,6 +406,32 @@ for (const database of DATABASES) {
       }
     });
 
+    it('holds plain text from the seed API too when a window covers every category', async () => {
+      const later = users.later!;
+      const wall = (ms: number) =>
+        new Intl.DateTimeFormat('en-GB', {
+          timeZone: 'Europe/Berlin',
+          hour: '2-digit',
+          minute: '2-digit',
+          hourCycle: 'h23',
+        }).format(ms);
+      const now = Date.now();
+      await t.call('PATCH', '/v1/policy', {
+        auth: later.key,
+        body: { quiet_hours: [{ category: '*', start: wall(now - 3_600_000), end: wall(now + 600_000) }] },
+      });
+      const seed = await t.call(
+        'GET',
+        `/smsc.php?login=later&pass=${password('later')}&tel=4915112340009&msg=${encodeURIComponent('plain')}`,
+        { auth: null },
+      );
+      expect(seed.status, JSON.stringify(seed.body)).toBe(200);
+      const m = await t.app.store.messages.byId(seed.body.ids[0]);
+      expect(m?.status).toBe('scheduled');
+      expect(m!.next_attempt_at).toBeGreaterThan(now + 500_000);
+      await t.call('PATCH', '/v1/policy', { auth: later.key, body: { quiet_hours: [] } });
+    });
+
     it("erases a number's personal data for its owner: counts kept, number and text redacted", async () => {
       const shop = users.shop!;
       const number = '+4915112340008';
