@@ -23,6 +23,7 @@ import { backupSqlite, restoreSqlite } from '../store/backup.js';
 import { monthOf } from '../store/ids.js';
 import { sqlitePathFor } from '../store/index.js';
 import { isFailure } from '../channels/modem/probe.js';
+import { registerPolicyCommands } from './policy.js';
 
 const program = new Command('smsgw')
   .description('Self-hosted SMS gateway')
@@ -578,6 +579,8 @@ program
     print(results);
     if (results.length > 0 && results.every(isFailure)) process.exitCode = 1;
   });
+
+registerPolicyCommands(program, withStore, print);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const msg = err instanceof ApiError ? `${err.code}: ${err.message}` : (err as Error).message;

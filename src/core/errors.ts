@@ -57,6 +57,14 @@ export const ERRORS = {
   blacklisted: { status: 422, message: 'The recipient is blacklisted.' },
   opted_out: { status: 422, message: 'The recipient opted out.' },
   expired: { status: 410, message: 'The message validity ran out before delivery.' },
+  // Sending policy: templates, signatures, consent (issue 14)
+  template_required: {
+    status: 403,
+    message: 'This account may send only approved templates (template_id and params).',
+  },
+  template_not_approved: { status: 422, message: 'The template is not approved.' },
+  signature_not_approved: { status: 422, message: 'None of your sender signatures is approved yet.' },
+  no_consent: { status: 422, message: 'The recipient has not opted in to marketing messages.' },
   rejected_by_network: { status: 422, message: 'The network rejected the message.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

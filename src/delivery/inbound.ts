@@ -132,6 +132,8 @@ export class InboundService {
 
     if (word && words(settings.stop_words, DEFAULT_STOP_WORDS).includes(word)) {
       await this.store.optOuts.add(owner.id, row.from, word);
+      // STOP also withdraws any marketing consent on record (issue 14).
+      await this.store.consents.revoke(owner.id, row.from, 'stop');
       await this.markKeyword(row, word);
       // The one message an opted-out number still gets: the confirmation.
       await reply(settings.stop_reply ?? DEFAULT_REPLIES.stop, true);

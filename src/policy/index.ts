@@ -5,10 +5,17 @@
  */
 import type { Candidate, PolicyContext, PolicyRule, Verdict } from './rule.js';
 import { optOutRule } from './opt-out.js';
+import { consentRule } from './consent.js';
+import { quietHoursRule } from './quiet-hours.js';
 
 export type { Candidate, MessagePolicyInfo, PolicyContext, PolicyRule, Verdict } from './rule.js';
 
-export const DEFAULT_RULES: readonly PolicyRule[] = [optOutRule];
+export const DEFAULT_RULES: readonly PolicyRule[] = [
+  optOutRule,
+  consentRule,
+  // Holds after every refusal, before charging.
+  quietHoursRule,
+];
 
 export interface Refusal {
   code: string;

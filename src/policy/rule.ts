@@ -28,6 +28,8 @@ export interface MessagePolicyInfo {
   category?: string | undefined;
   /** Skip every rule (STOP confirmations and HELP answers go out even to opted-out numbers). */
   bypass?: boolean | undefined;
+  /** IANA zone of the recipient given with the request (quiet hours); else contact's or number's. */
+  timeZone?: string | undefined;
 }
 
 export interface Candidate {

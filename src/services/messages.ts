@@ -15,11 +15,17 @@ import { newId } from '../store/ids.js';
 import type { NewMessage } from '../store/schema.js';
 import type { Principal } from './auth.js';
 import { sha256 } from './secrets.js';
+import { applyTemplate } from './template-send.js';
 
 export interface SendInput {
   /** Raw recipients as the client wrote them. */
   to: string[];
-  text: string;
+  /** The text; or none, with templateId and params (the rendered approved template). */
+  text?: string | undefined;
+  templateId?: string | undefined;
+  params?: Record<string, unknown> | undefined;
+  /** IANA zone of the recipients, for quiet hours (else the contact's or the number's). */
+  timeZone?: string | undefined;
   from?: string | undefined;
   flash?: boolean | undefined;
   replaceId?: number | undefined;
@@ -127,6 +133,10 @@ export class MessageService {
     if (input.dlrUrl !== undefined && this.limits.urlGuard) {
       await this.limits.urlGuard.check(input.dlrUrl, 'dlr-url');
     }
+    // Templates-only accounts, template rendering and its category (services/template-send.ts).
+    const request = input;
+    const templated = await applyTemplate(this.store, principal, input, opts);
+    input = templated.input;
     const callbackUrl = input.callbackUrl ?? (await this.keyCallback(principal.apiKeyId));
     const transliterate = await this.transliterates(principal.user.id);
     if (input.channelId !== undefined) await this.checkChannel(principal, input.channelId);
@@ -135,14 +145,14 @@ export class MessageService {
       ? {
           userId: principal.user.id,
           key: idempotencyKey,
-          requestHash: sha256(JSON.stringify(canonical(input))),
+          requestHash: sha256(JSON.stringify(canonical(request))),
           statusCode: 202,
         }
       : undefined;
     const outcome = await this.batcher.submit({
       messages: rows,
       idempotency: idem,
-      policy: { bypass: opts.bypassOptOut, category: opts.category },
+      policy: { bypass: opts.bypassOptOut, category: templated.category, timeZone: input.timeZone },
       respond: (refused) => JSON.stringify(markRefused(structuredClone(result), rows, refused)),
     });
     if (outcome.kind === 'conflict')
@@ -363,6 +373,8 @@ function canonical(input: SendInput): unknown {
     channelId: input.channelId ?? null,
     // Only when set, so the hash of every request stored before these fields stays the same.
     ...(input.dlrUrl !== undefined ? { dlrUrl: input.dlrUrl, dlrMask: input.dlrMask ?? null } : {}),
+    ...(input.templateId !== undefined ? { templateId: input.templateId, params: input.params ?? null } : {}),
+    ...(input.timeZone !== undefined ? { timeZone: input.timeZone } : {}),
   };
 }
 

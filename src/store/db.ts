@@ -22,6 +22,7 @@ import * as m009 from './migrations/009-lifecycle.js';
 import * as m010 from './migrations/010-repair-non-finite.js';
 import * as m011 from './migrations/011-inbound-processed.js';
 import * as m012 from './migrations/012-dlr-callbacks.js';
+import * as m015 from './migrations/015-templates-consent.js';
 import * as m021 from './migrations/021-search-fold.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -95,6 +96,7 @@ const MIGRATIONS: Record<string, { up(db: Kysely<unknown>, dialect: Dialect): Pr
   '010-repair-non-finite': m010,
   '011-inbound-processed': m011,
   '012-dlr-callbacks': m012,
+  '015-templates-consent': m015,
   '021-search-fold': m021,
 };
 
@@ -146,7 +148,19 @@ export async function migrate(db: Db): Promise<string[]> {
       return out;
     },
   };
-  const migrator = new Migrator({ db: db.kysely, provider, migrationTableName: 'smsgw_migrations' });
+  // Kysely looks for its tables in every schema unless told which: with another install (or a
+  // parallel test) in a second schema of the same database, it saw that one's lock table, did not
+  // create its own and failed ("relation kysely_migration_lock does not exist").
+  const schema =
+    db.dialect === 'postgres'
+      ? (await sql<{ s: string }>`select current_schema() as s`.execute(db.kysely)).rows[0]?.s
+      : undefined;
+  const migrator = new Migrator({
+    db: db.kysely,
+    provider,
+    migrationTableName: 'smsgw_migrations',
+    ...(schema ? { migrationTableSchema: schema, migrationLockTableSchema: schema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

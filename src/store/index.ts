@@ -11,6 +11,8 @@ import { StatsRepo } from './stats.js';
 import { RetentionRepo } from './retention.js';
 import { SmppOutboxRepo } from './smpp-outbox.js';
 import { ContactRepo, InboundRepo, KeywordRepo, OptOutRepo } from './inbound.js';
+import { ConsentRepo, PolicySettingsRepo } from './consents.js';
+import { TemplateRepo } from './templates.js';
 
 export interface Store {
   db: Db;
@@ -29,6 +31,9 @@ export interface Store {
   stats: StatsRepo;
   retention: RetentionRepo;
   smppOutbox: SmppOutboxRepo;
+  templates: TemplateRepo;
+  consents: ConsentRepo;
+  policySettings: PolicySettingsRepo;
   close(): Promise<void>;
 }
 
@@ -51,6 +56,9 @@ export function createStore(db: Db): Store {
     stats: new StatsRepo(db.kysely, db.caps),
     retention: new RetentionRepo(db.kysely),
     smppOutbox: new SmppOutboxRepo(db.kysely, db.dialect),
+    templates: new TemplateRepo(db.kysely),
+    consents: new ConsentRepo(db.kysely),
+    policySettings: new PolicySettingsRepo(db.kysely),
     close: () => db.close(),
   };
 }

@@ -255,6 +255,8 @@ export interface ContactsTable {
   /** JSON array of strings. */
   tags: string;
   updated_at: number;
+  /** IANA zone overriding the one derived from the number (quiet hours); migration 015. */
+  time_zone?: string | null;
 }
 
 export interface OptOutsTable {
@@ -293,6 +295,10 @@ export interface Database {
   contacts: ContactsTable;
   opt_outs: OptOutsTable;
   sessions: SessionsTable;
+  templates: TemplatesTable;
+  policy_audit: PolicyAuditTable;
+  consents: ConsentsTable;
+  policy_settings: PolicySettingsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -310,3 +316,66 @@ export type WebhookAttemptRow = Selectable<WebhookAttemptsTable>;
 export type InboundRow = Selectable<InboundMessagesTable>;
 export type KeywordRuleRow = Selectable<KeywordRulesTable>;
 export type SessionRow = Selectable<SessionsTable>;
+
+/** Templates and sender signatures (`kind`), reviewed by an admin (migration 015). */
+export interface TemplatesTable {
+  id: string;
+  owner_id: string;
+  kind: 'template' | 'signature';
+  name: string;
+  text: string;
+  /** Templates: verification, notification or marketing. Null for signatures. */
+  category: string | null;
+  /** Signatures: prefix or suffix. Null for templates. */
+  placement: 'prefix' | 'suffix' | null;
+  /** JSON object of declared variables: {name: {type?, max_length?}}; null when none declared. */
+  variables: string | null;
+  status: 'pending' | 'approved' | 'rejected';
+  reason: string | null;
+  created_at: number;
+  updated_at: number;
+  decided_at: number | null;
+  decided_by: string | null;
+}
+
+export interface PolicyAuditTable {
+  id: Generated<number>;
+  owner_id: string;
+  subject_kind: 'template' | 'signature' | 'erasure';
+  subject_id: string;
+  actor_id: string | null;
+  action: string;
+  before_status: string | null;
+  after_status: string | null;
+  reason: string | null;
+  created_at: number;
+}
+
+export interface ConsentsTable {
+  id: Generated<number>;
+  owner_id: string;
+  number: string;
+  source: string;
+  text_shown: string | null;
+  proof_ip: string | null;
+  proof_form_id: string | null;
+  granted_at: number;
+  revoked_at: number | null;
+  /** What revoked it: `api`, `stop` (the recipient replied STOP), `erasure`. */
+  revoked_by: string | null;
+}
+
+/** Per user, or `*` for the defaults a new user starts with. */
+export interface PolicySettingsTable {
+  user_id: string;
+  templates_only: number;
+  consent_required: number;
+  /** JSON array of {category, start, end} windows ("21:00", "09:00"); null: none. */
+  quiet_hours: string | null;
+  updated_at: number;
+}
+
+export type TemplateRow = Selectable<TemplatesTable>;
+export type PolicyAuditRow = Selectable<PolicyAuditTable>;
+export type ConsentRow = Selectable<ConsentsTable>;
+export type PolicySettingsRow = Selectable<PolicySettingsTable>;

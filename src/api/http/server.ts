@@ -31,6 +31,8 @@ import { createMetrics, opsRoutes } from './routes/ops.js';
 import { reportRoutes } from './routes/reports.js';
 import { seedRoutes } from './routes/seed.js';
 import { sessionRoutes } from './routes/session.js';
+import { templateRoutes } from './routes/templates.js';
+import { consentRoutes } from './routes/consents.js';
 
 export interface HttpDeps extends OpsDeps {
   auth: AuthService;
@@ -193,6 +195,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   kannelRoutes(app, deps);
   sessionRoutes(app, deps);
   opsRoutes(app, { ...deps, metricsToken: limits.metricsToken }, metrics);
+  templateRoutes(app, deps);
+  consentRoutes(app, deps);
   await registerDashboard(app, deps.webDir);
   return app;
 }

@@ -461,6 +461,12 @@ function smppStatusFor(err: ApiError): number {
       return err.field === 'from' ? STATUS.ESME_RINVSRCADR : STATUS.ESME_RSUBMITFAIL;
     case 'rate_limited':
       return STATUS.ESME_RTHROTTLED;
+    // A templates-only account (SMPP carries plain text only): a permanent refusal of the
+    // content; SMPP 3.4 has no closer status than "submit_sm failed" (not a throttle: no retry).
+    case 'template_required':
+    case 'template_not_approved':
+    case 'signature_not_approved':
+      return STATUS.ESME_RSUBMITFAIL;
     default:
       return STATUS.ESME_RSUBMITFAIL;
   }

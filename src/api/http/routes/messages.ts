@@ -15,6 +15,7 @@ import type { Principal } from '../../../services/auth.js';
 import { idCursor } from '../cursor.js';
 import { ownerScope, principalOf } from '../auth.js';
 import { eventView, messageView, partView } from '../views.js';
+import { TemplateSendFields, templateSendInput } from './templates.js';
 
 export const SendSchema = Type.Object({
   to: Type.Union(
@@ -23,7 +24,9 @@ export const SendSchema = Type.Object({
       description: 'A number, an array of up to 1,000 numbers, or a comma-separated string.',
     },
   ),
-  text: Type.String({ maxLength: 20_000 }),
+  // Either text or template_id with params (issue 14).
+  text: Type.Optional(Type.String({ maxLength: 20_000 })),
+  ...TemplateSendFields,
   from: Type.Optional(Type.String({ maxLength: 16, description: 'Sender id: digits or up to 11 letters.' })),
   flash: Type.Optional(Type.Boolean({ description: 'Class 0: shown at once, not stored.' })),
   replace_id: Type.Optional(
@@ -140,6 +143,7 @@ export function toSendInput(b: SendBody): SendInput {
     allOrNothing: b.all_or_nothing,
     deliveryReport: b.delivery_report,
     channelId: b.channel_id || undefined,
+    ...templateSendInput(b),
   };
 }
 

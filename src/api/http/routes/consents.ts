@@ -1,0 +1,320 @@
+/**
+ * Consent, privacy and the sending-policy settings (issue 14): consent records per number with
+ * their proof, revocation, a data subject's export, erasure of a number's personal data; a
+ * user's policy (templates-only, opt-in required for marketing, quiet hours) and the defaults
+ * for new users; a contact's time zone for quiet hours.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { Static } from 'typebox';
+import { ApiError } from '../../../core/errors.js';
+import { normalizeNumber } from '../../../core/phone.js';
+import { isTime, isZone } from '../../../core/quiet-hours.js';
+import type { QuietWindow } from '../../../core/quiet-hours.js';
+import { forgetPolicySettings } from '../../../policy/settings.js';
+import type { PolicySettings } from '../../../store/consents.js';
+import type { Store } from '../../../store/index.js';
+import type { ConsentRow } from '../../../store/schema.js';
+import { ownerScope, principalOf, requireAdmin } from '../auth.js';
+import { csvCell } from './reports.js';
+
+/** Consent records per user, revoked ones included: bounded like every resource a client holds. */
+export const MAX_CONSENTS = 1_000_000;
+export const MAX_QUIET_WINDOWS = 10;
+
+const NumberField = Type.String({
+  minLength: 1,
+  maxLength: 32,
+  description: 'International format, e.g. +4915112345678.',
+});
+const ConsentBody = Type.Object({
+  number: NumberField,
+  source: Type.String({
+    minLength: 1,
+    maxLength: 100,
+    description: 'Where it was given: web form, paper, keyword...',
+  }),
+  text_shown: Type.Optional(
+    Type.String({ maxLength: 2_000, description: 'The words the person agreed to.' }),
+  ),
+  proof_ip: Type.Optional(Type.String({ maxLength: 64 })),
+  form_id: Type.Optional(Type.String({ maxLength: 200 })),
+  granted_at: Type.Optional(Type.String({ format: 'date-time' })),
+});
+const NumberQuery = Type.Object({ number: NumberField });
+const ExportQuery = Type.Object({
+  number: NumberField,
+  format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')])),
+});
+const Window = Type.Object(
+  {
+    category: Type.String({
+      minLength: 1,
+      maxLength: 32,
+      description: 'A template category, or * for every message.',
+    }),
+    start: Type.String({ pattern: '^\\d\\d:\\d\\d$' }),
+    end: Type.String({ pattern: '^\\d\\d:\\d\\d$' }),
+  },
+  { additionalProperties: false },
+);
+const PolicyBody = Type.Object({
+  user_id: Type.Optional(Type.String({ maxLength: 64, description: "Admins: another user's policy." })),
+  templates_only: Type.Optional(Type.Boolean({ description: 'Admins only.' })),
+  consent_required: Type.Optional(Type.Boolean()),
+  quiet_hours: Type.Optional(Type.Array(Window, { maxItems: MAX_QUIET_WINDOWS })),
+});
+const PolicyQuery = Type.Object({ user_id: Type.Optional(Type.String({ maxLength: 64 })) });
+const ContactZone = Type.Object({ time_zone: Type.Union([Type.Null(), Type.String({ maxLength: 64 })]) });
+
+function e164(raw: string, field = 'number'): string {
+  const n = normalizeNumber(raw);
+  if (!n.ok) throw new ApiError('invalid_number', n.reason, field);
+  return n.e164;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+function consentView(c: ConsentRow) {
+  return {
+    id: c.id,
+    owner_id: c.owner_id,
+    number: c.number,
+    source: c.source,
+    text_shown: c.text_shown,
+    proof_ip: c.proof_ip,
+    form_id: c.proof_form_id,
+    granted_at: iso(c.granted_at),
+    revoked_at: iso(c.revoked_at),
+    revoked_by: c.revoked_by,
+  };
+}
+
+function policyView(s: PolicySettings) {
+  return { templates_only: s.templatesOnly, consent_required: s.consentRequired, quiet_hours: s.quietHours };
+}
+
+function checkWindows(windows: QuietWindow[] | undefined): void {
+  for (const [i, w] of (windows ?? []).entries()) {
+    for (const k of ['start', 'end'] as const) {
+      if (!isTime(w[k]))
+        throw new ApiError('validation_failed', `${k} must be HH:MM (00:00–23:59).`, `quiet_hours.${i}.${k}`);
+    }
+    if (w.start === w.end)
+      throw new ApiError('validation_failed', 'start and end must differ.', `quiet_hours.${i}.end`);
+  }
+}
+
+export function consentRoutes(app: FastifyInstance, deps: { store: Store }): void {
+  const { store } = deps;
+  const tags = ['consent'];
+
+  app.post(
+    '/v1/consents',
+    { schema: { tags, summary: 'Record an opt-in with its proof', body: ConsentBody } },
+    async (req, reply) => {
+      const p = principalOf(req);
+      const b = req.body as Static<typeof ConsentBody>;
+      if (!b.proof_ip && !b.form_id) {
+        throw new ApiError('missing_parameter', 'Give the proof: proof_ip or form_id.', 'proof_ip');
+      }
+      const grantedAt = b.granted_at ? Date.parse(b.granted_at) : Date.now();
+      if (!Number.isFinite(grantedAt) || grantedAt > Date.now() + 60_000) {
+        throw new ApiError('validation_failed', 'granted_at must be a time not in the future.', 'granted_at');
+      }
+      if ((await store.consents.count(p.user.id)) >= MAX_CONSENTS) {
+        throw new ApiError(
+          'conflict',
+          `At most ${MAX_CONSENTS} consent records per user; erase old numbers first.`,
+        );
+      }
+      const row = await store.consents.grant({
+        ownerId: p.user.id,
+        number: e164(b.number),
+        source: b.source,
+        textShown: b.text_shown,
+        proofIp: b.proof_ip,
+        proofFormId: b.form_id,
+        grantedAt,
+      });
+      return reply.status(201).send(consentView(row));
+    },
+  );
+
+  app.get(
+    '/v1/consents',
+    { schema: { tags, summary: "A number's consent records", querystring: NumberQuery } },
+    async (req) => {
+      const p = principalOf(req);
+      const number = e164((req.query as Static<typeof NumberQuery>).number);
+      const rows = await store.consents.history(ownerScope(p), number);
+      return {
+        number,
+        consented: rows.some((r) => r.revoked_at === null && r.owner_id === p.user.id),
+        data: rows.map(consentView),
+      };
+    },
+  );
+
+  app.delete(
+    '/v1/consents/:number',
+    { schema: { tags, summary: 'Revoke the standing consent of a number', params: NumberQuery } },
+    async (req) => {
+      const p = principalOf(req);
+      const number = e164((req.params as Static<typeof NumberQuery>).number);
+      return { number, revoked: await store.consents.revoke(p.user.id, number, 'api') };
+    },
+  );
+
+  app.get(
+    '/v1/consents/export',
+    {
+      schema: {
+        tags,
+        summary: "A number's consent history (data-subject request), JSON or CSV",
+        querystring: ExportQuery,
+      },
+    },
+    async (req: FastifyRequest, reply: FastifyReply) => {
+      const p = principalOf(req);
+      const q = req.query as Static<typeof ExportQuery>;
+      const number = e164(q.number);
+      const rows = (await store.consents.history(ownerScope(p), number)).map(consentView);
+      if (q.format !== 'csv') return { number, exported_at: new Date().toISOString(), consents: rows };
+      const head = [
+        'id',
+        'owner_id',
+        'number',
+        'source',
+        'text_shown',
+        'proof_ip',
+        'form_id',
+        'granted_at',
+        'revoked_at',
+        'revoked_by',
+      ] as const;
+      const lines = [
+        head.join(','),
+        ...rows.map((r) => head.map((k) => csvCell(String(r[k] ?? ''))).join(',')),
+      ];
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="consents-${number.replace(/\D/g, '')}.csv"`)
+        .send(`${lines.join('\r\n')}\r\n`);
+    },
+  );
+
+  app.post(
+    '/v1/privacy/erase',
+    {
+      schema: {
+        tags,
+        summary: "Erase a number's personal data (messages kept as counts)",
+        body: Type.Object({ number: NumberField }),
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      const number = e164((req.body as { number: string }).number);
+      return { erased: await store.consents.erase(ownerScope(p), number, p.user.id) };
+    },
+  );
+
+  // ---- policy settings
+  const target = async (req: FastifyRequest, userId: string | undefined) => {
+    const p = principalOf(req);
+    if (userId === undefined || userId === p.user.id) return p.user.id;
+    requireAdmin(req);
+    if (!(await store.users.byId(userId))) throw new ApiError('not_found', 'No such user.', 'user_id');
+    return userId;
+  };
+
+  app.get(
+    '/v1/policy',
+    { schema: { tags, summary: 'Sending policy in force for a user', querystring: PolicyQuery } },
+    async (req) => {
+      const userId = await target(req, (req.query as Static<typeof PolicyQuery>).user_id);
+      return policyView(await store.policySettings.get(userId));
+    },
+  );
+
+  app.patch(
+    '/v1/policy',
+    { schema: { tags, summary: "Change a user's sending policy", body: PolicyBody } },
+    async (req) => {
+      const b = req.body as Static<typeof PolicyBody>;
+      const userId = await target(req, b.user_id);
+      // Templates-only is the admin's restriction on an account; the account may not lift it.
+      if (b.templates_only !== undefined) requireAdmin(req);
+      checkWindows(b.quiet_hours);
+      const now = await store.policySettings.get(userId);
+      const next: PolicySettings = {
+        templatesOnly: b.templates_only ?? now.templatesOnly,
+        consentRequired: b.consent_required ?? now.consentRequired,
+        quietHours: b.quiet_hours ?? now.quietHours,
+      };
+      await store.policySettings.put(userId, next);
+      forgetPolicySettings(userId);
+      return policyView(next);
+    },
+  );
+
+  app.get(
+    '/v1/policy/defaults',
+    { schema: { tags, summary: 'The policy new users start with (admin)' } },
+    async (req) => {
+      requireAdmin(req);
+      return policyView(await store.policySettings.get('*'));
+    },
+  );
+
+  app.put(
+    '/v1/policy/defaults',
+    {
+      schema: {
+        tags,
+        summary: 'Set the policy new users start with (admin); existing users keep theirs',
+        body: PolicyBody,
+      },
+    },
+    async (req) => {
+      requireAdmin(req);
+      const b = req.body as Static<typeof PolicyBody>;
+      checkWindows(b.quiet_hours);
+      const next: PolicySettings = {
+        templatesOnly: b.templates_only ?? false,
+        consentRequired: b.consent_required ?? false,
+        quietHours: b.quiet_hours ?? [],
+      };
+      await store.policySettings.putDefaults(next);
+      forgetPolicySettings();
+      return policyView(next);
+    },
+  );
+
+  app.put(
+    '/v1/contacts/:number/time_zone',
+    {
+      schema: {
+        tags,
+        summary: "A contact's time zone for quiet hours (null: derive from the number)",
+        params: NumberQuery,
+        body: ContactZone,
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      const number = e164((req.params as Static<typeof NumberQuery>).number);
+      const zone = (req.body as Static<typeof ContactZone>).time_zone;
+      if (zone !== null && !isZone(zone)) {
+        throw new ApiError(
+          'validation_failed',
+          'time_zone must be an IANA zone such as Europe/Berlin.',
+          'time_zone',
+        );
+      }
+      await store.policySettings.setContactZone(p.user.id, number, zone);
+      return { number, time_zone: zone };
+    },
+  );
+}

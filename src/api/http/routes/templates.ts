@@ -1,0 +1,258 @@
+/**
+ * Templates and sender signatures with their review (issue 14): a user submits and edits its
+ * own; an admin sees every one (`?status=pending` is the review queue) and approves or rejects
+ * with a reason. Every change is an audit row, shown as `history` on the item.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { Static } from 'typebox';
+import { ApiError } from '../../../core/errors.js';
+import { TEMPLATE_CATEGORIES, VARIABLE_TYPES } from '../../../core/template.js';
+import type { Principal } from '../../../services/auth.js';
+import type { SendInput } from '../../../services/messages.js';
+import type { TemplateFields } from '../../../services/templates.js';
+import { MAX_TEMPLATE_TEXT, declared, edit, submit } from '../../../services/templates.js';
+import type { Store } from '../../../store/index.js';
+import type { PolicyAuditRow, TemplateRow } from '../../../store/schema.js';
+import type { TemplateKind } from '../../../store/templates.js';
+import { ownerScope, principalOf, requireAdmin } from '../auth.js';
+
+/** The fields POST /v1/messages takes instead of `text`. */
+export const TemplateSendFields = {
+  template_id: Type.Optional(Type.String({ maxLength: 64, description: 'An approved template of yours.' })),
+  params: Type.Optional(
+    Type.Record(
+      Type.String({ maxLength: 32 }),
+      Type.Union([Type.String({ maxLength: 1_000 }), Type.Number()]),
+      {
+        maxProperties: 50,
+        description: 'Values of the template variables, e.g. {"code": "123456"}.',
+      },
+    ),
+  ),
+  time_zone: Type.Optional(
+    Type.String({ maxLength: 64, description: "Recipients' IANA zone for quiet hours (else derived)." }),
+  ),
+};
+
+export function templateSendInput(b: {
+  template_id?: string | undefined;
+  params?: Record<string, string | number> | undefined;
+  time_zone?: string | undefined;
+}): Partial<SendInput> {
+  return {
+    ...(b.template_id !== undefined ? { templateId: b.template_id, params: b.params } : {}),
+    ...(b.time_zone !== undefined ? { timeZone: b.time_zone } : {}),
+  };
+}
+
+const Category = Type.Union(TEMPLATE_CATEGORIES.map((c) => Type.Literal(c)));
+const Variables = Type.Record(
+  Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,31}$' }),
+  Type.Object(
+    {
+      type: Type.Optional(Type.Union(VARIABLE_TYPES.map((t) => Type.Literal(t)))),
+      max_length: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+    },
+    { additionalProperties: false },
+  ),
+  { maxProperties: 20 },
+);
+const Name = Type.String({ minLength: 1, maxLength: 100 });
+const Placement = Type.Union([Type.Literal('prefix'), Type.Literal('suffix')]);
+const OwnerId = Type.Optional(Type.String({ maxLength: 64, description: 'Admins: submit for this user.' }));
+
+const TemplateCreate = Type.Object({
+  name: Name,
+  text: Type.String({ minLength: 1, maxLength: MAX_TEMPLATE_TEXT }),
+  category: Category,
+  variables: Type.Optional(Variables),
+  owner_id: OwnerId,
+});
+const TemplatePatch = Type.Object({
+  name: Type.Optional(Name),
+  text: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_TEMPLATE_TEXT })),
+  category: Type.Optional(Category),
+  variables: Type.Optional(Variables),
+});
+const SignatureCreate = Type.Object({
+  name: Type.Optional(Name),
+  text: Type.String({ minLength: 1, maxLength: 32, description: 'e.g. 【Acme】 or Acme:' }),
+  placement: Type.Optional(Placement),
+  owner_id: OwnerId,
+});
+const SignaturePatch = Type.Object({
+  name: Type.Optional(Name),
+  text: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
+  placement: Type.Optional(Placement),
+});
+const Reject = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) });
+const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+const ListQuery = Type.Object({
+  status: Type.Optional(
+    Type.Union([Type.Literal('pending'), Type.Literal('approved'), Type.Literal('rejected')]),
+  ),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+  cursor: Type.Optional(Type.String({ maxLength: 64 })),
+});
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function templateView(t: TemplateRow) {
+  return {
+    id: t.id,
+    owner_id: t.owner_id,
+    name: t.name,
+    text: t.text,
+    ...(t.kind === 'template'
+      ? { category: t.category, variables: declared(t) ?? null }
+      : { placement: t.placement }),
+    status: t.status,
+    reason: t.reason,
+    created_at: iso(t.created_at),
+    updated_at: iso(t.updated_at),
+    decided_at: iso(t.decided_at),
+    decided_by: t.decided_by,
+  };
+}
+
+function auditView(a: PolicyAuditRow) {
+  return {
+    action: a.action,
+    actor_id: a.actor_id,
+    before: a.before_status,
+    after: a.after_status,
+    reason: a.reason,
+    at: new Date(a.created_at).toISOString(),
+  };
+}
+
+export function templateRoutes(app: FastifyInstance, deps: { store: Store }): void {
+  const { store } = deps;
+  for (const kind of ['template', 'signature'] as const) register(app, store, kind);
+}
+
+function register(app: FastifyInstance, store: Store, kind: TemplateKind): void {
+  const base = kind === 'template' ? '/v1/templates' : '/v1/signatures';
+  const tags = ['templates'];
+  const label = kind === 'template' ? 'template' : 'signature';
+
+  const load = async (req: FastifyRequest, p: Principal) => {
+    const { id } = req.params as { id: string };
+    const row = await store.templates.byId(kind, id, ownerScope(p));
+    if (!row) throw new ApiError('not_found', `No such ${label}.`, 'id');
+    return row;
+  };
+
+  app.post(
+    base,
+    {
+      schema: {
+        tags,
+        summary: `Submit a ${label} for review`,
+        body: kind === 'template' ? TemplateCreate : SignatureCreate,
+      },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      const b = req.body as TemplateFields & { owner_id?: string };
+      let ownerId = p.user.id;
+      if (b.owner_id !== undefined && b.owner_id !== p.user.id) {
+        requireAdmin(req);
+        if (!(await store.users.byId(b.owner_id)))
+          throw new ApiError('not_found', 'No such user.', 'owner_id');
+        ownerId = b.owner_id;
+      }
+      const row = await submit(store, kind, ownerId, p.user.id, b);
+      return reply.status(201).send(templateView(row));
+    },
+  );
+
+  app.get(
+    base,
+    {
+      schema: {
+        tags,
+        summary: `${label}s (admins: everyone's; ?status=pending is the review queue)`,
+        querystring: ListQuery,
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      const q = req.query as Static<typeof ListQuery>;
+      const limit = q.limit ?? 100;
+      const rows = await store.templates.list(kind, {
+        ownerId: ownerScope(p),
+        status: q.status,
+        limit,
+        before: q.cursor,
+      });
+      const last = rows[rows.length - 1];
+      return { data: rows.map(templateView), next_cursor: rows.length === limit && last ? last.id : null };
+    },
+  );
+
+  app.get(
+    `${base}/:id`,
+    { schema: { tags, summary: `A ${label} with its review history`, params: IdParams } },
+    async (req) => {
+      const row = await load(req, principalOf(req));
+      return { ...templateView(row), history: (await store.templates.history(row.id)).map(auditView) };
+    },
+  );
+
+  app.patch(
+    `${base}/:id`,
+    {
+      schema: {
+        tags,
+        summary: `Edit a ${label} (it goes back to review)`,
+        params: IdParams,
+        body: kind === 'template' ? TemplatePatch : SignaturePatch,
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      const row = await load(req, p);
+      return templateView(await edit(store, row, p.user.id, req.body as TemplateFields));
+    },
+  );
+
+  app.delete(
+    `${base}/:id`,
+    { schema: { tags, summary: `Delete a ${label}`, params: IdParams } },
+    async (req, reply) => {
+      const p = principalOf(req);
+      const row = await load(req, p);
+      await store.templates.remove(row, p.user.id);
+      return reply.status(204).send();
+    },
+  );
+
+  const decide = (decision: 'approved' | 'rejected') => async (req: FastifyRequest) => {
+    const p = requireAdmin(req);
+    const row = await load(req, p);
+    const reason = decision === 'rejected' ? (req.body as Static<typeof Reject>).reason : null;
+    const done = await store.templates.decide(kind, row.id, decision, p.user.id, reason);
+    if (!done)
+      throw new ApiError('conflict', `The ${label} is ${row.status}; only a pending one can be decided.`);
+    return templateView(done);
+  };
+  app.post(
+    `${base}/:id/approve`,
+    { schema: { tags, summary: `Approve a pending ${label} (admin)`, params: IdParams } },
+    decide('approved'),
+  );
+  app.post(
+    `${base}/:id/reject`,
+    {
+      schema: {
+        tags,
+        summary: `Reject a pending ${label} with a reason (admin)`,
+        params: IdParams,
+        body: Reject,
+      },
+    },
+    decide('rejected'),
+  );
+}

@@ -1,0 +1,107 @@
+/**
+ * Message templates (pure): named variables `{code}` in a fixed text, optional declared types
+ * and lengths, rendering with a client's params, and the sender signature around the result.
+ * Seed 003: the text must stay the approved one; variables fill in values (a code, an order
+ * number), they do not replace the text, so every value is bounded.
+ */
+import { ApiError } from './errors.js';
+
+export const TEMPLATE_CATEGORIES = ['verification', 'notification', 'marketing'] as const;
+export type TemplateCategory = (typeof TEMPLATE_CATEGORIES)[number];
+
+export const VARIABLE_TYPES = ['string', 'digits', 'number'] as const;
+export type VariableType = (typeof VARIABLE_TYPES)[number];
+
+export interface VariableSpec {
+  type?: VariableType | undefined;
+  max_length?: number | undefined;
+}
+
+/** A value longer than this is refused even when no max_length is declared. */
+export const DEFAULT_MAX_VALUE = 64;
+/** Variables per template: a template is a fixed text with a few blanks. */
+export const MAX_VARIABLES = 20;
+
+const VARIABLE = /\{([A-Za-z_][A-Za-z0-9_]{0,31})\}/g;
+
+/** The variable names of a text, in order of first appearance. */
+export function variablesOf(text: string): string[] {
+  return [...new Set([...text.matchAll(VARIABLE)].map((m) => m[1] as string))];
+}
+
+/**
+ * Checks a template's text against its declared variables: at most MAX_VARIABLES, every
+ * declared one used in the text. Throws validation_failed with the field.
+ */
+export function checkTemplate(text: string, declared: Record<string, VariableSpec> | undefined): void {
+  const names = variablesOf(text);
+  if (names.length > MAX_VARIABLES) {
+    throw new ApiError('validation_failed', `At most ${MAX_VARIABLES} variables per template.`, 'text');
+  }
+  for (const name of Object.keys(declared ?? {})) {
+    if (!names.includes(name)) {
+      throw new ApiError(
+        'validation_failed',
+        `Variable "${name}" is declared but not in the text.`,
+        `variables.${name}`,
+      );
+    }
+  }
+}
+
+/**
+ * The text with every `{name}` replaced by its param. Every variable must be present
+ * (missing_parameter), a string or a finite number, of its declared type and at most its
+ * declared length (validation_failed); the field names the param.
+ */
+export function render(
+  text: string,
+  params: Record<string, unknown> | undefined,
+  declared: Record<string, VariableSpec> | undefined,
+): string {
+  const values = new Map<string, string>();
+  for (const name of variablesOf(text)) {
+    const field = `params.${name}`;
+    const raw = params && Object.hasOwn(params, name) ? params[name] : undefined;
+    if (raw === undefined || raw === null || raw === '') {
+      throw new ApiError('missing_parameter', `The template needs a value for "${name}".`, field);
+    }
+    if (typeof raw !== 'string' && !(typeof raw === 'number' && Number.isFinite(raw))) {
+      throw new ApiError('validation_failed', `"${name}" must be a string or a number.`, field);
+    }
+    const value = String(raw);
+    const spec = declared?.[name];
+    const max = spec?.max_length ?? DEFAULT_MAX_VALUE;
+    if (value.length > max) {
+      throw new ApiError('validation_failed', `"${name}" is at most ${max} characters.`, field);
+    }
+    if (spec?.type === 'digits' && !/^\d+$/.test(value)) {
+      throw new ApiError('validation_failed', `"${name}" must be digits only.`, field);
+    }
+    if (spec?.type === 'number' && !/^-?\d+(\.\d+)?$/.test(value)) {
+      throw new ApiError('validation_failed', `"${name}" must be a number.`, field);
+    }
+    // A value must not open a variable of its own or break the text's line structure.
+    if (/[{}\r\n]/.test(value)) {
+      throw new ApiError('validation_failed', `"${name}" may not contain braces or line breaks.`, field);
+    }
+    values.set(name, value);
+  }
+  return text.replace(VARIABLE, (whole, name: string) => values.get(name) ?? whole);
+}
+
+/** The rendered text with the signature before it or after it. */
+export function sign(
+  text: string,
+  signature: { text: string; placement: 'prefix' | 'suffix' | null } | undefined,
+): string {
+  if (!signature) return text;
+  if (signature.placement === 'suffix') return `${text}${spacer(signature.text, 'suffix')}${signature.text}`;
+  return `${signature.text}${spacer(signature.text, 'prefix')}${text}`;
+}
+
+/** `【Acme】` needs no space (the brackets separate it, as in seed 003); `Acme:` does. */
+function spacer(signature: string, at: 'prefix' | 'suffix'): string {
+  if (at === 'prefix') return /[\]】)）]$/.test(signature) ? '' : ' ';
+  return /^[[【(（]/.test(signature) ? '' : ' ';
+}
