@@ -53,6 +53,10 @@ export const ERRORS = {
   opted_out: { status: 422, message: 'The recipient opted out.' },
   expired: { status: 410, message: 'The message validity ran out before delivery.' },
   rejected_by_network: { status: 422, message: 'The network rejected the message.' },
+  parts_missing: {
+    status: 422,
+    message: 'Not every part of the concatenated SMPP message arrived in time; nothing was sent.',
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

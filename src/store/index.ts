@@ -10,6 +10,7 @@ import { SessionRepo } from './sessions.js';
 import { StatsRepo } from './stats.js';
 import { RetentionRepo } from './retention.js';
 import { SmppOutboxRepo } from './smpp-outbox.js';
+import { SmppPartsRepo } from './smpp-parts.js';
 import { ContactRepo, InboundRepo, KeywordRepo, OptOutRepo } from './inbound.js';
 
 export interface Store {
@@ -29,6 +30,7 @@ export interface Store {
   stats: StatsRepo;
   retention: RetentionRepo;
   smppOutbox: SmppOutboxRepo;
+  smppParts: SmppPartsRepo;
   close(): Promise<void>;
 }
 
@@ -51,6 +53,7 @@ export function createStore(db: Db): Store {
     stats: new StatsRepo(db.kysely, db.caps),
     retention: new RetentionRepo(db.kysely),
     smppOutbox: new SmppOutboxRepo(db.kysely, db.dialect),
+    smppParts: new SmppPartsRepo(db.kysely),
     close: () => db.close(),
   };
 }

@@ -345,6 +345,50 @@ export class MessageRepo {
   }
 
   /**
+   * SMPP replace_if_present: the messages of this owner to the same number from the same
+   * source and service_type that have not left yet are canceled in favour of `byId` (already
+   * committed). Returns the ids canceled; one already claimed for sending is not among them.
+   */
+  async cancelReplaced(
+    byId: string,
+    match: { ownerId: string; to: string; from: string | null; serviceType: string },
+  ): Promise<string[]> {
+    return this.db.transaction().execute(async (trx) => {
+      const now = Date.now();
+      const rows = await trx
+        .updateTable('messages')
+        .set({ status: 'canceled', final_at: now, updated_at: now, lease_owner: null, lease_until: null })
+        .where('owner_id', '=', match.ownerId)
+        .where('to', '=', match.to)
+        .where((eb) => (match.from === null ? eb('from', 'is', null) : eb('from', '=', match.from)))
+        .where('smpp_service_type', '=', match.serviceType)
+        .where('id', '!=', byId)
+        .where('status', 'in', fromStatuses('canceled'))
+        .returning('id')
+        .execute();
+      if (rows.length > 0) {
+        await trx
+          .insertInto('message_events')
+          .values(
+            rows.map((r) =>
+              event(
+                r.id,
+                match.ownerId,
+                'canceled',
+                null,
+                `replaced by ${byId} (replace_if_present)`,
+                null,
+                now,
+              ),
+            ),
+          )
+          .execute();
+      }
+      return rows.map((r) => r.id);
+    });
+  }
+
+  /**
    * Takes up to `limit` due messages: status becomes `sending` under a lease held by `token`
    * (unique per claim, so an outcome can be fenced to the claim it belongs to) until the
    * database's clock passes `now + leaseMs`. PostgreSQL: SKIP LOCKED lets several nodes claim
