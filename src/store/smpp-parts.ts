@@ -16,18 +16,35 @@ export class SmppPartsRepo {
 
   /**
    * Stores a part, unless its owner already has `maxOpen` parts waiting for the rest of their
-   * message (false). The count and the insert are one transaction; on PostgreSQL two nodes may
-   * each pass the count at once, which can exceed the limit by the parts in flight, not more.
+   * message (false). A part identical to one of a message built in the last `resentWithinMs`
+   * (same group, position and bytes: the client resent it because our answer was lost) is
+   * stored closed, naming that message (`row.message_id` is set). The count and the insert are
+   * one transaction; on PostgreSQL two nodes may each pass the count at once, which can exceed
+   * the limit by the parts in flight, not more.
    */
-  async add(row: SmppPartRow, maxOpen: number): Promise<boolean> {
+  async add(row: SmppPartRow, maxOpen: number, resentWithinMs: number): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
-      const open = await trx
+      const earlier = await trx
         .selectFrom('smpp_parts')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('owner_id', '=', row.owner_id)
-        .where('message_id', 'is', null)
-        .executeTakeFirstOrThrow();
-      if (Number(open.n) >= maxOpen) return false;
+        .select('message_id')
+        .where('group_key', '=', row.group_key)
+        .where('part_seq', '=', row.part_seq)
+        .where('payload', '=', row.payload)
+        .where('message_id', 'is not', null)
+        .where('created_at', '>', row.created_at - resentWithinMs)
+        .orderBy('created_at', 'desc')
+        .executeTakeFirst();
+      if (earlier?.message_id) {
+        row.message_id = earlier.message_id;
+      } else {
+        const open = await trx
+          .selectFrom('smpp_parts')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('owner_id', '=', row.owner_id)
+          .where('message_id', 'is', null)
+          .executeTakeFirstOrThrow();
+        if (Number(open.n) >= maxOpen) return false;
+      }
       await trx.insertInto('smpp_parts').values(row).execute();
       return true;
     });

@@ -468,7 +468,7 @@ describe('SMPP face fuzzer', () => {
 
     // Every connection is gone on the server's side too, and nothing is held for them.
     await eventually(async () => (t.app.smpp?.connections === 0 ? true : undefined), 30_000);
-    await eventually(async () => (t.app.smpp?.parts.size === 0 ? true : undefined), 30_000);
+    await eventually(async () => (t.app.smpp?.assembler.building === 0 ? true : undefined), 30_000);
     const fdsAfter = await eventually(async () => {
       const n = openFds();
       return n <= fdsBefore ? n : undefined;
