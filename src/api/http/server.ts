@@ -30,6 +30,7 @@ import { createMetrics, opsRoutes } from './routes/ops.js';
 import { reportRoutes } from './routes/reports.js';
 import { seedRoutes } from './routes/seed.js';
 import { sessionRoutes } from './routes/session.js';
+import { smppCredentialRoutes } from './routes/smpp-credentials.js';
 
 export interface HttpDeps extends OpsDeps {
   auth: AuthService;
@@ -187,6 +188,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   seedRoutes(app, deps);
   kannelRoutes(app, deps);
   sessionRoutes(app, deps);
+  smppCredentialRoutes(app, deps);
   opsRoutes(app, { ...deps, metricsToken: limits.metricsToken }, metrics);
   await registerDashboard(app, deps.webDir);
   return app;
