@@ -377,6 +377,54 @@ describe.each(DATABASES)('SMPP server face, complete (%s)', (database) => {
     c.close();
   });
 
+  it('finishes a group a crash left between sending and linking, without sending it twice', async () => {
+    const owner = (await t.app.store.users.byLogin(LOGIN))?.id as string;
+    const key = `${owner}|SMSGW|79007000009|77|2`;
+    const params = {
+      to: '79007000009',
+      from: 'SMSGW',
+      serviceType: '',
+      flash: false,
+      replaceIfPresent: false,
+    };
+    // Stored more than the sweep's few seconds ago, as if the node died after storing them.
+    const created = Date.now() - 10_000;
+    const ids = [`crash-${database}-1`, `crash-${database}-2`];
+    for (const [i, text] of ['left ', 'open'].entries()) {
+      const row = {
+        id: ids[i] as string,
+        owner_id: owner,
+        group_key: key,
+        part_seq: i + 1,
+        total: 2,
+        data_coding: 0,
+        payload: Buffer.from(text).toString('hex'),
+        registered: 0,
+        params: JSON.stringify(params),
+        created_at: created,
+        message_id: null,
+      };
+      expect(await t.app.store.smppParts.add(row, 100, 0)).toBe(true);
+    }
+    const assembler = t.app.smpp?.assembler;
+    await assembler?.sweep();
+    const first = await messageOfPart(ids[0] as string);
+    // The crash: the message was sent but its parts were never linked to it.
+    await t.app.store.db.kysely
+      .updateTable('smpp_parts')
+      .set({ message_id: null })
+      .where('id', 'in', ids)
+      .execute();
+    await assembler?.sweep();
+    expect(await messageOfPart(ids[1] as string)).toBe(first);
+    const rows = await t.app.store.db.kysely
+      .selectFrom('messages')
+      .select(['id', 'text'])
+      .where('to', '=', '+79007000009')
+      .execute();
+    expect(rows).toEqual([{ id: first, text: 'left open' }]);
+  });
+
   it('refuses a wrong password with ESME_RINVPASWD and an unknown system_id with ESME_RINVSYSID', async () => {
     const a = await Client.open(port);
     expect((await a.bind(LOGIN, 'wrongpw')).status).toBe(STATUS.ESME_RINVPASWD);
