@@ -309,23 +309,33 @@ export function decodeMessageRef(buf: Buffer): { messageId: string } {
 
 export interface Replace {
   messageId: string;
-  dataCoding: number;
+  source: string;
+  scheduleDeliveryTime: string;
+  validityPeriod: string;
+  registeredDelivery: number;
   shortMessage: Buffer;
 }
 
+/** replace_sm. It has no data_coding: the original message's applies (the caller knows it). */
 export function decodeReplace(buf: Buffer): Replace {
   const r = new Reader(buf);
   const messageId = r.cstring(65, 'message_id');
   r.u8('source_addr_ton');
   r.u8('source_addr_npi');
-  r.cstring(21, 'source_addr');
-  r.cstring(17, 'schedule_delivery_time');
-  r.cstring(17, 'validity_period');
-  r.u8('registered_delivery');
+  const source = r.cstring(21, 'source_addr');
+  const scheduleDeliveryTime = r.cstring(17, 'schedule_delivery_time');
+  const validityPeriod = r.cstring(17, 'validity_period');
+  const registeredDelivery = r.u8('registered_delivery');
   r.u8('sm_default_msg_id');
   const smLength = r.u8('sm_length');
-  // replace_sm has no data_coding: the original's applies; we assume the SMSC default (GSM).
-  return { messageId, dataCoding: 0, shortMessage: r.bytes(smLength, 'short_message') };
+  return {
+    messageId,
+    source,
+    scheduleDeliveryTime,
+    validityPeriod,
+    registeredDelivery,
+    shortMessage: r.bytes(smLength, 'short_message'),
+  };
 }
 
 export interface MessageFields {

@@ -287,11 +287,16 @@ export class MessageRepo {
     return [...counts].map(([status, n]) => ({ status, n }));
   }
 
-  /** Replaces the text of a message that has not left yet (SMPP replace_sm). */
+  /** Replaces the text (and schedule, validity, receipt request) of a message that has not left yet (SMPP replace_sm). */
   async replaceText(
     id: string,
     ownerId: string,
-    change: { text: string; encoding: string; segments: number },
+    change: { text: string; encoding: string; segments: number } & Partial<
+      Pick<
+        MessageRow,
+        'send_at' | 'next_attempt_at' | 'validity_minutes' | 'expires_at' | 'smpp_receipt_mask'
+      >
+    >,
   ): Promise<boolean> {
     const now = Date.now();
     const res = await this.db

@@ -330,6 +330,39 @@ describe.each(DATABASES)('SMPP server face, complete (%s)', (database) => {
         .bytes(Buffer.from('new')),
     );
     expect(rep.status).toBe(STATUS.ESME_RREPLACEFAIL);
+    // replace_sm: the new text is in the original's alphabet (replace_sm has no data_coding),
+    // and a schedule or validity given replaces the original's.
+    const cyr = await c.call(
+      CMD.submit_sm,
+      submitBody({ dest: '79007000008', dcs: 8, schedule: later, body: ucs2Encode('Старый текст') }),
+    );
+    const cyrId = cstr(cyr.body);
+    const replaceSm = (id: string, source: string, schedule: string, validity: string, body: Buffer) =>
+      c.call(
+        CMD.replace_sm,
+        new Writer()
+          .cstring(id)
+          .u8(5)
+          .u8(0)
+          .cstring(source)
+          .cstring(schedule)
+          .cstring(validity)
+          .u8(0)
+          .u8(0)
+          .u8(body.length)
+          .bytes(body),
+      );
+    expect((await replaceSm(cyrId, 'OTHER', '', '', ucs2Encode('x'))).status).toBe(STATUS.ESME_RREPLACEFAIL);
+    expect((await replaceSm('no-such-id', '', '', '', ucs2Encode('x'))).status).toBe(STATUS.ESME_RINVMSGID);
+    expect((await replaceSm(cyrId, 'SMSGW', 'soon', '', ucs2Encode('x'))).status).toBe(STATUS.ESME_RINVSCHED);
+    const before = Date.now();
+    expect(
+      (await replaceSm(cyrId, 'SMSGW', '000000020000000R', '000000030000000R', ucs2Encode('Новый текст')))
+        .status,
+    ).toBe(0);
+    const replaced = await message(cyrId);
+    expect(replaced).toMatchObject({ text: 'Новый текст', encoding: 'ucs2', validity: 60 });
+    expect(Date.parse(replaced.send_at as string)).toBeGreaterThanOrEqual(before + 2 * 3_600_000 - 1_000);
     // replace_if_present with nothing present is a plain submit.
     const alone = await send('alone', { serviceType: 'NEW', replaceIfPresent: 1 });
     expect(await message(alone)).toMatchObject({ status: 'scheduled' });

@@ -368,23 +368,35 @@ export class Session implements OutboxSink {
       }
       case CMD.replace_sm: {
         const rep = decodeReplace(pdu);
-        const text = decodeText(rep.dataCoding, rep.shortMessage);
-        const p = preview(text);
         // A part of a concatenated submit: its short_message could only replace one part of
         // the text, so replace_sm addresses whole messages only.
-        if (
-          (await this.server.deps.store.smppParts.byId(rep.messageId.trim(), principal.user.id)) !== undefined
-        )
+        const id = baseId(rep.messageId);
+        if ((await this.server.deps.store.smppParts.byId(id, principal.user.id)) !== undefined)
           throw new PduError(STATUS.ESME_RREPLACEFAIL, 'a part of a concatenated message');
-        const ok = await this.server.deps.store.messages.replaceText(
-          baseId(rep.messageId),
-          principal.user.id,
-          {
-            text,
-            encoding: p.encoding,
-            segments: p.segments,
-          },
-        );
+        const m = await this.server.deps.store.messages.byId(id, principal.user.id);
+        if (!m) throw new PduError(STATUS.ESME_RINVMSGID, 'no such message');
+        // SMPP 3.4 §4.10: the source address must be the original's, when given.
+        if (rep.source !== '' && rep.source !== (m.from ?? '').replace(/^\+/, ''))
+          throw new PduError(STATUS.ESME_RREPLACEFAIL, 'source_addr differs from the original');
+        // No data_coding in replace_sm: the new text is in the original's alphabet.
+        const text = decodeText(m.encoding === 'ucs2' ? 8 : 0, rep.shortMessage);
+        const p = preview(text);
+        const now = Date.now();
+        const times = submitTimes(rep, now);
+        const start = times.sendAt ?? (rep.scheduleDeliveryTime === '' ? m.next_attempt_at : now);
+        const ok = await this.server.deps.store.messages.replaceText(id, principal.user.id, {
+          text,
+          encoding: p.encoding,
+          segments: p.segments,
+          // Schedule and validity change only when given ("" keeps the original's).
+          ...(rep.scheduleDeliveryTime !== ''
+            ? { send_at: times.sendAt ?? null, next_attempt_at: start }
+            : {}),
+          ...(times.validityMinutes !== undefined
+            ? { validity_minutes: times.validityMinutes, expires_at: start + times.validityMinutes * 60_000 }
+            : {}),
+          ...(rep.registeredDelivery & 0x03 ? { smpp_receipt_mask: rep.registeredDelivery & 0x03 } : {}),
+        });
         if (!ok) throw new PduError(STATUS.ESME_RREPLACEFAIL, 'not replaceable');
         return this.answer(req, STATUS.ESME_ROK);
       }
