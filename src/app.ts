@@ -153,7 +153,7 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
   const smpp =
     config.smppPort > 0 || config.smppTls.port > 0
       ? new SmppServer(
-          { auth, messages, store, logger },
+          { auth, messages, store, logger, region: config.defaultRegion },
           { ...SMPP_DEFAULTS, ...config.smppLimits, submitRate: config.userRateLimit },
         )
       : undefined;

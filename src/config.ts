@@ -118,9 +118,9 @@ export interface SmppLimits {
   maxBindsPerSystemId: number;
   /** Requests one session may have unanswered (submits waiting for their commit, held parts); beyond: ESME_RTHROTTLED. */
   window: number;
-  /** Parts of concatenated messages one session may hold unanswered; beyond: ESME_RTHROTTLED. */
+  /** Parts of concatenated messages one user may have stored, waiting for the rest; beyond: ESME_RTHROTTLED. */
   maxHeldParts: number;
-  /** A concatenated message whose parts do not all arrive within this is refused. */
+  /** A concatenated message whose parts do not all arrive within this is stored as rejected (parts_missing). */
   partsTimeoutMs: number;
 }
 

@@ -18,6 +18,7 @@ import { redactUrl } from '../core/redact.js';
 import { ApiError } from '../core/errors.js';
 import { MessageService } from '../services/messages.js';
 import { hashPassword, mintApiKey } from '../services/secrets.js';
+import { issueSmppCredentials } from '../services/smpp-credentials.js';
 import type { Store } from '../store/index.js';
 import { backupSqlite, restoreSqlite } from '../store/backup.js';
 import { monthOf } from '../store/ids.js';
@@ -210,6 +211,24 @@ for (const [cmd, status] of [
     }),
   );
 }
+
+user
+  .command('smpp <login>')
+  .description('Issue SMPP credentials: a system_id and an 8-character password, shown once')
+  .option('-s, --system-id <id>', 'the system_id (default: the current one, else the login if it fits)')
+  .option('--remove', 'remove them: the user binds with its login and password again')
+  .action((login: string, o: { systemId?: string; remove?: boolean }) =>
+    withStore(async (store) => {
+      const u = await store.users.byLogin(login);
+      if (!u) throw new Error(`no user "${login}"`);
+      if (o.remove) {
+        await store.users.update(u.id, { smpp_system_id: null, smpp_password_hash: null });
+        return print({ login, smpp: 'removed' });
+      }
+      const issued = await issueSmppCredentials(store, u, o.systemId);
+      print({ login, ...issued, note: 'the password is shown only once; store it now' });
+    }),
+  );
 
 const key = program.command('key').description('Manage API keys');
 key

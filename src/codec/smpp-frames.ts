@@ -3,6 +3,7 @@
  * below the 16-byte header or above MAX_PDU cannot be re-synchronised: the caller answers with
  * generic_nack and closes. Pure.
  */
+import { asciiPreview } from './ascii.js';
 import { MAX_PDU } from './smpp-pdu.js';
 
 export class PduReader {
@@ -49,7 +50,7 @@ export function formatReceiptText(r: {
 }): string {
   const ymd = (d: Date) => d.toISOString().replace(/[-T:]/g, '').slice(2, 12);
   const dlvrd = r.stat === 'DELIVRD' ? '001' : '000';
-  return `id:${r.id} sub:001 dlvrd:${dlvrd} submit date:${ymd(r.submitted)} done date:${ymd(r.done)} stat:${r.stat} err:${r.err} text:${r.text.slice(0, 20)}`;
+  return `id:${r.id} sub:001 dlvrd:${dlvrd} submit date:${ymd(r.submitted)} done date:${ymd(r.done)} stat:${r.stat} err:${r.err} text:${asciiPreview(r.text, 20)}`;
 }
 
 /**

@@ -46,10 +46,13 @@ export const STATUS = {
   ESME_RINVMSGID: 0x0c,
   ESME_RBINDFAIL: 0x0d,
   ESME_RINVPASWD: 0x0e,
+  ESME_RINVSYSID: 0x0f,
   ESME_RCANCELFAIL: 0x11,
   ESME_RREPLACEFAIL: 0x13,
   ESME_RINVNUMDESTS: 0x33,
   ESME_RTHROTTLED: 0x58,
+  ESME_RINVSCHED: 0x61,
+  ESME_RINVEXPIRY: 0x62,
   ESME_RINVDCS: 0x104,
   ESME_RSUBMITFAIL: 0x45,
   ESME_RQUERYFAIL: 0x67,
@@ -170,6 +173,7 @@ export const TLV = {
   sar_total_segments: 0x020e,
   sar_segment_seqnum: 0x020f,
   message_payload: 0x0424,
+  qos_time_to_live: 0x0017,
   message_state: 0x0427,
   receipted_message_id: 0x001e,
   network_error_code: 0x0423,
@@ -181,10 +185,15 @@ export interface Bind {
   systemType: string;
 }
 
+/**
+ * SMPP 3.4 allows 15 characters of system_id and 8 of password; longer ones (up to 64) are
+ * read anyway, so a client that sends them is refused as an unknown system_id or a wrong
+ * password (what it is), not as a malformed PDU.
+ */
 export function decodeBind(buf: Buffer): Bind {
   const r = new Reader(buf);
-  const systemId = r.cstring(16, 'system_id');
-  const password = r.cstring(9, 'password');
+  const systemId = r.cstring(65, 'system_id');
+  const password = r.cstring(65, 'password');
   const systemType = r.cstring(13, 'system_type');
   return { systemId, password, systemType };
 }
@@ -198,6 +207,7 @@ export interface Submit {
   scheduleDeliveryTime: string;
   validityPeriod: string;
   registeredDelivery: number;
+  replaceIfPresent: number;
   dataCoding: number;
   shortMessage: Buffer;
   tlvs: Map<number, Buffer>;
@@ -235,7 +245,7 @@ export function decodeSubmit(buf: Buffer, multi: boolean): Submit {
   const scheduleDeliveryTime = r.cstring(17, 'schedule_delivery_time');
   const validityPeriod = r.cstring(17, 'validity_period');
   const registeredDelivery = r.u8('registered_delivery');
-  r.u8('replace_if_present_flag');
+  const replaceIfPresent = r.u8('replace_if_present_flag');
   const dataCoding = r.u8('data_coding');
   r.u8('sm_default_msg_id');
   const smLength = r.u8('sm_length');
@@ -250,8 +260,42 @@ export function decodeSubmit(buf: Buffer, multi: boolean): Submit {
     scheduleDeliveryTime,
     validityPeriod,
     registeredDelivery,
+    replaceIfPresent,
     dataCoding,
     shortMessage,
+    tlvs,
+  };
+}
+
+/**
+ * data_sm (SMPP 3.4 §4.7): the submit_sm fields a data_sm has, the text in message_payload.
+ * It has no schedule, validity (qos_time_to_live, in seconds, stands for it) or replace flag.
+ */
+export function decodeDataSm(buf: Buffer): Submit {
+  const r = new Reader(buf);
+  const serviceType = r.cstring(6, 'service_type');
+  r.u8('source_addr_ton');
+  r.u8('source_addr_npi');
+  const source = r.cstring(65, 'source_addr');
+  r.u8('dest_addr_ton');
+  r.u8('dest_addr_npi');
+  const destination = r.cstring(65, 'destination_addr');
+  const esmClass = r.u8('esm_class');
+  const registeredDelivery = r.u8('registered_delivery');
+  const dataCoding = r.u8('data_coding');
+  const tlvs = r.tlvs();
+  return {
+    serviceType,
+    source,
+    destinations: [destination],
+    esmClass,
+    protocolId: 0,
+    scheduleDeliveryTime: '',
+    validityPeriod: '',
+    registeredDelivery,
+    replaceIfPresent: 0,
+    dataCoding,
+    shortMessage: Buffer.alloc(0),
     tlvs,
   };
 }
@@ -265,23 +309,33 @@ export function decodeMessageRef(buf: Buffer): { messageId: string } {
 
 export interface Replace {
   messageId: string;
-  dataCoding: number;
+  source: string;
+  scheduleDeliveryTime: string;
+  validityPeriod: string;
+  registeredDelivery: number;
   shortMessage: Buffer;
 }
 
+/** replace_sm. It has no data_coding: the original message's applies (the caller knows it). */
 export function decodeReplace(buf: Buffer): Replace {
   const r = new Reader(buf);
   const messageId = r.cstring(65, 'message_id');
   r.u8('source_addr_ton');
   r.u8('source_addr_npi');
-  r.cstring(21, 'source_addr');
-  r.cstring(17, 'schedule_delivery_time');
-  r.cstring(17, 'validity_period');
-  r.u8('registered_delivery');
+  const source = r.cstring(21, 'source_addr');
+  const scheduleDeliveryTime = r.cstring(17, 'schedule_delivery_time');
+  const validityPeriod = r.cstring(17, 'validity_period');
+  const registeredDelivery = r.u8('registered_delivery');
   r.u8('sm_default_msg_id');
   const smLength = r.u8('sm_length');
-  // replace_sm has no data_coding: the original's applies; we assume the SMSC default (GSM).
-  return { messageId, dataCoding: 0, shortMessage: r.bytes(smLength, 'short_message') };
+  return {
+    messageId,
+    source,
+    scheduleDeliveryTime,
+    validityPeriod,
+    registeredDelivery,
+    shortMessage: r.bytes(smLength, 'short_message'),
+  };
 }
 
 export interface MessageFields {

@@ -66,6 +66,10 @@ export const ERRORS = {
   signature_not_approved: { status: 422, message: 'None of your sender signatures is approved yet.' },
   no_consent: { status: 422, message: 'The recipient has not opted in to marketing messages.' },
   rejected_by_network: { status: 422, message: 'The network rejected the message.' },
+  parts_missing: {
+    status: 422,
+    message: 'Not every part of the concatenated SMPP message arrived in time; nothing was sent.',
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -160,25 +160,41 @@ export class AuthService {
   }
 
   /**
-   * An SMPP bind: the user's separate SMPP credentials when the admin set them, else its login
-   * and password. With a source, a throttled system_id or address is refused (undefined)
-   * without computing a hash.
+   * An SMPP bind: the user's separate SMPP credentials when set, else its login and password.
+   * With a source, a throttled system_id or address is refused without computing a hash.
+   * Says why a bind is refused, so the face can answer ESME_RINVSYSID or ESME_RINVPASWD as
+   * SMPP 3.4 asks; an unknown system_id still costs one hash, like a wrong password.
    */
-  async bySmpp(systemId: string, password: string, from?: LoginSource): Promise<UserRow | undefined> {
+  async smppBind(
+    systemId: string,
+    password: string,
+    from?: LoginSource,
+  ): Promise<{ user: UserRow } | { refused: 'system_id' | 'password' | 'throttled' }> {
     if (from && this.throttle.retryAfterMs(systemId, from.ip) > 0) {
       this.throttledCount++;
-      return undefined;
+      return { refused: 'throttled' };
     }
     if (from) this.throttle.attempt(systemId, from.ip);
     const user = await this.store.users.bySmppSystemId(systemId);
     const key = sha256(`${systemId}\u0000${password}`);
-    const found = user?.smpp_password_hash
-      ? (await this.verify(password, user.smpp_password_hash))
-        ? user
-        : undefined
-      : ((await this.remembered(key, systemId)) ?? (await this.checkPassword(key, systemId, password)));
-    if (from && found) this.throttle.succeeded(systemId, from.ip);
-    return found;
+    let found: UserRow | undefined;
+    let known = true;
+    if (user?.smpp_password_hash) {
+      found = (await this.verify(password, user.smpp_password_hash)) ? user : undefined;
+    } else {
+      found = (await this.remembered(key, systemId)) ?? (await this.checkPassword(key, systemId, password));
+      // checkPassword hashed already (against a dummy when the login is unknown); this only tells which.
+      if (!found) known = (await this.store.users.byLogin(systemId)) !== undefined;
+    }
+    if (!found) return { refused: known ? 'password' : 'system_id' };
+    if (from) this.throttle.succeeded(systemId, from.ip);
+    return { user: found };
+  }
+
+  /** smppBind without the reason. */
+  async bySmpp(systemId: string, password: string, from?: LoginSource): Promise<UserRow | undefined> {
+    const r = await this.smppBind(systemId, password, from);
+    return 'user' in r ? r.user : undefined;
   }
 
   /** Starts a browser session; the token goes into an HttpOnly cookie, only its hash is stored. */

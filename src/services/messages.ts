@@ -49,6 +49,8 @@ export interface SendInput {
    */
   dlrUrl?: string | undefined;
   dlrMask?: number | undefined;
+  /** SMPP submits: the service_type, which replace_if_present matches on. */
+  smppServiceType?: string | undefined;
 }
 
 export type RecipientResult =
@@ -324,6 +326,7 @@ export class MessageService {
         // Always both columns: the SQLite bulk insert takes its column list from the first row.
         dlr_url: input.dlrUrl ?? null,
         dlr_mask: input.dlrUrl !== undefined ? (input.dlrMask ?? null) : null,
+        smpp_service_type: input.smppServiceType ?? null,
         created_at: now,
         updated_at: now,
         sent_at: null,

@@ -23,6 +23,7 @@ import * as m010 from './migrations/010-repair-non-finite.js';
 import * as m011 from './migrations/011-inbound-processed.js';
 import * as m012 from './migrations/012-dlr-callbacks.js';
 import * as m015 from './migrations/015-templates-consent.js';
+import * as m020 from './migrations/020-smpp-parts.js';
 import * as m021 from './migrations/021-search-fold.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -97,6 +98,7 @@ const MIGRATIONS: Record<string, { up(db: Kysely<unknown>, dialect: Dialect): Pr
   '011-inbound-processed': m011,
   '012-dlr-callbacks': m012,
   '015-templates-consent': m015,
+  '020-smpp-parts': m020,
   '021-search-fold': m021,
 };
 

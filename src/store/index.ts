@@ -10,6 +10,7 @@ import { SessionRepo } from './sessions.js';
 import { StatsRepo } from './stats.js';
 import { RetentionRepo } from './retention.js';
 import { SmppOutboxRepo } from './smpp-outbox.js';
+import { SmppPartsRepo } from './smpp-parts.js';
 import { ContactRepo, InboundRepo, KeywordRepo, OptOutRepo } from './inbound.js';
 import { ConsentRepo, PolicySettingsRepo } from './consents.js';
 import { TemplateRepo } from './templates.js';
@@ -34,6 +35,7 @@ export interface Store {
   templates: TemplateRepo;
   consents: ConsentRepo;
   policySettings: PolicySettingsRepo;
+  smppParts: SmppPartsRepo;
   close(): Promise<void>;
 }
 
@@ -59,6 +61,7 @@ export function createStore(db: Db): Store {
     templates: new TemplateRepo(db.kysely),
     consents: new ConsentRepo(db.kysely),
     policySettings: new PolicySettingsRepo(db.kysely),
+    smppParts: new SmppPartsRepo(db.kysely),
     close: () => db.close(),
   };
 }

@@ -295,11 +295,16 @@ export class MessageRepo {
     return [...counts].map(([status, n]) => ({ status, n }));
   }
 
-  /** Replaces the text of a message that has not left yet (SMPP replace_sm). */
+  /** Replaces the text (and schedule, validity, receipt request) of a message that has not left yet (SMPP replace_sm). */
   async replaceText(
     id: string,
     ownerId: string,
-    change: { text: string; encoding: string; segments: number },
+    change: { text: string; encoding: string; segments: number } & Partial<
+      Pick<
+        MessageRow,
+        'send_at' | 'next_attempt_at' | 'validity_minutes' | 'expires_at' | 'smpp_receipt_mask'
+      >
+    >,
   ): Promise<boolean> {
     const now = Date.now();
     const res = await this.db
@@ -349,6 +354,50 @@ export class MessageRepo {
           .execute();
       }
       return row ? { ...row, changed } : undefined;
+    });
+  }
+
+  /**
+   * SMPP replace_if_present: the messages of this owner to the same number from the same
+   * source and service_type that have not left yet are canceled in favour of `byId` (already
+   * committed). Returns the ids canceled; one already claimed for sending is not among them.
+   */
+  async cancelReplaced(
+    byId: string,
+    match: { ownerId: string; to: string; from: string | null; serviceType: string },
+  ): Promise<string[]> {
+    return this.db.transaction().execute(async (trx) => {
+      const now = Date.now();
+      const rows = await trx
+        .updateTable('messages')
+        .set({ status: 'canceled', final_at: now, updated_at: now, lease_owner: null, lease_until: null })
+        .where('owner_id', '=', match.ownerId)
+        .where('to', '=', match.to)
+        .where((eb) => (match.from === null ? eb('from', 'is', null) : eb('from', '=', match.from)))
+        .where('smpp_service_type', '=', match.serviceType)
+        .where('id', '!=', byId)
+        .where('status', 'in', fromStatuses('canceled'))
+        .returning('id')
+        .execute();
+      if (rows.length > 0) {
+        await trx
+          .insertInto('message_events')
+          .values(
+            rows.map((r) =>
+              event(
+                r.id,
+                match.ownerId,
+                'canceled',
+                null,
+                `replaced by ${byId} (replace_if_present)`,
+                null,
+                now,
+              ),
+            ),
+          )
+          .execute();
+      }
+      return rows.map((r) => r.id);
     });
   }
 

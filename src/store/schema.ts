@@ -103,6 +103,8 @@ export interface MessagesTable {
   dlr_url?: string | null;
   /** Kannel DLR types wanted: 1 delivered, 2 undelivered, 4 buffered, 8 sent, 16 rejected. */
   dlr_mask?: number | null;
+  /** service_type of an SMPP submit (migration 020): replace_if_present matches on it. */
+  smpp_service_type?: string | null;
   created_at: number;
   updated_at: number;
   sent_at: number | null;
@@ -169,6 +171,21 @@ export interface UserSettingsTable {
   /** 1: replace smart quotes, long dashes, ellipsis… by GSM equivalents before sending. */
   transliterate: number;
   updated_at: number;
+}
+
+/** A part of a concatenated SMPP submit, acknowledged when stored (migration 020). */
+export interface SmppPartsTable {
+  id: string;
+  owner_id: string;
+  group_key: string;
+  part_seq: number;
+  total: number;
+  data_coding: number;
+  payload: string;
+  registered: number;
+  params: string;
+  created_at: number;
+  message_id: string | null;
 }
 
 /** deliver_sm owed to SMPP clients, until one of their receiver binds acknowledges it. */
@@ -288,6 +305,7 @@ export interface Database {
   user_settings: UserSettingsTable;
   webhook_outbox: WebhookOutboxTable;
   smpp_outbox: SmppOutboxTable;
+  smpp_parts: SmppPartsTable;
   webhook_attempts: WebhookAttemptsTable;
   cursors: CursorsTable;
   inbound_messages: InboundMessagesTable;

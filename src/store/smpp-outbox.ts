@@ -5,6 +5,7 @@
  * runs out (node gone, no answer) makes the row due again.
  */
 import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
 import type { Dialect } from './db.js';
 import type { Database, InboundRow } from './schema.js';
 
@@ -17,6 +18,11 @@ export interface OwedReceipt {
   error_code: string | null;
   created_at: number;
   final_at: number | null;
+  /**
+   * A concatenated SMPP submit: the ids of its parts that asked for a receipt (each part was
+   * answered with its own id). One receipt goes out per id; empty: one, with the message id.
+   */
+  part_ids?: string[];
 }
 
 export type Owed =
@@ -72,7 +78,25 @@ export class SmppOutboxRepo {
           ? trx.selectFrom('inbound_messages').selectAll().where('id', 'in', refs('mo')).execute()
           : [],
       ]);
-      const byMessage = new Map(messages.map((m) => [m.message_id, m]));
+      const byMessage = new Map<string, OwedReceipt>(messages.map((m) => [m.message_id, m]));
+      if (messages.length > 0) {
+        const parts = await trx
+          .selectFrom('smpp_parts')
+          .select(['id', 'message_id'])
+          .where(
+            'message_id',
+            'in',
+            messages.map((m) => m.message_id),
+          )
+          .where(sql<boolean>`(registered & 3) <> 0`)
+          .orderBy('part_seq')
+          .orderBy('id')
+          .execute();
+        for (const p of parts) {
+          const m = p.message_id ? byMessage.get(p.message_id) : undefined;
+          if (m) (m.part_ids ??= []).push(p.id);
+        }
+      }
       const byInbound = new Map(inbound.map((m) => [m.id, m]));
       const out: Owed[] = [];
       const gone: number[] = [];

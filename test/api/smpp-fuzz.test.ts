@@ -332,6 +332,12 @@ async function session(
       }
       if (buf.length < len) return;
       const seq = buf.readUInt32BE(12);
+      // The server's own requests are not answers: receipts of the concatenated messages the
+      // fuzzer left incomplete (refused as parts_missing) reach its transceiver binds.
+      if (buf.readUInt32BE(4) === CMD.deliver_sm) {
+        buf = buf.subarray(len);
+        continue;
+      }
       const list = answers.get(seq) ?? [];
       list.push({ id: buf.readUInt32BE(4), status: buf.readUInt32BE(8) });
       answers.set(seq, list);
@@ -468,7 +474,7 @@ describe('SMPP face fuzzer', () => {
 
     // Every connection is gone on the server's side too, and nothing is held for them.
     await eventually(async () => (t.app.smpp?.connections === 0 ? true : undefined), 30_000);
-    await eventually(async () => (t.app.smpp?.parts.size === 0 ? true : undefined), 30_000);
+    await eventually(async () => (t.app.smpp?.assembler.building === 0 ? true : undefined), 30_000);
     const fdsAfter = await eventually(async () => {
       const n = openFds();
       return n <= fdsBefore ? n : undefined;
@@ -492,7 +498,8 @@ describe('SMPP face fuzzer', () => {
 
     // A well-behaved client is served as before.
     const c = await Client.open(port);
-    expect((await c.bind(LOGIN, PASSWORD)).status).toBe(STATUS.ESME_ROK);
+    // A transmitter: receipts of the fuzzer's incomplete messages would interleave on a transceiver.
+    expect((await c.bind(LOGIN, PASSWORD, CMD.bind_transmitter)).status).toBe(STATUS.ESME_ROK);
     const resp = await c.submit('79001239999', 'after the storm', { registered: 1 });
     expect(resp.status).toBe(STATUS.ESME_ROK);
     const id = resp.body.toString('latin1', 0, resp.body.indexOf(0));

@@ -8,7 +8,7 @@ import { eventually, startTestApp } from '../support/app.js';
 import { freePort } from '../support/net.js';
 import { Client } from '../support/esme.js';
 import { ConnectionGate } from '../../src/api/smpp/gate.js';
-import { PartsHold, receiptRequest } from '../../src/api/smpp/parts.js';
+import { receiptRequest } from '../../src/api/smpp/parts.js';
 import { ConfigError, SMPP_LIMIT_DEFAULTS, loadConfig } from '../../src/config.js';
 import { owesSmppReceipt } from '../../src/store/webhooks.js';
 
@@ -40,7 +40,7 @@ describe('SMPP server face', () => {
       status: STATUS.ESME_RINVBNDSTS,
     });
     const bad = await c.bind('esme', 'wrong');
-    expect(bad).toMatchObject({ id: CMD.bind_transceiver_resp, status: STATUS.ESME_RBINDFAIL });
+    expect(bad).toMatchObject({ id: CMD.bind_transceiver_resp, status: STATUS.ESME_RINVPASWD });
     await eventually(async () => (c.closed ? true : undefined), 10_000);
 
     const ok = await Client.open(port);
@@ -93,7 +93,7 @@ describe('SMPP server face', () => {
     });
     expect(set.body.smpp_system_id).toBe('shortid');
     const refused = await Client.open(port);
-    expect((await refused.bind('shortid', 'wrongpw1')).status).toBe(STATUS.ESME_RBINDFAIL);
+    expect((await refused.bind('shortid', 'wrongpw1')).status).toBe(STATUS.ESME_RINVPASWD);
     refused.close();
     const c = await Client.open(port);
     expect((await c.bind('shortid', 'pw123456')).status).toBe(0);
@@ -283,28 +283,54 @@ describe('SMPP face limits', () => {
     c.close();
   });
 
-  it('caps held parts per session, refuses parts that never complete, and takes the receipt request from any part', async () => {
+  it('caps open parts per user, refuses messages whose parts never complete, and takes the receipt request from any part', async () => {
     const c = await bound();
-    for (let ref = 1; ref <= 4; ref++)
-      c.raw(part('79005550100', ref, 2, 1, 'first half ').pdu(CMD.submit_sm, 0, ref));
-    // Three are held (unanswered); the fourth is over the limit and refused at once.
-    const refusedNow = await c.next();
-    expect(refusedNow).toMatchObject({ seq: 4, status: STATUS.ESME_RTHROTTLED });
-    // The held ones never complete: after SMSGW_SMPP_PARTS_TIMEOUT_MS they are refused, not lost.
-    const late = [await c.next(), await c.next(), await c.next()];
-    expect(late.map((p) => p.seq).sort()).toEqual([1, 2, 3]);
-    expect(late.every((p) => p.status === STATUS.ESME_RSUBMITFAIL)).toBe(true);
+    const answers = [];
+    for (let ref = 1; ref <= 4; ref++) {
+      c.raw(part('79005550100', ref, 2, 1, 'first half ', 1).pdu(CMD.submit_sm, 0, ref));
+      answers.push(await c.next());
+    }
+    // Three are stored and acknowledged at once; the fourth is over the limit and refused.
+    expect(answers.map((a) => a.status)).toEqual([0, 0, 0, STATUS.ESME_RTHROTTLED]);
+    // They never complete: after SMSGW_SMPP_PARTS_TIMEOUT_MS each becomes a rejected message
+    // (parts_missing) that its part's id leads to, and the receipt the part asked for says so.
+    const partIds = answers.slice(0, 3).map((a) => cstr(a.body));
+    const receipts = [await c.next(), await c.next(), await c.next()];
+    for (const r of receipts) {
+      expect(r.id).toBe(CMD.deliver_sm);
+      c.raw(new Writer().cstring('').pdu(CMD.deliver_sm_resp, 0, r.seq));
+    }
+    const texts = receipts.map((r) => r.body.toString('latin1'));
+    for (const id of partIds)
+      expect(texts.some((x) => x.includes(`id:${id} `) && x.includes('stat:REJECTD'))).toBe(true);
+    const q = await c.call(
+      CMD.query_sm,
+      new Writer()
+        .cstring(partIds[0] as string)
+        .u8(1)
+        .u8(1)
+        .cstring(''),
+    );
+    expect(q.body[q.body.indexOf(0, q.body.indexOf(0) + 1) + 1]).toBe(8); // REJECTED
 
     // Kannel asks for the receipt on the first part only: the message still owes one.
     c.raw(part('79005550101', 9, 2, 1, 'first half ', 1).pdu(CMD.submit_sm, 0, 21));
     c.raw(part('79005550101', 9, 2, 2, 'second half', 0).pdu(CMD.submit_sm, 0, 22));
     const [p1, p2] = [await c.next(), await c.next()];
     expect([p1.status, p2.status]).toEqual([0, 0]);
-    expect(cstr(p1.body)).toBe(cstr(p2.body));
+    // Each part has its own id; both lead to the one message.
+    expect(cstr(p1.body)).not.toBe(cstr(p2.body));
+    const messageId = await eventually(async () => {
+      const part = await t.app.store.smppParts.byId(
+        cstr(p1.body),
+        (await t.app.store.users.byLogin('lim'))?.id ?? '',
+      );
+      return part?.message_id ?? undefined;
+    }, 10_000);
     const row = await t.app.store.db.kysely
       .selectFrom('messages')
       .select(['text', 'smpp_receipt_mask'])
-      .where('id', '=', cstr(p1.body))
+      .where('id', '=', messageId)
       .executeTakeFirstOrThrow();
     expect(row).toEqual({ text: 'first half second half', smpp_receipt_mask: 1 });
     c.close();
@@ -377,48 +403,6 @@ describe('SMPP limits in the config', () => {
     expect(() => loadConfig({ SMSGW_SMPP_WINDOW: '0' })).toThrow(ConfigError);
     expect(() => loadConfig({ SMSGW_SMPP_MAX_CONNECTIONS_PER_IP: '1.5' })).toThrow(ConfigError);
     expect(() => loadConfig({ SMSGW_SMPP_PARTS_TIMEOUT_MS: 'soon' })).toThrow(ConfigError);
-  });
-});
-
-describe('held parts', () => {
-  const limits = { maxAgeMs: 60_000, maxPerSession: 3 };
-  const a = { name: 'a' };
-  const b = { name: 'b' };
-  const p = (session: object, partSeq: number, text = `p${partSeq}`) => ({
-    session,
-    partSeq,
-    text,
-    registered: 0,
-  });
-
-  it('completes a message across sessions, answers resent copies too, and caps each session', () => {
-    const hold = new PartsHold(limits, () => undefined);
-    expect(hold.hold('m1', 3, p(a, 2)).kind).toBe('held');
-    expect(hold.hold('m1', 3, p(a, 2, 'again')).kind).toBe('held'); // resent: kept, not counted twice
-    expect(hold.hold('m1', 3, p(a, 1)).kind).toBe('held');
-    expect(hold.hold('m2', 2, p(a, 1)).kind).toBe('full'); // a holds 3 already
-    expect(hold.heldBy(a)).toBe(3);
-    const done = hold.hold('m1', 3, p(b, 3));
-    expect(done.kind).toBe('complete');
-    if (done.kind !== 'complete') return;
-    expect(done.parts.map((x) => x.text)).toEqual(['p1', 'p2', 'p3']);
-    expect(done.copies.map((x) => x.text)).toEqual(['again']);
-    expect([hold.size, hold.heldBy(a), hold.heldBy(b)]).toEqual([0, 0, 0]);
-    hold.close();
-  });
-
-  it('gives back the parts of a session that ends, and expires the rest', async () => {
-    const expired: string[] = [];
-    const hold = new PartsHold({ maxAgeMs: 50, maxPerSession: 10 }, (parts) =>
-      expired.push(...parts.map((x) => x.text)),
-    );
-    hold.hold('m1', 2, p(a, 1, 'of a'));
-    hold.hold('m2', 2, p(b, 1, 'of b'));
-    expect(hold.dropSession(a).map((x) => x.text)).toEqual(['of a']);
-    expect(hold.size).toBe(1);
-    await eventually(async () => (expired.length ? expired : undefined), 5_000);
-    expect(expired).toEqual(['of b']);
-    expect(hold.size).toBe(0);
   });
 });
 

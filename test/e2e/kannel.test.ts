@@ -173,7 +173,8 @@ catch-all = true
 
   it('sends one final receipt for a 200-character message Kannel sent as 2 parts', async () => {
     // Kannel asks for the receipt on the first part only and files it under the id that part
-    // was answered with; every part is answered with the message's id, and one receipt names it.
+    // was answered with; each part is answered with its own id, and the receipt names the
+    // first part's (the one that asked).
     const text = Array.from({ length: 200 }, (_, i) => String.fromCharCode(65 + (i % 26))).join('');
     await viaKannel({
       to: '+70001230006',
@@ -200,6 +201,31 @@ catch-all = true
       (r) => r.path.includes('multi=1') && (r.path.includes('type=1&') || r.path.includes('type=2&')),
     );
     expect(finals).toHaveLength(1);
+  }, 90_000);
+
+  it('takes a long UCS-2 message from Kannel part by part and sends back a receipt with readable text', async () => {
+    // 96 Cyrillic characters: two UCS-2 parts (67 characters each at most).
+    const text = 'Привет! '.repeat(12);
+    await viaKannel({
+      to: '+70001230007',
+      text,
+      coding: '2',
+      charset: 'UTF-8',
+      'dlr-mask': '31',
+      'dlr-url': `${rx.url}/dlr?type=%d&to=%p&ucs=1&a=%a`,
+    });
+    const final = await eventually(
+      async () => rx.received.find((r) => r.path.includes('ucs=1') && r.path.includes('type=1&')),
+      60_000,
+    );
+    const answer = new URL(final.path, 'http://x').searchParams.get('a') ?? '';
+    expect(answer).toContain('stat:DELIVRD');
+    // The receipt's text: the first 20 characters, transliterated to ASCII.
+    expect(answer).toContain('text:Privet! Privet! Priv');
+    const m = await arrived('+70001230007');
+    expect(m).toMatchObject({ text, encoding: 'ucs2', segments: 2, status: 'delivered' });
+    const all = await t.call('GET', '/v1/messages?to=%2B70001230007', { auth: 'esme1:secret12' });
+    expect(all.body.data).toHaveLength(1);
   }, 90_000);
 
   it('delivers an inbound message for the user to Kannel (MO)', async () => {

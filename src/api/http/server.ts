@@ -33,6 +33,7 @@ import { seedRoutes } from './routes/seed.js';
 import { sessionRoutes } from './routes/session.js';
 import { templateRoutes } from './routes/templates.js';
 import { consentRoutes } from './routes/consents.js';
+import { smppCredentialRoutes } from './routes/smpp-credentials.js';
 
 export interface HttpDeps extends OpsDeps {
   auth: AuthService;
@@ -194,6 +195,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   seedRoutes(app, deps);
   kannelRoutes(app, deps);
   sessionRoutes(app, deps);
+  smppCredentialRoutes(app, deps);
   opsRoutes(app, { ...deps, metricsToken: limits.metricsToken }, metrics);
   templateRoutes(app, deps);
   consentRoutes(app, deps);

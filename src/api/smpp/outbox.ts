@@ -79,11 +79,15 @@ export function moPdu(seq: number, row: InboundRow): Buffer {
   });
 }
 
-/** The deliver_sm of a receipt: the stat/err text most clients parse, plus the TLVs SMPP 3.4 defines. */
-export function receiptPdu(seq: number, r: OwedReceipt): Buffer {
+/**
+ * The deliver_sm of a receipt: the stat/err text most clients parse, plus the TLVs SMPP 3.4
+ * defines. `id` is the id the client was given: the message's, or one part's of a
+ * concatenated submit. The text is ASCII (formatReceiptText), sent as the SMSC default alphabet.
+ */
+export function receiptPdu(seq: number, r: OwedReceipt, id: string = r.message_id): Buffer {
   const success = r.status === 'delivered';
   const text = formatReceiptText({
-    id: r.message_id,
+    id,
     stat: RECEIPT_STAT[r.status] ?? 'UNKNOWN',
     err: success ? '000' : '001',
     submitted: new Date(r.created_at),
@@ -98,7 +102,7 @@ export function receiptPdu(seq: number, r: OwedReceipt): Buffer {
     dataCoding: 0,
     body: Buffer.from(text, 'latin1'),
     tlvs: [
-      [TLV.receipted_message_id, Buffer.from(`${r.message_id}\0`, 'latin1')],
+      [TLV.receipted_message_id, Buffer.from(`${id}\0`, 'latin1')],
       [TLV.message_state, Buffer.from([SMPP_STATE[r.status] ?? 7])],
     ],
   });
@@ -184,18 +188,27 @@ export class OutboxPump {
       const rows = await this.store.smppOutbox.claim(userId, now, now + this.opts.leaseMs, free);
       for (const row of rows) {
         const sink = sinks.reduce((a, b) => (b.outstanding < a.outstanding ? b : a));
-        sink.sendTracked(
-          (seq) => pduFor(seq, row),
-          (status) => {
-            (status === 0 ? this.acked : status < 0 ? this.orphaned : this.refused).push(row.id);
+        const pdus = pdusFor(row);
+        // A row is done when the client acknowledged every deliver_sm it stands for (a receipt
+        // per part); any refusal or lost bind offers them all again (at least once).
+        let waiting = pdus.length;
+        let worst = 0;
+        for (const build of pdus) {
+          sink.sendTracked(build, (status) => {
+            if (status !== 0 && worst >= 0) worst = status < 0 ? -1 : status;
+            if (--waiting > 0) return;
+            (worst === 0 ? this.acked : worst < 0 ? this.orphaned : this.refused).push(row.id);
             this.poke();
-          },
-        );
+          });
+        }
       }
     }
   }
 }
 
-function pduFor(seq: number, row: Owed): Buffer {
-  return row.kind === 'receipt' ? receiptPdu(seq, row.receipt) : moPdu(seq, row.mo);
+/** The deliver_sm a row stands for: one per part id of a concatenated submit, else one. */
+function pdusFor(row: Owed): ((seq: number) => Buffer)[] {
+  if (row.kind === 'mo') return [(seq) => moPdu(seq, row.mo)];
+  const ids = row.receipt.part_ids?.length ? row.receipt.part_ids : [row.receipt.message_id];
+  return ids.map((id) => (seq: number) => receiptPdu(seq, row.receipt, id));
 }

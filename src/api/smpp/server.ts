@@ -10,18 +10,18 @@
 import { createServer } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { Server, Socket } from 'node:net';
+import type { CountryCode } from 'libphonenumber-js';
 import type { Logger } from 'pino';
 import type { SmppLimits } from '../../config.js';
 import { SMPP_LIMIT_DEFAULTS } from '../../config.js';
-import { STATUS } from '../../codec/smpp-pdu.js';
 import { RateLimiter } from '../../core/rate-limit.js';
 import type { AuthService } from '../../services/auth.js';
 import type { MessageService } from '../../services/messages.js';
+import type { Principal } from '../../services/auth.js';
 import type { Store } from '../../store/index.js';
+import { KEEP_PARTS_MS, PartsAssembler } from './assembly.js';
 import { ConnectionGate } from './gate.js';
 import { OutboxPump } from './outbox.js';
-import { PartsHold } from './parts.js';
-import type { Part } from './session.js';
 import { Session } from './session.js';
 
 export interface SmppServerOptions extends SmppLimits {
@@ -40,27 +40,37 @@ export class SmppServer {
   private readonly gate: ConnectionGate;
   /** Sends what the outbox holds for users bound here (receipts, inbound messages). */
   readonly outbox: OutboxPump;
-  /** Parts of concatenated submits waiting for the rest of their message. */
-  readonly parts: PartsHold<Part>;
+  /** Parts of concatenated submits: stored, acknowledged, built into their message when complete. */
+  readonly assembler: PartsAssembler;
   readonly limiter: RateLimiter | undefined;
   private readonly log: Logger;
   private lastRefusalLog = 0;
 
   constructor(
-    readonly deps: { auth: AuthService; messages: MessageService; store: Store; logger: Logger },
+    readonly deps: {
+      auth: AuthService;
+      messages: MessageService;
+      store: Store;
+      logger: Logger;
+      region?: CountryCode | undefined;
+    },
     readonly opts: SmppServerOptions = SMPP_DEFAULTS,
   ) {
     this.log = deps.logger.child({ face: 'smpp' });
     this.limiter = opts.submitRate > 0 ? new RateLimiter(opts.submitRate, opts.submitRate) : undefined;
     this.outbox = new OutboxPump(deps.store, () => this.receivers(), this.log);
     this.gate = new ConnectionGate(opts);
-    this.parts = new PartsHold<Part>(
-      { maxAgeMs: opts.partsTimeoutMs, maxPerSession: opts.maxHeldParts },
-      // Parts that never completed are refused, so the client sends them again: nothing is
-      // acknowledged that could be lost.
-      (expired) => {
-        for (const p of expired) p.session.answer(p.req, STATUS.ESME_RSUBMITFAIL);
+    this.assembler = new PartsAssembler(
+      deps.store,
+      deps.messages,
+      this.log,
+      {
+        timeoutMs: opts.partsTimeoutMs,
+        maxOpenPerUser: opts.maxHeldParts,
+        keepMs: KEEP_PARTS_MS,
+        region: deps.region,
       },
+      (principal, id, to, params) => this.replacePresent(principal, id, to, params.from, params.serviceType),
     );
   }
 
@@ -88,13 +98,14 @@ export class SmppServer {
     });
     this.servers.push(server);
     this.outbox.start();
+    this.assembler.start();
     return (server.address() as { port: number }).port;
   }
 
   async close(): Promise<void> {
-    this.parts.close();
     for (const s of this.sessions) s.unbindAndClose();
     await this.outbox.stop();
+    await this.assembler.stop();
     await Promise.all(this.servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))));
   }
 
@@ -132,9 +143,30 @@ export class SmppServer {
     this.sessions.add(session);
     socket.once('close', () => {
       this.sessions.delete(session);
-      this.parts.dropSession(session);
       this.gate.release(ip);
     });
+  }
+
+  /**
+   * replace_if_present_flag: the user's messages to `to` from the same source and service_type
+   * that have not left yet give way to `messageId` (committed already). One already being sent
+   * cannot be called back; it goes, as SMPP allows for a message no longer "present".
+   */
+  async replacePresent(
+    principal: Principal,
+    messageId: string,
+    to: string,
+    from: string,
+    serviceType: string,
+  ): Promise<void> {
+    const replaced = await this.deps.store.messages.cancelReplaced(messageId, {
+      ownerId: principal.user.id,
+      to,
+      from: from || null,
+      serviceType,
+    });
+    if (replaced.length)
+      this.log.info({ messageId, replaced }, 'replace_if_present: earlier messages replaced');
   }
 
   bindsOf(userId: string): Session[] {

@@ -10,6 +10,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { preview } from '../../codec/index.js';
 import { ApiError } from '../../core/errors.js';
+import { normalizeNumber, validateSender } from '../../core/phone.js';
 import type { Principal } from '../../services/auth.js';
 import type { Bind, Header, Submit } from '../../codec/smpp-pdu.js';
 import {
@@ -21,16 +22,16 @@ import {
   TLV,
   Writer,
   decodeBind,
+  decodeDataSm,
   decodeMessageRef,
   decodeReplace,
   decodeSubmit,
 } from '../../codec/smpp-pdu.js';
 import { PduReader } from '../../codec/smpp-frames.js';
 import { decodeText, isFlash, splitUdh } from '../../codec/smpp-text.js';
+import { formatSmppTime, parseSmppTime } from '../../codec/smpp-time.js';
 import type { OutboxSink } from './outbox.js';
 import { SMPP_STATE } from './outbox.js';
-import type { HeldPart } from './parts.js';
-import { receiptRequest } from './parts.js';
 import type { SmppServer } from './server.js';
 
 export type Mode = 'tx' | 'rx' | 'trx';
@@ -40,12 +41,6 @@ export interface Request {
   id: number;
   seq: number;
   answered: boolean;
-}
-
-/** A part of a concatenated submit, held until its message is complete. */
-export interface Part extends HeldPart {
-  session: Session;
-  req: Request;
 }
 
 const BINDS: Record<number, { mode: Mode; resp: number }> = {
@@ -61,6 +56,7 @@ const ASYNC_REQUESTS = new Set<number>([
   CMD.query_sm,
   CMD.cancel_sm,
   CMD.replace_sm,
+  CMD.data_sm,
 ]);
 
 /** Requests a client may send once bound (everything else gets generic_nack). */
@@ -178,15 +174,13 @@ export class Session implements OutboxSink {
   }
 
   /**
-   * Ends the connection: stops reading, refuses the parts it holds (they cannot complete from
-   * here), answers what is still being committed, then closes; a peer that does not close its
-   * side is cut.
+   * Ends the connection: stops reading, answers what is still being committed, then closes; a
+   * peer that does not close its side is cut.
    */
   private hangUp(): void {
     if (this.closing || this.closed) return;
     this.closing = true;
     this.socket.pause();
-    for (const p of this.server.parts.dropSession(this)) this.answer(p.req, STATUS.ESME_RSUBMITFAIL);
     const end = () => {
       clearTimeout(wait);
       this.finish = undefined;
@@ -288,11 +282,24 @@ export class Session implements OutboxSink {
     const b: Bind = decodeBind(pdu);
     // The refusal takes as long whether the system_id exists or not, and a system_id or
     // address that keeps guessing is throttled before any hash (AuthService.bySmpp).
-    const user = await this.server.deps.auth.bySmpp(b.systemId, b.password, {
+    const r = await this.server.deps.auth.smppBind(b.systemId, b.password, {
       ip: this.socket.remoteAddress,
     });
-    if (!user || user.status !== 'active') {
-      this.log.info({ systemId: b.systemId }, 'bind refused');
+    if ('refused' in r) {
+      this.log.info({ systemId: b.systemId, reason: r.refused }, 'bind refused');
+      // SMPP 3.4 §5.1.3: an unknown system_id and a wrong password have their own codes.
+      throw new PduError(
+        r.refused === 'system_id'
+          ? STATUS.ESME_RINVSYSID
+          : r.refused === 'password'
+            ? STATUS.ESME_RINVPASWD
+            : STATUS.ESME_RBINDFAIL,
+        'bind failed',
+      );
+    }
+    const user = r.user;
+    if (user.status !== 'active') {
+      this.log.info({ systemId: b.systemId }, 'bind refused: account blocked');
       throw new PduError(STATUS.ESME_RBINDFAIL, 'bind failed');
     }
     if (this.closing || this.closed) throw new PduError(STATUS.ESME_RBINDFAIL, 'connection ending');
@@ -321,11 +328,24 @@ export class Session implements OutboxSink {
         const multi = req.id === CMD.submit_multi;
         return this.submit(req, decodeSubmit(pdu, multi), principal, multi);
       }
+      case CMD.data_sm: {
+        // The same pipeline as submit_sm, answered with data_sm_resp (answer() derives the id).
+        if (this.mode === 'rx') throw new PduError(STATUS.ESME_RINVBNDSTS, 'a receiver cannot submit');
+        if ((this.server.limiter?.take(principal.user.id, Date.now()) ?? 0) > 0) {
+          throw new PduError(STATUS.ESME_RTHROTTLED, 'throughput limit');
+        }
+        return this.submit(req, decodeDataSm(pdu), principal, false);
+      }
       case CMD.query_sm: {
         const { messageId } = decodeMessageRef(pdu);
-        const m = await this.server.deps.store.messages.byId(baseId(messageId), principal.user.id);
+        const ref = await this.resolve(messageId, principal.user.id);
+        if (ref.open) {
+          // A part whose message is still waiting for its other parts.
+          return this.answer(req, STATUS.ESME_ROK, new Writer().cstring(messageId).cstring('').u8(1).u8(0));
+        }
+        const m = await this.server.deps.store.messages.byId(ref.id, principal.user.id);
         if (!m) throw new PduError(STATUS.ESME_RQUERYFAIL, 'no such message');
-        const finalDate = m.final_at ? smppTime(m.final_at) : '';
+        const finalDate = m.final_at ? formatSmppTime(m.final_at) : '';
         return this.answer(
           req,
           STATUS.ESME_ROK,
@@ -340,31 +360,55 @@ export class Session implements OutboxSink {
         const r = new Reader(pdu);
         r.cstring(6, 'service_type');
         const messageId = r.cstring(65, 'message_id');
-        const m = await this.server.deps.store.messages.cancel(
-          baseId(messageId),
-          principal.user.id,
-          'cancel_sm',
-        );
+        const ref = await this.resolve(messageId, principal.user.id);
+        if (ref.open) throw new PduError(STATUS.ESME_RCANCELFAIL, 'message still incomplete');
+        const m = await this.server.deps.store.messages.cancel(ref.id, principal.user.id, 'cancel_sm');
         if (!m?.changed) throw new PduError(STATUS.ESME_RCANCELFAIL, 'not cancelable');
         return this.answer(req, STATUS.ESME_ROK);
       }
       case CMD.replace_sm: {
         const rep = decodeReplace(pdu);
-        const text = decodeText(rep.dataCoding, rep.shortMessage);
+        // A part of a concatenated submit: its short_message could only replace one part of
+        // the text, so replace_sm addresses whole messages only.
+        const id = baseId(rep.messageId);
+        if ((await this.server.deps.store.smppParts.byId(id, principal.user.id)) !== undefined)
+          throw new PduError(STATUS.ESME_RREPLACEFAIL, 'a part of a concatenated message');
+        const m = await this.server.deps.store.messages.byId(id, principal.user.id);
+        if (!m) throw new PduError(STATUS.ESME_RINVMSGID, 'no such message');
+        // SMPP 3.4 §4.10: the source address must be the original's, when given.
+        if (rep.source !== '' && rep.source !== (m.from ?? '').replace(/^\+/, ''))
+          throw new PduError(STATUS.ESME_RREPLACEFAIL, 'source_addr differs from the original');
+        // No data_coding in replace_sm: the new text is in the original's alphabet.
+        const text = decodeText(m.encoding === 'ucs2' ? 8 : 0, rep.shortMessage);
         const p = preview(text);
-        const ok = await this.server.deps.store.messages.replaceText(
-          baseId(rep.messageId),
-          principal.user.id,
-          {
-            text,
-            encoding: p.encoding,
-            segments: p.segments,
-          },
-        );
+        const now = Date.now();
+        const times = submitTimes(rep, now);
+        const start = times.sendAt ?? (rep.scheduleDeliveryTime === '' ? m.next_attempt_at : now);
+        const ok = await this.server.deps.store.messages.replaceText(id, principal.user.id, {
+          text,
+          encoding: p.encoding,
+          segments: p.segments,
+          // Schedule and validity change only when given ("" keeps the original's).
+          ...(rep.scheduleDeliveryTime !== ''
+            ? { send_at: times.sendAt ?? null, next_attempt_at: start }
+            : {}),
+          ...(times.validityMinutes !== undefined
+            ? { validity_minutes: times.validityMinutes, expires_at: start + times.validityMinutes * 60_000 }
+            : {}),
+          ...(rep.registeredDelivery & 0x03 ? { smpp_receipt_mask: rep.registeredDelivery & 0x03 } : {}),
+        });
         if (!ok) throw new PduError(STATUS.ESME_RREPLACEFAIL, 'not replaceable');
         return this.answer(req, STATUS.ESME_ROK);
       }
     }
+  }
+
+  /** A message id the client quotes: ours, or a part's of a concatenated submit (open while its message waits). */
+  private async resolve(quoted: string, ownerId: string): Promise<{ id: string; open: boolean }> {
+    const id = baseId(quoted);
+    const part = await this.server.deps.store.smppParts.byId(id, ownerId);
+    if (!part) return { id, open: false };
+    return part.message_id ? { id: part.message_id, open: false } : { id, open: true };
   }
 
   private async submit(req: Request, s: Submit, principal: Principal, multi: boolean): Promise<void> {
@@ -378,57 +422,84 @@ export class Session implements OutboxSink {
     if (sarRef && sarTotal && sarSeq && sarRef.length === 2) {
       concat = { ref: sarRef.readUInt16BE(0), total: sarTotal[0] ?? 1, seq: sarSeq[0] ?? 1 };
     }
-    const text = decodeText(s.dataCoding, body);
+    const ttl = s.tlvs.get(TLV.qos_time_to_live);
+    const times = submitTimes(s, Date.now(), ttl?.length === 4 ? ttl.readUInt32BE(0) : undefined);
+    // TP-PID "Replace Short Message Type 1..7" (3GPP TS 23.040 §9.2.3.9): the handset replaces
+    // an earlier message of the same type and sender.
+    const replaceId = s.protocolId >= 0x41 && s.protocolId <= 0x47 ? s.protocolId - 0x40 : undefined;
     const flash = isFlash(s.dataCoding);
     if (concat && concat.total > 1 && !multi) {
       if (concat.seq < 1 || concat.seq > concat.total) {
         throw new PduError(STATUS.ESME_RSUBMITFAIL, 'part number outside 1..total');
       }
-      const key = `${principal.user.id}|${s.source}|${s.destinations[0]}|${concat.ref}|${concat.total}`;
-      const held = this.server.parts.hold(key, concat.total, {
-        session: this,
-        req,
-        partSeq: concat.seq,
-        text,
+      // Refused now what would refuse the whole message later: the part is acknowledged when stored.
+      const to = s.destinations[0] ?? '';
+      if (!normalizeNumber(to, this.server.deps.region).ok)
+        throw new PduError(STATUS.ESME_RINVDSTADR, 'bad destination');
+      if (s.source !== '' && validateSender(s.source) !== undefined)
+        throw new PduError(STATUS.ESME_RINVSRCADR, 'bad source');
+      const id = await this.server.assembler.add(principal, {
+        groupKey: `${principal.user.id}|${s.source}|${to}|${concat.ref}|${concat.total}`,
+        seq: concat.seq,
+        total: concat.total,
+        dataCoding: s.dataCoding,
+        payload: body,
         registered: s.registeredDelivery,
+        params: {
+          to,
+          from: s.source,
+          serviceType: s.serviceType,
+          flash,
+          sendAt: times.sendAt,
+          validityMinutes: times.validityMinutes,
+          replaceId,
+          replaceIfPresent: (s.replaceIfPresent & 0x01) === 1,
+        },
       });
-      if (held.kind === 'full') throw new PduError(STATUS.ESME_RTHROTTLED, 'too many parts held');
-      if (held.kind === 'held') return; // answered when the whole message is in
-      const all = [...held.parts, ...held.copies];
-      const mask = receiptRequest(all.map((p) => p.registered));
-      return this.accept(s, principal, held.parts.map((p) => p.text).join(''), flash, all, mask, false);
+      if (id === undefined)
+        throw new PduError(STATUS.ESME_RTHROTTLED, 'too many parts waiting for their message');
+      // Stored (committed): acknowledged now with the part's own id; the message is built when complete.
+      return this.answer(req, STATUS.ESME_ROK, new Writer().cstring(id));
     }
-    const mask = receiptRequest([s.registeredDelivery]);
-    return this.accept(s, principal, text, flash, [{ session: this, req }], mask, multi);
+    const text = decodeText(s.dataCoding, body);
+    return this.accept(req, s, principal, text, { flash, replaceId, ...times }, multi);
   }
 
-  /** Queues the message, then answers every part: nothing is acknowledged before it is committed. */
+  /** Queues the message, then answers: nothing is acknowledged before it is committed. */
   private async accept(
+    req: Request,
     s: Submit,
     principal: Principal,
     text: string,
-    flash: boolean,
-    parts: { session: Session; req: Request }[],
-    receiptMask: number,
+    opts: {
+      flash: boolean;
+      replaceId?: number | undefined;
+      sendAt?: number | undefined;
+      validityMinutes?: number | undefined;
+    },
     multi: boolean,
   ): Promise<void> {
-    const answerAll = (status: number, body?: Writer) => {
-      for (const p of parts) p.session.answer(p.req, status, body);
-    };
     try {
       const result = await this.server.deps.messages.send(principal, {
         to: s.destinations,
         text,
-        flash,
+        flash: opts.flash,
         from: s.source || undefined,
-        validityMinutes: relativeValidityMinutes(s.validityPeriod),
-        smppReceiptMask: receiptMask,
+        validityMinutes: opts.validityMinutes,
+        sendAt: opts.sendAt !== undefined ? new Date(opts.sendAt) : undefined,
+        replaceId: opts.replaceId,
+        smppReceiptMask: receiptMask(s.registeredDelivery),
+        smppServiceType: s.serviceType,
       });
       const ok = result.messages.filter((m) => 'id' in m && !m.error);
       const first = ok[0] as { id: string } | undefined;
-      if (!first) return answerAll(STATUS.ESME_RINVDSTADR);
-      // Every part is answered with the message's id: the one receipt names it, so a client
-      // that registered its receipt under any part (Kannel: the first) finds it.
+      if (!first) return this.answer(req, STATUS.ESME_RINVDSTADR);
+      if (s.replaceIfPresent & 0x01) {
+        for (const m of ok) {
+          if (!('id' in m)) continue;
+          await this.server.replacePresent(principal, m.id, m.to, s.source, s.serviceType);
+        }
+      }
       const w = new Writer().cstring(first.id);
       if (multi) {
         const failed = result.messages.filter((m) => !('id' in m) || m.error);
@@ -439,13 +510,45 @@ export class Session implements OutboxSink {
             .cstring(f.input.slice(0, 20))
             .bytes(Buffer.from([0, 0, 0, STATUS.ESME_RINVDSTADR]));
       }
-      answerAll(STATUS.ESME_ROK, w);
+      this.answer(req, STATUS.ESME_ROK, w);
     } catch (err) {
       const status = err instanceof ApiError ? smppStatusFor(err) : STATUS.ESME_RSUBMITFAIL;
       if (!(err instanceof ApiError)) this.log.warn({ err }, 'submit failed');
-      answerAll(status);
+      this.answer(req, status);
     }
   }
+}
+
+/** registered_delivery → the receipt asked for (low two bits: 1 any outcome, 2 failure, 3 success). */
+function receiptMask(registered: number): number {
+  return registered & 0x03;
+}
+
+/**
+ * schedule_delivery_time → sendAt and validity_period (or data_sm's qos_time_to_live, in
+ * seconds) → minutes from the start of delivery. A schedule in the past means now; a validity
+ * that ends before delivery starts is refused; one beyond the 28 days a message may live is
+ * shortened to them, as SMSCs apply their maximum.
+ */
+export function submitTimes(
+  s: Pick<Submit, 'scheduleDeliveryTime' | 'validityPeriod'>,
+  now: number,
+  ttlSeconds?: number,
+): { sendAt?: number | undefined; validityMinutes?: number | undefined } {
+  const sched = parseSmppTime(s.scheduleDeliveryTime, now);
+  if (!sched) throw new PduError(STATUS.ESME_RINVSCHED, 'schedule_delivery_time is not an SMPP time');
+  const validity = parseSmppTime(s.validityPeriod, now);
+  if (!validity) throw new PduError(STATUS.ESME_RINVEXPIRY, 'validity_period is not an SMPP time');
+  const sendAt = sched.kind !== 'none' && sched.at > now ? sched.at : undefined;
+  const start = sendAt ?? now;
+  let expiry: number | undefined;
+  // A relative validity of zero ("000000000000000R") is "none given", as SMSCs read it.
+  if (validity.kind === 'absolute' || (validity.kind === 'relative' && validity.at > now))
+    expiry = validity.at;
+  else if (ttlSeconds !== undefined && ttlSeconds > 0) expiry = now + ttlSeconds * 1000;
+  if (expiry === undefined) return { sendAt };
+  if (expiry <= start) throw new PduError(STATUS.ESME_RINVEXPIRY, 'validity ends before delivery starts');
+  return { sendAt, validityMinutes: Math.min(40_320, Math.max(1, Math.ceil((expiry - start) / 60_000))) };
 }
 
 /** The same refusal the HTTP API gives, in SMPP's words. */
@@ -475,21 +578,4 @@ function smppStatusFor(err: ApiError): number {
 /** A client may quote an id with a part suffix; ours are plain message ids. */
 function baseId(id: string): string {
   return id.trim();
-}
-
-/** SMPP absolute time format (YYMMDDhhmmss000+). */
-function smppTime(ms: number): string {
-  return `${new Date(ms).toISOString().replace(/[-T:]/g, '').slice(2, 14)}000+`;
-}
-
-/** validity_period in relative form ("YYMMDDhhmmss000R") → minutes; absolute forms are ignored. */
-export function relativeValidityMinutes(v: string): number | undefined {
-  const m = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})\d{3}R$/.exec(v);
-  if (!m) return undefined;
-  const [, yy, mo, dd, hh, mi, ss] = m.map(Number) as number[];
-  const minutes =
-    (((yy as number) * 365 + (mo as number) * 30 + (dd as number)) * 24 + (hh as number)) * 60 +
-    (mi as number) +
-    Math.ceil((ss as number) / 60);
-  return minutes > 0 ? Math.min(minutes, 40_320) : undefined;
 }

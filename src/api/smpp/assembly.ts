@@ -1,0 +1,280 @@
+/**
+ * Concatenated SMPP submits: each part is acknowledged as soon as it is stored (a client with
+ * window 1 sends part 2 only after part 1's submit_sm_resp), and the message is built from the
+ * stored parts when the last one is in. Each part answers with its own id; the message, once
+ * built, is found by any of them (store/smpp-parts.ts).
+ *
+ * Nothing is left hanging: a message whose parts do not all arrive within `timeoutMs` becomes a
+ * `rejected` message with `parts_missing` (its receipt, if asked for, says REJECTD); a build
+ * that a crash interrupted is finished by the sweep of any node, and `MessageService.send` with
+ * an idempotency key of the group's first part makes a second build answer with the first
+ * message instead of sending twice.
+ */
+import type { CountryCode } from 'libphonenumber-js';
+import type { Logger } from 'pino';
+import { preview } from '../../codec/index.js';
+import { decodeText } from '../../codec/smpp-text.js';
+import { ApiError } from '../../core/errors.js';
+import type { ErrorCode } from '../../core/errors.js';
+import { normalizeNumber } from '../../core/phone.js';
+import type { Principal } from '../../services/auth.js';
+import type { MessageService } from '../../services/messages.js';
+import { newId } from '../../store/ids.js';
+import type { Store } from '../../store/index.js';
+import type { NewMessage } from '../../store/schema.js';
+import type { SmppPartRow } from '../../store/smpp-parts.js';
+import { receiptRequest } from './parts.js';
+
+/** What a part's submit said beside its text; the first part's apply to the message. */
+export interface PartParams {
+  to: string;
+  from: string;
+  serviceType: string;
+  flash: boolean;
+  sendAt?: number | undefined;
+  validityMinutes?: number | undefined;
+  replaceId?: number | undefined;
+  replaceIfPresent: boolean;
+}
+
+export interface NewPart {
+  groupKey: string;
+  seq: number;
+  total: number;
+  dataCoding: number;
+  payload: Buffer;
+  registered: number;
+  params: PartParams;
+}
+
+export interface AssemblyOptions {
+  /** A message whose parts are not all in after this is refused (`parts_missing`). */
+  timeoutMs: number;
+  /** Parts one user may have waiting for the rest of their message. */
+  maxOpenPerUser: number;
+  /** Closed parts (their ids lead to their message) are kept this long. */
+  keepMs: number;
+  region?: CountryCode | undefined;
+}
+
+/** Closed parts are kept 30 days: validity is at most 28 days, and receipts come after it. */
+export const KEEP_PARTS_MS = 30 * 86_400_000;
+
+export class PartsAssembler {
+  private readonly busy = new Map<string, Promise<void>>();
+  private timer: NodeJS.Timeout | undefined;
+  private lastPurge = 0;
+  private sweeping: Promise<void> | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly messages: MessageService,
+    private readonly log: Logger,
+    private readonly opts: AssemblyOptions,
+    /** Called after a message was built (replace_if_present). */
+    private readonly built: (
+      principal: Principal,
+      messageId: string,
+      to: string,
+      params: PartParams,
+    ) => Promise<void>,
+  ) {}
+
+  /** Groups being built now (in memory only while a build runs). */
+  get building(): number {
+    return this.busy.size;
+  }
+
+  start(): void {
+    if (this.timer) return;
+    // Often enough that a timed-out message is refused within a quarter of the timeout.
+    const every = Math.min(5_000, Math.max(100, Math.floor(this.opts.timeoutMs / 4)));
+    this.timer = setInterval(() => {
+      this.sweeping ??= this.sweep()
+        .catch((err: unknown) => this.log.error({ err }, 'SMPP parts sweep failed'))
+        .finally(() => (this.sweeping = undefined));
+    }, every);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.sweeping;
+    await Promise.allSettled([...this.busy.values()]);
+  }
+
+  /**
+   * Stores a part; resolves with its id once it is committed, or undefined when the user has
+   * `maxOpenPerUser` parts waiting already. The message is built afterwards, when complete.
+   * A part sent again after its message was built (the client lost our answer) is answered
+   * with a new id that leads to the same message, and starts nothing new.
+   */
+  async add(principal: Principal, part: NewPart): Promise<string | undefined> {
+    const row: SmppPartRow = {
+      id: newId(),
+      owner_id: principal.user.id,
+      group_key: part.groupKey,
+      part_seq: part.seq,
+      total: part.total,
+      data_coding: part.dataCoding,
+      payload: part.payload.toString('hex'),
+      registered: part.registered,
+      params: JSON.stringify(part.params),
+      created_at: Date.now(),
+      message_id: null,
+    };
+    const stored = await this.store.smppParts.add(row, this.opts.maxOpenPerUser, this.opts.timeoutMs);
+    if (!stored) return undefined;
+    if (!row.message_id) void this.build(part.groupKey, principal.user.id, principal);
+    return row.id;
+  }
+
+  /** Builds (or refuses) the group's message if it is complete (or timed out); one build per group at a time. */
+  build(groupKey: string, ownerId: string, principal?: Principal): Promise<void> {
+    const prev = this.busy.get(groupKey) ?? Promise.resolve();
+    const next: Promise<void> = prev
+      .then(() => this.buildNow(groupKey, ownerId, principal))
+      .catch((err: unknown) => this.log.error({ err, groupKey }, 'SMPP concatenated message not built'))
+      .finally(() => {
+        if (this.busy.get(groupKey) === next) this.busy.delete(groupKey);
+      });
+    this.busy.set(groupKey, next);
+    return next;
+  }
+
+  /** Open groups whose first part is older than a few seconds: finished or refused. */
+  async sweep(now = Date.now()): Promise<void> {
+    const settle = Math.min(this.opts.timeoutMs, 5_000);
+    for (const g of await this.store.smppParts.openGroups(200)) {
+      if (now - g.first_at < settle) break;
+      await this.build(g.group_key, g.owner_id);
+    }
+    if (now - this.lastPurge > 3_600_000) {
+      this.lastPurge = now;
+      await this.store.smppParts.purge(now - this.opts.keepMs);
+    }
+  }
+
+  private async buildNow(groupKey: string, ownerId: string, given?: Principal): Promise<void> {
+    const rows = await this.store.smppParts.open(groupKey);
+    const first = rows[0];
+    if (!first) return;
+    const bySeq = new Map<number, SmppPartRow>();
+    for (const r of rows) if (!bySeq.has(r.part_seq)) bySeq.set(r.part_seq, r);
+    const ordered = [...bySeq.values()].sort((a, b) => a.part_seq - b.part_seq);
+    const head = ordered[0] as SmppPartRow;
+    const params = JSON.parse(head.params) as PartParams;
+    const text = decodeText(
+      head.data_coding,
+      Buffer.concat(ordered.map((r) => Buffer.from(r.payload, 'hex'))),
+    );
+    const mask = receiptRequest(rows.map((r) => r.registered));
+    const principal = given ?? (await this.principalOf(ownerId));
+    if (bySeq.size < first.total) {
+      if (Date.now() - first.created_at < this.opts.timeoutMs) return;
+      this.log.info(
+        { groupKey, arrived: bySeq.size, total: first.total },
+        'SMPP message incomplete: refused',
+      );
+      return this.refuse(rows, ownerId, text, mask, params, 'parts_missing');
+    }
+    if (!principal) return this.refuse(rows, ownerId, text, mask, params, 'account_blocked');
+    try {
+      const result = await this.messages.send(
+        principal,
+        {
+          to: [params.to],
+          text,
+          from: params.from || undefined,
+          flash: params.flash,
+          sendAt: params.sendAt !== undefined ? new Date(params.sendAt) : undefined,
+          validityMinutes: params.validityMinutes,
+          replaceId: params.replaceId,
+          smppReceiptMask: mask,
+          smppServiceType: params.serviceType,
+        },
+        // A second build of the same group (a crash between send and link, another node's
+        // sweep) gets the first one's answer instead of sending the message twice.
+        `smpp-parts:${first.id}`,
+      );
+      const m = result.messages[0];
+      if (!m || !('id' in m)) {
+        return this.refuse(rows, ownerId, text, mask, params, 'invalid_number');
+      }
+      await this.store.smppParts.link(
+        rows.map((r) => r.id),
+        m.id,
+      );
+      if (params.replaceIfPresent && m.status !== 'rejected') await this.built(principal, m.id, m.to, params);
+    } catch (err) {
+      // A refusal (bad number, too long) is final: the parts were acknowledged, so the
+      // message is stored as rejected with the reason. Anything else is retried by the sweep.
+      if (!(err instanceof ApiError)) throw err;
+      await this.refuse(rows, ownerId, text, mask, params, err.code, err.message);
+    }
+  }
+
+  private async principalOf(ownerId: string): Promise<Principal | undefined> {
+    const user = await this.store.users.byId(ownerId);
+    return user && user.status === 'active' ? { user, apiKeyId: null } : undefined;
+  }
+
+  /** The message is stored as rejected with `code`; its receipt (if asked for) says REJECTD. */
+  private async refuse(
+    rows: SmppPartRow[],
+    ownerId: string,
+    text: string,
+    mask: number,
+    params: PartParams,
+    code: ErrorCode,
+    message?: string,
+  ): Promise<void> {
+    const now = Date.now();
+    const p = preview(text === '' ? ' ' : text);
+    const n = normalizeNumber(params.to, this.opts.region);
+    const row: NewMessage = {
+      id: newId(),
+      owner_id: ownerId,
+      api_key_id: null,
+      batch_id: newId(),
+      to: n.ok ? n.e164 : params.to,
+      from: params.from || null,
+      text,
+      encoding: p.encoding,
+      segments: p.segments,
+      flash: params.flash ? 1 : 0,
+      replace_id: params.replaceId ?? null,
+      validity_minutes: null,
+      send_at: null,
+      expires_at: now,
+      status: 'rejected',
+      attempts: 0,
+      max_attempts: 1,
+      tries_per_attempt: 1,
+      next_attempt_at: now,
+      lease_owner: null,
+      lease_until: null,
+      channel_id: null,
+      avoid_channel_id: null,
+      pinned_channel_id: null,
+      smpp_receipt_mask: mask || null,
+      report_requested: 0,
+      error_code: code,
+      error_message: message ?? null,
+      client_ref: null,
+      callback_url: null,
+      dlr_url: null,
+      dlr_mask: null,
+      smpp_service_type: params.serviceType,
+      created_at: now,
+      updated_at: now,
+      sent_at: null,
+      final_at: now,
+    };
+    await this.store.smppParts.reject(
+      row,
+      rows.map((r) => r.id),
+    );
+  }
+}
