@@ -21,6 +21,9 @@ import * as m009 from './migrations/009-lifecycle.js';
 import * as m010 from './migrations/010-repair-non-finite.js';
 import * as m011 from './migrations/011-inbound-processed.js';
 import * as m012 from './migrations/012-dlr-callbacks.js';
+import type { Notifier } from './notify/index.js';
+import { LocalNotifier } from './notify/local/index.js';
+import { PostgresNotifier } from './notify/postgres/index.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -66,6 +69,11 @@ export interface Db {
    * so inside a Kysely transaction they are part of it.
    */
   sqlite?: SQLite.Database;
+  /**
+   * Wake-ups between nodes (store/notify/): LISTEN/NOTIFY on PostgreSQL, in-process on SQLite.
+   * Closed with the database.
+   */
+  notifier: Notifier;
   close(): Promise<void>;
 }
 
@@ -109,7 +117,17 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
   if (opts.databaseUrl) {
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
     const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    db = { kysely, dialect: 'postgres', caps: POSTGRES_CAPS, close: () => kysely.destroy() };
+    const notifier = new PostgresNotifier({ connectionString: opts.databaseUrl, pool });
+    db = {
+      kysely,
+      dialect: 'postgres',
+      caps: POSTGRES_CAPS,
+      notifier,
+      close: async () => {
+        await notifier.close();
+        await kysely.destroy();
+      },
+    };
   } else {
     const file = new SQLite(opts.sqlitePath ?? ':memory:');
     file.pragma('journal_mode = WAL');
@@ -123,7 +141,18 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
     const kysely = new Kysely<Database>({
       dialect: new SqliteDialect({ database: withStatementCache(file) }),
     });
-    db = { kysely, dialect: 'sqlite', caps: SQLITE_CAPS, sqlite: file, close: () => kysely.destroy() };
+    const notifier = new LocalNotifier();
+    db = {
+      kysely,
+      dialect: 'sqlite',
+      caps: SQLITE_CAPS,
+      sqlite: file,
+      notifier,
+      close: async () => {
+        await notifier.close();
+        await kysely.destroy();
+      },
+    };
   }
   await migrate(db);
   return db;
