@@ -1,5 +1,6 @@
 /** The store: every repository over one database. The only place that knows SQL. */
 import type { Db } from './db.js';
+import { announceConfigWrites } from './config-changes.js';
 import { ApiKeyRepo, UserRepo } from './users.js';
 import { ChannelRepo } from './channels.js';
 import { MessageFeed, MessageRepo } from './messages.js';
@@ -34,7 +35,7 @@ export interface Store {
 
 export function createStore(db: Db): Store {
   const bulkInsert = db.sqlite ? sqliteBulkInsert(db.sqlite) : insertChunked;
-  return {
+  const store: Store = {
     db,
     users: new UserRepo(db.kysely),
     keys: new ApiKeyRepo(db.kysely),
@@ -53,6 +54,8 @@ export function createStore(db: Db): Store {
     smppOutbox: new SmppOutboxRepo(db.kysely, db.dialect),
     close: () => db.close(),
   };
+  announceConfigWrites(store, db.notifier);
+  return store;
 }
 
 export { openDb, sqlitePathFor } from './db.js';

@@ -34,6 +34,11 @@ export interface Notifier {
   publish(topic: Topic, payload?: string): void;
   /** Calls `fn` for every notification of `topic`; returns the unsubscribe function. */
   subscribe(topic: Topic, fn: Listener): () => void;
+  /**
+   * Resolves once listening was tried (PostgreSQL: the connection is up, or its first attempt
+   * failed and it keeps retrying on its own), so a start can subscribe, wait, then read.
+   */
+  ready(): Promise<void>;
   /** Resolves once the publishes started so far are sent (tests, shutdown). */
   flush(): Promise<void>;
   close(): Promise<void>;

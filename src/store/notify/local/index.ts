@@ -27,6 +27,10 @@ export class LocalNotifier implements Notifier {
     return this.listeners.add(topic, fn);
   }
 
+  ready(): Promise<void> {
+    return Promise.resolve();
+  }
+
   flush(): Promise<void> {
     return new Promise((resolve) => setImmediate(resolve));
   }

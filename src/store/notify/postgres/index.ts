@@ -90,11 +90,8 @@ export class PostgresNotifier implements Notifier {
     return off;
   }
 
-  /** Resolves when the listening connection is up (or the notifier closed). */
-  async ready(): Promise<void> {
-    while (!this.closed && !this.client) {
-      await (this.connecting ?? new Promise((r) => setTimeout(r, 50)));
-    }
+  ready(): Promise<void> {
+    return this.ensureListening();
   }
 
   async flush(): Promise<void> {
