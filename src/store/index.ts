@@ -43,15 +43,15 @@ export function createStore(db: Db): Store {
     messages: new MessageRepo(db.kysely, db.dialect, db.caps, bulkInsert),
     outcomes: new OutcomeRepo(db.kysely, bulkInsert),
     feed: new MessageFeed(db.kysely),
-    webhooks: new WebhookRepo(db.kysely, db.dialect),
+    webhooks: new WebhookRepo(db.kysely, db.dialect, db.caps),
     inbound: new InboundRepo(db.kysely),
     keywords: new KeywordRepo(db.kysely),
     contacts: new ContactRepo(db.kysely),
     optOuts: new OptOutRepo(db.kysely),
     sessions: new SessionRepo(db.kysely),
     stats: new StatsRepo(db.kysely, db.caps),
-    retention: new RetentionRepo(db.kysely),
-    smppOutbox: new SmppOutboxRepo(db.kysely, db.dialect),
+    retention: new RetentionRepo(db.kysely, db.caps),
+    smppOutbox: new SmppOutboxRepo(db.kysely, db.dialect, db.caps),
     close: () => db.close(),
   };
   announceConfigWrites(store, db.notifier);

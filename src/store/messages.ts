@@ -367,7 +367,9 @@ export class MessageRepo {
               .selectFrom('messages')
               .select('id')
               .where('status', 'in', fromStatuses('sending'))
-              .where('next_attempt_at', '<=', now)
+              // Due by the database's clock, as leases are: a node whose clock runs ahead
+              // must not send a scheduled message or a retry early.
+              .where('next_attempt_at', '<=', this.caps.now())
               .orderBy('next_attempt_at')
               .limit(limit),
           ),
@@ -418,7 +420,7 @@ export class MessageRepo {
             status: 'queued',
             lease_owner: null,
             lease_until: null,
-            next_attempt_at: now,
+            next_attempt_at: this.caps.now(),
             updated_at: now,
           })
           .where('id', '=', r.id)
@@ -439,35 +441,49 @@ export class MessageRepo {
     });
   }
 
-  /** Sent messages with no final report, and queued ones never sent, past their validity. */
+  /**
+   * Sent messages with no final report, and queued ones never sent, past their validity (by the
+   * database's clock). Claimed like queue work: the rows are locked as they are read (SKIP LOCKED
+   * on PostgreSQL), so nodes expiring at once take disjoint rows, and an event is written only
+   * for a row this update changed — never twice for one expiry.
+   */
   async expireDue(now: number): Promise<number> {
     return this.db.transaction().execute(async (trx) => {
       // A `sent` message that asked for no report is final already (final_at is set).
       const due = (eb: ExpressionBuilder<Database, 'messages'>) =>
         eb.and([eb('status', 'in', fromStatuses('expired')), eb('final_at', 'is', null)]);
-      const rows = await trx
-        .selectFrom('messages')
-        .select(['id', 'owner_id', 'status'])
-        .where(due)
-        .where('expires_at', '<', now)
-        .limit(1000)
+      const rows = await this.caps
+        .claimLock(
+          trx
+            .selectFrom('messages')
+            .select(['id', 'owner_id', 'status'])
+            .where(due)
+            .where('expires_at', '<', this.caps.now())
+            .limit(1000),
+        )
         .execute();
       if (rows.length === 0) return 0;
-      const ids = rows.map((r) => r.id);
-      await trx
+      const changed = await trx
         .updateTable('messages')
         .set({ status: 'expired', error_code: 'expired', final_at: now, updated_at: now })
-        .where('id', 'in', ids)
+        .where(
+          'id',
+          'in',
+          rows.map((r) => r.id),
+        )
         .where(due)
+        .returning('id')
         .execute();
+      const done = new Set(changed.map((r) => r.id));
+      const expired = rows.filter((r) => done.has(r.id));
       await insertChunked(
         trx,
         'message_events',
-        rows.map((r) =>
+        expired.map((r) =>
           event(r.id, r.owner_id, 'expired', 'expired', `validity ran out while ${r.status}`, null, now),
         ),
       );
-      return rows.length;
+      return expired.length;
     });
   }
 
