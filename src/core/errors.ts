@@ -15,6 +15,7 @@ export const ERRORS = {
   unsupported_media_type: { status: 415, message: 'The content type is not supported.' },
   request_timeout: { status: 408, message: 'The request was not received in time.' },
   headers_too_large: { status: 431, message: 'The request headers are too large.' },
+  invalid_cursor: { status: 400, message: 'The cursor is not one this server gave out.' },
   // Auth
   unauthorized: { status: 401, message: 'Authentication is required.' },
   invalid_credentials: { status: 401, message: 'The credentials are not valid.' },

@@ -21,6 +21,7 @@ import * as m009 from './migrations/009-lifecycle.js';
 import * as m010 from './migrations/010-repair-non-finite.js';
 import * as m011 from './migrations/011-inbound-processed.js';
 import * as m012 from './migrations/012-dlr-callbacks.js';
+import * as m019 from './migrations/019-feed-tx.js';
 import type { Notifier } from './notify/index.js';
 import { LocalNotifier } from './notify/local/index.js';
 import { PostgresNotifier } from './notify/postgres/index.js';
@@ -101,6 +102,7 @@ const MIGRATIONS: Record<string, { up(db: Kysely<unknown>, dialect: Dialect): Pr
   '010-repair-non-finite': m010,
   '011-inbound-processed': m011,
   '012-dlr-callbacks': m012,
+  '019-feed-tx': m019,
 };
 
 // pg returns int8 (bigint) as strings to protect values above 2^53; our bigints are epoch

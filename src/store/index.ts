@@ -42,7 +42,7 @@ export function createStore(db: Db): Store {
     channels: new ChannelRepo(db.kysely),
     messages: new MessageRepo(db.kysely, db.dialect, db.caps, bulkInsert),
     outcomes: new OutcomeRepo(db.kysely, bulkInsert),
-    feed: new MessageFeed(db.kysely),
+    feed: new MessageFeed(db.kysely, db.dialect),
     webhooks: new WebhookRepo(db.kysely, db.dialect, db.caps),
     inbound: new InboundRepo(db.kysely),
     keywords: new KeywordRepo(db.kysely),

@@ -5,6 +5,7 @@
  */
 import type { ExpressionBuilder, Kysely } from 'kysely';
 import { sql } from 'kysely';
+import type { FeedPosition } from '../core/feed-cursor.js';
 import { fromStatuses } from '../core/message.js';
 import type { MessagePolicyInfo, PolicyRule, Refusal } from '../policy/index.js';
 import { DEFAULT_RULES, applyPolicy } from '../policy/index.js';
@@ -445,9 +446,12 @@ export class MessageRepo {
    * Sent messages with no final report, and queued ones never sent, past their validity (by the
    * database's clock). Claimed like queue work: the rows are locked as they are read (SKIP LOCKED
    * on PostgreSQL), so nodes expiring at once take disjoint rows, and an event is written only
-   * for a row this update changed — never twice for one expiry.
+   * for a row this update changed — never twice for one expiry. `asOf` (tests, tools) judges
+   * validity at that time instead of the database's clock.
    */
-  async expireDue(now: number): Promise<number> {
+  async expireDue(asOf?: number): Promise<number> {
+    const now = asOf ?? Date.now();
+    const clock = asOf === undefined ? this.caps.now() : sql<number>`${asOf}`;
     return this.db.transaction().execute(async (trx) => {
       // A `sent` message that asked for no report is final already (final_at is set).
       const due = (eb: ExpressionBuilder<Database, 'messages'>) =>
@@ -458,7 +462,7 @@ export class MessageRepo {
             .selectFrom('messages')
             .select(['id', 'owner_id', 'status'])
             .where(due)
-            .where('expires_at', '<', this.caps.now())
+            .where('expires_at', '<', clock)
             .limit(1000),
         )
         .execute();
@@ -500,20 +504,67 @@ export class MessageRepo {
 
 /** The change feed and conversations read the same tables; kept here with the other message queries. */
 export class MessageFeed {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect = 'sqlite',
+  ) {}
 
-  /** Events after a cursor, oldest first; `maxCreatedAt` holds back the newest on PostgreSQL. */
-  eventsAfter(ownerId: string | undefined, after: number, limit: number, maxCreatedAt: number) {
+  /**
+   * Events after a position, in feed order, with the position after the last one. PostgreSQL:
+   * (transaction, id) order, only through transactions older than every one still running, so
+   * an event of a transaction that commits late is returned when it commits, never skipped, and
+   * nothing is held back when nothing runs (core/feed-cursor.ts). SQLite: id order.
+   */
+  async eventsAfter(
+    ownerId: string | undefined,
+    after: FeedPosition,
+    limit: number,
+  ): Promise<{ rows: MessageEventRow[]; next: FeedPosition }> {
+    if (this.dialect !== 'postgres') {
+      let q = this.db
+        .selectFrom('message_events')
+        .selectAll()
+        .where('id', '>', Math.max(after.id, after.floor));
+      if (ownerId) q = q.where('owner_id', '=', ownerId);
+      const rows = await q.orderBy('id').limit(limit).execute();
+      const last = rows[rows.length - 1];
+      return { rows, next: last ? { tx: '0', id: Number(last.id), floor: 0 } : after };
+    }
     let q = this.db
-      .selectFrom('message_events')
-      .selectAll()
-      .where('id', '>', after)
-      .where('created_at', '<=', maxCreatedAt);
-    if (ownerId) q = q.where('owner_id', '=', ownerId);
-    return q.orderBy('id').limit(limit).execute();
+      .selectFrom('message_events as e')
+      .selectAll('e')
+      .select(sql<string>`e.tx::text`.as('tx_text'))
+      .where(sql<boolean>`(e.tx, e.id) > (${after.tx}::xid8, ${after.id}::bigint)`)
+      .where(sql<boolean>`e.tx < pg_snapshot_xmin(pg_current_snapshot())`);
+    if (after.floor > 0) q = q.where('e.id', '>', after.floor);
+    if (ownerId) q = q.where('e.owner_id', '=', ownerId);
+    const found = await q
+      .orderBy(sql`e.tx`)
+      .orderBy('e.id')
+      .limit(limit)
+      .execute();
+    const rows = found.map(({ tx_text: _tx, ...row }) => row as MessageEventRow);
+    const last = found[found.length - 1];
+    return { rows, next: last ? { tx: last.tx_text, id: Number(last.id), floor: after.floor } : after };
   }
 
-  /** The newest event id visible to an owner: where a client that wants only new events starts. */
+  /** Where a client that wants only new events starts: after the newest event it can see now. */
+  async latest(ownerId: string | undefined): Promise<FeedPosition> {
+    if (this.dialect !== 'postgres') return { tx: '0', id: await this.latestEventId(ownerId), floor: 0 };
+    let q = this.db
+      .selectFrom('message_events as e')
+      .select([sql<string>`e.tx::text`.as('tx'), 'e.id'])
+      .where(sql<boolean>`e.tx < pg_snapshot_xmin(pg_current_snapshot())`);
+    if (ownerId) q = q.where('e.owner_id', '=', ownerId);
+    const r = await q
+      .orderBy(sql`e.tx`, 'desc')
+      .orderBy('e.id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return r ? { tx: r.tx, id: Number(r.id), floor: 0 } : { tx: '0', id: 0, floor: 0 };
+  }
+
+  /** The newest event id visible to an owner (SQLite's feed position). */
   async latestEventId(ownerId: string | undefined): Promise<number> {
     let q = this.db.selectFrom('message_events').select((eb) => eb.fn.max('id').as('id'));
     if (ownerId) q = q.where('owner_id', '=', ownerId);
