@@ -21,7 +21,7 @@ for (const tdb of TEST_DBS) {
       store.db.notifier.subscribe('config', (payload) => heard.push(payload));
       await store.db.notifier.ready();
     });
-    afterAll(() => cleanup());
+    afterAll(() => cleanup?.());
 
     /** Runs `write`, then collects what was announced (PostgreSQL: a round trip through the server). */
     const announced = async (write: () => Promise<unknown>): Promise<string[]> => {
