@@ -530,12 +530,18 @@ export class MessageFeed {
       const last = rows[rows.length - 1];
       return { rows, next: last ? { tx: '0', id: Number(last.id), floor: 0 } : after };
     }
+    // The head first: every event at or before it is final (its transaction and every older
+    // one have ended, and new transactions get higher ids), so reading up to it is stable, and
+    // a page with fewer than `limit` of this owner's events moves the cursor to it. Otherwise a
+    // tenant with no new events would rescan every other tenant's on each poll.
+    const head = await this.latest(undefined);
+    if (!isAfter(head, after)) return { rows: [], next: after };
     let q = this.db
       .selectFrom('message_events as e')
       .selectAll('e')
       .select(sql<string>`e.tx::text`.as('tx_text'))
       .where(sql<boolean>`(e.tx, e.id) > (${after.tx}::xid8, ${after.id}::bigint)`)
-      .where(sql<boolean>`e.tx < pg_snapshot_xmin(pg_current_snapshot())`);
+      .where(sql<boolean>`(e.tx, e.id) <= (${head.tx}::xid8, ${head.id}::bigint)`);
     if (after.floor > 0) q = q.where('e.id', '>', after.floor);
     if (ownerId) q = q.where('e.owner_id', '=', ownerId);
     const found = await q
@@ -545,18 +551,25 @@ export class MessageFeed {
       .execute();
     const rows = found.map(({ tx_text: _tx, ...row }) => row as MessageEventRow);
     const last = found[found.length - 1];
-    return { rows, next: last ? { tx: last.tx_text, id: Number(last.id), floor: after.floor } : after };
+    const next =
+      last && found.length === limit
+        ? { tx: last.tx_text, id: Number(last.id), floor: after.floor }
+        : { tx: head.tx, id: head.id, floor: after.floor };
+    return { rows, next };
   }
 
-  /** Where a client that wants only new events starts: after the newest event it can see now. */
+  /**
+   * Where a client that wants only new events starts: after the newest event it can see now.
+   * PostgreSQL: the newest event of every owner whose transaction is older than every one still
+   * running — a position in the one (tx, id) order, valid for any owner's feed, found one step
+   * down the index instead of searching through other owners' events.
+   */
   async latest(ownerId: string | undefined): Promise<FeedPosition> {
     if (this.dialect !== 'postgres') return { tx: '0', id: await this.latestEventId(ownerId), floor: 0 };
-    let q = this.db
+    const r = await this.db
       .selectFrom('message_events as e')
       .select([sql<string>`e.tx::text`.as('tx'), 'e.id'])
-      .where(sql<boolean>`e.tx < pg_snapshot_xmin(pg_current_snapshot())`);
-    if (ownerId) q = q.where('e.owner_id', '=', ownerId);
-    const r = await q
+      .where(sql<boolean>`e.tx < pg_snapshot_xmin(pg_current_snapshot())`)
       .orderBy(sql`e.tx`, 'desc')
       .orderBy('e.id', 'desc')
       .limit(1)
@@ -588,4 +601,11 @@ export class MessageFeed {
     if (ownerId) q = q.where('owner_id', '=', ownerId);
     return (await q.orderBy('id').execute()).map((r) => r.to);
   }
+}
+
+/** Whether position `a` comes after position `b` in the feed's (tx, id) order. */
+function isAfter(a: FeedPosition, b: FeedPosition): boolean {
+  const ta = BigInt(a.tx);
+  const tb = BigInt(b.tx);
+  return ta !== tb ? ta > tb : a.id > b.id;
 }
