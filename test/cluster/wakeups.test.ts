@@ -69,6 +69,20 @@ describe.skipIf(!PG_URL)('wake-ups between nodes on PostgreSQL', () => {
     await within(1000, () => b.app.registry.get(channelId) !== undefined);
   });
 
+  it('a channels notification (a lease moved) makes B sync its channels at once', async () => {
+    // A write no repository announces (as a lease table change would be), then the notification
+    // the channel-lease code publishes when a lease moves.
+    await a.app.store.db.kysely
+      .updateTable('channels')
+      .set({ max_in_flight: 77 })
+      .where('id', '=', channelId)
+      .execute();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(b.app.registry.get(channelId)?.row.max_in_flight).not.toBe(77);
+    a.app.store.db.notifier.publish('channels', channelId);
+    await within(1000, () => b.app.registry.get(channelId)?.row.max_in_flight === 77);
+  });
+
   it('a key revoked through A is refused by B at once, though B had it cached', async () => {
     const user = await a.call('POST', '/v1/users', {
       body: { login: 'carol', password: 'carol-password-1' },
