@@ -17,6 +17,7 @@ import { WEBHOOK_DEFAULTS, WebhookWorker } from './delivery/webhooks.js';
 import { REDACT_PATHS } from './core/redact.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { ChannelRegistry } from './dispatch/registry.js';
+import { wireWakeups } from './dispatch/wakeups.js';
 import { AuthService } from './services/auth.js';
 import { Housekeeper } from './services/housekeeping.js';
 import { MessageService } from './services/messages.js';
@@ -175,6 +176,17 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
     urlGuard,
     ready: () => ready,
   });
+  // Subscribed before the first sync: a change committed from now on is not missed.
+  const unwire = wireWakeups({
+    notifier: store.db.notifier,
+    dispatcher,
+    registry,
+    auth,
+    messages,
+    webhooks,
+    log: logger.child({ part: 'wakeups' }),
+  });
+  await store.db.notifier.ready();
   await inbound.resume();
   await registry.sync();
   await dispatcher.start(store.db.dialect === 'sqlite');
@@ -238,6 +250,7 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
       await smpp?.close();
       await smtp?.close(config.shutdownGraceMs);
       await messages.drain();
+      unwire();
       await dispatcher.stop();
       await registry.stopAll();
       await inbound.idle();

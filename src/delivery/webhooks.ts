@@ -152,6 +152,11 @@ export class WebhookWorker {
     }
   }
 
+  /** Settings changed (on any node): signing secrets are read again. */
+  forgetSecrets(): void {
+    this.secrets.clear();
+  }
+
   private async secretFor(ownerId: string): Promise<string> {
     const cached = this.secrets.get(ownerId);
     // Secrets can be rotated; a minute-old copy is fresh enough and saves a query per delivery.

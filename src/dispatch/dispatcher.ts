@@ -113,7 +113,7 @@ export class Dispatcher {
       if (dropped > 0)
         this.log.warn({ dropped }, 'delivery reports that never matched a sent part were dropped');
     });
-    every(30_000, () => this.store.messages.expireDue(Date.now()));
+    every(30_000, () => this.store.messages.expireDue());
     every(60_000, () => this.registry.sync());
   }
 

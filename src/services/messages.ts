@@ -197,6 +197,12 @@ export class MessageService {
     return key?.callback_url ?? undefined;
   }
 
+  /** Config changed (on any node): per-user and per-key settings are read again. */
+  forget(): void {
+    this.transliteration.clear();
+    this.keyCallbacks.clear();
+  }
+
   /** Resolves once every accepted message is committed (graceful shutdown). */
   drain(): Promise<void> {
     return this.batcher.idle();

@@ -23,8 +23,12 @@ import * as m010 from './migrations/010-repair-non-finite.js';
 import * as m011 from './migrations/011-inbound-processed.js';
 import * as m012 from './migrations/012-dlr-callbacks.js';
 import * as m015 from './migrations/015-templates-consent.js';
+import * as m019 from './migrations/019-feed-tx.js';
 import * as m020 from './migrations/020-smpp-parts.js';
 import * as m021 from './migrations/021-search-fold.js';
+import type { Notifier } from './notify/index.js';
+import { LocalNotifier } from './notify/local/index.js';
+import { PostgresNotifier } from './notify/postgres/index.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -70,6 +74,11 @@ export interface Db {
    * so inside a Kysely transaction they are part of it.
    */
   sqlite?: SQLite.Database;
+  /**
+   * Wake-ups between nodes (store/notify/): LISTEN/NOTIFY on PostgreSQL, in-process on SQLite.
+   * Closed with the database.
+   */
+  notifier: Notifier;
   close(): Promise<void>;
 }
 
@@ -98,6 +107,7 @@ const MIGRATIONS: Record<string, { up(db: Kysely<unknown>, dialect: Dialect): Pr
   '011-inbound-processed': m011,
   '012-dlr-callbacks': m012,
   '015-templates-consent': m015,
+  '019-feed-tx': m019,
   '020-smpp-parts': m020,
   '021-search-fold': m021,
 };
@@ -116,7 +126,17 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
   if (opts.databaseUrl) {
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
     const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    db = { kysely, dialect: 'postgres', caps: POSTGRES_CAPS, close: () => kysely.destroy() };
+    const notifier = new PostgresNotifier({ connectionString: opts.databaseUrl, pool });
+    db = {
+      kysely,
+      dialect: 'postgres',
+      caps: POSTGRES_CAPS,
+      notifier,
+      close: async () => {
+        await notifier.close();
+        await kysely.destroy();
+      },
+    };
   } else {
     const file = new SQLite(opts.sqlitePath ?? ':memory:');
     file.pragma('journal_mode = WAL');
@@ -134,7 +154,18 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
     const kysely = new Kysely<Database>({
       dialect: new SqliteDialect({ database: withStatementCache(file) }),
     });
-    db = { kysely, dialect: 'sqlite', caps: SQLITE_CAPS, sqlite: file, close: () => kysely.destroy() };
+    const notifier = new LocalNotifier();
+    db = {
+      kysely,
+      dialect: 'sqlite',
+      caps: SQLITE_CAPS,
+      sqlite: file,
+      notifier,
+      close: async () => {
+        await notifier.close();
+        await kysely.destroy();
+      },
+    };
   }
   await migrate(db);
   return db;

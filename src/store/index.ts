@@ -1,5 +1,6 @@
 /** The store: every repository over one database. The only place that knows SQL. */
 import type { Db } from './db.js';
+import { announceConfigWrites } from './config-changes.js';
 import { ApiKeyRepo, UserRepo } from './users.js';
 import { ChannelRepo } from './channels.js';
 import { MessageFeed, MessageRepo } from './messages.js';
@@ -41,29 +42,31 @@ export interface Store {
 
 export function createStore(db: Db): Store {
   const bulkInsert = db.sqlite ? sqliteBulkInsert(db.sqlite) : insertChunked;
-  return {
+  const store: Store = {
     db,
     users: new UserRepo(db.kysely),
     keys: new ApiKeyRepo(db.kysely),
     channels: new ChannelRepo(db.kysely),
     messages: new MessageRepo(db.kysely, db.dialect, db.caps, bulkInsert),
     outcomes: new OutcomeRepo(db.kysely, bulkInsert),
-    feed: new MessageFeed(db.kysely),
-    webhooks: new WebhookRepo(db.kysely, db.dialect),
+    feed: new MessageFeed(db.kysely, db.dialect),
+    webhooks: new WebhookRepo(db.kysely, db.dialect, db.caps),
     inbound: new InboundRepo(db.kysely),
     keywords: new KeywordRepo(db.kysely),
     contacts: new ContactRepo(db.kysely),
     optOuts: new OptOutRepo(db.kysely),
     sessions: new SessionRepo(db.kysely),
     stats: new StatsRepo(db.kysely, db.caps),
-    retention: new RetentionRepo(db.kysely),
-    smppOutbox: new SmppOutboxRepo(db.kysely, db.dialect),
+    retention: new RetentionRepo(db.kysely, db.caps),
+    smppOutbox: new SmppOutboxRepo(db.kysely, db.dialect, db.caps),
     templates: new TemplateRepo(db.kysely),
     consents: new ConsentRepo(db.kysely),
     policySettings: new PolicySettingsRepo(db.kysely),
     smppParts: new SmppPartsRepo(db.kysely),
     close: () => db.close(),
   };
+  announceConfigWrites(store, db.notifier);
+  return store;
 }
 
 export { openDb, sqlitePathFor } from './db.js';

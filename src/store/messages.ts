@@ -5,6 +5,7 @@
  */
 import type { ExpressionBuilder, Kysely } from 'kysely';
 import { sql } from 'kysely';
+import type { FeedPosition } from '../core/feed-cursor.js';
 import { fromStatuses } from '../core/message.js';
 import { containsPattern } from '../core/search.js';
 import { foldedContains } from './search.js';
@@ -424,7 +425,9 @@ export class MessageRepo {
               .selectFrom('messages')
               .select('id')
               .where('status', 'in', fromStatuses('sending'))
-              .where('next_attempt_at', '<=', now)
+              // Due by the database's clock, as leases are: a node whose clock runs ahead
+              // must not send a scheduled message or a retry early.
+              .where('next_attempt_at', '<=', this.caps.now())
               .orderBy('next_attempt_at')
               .limit(limit),
           ),
@@ -475,7 +478,7 @@ export class MessageRepo {
             status: 'queued',
             lease_owner: null,
             lease_until: null,
-            next_attempt_at: now,
+            next_attempt_at: this.caps.now(),
             updated_at: now,
           })
           .where('id', '=', r.id)
@@ -496,35 +499,52 @@ export class MessageRepo {
     });
   }
 
-  /** Sent messages with no final report, and queued ones never sent, past their validity. */
-  async expireDue(now: number): Promise<number> {
+  /**
+   * Sent messages with no final report, and queued ones never sent, past their validity (by the
+   * database's clock). Claimed like queue work: the rows are locked as they are read (SKIP LOCKED
+   * on PostgreSQL), so nodes expiring at once take disjoint rows, and an event is written only
+   * for a row this update changed — never twice for one expiry. `asOf` (tests, tools) judges
+   * validity at that time instead of the database's clock.
+   */
+  async expireDue(asOf?: number): Promise<number> {
+    const now = asOf ?? Date.now();
+    const clock = asOf === undefined ? this.caps.now() : sql<number>`${asOf}`;
     return this.db.transaction().execute(async (trx) => {
       // A `sent` message that asked for no report is final already (final_at is set).
       const due = (eb: ExpressionBuilder<Database, 'messages'>) =>
         eb.and([eb('status', 'in', fromStatuses('expired')), eb('final_at', 'is', null)]);
-      const rows = await trx
-        .selectFrom('messages')
-        .select(['id', 'owner_id', 'status'])
-        .where(due)
-        .where('expires_at', '<', now)
-        .limit(1000)
+      const rows = await this.caps
+        .claimLock(
+          trx
+            .selectFrom('messages')
+            .select(['id', 'owner_id', 'status'])
+            .where(due)
+            .where('expires_at', '<', clock)
+            .limit(1000),
+        )
         .execute();
       if (rows.length === 0) return 0;
-      const ids = rows.map((r) => r.id);
-      await trx
+      const changed = await trx
         .updateTable('messages')
         .set({ status: 'expired', error_code: 'expired', final_at: now, updated_at: now })
-        .where('id', 'in', ids)
+        .where(
+          'id',
+          'in',
+          rows.map((r) => r.id),
+        )
         .where(due)
+        .returning('id')
         .execute();
+      const done = new Set(changed.map((r) => r.id));
+      const expired = rows.filter((r) => done.has(r.id));
       await insertChunked(
         trx,
         'message_events',
-        rows.map((r) =>
+        expired.map((r) =>
           event(r.id, r.owner_id, 'expired', 'expired', `validity ran out while ${r.status}`, null, now),
         ),
       );
-      return rows.length;
+      return expired.length;
     });
   }
 
@@ -541,20 +561,80 @@ export class MessageRepo {
 
 /** The change feed and conversations read the same tables; kept here with the other message queries. */
 export class MessageFeed {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect = 'sqlite',
+  ) {}
 
-  /** Events after a cursor, oldest first; `maxCreatedAt` holds back the newest on PostgreSQL. */
-  eventsAfter(ownerId: string | undefined, after: number, limit: number, maxCreatedAt: number) {
+  /**
+   * Events after a position, in feed order, with the position after the last one. PostgreSQL:
+   * (transaction, id) order, only through transactions older than every one still running, so
+   * an event of a transaction that commits late is returned when it commits, never skipped, and
+   * nothing is held back when nothing runs (core/feed-cursor.ts). SQLite: id order.
+   */
+  async eventsAfter(
+    ownerId: string | undefined,
+    after: FeedPosition,
+    limit: number,
+  ): Promise<{ rows: MessageEventRow[]; next: FeedPosition }> {
+    if (this.dialect !== 'postgres') {
+      let q = this.db
+        .selectFrom('message_events')
+        .selectAll()
+        .where('id', '>', Math.max(after.id, after.floor));
+      if (ownerId) q = q.where('owner_id', '=', ownerId);
+      const rows = await q.orderBy('id').limit(limit).execute();
+      const last = rows[rows.length - 1];
+      return { rows, next: last ? { tx: '0', id: Number(last.id), floor: 0 } : after };
+    }
+    // The head first: every event at or before it is final (its transaction and every older
+    // one have ended, and new transactions get higher ids), so reading up to it is stable, and
+    // a page with fewer than `limit` of this owner's events moves the cursor to it. Otherwise a
+    // tenant with no new events would rescan every other tenant's on each poll.
+    const head = await this.latest(undefined);
+    if (!isAfter(head, after)) return { rows: [], next: after };
     let q = this.db
-      .selectFrom('message_events')
-      .selectAll()
-      .where('id', '>', after)
-      .where('created_at', '<=', maxCreatedAt);
-    if (ownerId) q = q.where('owner_id', '=', ownerId);
-    return q.orderBy('id').limit(limit).execute();
+      .selectFrom('message_events as e')
+      .selectAll('e')
+      .select(sql<string>`e.tx::text`.as('tx_text'))
+      .where(sql<boolean>`(e.tx, e.id) > (${after.tx}::xid8, ${after.id}::bigint)`)
+      .where(sql<boolean>`(e.tx, e.id) <= (${head.tx}::xid8, ${head.id}::bigint)`);
+    if (after.floor > 0) q = q.where('e.id', '>', after.floor);
+    if (ownerId) q = q.where('e.owner_id', '=', ownerId);
+    const found = await q
+      .orderBy(sql`e.tx`)
+      .orderBy('e.id')
+      .limit(limit)
+      .execute();
+    const rows = found.map(({ tx_text: _tx, ...row }) => row as MessageEventRow);
+    const last = found[found.length - 1];
+    const next =
+      last && found.length === limit
+        ? { tx: last.tx_text, id: Number(last.id), floor: after.floor }
+        : { tx: head.tx, id: head.id, floor: after.floor };
+    return { rows, next };
   }
 
-  /** The newest event id visible to an owner: where a client that wants only new events starts. */
+  /**
+   * Where a client that wants only new events starts: after the newest event it can see now.
+   * PostgreSQL: the newest event of every owner whose transaction is older than every one still
+   * running — a position in the one (tx, id) order, valid for any owner's feed, found one step
+   * down the index instead of searching through other owners' events.
+   */
+  async latest(ownerId: string | undefined): Promise<FeedPosition> {
+    if (this.dialect !== 'postgres') return { tx: '0', id: await this.latestEventId(ownerId), floor: 0 };
+    const r = await this.db
+      .selectFrom('message_events as e')
+      .select([sql<string>`e.tx::text`.as('tx'), 'e.id'])
+      .where(sql<boolean>`e.tx < pg_snapshot_xmin(pg_current_snapshot())`)
+      .orderBy(sql`e.tx`, 'desc')
+      .orderBy('e.id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return r ? { tx: r.tx, id: Number(r.id), floor: 0 } : { tx: '0', id: 0, floor: 0 };
+  }
+
+  /** The newest event id visible to an owner (SQLite's feed position). */
   async latestEventId(ownerId: string | undefined): Promise<number> {
     let q = this.db.selectFrom('message_events').select((eb) => eb.fn.max('id').as('id'));
     if (ownerId) q = q.where('owner_id', '=', ownerId);
@@ -578,4 +658,11 @@ export class MessageFeed {
     if (ownerId) q = q.where('owner_id', '=', ownerId);
     return (await q.orderBy('id').execute()).map((r) => r.to);
   }
+}
+
+/** Whether position `a` comes after position `b` in the feed's (tx, id) order. */
+function isAfter(a: FeedPosition, b: FeedPosition): boolean {
+  const ta = BigInt(a.tx);
+  const tb = BigInt(b.tx);
+  return ta !== tb ? ta > tb : a.id > b.id;
 }

@@ -422,12 +422,13 @@ class Run {
 
   /** Applies a waiting report to the part it now matches, and forgets the report. */
   async applyPending(reportId: string, messageId: string, seq: number): Promise<void> {
-    const r = await this.trx
-      .selectFrom('pending_reports')
-      .selectAll()
+    // Claimed by deleting it: of two nodes sweeping at once only the one whose DELETE took the
+    // rows applies the report (the other waits on the row locks, then deletes nothing).
+    const [r] = await this.trx
+      .deleteFrom('pending_reports')
       .where('report_id', '=', reportId)
-      .executeTakeFirst();
-    await this.trx.deleteFrom('pending_reports').where('report_id', '=', reportId).execute();
+      .returningAll()
+      .execute();
     const part = await this.trx
       .selectFrom('message_parts')
       .selectAll()

@@ -3,27 +3,37 @@
  * never held for long (a batch of 500 messages with their parts and events: a few ms on SQLite).
  * Only final messages are deleted (a message scheduled long ago and still waiting stays), with
  * their parts and events; inbound messages; finished webhook deliveries and their attempt log.
+ *
+ * Claimed like queue work: each batch locks the rows it reads (SKIP LOCKED on PostgreSQL), so
+ * nodes purging at the same time take disjoint batches and each row is deleted by one of them.
  */
 import type { Kysely } from 'kysely';
 import { FINAL_STATUSES } from '../core/message.js';
+import type { Capabilities } from './db.js';
 import type { Database } from './schema.js';
 import { idFloor } from './stats.js';
 
 export class RetentionRepo {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly caps: Pick<Capabilities, 'claimLock'>,
+  ) {}
 
   /** Deletes up to `limit` final messages created before `before`; returns how many. */
   async messages(before: number, limit: number): Promise<number> {
     return this.db.transaction().execute(async (trx) => {
       // Ids are UUIDv7: "created before" is an id range on the primary key.
-      const rows = await trx
-        .selectFrom('messages')
-        .select('id')
-        .where('id', '<', idFloor(before))
-        .where('status', 'in', [...FINAL_STATUSES, 'sent'])
-        .where('final_at', 'is not', null)
-        .orderBy('id')
-        .limit(limit)
+      const rows = await this.caps
+        .claimLock(
+          trx
+            .selectFrom('messages')
+            .select('id')
+            .where('id', '<', idFloor(before))
+            .where('status', 'in', [...FINAL_STATUSES, 'sent'])
+            .where('final_at', 'is not', null)
+            .orderBy('id')
+            .limit(limit),
+        )
         .execute();
       if (rows.length === 0) return 0;
       const ids = rows.map((r) => r.id);
@@ -35,35 +45,43 @@ export class RetentionRepo {
   }
 
   async inbound(before: number, limit: number): Promise<number> {
-    const rows = await this.db
-      .selectFrom('inbound_messages')
-      .select('id')
-      .where('received_at', '<', before)
-      .orderBy('received_at')
-      .limit(limit)
-      .execute();
-    if (rows.length === 0) return 0;
-    await this.db
-      .deleteFrom('inbound_messages')
-      .where(
-        'id',
-        'in',
-        rows.map((r) => r.id),
-      )
-      .execute();
-    return rows.length;
+    return this.db.transaction().execute(async (trx) => {
+      const rows = await this.caps
+        .claimLock(
+          trx
+            .selectFrom('inbound_messages')
+            .select('id')
+            .where('received_at', '<', before)
+            .orderBy('received_at')
+            .limit(limit),
+        )
+        .execute();
+      if (rows.length === 0) return 0;
+      await trx
+        .deleteFrom('inbound_messages')
+        .where(
+          'id',
+          'in',
+          rows.map((r) => r.id),
+        )
+        .execute();
+      return rows.length;
+    });
   }
 
   /** Webhook deliveries that are finished (delivered or given up), with their attempts. */
   async webhookDeliveries(before: number, limit: number): Promise<number> {
     return this.db.transaction().execute(async (trx) => {
-      const rows = await trx
-        .selectFrom('webhook_outbox')
-        .select('id')
-        .where('created_at', '<', before)
-        .where('status', '!=', 'pending')
-        .orderBy('id')
-        .limit(limit)
+      const rows = await this.caps
+        .claimLock(
+          trx
+            .selectFrom('webhook_outbox')
+            .select('id')
+            .where('created_at', '<', before)
+            .where('status', '!=', 'pending')
+            .orderBy('id')
+            .limit(limit),
+        )
         .execute();
       if (rows.length === 0) return 0;
       const ids = rows.map((r) => r.id);
@@ -74,38 +92,44 @@ export class RetentionRepo {
   }
 
   async idempotencyKeys(before: number, limit: number): Promise<number> {
-    const rows = await this.db
-      .selectFrom('idempotency_keys')
-      .select(['user_id', 'key'])
-      .where('created_at', '<', before)
-      .limit(limit)
-      .execute();
-    for (const r of rows) {
-      await this.db
-        .deleteFrom('idempotency_keys')
-        .where('user_id', '=', r.user_id)
-        .where('key', '=', r.key)
+    return this.db.transaction().execute(async (trx) => {
+      const rows = await this.caps
+        .claimLock(
+          trx
+            .selectFrom('idempotency_keys')
+            .select(['user_id', 'key'])
+            .where('created_at', '<', before)
+            .limit(limit),
+        )
         .execute();
-    }
-    return rows.length;
+      for (const r of rows) {
+        await trx
+          .deleteFrom('idempotency_keys')
+          .where('user_id', '=', r.user_id)
+          .where('key', '=', r.key)
+          .execute();
+      }
+      return rows.length;
+    });
   }
 
   async sessions(now: number, limit: number): Promise<number> {
-    const rows = await this.db
-      .selectFrom('sessions')
-      .select('token_hash')
-      .where('expires_at', '<=', now)
-      .limit(limit)
-      .execute();
-    if (rows.length === 0) return 0;
-    await this.db
-      .deleteFrom('sessions')
-      .where(
-        'token_hash',
-        'in',
-        rows.map((r) => r.token_hash),
-      )
-      .execute();
-    return rows.length;
+    return this.db.transaction().execute(async (trx) => {
+      const rows = await this.caps
+        .claimLock(
+          trx.selectFrom('sessions').select('token_hash').where('expires_at', '<=', now).limit(limit),
+        )
+        .execute();
+      if (rows.length === 0) return 0;
+      await trx
+        .deleteFrom('sessions')
+        .where(
+          'token_hash',
+          'in',
+          rows.map((r) => r.token_hash),
+        )
+        .execute();
+      return rows.length;
+    });
   }
 }

@@ -6,7 +6,7 @@
  */
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
-import type { Dialect } from './db.js';
+import type { Capabilities, Dialect } from './db.js';
 import type { Database, InboundRow } from './schema.js';
 
 export interface OwedReceipt {
@@ -32,16 +32,21 @@ export class SmppOutboxRepo {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: Dialect,
+    /** Lease times by the database's clock (the one every node shares); none given: this process's. */
+    private readonly caps?: Pick<Capabilities, 'now'>,
   ) {}
 
   /** Leases up to `limit` due rows of one user, oldest first, with what each deliver_sm needs. */
   async claim(ownerId: string, now: number, leaseUntil: number, limit: number): Promise<Owed[]> {
+    // `now` only fixes the lease length; expiry is judged by the database's clock.
+    const leaseMs = leaseUntil - now;
+    const clock = this.caps ? this.caps.now() : sql<number>`${now}`;
     return this.db.transaction().execute(async (trx) => {
       const due = await trx
         .selectFrom('smpp_outbox')
         .select(['id', 'kind', 'ref_id'])
         .where('owner_id', '=', ownerId)
-        .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
+        .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', clock)]))
         .orderBy('id')
         .limit(limit)
         .$if(this.dialect === 'postgres', (q) => q.forUpdate().skipLocked())
@@ -49,7 +54,7 @@ export class SmppOutboxRepo {
       if (due.length === 0) return [];
       await trx
         .updateTable('smpp_outbox')
-        .set({ lease_until: leaseUntil })
+        .set({ lease_until: sql<number>`${clock} + ${leaseMs}` })
         .where(
           'id',
           'in',

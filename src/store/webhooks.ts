@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { DlrMessage } from '../core/kannel-dlr.js';
 import { fillDlrUrl, kannelDlrType, wantsDlr } from '../core/kannel-dlr.js';
 import { FINAL_STATUSES } from '../core/message.js';
-import type { Dialect } from './db.js';
+import type { Capabilities, Dialect } from './db.js';
 import type { Database, UserSettingsRow, WebhookAttemptRow, WebhookOutboxRow } from './schema.js';
 
 /** Statuses that trigger a status webhook: every change a client acts on, not the initial queued. */
@@ -24,6 +24,8 @@ export class WebhookRepo {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: Dialect,
+    /** Lease times by the database's clock (the one every node shares); none given: this process's. */
+    private readonly caps?: Pick<Capabilities, 'now'>,
   ) {}
 
   async settings(userId: string): Promise<UserSettingsRow> {
@@ -306,13 +308,17 @@ export class WebhookRepo {
     fair?: { perOwner: number; inFlight: ReadonlyMap<string, number> },
   ): Promise<WebhookOutboxRow[]> {
     const full = fair ? [...fair.inFlight].filter(([, n]) => n >= fair.perOwner).map(([o]) => o) : [];
+    // Due and leased by the database's clock: `now` only fixes the lease length, so nodes whose
+    // clocks differ agree on when a lease ran out.
+    const leaseMs = leaseUntil - now;
+    const clock = this.caps ? this.caps.now() : sql<number>`${now}`;
     return this.db.transaction().execute(async (trx) => {
       const candidates = await trx
         .selectFrom('webhook_outbox as o')
         .select(['o.id', 'o.owner_id'])
         .where('o.status', '=', 'pending')
-        .where('o.next_attempt_at', '<=', now)
-        .where((eb) => eb.or([eb('o.lease_until', 'is', null), eb('o.lease_until', '<', now)]))
+        .where('o.next_attempt_at', '<=', clock)
+        .where((eb) => eb.or([eb('o.lease_until', 'is', null), eb('o.lease_until', '<', clock)]))
         .$if(full.length > 0, (q) => q.where('o.owner_id', 'not in', full))
         .where(({ not, exists, selectFrom }) =>
           not(
@@ -345,7 +351,7 @@ export class WebhookRepo {
       if (chosen.length === 0) return [];
       return trx
         .updateTable('webhook_outbox')
-        .set({ lease_until: leaseUntil })
+        .set({ lease_until: sql<number>`${clock} + ${leaseMs}` })
         .where(
           'id',
           'in',

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Static } from 'typebox';
 import { ApiError } from '../../../core/errors.js';
+import { formatFeedCursor, parseFeedCursor } from '../../../core/feed-cursor.js';
 import { checkPattern } from '../../../core/keywords.js';
 import { MESSAGE_STATUSES } from '../../../core/message.js';
 import { MIN_PARTIAL_DIGITS, numberQuery } from '../../../core/search.js';
@@ -90,7 +91,7 @@ export function deliveryRoutes(
   const checkUrl = async (url: string | null | undefined, field: string) => {
     if (url && urlGuard) await urlGuard.check(url, field);
   };
-  const pgLag = store.db.dialect === 'postgres' ? 2000 : 0;
+  const numericCursor = store.db.dialect !== 'postgres';
 
   app.get(
     '/v1/events',
@@ -99,7 +100,13 @@ export function deliveryRoutes(
         tags: ['delivery'],
         summary: 'Change feed: status events after a cursor (long-poll with wait=seconds)',
         querystring: Type.Object({
-          after: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+          after: Type.Optional(
+            Type.String({
+              maxLength: 80,
+              description:
+                'The next_cursor of the previous page, as given (an opaque string; older numeric cursors are accepted). Empty or 0: from the start.',
+            }),
+          ),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
           wait: Type.Optional(Type.Integer({ minimum: 0, maximum: 60, default: 0 })),
           latest: Type.Optional(
@@ -110,20 +117,23 @@ export function deliveryRoutes(
     },
     async (req) => {
       const p = principalOf(req);
-      const q = req.query as { after?: number; limit?: number; wait?: number; latest?: boolean };
-      if (q.latest) return { data: [], next_cursor: await store.feed.latestEventId(ownerScope(p)) };
-      const after = q.after ?? 0;
+      const q = req.query as { after?: string; limit?: number; wait?: number; latest?: boolean };
+      if (q.latest)
+        return {
+          data: [],
+          next_cursor: formatFeedCursor(await store.feed.latest(ownerScope(p)), numericCursor),
+        };
+      const after = parseFeedCursor(q.after);
       const until = Date.now() + (q.wait ?? 0) * 1000;
       const release = (q.wait ?? 0) > 0 ? longPoll.enter(p.user.id) : () => undefined;
       try {
         for (;;) {
-          const rows = await store.feed.eventsAfter(ownerScope(p), after, q.limit ?? 100, Date.now() - pgLag);
+          const { rows, next } = await store.feed.eventsAfter(ownerScope(p), after, q.limit ?? 100);
           // The client went away (or shutdown cut it): stop polling the database for nobody.
           if (rows.length > 0 || Date.now() >= until || req.raw.destroyed) {
-            const last = rows[rows.length - 1];
             return {
               data: rows.map((e) => ({ ...eventView(e), message_id: e.message_id })),
-              next_cursor: last ? last.id : after,
+              next_cursor: formatFeedCursor(next, numericCursor),
             };
           }
           await new Promise((r) => setTimeout(r, 250));
