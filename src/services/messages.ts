@@ -43,6 +43,8 @@ export interface SendInput {
    */
   dlrUrl?: string | undefined;
   dlrMask?: number | undefined;
+  /** How dlrUrl is called: Kannel's pattern (default) or Jasmin's parameters (`jasmin-get`/`jasmin-post`). */
+  dlrFormat?: 'jasmin-get' | 'jasmin-post' | undefined;
 }
 
 export type RecipientResult =
@@ -296,6 +298,7 @@ export class MessageService {
         // Always both columns: the SQLite bulk insert takes its column list from the first row.
         dlr_url: input.dlrUrl ?? null,
         dlr_mask: input.dlrUrl !== undefined ? (input.dlrMask ?? null) : null,
+        dlr_format: input.dlrUrl !== undefined ? (input.dlrFormat ?? null) : null,
         created_at: now,
         updated_at: now,
         sent_at: null,
@@ -345,6 +348,7 @@ function canonical(input: SendInput): unknown {
     channelId: input.channelId ?? null,
     // Only when set, so the hash of every request stored before these fields stays the same.
     ...(input.dlrUrl !== undefined ? { dlrUrl: input.dlrUrl, dlrMask: input.dlrMask ?? null } : {}),
+    ...(input.dlrFormat !== undefined ? { dlrFormat: input.dlrFormat } : {}),
   };
 }
 

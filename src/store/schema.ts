@@ -103,6 +103,8 @@ export interface MessagesTable {
   dlr_url?: string | null;
   /** Kannel DLR types wanted: 1 delivered, 2 undelivered, 4 buffered, 8 sent, 16 rejected. */
   dlr_mask?: number | null;
+  /** NULL: Kannel's dlr-url; `jasmin-get` / `jasmin-post`: Jasmin's DLR callback (migration 018). */
+  dlr_format?: string | null;
   created_at: number;
   updated_at: number;
   sent_at: number | null;

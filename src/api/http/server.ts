@@ -23,6 +23,8 @@ import { LongPollLimit } from './long-poll.js';
 import { strictInputs } from './strict.js';
 import { adminRoutes } from './routes/admin.js';
 import { kannelRoutes } from './routes/compat/kannel.js';
+import { jasminRoutes } from './routes/compat/jasmin.js';
+import { jasminRestRoutes } from './routes/compat/jasmin-rest.js';
 import { deliveryRoutes } from './routes/delivery.js';
 import { messageRoutes } from './routes/messages.js';
 import type { OpsDeps } from './routes/ops.js';
@@ -186,6 +188,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   reportRoutes(app, deps);
   seedRoutes(app, deps);
   kannelRoutes(app, deps);
+  jasminRoutes(app, deps);
+  jasminRestRoutes(app, deps);
   sessionRoutes(app, deps);
   opsRoutes(app, { ...deps, metricsToken: limits.metricsToken }, metrics);
   await registerDashboard(app, deps.webDir);
