@@ -21,6 +21,7 @@ import * as m009 from './migrations/009-lifecycle.js';
 import * as m010 from './migrations/010-repair-non-finite.js';
 import * as m011 from './migrations/011-inbound-processed.js';
 import * as m012 from './migrations/012-dlr-callbacks.js';
+import * as m017 from './migrations/017-otp.js';
 import * as m018 from './migrations/018-dlr-format.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -94,6 +95,7 @@ const MIGRATIONS: Record<string, { up(db: Kysely<unknown>, dialect: Dialect): Pr
   '010-repair-non-finite': m010,
   '011-inbound-processed': m011,
   '012-dlr-callbacks': m012,
+  '017-otp': m017,
   '018-dlr-format': m018,
 };
 

@@ -295,7 +295,40 @@ export interface Database {
   contacts: ContactsTable;
   opt_outs: OptOutsTable;
   sessions: SessionsTable;
+  otp_codes: OtpCodesTable;
+  otp_secret: OtpSecretTable;
 }
+
+/** One-time passwords (migration 017): only an HMAC of the code is kept. */
+export interface OtpCodesTable {
+  id: string;
+  owner_id: string;
+  to: string;
+  code_hash: string;
+  length: number;
+  alphabet: string;
+  template: string;
+  from: string | null;
+  flash: number;
+  replace_id: number | null;
+  ttl_s: number;
+  attempts: number;
+  max_attempts: number;
+  sends: number;
+  message_id: string;
+  created_at: number;
+  last_sent_at: number;
+  expires_at: number;
+  verified_at: number | null;
+}
+
+export interface OtpSecretTable {
+  id: number;
+  secret: string;
+  created_at: number;
+}
+
+export type OtpRow = Selectable<OtpCodesTable>;
 
 export type UserRow = Selectable<UsersTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;

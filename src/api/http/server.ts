@@ -25,6 +25,8 @@ import { adminRoutes } from './routes/admin.js';
 import { kannelRoutes } from './routes/compat/kannel.js';
 import { jasminRoutes } from './routes/compat/jasmin.js';
 import { jasminRestRoutes } from './routes/compat/jasmin-rest.js';
+import { otpRoutes } from './routes/otp.js';
+import type { OtpService } from '../../services/otp.js';
 import { deliveryRoutes } from './routes/delivery.js';
 import { messageRoutes } from './routes/messages.js';
 import type { OpsDeps } from './routes/ops.js';
@@ -46,6 +48,8 @@ export interface HttpDeps extends OpsDeps {
   limits: Config['http'];
   /** Checks webhook, callback and forward URLs when they are set. */
   urlGuard?: UrlGuard | undefined;
+  /** One-time passwords (/v1/otp); absent: the routes are not served. */
+  otp?: OtpService | undefined;
 }
 
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
@@ -190,6 +194,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   kannelRoutes(app, deps);
   jasminRoutes(app, deps);
   jasminRestRoutes(app, deps);
+  if (deps.otp) otpRoutes(app, { otp: deps.otp });
   sessionRoutes(app, deps);
   opsRoutes(app, { ...deps, metricsToken: limits.metricsToken }, metrics);
   await registerDashboard(app, deps.webDir);
