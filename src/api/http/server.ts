@@ -26,6 +26,7 @@ import { kannelRoutes } from './routes/compat/kannel.js';
 import { jasminRoutes } from './routes/compat/jasmin.js';
 import { jasminRestRoutes } from './routes/compat/jasmin-rest.js';
 import { otpRoutes } from './routes/otp.js';
+import { registerXml } from './xml.js';
 import type { OtpService } from '../../services/otp.js';
 import { deliveryRoutes } from './routes/delivery.js';
 import { messageRoutes } from './routes/messages.js';
@@ -97,6 +98,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   }) as unknown as FastifyInstance;
 
   await app.register(formbody);
+  registerXml(app);
   await app.register(cookie);
   await app.register(swagger, {
     openapi: {
