@@ -27,6 +27,7 @@ import { jasminRoutes } from './routes/compat/jasmin.js';
 import { jasminRestRoutes } from './routes/compat/jasmin-rest.js';
 import { otpRoutes } from './routes/otp.js';
 import { registerXml } from './xml.js';
+import { playSmsRoutes } from './routes/compat/playsms.js';
 import type { OtpService } from '../../services/otp.js';
 import { deliveryRoutes } from './routes/delivery.js';
 import { messageRoutes } from './routes/messages.js';
@@ -197,6 +198,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   jasminRoutes(app, deps);
   jasminRestRoutes(app, deps);
   if (deps.otp) otpRoutes(app, { otp: deps.otp });
+  playSmsRoutes(app, deps);
   sessionRoutes(app, deps);
   opsRoutes(app, { ...deps, metricsToken: limits.metricsToken }, metrics);
   await registerDashboard(app, deps.webDir);
