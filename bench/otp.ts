@@ -68,7 +68,7 @@ async function main(): Promise<void> {
     const load = loadavg()
       .map((l) => l.toFixed(1))
       .join(', ');
-    const body = `Machine: ${machine()}, load average ${load} while measuring (shared box). ${N} OTPs; SQLite (synchronous FULL: every verification is its own committed UPDATE); HTTP round trip as the client sees it (ms).
+    const body = `Machine: ${machine()}, load average ${load} while measuring (shared box). ${N} OTPs; SQLite (synchronous FULL; verifications arriving together share one transaction); HTTP round trip as the client sees it (ms).
 
 | Call | median | p95 | p99 |
 | --- | --- | --- | --- |

@@ -12,6 +12,8 @@ import { ApiError } from '../core/errors.js';
 import { normalizeNumber } from '../core/phone.js';
 import type { Store } from '../store/index.js';
 import { newId } from '../store/ids.js';
+import { WriteBatcher } from '../store/batcher.js';
+import type { AttemptRecord } from '../store/otp.js';
 import { OtpRepo } from '../store/otp.js';
 import type { OtpRow } from '../store/schema.js';
 import type { Principal } from './auth.js';
@@ -76,6 +78,8 @@ export class OtpService {
   private readonly repo: OtpRepo;
   private secret: Promise<string> | undefined;
   private readonly now: () => number;
+  /** Verifications arriving together share one transaction (one fsync on SQLite). */
+  private readonly attempts: WriteBatcher<AttemptRecord, boolean>;
 
   constructor(
     store: Store,
@@ -84,6 +88,7 @@ export class OtpService {
   ) {
     this.repo = new OtpRepo(store.db.kysely);
     this.now = opts.now ?? Date.now;
+    this.attempts = new WriteBatcher((items) => this.repo.recordAttempts(items));
   }
 
   async send(p: Principal, req: OtpRequest): Promise<OtpView> {
@@ -160,7 +165,15 @@ export class OtpService {
       const expected = Buffer.from(row.code_hash, 'hex');
       const actual = Buffer.from(await this.hash(row.id, caseOf(row.alphabet, given)), 'hex');
       const valid = actual.length === expected.length && timingSafeEqual(actual, expected);
-      if (await this.repo.recordAttempt(row.id, row.attempts, row.code_hash, valid, now))
+      if (
+        await this.attempts.submit({
+          id: row.id,
+          seenAttempts: row.attempts,
+          seenHash: row.code_hash,
+          valid,
+          now,
+        })
+      )
         return { status: valid ? 'valid' : 'invalid', attempts_left: valid ? 0 : left - 1 };
       // Another verification or a resend changed the row since it was read: read it again.
     }

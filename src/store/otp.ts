@@ -8,6 +8,14 @@ import type { Kysely } from 'kysely';
 import { randomBytes } from 'node:crypto';
 import type { Database, OtpRow } from './schema.js';
 
+export interface AttemptRecord {
+  id: string;
+  seenAttempts: number;
+  seenHash: string;
+  valid: boolean;
+  now: number;
+}
+
 export class OtpRepo {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -53,17 +61,24 @@ export class OtpRepo {
   }
 
   /**
-   * Counts one attempt and records its result, if the row is as it was read (`seenAttempts`),
-   * still open and not expired. False when another verification or resend came first.
+   * Counts one attempt and records its result, if the row is as it was read (`seenAttempts`,
+   * `seenHash`), still open and not expired. False when another verification or resend came
+   * first. Several in one transaction (group commit: one fsync), each UPDATE on its own terms.
    */
-  async recordAttempt(
-    id: string,
-    seenAttempts: number,
-    seenHash: string,
-    valid: boolean,
-    now: number,
+  async recordAttempts(items: AttemptRecord[]): Promise<boolean[]> {
+    if (items.length === 1) return [await this.recordAttempt(this.db, items[0] as AttemptRecord)];
+    return this.db.transaction().execute(async (trx) => {
+      const out: boolean[] = [];
+      for (const item of items) out.push(await this.recordAttempt(trx, item));
+      return out;
+    });
+  }
+
+  private async recordAttempt(
+    db: Kysely<Database>,
+    { id, seenAttempts, seenHash, valid, now }: AttemptRecord,
   ): Promise<boolean> {
-    const r = await this.db
+    const r = await db
       .updateTable('otp_codes')
       .set((eb) => ({ attempts: eb('attempts', '+', 1), verified_at: valid ? now : null }))
       .where('id', '=', id)
