@@ -39,7 +39,9 @@ describe('docs/migrating.md: smsc.php', () => {
       body: { webhook_url: `${rx.url}/status` },
     });
     expect(settings.status).toBe(200);
-    const res = await fetch(`${t.url}/smsc.php?login=${login}&pass=${password}&tel=15555550700,15555550701&msg=Hello`);
+    const res = await fetch(
+      `${t.url}/smsc.php?login=${login}&pass=${password}&tel=15555550700,15555550701&msg=Hello`,
+    );
     expect(res.status).toBe(200);
     const body = (await res.json()) as { success: boolean; description: string; ids: string[] };
     expect(body).toMatchObject({ success: true, description: 'Saved to queue' });

@@ -113,13 +113,12 @@ function quality(accept: string, types: string[]): { explicit: number; wildcard:
   return { explicit, wildcard };
 }
 
-/** True when the Accept header prefers XML to JSON (JSON wins ties and wildcards). */
+/** True when Accept names XML with a higher q than JSON (or JSON not at all); a bare wildcard is JSON. */
 export function wantsXml(accept: string | undefined): boolean {
   if (!accept) return false;
   const xml = quality(accept, ['application/xml', 'text/xml']).explicit;
   if (xml <= 0) return false;
-  const json = quality(accept, ['application/json']);
-  return xml > Math.max(json.explicit, -1) && (json.explicit < 0 || xml > json.explicit);
+  return xml > quality(accept, ['application/json']).explicit;
 }
 
 /** Names XML allows: a key that is not one (a number, a space) becomes `_`-escaped. */
