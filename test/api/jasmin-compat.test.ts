@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/app.js';
 import { eventually, startTestApp } from '../support/app.js';
 import { PG_URL, pgSchemaUrl } from '../support/db.js';
+import { seeded } from '../support/random.js';
 
 interface Hit {
   method: string;
@@ -340,5 +341,108 @@ describe.each(dbs)('Jasmin API (%s)', (dbName) => {
       body: JSON.stringify({ messages: [], batch_config: { schedule_at: '2001-01-01 00:00:00' } }),
     });
     expect(past.status).toBe(412);
+  });
+
+  it('a seeded fuzzer of /send, /rate and /secure/send arguments: every answer a Jasmin 2xx/4xx, never a 5xx', async () => {
+    const rnd = seeded(16_3);
+    const names = [
+      'username',
+      'password',
+      'to',
+      'from',
+      'content',
+      'hex-content',
+      'coding',
+      'priority',
+      'sdt',
+      'validity-period',
+      'dlr',
+      'dlr-url',
+      'dlr-level',
+      'dlr-method',
+      'tags',
+      'custom_tlvs',
+      'x',
+    ];
+    const values = () =>
+      rnd.pick([
+        '',
+        '0',
+        '1',
+        '3',
+        '8',
+        '-1',
+        '99999999999999999999',
+        '1e400',
+        'Infinity',
+        'yes',
+        'no',
+        'get',
+        'POST',
+        '15555550299',
+        '+15555550299',
+        'zz',
+        'ÿþ',
+        '%',
+        '&',
+        'http://127.0.0.1:1/x',
+        'ftp://x',
+        '000000010000000R',
+        '991340250000000+',
+        '26120109000000-',
+        'D0A0',
+        'abc',
+        login,
+        password,
+        'x'.repeat(rnd.int(3000)),
+      ]);
+    for (let i = 0; i < 150; i++) {
+      const args = new URLSearchParams();
+      if (rnd.chance(0.8)) args.set('username', login);
+      if (rnd.chance(0.8)) args.set('password', password);
+      for (let n = rnd.int(6); n > 0; n--) args.set(rnd.pick(names), values());
+      const path = rnd.pick(['/send', '/rate', '/balance']);
+      const r = rnd.chance(0.5)
+        ? await raw(`${path}?${args.toString()}`)
+        : await raw(path === '/send' ? '/send' : `${path}?${args.toString()}`, {
+            method: path === '/send' ? 'POST' : 'GET',
+            ...(path === '/send'
+              ? {
+                  headers: {
+                    'content-type': rnd.pick([
+                      'application/x-www-form-urlencoded',
+                      'application/json',
+                      'text/plain',
+                    ]),
+                  },
+                  body: rnd.chance(0.1) ? '{bad json' : args.toString(),
+                }
+              : {}),
+          });
+      expect(r.status, `${path} ${args.toString()}: ${r.text}`).toBeLessThan(500);
+      if (path === '/send') expect(r.text).toMatch(/^(Success|Error) "/);
+    }
+    const basic = `Basic ${Buffer.from(`${login}:${password}`).toString('base64')}`;
+    for (let i = 0; i < 50; i++) {
+      const body: Record<string, unknown> = {};
+      for (let n = rnd.int(6); n > 0; n--)
+        body[rnd.pick(names).replace(/-/g, '_')] = rnd.pick([
+          values(),
+          1,
+          true,
+          null,
+          [],
+          { a: 1 },
+          ['15555550299'],
+        ]);
+      const r = await raw(rnd.pick(['/secure/send', '/secure/sendbatch']), {
+        method: 'POST',
+        headers: { authorization: basic, 'content-type': 'application/json' },
+        body: rnd.chance(0.1)
+          ? '['
+          : JSON.stringify(rnd.chance(0.3) ? { messages: [body], globals: body } : body),
+      });
+      expect(r.status, `${JSON.stringify(body)}: ${r.text}`).toBeLessThan(500);
+    }
   });
 });
