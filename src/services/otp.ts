@@ -96,17 +96,11 @@ export class OtpService {
     const ttlS = bounded(req.ttlS ?? 300, OTP_BOUNDS.ttlS, 'ttl');
     const maxAttempts = bounded(req.maxAttempts ?? 5, OTP_BOUNDS.maxAttempts, 'max_attempts');
     const alphabet = alphabetOf(req.alphabet);
-    const template = req.template ?? OTP_DEFAULT_TEMPLATE;
-    if (
-      typeof template !== 'string' ||
-      !template.includes('{code}') ||
-      template.length > OTP_BOUNDS.templateChars
-    )
-      throw new ApiError(
-        'validation_failed',
-        `template must contain {code} and be at most ${OTP_BOUNDS.templateChars} characters.`,
-        'template',
-      );
+    // The request's template, else the user's (PUT /v1/otp/settings), else the default.
+    const saved =
+      req.template === undefined || req.from === undefined ? await this.repo.settings(p.user.id) : undefined;
+    const template = checkTemplate(req.template ?? saved?.template ?? OTP_DEFAULT_TEMPLATE);
+    const from = req.from ?? saved?.from ?? undefined;
     if (
       req.replaceId !== undefined &&
       !(Number.isInteger(req.replaceId) && req.replaceId >= 1 && req.replaceId <= 7)
@@ -128,7 +122,7 @@ export class OtpService {
       length,
       alphabet,
       template,
-      from: req.from ?? null,
+      from: from ?? null,
       flash: req.flash ? 1 : 0,
       replace_id: req.replaceId ?? null,
       ttl_s: ttlS,
@@ -215,6 +209,22 @@ export class OtpService {
     return this.view(next);
   }
 
+  /** The user's defaults for codes: a template (with {code}) and a sender; null clears one. */
+  async settings(
+    p: Principal,
+    patch?: { template?: string | null | undefined; from?: string | null | undefined },
+  ): Promise<{ template: string; from: string | null }> {
+    const cur = await this.repo.settings(p.user.id);
+    if (patch) {
+      const template = patch.template === undefined ? (cur?.template ?? null) : patch.template;
+      if (template !== null) checkTemplate(template);
+      const from = patch.from === undefined ? (cur?.from ?? null) : patch.from || null;
+      await this.repo.saveSettings(p.user.id, { template, from });
+      return { template: template ?? OTP_DEFAULT_TEMPLATE, from };
+    }
+    return { template: cur?.template ?? OTP_DEFAULT_TEMPLATE, from: cur?.from ?? null };
+  }
+
   async get(p: Principal, id: string): Promise<OtpView> {
     const row = await this.repo.byId(String(id), p.user.id);
     if (!row) throw new ApiError('not_found', 'No such OTP.', 'id');
@@ -292,6 +302,20 @@ export class OtpService {
       status,
     };
   }
+}
+
+function checkTemplate(template: unknown): string {
+  if (
+    typeof template !== 'string' ||
+    !template.includes('{code}') ||
+    template.length > OTP_BOUNDS.templateChars
+  )
+    throw new ApiError(
+      'validation_failed',
+      `template must contain {code} and be at most ${OTP_BOUNDS.templateChars} characters.`,
+      'template',
+    );
+  return template;
 }
 
 function cooldown(waitMs: number): ApiError {

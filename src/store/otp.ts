@@ -112,6 +112,25 @@ export class OtpRepo {
     return Number(r.numUpdatedRows) === 1;
   }
 
+  async settings(userId: string): Promise<{ template: string | null; from: string | null } | undefined> {
+    return this.db
+      .selectFrom('otp_settings')
+      .select(['template', 'from'])
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+  }
+
+  async saveSettings(userId: string, v: { template: string | null; from: string | null }): Promise<void> {
+    const row = { user_id: userId, template: v.template, from: v.from, updated_at: Date.now() };
+    await this.db
+      .insertInto('otp_settings')
+      .values(row)
+      .onConflict((oc) =>
+        oc.column('user_id').doUpdateSet({ template: v.template, from: v.from, updated_at: row.updated_at }),
+      )
+      .execute();
+  }
+
   async setMessage(id: string, messageId: string): Promise<void> {
     await this.db.updateTable('otp_codes').set({ message_id: messageId }).where('id', '=', id).execute();
   }

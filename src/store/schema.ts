@@ -297,6 +297,15 @@ export interface Database {
   sessions: SessionsTable;
   otp_codes: OtpCodesTable;
   otp_secret: OtpSecretTable;
+  otp_settings: OtpSettingsTable;
+}
+
+/** A user's OTP defaults (migration 017). */
+export interface OtpSettingsTable {
+  user_id: string;
+  template: string | null;
+  from: string | null;
+  updated_at: number;
 }
 
 /** One-time passwords (migration 017): only an HMAC of the code is kept. */

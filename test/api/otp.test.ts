@@ -59,4 +59,24 @@ describe('OTP API', () => {
     const noAuth = await t.call('POST', '/v1/otp', { auth: null, body: { to: '+15555550401' } });
     expect(noAuth.status).toBe(401);
   });
+
+  it('a user default template and sender (PUT /v1/otp/settings) apply when the request names none', async () => {
+    const put = await t.call('PUT', '/v1/otp/settings', {
+      auth: bob,
+      body: { template: 'Bob code {code}', from: 'BobShop' },
+    });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    expect(put.body).toEqual({ template: 'Bob code {code}', from: 'BobShop' });
+    const sent = await t.call('POST', '/v1/otp', { auth: bob, body: { to: '+15555550402' } });
+    const m = await t.call('GET', `/v1/messages/${sent.body.message_id}`, { auth: bob });
+    expect(m.body.text).toMatch(/^Bob code \d{6}$/);
+    expect(m.body.from).toBe('BobShop');
+    // Another user keeps the default.
+    expect((await t.call('GET', '/v1/otp/settings', { auth: alice })).body.template).toBe(
+      'Your verification code is {code}',
+    );
+    const bad = await t.call('PUT', '/v1/otp/settings', { auth: bob, body: { template: 'no placeholder' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.field).toBe('template');
+  });
 });

@@ -4,6 +4,7 @@
  * SMSGW_OTP_SECRET is not set). `attempts` is counted in the same UPDATE that records a
  * verification, so two verifies of one code cannot both succeed. `sends` (the first send and
  * every resend) backs the per-number rate limit, over (owner_id, to, created_at).
+ * `otp_settings` holds a user's default template and sender for codes.
  */
 import type { Kysely } from 'kysely';
 import type { Dialect } from '../db.js';
@@ -38,6 +39,13 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .columns(['owner_id', 'to', 'created_at'])
     .execute();
   await db.schema.createIndex('otp_codes_expires').on('otp_codes').column('expires_at').execute();
+  await db.schema
+    .createTable('otp_settings')
+    .addColumn('user_id', 'text', (c) => c.primaryKey())
+    .addColumn('template', 'text')
+    .addColumn('from', 'text')
+    .addColumn('updated_at', time, (c) => c.notNull())
+    .execute();
   await db.schema
     .createTable('otp_secret')
     .addColumn('id', 'integer', (c) => c.primaryKey())

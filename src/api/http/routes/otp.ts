@@ -73,6 +73,26 @@ export function otpRoutes(app: FastifyInstance, deps: { otp: OtpService }): void
       return reply.status(201).send(view);
     },
   );
+  const SettingsBody = Type.Object({
+    template: Type.Optional(Type.Union([Type.String({ maxLength: OTP_BOUNDS.templateChars }), Type.Null()])),
+    from: Type.Optional(Type.Union([Type.String({ maxLength: 16 }), Type.Null()])),
+  });
+  app.get(
+    '/v1/otp/settings',
+    { schema: { tags, summary: 'Your default OTP template and sender' } },
+    async (req) => deps.otp.settings(principalOf(req)),
+  );
+  app.put(
+    '/v1/otp/settings',
+    {
+      schema: {
+        tags,
+        summary: 'Set your default OTP template (with {code}) and sender; null clears one',
+        body: SettingsBody,
+      },
+    },
+    async (req) => deps.otp.settings(principalOf(req), req.body as Static<typeof SettingsBody>),
+  );
   app.post(
     '/v1/otp/verify',
     { schema: { tags, summary: 'Check a one-time password', body: VerifyBody } },
