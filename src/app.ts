@@ -21,6 +21,7 @@ import { wireWakeups } from './dispatch/wakeups.js';
 import { AuthService } from './services/auth.js';
 import { Housekeeper } from './services/housekeeping.js';
 import { MessageService } from './services/messages.js';
+import { OtpService } from './services/otp.js';
 import { apiKeyFromChosen, hashPassword, mintApiKey, randomPassword } from './services/secrets.js';
 import type { Store } from './store/index.js';
 import { createStore, openDb, sqlitePathFor } from './store/index.js';
@@ -124,6 +125,7 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
     defaultRegion: config.defaultRegion,
     urlGuard,
   });
+  const otp = new OtpService(store, messages, { ...config.otp, defaultRegion: config.defaultRegion });
   const webhooks = new WebhookWorker(
     store,
     logger.child({ part: 'webhooks' }),
@@ -174,6 +176,7 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
     userRateLimit: config.userRateLimit,
     limits: config.http,
     urlGuard,
+    otp,
     ready: () => ready,
   });
   // Subscribed before the first sync: a change committed from now on is not missed.

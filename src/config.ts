@@ -67,6 +67,8 @@ export interface Config {
   smppLimits: SmppLimits;
   /** E-mail to SMS (the SMTP face, src/api/smtp). */
   smtp: SmtpConfig;
+  /** One-time passwords (POST /v1/otp): the HMAC secret and the limits per number. */
+  otp: OtpConfig;
   // ---- HTTP face and webhook limits (issue 12): every resource a client can hold has a bound.
   http: {
     /** A request's headers must arrive within this (slowloris); answered 408 and closed. */
@@ -191,6 +193,8 @@ export const SMPP_LIMIT_DEFAULTS: SmppLimits = {
   partsTimeoutMs: 60_000,
 };
 
+const OTP_DEFAULTS: OtpConfig = { secret: undefined, cooldownS: 30, perNumberPerHour: 10, maxSends: 5 };
+
 const DEFAULTS: Omit<Config, 'nodeId'> = {
   port: 8080,
   host: '0.0.0.0',
@@ -222,6 +226,7 @@ const DEFAULTS: Omit<Config, 'nodeId'> = {
   retention: { messagesDays: 365, inboundDays: 365, webhooksDays: 30 },
   smppLimits: SMPP_LIMIT_DEFAULTS,
   smtp: SMTP_DEFAULTS,
+  otp: OTP_DEFAULTS,
   http: {
     headersTimeoutMs: 10_000,
     requestTimeoutMs: 30_000,
@@ -293,6 +298,33 @@ function smppLimits(env: Env, base: SmppLimits): SmppLimits {
 }
 
 /** The SMTP face's settings (README, "E-mail to SMS"). */
+export interface OtpConfig {
+  /**
+   * HMAC key for stored codes (at least 32 characters). Unset: a random one is generated once
+   * and kept in the database (otp_secret), so codes survive restarts and every node agrees.
+   */
+  secret: string | undefined;
+  /** Seconds between two sends of one OTP (a resend earlier is a 429). */
+  cooldownS: number;
+  /** Sends (first sends and resends) to one number per hour, per account. */
+  perNumberPerHour: number;
+  /** Sends of one OTP: the first and its resends. */
+  maxSends: number;
+}
+
+function otpConfig(env: Env, base: OtpConfig | undefined): OtpConfig {
+  const b = { ...OTP_DEFAULTS, ...base };
+  const secret = env.SMSGW_OTP_SECRET || b.secret;
+  if (secret !== undefined && secret.length < 32)
+    throw new ConfigError('SMSGW_OTP_SECRET must be at least 32 characters');
+  return {
+    secret,
+    cooldownS: int(env, 'SMSGW_OTP_COOLDOWN_S', b.cooldownS, 0, 86_400),
+    perNumberPerHour: int(env, 'SMSGW_OTP_PER_NUMBER_PER_HOUR', b.perNumberPerHour, 1, 1_000_000),
+    maxSends: int(env, 'SMSGW_OTP_MAX_SENDS', b.maxSends, 1, 100),
+  };
+}
+
 function smtpConfig(env: Env, base: SmtpConfig): SmtpConfig {
   const b = { ...SMTP_DEFAULTS, ...base };
   const rawDomains = env.SMSGW_SMTP_DOMAINS ?? b.domains.join(',');
@@ -440,6 +472,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     },
     smppLimits: smppLimits(env, base.smppLimits),
     smtp: smtpConfig(env, base.smtp),
+    otp: otpConfig(env, base.otp),
     ...httpLimits(env, base),
     nodeId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     dispatch: {

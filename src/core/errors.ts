@@ -42,6 +42,11 @@ export const ERRORS = {
   too_many_waiters: { status: 429, message: 'Too many long-poll requests are waiting for this account.' },
   busy: { status: 503, message: 'The server is at its limit of waiting requests; retry shortly.' },
   unsafe_url: { status: 400, message: 'The URL points at an address the gateway may not call.' },
+  invalid_xml: { status: 400, message: 'The request body is not well-formed XML.' },
+  xml_dtd_forbidden: {
+    status: 400,
+    message: 'XML with a DOCTYPE or entity declarations is not accepted.',
+  },
   internal: { status: 500, message: 'Something went wrong on our side.' },
   unavailable: { status: 503, message: 'The service is not ready.' },
 

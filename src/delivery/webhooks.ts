@@ -15,6 +15,7 @@ import type { Logger } from 'pino';
 import { Agent, request } from 'undici';
 import { redactUrl } from '../core/redact.js';
 import type { Store } from '../store/index.js';
+import type { DlrRequest } from '../core/jasmin-dlr.js';
 import type { WebhookOutboxRow } from '../store/schema.js';
 import { sign } from './signing.js';
 import type { UrlGuard } from './url-guard.js';
@@ -174,14 +175,21 @@ export class WebhookWorker {
       // Stored before the guard existed, or set while the operator allowed it: checked again now.
       this.guard?.checkLiteral(row.url);
       const ts = Math.floor(Date.now() / 1000);
-      // A Kannel dlr-url callback is a GET whose URL carries everything (as Kannel calls it).
-      const get = row.kind === 'dlr';
+      // A Kannel dlr-url callback is a GET whose URL carries everything (as Kannel calls it);
+      // a Jasmin one is a GET or a form POST, acknowledged by a fixed answer (dlrRequest).
+      const dlr = row.kind === 'dlr' ? dlrRequest(row.payload) : undefined;
       const res = await request(row.url, {
         ...(this.agent ? { dispatcher: this.agent } : {}),
-        method: get ? 'GET' : 'POST',
-        ...(get ? {} : { body: row.payload }),
-        headers: get
-          ? { 'user-agent': 'smsgw-dlr/1', 'x-smsgw-event-id': row.event_id }
+        method: dlr ? dlr.method : 'POST',
+        ...(dlr ? (dlr.form !== undefined ? { body: dlr.form } : {}) : { body: row.payload }),
+        headers: dlr
+          ? {
+              'user-agent': 'smsgw-dlr/1',
+              'x-smsgw-event-id': row.event_id,
+              ...(dlr.form !== undefined
+                ? { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/plain' }
+                : {}),
+            }
           : {
               'content-type': 'application/json',
               'user-agent': 'smsgw-webhooks/1',
@@ -195,8 +203,16 @@ export class WebhookWorker {
         signal: AbortSignal.timeout(this.opts.timeoutMs * 3),
       });
       statusCode = res.statusCode;
-      await res.body.dump();
-      if (statusCode < 200 || statusCode >= 300) error = `receiver answered ${statusCode}`;
+      if (dlr?.ack !== undefined && statusCode >= 200 && statusCode < 300) {
+        // Read at most a few KiB: the acknowledgement is a short word.
+        const answer = await readPrefix(res.body, 4096);
+        if (answer.trim() !== dlr.ack) {
+          error = `receiver answered ${statusCode} without ${dlr.ack}`;
+          // A failed attempt (retried), as Jasmin retries an unacknowledged DLR.
+        }
+      } else await res.body.dump();
+      if (error === null && (statusCode < 200 || statusCode >= 300))
+        error = `receiver answered ${statusCode}`;
     } catch (err) {
       error = errorText(err);
     }
@@ -210,6 +226,24 @@ export class WebhookWorker {
     if (outcome === 'failed')
       this.log.warn({ url: redactUrl(row.url), event: row.event_id }, 'webhook given up after retries');
   }
+}
+
+/** A `dlr` row's request: an empty payload is a Kannel GET; else core/jasmin-dlr's DlrRequest. */
+function dlrRequest(payload: string): DlrRequest {
+  if (payload === '') return { method: 'GET' };
+  return JSON.parse(payload) as DlrRequest;
+}
+
+async function readPrefix(body: AsyncIterable<Buffer> & { dump(): Promise<void> }, max: number) {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= max) break;
+  }
+  await body.dump().catch(() => undefined);
+  return Buffer.concat(chunks).subarray(0, max).toString('utf8');
 }
 
 /** The reason to record for a failed delivery; undici wraps a refused lookup in its cause. */

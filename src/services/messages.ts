@@ -51,6 +51,8 @@ export interface SendInput {
   dlrMask?: number | undefined;
   /** SMPP submits: the service_type, which replace_if_present matches on. */
   smppServiceType?: string | undefined;
+  /** How dlrUrl is called: Kannel's pattern (default) or Jasmin's parameters (`jasmin-get`/`jasmin-post`). */
+  dlrFormat?: 'jasmin-get' | 'jasmin-post' | undefined;
 }
 
 export type RecipientResult =
@@ -333,6 +335,7 @@ export class MessageService {
         dlr_url: input.dlrUrl ?? null,
         dlr_mask: input.dlrUrl !== undefined ? (input.dlrMask ?? null) : null,
         smpp_service_type: input.smppServiceType ?? null,
+        dlr_format: input.dlrUrl !== undefined ? (input.dlrFormat ?? null) : null,
         created_at: now,
         updated_at: now,
         sent_at: null,
@@ -384,6 +387,7 @@ function canonical(input: SendInput): unknown {
     ...(input.dlrUrl !== undefined ? { dlrUrl: input.dlrUrl, dlrMask: input.dlrMask ?? null } : {}),
     ...(input.templateId !== undefined ? { templateId: input.templateId, params: input.params ?? null } : {}),
     ...(input.timeZone !== undefined ? { timeZone: input.timeZone } : {}),
+    ...(input.dlrFormat !== undefined ? { dlrFormat: input.dlrFormat } : {}),
   };
 }
 

@@ -69,7 +69,10 @@ export class ChannelRepo {
         .select((eb) => eb.fn.countAll<number>().as('n'))
         .where((eb) =>
           eb.or([
-            eb.and([eb('pinned_channel_id', '=', id), eb('status', 'in', ['queued', 'scheduled', 'sending'])]),
+            eb.and([
+              eb('pinned_channel_id', '=', id),
+              eb('status', 'in', ['queued', 'scheduled', 'sending']),
+            ]),
             eb.and([eb('channel_id', '=', id), eb('status', '=', 'sending')]),
           ]),
         )

@@ -23,6 +23,8 @@ import * as m010 from './migrations/010-repair-non-finite.js';
 import * as m011 from './migrations/011-inbound-processed.js';
 import * as m012 from './migrations/012-dlr-callbacks.js';
 import * as m015 from './migrations/015-templates-consent.js';
+import * as m017 from './migrations/017-otp.js';
+import * as m018 from './migrations/018-dlr-format.js';
 import * as m019 from './migrations/019-feed-tx.js';
 import * as m020 from './migrations/020-smpp-parts.js';
 import * as m021 from './migrations/021-search-fold.js';
@@ -107,6 +109,8 @@ const MIGRATIONS: Record<string, { up(db: Kysely<unknown>, dialect: Dialect): Pr
   '011-inbound-processed': m011,
   '012-dlr-callbacks': m012,
   '015-templates-consent': m015,
+  '017-otp': m017,
+  '018-dlr-format': m018,
   '019-feed-tx': m019,
   '020-smpp-parts': m020,
   '021-search-fold': m021,

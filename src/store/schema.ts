@@ -105,6 +105,8 @@ export interface MessagesTable {
   dlr_mask?: number | null;
   /** service_type of an SMPP submit (migration 020): replace_if_present matches on it. */
   smpp_service_type?: string | null;
+  /** NULL: Kannel's dlr-url; `jasmin-get` / `jasmin-post`: Jasmin's DLR callback (migration 018). */
+  dlr_format?: string | null;
   created_at: number;
   updated_at: number;
   sent_at: number | null;
@@ -317,7 +319,49 @@ export interface Database {
   policy_audit: PolicyAuditTable;
   consents: ConsentsTable;
   policy_settings: PolicySettingsTable;
+  otp_codes: OtpCodesTable;
+  otp_secret: OtpSecretTable;
+  otp_settings: OtpSettingsTable;
 }
+
+/** A user's OTP defaults (migration 017). */
+export interface OtpSettingsTable {
+  user_id: string;
+  template: string | null;
+  from: string | null;
+  updated_at: number;
+}
+
+/** One-time passwords (migration 017): only an HMAC of the code is kept. */
+export interface OtpCodesTable {
+  id: string;
+  owner_id: string;
+  to: string;
+  code_hash: string;
+  length: number;
+  alphabet: string;
+  template: string;
+  from: string | null;
+  flash: number;
+  replace_id: number | null;
+  ttl_s: number;
+  attempts: number;
+  max_attempts: number;
+  sends: number;
+  message_id: string;
+  created_at: number;
+  last_sent_at: number;
+  expires_at: number;
+  verified_at: number | null;
+}
+
+export interface OtpSecretTable {
+  id: number;
+  secret: string;
+  created_at: number;
+}
+
+export type OtpRow = Selectable<OtpCodesTable>;
 
 export type UserRow = Selectable<UsersTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;

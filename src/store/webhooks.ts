@@ -8,6 +8,7 @@ import { sql } from 'kysely';
 import { randomBytes } from 'node:crypto';
 import type { DlrMessage } from '../core/kannel-dlr.js';
 import { fillDlrUrl, kannelDlrType, wantsDlr } from '../core/kannel-dlr.js';
+import { isJasminFormat, jasminDlrParams, jasminDlrRequest } from '../core/jasmin-dlr.js';
 import { FINAL_STATUSES } from '../core/message.js';
 import type { Capabilities, Dialect } from './db.js';
 import type { Database, UserSettingsRow, WebhookAttemptRow, WebhookOutboxRow } from './schema.js';
@@ -223,6 +224,7 @@ export class WebhookRepo {
         'm.sent_at',
         'u.login',
         'p.remote_id',
+        'm.dlr_format',
       ])
       .where('m.id', 'in', ids)
       .execute();
@@ -270,14 +272,21 @@ export class WebhookRepo {
         dlrUrl: e.dlr_url,
         dlrMask: e.dlr_mask ?? 0,
       };
+      // Jasmin's callback: fixed parameters, sent as a query or a form (core/jasmin-dlr.ts).
+      let request = { url: '', payload: '' };
+      if (isJasminFormat(m.dlr_format)) {
+        const params = jasminDlrParams(type, e.dlr_mask ?? 0, values);
+        if (!params) continue;
+        request = jasminDlrRequest(e.dlr_url, m.dlr_format === 'jasmin-get' ? 'GET' : 'POST', params);
+      } else request.url = fillDlrUrl(e.dlr_url, type, values);
       rows.push({
         event_id: `dlr_${e.event_id}`,
         owner_id: e.owner_id,
         kind: 'dlr',
         // Ordered among the message's callbacks only: a slow status webhook does not hold them.
         ordering_key: `dlr:${e.message_id}`,
-        url: fillDlrUrl(e.dlr_url, type, values),
-        payload: '',
+        url: request.url,
+        payload: request.payload,
         next_attempt_at: now,
         give_up_at: now + giveUpMs,
         created_at: now,
@@ -367,7 +376,12 @@ export class WebhookRepo {
     result: { statusCode: number | null; error: string | null; durationMs: number; at: number },
     retryAt: number,
   ): Promise<'delivered' | 'pending' | 'failed'> {
-    const ok = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
+    // A 2xx with an error is a callback the receiver did not acknowledge (Jasmin's ACK/Jasmin).
+    const ok =
+      result.error === null &&
+      result.statusCode !== null &&
+      result.statusCode >= 200 &&
+      result.statusCode < 300;
     const status = ok ? 'delivered' : retryAt > row.give_up_at ? 'failed' : 'pending';
     await this.db.transaction().execute(async (trx) => {
       await trx

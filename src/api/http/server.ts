@@ -24,6 +24,12 @@ import { strictInputs } from './strict.js';
 import { adminRoutes } from './routes/admin.js';
 import { kannelRoutes } from './routes/compat/kannel.js';
 import { refuseUnknownFields } from './unknown-fields.js';
+import { jasminRoutes } from './routes/compat/jasmin.js';
+import { jasminRestRoutes } from './routes/compat/jasmin-rest.js';
+import { otpRoutes } from './routes/otp.js';
+import { registerXml } from './xml.js';
+import { playSmsRoutes } from './routes/compat/playsms.js';
+import type { OtpService } from '../../services/otp.js';
 import { deliveryRoutes } from './routes/delivery.js';
 import { messageRoutes } from './routes/messages.js';
 import type { OpsDeps } from './routes/ops.js';
@@ -48,6 +54,8 @@ export interface HttpDeps extends OpsDeps {
   limits: Config['http'];
   /** Checks webhook, callback and forward URLs when they are set. */
   urlGuard?: UrlGuard | undefined;
+  /** One-time passwords (/v1/otp); absent: the routes are not served. */
+  otp?: OtpService | undefined;
 }
 
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
@@ -99,6 +107,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   // The Kannel face parses its own bodies (text/plain is its POST form) in its own context.
   app.removeContentTypeParser('text/plain');
   await app.register(formbody);
+  registerXml(app);
   await app.register(cookie);
   await app.register(swagger, {
     openapi: {
@@ -194,6 +203,10 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   reportRoutes(app, deps);
   seedRoutes(app, deps);
   kannelRoutes(app, deps);
+  jasminRoutes(app, deps);
+  jasminRestRoutes(app, deps);
+  if (deps.otp) otpRoutes(app, { otp: deps.otp });
+  playSmsRoutes(app, deps);
   sessionRoutes(app, deps);
   smppCredentialRoutes(app, deps);
   opsRoutes(app, { ...deps, metricsToken: limits.metricsToken }, metrics);
