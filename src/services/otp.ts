@@ -8,7 +8,7 @@
  */
 import type { CountryCode } from 'libphonenumber-js';
 import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
-import { ApiError } from '../core/errors.js';
+import { ApiError, isErrorCode } from '../core/errors.js';
 import { normalizeNumber } from '../core/phone.js';
 import type { Store } from '../store/index.js';
 import { newId } from '../store/ids.js';
@@ -264,10 +264,11 @@ export class OtpService {
     );
     const m = result.messages[0];
     if (!m || !('id' in m) || m.status === 'rejected') {
-      const err = m?.error ?? { code: 'rejected', message: 'The message was refused.' };
+      // The policy's own code (opted_out, blacklisted, frequency_limited...) with its status.
+      const err = m?.error;
       throw new ApiError(
-        err.code === 'opted_out' ? 'opted_out' : 'validation_failed',
-        `The code was not sent: ${err.message}`,
+        err && isErrorCode(err.code) ? err.code : 'validation_failed',
+        `The code was not sent: ${err?.message ?? 'the message was refused.'}`,
         'to',
       );
     }
