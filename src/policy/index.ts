@@ -5,10 +5,19 @@
  */
 import type { Candidate, PolicyContext, PolicyRule, Verdict } from './rule.js';
 import { optOutRule } from './opt-out.js';
+import { blacklistRule } from './blacklist.js';
+import { frequencyRule } from './frequency.js';
+import { creditsRule } from './credits.js';
 
 export type { Candidate, MessagePolicyInfo, PolicyContext, PolicyRule, Verdict } from './rule.js';
 
-export const DEFAULT_RULES: readonly PolicyRule[] = [optOutRule];
+export const DEFAULT_RULES: readonly PolicyRule[] = [
+  optOutRule,
+  blacklistRule,
+  frequencyRule,
+  // Keep last: only messages every other rule let through are charged.
+  creditsRule,
+];
 
 export interface Refusal {
   code: string;
