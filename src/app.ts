@@ -180,6 +180,7 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
     limits: config.http,
     urlGuard,
     ready: () => ready,
+    policy: { lists: config.lists, defaultRegion: config.defaultRegion },
   });
   await inbound.resume();
   await registry.sync();

@@ -13,6 +13,7 @@ import type { BulkInsert } from './rows.js';
 import type { SliceKey } from './slices.js';
 import { inSlice, messageSlices, yieldLoop } from './slices.js';
 import { idFloor } from './stats.js';
+import { refundMessages } from './credits.js';
 import { event, insertChunked } from './rows.js';
 import type {
   Database,
@@ -339,6 +340,8 @@ export class MessageRepo {
           .insertInto('message_events')
           .values(event(row.id, row.owner_id, 'canceled', null, reason, null, now))
           .execute();
+        // Canceled before leaving: what it was charged goes back (policy/credits.ts).
+        await refundMessages(trx, [row.id], now, 'canceled');
       }
       return row ? { ...row, changed } : undefined;
     });
@@ -467,6 +470,9 @@ export class MessageRepo {
           event(r.id, r.owner_id, 'expired', 'expired', `validity ran out while ${r.status}`, null, now),
         ),
       );
+      // Never left: what they were charged goes back (policy/credits.ts).
+      const unsent = rows.filter((r) => r.status === 'queued' || r.status === 'scheduled').map((r) => r.id);
+      if (unsent.length > 0) await refundMessages(trx, unsent, now, 'expired before leaving');
       return rows.length;
     });
   }

@@ -30,6 +30,7 @@ import { createMetrics, opsRoutes } from './routes/ops.js';
 import { reportRoutes } from './routes/reports.js';
 import { seedRoutes } from './routes/seed.js';
 import { sessionRoutes } from './routes/session.js';
+import { policyRoutes } from './routes/policy.js';
 
 export interface HttpDeps extends OpsDeps {
   auth: AuthService;
@@ -44,6 +45,8 @@ export interface HttpDeps extends OpsDeps {
   limits: Config['http'];
   /** Checks webhook, callback and forward URLs when they are set. */
   urlGuard?: UrlGuard | undefined;
+  /** Sending-policy list sizes (config.lists) and the region for numbers without a country code. */
+  policy?: { lists: Config['lists']; defaultRegion?: Config['defaultRegion'] } | undefined;
 }
 
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
@@ -188,6 +191,11 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   kannelRoutes(app, deps);
   sessionRoutes(app, deps);
   opsRoutes(app, { ...deps, metricsToken: limits.metricsToken }, metrics);
+  policyRoutes(app, {
+    store: deps.store,
+    lists: deps.policy?.lists ?? { whitelistMax: 50, blacklistMax: 1_000_000 },
+    defaultRegion: deps.policy?.defaultRegion,
+  });
   await registerDashboard(app, deps.webDir);
   return app;
 }

@@ -10,6 +10,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { preview } from '../../codec/index.js';
 import { ApiError } from '../../core/errors.js';
+import { refusalToSmppStatus } from '../../core/error-map.js';
 import type { Principal } from '../../services/auth.js';
 import type { Bind, Header, Submit } from '../../codec/smpp-pdu.js';
 import {
@@ -426,7 +427,8 @@ export class Session implements OutboxSink {
       });
       const ok = result.messages.filter((m) => 'id' in m && !m.error);
       const first = ok[0] as { id: string } | undefined;
-      if (!first) return answerAll(STATUS.ESME_RINVDSTADR);
+      // Every recipient refused: the first refusal's status (policy codes map per core/error-map).
+      if (!first) return answerAll(refusalToSmppStatus(refusalOf(result.messages[0])));
       // Every part is answered with the message's id: the one receipt names it, so a client
       // that registered its receipt under any part (Kannel: the first) finds it.
       const w = new Writer().cstring(first.id);
@@ -437,7 +439,7 @@ export class Session implements OutboxSink {
           w.u8(1)
             .u8(1)
             .cstring(f.input.slice(0, 20))
-            .bytes(Buffer.from([0, 0, 0, STATUS.ESME_RINVDSTADR]));
+            .bytes(u32(refusalToSmppStatus(refusalOf(f))));
       }
       answerAll(STATUS.ESME_ROK, w);
     } catch (err) {
@@ -461,9 +463,22 @@ function smppStatusFor(err: ApiError): number {
       return err.field === 'from' ? STATUS.ESME_RINVSRCADR : STATUS.ESME_RSUBMITFAIL;
     case 'rate_limited':
       return STATUS.ESME_RTHROTTLED;
+    case 'insufficient_balance':
+    case 'frequency_limited':
+      return refusalToSmppStatus(err.code);
     default:
       return STATUS.ESME_RSUBMITFAIL;
   }
+}
+
+function refusalOf(m: { error?: { code: string } } | undefined): string {
+  return m?.error?.code ?? 'invalid_number';
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n >>> 0);
+  return b;
 }
 
 /** A client may quote an id with a part suffix; ours are plain message ids. */
