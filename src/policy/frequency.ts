@@ -18,7 +18,7 @@ import type { Database } from '../store/schema.js';
 import { GLOBAL, listed, onList } from './lists.js';
 import type { Period } from './periods.js';
 import { PERIODS, periodStart } from './periods.js';
-import type { Candidate, PolicyRule, Verdict } from './rule.js';
+import type { Candidate, PolicyContext, PolicyRule, Verdict } from './rule.js';
 
 interface Cap {
   period: Period;
@@ -31,8 +31,26 @@ interface CapSet {
   caps: Cap[];
 }
 
+/** The places each message took in this transaction, for `release`. */
+const takenIn = new WeakMap<
+  PolicyContext,
+  Map<string, { key: CounterKey; period: Period; bucket: number }[]>
+>();
+
+interface CounterKey {
+  owner_id: string;
+  number: string;
+  category: string;
+}
+
 export const frequencyRule: PolicyRule = {
   name: 'frequency',
+  async release(ctx, refusedLater) {
+    const taken = takenIn.get(ctx);
+    for (const c of refusedLater) {
+      for (const t of taken?.get(c.message.id) ?? []) await giveBack(ctx.trx, t.key, t.period, t.bucket);
+    }
+  },
   async check(ctx, candidates) {
     const out = new Map<string, Verdict>();
     const owners = [...new Set(candidates.map((c) => c.message.owner_id))];
@@ -62,7 +80,9 @@ export const frequencyRule: PolicyRule = {
     );
     for (const { c, set } of capped) {
       if (onList(white, c)) continue;
-      const over = await take(ctx.trx, c, set, ctx.now);
+      let taken = takenIn.get(ctx);
+      if (!taken) takenIn.set(ctx, (taken = new Map()));
+      const over = await take(ctx.trx, c, set, ctx.now, taken);
       if (over) {
         out.set(c.message.id, {
           action: 'reject',
@@ -96,8 +116,9 @@ async function take(
   c: Candidate,
   set: CapSet,
   now: number,
+  record: Map<string, { key: CounterKey; period: Period; bucket: number }[]>,
 ): Promise<Cap | undefined> {
-  const key = { owner_id: c.message.owner_id, number: c.message.to, category: set.category };
+  const key: CounterKey = { owner_id: c.message.owner_id, number: c.message.to, category: set.category };
   const taken: number[] = [];
   for (const cap of set.caps) {
     const bucket = periodStart(cap.period, now);
@@ -119,19 +140,29 @@ async function take(
       taken.push(bucket);
       continue;
     }
-    for (const [i, b] of taken.entries()) {
-      const prior = set.caps[i] as Cap;
-      await trx
-        .updateTable('frequency_counters')
-        .set((eb) => ({ count: eb('count', '-', 1) }))
-        .where('owner_id', '=', key.owner_id)
-        .where('number', '=', key.number)
-        .where('category', '=', key.category)
-        .where('period', '=', prior.period)
-        .where('bucket', '=', b)
-        .execute();
-    }
+    for (const [i, b] of taken.entries()) await giveBack(trx, key, (set.caps[i] as Cap).period, b);
     return cap;
   }
+  record.set(
+    c.message.id,
+    set.caps.map((cap, i) => ({ key, period: cap.period, bucket: taken[i] as number })),
+  );
   return undefined;
+}
+
+async function giveBack(
+  trx: Transaction<Database>,
+  key: CounterKey,
+  period: Period,
+  bucket: number,
+): Promise<void> {
+  await trx
+    .updateTable('frequency_counters')
+    .set((eb) => ({ count: eb('count', '-', 1) }))
+    .where('owner_id', '=', key.owner_id)
+    .where('number', '=', key.number)
+    .where('category', '=', key.category)
+    .where('period', '=', period)
+    .where('bucket', '=', bucket)
+    .execute();
 }

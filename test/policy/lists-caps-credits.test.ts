@@ -136,6 +136,16 @@ describe.each(TEST_DBS)('sending policy: lists, caps, credits ($name)', (testDb)
     expect(await store.policy.ledger(bob, 10)).toEqual([]);
   });
 
+  it('a message refused for its balance takes no place under a frequency cap', async () => {
+    await store.policy.replaceCaps(alice, [{ category: '', period: 'hour', max_count: 1 }]);
+    await store.policy.setPrice('', 'any', 5);
+    await store.policy.credit(alice, 0, null, true);
+    expect(await send(store, [message(alice, { to: TO })])).toEqual(['insufficient_balance']);
+    await store.policy.credit(alice, 5, null);
+    expect(await send(store, [message(alice, { to: TO })])).toEqual([undefined]);
+    expect(await send(store, [message(alice, { to: TO })])).toEqual(['frequency_limited']);
+  });
+
   it('refunds a message that fails before leaving, once; a sent one keeps its charge', async () => {
     await store.policy.setPrice('', 'any', 3);
     await store.policy.credit(alice, 10, null, true);
