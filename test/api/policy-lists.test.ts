@@ -103,7 +103,7 @@ describe.each(BACKENDS)('sending policy through the faces (%s)', (backend) => {
     });
     expect(imp.status).toBe(200);
     expect(imp.body).toMatchObject({ added: 2, already_listed: 0, invalid_count: 1 });
-    expect(imp.body.invalid[0]).toMatchObject({ line: 3, value: 'not-a-number' });
+    expect(imp.body.invalid[0]).toMatchObject({ line: 4, value: 'not-a-number' });
     const exp = await t.call('GET', '/v1/blacklist/export', { auth: bob });
     expect(exp.status).toBe(200);
     expect(exp.headers.get('content-type')).toMatch(/text\/csv/);

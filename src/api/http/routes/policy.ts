@@ -8,11 +8,10 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CountryCode } from 'libphonenumber-js';
-import { parse } from 'csv-parse/sync';
-import { stringify } from 'csv-stringify/sync';
 import { Type } from 'typebox';
 import { ApiError } from '../../../core/errors.js';
 import { normalizeNumber } from '../../../core/phone.js';
+import { LIST_CSV_HEADER, listCsvRows, parseListCsv } from '../../../policy/list-csv.js';
 import { PERIODS } from '../../../policy/periods.js';
 import type { Period } from '../../../policy/periods.js';
 import type { Store } from '../../../store/index.js';
@@ -193,10 +192,8 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
         const owner = await ownerOf(req, req.query as { scope?: string });
         const rows = store.policy.listAll(kind, owner);
         async function* csv() {
-          yield stringify([['number', 'reason', 'source', 'created_at']]);
-          for await (const page of rows) {
-            yield stringify(page.map((e) => [e.number, e.reason ?? '', e.source, iso(e.created_at)]));
-          }
+          yield LIST_CSV_HEADER;
+          for await (const page of rows) yield listCsvRows(page);
         }
         return reply
           .type('text/csv; charset=utf-8')
@@ -225,39 +222,13 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
           const owner = await ownerOf(req, req.query as { scope?: string });
           if (typeof req.body !== 'string')
             throw new ApiError('unsupported_media_type', 'Send the CSV as text/csv.');
-          let records: string[][];
-          try {
-            records = parse(req.body, {
-              relax_column_count: true,
-              skip_empty_lines: true,
-              trim: true,
-              bom: true,
-            }) as string[][];
-          } catch (err) {
-            throw new ApiError('validation_failed', `Not valid CSV: ${(err as Error).message}`, 'body');
-          }
-          if (records[0]?.[0]?.toLowerCase() === 'number') records.shift();
-          const entries = new Map<string, { number: string; reason: string | null }>();
-          const invalid: { line: number; value: string; reason: string }[] = [];
-          let invalidCount = 0;
-          records.forEach((r, i) => {
-            const raw = r[0] ?? '';
-            const n = normalizeNumber(raw, deps.defaultRegion);
-            if (!n.ok) {
-              invalidCount++;
-              if (invalid.length < 100)
-                invalid.push({ line: i + 1, value: raw.slice(0, 32), reason: n.reason });
-              return;
-            }
-            if (!entries.has(n.e164))
-              entries.set(n.e164, { number: n.e164, reason: r[1]?.slice(0, 200) || null });
-          });
-          const added = await add(kind, owner, [...entries.values()], 'csv');
+          const parsed = parseListCsv(req.body, deps.defaultRegion);
+          const added = await add(kind, owner, parsed.entries, 'csv');
           return {
             added,
-            already_listed: entries.size - added,
-            invalid_count: invalidCount,
-            invalid,
+            already_listed: parsed.entries.length - added,
+            invalid_count: parsed.invalidCount,
+            invalid: parsed.invalid,
           };
         },
       );
