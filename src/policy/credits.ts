@@ -7,7 +7,7 @@
  * that will be stored as queued or scheduled are charged.
  */
 import type { Insertable } from 'kysely';
-import { debit, pick, pricesFor } from '../store/credits.js';
+import { debit, lockBalance, pick, pricesFor } from '../store/credits.js';
 import type { CreditLedgerTable } from '../store/schema.js';
 import { accountFlags, ownersOf } from './accounts.js';
 import type { PolicyRule, Verdict } from './rule.js';
@@ -20,9 +20,14 @@ export const creditsRule: PolicyRule = {
     const paying = candidates.filter((c) => flags.get(c.message.owner_id)?.prepaid);
     if (paying.length === 0) return out;
     const prices = await pricesFor(ctx.trx, [...new Set(paying.map((c) => c.message.to))]);
+    // Lock each paying owner's balance row (PostgreSQL: until commit; sorted, so two batches
+    // cannot deadlock) and read it; then decide in memory, in request order, and write once.
+    const balances = new Map<string, number>();
+    for (const owner of [...new Set(paying.map((c) => c.message.owner_id))].sort()) {
+      balances.set(owner, await lockBalance(ctx.trx, owner));
+    }
+    const spent = new Map<string, number>();
     const ledger: Insertable<CreditLedgerTable>[] = [];
-    // Owners whose balance ran out in this transaction: the rest of their messages cost no query.
-    const empty = new Map<string, number>();
     for (const c of paying) {
       const m = c.message;
       const q = pick(prices, m.to, m.encoding, m.segments);
@@ -35,13 +40,8 @@ export const creditsRule: PolicyRule = {
         continue;
       }
       if (q.total === 0) continue;
-      const floor = empty.get(m.owner_id);
-      const balance =
-        floor !== undefined && q.total >= floor
-          ? undefined
-          : await debit(ctx.trx, m.owner_id, q.total, ctx.now);
-      if (balance === undefined) {
-        if (floor === undefined || q.total < floor) empty.set(m.owner_id, q.total);
+      const balance = balances.get(m.owner_id) ?? 0;
+      if (q.total > balance) {
         out.set(m.id, {
           action: 'reject',
           code: 'insufficient_balance',
@@ -49,16 +49,19 @@ export const creditsRule: PolicyRule = {
         });
         continue;
       }
+      balances.set(m.owner_id, balance - q.total);
+      spent.set(m.owner_id, (spent.get(m.owner_id) ?? 0) + q.total);
       ledger.push({
         user_id: m.owner_id,
         kind: 'charge',
         amount: -q.total,
-        balance_after: balance,
+        balance_after: balance - q.total,
         message_id: m.id,
         note: `${q.segments} × ${q.perSegment} (${q.prefix ? `+${q.prefix}` : 'default'}, ${m.encoding})`,
         created_at: ctx.now,
       });
     }
+    for (const [owner, amount] of spent) await debit(ctx.trx, owner, amount, ctx.now);
     for (let i = 0; i < ledger.length; i += 200) {
       await ctx.trx
         .insertInto('credit_ledger')

@@ -6,14 +6,18 @@
  * Which caps apply to a message: the most specific set that exists, in this order: the user's
  * caps for the message's category, the user's general caps, the global caps for the category,
  * the global general caps. Each applicable cap has a counter row per (owner, number, category
- * of the set, period, period start), taken with one conditional upsert
- * (`INSERT … ON CONFLICT DO UPDATE SET count = count + 1 WHERE count < max RETURNING count`) in
- * the accepting transaction. On PostgreSQL the upsert locks the row until commit, so of two
- * transactions (on one node or two) the second waits and then sees the first's count: twenty
- * concurrent sends under a cap of 5 accept exactly 5. SQLite has one writer. A refusal by a
- * later cap gives back the places the earlier caps of the same message took.
+ * of the set, period, period start). In the accepting transaction the rule first takes every
+ * counter row the batch needs with one upsert per chunk (`INSERT … ON CONFLICT DO UPDATE SET
+ * count = count RETURNING count`): on PostgreSQL that locks the rows until commit, so of two
+ * transactions (on one node or two) the second waits and then reads the first's counts —
+ * twenty concurrent sends under a cap of 5 accept exactly 5. SQLite has one writer. It then
+ * decides per message in request order in memory and writes the new counts back in one upsert
+ * per chunk. Keys are locked in sorted order, so two batches cannot deadlock on each other.
+ * Two statements per chunk instead of two per message and cap: per message and cap, Kysely's
+ * query building alone cost more than the insert (bench/policy.ts).
  */
 import type { Transaction } from 'kysely';
+import { INSERT_CHUNK } from '../store/rows.js';
 import type { Database } from '../store/schema.js';
 import { GLOBAL, listed, onList } from './lists.js';
 import type { Period } from './periods.js';
@@ -31,24 +35,25 @@ interface CapSet {
   caps: Cap[];
 }
 
-/** The places each message took in this transaction, for `release`. */
-const takenIn = new WeakMap<
-  PolicyContext,
-  Map<string, { key: CounterKey; period: Period; bucket: number }[]>
->();
+/** The counter rows each message took in this transaction, for `release`. */
+const takenIn = new WeakMap<PolicyContext, Map<string, CounterKey[]>>();
 
 interface CounterKey {
   owner_id: string;
   number: string;
   category: string;
+  period: Period;
+  bucket: number;
 }
+
+const keyOf = (k: CounterKey) => `${k.owner_id}|${k.number}|${k.category}|${k.period}|${k.bucket}`;
 
 export const frequencyRule: PolicyRule = {
   name: 'frequency',
   async release(ctx, refusedLater) {
     const taken = takenIn.get(ctx);
     for (const c of refusedLater) {
-      for (const t of taken?.get(c.message.id) ?? []) await giveBack(ctx.trx, t.key, t.period, t.bucket);
+      for (const k of taken?.get(c.message.id) ?? []) await giveBack(ctx.trx, k);
     }
   },
   async check(ctx, candidates) {
@@ -78,12 +83,33 @@ export const frequencyRule: PolicyRule = {
       'white',
       capped.map((x) => x.c),
     );
-    for (const { c, set } of capped) {
-      if (onList(white, c)) continue;
-      let taken = takenIn.get(ctx);
-      if (!taken) takenIn.set(ctx, (taken = new Map()));
-      const over = await take(ctx.trx, c, set, ctx.now, taken);
-      if (over) {
+    const counted = capped
+      .filter(({ c }) => !onList(white, c))
+      .map(({ c, set }) => ({
+        c,
+        set,
+        keys: set.caps.map((cap): CounterKey => ({
+          owner_id: c.message.owner_id,
+          number: c.message.to,
+          category: set.category,
+          period: cap.period,
+          bucket: periodStart(cap.period, ctx.now),
+        })),
+      }));
+    if (counted.length === 0) return out;
+    const all = new Map<string, CounterKey>();
+    for (const x of counted) for (const k of x.keys) all.set(keyOf(k), k);
+    const counts = await lockCounters(
+      ctx.trx,
+      [...all.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, k]) => k),
+    );
+    let taken = takenIn.get(ctx);
+    if (!taken) takenIn.set(ctx, (taken = new Map()));
+    const changed = new Set<string>();
+    for (const { c, set, keys } of counted) {
+      const full = set.caps.findIndex((cap, i) => (counts.get(keyOf(keys[i] as CounterKey)) ?? 0) >= cap.max);
+      if (full >= 0) {
+        const over = set.caps[full] as Cap;
         out.set(c.message.id, {
           action: 'reject',
           code: 'frequency_limited',
@@ -91,8 +117,19 @@ export const frequencyRule: PolicyRule = {
             set.category ? ` (${set.category})` : ''
           }.`,
         });
+        continue;
       }
+      for (const k of keys) {
+        const id = keyOf(k);
+        counts.set(id, (counts.get(id) ?? 0) + 1);
+        changed.add(id);
+      }
+      taken.set(c.message.id, keys);
     }
+    await writeCounters(
+      ctx.trx,
+      [...changed].map((id) => ({ ...(all.get(id) as CounterKey), count: counts.get(id) as number })),
+    );
     return out;
   },
 };
@@ -110,59 +147,56 @@ function capsFor(sets: ReadonlyMap<string, CapSet>, c: Candidate): CapSet | unde
   return undefined;
 }
 
-/** Takes a place under every cap of the set; returns the cap that was full (places given back). */
-async function take(
+const COUNTER_COLUMNS = ['owner_id', 'number', 'category', 'period', 'bucket'] as const;
+
+/**
+ * Creates the missing counter rows and locks every one (PostgreSQL: row locks until commit),
+ * returning the current counts. The no-op update is what takes the lock on existing rows.
+ */
+async function lockCounters(
   trx: Transaction<Database>,
-  c: Candidate,
-  set: CapSet,
-  now: number,
-  record: Map<string, { key: CounterKey; period: Period; bucket: number }[]>,
-): Promise<Cap | undefined> {
-  const key: CounterKey = { owner_id: c.message.owner_id, number: c.message.to, category: set.category };
-  const taken: number[] = [];
-  for (const cap of set.caps) {
-    const bucket = periodStart(cap.period, now);
-    const row =
-      cap.max <= 0
-        ? undefined
-        : await trx
-            .insertInto('frequency_counters')
-            .values({ ...key, period: cap.period, bucket, count: 1 })
-            .onConflict((oc) =>
-              oc
-                .columns(['owner_id', 'number', 'category', 'period', 'bucket'])
-                .doUpdateSet((eb) => ({ count: eb('frequency_counters.count', '+', 1) }))
-                .where('frequency_counters.count', '<', cap.max),
-            )
-            .returning('count')
-            .executeTakeFirst();
-    if (row) {
-      taken.push(bucket);
-      continue;
-    }
-    for (const [i, b] of taken.entries()) await giveBack(trx, key, (set.caps[i] as Cap).period, b);
-    return cap;
+  keys: readonly CounterKey[],
+): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (let i = 0; i < keys.length; i += INSERT_CHUNK) {
+    const rows = await trx
+      .insertInto('frequency_counters')
+      .values(keys.slice(i, i + INSERT_CHUNK).map((k) => ({ ...k, count: 0 })))
+      .onConflict((oc) =>
+        oc.columns([...COUNTER_COLUMNS]).doUpdateSet((eb) => ({ count: eb.ref('frequency_counters.count') })),
+      )
+      .returning([...COUNTER_COLUMNS, 'count'])
+      .execute();
+    for (const r of rows)
+      counts.set(keyOf({ ...r, period: r.period as Period, bucket: Number(r.bucket) }), r.count);
   }
-  record.set(
-    c.message.id,
-    set.caps.map((cap, i) => ({ key, period: cap.period, bucket: taken[i] as number })),
-  );
-  return undefined;
+  return counts;
 }
 
-async function giveBack(
+/** Writes the new counts of rows this transaction holds locked. */
+async function writeCounters(
   trx: Transaction<Database>,
-  key: CounterKey,
-  period: Period,
-  bucket: number,
+  rows: readonly (CounterKey & { count: number })[],
 ): Promise<void> {
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+    await trx
+      .insertInto('frequency_counters')
+      .values(rows.slice(i, i + INSERT_CHUNK))
+      .onConflict((oc) =>
+        oc.columns([...COUNTER_COLUMNS]).doUpdateSet((eb) => ({ count: eb.ref('excluded.count') })),
+      )
+      .execute();
+  }
+}
+
+async function giveBack(trx: Transaction<Database>, k: CounterKey): Promise<void> {
   await trx
     .updateTable('frequency_counters')
     .set((eb) => ({ count: eb('count', '-', 1) }))
-    .where('owner_id', '=', key.owner_id)
-    .where('number', '=', key.number)
-    .where('category', '=', key.category)
-    .where('period', '=', period)
-    .where('bucket', '=', bucket)
+    .where('owner_id', '=', k.owner_id)
+    .where('number', '=', k.number)
+    .where('category', '=', k.category)
+    .where('period', '=', k.period)
+    .where('bucket', '=', k.bucket)
     .execute();
 }

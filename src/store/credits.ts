@@ -78,22 +78,33 @@ export async function pricesFor(
   return out;
 }
 
-/** Takes `amount` from a prepaid balance if it covers it; the new balance, or undefined. */
+/**
+ * Locks a prepaid account's balance row for the rest of the transaction (PostgreSQL: the no-op
+ * update takes the row lock a concurrent charge waits on; SQLite has one writer) and reads it.
+ */
+export async function lockBalance(trx: Transaction<Database>, userId: string): Promise<number> {
+  const row = await trx
+    .updateTable('account_policy')
+    .set((eb) => ({ balance: eb.ref('balance') }))
+    .where('user_id', '=', userId)
+    .where('prepaid', '=', 1)
+    .returning('balance')
+    .executeTakeFirst();
+  return Number(row?.balance ?? 0);
+}
+
+/** Takes `amount` from a balance this transaction holds locked (see lockBalance). */
 export async function debit(
   trx: Transaction<Database>,
   userId: string,
   amount: number,
   now: number,
-): Promise<number | undefined> {
-  const row = await trx
+): Promise<void> {
+  await trx
     .updateTable('account_policy')
     .set((eb) => ({ balance: eb('balance', '-', amount), updated_at: now }))
     .where('user_id', '=', userId)
-    .where('prepaid', '=', 1)
-    .where('balance', '>=', amount)
-    .returning('balance')
-    .executeTakeFirst();
-  return row ? Number(row.balance) : undefined;
+    .execute();
 }
 
 /**

@@ -141,7 +141,19 @@ export async function migrate(db: Db): Promise<string[]> {
       return out;
     },
   };
-  const migrator = new Migrator({ db: db.kysely, provider, migrationTableName: 'smsgw_migrations' });
+  // PostgreSQL: name the schema the migration tables live in. Without it Kysely looks for its
+  // lock table in every schema of the database, finds another schema's (another tenant's, or a
+  // test's) and then fails with `relation "kysely_migration_lock" does not exist` in ours.
+  const schema =
+    db.dialect === 'postgres'
+      ? (await sql<{ s: string }>`select current_schema() as s`.execute(db.kysely)).rows[0]?.s
+      : undefined;
+  const migrator = new Migrator({
+    db: db.kysely,
+    provider,
+    migrationTableName: 'smsgw_migrations',
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
