@@ -24,7 +24,7 @@ export const creditsRule: PolicyRule = {
     // cannot deadlock) and read it; then decide in memory, in request order, and write once.
     const balances = new Map<string, number>();
     for (const owner of [...new Set(paying.map((c) => c.message.owner_id))].sort()) {
-      balances.set(owner, await lockBalance(ctx.trx, owner));
+      balances.set(owner, await lockBalance(ctx.trx, owner, ctx.caps.concurrentWriters));
     }
     const spent = new Map<string, number>();
     const ledger: Insertable<CreditLedgerTable>[] = [];

@@ -99,7 +99,7 @@ export const frequencyRule: PolicyRule = {
     if (counted.length === 0) return out;
     const all = new Map<string, CounterKey>();
     for (const x of counted) for (const k of x.keys) all.set(keyOf(k), k);
-    const counts = await lockCounters(
+    const counts = await (ctx.caps.concurrentWriters ? lockCounters : readCounters)(
       ctx.trx,
       [...all.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, k]) => k),
     );
@@ -166,6 +166,32 @@ async function lockCounters(
         oc.columns([...COUNTER_COLUMNS]).doUpdateSet((eb) => ({ count: eb.ref('frequency_counters.count') })),
       )
       .returning([...COUNTER_COLUMNS, 'count'])
+      .execute();
+    for (const r of rows)
+      counts.set(keyOf({ ...r, period: r.period as Period, bucket: Number(r.bucket) }), r.count);
+  }
+  return counts;
+}
+
+/**
+ * One writer (SQLite): the counts read here cannot change before this transaction commits, so a
+ * plain read (a superset: every owner × number × bucket combination, filtered here) is enough.
+ */
+async function readCounters(
+  trx: Transaction<Database>,
+  keys: readonly CounterKey[],
+): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  const owners = [...new Set(keys.map((k) => k.owner_id))];
+  const buckets = [...new Set(keys.map((k) => k.bucket))];
+  const numbers = [...new Set(keys.map((k) => k.number))];
+  for (let i = 0; i < numbers.length; i += INSERT_CHUNK) {
+    const rows = await trx
+      .selectFrom('frequency_counters')
+      .select([...COUNTER_COLUMNS, 'count'])
+      .where('number', 'in', numbers.slice(i, i + INSERT_CHUNK))
+      .where('owner_id', 'in', owners)
+      .where('bucket', 'in', buckets)
       .execute();
     for (const r of rows)
       counts.set(keyOf({ ...r, period: r.period as Period, bucket: Number(r.bucket) }), r.count);

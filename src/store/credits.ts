@@ -82,7 +82,20 @@ export async function pricesFor(
  * Locks a prepaid account's balance row for the rest of the transaction (PostgreSQL: the no-op
  * update takes the row lock a concurrent charge waits on; SQLite has one writer) and reads it.
  */
-export async function lockBalance(trx: Transaction<Database>, userId: string): Promise<number> {
+export async function lockBalance(
+  trx: Transaction<Database>,
+  userId: string,
+  lock: boolean,
+): Promise<number> {
+  if (!lock) {
+    const r = await trx
+      .selectFrom('account_policy')
+      .select('balance')
+      .where('user_id', '=', userId)
+      .where('prepaid', '=', 1)
+      .executeTakeFirst();
+    return Number(r?.balance ?? 0);
+  }
   const row = await trx
     .updateTable('account_policy')
     .set((eb) => ({ balance: eb.ref('balance') }))

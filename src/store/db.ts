@@ -43,18 +43,26 @@ export interface Capabilities {
    * slices with a yield between them (store/slices.ts). PostgreSQL's run on its own server.
    */
   blockingReads: boolean;
+  /**
+   * Several writers at once (PostgreSQL, several nodes): a value read to decide a write in the
+   * same transaction (a frequency cap's count, a prepaid balance) must be read with a row lock.
+   * SQLite has one writer at a time, so a plain read cannot change before the commit.
+   */
+  concurrentWriters: boolean;
 }
 
 const SQLITE_CAPS: Capabilities = {
   now: () => sql<number>`${Date.now()}`,
   claimLock: (q) => q,
   blockingReads: true,
+  concurrentWriters: false,
 };
 
 const POSTGRES_CAPS: Capabilities = {
   now: () => sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`,
   claimLock: (q) => q.forUpdate().skipLocked(),
   blockingReads: false,
+  concurrentWriters: true,
 };
 
 export interface Db {
