@@ -4,7 +4,7 @@
  * charge, refund and top-up. Balances change only with conditional `UPDATE … RETURNING`, so two
  * nodes charging one account at once never take it below zero.
  */
-import type { Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { INSERT_CHUNK } from './rows.js';
 import type { Database } from './schema.js';
 
@@ -61,7 +61,7 @@ export function pick(
 
 /** The price rows that can match any of the numbers (one query per chunk of prefixes). */
 export async function pricesFor(
-  trx: Transaction<Database> | import('kysely').Kysely<Database>,
+  trx: Transaction<Database> | Kysely<Database>,
   numbers: readonly string[],
 ): Promise<PriceRow[]> {
   const prefixes = [...new Set(numbers.flatMap(prefixesOf))];

@@ -247,7 +247,6 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
       },
     },
     async (req) => {
-      const p = principalOf(req);
       const owner = await ownerOf(req, req.query as { user_id?: string });
       return accountView(await store.policy.account(owner));
     },
@@ -271,7 +270,6 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
       },
     },
     async (req) => {
-      const p = principalOf(req);
       const b = req.body as { user_id?: string; auto_blacklist_after?: number | null; test_mode?: boolean };
       const owner = await ownerOf(req, b);
       if (b.test_mode !== undefined) requireAdmin(req);
