@@ -96,7 +96,7 @@ for (const testDb of TEST_DBS) {
       };
       const respond = () => '{"first":true}';
       const [r1] = await store.messages.acceptBatch([{ messages: [m1], idempotency: idem, respond }]);
-      expect(r1).toEqual({ kind: 'accepted', rejectedIds: new Set() });
+      expect(r1).toEqual({ kind: 'accepted', refused: new Map() });
       const [r2, r3] = await store.messages.acceptBatch([
         { messages: [message(alice)], idempotency: idem },
         { messages: [message(alice)], idempotency: { ...idem, requestHash: 'other' } },
@@ -107,7 +107,7 @@ for (const testDb of TEST_DBS) {
       const [r4] = await store.messages.acceptBatch([
         { messages: [message(bob)], idempotency: { ...idem, userId: bob } },
       ]);
-      expect(r4).toEqual({ kind: 'accepted', rejectedIds: new Set() });
+      expect(r4).toEqual({ kind: 'accepted', refused: new Map() });
       expect((await store.messages.events(m1.id)).map((e) => e.status)).toEqual(['queued']);
     });
 
