@@ -72,9 +72,49 @@ function medianRun(runs: Run[]): Run {
   return byRate[Math.floor(byRate.length / 2)] as Run;
 }
 
+/**
+ * BENCH_POLICY=1: every sending-policy rule does its full work for every message (issue 14):
+ * 10,000 numbers on the global blacklist (none of the bench's), global caps per hour and per day
+ * (each message takes two counter rows), and the sender prepaid with a price per prefix (each
+ * message is charged and written to the ledger).
+ */
+async function withPolicy(url: string): Promise<void> {
+  const call = async (method: string, path: string, body: string, type = 'application/json') => {
+    const res = await fetch(url + path, {
+      method,
+      headers: { authorization: `Bearer ${KEY}`, ...(body ? { 'content-type': type } : {}) },
+      body: body || undefined,
+    });
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as Record<string, unknown>;
+  };
+  const csv = Array.from({ length: 10_000 }, (_, i) => `+3361${String(i).padStart(7, '0')},bench`).join('\n');
+  await call('POST', '/v1/blacklist/import?scope=global', csv, 'text/csv');
+  await call(
+    'PUT',
+    '/v1/policy/caps',
+    JSON.stringify({
+      scope: 'global',
+      caps: [
+        { period: 'hour', max: 100 },
+        { period: 'day', max: 100 },
+      ],
+    }),
+  );
+  await call('PUT', '/v1/prices', JSON.stringify({ prefix: 'default', per_segment: 2 }));
+  await call('PUT', '/v1/prices', JSON.stringify({ prefix: '44', per_segment: 1 }));
+  const me = await call('GET', '/v1/policy', '');
+  await call(
+    'POST',
+    `/v1/users/${String(me.user_id)}/credit`,
+    JSON.stringify({ amount: 1e12, mode: 'prepaid' }),
+  );
+}
+
 async function main(): Promise<void> {
   const gw = await startGateway({ SMSGW_ADMIN_API_KEY: KEY, SMSGW_SIMULATOR: 'false' });
   try {
+    if (process.env.BENCH_POLICY === '1') await withPolicy(gw.url);
     // Warm-up: JIT, prepared statements, connection pool.
     await load(gw.url, 2000, CONCURRENCY, (i) =>
       JSON.stringify({ to: `+1555${String(i).padStart(7, '0')}`, text: 'warm' }),
@@ -111,7 +151,8 @@ async function main(): Promise<void> {
       '',
       `All runs (req/s single; messages/s bulk): ${single.map((r) => (r.requests / r.seconds).toFixed(0)).join(', ')}; ${bulk.map((r) => (r.messages / r.seconds).toFixed(0)).join(', ')}. Median single req/s: ${median(single.map((r) => r.requests / r.seconds)).toFixed(0)}.`,
     ];
-    writeSection('Ingest (HTTP API → durable queue)', lines.join('\n'));
+    if (process.env.BENCH_NO_WRITE !== '1')
+      writeSection('Ingest (HTTP API → durable queue)', lines.join('\n'));
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     await gw.stop();

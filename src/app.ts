@@ -178,6 +178,7 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
     urlGuard,
     otp,
     ready: () => ready,
+    policy: { lists: config.lists, defaultRegion: config.defaultRegion },
   });
   // Subscribed before the first sync: a change committed from now on is not missed.
   const unwire = wireWakeups({

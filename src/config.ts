@@ -104,6 +104,8 @@ export interface Config {
     concurrency: number;
     perAccount: number;
   };
+  /** Sending-policy lists (issue 14): most numbers on one whitelist / blacklist (per user, and the global one). */
+  lists: { whitelistMax: number; blacklistMax: number };
 }
 
 /** Limits of the SMPP server face; every resource a client can hold has one. */
@@ -243,6 +245,8 @@ const DEFAULTS: Omit<Config, 'nodeId'> = {
     metricsToken: undefined,
   },
   webhooks: { allowPrivate: false, allowCidrs: [], concurrency: 16, perAccount: 4 },
+  // Seed 003: a whitelist of at most 50 numbers. A blacklist of 1M numbers is ~60 MB of rows.
+  lists: { whitelistMax: 50, blacklistMax: 1_000_000 },
 };
 
 export class ConfigError extends Error {}
@@ -474,6 +478,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     smtp: smtpConfig(env, base.smtp),
     otp: otpConfig(env, base.otp),
     ...httpLimits(env, base),
+    lists: {
+      whitelistMax: int(env, 'SMSGW_WHITELIST_MAX', base.lists.whitelistMax, 0, 1_000_000),
+      blacklistMax: int(env, 'SMSGW_BLACKLIST_MAX', base.lists.blacklistMax, 0, 100_000_000),
+    },
     nodeId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     dispatch: {
       ...base.dispatch,

@@ -25,6 +25,7 @@ import { monthOf } from '../store/ids.js';
 import { sqlitePathFor } from '../store/index.js';
 import { isFailure } from '../channels/modem/probe.js';
 import { registerPolicyCommands } from './policy.js';
+import { registerTemplateCommands } from './templates.js';
 
 const program = new Command('smsgw')
   .description('Self-hosted SMS gateway')
@@ -600,6 +601,7 @@ program
   });
 
 registerPolicyCommands(program, withStore, print);
+registerTemplateCommands(program, withStore, print);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const msg = err instanceof ApiError ? `${err.code}: ${err.message}` : (err as Error).message;

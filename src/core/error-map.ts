@@ -145,3 +145,24 @@ export function fromCmsError(n: number): SubmitFailure {
       return { code: 'channel_error', permanent: false };
   }
 }
+
+/**
+ * A recipient the gateway itself refused at acceptance (the sending policy, a bad number), as
+ * the SMPP server face answers it: the submit_sm_resp status, or the error_status_code of an
+ * unsuccess_sme in submit_multi_resp. SMPP 3.4 has no status for credit: ESME_RSUBMITFAIL.
+ */
+export function refusalToSmppStatus(code: string): number {
+  switch (code) {
+    case 'frequency_limited':
+      return 0x58; // ESME_RTHROTTLED
+    case 'insufficient_balance':
+      return 0x45; // ESME_RSUBMITFAIL
+    case 'blacklisted':
+    case 'not_whitelisted':
+    case 'opted_out':
+    case 'no_price':
+    case 'invalid_number':
+    default:
+      return 0x0b; // ESME_RINVDSTADR
+  }
+}

@@ -75,6 +75,12 @@ export const ERRORS = {
     status: 422,
     message: 'Not every part of the concatenated SMPP message arrived in time; nothing was sent.',
   },
+  // Sending policy: lists, frequency caps, credits (issue 14; per recipient, stored as rejected).
+  frequency_limited: { status: 429, message: 'Too many messages to this recipient in this period.' },
+  insufficient_balance: { status: 402, message: 'The balance does not cover this message.' },
+  not_whitelisted: { status: 403, message: 'A test-mode account may send only to its whitelist.' },
+  no_price: { status: 422, message: 'No price is set for this destination.' },
+  list_full: { status: 409, message: 'The list is at its size limit.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

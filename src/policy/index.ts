@@ -7,14 +7,21 @@ import type { Candidate, PolicyContext, PolicyRule, Verdict } from './rule.js';
 import { optOutRule } from './opt-out.js';
 import { consentRule } from './consent.js';
 import { quietHoursRule } from './quiet-hours.js';
+import { blacklistRule } from './blacklist.js';
+import { frequencyRule } from './frequency.js';
+import { creditsRule } from './credits.js';
 
 export type { Candidate, MessagePolicyInfo, PolicyContext, PolicyRule, Verdict } from './rule.js';
 
 export const DEFAULT_RULES: readonly PolicyRule[] = [
   optOutRule,
+  blacklistRule,
   consentRule,
+  frequencyRule,
   // Holds after every refusal, before charging.
   quietHoursRule,
+  // Keep last: only messages every other rule let through are charged.
+  creditsRule,
 ];
 
 export interface Refusal {
@@ -36,16 +43,24 @@ export async function applyPolicy(
   let standing = candidates.filter(
     (c) => !c.info.bypass && (c.message.status === 'queued' || c.message.status === 'scheduled'),
   );
+  const passed: { rule: PolicyRule; candidates: Candidate[] }[] = [];
   for (const rule of rules) {
     if (standing.length === 0) break;
     const verdicts = await rule.check(ctx, standing);
-    if (verdicts.size === 0) continue;
-    standing = standing.filter((c) => {
-      const v = verdicts.get(c.message.id);
-      if (!v) return true;
-      apply(c, v, refused);
-      return v.action === 'hold';
-    });
+    if (verdicts.size > 0) {
+      standing = standing.filter((c) => {
+        const v = verdicts.get(c.message.id);
+        if (!v) return true;
+        apply(c, v, refused);
+        return v.action === 'hold';
+      });
+    }
+    if (rule.release) passed.push({ rule, candidates: standing });
+  }
+  // What a rule took for a message a later rule refused is given back (a cap's place).
+  for (const { rule, candidates: letThrough } of passed) {
+    const later = letThrough.filter((c) => refused.has(c.message.id));
+    if (later.length > 0) await rule.release?.(ctx, later);
   }
   return refused;
 }

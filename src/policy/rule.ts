@@ -45,4 +45,9 @@ export interface PolicyRule {
    * the map pass. Candidates arrive in request order (a cap of 5 keeps the first 5).
    */
   check(ctx: PolicyContext, candidates: readonly Candidate[]): Promise<Map<string, Verdict>>;
+  /**
+   * Optional: gives back what `check` took (a frequency cap's places) for candidates it let
+   * through that a later rule refused (credits), in the same transaction.
+   */
+  release?(ctx: PolicyContext, refusedLater: readonly Candidate[]): Promise<void>;
 }

@@ -161,10 +161,10 @@ export class MessageService {
     });
     if (outcome.kind === 'conflict')
       throw new ApiError('idempotency_key_reused', undefined, 'Idempotency-Key');
-    if (outcome.kind === 'replay') return JSON.parse(outcome.response) as SendResult;
+    if (outcome.kind === 'replay') return unpaid(JSON.parse(outcome.response) as SendResult);
     markRefused(result, rows, outcome.refused);
     if (rows.length > outcome.refused.size) for (const l of this.listeners) l();
-    return result;
+    return unpaid(result);
   }
 
   /** A pinned channel must exist and be usable by the sender, or the message could never leave. */
@@ -365,6 +365,23 @@ export class MessageService {
     }
     return { rows, result: { batch_id: batchId, accepted: rows.length, rejected, messages } };
   }
+}
+
+/**
+ * A request of which nothing was accepted because the balance covered none of it is answered
+ * 402 `insufficient_balance` (the refused rows stay in the history as `rejected`); a batch that
+ * ran out mid-way is accepted with the rest refused per recipient.
+ */
+function unpaid(result: SendResult): SendResult {
+  const refused = result.messages.filter((m) => 'id' in m && m.error);
+  if (
+    result.accepted === 0 &&
+    refused.length > 0 &&
+    refused.every((m) => m.error?.code === 'insufficient_balance')
+  ) {
+    throw new ApiError('insufficient_balance', refused[0]?.error?.message, 'to', result);
+  }
+  return result;
 }
 
 /** The request as compared for idempotency: field order and defaults do not matter. */

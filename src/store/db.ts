@@ -22,6 +22,7 @@ import * as m009 from './migrations/009-lifecycle.js';
 import * as m010 from './migrations/010-repair-non-finite.js';
 import * as m011 from './migrations/011-inbound-processed.js';
 import * as m012 from './migrations/012-dlr-callbacks.js';
+import * as m014 from './migrations/014-policy-lists.js';
 import * as m015 from './migrations/015-templates-consent.js';
 import * as m017 from './migrations/017-otp.js';
 import * as m018 from './migrations/018-dlr-format.js';
@@ -52,18 +53,26 @@ export interface Capabilities {
    * slices with a yield between them (store/slices.ts). PostgreSQL's run on its own server.
    */
   blockingReads: boolean;
+  /**
+   * Several writers at once (PostgreSQL, several nodes): a value read to decide a write in the
+   * same transaction (a frequency cap's count, a prepaid balance) must be read with a row lock.
+   * SQLite has one writer at a time, so a plain read cannot change before the commit.
+   */
+  concurrentWriters: boolean;
 }
 
 const SQLITE_CAPS: Capabilities = {
   now: () => sql<number>`${Date.now()}`,
   claimLock: (q) => q,
   blockingReads: true,
+  concurrentWriters: false,
 };
 
 const POSTGRES_CAPS: Capabilities = {
   now: () => sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`,
   claimLock: (q) => q.forUpdate().skipLocked(),
   blockingReads: false,
+  concurrentWriters: true,
 };
 
 export interface Db {
@@ -108,6 +117,7 @@ const MIGRATIONS: Record<string, { up(db: Kysely<unknown>, dialect: Dialect): Pr
   '010-repair-non-finite': m010,
   '011-inbound-processed': m011,
   '012-dlr-callbacks': m012,
+  '014-policy-lists': m014,
   '015-templates-consent': m015,
   '017-otp': m017,
   '018-dlr-format': m018,

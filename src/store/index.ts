@@ -15,6 +15,7 @@ import { SmppPartsRepo } from './smpp-parts.js';
 import { ContactRepo, InboundRepo, KeywordRepo, OptOutRepo } from './inbound.js';
 import { ConsentRepo, PolicySettingsRepo } from './consents.js';
 import { TemplateRepo } from './templates.js';
+import { PolicyRepo } from './policy.js';
 
 export interface Store {
   db: Db;
@@ -37,6 +38,8 @@ export interface Store {
   consents: ConsentRepo;
   policySettings: PolicySettingsRepo;
   smppParts: SmppPartsRepo;
+  /** Blacklists, whitelists, caps, prices, balances (the sending policy's settings). */
+  policy: PolicyRepo;
   close(): Promise<void>;
 }
 
@@ -63,6 +66,7 @@ export function createStore(db: Db): Store {
     consents: new ConsentRepo(db.kysely),
     policySettings: new PolicySettingsRepo(db.kysely),
     smppParts: new SmppPartsRepo(db.kysely),
+    policy: new PolicyRepo(db.kysely),
     close: () => db.close(),
   };
   announceConfigWrites(store, db.notifier);

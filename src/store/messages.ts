@@ -16,6 +16,7 @@ import type { BulkInsert } from './rows.js';
 import type { SliceKey } from './slices.js';
 import { inSlice, messageSlices, yieldLoop } from './slices.js';
 import { idFloor } from './stats.js';
+import { refundMessages } from './credits.js';
 import { event, insertChunked } from './rows.js';
 import type {
   Database,
@@ -353,6 +354,8 @@ export class MessageRepo {
           .insertInto('message_events')
           .values(event(row.id, row.owner_id, 'canceled', null, reason, null, now))
           .execute();
+        // Canceled before leaving: what it was charged goes back (policy/credits.ts).
+        await refundMessages(trx, [row.id], now, 'canceled');
       }
       return row ? { ...row, changed } : undefined;
     });
@@ -544,6 +547,11 @@ export class MessageRepo {
           event(r.id, r.owner_id, 'expired', 'expired', `validity ran out while ${r.status}`, null, now),
         ),
       );
+      // Never left: what they were charged goes back (policy/credits.ts).
+      const unsent = expired
+        .filter((r) => r.status === 'queued' || r.status === 'scheduled')
+        .map((r) => r.id);
+      if (unsent.length > 0) await refundMessages(trx, unsent, now, 'expired before leaving');
       return expired.length;
     });
   }

@@ -18,6 +18,7 @@ import { sql } from 'kysely';
 import type { DeliveryReport, ReportState } from '../channels/port.js';
 import type { MessageStatus } from '../core/message.js';
 import { PART_FINAL, finalStatusOf, fromStatuses } from '../core/message.js';
+import { noteUnknownSubscriber, refundMessages } from './credits.js';
 import { monthOf } from './ids.js';
 import type { BulkInsert } from './rows.js';
 import { event } from './rows.js';
@@ -157,6 +158,7 @@ export class OutcomeRepo {
         }
       }
       await this.bulkInsert(trx, 'message_events', run.events);
+      await run.settle(Date.now());
       for (const c of counters.values()) {
         await trx
           .insertInto('channel_counters')
@@ -231,8 +233,26 @@ export class OutcomeRepo {
 class Run {
   readonly events: NewMessageEvent[] = [];
   readonly summary: OutcomeSummary = { finals: [], fenced: [], pending: [], duplicates: 0 };
+  /** Messages that failed without leaving: their charge is refunded (policy/credits.ts). */
+  private readonly unsentFailures: string[] = [];
+  /** Messages that ended as `unknown_subscriber`: counted for the automatic blacklist. */
+  private readonly unknownSubscribers: string[] = [];
 
   constructor(private readonly trx: Transaction<Database>) {}
+
+  /** The sending policy's part of the outcome, in the same transaction: refunds, auto-blacklist. */
+  async settle(now: number): Promise<void> {
+    if (this.unsentFailures.length > 0) {
+      await refundMessages(this.trx, this.unsentFailures, now, 'failed before leaving');
+    }
+    if (this.unknownSubscribers.length === 0) return;
+    const rows = await this.trx
+      .selectFrom('messages')
+      .select(['owner_id', 'to'])
+      .where('id', 'in', this.unknownSubscribers)
+      .execute();
+    for (const r of rows) await noteUnknownSubscriber(this.trx, r.owner_id, r.to, now);
+  }
 
   async sent(o: SentOutcome): Promise<boolean> {
     const res = await this.trx
@@ -340,6 +360,8 @@ class Run {
     } else {
       this.events.push(event(o.id, o.ownerId, 'failed', o.errorCode, o.error, o.channelId, o.at));
       this.summary.finals.push({ id: o.id, status: 'failed' });
+      this.unsentFailures.push(o.id);
+      if (o.errorCode === 'unknown_subscriber') this.unknownSubscribers.push(o.id);
     }
   }
 
@@ -482,5 +504,6 @@ class Run {
     if (!msg) return;
     this.events.push(event(msg.id, msg.owner_id, status, errorCode, null, channelId, o.at));
     this.summary.finals.push({ id: msg.id, status });
+    if (errorCode === 'unknown_subscriber') this.unknownSubscribers.push(msg.id);
   }
 }

@@ -294,6 +294,77 @@ export interface SessionsTable {
   expires_at: number;
 }
 
+// ---- Sending policy: lists, caps, credits (migration 014)
+
+/** A blacklist or whitelist entry; `owner_id` '' is the global list (admin). */
+export interface NumberListsTable {
+  kind: 'black' | 'white';
+  owner_id: string;
+  number: string;
+  reason: string | null;
+  /** Who put it there: api, csv, cli or auto (unknown_subscriber failures). */
+  source: string;
+  created_at: number;
+}
+
+/** Per-user policy switches and credit; no row means the defaults (unlimited, no test mode). */
+export interface AccountPolicyTable {
+  user_id: string;
+  test_mode: number;
+  /** Blacklist a number after this many `unknown_subscriber` failures; null = off. */
+  auto_blacklist_after: number | null;
+  /** 1: prepaid (charged per segment from `balance`); 0: unlimited. */
+  prepaid: number;
+  balance: number;
+  updated_at: number;
+}
+
+export interface UnknownSubscriberCountsTable {
+  owner_id: string;
+  number: string;
+  failures: number;
+  updated_at: number;
+}
+
+/** A frequency cap: at most `max_count` messages per recipient per period; '' = global / any category. */
+export interface FrequencyCapsTable {
+  owner_id: string;
+  category: string;
+  period: 'minute' | 'hour' | 'day' | 'month';
+  max_count: number;
+  updated_at: number;
+}
+
+export interface FrequencyCountersTable {
+  owner_id: string;
+  number: string;
+  category: string;
+  period: string;
+  /** Start of the calendar period (UTC, epoch ms). */
+  bucket: number;
+  count: number;
+}
+
+/** Price per segment by destination prefix (digits, '' = any) and encoding ('any', 'gsm7', 'ucs2'). */
+export interface PricesTable {
+  prefix: string;
+  encoding: string;
+  per_segment: number;
+  updated_at: number;
+}
+
+export interface CreditLedgerTable {
+  id: Generated<number>;
+  user_id: string;
+  kind: 'charge' | 'refund' | 'topup';
+  /** Signed: a charge is negative. */
+  amount: number;
+  balance_after: number;
+  message_id: string | null;
+  note: string | null;
+  created_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   api_keys: ApiKeysTable;
@@ -322,6 +393,13 @@ export interface Database {
   otp_codes: OtpCodesTable;
   otp_secret: OtpSecretTable;
   otp_settings: OtpSettingsTable;
+  number_lists: NumberListsTable;
+  account_policy: AccountPolicyTable;
+  unknown_subscriber_counts: UnknownSubscriberCountsTable;
+  frequency_caps: FrequencyCapsTable;
+  frequency_counters: FrequencyCountersTable;
+  prices: PricesTable;
+  credit_ledger: CreditLedgerTable;
 }
 
 /** A user's OTP defaults (migration 017). */

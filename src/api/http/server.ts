@@ -40,6 +40,7 @@ import { sessionRoutes } from './routes/session.js';
 import { templateRoutes } from './routes/templates.js';
 import { consentRoutes } from './routes/consents.js';
 import { smppCredentialRoutes } from './routes/smpp-credentials.js';
+import { policyRoutes } from './routes/policy.js';
 
 export interface HttpDeps extends OpsDeps {
   auth: AuthService;
@@ -56,6 +57,8 @@ export interface HttpDeps extends OpsDeps {
   urlGuard?: UrlGuard | undefined;
   /** One-time passwords (/v1/otp); absent: the routes are not served. */
   otp?: OtpService | undefined;
+  /** Sending-policy list sizes (config.lists) and the region for numbers without a country code. */
+  policy?: { lists: Config['lists']; defaultRegion?: Config['defaultRegion'] } | undefined;
 }
 
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
@@ -212,6 +215,11 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   opsRoutes(app, { ...deps, metricsToken: limits.metricsToken }, metrics);
   templateRoutes(app, deps);
   consentRoutes(app, deps);
+  policyRoutes(app, {
+    store: deps.store,
+    lists: deps.policy?.lists ?? { whitelistMax: 50, blacklistMax: 1_000_000 },
+    defaultRegion: deps.policy?.defaultRegion,
+  });
   await registerDashboard(app, deps.webDir);
   return app;
 }

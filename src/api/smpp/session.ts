@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { preview } from '../../codec/index.js';
 import { ApiError } from '../../core/errors.js';
 import { normalizeNumber, validateSender } from '../../core/phone.js';
+import { refusalToSmppStatus } from '../../core/error-map.js';
 import type { Principal } from '../../services/auth.js';
 import type { Bind, Header, Submit } from '../../codec/smpp-pdu.js';
 import {
@@ -493,7 +494,8 @@ export class Session implements OutboxSink {
       });
       const ok = result.messages.filter((m) => 'id' in m && !m.error);
       const first = ok[0] as { id: string } | undefined;
-      if (!first) return this.answer(req, STATUS.ESME_RINVDSTADR);
+      // Every recipient refused: the first refusal's status (policy codes map per core/error-map).
+      if (!first) return this.answer(req, refusalToSmppStatus(refusalOf(result.messages[0])));
       if (s.replaceIfPresent & 0x01) {
         for (const m of ok) {
           if (!('id' in m)) continue;
@@ -508,7 +510,7 @@ export class Session implements OutboxSink {
           w.u8(1)
             .u8(1)
             .cstring(f.input.slice(0, 20))
-            .bytes(Buffer.from([0, 0, 0, STATUS.ESME_RINVDSTADR]));
+            .bytes(u32(refusalToSmppStatus(refusalOf(f))));
       }
       this.answer(req, STATUS.ESME_ROK, w);
     } catch (err) {
@@ -570,9 +572,22 @@ function smppStatusFor(err: ApiError): number {
     case 'template_not_approved':
     case 'signature_not_approved':
       return STATUS.ESME_RSUBMITFAIL;
+    case 'insufficient_balance':
+    case 'frequency_limited':
+      return refusalToSmppStatus(err.code);
     default:
       return STATUS.ESME_RSUBMITFAIL;
   }
+}
+
+function refusalOf(m: { error?: { code: string } } | undefined): string {
+  return m?.error?.code ?? 'invalid_number';
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n >>> 0);
+  return b;
 }
 
 /** A client may quote an id with a part suffix; ours are plain message ids. */

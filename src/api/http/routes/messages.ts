@@ -6,6 +6,7 @@ import type { Static } from 'typebox';
 import type { ShiftLanguage } from '../../../codec/index.js';
 import { preview } from '../../../codec/index.js';
 import { ApiError } from '../../../core/errors.js';
+import { normalizeNumber } from '../../../core/phone.js';
 import { MESSAGE_STATUSES } from '../../../core/message.js';
 import { MIN_PARTIAL_DIGITS, numberQuery } from '../../../core/search.js';
 import type { MessageService, SendInput } from '../../../services/messages.js';
@@ -161,6 +162,28 @@ function idempotencyKey(req: FastifyRequest): string | undefined {
   return key;
 }
 
+/**
+ * The price quote of a preview (policy/credits.ts charges the same at acceptance): per segment
+ * by the longest matching prefix, `charged` false for an unlimited account, null price when no
+ * price matches (a prepaid account is then refused `no_price`).
+ */
+async function quoteFor(store: Store, userId: string, to: string, p: { encoding: string; segments: number }) {
+  const n = normalizeNumber(to);
+  if (!n.ok) throw new ApiError('invalid_number', n.reason, 'to');
+  const [q, account] = await Promise.all([
+    store.policy.quote(n.e164, p.encoding, p.segments),
+    store.policy.account(userId),
+  ]);
+  return {
+    to: n.e164,
+    charged: account.prepaid === 1,
+    prefix: q ? q.prefix || 'default' : null,
+    per_segment: q?.perSegment ?? null,
+    segments: p.segments,
+    total: q?.total ?? null,
+  };
+}
+
 export function messageRoutes(app: FastifyInstance, deps: { store: Store; messages: MessageService }): void {
   const { store, messages } = deps;
   const send = async (req: FastifyRequest, body: SendBody) => {
@@ -203,14 +226,23 @@ export function messageRoutes(app: FastifyInstance, deps: { store: Store; messag
             ),
           ),
           transliterate: Type.Optional(Type.Boolean()),
+          to: Type.Optional(
+            Type.String({ maxLength: 32, description: 'A recipient: the answer then quotes its price.' }),
+          ),
         }),
       },
     },
     async (req) => {
-      principalOf(req);
-      const b = req.body as { text: string; shift_tables?: ShiftLanguage[]; transliterate?: boolean };
+      const caller = principalOf(req);
+      const b = req.body as {
+        text: string;
+        shift_tables?: ShiftLanguage[];
+        transliterate?: boolean;
+        to?: string;
+      };
       const p = preview(b.text, { shiftTables: b.shift_tables, transliterate: b.transliterate });
       return {
+        ...(b.to !== undefined ? { price: await quoteFor(store, caller.user.id, b.to, p) } : {}),
         encoding: p.encoding,
         segments: p.segments,
         length: p.length,

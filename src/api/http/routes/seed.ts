@@ -104,11 +104,16 @@ export function seedRoutes(
         },
       );
       const invalid = result.messages.filter((m) => 'error' in m).map((m) => m.input);
+      // Numbers the sending policy refused (blacklisted, frequency_limited...): with their codes.
+      const refused = result.messages.flatMap((m) =>
+        'id' in m && m.error ? [{ tel: m.input, code: m.error.code, description: m.error.message }] : [],
+      );
       return answer(200, {
         success: true,
         description: 'Saved to queue',
         ids: result.messages.flatMap((m) => ('id' in m && !('error' in m) ? [m.id] : [])),
         ...(invalid.length ? { invalid } : {}),
+        ...(refused.length ? { refused } : {}),
       });
     } catch (err) {
       if (err instanceof ApiError)

@@ -1,0 +1,42 @@
+/**
+ * Per-user policy switches (test mode, auto-blacklist, prepaid credit) as the rules of one
+ * accepting transaction see them: read once per transaction for every owner in it, shared by
+ * the rules that need them (blacklist's test mode, credits).
+ */
+import type { PolicyContext } from './rule.js';
+
+export interface AccountFlags {
+  testMode: boolean;
+  prepaid: boolean;
+}
+
+const NONE: AccountFlags = { testMode: false, prepaid: false };
+const seen = new WeakMap<PolicyContext, Map<string, AccountFlags>>();
+
+/** Flags of each owner; an owner without a row has the defaults (no test mode, unlimited). */
+export async function accountFlags(
+  ctx: PolicyContext,
+  owners: readonly string[],
+): Promise<Map<string, AccountFlags>> {
+  let known = seen.get(ctx);
+  if (!known) {
+    known = new Map();
+    seen.set(ctx, known);
+  }
+  const missing = owners.filter((o) => !known.has(o));
+  if (missing.length > 0) {
+    const rows = await ctx.trx
+      .selectFrom('account_policy')
+      .select(['user_id', 'test_mode', 'prepaid'])
+      .where('user_id', 'in', missing)
+      .execute();
+    for (const o of missing) known.set(o, NONE);
+    for (const r of rows) known.set(r.user_id, { testMode: r.test_mode === 1, prepaid: r.prepaid === 1 });
+  }
+  return known;
+}
+
+/** Distinct owners of the candidates, in order. */
+export function ownersOf(candidates: readonly { message: { owner_id: string } }[]): string[] {
+  return [...new Set(candidates.map((c) => c.message.owner_id))];
+}

@@ -1,0 +1,219 @@
+/**
+ * Credits inside a transaction: prices by destination prefix, charging a prepaid balance at
+ * acceptance, refunding a message that failed before leaving, and the ledger that records every
+ * charge, refund and top-up. Balances change only with conditional `UPDATE … RETURNING`, so two
+ * nodes charging one account at once never take it below zero.
+ */
+import type { Kysely, Transaction } from 'kysely';
+import { INSERT_CHUNK } from './rows.js';
+import type { Database } from './schema.js';
+
+export interface PriceRow {
+  prefix: string;
+  encoding: string;
+  per_segment: number;
+}
+
+export interface Quote {
+  /** Matched prefix ('' = the default price). */
+  prefix: string;
+  encoding: string;
+  perSegment: number;
+  segments: number;
+  total: number;
+}
+
+/** Every prefix of an E.164 number's digits, longest last, with '' (the default price) first. */
+export function prefixesOf(number: string): string[] {
+  const digits = number.replace(/\D/g, '');
+  const out = [''];
+  for (let i = 1; i <= digits.length; i++) out.push(digits.slice(0, i));
+  return out;
+}
+
+/** Longest prefix wins; at that prefix a price for the encoding beats one for `any`. Pure. */
+export function pick(
+  rows: readonly PriceRow[],
+  number: string,
+  encoding: string,
+  segments: number,
+): Quote | undefined {
+  const prefixes = new Set(prefixesOf(number));
+  let best: PriceRow | undefined;
+  for (const r of rows) {
+    if (!prefixes.has(r.prefix) || (r.encoding !== encoding && r.encoding !== 'any')) continue;
+    if (
+      !best ||
+      r.prefix.length > best.prefix.length ||
+      (r.prefix.length === best.prefix.length && r.encoding === encoding)
+    )
+      best = r;
+  }
+  if (!best) return undefined;
+  return {
+    prefix: best.prefix,
+    encoding: best.encoding,
+    perSegment: Number(best.per_segment),
+    segments,
+    total: Number(best.per_segment) * segments,
+  };
+}
+
+/** The price rows that can match any of the numbers (one query per chunk of prefixes). */
+export async function pricesFor(
+  trx: Transaction<Database> | Kysely<Database>,
+  numbers: readonly string[],
+): Promise<PriceRow[]> {
+  const prefixes = [...new Set(numbers.flatMap(prefixesOf))];
+  const out: PriceRow[] = [];
+  for (let i = 0; i < prefixes.length; i += INSERT_CHUNK) {
+    out.push(
+      ...(await trx
+        .selectFrom('prices')
+        .select(['prefix', 'encoding', 'per_segment'])
+        .where('prefix', 'in', prefixes.slice(i, i + INSERT_CHUNK))
+        .execute()),
+    );
+  }
+  return out;
+}
+
+/**
+ * Locks a prepaid account's balance row for the rest of the transaction (PostgreSQL: the no-op
+ * update takes the row lock a concurrent charge waits on; SQLite has one writer) and reads it.
+ */
+export async function lockBalance(
+  trx: Transaction<Database>,
+  userId: string,
+  lock: boolean,
+): Promise<number> {
+  if (!lock) {
+    const r = await trx
+      .selectFrom('account_policy')
+      .select('balance')
+      .where('user_id', '=', userId)
+      .where('prepaid', '=', 1)
+      .executeTakeFirst();
+    return Number(r?.balance ?? 0);
+  }
+  const row = await trx
+    .updateTable('account_policy')
+    .set((eb) => ({ balance: eb.ref('balance') }))
+    .where('user_id', '=', userId)
+    .where('prepaid', '=', 1)
+    .returning('balance')
+    .executeTakeFirst();
+  return Number(row?.balance ?? 0);
+}
+
+/** Takes `amount` from a balance this transaction holds locked (see lockBalance). */
+export async function debit(
+  trx: Transaction<Database>,
+  userId: string,
+  amount: number,
+  now: number,
+): Promise<void> {
+  await trx
+    .updateTable('account_policy')
+    .set((eb) => ({ balance: eb('balance', '-', amount), updated_at: now }))
+    .where('user_id', '=', userId)
+    .execute();
+}
+
+/**
+ * Gives back what the messages were charged, once each (the ledger's unique (message, kind)
+ * makes a second refund of the same message a no-op). For messages that end without leaving:
+ * failed before any submit succeeded, canceled, expired while waiting.
+ */
+export async function refundMessages(
+  trx: Transaction<Database>,
+  ids: readonly string[],
+  now: number,
+  note: string,
+): Promise<number> {
+  let refunded = 0;
+  for (let i = 0; i < ids.length; i += INSERT_CHUNK) {
+    const charges = await trx
+      .selectFrom('credit_ledger')
+      .select(['user_id', 'amount', 'message_id'])
+      .where('message_id', 'in', ids.slice(i, i + INSERT_CHUNK))
+      .where('kind', '=', 'charge')
+      .execute();
+    for (const c of charges) {
+      const back = -Number(c.amount);
+      const inserted = await trx
+        .insertInto('credit_ledger')
+        .values({
+          user_id: c.user_id,
+          kind: 'refund',
+          amount: back,
+          balance_after: 0,
+          message_id: c.message_id,
+          note,
+          created_at: now,
+        })
+        .onConflict((oc) => oc.columns(['message_id', 'kind']).doNothing())
+        .returning('id')
+        .executeTakeFirst();
+      if (!inserted) continue;
+      const bal = await trx
+        .updateTable('account_policy')
+        .set((eb) => ({ balance: eb('balance', '+', back), updated_at: now }))
+        .where('user_id', '=', c.user_id)
+        .returning('balance')
+        .executeTakeFirst();
+      await trx
+        .updateTable('credit_ledger')
+        .set({ balance_after: Number(bal?.balance ?? 0) })
+        .where('id', '=', inserted.id)
+        .execute();
+      refunded++;
+    }
+  }
+  return refunded;
+}
+
+/**
+ * Counts an `unknown_subscriber` failure of a number for its sender, and blacklists the number
+ * on the sender's list when the sender turned the automatic blacklist on and the count reaches
+ * the setting. Returns true when the number was blacklisted now.
+ */
+export async function noteUnknownSubscriber(
+  trx: Transaction<Database>,
+  ownerId: string,
+  number: string,
+  now: number,
+): Promise<boolean> {
+  const policy = await trx
+    .selectFrom('account_policy')
+    .select('auto_blacklist_after')
+    .where('user_id', '=', ownerId)
+    .executeTakeFirst();
+  const after = policy?.auto_blacklist_after;
+  if (after == null || after <= 0) return false;
+  const row = await trx
+    .insertInto('unknown_subscriber_counts')
+    .values({ owner_id: ownerId, number, failures: 1, updated_at: now })
+    .onConflict((oc) =>
+      oc.columns(['owner_id', 'number']).doUpdateSet((eb) => ({
+        failures: eb('unknown_subscriber_counts.failures', '+', 1),
+        updated_at: now,
+      })),
+    )
+    .returning('failures')
+    .executeTakeFirst();
+  if (!row || row.failures < after) return false;
+  const added = await trx
+    .insertInto('number_lists')
+    .values({
+      kind: 'black',
+      owner_id: ownerId,
+      number,
+      reason: `unknown_subscriber ${row.failures} times`,
+      source: 'auto',
+      created_at: now,
+    })
+    .onConflict((oc) => oc.columns(['kind', 'owner_id', 'number']).doNothing())
+    .executeTakeFirst();
+  return Number(added.numInsertedOrUpdatedRows ?? 0) > 0;
+}
