@@ -19,7 +19,7 @@ describe('smsgw review and policy commands', () => {
   };
   const cli = (...args: string[]) =>
     run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env });
-  const smsgw = async (...args: string[]) => JSON.parse((await cli(...args)).stdout) as any;
+  const smsgw = async (...args: string[]) => JSON.parse((await cli('--json', ...args)).stdout) as any;
   const fails = async (...args: string[]) => {
     try {
       await cli(...args);

@@ -19,7 +19,7 @@ describe('smsgw CLI: sending policy', () => {
   };
   const raw = async (...args: string[]) =>
     (await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env })).stdout;
-  const smsgw = async (...args: string[]) => JSON.parse(await raw(...args)) as any;
+  const smsgw = async (...args: string[]) => JSON.parse(await raw('--json', ...args)) as any;
   const fails = async (...args: string[]) => {
     try {
       await raw(...args);

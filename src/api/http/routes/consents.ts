@@ -5,6 +5,7 @@
  * for new users; a contact's time zone for quiet hours.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { accountView } from './policy.js';
 import { Type } from 'typebox';
 import type { Static } from 'typebox';
 import { ApiError } from '../../../core/errors.js';
@@ -63,6 +64,16 @@ const PolicyBody = Type.Object({
   templates_only: Type.Optional(Type.Boolean({ description: 'Admins only.' })),
   consent_required: Type.Optional(Type.Boolean()),
   quiet_hours: Type.Optional(Type.Array(Window, { maxItems: MAX_QUIET_WINDOWS })),
+});
+/** PATCH /v1/policy also takes the lists' switches (policy/blacklist.ts). */
+const PolicyPatch = Type.Object({
+  ...PolicyBody.properties,
+  auto_blacklist_after: Type.Optional(
+    Type.Union([Type.Null(), Type.Integer({ minimum: 1, maximum: 100 })], {
+      description: 'Blacklist a number after this many unknown_subscriber failures; null = off.',
+    }),
+  ),
+  test_mode: Type.Optional(Type.Boolean({ description: 'Send only to the whitelist (admin).' })),
 });
 const PolicyQuery = Type.Object({ user_id: Type.Optional(Type.String({ maxLength: 64 })) });
 const ContactZone = Type.Object({ time_zone: Type.Union([Type.Null(), Type.String({ maxLength: 64 })]) });
@@ -229,33 +240,49 @@ export function consentRoutes(app: FastifyInstance, deps: { store: Store }): voi
     return userId;
   };
 
+  /** One view of a user's sending policy: review and consent settings, lists and credit mode. */
+  const fullPolicy = async (userId: string) => ({
+    ...policyView(await store.policySettings.get(userId)),
+    ...accountView(await store.policy.account(userId)),
+  });
+
   app.get(
     '/v1/policy',
     { schema: { tags, summary: 'Sending policy in force for a user', querystring: PolicyQuery } },
-    async (req) => {
-      const userId = await target(req, (req.query as Static<typeof PolicyQuery>).user_id);
-      return policyView(await store.policySettings.get(userId));
-    },
+    async (req) => fullPolicy(await target(req, (req.query as Static<typeof PolicyQuery>).user_id)),
   );
 
   app.patch(
     '/v1/policy',
-    { schema: { tags, summary: "Change a user's sending policy", body: PolicyBody } },
+    {
+      schema: {
+        tags,
+        summary: "Change a user's sending policy (templates_only and test_mode: admins only)",
+        body: PolicyPatch,
+      },
+    },
     async (req) => {
-      const b = req.body as Static<typeof PolicyBody>;
+      const b = req.body as Static<typeof PolicyPatch>;
       const userId = await target(req, b.user_id);
-      // Templates-only is the admin's restriction on an account; the account may not lift it.
-      if (b.templates_only !== undefined) requireAdmin(req);
+      // Templates-only and test mode are the admin's restrictions on an account; it may not lift them.
+      if (b.templates_only !== undefined || b.test_mode !== undefined) requireAdmin(req);
       checkWindows(b.quiet_hours);
-      const now = await store.policySettings.get(userId);
-      const next: PolicySettings = {
-        templatesOnly: b.templates_only ?? now.templatesOnly,
-        consentRequired: b.consent_required ?? now.consentRequired,
-        quietHours: b.quiet_hours ?? now.quietHours,
-      };
-      await store.policySettings.put(userId, next);
-      forgetPolicySettings(userId);
-      return policyView(next);
+      if (b.templates_only !== undefined || b.consent_required !== undefined || b.quiet_hours !== undefined) {
+        const now = await store.policySettings.get(userId);
+        await store.policySettings.put(userId, {
+          templatesOnly: b.templates_only ?? now.templatesOnly,
+          consentRequired: b.consent_required ?? now.consentRequired,
+          quietHours: b.quiet_hours ?? now.quietHours,
+        });
+        forgetPolicySettings(userId);
+      }
+      if (b.auto_blacklist_after !== undefined || b.test_mode !== undefined) {
+        await store.policy.updateAccount(userId, {
+          ...(b.auto_blacklist_after !== undefined ? { auto_blacklist_after: b.auto_blacklist_after } : {}),
+          ...(b.test_mode !== undefined ? { test_mode: b.test_mode ? 1 : 0 } : {}),
+        });
+      }
+      return fullPolicy(userId);
     },
   );
 

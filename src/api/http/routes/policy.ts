@@ -235,52 +235,8 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
     });
   }
 
-  // ---- per-user switches
-
-  app.get(
-    '/v1/policy',
-    {
-      schema: {
-        tags: ['policy'],
-        summary: 'Your policy settings and credit mode',
-        querystring: Type.Object({ user_id: UserId }),
-      },
-    },
-    async (req) => {
-      const owner = await ownerOf(req, req.query as { user_id?: string });
-      return accountView(await store.policy.account(owner));
-    },
-  );
-
-  app.patch(
-    '/v1/policy',
-    {
-      schema: {
-        tags: ['policy'],
-        summary: 'Change policy settings (test_mode: admin only)',
-        body: Type.Object({
-          user_id: UserId,
-          auto_blacklist_after: Type.Optional(
-            Type.Union([Type.Null(), Type.Integer({ minimum: 1, maximum: 100 })], {
-              description: 'Blacklist a number after this many unknown_subscriber failures; null = off.',
-            }),
-          ),
-          test_mode: Type.Optional(Type.Boolean({ description: 'Send only to the whitelist (admin).' })),
-        }),
-      },
-    },
-    async (req) => {
-      const b = req.body as { user_id?: string; auto_blacklist_after?: number | null; test_mode?: boolean };
-      const owner = await ownerOf(req, b);
-      if (b.test_mode !== undefined) requireAdmin(req);
-      return accountView(
-        await store.policy.updateAccount(owner, {
-          ...(b.auto_blacklist_after !== undefined ? { auto_blacklist_after: b.auto_blacklist_after } : {}),
-          ...(b.test_mode !== undefined ? { test_mode: b.test_mode ? 1 : 0 } : {}),
-        }),
-      );
-    },
-  );
+  // ---- per-user switches: GET/PATCH /v1/policy (routes/consents.ts) serve this module's
+  // test_mode and auto_blacklist_after beside templates-only, consent and quiet hours.
 
   // ---- frequency caps
 
@@ -485,7 +441,7 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
   );
 }
 
-function accountView(a: Awaited<ReturnType<Store['policy']['account']>>) {
+export function accountView(a: Awaited<ReturnType<Store['policy']['account']>>) {
   return {
     user_id: a.user_id,
     test_mode: a.test_mode === 1,
