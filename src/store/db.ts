@@ -21,6 +21,7 @@ import * as m009 from './migrations/009-lifecycle.js';
 import * as m010 from './migrations/010-repair-non-finite.js';
 import * as m011 from './migrations/011-inbound-processed.js';
 import * as m012 from './migrations/012-dlr-callbacks.js';
+import * as m013 from './migrations/013-channel-leases.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -42,18 +43,26 @@ export interface Capabilities {
    * slices with a yield between them (store/slices.ts). PostgreSQL's run on its own server.
    */
   blockingReads: boolean;
+  /**
+   * One process owns the database (SQLite): it holds every channel at once and takes over any
+   * channel lease a previous run left, without waiting for it to run out. PostgreSQL: several
+   * nodes share the database and a channel runs where its lease is (dispatch/leases.ts).
+   */
+  exclusiveNode: boolean;
 }
 
 const SQLITE_CAPS: Capabilities = {
   now: () => sql<number>`${Date.now()}`,
   claimLock: (q) => q,
   blockingReads: true,
+  exclusiveNode: true,
 };
 
 const POSTGRES_CAPS: Capabilities = {
   now: () => sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`,
   claimLock: (q) => q.forUpdate().skipLocked(),
   blockingReads: false,
+  exclusiveNode: false,
 };
 
 export interface Db {
@@ -93,6 +102,7 @@ const MIGRATIONS: Record<string, { up(db: Kysely<unknown>, dialect: Dialect): Pr
   '010-repair-non-finite': m010,
   '011-inbound-processed': m011,
   '012-dlr-callbacks': m012,
+  '013-channel-leases': m013,
 };
 
 // pg returns int8 (bigint) as strings to protect values above 2^53; our bigints are epoch

@@ -11,6 +11,7 @@ import { StatsRepo } from './stats.js';
 import { RetentionRepo } from './retention.js';
 import { SmppOutboxRepo } from './smpp-outbox.js';
 import { ContactRepo, InboundRepo, KeywordRepo, OptOutRepo } from './inbound.js';
+import { ClusterRepo } from './cluster.js';
 
 export interface Store {
   db: Db;
@@ -29,6 +30,8 @@ export interface Store {
   stats: StatsRepo;
   retention: RetentionRepo;
   smppOutbox: SmppOutboxRepo;
+  /** Nodes and channel leases (issue 17). */
+  cluster: ClusterRepo;
   close(): Promise<void>;
 }
 
@@ -51,6 +54,7 @@ export function createStore(db: Db): Store {
     stats: new StatsRepo(db.kysely, db.caps),
     retention: new RetentionRepo(db.kysely),
     smppOutbox: new SmppOutboxRepo(db.kysely, db.dialect),
+    cluster: new ClusterRepo(db.kysely, db.caps),
     close: () => db.close(),
   };
 }
