@@ -20,6 +20,7 @@ import { WEBHOOK_DEFAULTS, WebhookWorker } from './delivery/webhooks.js';
 import { REDACT_PATHS } from './core/redact.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { ChannelRegistry } from './dispatch/registry.js';
+import { ChannelLeases } from './dispatch/leases.js';
 import { AuthService } from './services/auth.js';
 import { Housekeeper } from './services/housekeeping.js';
 import { MessageService } from './services/messages.js';
@@ -34,6 +35,8 @@ export interface App {
   messages: MessageService;
   registry: ChannelRegistry;
   dispatcher: Dispatcher;
+  /** Channel leases and this node's heartbeat (issue 17). */
+  leases: ChannelLeases;
   webhooks: WebhookWorker;
   inbound: InboundService;
   housekeeper: Housekeeper;
@@ -155,6 +158,14 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
   registry.register('smpp', (cfg) => createSmppClientDriver(cfg));
   registry.register('modem', (cfg) => createModemDriver(cfg));
   const dispatcher: Dispatcher = new Dispatcher(store, registry, config, logger.child({ part: 'dispatch' }));
+  const leases = new ChannelLeases(
+    store,
+    { nodeId: config.nodeId, nodeName: config.cluster.nodeName, leaseMs: config.cluster.channelLeaseMs },
+    logger.child({ part: 'leases' }),
+  );
+  registry.setPlacement(leases);
+  leases.onRound = () => registry.sync();
+  leases.onRequeued = () => dispatcher.poke();
   messages.onAccepted(() => dispatcher.poke());
   const smpp =
     config.smppPort > 0 || config.smppTls.port > 0
@@ -180,9 +191,11 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
     limits: config.http,
     urlGuard,
     ready: () => ready,
+    cluster: leases,
   });
   await inbound.resume();
-  await registry.sync();
+  // Takes this node's channel leases and starts their drivers (registry.sync), then keeps renewing.
+  await leases.start();
   await dispatcher.start(store.db.dialect === 'sqlite');
   webhooks.start();
   const housekeeper = new Housekeeper(store, config.retention, logger.child({ part: 'housekeeping' }));
@@ -218,6 +231,7 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
   const address = await http.listen({ port: config.port, host: config.host });
   ready = true;
   const url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
+  leases.setHttpUrl(url);
   return {
     config,
     store,
@@ -225,6 +239,7 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
     messages,
     registry,
     dispatcher,
+    leases,
     webhooks,
     inbound,
     housekeeper,
@@ -236,6 +251,7 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
     url,
     async stop() {
       ready = false;
+      leases.halt();
       // Order matters: stop taking requests, commit what was accepted, finish sends, close.
       // A client that stops reading (or a stuck download) must not hold shutdown forever.
       const force = setTimeout(() => http.server.closeAllConnections(), config.shutdownGraceMs);
@@ -246,6 +262,8 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
       await messages.drain();
       await dispatcher.stop();
       await registry.stopAll();
+      // Drivers stopped: other nodes may take the channels at once.
+      await leases.stop();
       await inbound.idle();
       await webhooks.stop();
       await housekeeper.stop();

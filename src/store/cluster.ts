@@ -119,7 +119,12 @@ export class ClusterRepo {
    * state; the one node of an exclusive database). Returns the new epoch, or undefined when
    * another node holds it.
    */
-  async acquire(channelId: string, nodeId: string, leaseMs: number, force = false): Promise<number | undefined> {
+  async acquire(
+    channelId: string,
+    nodeId: string,
+    leaseMs: number,
+    force = false,
+  ): Promise<number | undefined> {
     const row = await this.db
       .insertInto('channel_leases')
       .values({
@@ -178,7 +183,11 @@ export class ClusterRepo {
   }
 
   async markStopped(nodeId: string): Promise<void> {
-    await this.db.updateTable('nodes').set({ stopped_at: this.caps.now() }).where('id', '=', nodeId).execute();
+    await this.db
+      .updateTable('nodes')
+      .set({ stopped_at: this.caps.now() })
+      .where('id', '=', nodeId)
+      .execute();
   }
 
   /**
@@ -201,7 +210,13 @@ export class ClusterRepo {
       for (const n of dead) {
         const rows = await trx
           .updateTable('messages')
-          .set({ status: 'queued', lease_owner: null, lease_until: null, next_attempt_at: now, updated_at: now })
+          .set({
+            status: 'queued',
+            lease_owner: null,
+            lease_until: null,
+            next_attempt_at: now,
+            updated_at: now,
+          })
           .where('status', '=', 'sending')
           .where('status', 'in', fromStatuses('queued'))
           // Claim tokens are `<node id>/<boot>/<n>` (dispatch/dispatcher.ts).

@@ -25,6 +25,8 @@ import { adminRoutes } from './routes/admin.js';
 import { kannelRoutes } from './routes/compat/kannel.js';
 import { deliveryRoutes } from './routes/delivery.js';
 import { messageRoutes } from './routes/messages.js';
+import type { NodeStatusSource } from './routes/nodes.js';
+import { nodeRoutes } from './routes/nodes.js';
 import type { OpsDeps } from './routes/ops.js';
 import { createMetrics, opsRoutes } from './routes/ops.js';
 import { reportRoutes } from './routes/reports.js';
@@ -44,6 +46,8 @@ export interface HttpDeps extends OpsDeps {
   limits: Config['http'];
   /** Checks webhook, callback and forward URLs when they are set. */
   urlGuard?: UrlGuard | undefined;
+  /** Nodes and channel leases for GET /v1/nodes (dispatch/leases.ts). */
+  cluster?: NodeStatusSource | undefined;
 }
 
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
@@ -145,6 +149,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   messageRoutes(app, deps);
   adminRoutes(app, deps);
+  nodeRoutes(app, deps);
   const longPoll = new LongPollLimit(limits.longPollMax, limits.longPollPerUser);
   // What the limits hold back, so an operator sees a flood or a too-tight limit.
   new client.Gauge({
