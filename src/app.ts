@@ -231,7 +231,7 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
   const address = await http.listen({ port: config.port, host: config.host });
   ready = true;
   const url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
-  leases.setHttpUrl(url);
+  await leases.setHttpUrl(url);
   return {
     config,
     store,

@@ -44,6 +44,12 @@ export function pinnedNode(row: Pick<ChannelRow, 'config'>): string | undefined 
 
 const VERSION = readVersion();
 
+/**
+ * The one node of an exclusive database renews nothing anyone could take: a round (heartbeat,
+ * new channels) every 30 s is enough, and edits through the API sync at once anyway.
+ */
+const EXCLUSIVE_ROUND_MS = 30_000;
+
 function readVersion(): string {
   try {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -112,9 +118,20 @@ export class ChannelLeases {
     await this.onRound();
   }
 
-  /** Publishes the node's HTTP address with its heartbeat (known only once it listens). */
-  setHttpUrl(url: string): void {
+  /** Publishes the node's HTTP address (known only once it listens) with a heartbeat now. */
+  async setHttpUrl(url: string): Promise<void> {
     this.httpUrl = url;
+    await this.heartbeat();
+  }
+
+  private heartbeat(): Promise<number> {
+    return this.store.cluster.heartbeat({
+      id: this.opts.nodeId,
+      name: this.opts.nodeName,
+      version: VERSION,
+      httpUrl: this.httpUrl,
+      startedAt: this.startedAt,
+    });
   }
 
   /** Renews, takes and gives back channels (one round); never throws. */
@@ -168,7 +185,7 @@ export class ChannelLeases {
   }
 
   private async roundOnce(): Promise<void> {
-    const every = this.exclusive ? 30_000 : Math.max(300, Math.floor(this.opts.leaseMs / 3));
+    const every = this.exclusive ? EXCLUSIVE_ROUND_MS : Math.max(300, Math.floor(this.opts.leaseMs / 3));
     let nextMs = every;
     try {
       nextMs = await this.renewAndBalance(every);
@@ -190,13 +207,7 @@ export class ChannelLeases {
   private async renewAndBalance(every: number): Promise<number> {
     const { nodeId, nodeName, leaseMs } = this.opts;
     const sent = Date.now();
-    const dbNow = await this.store.cluster.heartbeat({
-      id: nodeId,
-      name: nodeName,
-      version: VERSION,
-      httpUrl: this.httpUrl,
-      startedAt: this.startedAt,
-    });
+    const dbNow = await this.heartbeat();
     const deadline = this.exclusive ? Number.POSITIVE_INFINITY : sent + leaseMs;
     const renewed = await this.store.cluster.renew(nodeId, this.heldIds(), leaseMs);
     for (const [id, h] of this.held) {
@@ -290,36 +301,46 @@ export class ChannelLeases {
   }
 
   /** Nodes seen in the last hour with their heartbeats and the channels each holds (GET /v1/nodes). */
-  async status(): Promise<NodeStatus[]> {
-    const [nodes, leases, rows, dbNow] = await Promise.all([
-      this.store.cluster.recent(3_600_000),
-      this.store.cluster.leases(),
-      this.store.channels.list(),
-      this.store.cluster.now(),
-    ]);
-    const names = new Map(rows.map((r) => [r.id, r.name]));
-    return nodes.map((n) => ({
-      id: n.id,
-      name: n.name,
-      version: n.version,
-      http_url: n.http_url,
-      self: n.id === this.opts.nodeId,
-      status:
-        n.stopped_at !== null ? 'stopped' : n.heartbeat_at >= dbNow - this.opts.leaseMs ? 'live' : 'silent',
-      started_at: new Date(Number(n.started_at)).toISOString(),
-      heartbeat_at: new Date(Number(n.heartbeat_at)).toISOString(),
-      heartbeat_age_ms: Math.max(0, dbNow - Number(n.heartbeat_at)),
-      stopped_at: n.stopped_at === null ? null : new Date(Number(n.stopped_at)).toISOString(),
-      channels: leases
-        .filter((l) => l.node_id === n.id && (this.exclusive || l.until >= dbNow))
-        .map((l) => ({
-          id: l.channel_id,
-          name: names.get(l.channel_id) ?? null,
-          epoch: l.epoch,
-          lease_until: new Date(Number(l.until)).toISOString(),
-        })),
-    }));
+  status(): Promise<NodeStatus[]> {
+    return nodeStatus(this.store, this.opts.leaseMs, this.opts.nodeId);
   }
+}
+
+/**
+ * Nodes seen in the last hour, newest start first per name, with their heartbeats and the
+ * channels each holds (GET /v1/nodes, `smsgw nodes`). `selfId`: the node asking.
+ */
+export async function nodeStatus(store: Store, leaseMs: number, selfId?: string): Promise<NodeStatus[]> {
+  const exclusive = store.db.caps.exclusiveNode;
+  // Silent for three rounds: no longer live.
+  const liveMs = exclusive ? 3 * EXCLUSIVE_ROUND_MS : leaseMs;
+  const [nodes, leases, rows, dbNow] = await Promise.all([
+    store.cluster.recent(3_600_000),
+    store.cluster.leases(),
+    store.channels.list(),
+    store.cluster.now(),
+  ]);
+  const names = new Map(rows.map((r) => [r.id, r.name]));
+  return nodes.map((n) => ({
+    id: n.id,
+    name: n.name,
+    version: n.version,
+    http_url: n.http_url,
+    self: n.id === selfId,
+    status: n.stopped_at !== null ? 'stopped' : n.heartbeat_at >= dbNow - liveMs ? 'live' : 'silent',
+    started_at: new Date(Number(n.started_at)).toISOString(),
+    heartbeat_at: new Date(Number(n.heartbeat_at)).toISOString(),
+    heartbeat_age_ms: Math.max(0, dbNow - Number(n.heartbeat_at)),
+    stopped_at: n.stopped_at === null ? null : new Date(Number(n.stopped_at)).toISOString(),
+    channels: leases
+      .filter((l) => l.node_id === n.id && n.stopped_at === null && (exclusive || l.until >= dbNow))
+      .map((l) => ({
+        id: l.channel_id,
+        name: names.get(l.channel_id) ?? null,
+        epoch: Number(l.epoch),
+        lease_until: new Date(Number(l.until)).toISOString(),
+      })),
+  }));
 }
 
 export interface NodeStatus {
