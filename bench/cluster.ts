@@ -160,7 +160,9 @@ async function main(): Promise<void> {
     successRate: 1,
     onSubmit: (to) => {
       submits++;
-      sink.set(to, (sink.get(to) ?? 0) + 1);
+      // SMPP addresses carry no "+": key the sink by the digits.
+      const digits = to.replace(/^\+/, '');
+      sink.set(digits, (sink.get(digits) ?? 0) + 1);
     },
   });
   const running: Node[] = [];
@@ -253,7 +255,7 @@ async function main(): Promise<void> {
     let twice = 0;
     for (let i = killBase; i < killBase + N / PER_REQUEST; i++) {
       for (let k = 0; k < PER_REQUEST; k++) {
-        const to = `+4477${String(i).padStart(4, '0')}${String(k).padStart(4, '0')}`;
+        const to = `4477${String(i).padStart(4, '0')}${String(k).padStart(4, '0')}`;
         const n = sink.get(to) ?? 0;
         if (n === 0) lost++;
         if (n > 1) twice += n - 1;

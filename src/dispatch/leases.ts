@@ -290,6 +290,9 @@ export class ChannelLeases {
       if (reaped.requeued > 0) this.onRequeued();
     }
 
+    // Status pages show nodes of the last hour; a week of history is plenty.
+    await this.store.cluster.forget(7 * 86_400_000);
+
     const names = new Map([...live.map((n) => [n.id, n.name] as const), [nodeId, nodeName] as const]);
     this.placement = new Map(
       leases

@@ -182,6 +182,14 @@ export class ClusterRepo {
       .execute();
   }
 
+  /** Forgets nodes silent for longer than `ms` (each start of a node adds a row). */
+  async forget(ms: number): Promise<void> {
+    await this.db
+      .deleteFrom('nodes')
+      .where('heartbeat_at', '<', sql<number>`${this.caps.now()} - ${ms}`)
+      .execute();
+  }
+
   async markStopped(nodeId: string): Promise<void> {
     await this.db
       .updateTable('nodes')
