@@ -156,6 +156,34 @@ describe.skipIf(!PG_URL)('channel leases across nodes (PostgreSQL)', () => {
     expect(byName.get('node-b')?.channels).toEqual([]);
   }, 60_000);
 
+  it('fair share: a node that joins gets channels from one that held them all, and back when it stops', async () => {
+    const url = await schema();
+    const a = await node(url, 'node-a');
+    for (let i = 1; i <= 3; i++) {
+      const c = await a.call('POST', '/v1/channels', { body: { name: `sim-${i}`, type: 'simulator' } });
+      expect(c.status).toBe(201);
+    }
+    expect(a.app.registry.all()).toHaveLength(3);
+    const b = await node(url, 'node-b');
+    // ceil(3 / 2) = 2: node A gives one back, node B takes it.
+    await eventually(async () =>
+      a.app.registry.all().length === 2 && b.app.registry.all().length === 1 ? true : undefined,
+    );
+    const held = (t: TestApp) => t.app.leases.heldIds().sort();
+    expect([...held(a), ...held(b)].sort()).toEqual(
+      (await a.call('GET', '/v1/channels')).body.data.map((c: { id: string }) => c.id).sort(),
+    );
+    const nodes = (await a.call('GET', '/v1/nodes')).body.data as { name: string; channels: unknown[] }[];
+    expect(nodes.map((n) => [n.name, n.channels.length])).toEqual([
+      ['node-a', 2],
+      ['node-b', 1],
+    ]);
+    // B stops cleanly and gives its lease back: A takes it at its next round, no lease to wait out.
+    await b.stop();
+    cleanups.pop();
+    await eventually(async () => (a.app.registry.all().length === 3 ? true : undefined), LEASE_MS * 2);
+  }, 60_000);
+
   it('kill -9 of the SMPP channel holder: another node binds within the lease time, nothing lost', async () => {
     const url = await schema();
     const sim = await smsc();
