@@ -58,5 +58,5 @@ describe('node status (single node)', () => {
     );
     expect(text.stdout).toMatch(/^NODE\s+STATUS/);
     expect(text.stdout).toMatch(/solo-1\s+live/);
-  });
+  }, 120_000); // two CLI processes, each compiling TypeScript on start
 });
