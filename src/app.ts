@@ -196,7 +196,7 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
   await inbound.resume();
   // Takes this node's channel leases and starts their drivers (registry.sync), then keeps renewing.
   await leases.start();
-  await dispatcher.start(store.db.dialect === 'sqlite');
+  await dispatcher.start(store.db.caps.exclusiveNode);
   webhooks.start();
   const housekeeper = new Housekeeper(store, config.retention, logger.child({ part: 'housekeeping' }));
   housekeeper.start();
