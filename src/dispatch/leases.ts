@@ -6,9 +6,10 @@
  * - A channel whose config names a `node` (a modem or local Gammu on that host's serial port)
  *   is only ever taken by the node of that name.
  * - Other channels (SMPP, remote Gammu, simulator) go to whichever node takes them, up to a fair
- *   share: ceil(movable channels / live nodes). A node above its share while another live node
- *   is below it gives one back per round (driver stopped first, then the lease deleted), so a
- *   node that joins gets work within a few rounds and nobody hoards.
+ *   share: ceil(movable channels / live nodes). A node holding at least two more than another
+ *   live node gives one back per round (driver stopped first, then the lease deleted; it does
+ *   not take that one again for a lease time), so a node that joins gets work within a few
+ *   rounds and nobody hoards.
  * - Fencing: a lease is (channel, node, epoch). A renewal that finds the channel gone (another
  *   node's epoch) stops it at once. Independently, `holds()` is false once the local deadline
  *   passes — the time the last successful renewal was *sent* plus the lease time, which is never
@@ -85,6 +86,8 @@ export class ChannelLeases {
   onRound: () => Promise<void> = () => this.round();
   /** Given back this round; deleted from the table once their drivers stopped (afterSync). */
   private pendingRelease: string[] = [];
+  /** Channels given back for balance: not taken again here before this (local) time. */
+  private readonly givenBack = new Map<string, number>();
   /** Called when a dead node's messages went back to the queue. */
   onRequeued: () => void = () => undefined;
 
@@ -244,6 +247,7 @@ export class ChannelLeases {
       if (this.held.has(r.id) || !wantedIds.has(r.id)) continue;
       const pinned = pinnedNode(r) !== undefined;
       if (!pinned && mine >= fair) continue;
+      if (!pinned && (this.givenBack.get(r.id) ?? 0) > Date.now()) continue;
       const l = leaseOf.get(r.id);
       if (!this.exclusive && l && l.until >= dbNow && l.node_id !== nodeId) {
         // Held elsewhere: look again right when that lease would run out if not renewed.
@@ -257,25 +261,27 @@ export class ChannelLeases {
       this.log.info({ channel: r.name, epoch, previous: l?.node_id }, 'channel lease taken');
     }
 
-    // Fair share: above it while a live node is below it, give one back this round.
-    if (!this.exclusive && mine > fair) {
-      const counts = new Map<string, number>([...liveIds].map((id) => [id, 0]));
+    // Balance: holding two or more channels more than another live node, give one back this
+    // round (it is not taken back here for a lease time, so the node below gets it). Comparing
+    // with the fewest, not with the share: 4 channels on 3 nodes held 2, 2, 0 would otherwise
+    // leave the third node idle for ever.
+    if (!this.exclusive && liveIds.size > 1) {
+      const counts = new Map<string, number>([...liveIds].filter((id) => id !== nodeId).map((id) => [id, 0]));
       for (const r of movable) {
         const l = leaseOf.get(r.id);
         if (l && l.until >= dbNow && counts.has(l.node_id))
           counts.set(l.node_id, (counts.get(l.node_id) ?? 0) + 1);
       }
-      const starved = [...counts].some(([id, n]) => id !== nodeId && n < fair);
+      const fewest = Math.min(...counts.values());
       const extra = movable.find((r) => this.held.has(r.id) && !release.includes(r.id));
-      if (starved && extra) {
+      if (mine > fewest + 1 && extra) {
         release.push(extra.id);
-        this.log.info(
-          { channel: extra.name, fair, mine },
-          'channel given back for another node (fair share)',
-        );
+        this.givenBack.set(extra.id, Date.now() + leaseMs);
+        this.log.info({ channel: extra.name, mine, fewest }, 'channel given back for another node (balance)');
       }
     }
 
+    for (const [id, until] of this.givenBack) if (until <= Date.now()) this.givenBack.delete(id);
     for (const id of release) this.held.delete(id);
     // Deleted from the table only once the registry stopped their drivers (afterSync).
     this.pendingRelease.push(...release);

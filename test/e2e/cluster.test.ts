@@ -37,8 +37,11 @@ describe.skipIf(!PG_URL)('channel leases across nodes (PostgreSQL)', () => {
       SMSGW_CHANNEL_LEASE_MS: String(LEASE_MS),
       SMSGW_SIMULATOR: 'false',
     });
-    cleanups.push(() => t.stop());
-    return t;
+    // Stopped once, by the test or by the cleanup.
+    let stopped: Promise<void> | undefined;
+    const stop = () => (stopped ??= t.stop());
+    cleanups.push(stop);
+    return { ...t, stop };
   }
 
   async function schema(): Promise<string> {
@@ -139,7 +142,6 @@ describe.skipIf(!PG_URL)('channel leases across nodes (PostgreSQL)', () => {
     expect(opened.length).toBe(1);
     // Node A goes away: the modem is plugged into A's host, so B never takes it.
     await a.stop();
-    cleanups.splice(cleanups.length - 1, 1);
     for (let i = 0; i < 4; i++) {
       await b.app.registry.sync();
       await new Promise((resolve) => setTimeout(resolve, LEASE_MS / 2));
@@ -156,32 +158,37 @@ describe.skipIf(!PG_URL)('channel leases across nodes (PostgreSQL)', () => {
     expect(byName.get('node-b')?.channels).toEqual([]);
   }, 60_000);
 
-  it('fair share: a node that joins gets channels from one that held them all, and back when it stops', async () => {
+  it('balance: nodes that join get channels from one that held them all; a stopping node gives them back', async () => {
     const url = await schema();
     const a = await node(url, 'node-a');
-    for (let i = 1; i <= 3; i++) {
+    for (let i = 1; i <= 4; i++) {
       const c = await a.call('POST', '/v1/channels', { body: { name: `sim-${i}`, type: 'simulator' } });
       expect(c.status).toBe(201);
     }
-    expect(a.app.registry.all()).toHaveLength(3);
+    expect(a.app.registry.all()).toHaveLength(4);
     const b = await node(url, 'node-b');
-    // ceil(3 / 2) = 2: node A gives one back, node B takes it.
+    // Node A gives back one per round while it holds two more than B: 2 and 2.
     await eventually(async () =>
-      a.app.registry.all().length === 2 && b.app.registry.all().length === 1 ? true : undefined,
+      a.app.registry.all().length === 2 && b.app.registry.all().length === 2 ? true : undefined,
     );
-    const held = (t: TestApp) => t.app.leases.heldIds().sort();
-    expect([...held(a), ...held(b)].sort()).toEqual(
-      (await a.call('GET', '/v1/channels')).body.data.map((c: { id: string }) => c.id).sort(),
+    // A third node: 2, 2, 0 is not balanced (ceil(4 / 3) = 2 would leave it idle); someone gives one back.
+    const c = await node(url, 'node-c');
+    const counts = () => [a, b, c].map((t) => t.app.registry.all().length);
+    await eventually(async () => (counts().every((n) => n >= 1) ? true : undefined));
+    expect(counts().reduce((x, y) => x + y, 0)).toBe(4);
+    const all = [a, b, c].flatMap((t) => t.app.leases.heldIds()).sort();
+    expect(all).toEqual(
+      (await a.call('GET', '/v1/channels')).body.data.map((ch: { id: string }) => ch.id).sort(),
     );
     const nodes = (await a.call('GET', '/v1/nodes')).body.data as { name: string; channels: unknown[] }[];
-    expect(nodes.map((n) => [n.name, n.channels.length])).toEqual([
-      ['node-a', 2],
-      ['node-b', 1],
-    ]);
-    // B stops cleanly and gives its lease back: A takes it at its next round, no lease to wait out.
+    expect(nodes.map((n) => n.name)).toEqual(['node-a', 'node-b', 'node-c']);
+    expect(nodes.reduce((x, n) => x + n.channels.length, 0)).toBe(4);
+    // B stops cleanly and gives its leases back: A and C take them, no lease to wait out.
     await b.stop();
-    cleanups.pop();
-    await eventually(async () => (a.app.registry.all().length === 3 ? true : undefined), LEASE_MS * 2);
+    await eventually(
+      async () => (a.app.registry.all().length + c.app.registry.all().length === 4 ? true : undefined),
+      LEASE_MS * 3,
+    );
   }, 60_000);
 
   it('kill -9 of the SMPP channel holder: another node binds within the lease time, nothing lost', async () => {
