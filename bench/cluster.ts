@@ -285,7 +285,7 @@ async function main(): Promise<void> {
       .join(', ');
     writeSection(
       'Cluster (3 nodes on one PostgreSQL)',
-      `Command: \`npm run bench:cluster -- ${N}\` — three gateway processes (separate ports) on one fresh PostgreSQL database, the SMSC simulator as the upstream of ${CHANNELS} SMPP channels (max_in_flight ${IN_FLIGHT} each; fair share spreads them one per node), receipts 100 ms after each submit, channel lease ${LEASE_MS} ms. Machine: ${machine()}, PostgreSQL on the same machine, shared with other engineers' test runs.
+      `Command: \`npm run bench:cluster -- ${N}\` — three gateway processes (separate ports) on one fresh PostgreSQL database, the SMSC simulator as the upstream of ${CHANNELS} SMPP channels (max_in_flight ${IN_FLIGHT} each; balanced to one per node), receipts 100 ms after each submit, channel lease ${LEASE_MS} ms. Machine: ${machine()}, PostgreSQL on the same machine, shared with other engineers' test runs.
 
 Throughput with 1, 2 and 3 nodes (${M} messages each, sent over the nodes' HTTP faces, clock from the first request until every message is delivered):
 
@@ -301,7 +301,7 @@ Kill and restart (${N} messages over all three HTTP faces, requests of ${PER_REQ
 | -------- | ---- | ---------- | ------------------------------ | -------------------- | ------------------ | ------------------- |
 | ${N} | ${lost} | ${twice} | ${window} | ${moveSeconds.toFixed(2)} s | ${acceptedSeconds.toFixed(1)} s | ${seconds.toFixed(1)} s |
 
-Lost and sent twice are counted at the simulator (each message has its own recipient). Sent twice are messages the killed node had submitted whose outcome it could not commit; they went back to the queue when the survivors found the node dead (one lease time after its last heartbeat). The restarted node ${back !== undefined ? `had its fair share of channels back ${back.toFixed(1)} s after its restart (it starts, the holder above its share gives one back in its next round)` : 'had not got its channels back when the run ended'}. Messages sent twice in the throughput phases: ${earlierTwice}.`,
+Lost and sent twice are counted at the simulator (each message has its own recipient). Sent twice are messages the killed node had submitted whose outcome it could not commit; they went back to the queue when the survivors found the node dead (one lease time after its last heartbeat). The restarted node ${back !== undefined ? `had its fair share of channels back ${back.toFixed(1)} s after its restart (while it was away one survivor took its channel; holding two more than the restarted node, it gives one back in its next round)` : 'had not got its channels back when the run ended'}. Messages sent twice in the throughput phases: ${earlierTwice}.`,
     );
   } finally {
     for (const n of running) await stopNode(n).catch(() => undefined);
