@@ -18,6 +18,7 @@ import { REDACT_PATHS } from './core/redact.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { ChannelRegistry } from './dispatch/registry.js';
 import { wireWakeups } from './dispatch/wakeups.js';
+import { ChannelLeases } from './dispatch/leases.js';
 import { AuthService } from './services/auth.js';
 import { Housekeeper } from './services/housekeeping.js';
 import { MessageService } from './services/messages.js';
@@ -33,6 +34,8 @@ export interface App {
   messages: MessageService;
   registry: ChannelRegistry;
   dispatcher: Dispatcher;
+  /** Channel leases and this node's heartbeat (issue 17). */
+  leases: ChannelLeases;
   webhooks: WebhookWorker;
   inbound: InboundService;
   housekeeper: Housekeeper;
@@ -152,6 +155,16 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
   );
   for (const [type, factory] of Object.entries(CHANNEL_FACTORIES)) registry.register(type, factory);
   const dispatcher: Dispatcher = new Dispatcher(store, registry, config, logger.child({ part: 'dispatch' }));
+  const leases = new ChannelLeases(
+    store,
+    { nodeId: config.nodeId, nodeName: config.cluster.nodeName, leaseMs: config.cluster.channelLeaseMs },
+    logger.child({ part: 'leases' }),
+  );
+  registry.setPlacement(leases);
+  leases.onRound = () => registry.sync();
+  leases.onRequeued = () => dispatcher.poke();
+  // A channel given back elsewhere (balance, shutdown) is taken at once, not at the next round.
+  const offLeaseMoves = store.db.notifier.subscribe('channels', () => void leases.round());
   messages.onAccepted(() => dispatcher.poke());
   const smpp =
     config.smppPort > 0 || config.smppTls.port > 0
@@ -179,6 +192,7 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
     otp,
     ready: () => ready,
     policy: { lists: config.lists, defaultRegion: config.defaultRegion },
+    cluster: leases,
   });
   // Subscribed before the first sync: a change committed from now on is not missed.
   const unwire = wireWakeups({
@@ -192,8 +206,9 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
   });
   await store.db.notifier.ready();
   await inbound.resume();
-  await registry.sync();
-  await dispatcher.start(store.db.dialect === 'sqlite');
+  // Takes this node's channel leases and starts their drivers (registry.sync), then keeps renewing.
+  await leases.start();
+  await dispatcher.start(store.db.caps.exclusiveNode);
   webhooks.start();
   const housekeeper = new Housekeeper(store, config.retention, logger.child({ part: 'housekeeping' }));
   housekeeper.start();
@@ -228,6 +243,7 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
   const address = await http.listen({ port: config.port, host: config.host });
   ready = true;
   const url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
+  await leases.setHttpUrl(url);
   return {
     config,
     store,
@@ -235,6 +251,7 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
     messages,
     registry,
     dispatcher,
+    leases,
     webhooks,
     inbound,
     housekeeper,
@@ -246,6 +263,7 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
     url,
     async stop() {
       ready = false;
+      leases.halt();
       // Order matters: stop taking requests, commit what was accepted, finish sends, close.
       // A client that stops reading (or a stuck download) must not hold shutdown forever.
       const force = setTimeout(() => http.server.closeAllConnections(), config.shutdownGraceMs);
@@ -255,8 +273,11 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
       await smtp?.close(config.shutdownGraceMs);
       await messages.drain();
       unwire();
+      offLeaseMoves();
       await dispatcher.stop();
       await registry.stopAll();
+      // Drivers stopped: other nodes may take the channels at once.
+      await leases.stop();
       await inbound.idle();
       await webhooks.stop();
       await housekeeper.stop();

@@ -106,6 +106,8 @@ export interface Config {
   };
   /** Sending-policy lists (issue 14): most numbers on one whitelist / blacklist (per user, and the global one). */
   lists: { whitelistMax: number; blacklistMax: number };
+  /** Several nodes on one PostgreSQL (issue 17): this node's name and the channel lease. */
+  cluster: ClusterConfig;
 }
 
 /** Limits of the SMPP server face; every resource a client can hold has one. */
@@ -218,6 +220,10 @@ const DEFAULTS: Omit<Config, 'nodeId'> = {
     retryMaxMs: 3_600_000,
     maxAttempts: 3,
     noChannelDelayMs: 5_000,
+  },
+  cluster: {
+    nodeName: hostname(),
+    channelLeaseMs: 6_000,
   },
   webhookRetryBaseMs: 10_000,
   shutdownGraceMs: 10_000,
@@ -483,6 +489,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       blacklistMax: int(env, 'SMSGW_BLACKLIST_MAX', base.lists.blacklistMax, 0, 100_000_000),
     },
     nodeId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    cluster: clusterConfig(env, base.cluster),
     dispatch: {
       ...base.dispatch,
       leaseMs: int(env, 'SMSGW_LEASE_MS', base.dispatch.leaseMs, 1000, 86_400_000),
@@ -502,4 +509,29 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     throw new ConfigError('SMSGW_ADMIN_API_KEY must be at least 16 characters');
   }
   return Object.freeze(config);
+}
+
+/** Where a node runs among several (issue 17). */
+export interface ClusterConfig {
+  /**
+   * This node's name (SMSGW_NODE_NAME, default the hostname). A modem or local Gammu channel
+   * whose config names a `node` runs only on the node of that name.
+   */
+  nodeName: string;
+  /**
+   * A channel's lease (SMSGW_CHANNEL_LEASE_MS): renewed every third of it with the node's
+   * heartbeat; a node silent this long is dead and its channels move. 6 s: a stall of the event
+   * loop (a GC pause, a slow disk) is far shorter, and a dead node's channels move within 6 to 8 s.
+   */
+  channelLeaseMs: number;
+}
+
+function clusterConfig(env: Env, base: ClusterConfig): ClusterConfig {
+  const nodeName = env.SMSGW_NODE_NAME || base.nodeName;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(nodeName))
+    throw new ConfigError('SMSGW_NODE_NAME must be 1 to 64 letters, digits, dots, dashes or underscores');
+  return {
+    nodeName,
+    channelLeaseMs: int(env, 'SMSGW_CHANNEL_LEASE_MS', base.channelLeaseMs, 1000, 600_000),
+  };
 }

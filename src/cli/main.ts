@@ -15,6 +15,7 @@ import { CHANNEL_TYPES, validateChannelConfig } from '../channels/factories.js';
 import type { Config } from '../config.js';
 import { loadConfig } from '../config.js';
 import { redactUrl } from '../core/redact.js';
+import { nodeStatus } from '../dispatch/leases.js';
 import { ApiError } from '../core/errors.js';
 import { MessageService } from '../services/messages.js';
 import { hashPassword, mintApiKey } from '../services/secrets.js';
@@ -475,6 +476,34 @@ program
           detail: e.detail,
         })),
       });
+    }),
+  );
+
+program
+  .command('nodes')
+  .description('Gateway nodes on this database: heartbeats and the channels each runs')
+  .option('--json', 'print JSON')
+  .action((opts: { json?: boolean }) =>
+    withStore(async (store) => {
+      const nodes = await nodeStatus(store, loadConfig().cluster.channelLeaseMs);
+      if (opts.json) return print(nodes);
+      const rows = nodes.map((n) => [
+        n.name,
+        n.status,
+        n.status === 'stopped' ? '-' : `${(n.heartbeat_age_ms / 1000).toFixed(1)}s ago`,
+        n.version,
+        n.http_url ?? '-',
+        n.channels.map((c) => c.name ?? c.id).join(', ') || '-',
+      ]);
+      const head = ['NODE', 'STATUS', 'HEARTBEAT', 'VERSION', 'HTTP', 'CHANNELS'];
+      const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+      for (const r of [head, ...rows])
+        process.stdout.write(
+          `${r
+            .map((c, i) => c.padEnd(widths[i] as number))
+            .join('  ')
+            .trimEnd()}\n`,
+        );
     }),
   );
 

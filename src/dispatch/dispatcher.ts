@@ -162,7 +162,8 @@ export class Dispatcher {
       let waitMs = this.config.dispatch.pollMs;
       try {
         const now = Date.now();
-        const snapshot = this.registry.snapshot(now);
+        // Only channels whose lease this node holds right now (checked before every claim).
+        const snapshot = this.registry.routingSnapshot(now);
         const slots = snapshot.reduce(
           (n, c) =>
             n +
@@ -178,7 +179,13 @@ export class Dispatcher {
         if (slots > 0) {
           const limit = Math.min(slots, this.config.dispatch.batchSize);
           const token = `${this.tokenPrefix}${++this.claims}`;
-          const claimed = await this.store.messages.claim(token, limit, now, this.config.dispatch.leaseMs);
+          const claimed = await this.store.messages.claim(
+            token,
+            limit,
+            now,
+            this.config.dispatch.leaseMs,
+            this.registry.claimScope(now),
+          );
           for (const msg of claimed) this.dispatchOne(msg, token, Date.now());
           if (claimed.length === limit) waitMs = 0;
         } else {
@@ -224,7 +231,7 @@ export class Dispatcher {
         avoidChannelId: msg.avoid_channel_id,
         pinnedChannelId: msg.pinned_channel_id,
       },
-      this.registry.snapshot(now),
+      this.registry.routingSnapshot(now),
       now,
     );
     if (decision.kind !== 'channel') {
@@ -256,6 +263,18 @@ export class Dispatcher {
 
   private async send(msg: MessageRow, ch: RunningChannel, lease: string): Promise<void> {
     const startedAt = Date.now();
+    if (!this.registry.mayUse(ch.row.id, startedAt)) {
+      // The channel's lease ran out since the claim: another node may hold it now. Never send.
+      await this.outcomes.submit({
+        kind: 'release',
+        id: msg.id,
+        lease,
+        nextAt: startedAt,
+        reason: 'channel lease lost',
+        at: startedAt,
+      });
+      return;
+    }
     // The channel may carry the text in fewer segments than counted at ingest (a shift table).
     const out = encodingOn(msg, ch.driver.capabilities.shiftTables);
     const units = unitsFor({ countMode: ch.row.count_mode }, out.segments);

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { ChannelDriver, ChannelEvents, ChannelFactory, ChannelHealth } from '../channels/port.js';
 import { resolveSecrets } from '../channels/secrets.js';
 import type { ChannelSnapshot } from '../core/routing.js';
+import type { ClaimScope } from '../store/claim-scope.js';
 import type { Store } from '../store/index.js';
 import { monthOf } from '../store/ids.js';
 import type { ChannelRow } from '../store/schema.js';
@@ -31,8 +32,23 @@ export type ChannelEventSink = {
   inbound(channelId: string, s: Parameters<ChannelEvents['inbound']>[0]): Promise<void>;
 };
 
+/** Where channels run when several nodes share the database (dispatch/leases.ts). */
+export interface Placement {
+  /** Renews, takes and gives back channel leases (before the drivers are brought in line). */
+  round(): Promise<void>;
+  /** After the drivers are in line: gives back in the database what this node let go. */
+  afterSync(): Promise<void>;
+  /** This node may send through the channel now. */
+  holds(channelId: string, now?: number): boolean;
+  /** Name of the node running the channel, or null. */
+  nodeOf(channelId: string): string | null;
+}
+
 export class ChannelRegistry {
   private readonly running = new Map<string, RunningChannel>();
+  /** Every channel row as of the last sync, running here or not. */
+  private rows: ChannelRow[] = [];
+  private placement: Placement | undefined;
   private readonly factories = new Map<string, ChannelFactory>();
   /** The sync in progress (see sync()). */
   private syncing: Promise<void> = Promise.resolve();
@@ -74,7 +90,11 @@ export class ChannelRegistry {
    * stop the old driver and start a new one, leaving two drivers on one serial port.
    */
   sync(): Promise<void> {
-    const next = this.syncing.then(() => this.syncOnce());
+    const next = this.syncing.then(async () => {
+      await this.placement?.round();
+      await this.syncOnce();
+      await this.placement?.afterSync();
+    });
     this.syncing = next.catch(() => undefined);
     return next;
   }
@@ -83,7 +103,8 @@ export class ChannelRegistry {
     const rows = await this.store.channels.list();
     const month = monthOf(Date.now());
     const counters = await this.store.channels.counters(month);
-    const wanted = new Map(rows.filter((r) => r.enabled === 1).map((r) => [r.id, r]));
+    this.rows = rows;
+    const wanted = new Map(rows.filter((r) => r.enabled === 1 && this.mayUse(r.id)).map((r) => [r.id, r]));
     for (const [id, ch] of this.running) {
       const row = wanted.get(id);
       if (!row || row.config !== ch.row.config || row.type !== ch.row.type) {
@@ -162,6 +183,72 @@ export class ChannelRegistry {
   async stopAll(): Promise<void> {
     await Promise.all([...this.running.values()].map((ch) => this.stopOne(ch)));
     this.running.clear();
+  }
+
+  /** Channels run on the node holding their lease (dispatch/leases.ts); without one, all run here. */
+  setPlacement(p: Placement): void {
+    this.placement = p;
+  }
+
+  /** This node may send through the channel now (its lease is valid by the local deadline). */
+  mayUse(channelId: string, now = Date.now()): boolean {
+    return this.placement ? this.placement.holds(channelId, now) : true;
+  }
+
+  /** The node running the channel now (null: none); this node's name when there is no placement. */
+  nodeOf(channelId: string): string | null {
+    if (this.placement) return this.placement.nodeOf(channelId);
+    return this.running.has(channelId) ? 'local' : null;
+  }
+
+  /**
+   * Routing input across nodes: the channels this node holds as they are, and every other
+   * enabled channel as down (it runs elsewhere). The router needs the latter to know that a real
+   * channel exists somewhere (a shared simulator then stands back).
+   */
+  routingSnapshot(now: number): ChannelSnapshot[] {
+    const local = this.snapshot(now).filter((c) => this.mayUse(c.id, now));
+    const here = new Set(local.map((c) => c.id));
+    const remote = this.rows
+      .filter((r) => r.enabled === 1 && !here.has(r.id))
+      .map((r): ChannelSnapshot => ({
+        id: r.id,
+        ownerId: r.owner_id,
+        enabled: true,
+        up: false,
+        flash: false,
+        replace: false,
+        maxSegments: 0,
+        monthlyLimit: r.monthly_limit,
+        countMode: r.count_mode,
+        usedThisMonth: 0,
+        inFlight: 0,
+        maxInFlight: r.max_in_flight,
+        minIntervalMs: r.min_interval_ms,
+        lastSendAt: 0,
+        priority: r.priority,
+        prefixes: [],
+        simulated: r.type === 'simulator',
+      }));
+    return [...local, ...remote];
+  }
+
+  /**
+   * Which queued messages this node may claim: those a channel it holds can send. Undefined
+   * (everything) when it holds every enabled channel, as a single node does.
+   */
+  claimScope(now: number): ClaimScope | undefined {
+    const enabled = this.rows.filter((r) => r.enabled === 1);
+    const held = enabled.filter((r) => this.running.has(r.id) && this.mayUse(r.id, now));
+    if (held.length === enabled.length) return undefined;
+    const realExists = enabled.some((r) => r.type !== 'simulator');
+    return {
+      held: held.map((r) => r.id),
+      enabled: enabled.map((r) => r.id),
+      owners: [...new Set(held.flatMap((r) => (r.owner_id === null ? [] : [r.owner_id])))],
+      shared: held.some((r) => r.owner_id === null && !(r.type === 'simulator' && realExists)),
+      ownersWithOwn: [...new Set(enabled.flatMap((r) => (r.owner_id === null ? [] : [r.owner_id])))],
+    };
   }
 
   /** Routing input: every running channel as the router sees it. */

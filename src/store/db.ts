@@ -22,6 +22,7 @@ import * as m009 from './migrations/009-lifecycle.js';
 import * as m010 from './migrations/010-repair-non-finite.js';
 import * as m011 from './migrations/011-inbound-processed.js';
 import * as m012 from './migrations/012-dlr-callbacks.js';
+import * as m013 from './migrations/013-channel-leases.js';
 import * as m014 from './migrations/014-policy-lists.js';
 import * as m015 from './migrations/015-templates-consent.js';
 import * as m017 from './migrations/017-otp.js';
@@ -59,6 +60,12 @@ export interface Capabilities {
    * SQLite has one writer at a time, so a plain read cannot change before the commit.
    */
   concurrentWriters: boolean;
+  /**
+   * One process owns the database (SQLite): it holds every channel at once and takes over any
+   * channel lease a previous run left, without waiting for it to run out. PostgreSQL: several
+   * nodes share the database and a channel runs where its lease is (dispatch/leases.ts).
+   */
+  exclusiveNode: boolean;
 }
 
 const SQLITE_CAPS: Capabilities = {
@@ -66,6 +73,7 @@ const SQLITE_CAPS: Capabilities = {
   claimLock: (q) => q,
   blockingReads: true,
   concurrentWriters: false,
+  exclusiveNode: true,
 };
 
 const POSTGRES_CAPS: Capabilities = {
@@ -73,6 +81,7 @@ const POSTGRES_CAPS: Capabilities = {
   claimLock: (q) => q.forUpdate().skipLocked(),
   blockingReads: false,
   concurrentWriters: true,
+  exclusiveNode: false,
 };
 
 export interface Db {
@@ -117,6 +126,7 @@ const MIGRATIONS: Record<string, { up(db: Kysely<unknown>, dialect: Dialect): Pr
   '010-repair-non-finite': m010,
   '011-inbound-processed': m011,
   '012-dlr-callbacks': m012,
+  '013-channel-leases': m013,
   '014-policy-lists': m014,
   '015-templates-consent': m015,
   '017-otp': m017,

@@ -16,6 +16,7 @@ import { ContactRepo, InboundRepo, KeywordRepo, OptOutRepo } from './inbound.js'
 import { ConsentRepo, PolicySettingsRepo } from './consents.js';
 import { TemplateRepo } from './templates.js';
 import { PolicyRepo } from './policy.js';
+import { ClusterRepo } from './cluster.js';
 
 export interface Store {
   db: Db;
@@ -40,6 +41,8 @@ export interface Store {
   smppParts: SmppPartsRepo;
   /** Blacklists, whitelists, caps, prices, balances (the sending policy's settings). */
   policy: PolicyRepo;
+  /** Nodes and channel leases (issue 17). */
+  cluster: ClusterRepo;
   close(): Promise<void>;
 }
 
@@ -67,6 +70,7 @@ export function createStore(db: Db): Store {
     policySettings: new PolicySettingsRepo(db.kysely),
     smppParts: new SmppPartsRepo(db.kysely),
     policy: new PolicyRepo(db.kysely),
+    cluster: new ClusterRepo(db.kysely, db.caps),
     close: () => db.close(),
   };
   announceConfigWrites(store, db.notifier);

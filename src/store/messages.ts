@@ -3,6 +3,8 @@
  * their events and idempotency records: accepting (group-committed), claiming under a lease,
  * recording outcomes and delivery reports, listing history.
  */
+import type { ClaimScope } from './claim-scope.js';
+import { scopeCondition } from './claim-scope.js';
 import type { ExpressionBuilder, Kysely } from 'kysely';
 import { sql } from 'kysely';
 import type { FeedPosition } from '../core/feed-cursor.js';
@@ -411,7 +413,14 @@ export class MessageRepo {
    * database's clock passes `now + leaseMs`. PostgreSQL: SKIP LOCKED lets several nodes claim
    * side by side without waiting on each other.
    */
-  async claim(token: string, limit: number, now: number, leaseMs: number): Promise<MessageRow[]> {
+  async claim(
+    token: string,
+    limit: number,
+    now: number,
+    leaseMs: number,
+    /** Only messages a channel this node holds can send (store/claim-scope.ts); all when absent. */
+    scope?: ClaimScope,
+  ): Promise<MessageRow[]> {
     if (limit <= 0) return [];
     return this.db.transaction().execute(async (trx) => {
       const claimed = await trx
@@ -431,6 +440,7 @@ export class MessageRepo {
               // Due by the database's clock, as leases are: a node whose clock runs ahead
               // must not send a scheduled message or a retry early.
               .where('next_attempt_at', '<=', this.caps.now())
+              .$if(scope !== undefined, (q) => q.where((eb) => scopeCondition(eb, scope as ClaimScope)))
               .orderBy('next_attempt_at')
               .limit(limit),
           ),

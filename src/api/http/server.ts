@@ -32,6 +32,8 @@ import { playSmsRoutes } from './routes/compat/playsms.js';
 import type { OtpService } from '../../services/otp.js';
 import { deliveryRoutes } from './routes/delivery.js';
 import { messageRoutes } from './routes/messages.js';
+import type { NodeStatusSource } from './routes/nodes.js';
+import { nodeRoutes } from './routes/nodes.js';
 import type { OpsDeps } from './routes/ops.js';
 import { createMetrics, opsRoutes } from './routes/ops.js';
 import { reportRoutes } from './routes/reports.js';
@@ -59,6 +61,8 @@ export interface HttpDeps extends OpsDeps {
   otp?: OtpService | undefined;
   /** Sending-policy list sizes (config.lists) and the region for numbers without a country code. */
   policy?: { lists: Config['lists']; defaultRegion?: Config['defaultRegion'] } | undefined;
+  /** Nodes and channel leases for GET /v1/nodes (dispatch/leases.ts). */
+  cluster?: NodeStatusSource | undefined;
 }
 
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
@@ -165,6 +169,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   messageRoutes(app, deps);
   adminRoutes(app, deps);
+  nodeRoutes(app, deps);
   const longPoll = new LongPollLimit(limits.longPollMax, limits.longPollPerUser);
   // What the limits hold back, so an operator sees a flood or a too-tight limit.
   new client.Gauge({

@@ -46,6 +46,8 @@ export interface SmscSimOptions {
   /** Pause before a receipt refused with a temporary error (e.g. ESME_RX_T_APPN) is offered again. */
   retryDelayMs: number;
   credentials?: { systemId: string; password: string } | undefined;
+  /** Called with every accepted submit (benchmarks count at the sink without the bounded list). */
+  onSubmit?: ((to: string, body: Buffer) => void) | undefined;
 }
 
 export const SMSC_SIM_DEFAULTS: SmscSimOptions = {
@@ -90,6 +92,8 @@ export interface SmscSim {
     dataCoding: number;
     body: Buffer;
     tlvs: Map<number, Buffer>;
+    /** When it arrived (epoch ms). */
+    at: number;
   }[];
   /** Connections open now (bound or not). */
   connections(): number;
@@ -327,7 +331,9 @@ export async function startSmscSimulator(options: Partial<SmscSimOptions> = {}):
             dataCoding: s.dataCoding,
             body: s.shortMessage,
             tlvs: s.tlvs,
+            at: Date.now(),
           });
+          opts.onSubmit?.(s.destinations[0] ?? '', s.shortMessage);
           if (s.registeredDelivery & 0x03) receiptDue(entry, n, seq, s.source, s.destinations[0] ?? '');
           else
             entry.conn.respond(CMD.submit_sm_resp, 0, seq, new Writer().cstring(fmt(n, opts.respIdFormat)));

@@ -228,7 +228,11 @@ export function adminRoutes(
   const view = (c: ChannelRow, withConfig: boolean) => {
     const running = registry.get(c.id);
     const used = running?.usedThisMonth;
-    return channelView(c, { used_this_month: used ?? 0, health: running?.driver.health() }, withConfig);
+    return {
+      ...channelView(c, { used_this_month: used ?? 0, health: running?.driver.health() }, withConfig),
+      // Where it runs now (issue 17): the node holding its lease; null when none does.
+      node: registry.nodeOf(c.id),
+    };
   };
   const withUsage = async (c: ChannelRow, withConfig: boolean) => {
     const v = view(c, withConfig);

@@ -478,7 +478,15 @@ export function deliveryRoutes(
     },
     async (req, reply) => {
       requireAdmin(req);
-      const ch = registry.get((req.params as { id: string }).id);
+      const id = (req.params as { id: string }).id;
+      const ch = registry.get(id);
+      const elsewhere = ch ? null : registry.nodeOf(id);
+      if (elsewhere)
+        throw new ApiError(
+          'not_found',
+          `The channel runs on node "${elsewhere}": send this to that node.`,
+          'id',
+        );
       const driver = ch?.driver as
         { injectInbound?: (s: { from: string; text: string; to?: string }) => void } | undefined;
       if (!ch || !driver?.injectInbound)
