@@ -482,28 +482,20 @@ program
 program
   .command('nodes')
   .description('Gateway nodes on this database: heartbeats and the channels each runs')
-  .option('--json', 'print JSON')
-  .action((opts: { json?: boolean }) =>
+  .action(() =>
     withStore(async (store) => {
       const nodes = await nodeStatus(store, loadConfig().cluster.channelLeaseMs);
-      if (opts.json) return print(nodes);
-      const rows = nodes.map((n) => [
-        n.name,
-        n.status,
-        n.status === 'stopped' ? '-' : `${(n.heartbeat_age_ms / 1000).toFixed(1)}s ago`,
-        n.version,
-        n.http_url ?? '-',
-        n.channels.map((c) => c.name ?? c.id).join(', ') || '-',
-      ]);
-      const head = ['NODE', 'STATUS', 'HEARTBEAT', 'VERSION', 'HTTP', 'CHANNELS'];
-      const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-      for (const r of [head, ...rows])
-        process.stdout.write(
-          `${r
-            .map((c, i) => c.padEnd(widths[i] as number))
-            .join('  ')
-            .trimEnd()}\n`,
-        );
+      if (program.opts<{ json?: boolean }>().json) return print(nodes);
+      print(
+        nodes.map((n) => ({
+          node: n.name,
+          status: n.status,
+          heartbeat: n.status === 'stopped' ? null : `${(n.heartbeat_age_ms / 1000).toFixed(1)}s ago`,
+          version: n.version,
+          http: n.http_url,
+          channels: n.channels.map((c) => c.name ?? c.id).join(', ') || null,
+        })),
+      );
     }),
   );
 

@@ -43,9 +43,16 @@ describe.skipIf(!PG_URL)('wake-ups between nodes on PostgreSQL', () => {
     drop = schema.drop;
     url = schema.url;
     const env = { DATABASE_URL: url, SMSGW_CONFIG: slowPollConfig() };
-    a = await startTestApp(env);
-    b = await startTestApp(env);
+    a = await startTestApp({ ...env, SMSGW_NODE_NAME: 'node-a' });
+    b = await startTestApp({ ...env, SMSGW_NODE_NAME: 'node-b' });
     channelId = (await a.call('GET', '/v1/channels')).body.data[0].id;
+    // A channel runs on one node at a time (channel leases): pinned to B, B is the one that
+    // must hear about changes made through A, and only B can send what A accepts.
+    const pin = await a.call('PATCH', `/v1/channels/${channelId}`, {
+      body: { config: { node: 'node-b', successRate: 1 } },
+    });
+    expect(pin.status).toBe(200);
+    await eventually(async () => (b.app.registry.get(channelId) ? true : undefined));
   });
   afterAll(async () => {
     await a?.stop();
