@@ -2,11 +2,10 @@
  * Node status on a single node (SQLite, the exclusive case): GET /v1/nodes for admins only, the
  * channel's `node` field, and `smsgw nodes` reading the same database.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/app.js';
 import { startTestApp } from '../support/app.js';
+import { cli, cliJson } from '../support/cli.js';
 
 describe('node status (single node)', () => {
   let t: TestApp;
@@ -40,22 +39,16 @@ describe('node status (single node)', () => {
   });
 
   it('`smsgw nodes --json` reads the same database', async () => {
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'nodes', '--json'],
-      { env: { ...process.env, SMSGW_DATA_DIR: t.app.config.dataDir } },
-    );
-    const nodes = JSON.parse(stdout) as { name: string; status: string; channels: { name: string }[] }[];
+    const env = { ...process.env, SMSGW_DATA_DIR: t.app.config.dataDir };
+    const nodes = (await cliJson(['nodes'], { env })) as {
+      name: string;
+      status: string;
+      channels: { name: string }[];
+    }[];
     expect(nodes.map((n) => [n.name, n.status, n.channels.map((c) => c.name)])).toEqual([
       ['solo-1', 'live', ['simulator']],
     ]);
-    const text = await promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'nodes'],
-      {
-        env: { ...process.env, SMSGW_DATA_DIR: t.app.config.dataDir },
-      },
-    );
+    const text = await cli(['nodes'], { env });
     expect(text.stdout).toMatch(/^NODE\s+STATUS/);
     expect(text.stdout).toMatch(/solo-1\s+live/);
   }, 120_000); // two CLI processes, each compiling TypeScript on start

@@ -1,16 +1,9 @@
 /** The `smsgw` command, run as a process against a data directory, as an operator would. */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-
-const run = promisify(execFile);
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-/** tsx by path: the CLI is also run from other directories, where `--import tsx` would not resolve. */
-const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
+import { ROOT, cli, cliFails, cliJson } from '../support/cli.js';
 
 describe('smsgw CLI', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'smsgw-cli-'));
@@ -20,23 +13,8 @@ describe('smsgw CLI', () => {
     SMSGW_ADMIN_PASSWORD: 'cli-admin-password',
     SMSGW_LOG_LEVEL: 'silent',
   };
-  const cli = (args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) =>
-    run(process.execPath, ['--import', TSX, join(ROOT, 'src/cli/main.ts'), ...args], {
-      env: opts.env ?? env,
-      cwd: opts.cwd ?? ROOT,
-    });
-  const smsgw = async (...args: string[]) => {
-    const { stdout } = await cli(['--json', ...args]);
-    return JSON.parse(stdout) as any;
-  };
-  const fails = async (...args: string[]) => {
-    try {
-      await cli(args);
-    } catch (err) {
-      return (err as { stderr: string; code: number }).stderr;
-    }
-    throw new Error('expected the command to fail');
-  };
+  const smsgw = (...args: string[]) => cliJson(args, { env });
+  const fails = (...args: string[]) => cliFails(args, { env });
 
   it('migrates, manages users, keys and channels, queues and reports a message', async () => {
     const migrated = await smsgw('migrate');
@@ -109,10 +87,10 @@ describe('smsgw CLI', () => {
 
   it('--version, text output by default, channel edit and remove, key list, user passwd', async () => {
     const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
-    expect((await cli(['--version'])).stdout.trim()).toBe(version);
+    expect((await cli(['--version'], { env })).stdout.trim()).toBe(version);
     await smsgw('migrate');
     // People get a table; scripts ask for --json.
-    const table = (await cli(['user', 'list'])).stdout;
+    const table = (await cli(['user', 'list'], { env })).stdout;
     expect(table.split('\n')[0]).toMatch(/^ID\s+LOGIN\s+ROLE\s+STATUS$/);
 
     // An SMPP channel with no host: refused with the driver's reason, as the API refuses it.

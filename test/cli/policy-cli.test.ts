@@ -1,13 +1,10 @@
 /** `smsgw template|signature|policy`, run as a process against a data directory. */
-import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { cliFails, cliJson } from '../support/cli.js';
 import { createStore, openDb, sqlitePathFor } from '../../src/store/index.js';
-
-const run = promisify(execFile);
 
 describe('smsgw review and policy commands', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'smsgw-cli-policy-'));
@@ -17,17 +14,8 @@ describe('smsgw review and policy commands', () => {
     SMSGW_ADMIN_PASSWORD: 'cli-admin-password',
     SMSGW_LOG_LEVEL: 'silent',
   };
-  const cli = (...args: string[]) =>
-    run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env });
-  const smsgw = async (...args: string[]) => JSON.parse((await cli('--json', ...args)).stdout) as any;
-  const fails = async (...args: string[]) => {
-    try {
-      await cli(...args);
-    } catch (err) {
-      return (err as { stderr: string }).stderr;
-    }
-    throw new Error('expected the command to fail');
-  };
+  const smsgw = (...args: string[]) => cliJson(args, { env });
+  const fails = (...args: string[]) => cliFails(args, { env });
 
   it('lists the review queue, rejects and approves with audit rows, switches templates-only', async () => {
     await smsgw('migrate');

@@ -1,13 +1,10 @@
 /** `smsgw blacklist|whitelist|caps|price|credit` as an operator runs them, against a data directory. */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
-
-const run = promisify(execFile);
+import { cli, cliFails, cliJson } from '../support/cli.js';
 
 describe('smsgw CLI: sending policy', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'smsgw-cli-policy-'));
@@ -17,17 +14,9 @@ describe('smsgw CLI: sending policy', () => {
     SMSGW_ADMIN_PASSWORD: 'cli-admin-password',
     SMSGW_LOG_LEVEL: 'silent',
   };
-  const raw = async (...args: string[]) =>
-    (await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env })).stdout;
-  const smsgw = async (...args: string[]) => JSON.parse(await raw('--json', ...args)) as any;
-  const fails = async (...args: string[]) => {
-    try {
-      await raw(...args);
-    } catch (err) {
-      return (err as { stderr: string }).stderr;
-    }
-    throw new Error('expected the command to fail');
-  };
+  const raw = async (...args: string[]) => (await cli(args, { env })).stdout;
+  const smsgw = (...args: string[]) => cliJson(args, { env });
+  const fails = (...args: string[]) => cliFails(args, { env });
 
   it('manages lists (with CSV), caps, prices and credit', async () => {
     await smsgw('migrate');

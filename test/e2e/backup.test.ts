@@ -3,22 +3,18 @@
  * message acknowledged before the backup started: `smsgw backup` and `smsgw restore`, each a
  * separate process, as an operator runs them.
  */
-import { execFile } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cli } from '../support/cli.js';
 import { exited, freePort, spawnGateway, waitReady } from '../support/net.js';
 
-const run = promisify(execFile);
 const KEY = 'backup-test-admin-key-0123456789';
 
-const cli = (dataDir: string, ...args: string[]) =>
-  run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    env: { ...process.env, SMSGW_DATA_DIR: dataDir, SMSGW_LOG_LEVEL: 'warn' },
-  });
+const smsgw = (dataDir: string, ...args: string[]) =>
+  cli(['--json', ...args], { env: { ...process.env, SMSGW_DATA_DIR: dataDir, SMSGW_LOG_LEVEL: 'warn' } });
 
 const api = (url: string, method: string, path: string, body?: unknown) =>
   fetch(url + path, {
@@ -60,7 +56,7 @@ describe('backup and restore', () => {
     await new Promise((r) => setTimeout(r, 1500));
     const before = [...acknowledged];
     const file = join(mkdtempSync(join(tmpdir(), 'smsgw-bak-')), 'smsgw-backup.db');
-    const backup = JSON.parse((await cli(live, 'backup', file)).stdout) as { pages: number };
+    const backup = JSON.parse((await smsgw(live, 'backup', file)).stdout) as { pages: number };
     stop = true;
     await Promise.all(workers);
     expect(backup.pages).toBeGreaterThan(0);
@@ -69,7 +65,7 @@ describe('backup and restore', () => {
     await exited(gw);
 
     const restoredDir = mkdtempSync(join(tmpdir(), 'smsgw-restored-'));
-    await cli(restoredDir, 'restore', file);
+    await smsgw(restoredDir, 'restore', file);
     const port2 = await freePort();
     const url2 = `http://127.0.0.1:${port2}`;
     const gw2 = spawnGateway({
