@@ -21,6 +21,7 @@ import * as m009 from './migrations/009-lifecycle.js';
 import * as m010 from './migrations/010-repair-non-finite.js';
 import * as m011 from './migrations/011-inbound-processed.js';
 import * as m012 from './migrations/012-dlr-callbacks.js';
+import * as m016 from './migrations/016-contacts-campaigns.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -93,6 +94,7 @@ const MIGRATIONS: Record<string, { up(db: Kysely<unknown>, dialect: Dialect): Pr
   '010-repair-non-finite': m010,
   '011-inbound-processed': m011,
   '012-dlr-callbacks': m012,
+  '016-contacts-campaigns': m016,
 };
 
 // pg returns int8 (bigint) as strings to protect values above 2^53; our bigints are epoch
