@@ -3,7 +3,7 @@
  * their events and idempotency records: accepting (group-committed), claiming under a lease,
  * recording outcomes and delivery reports, listing history.
  */
-import type { ExpressionBuilder, Kysely } from 'kysely';
+import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
 import { sql } from 'kysely';
 import { fromStatuses } from '../core/message.js';
 import type { MessagePolicyInfo, PolicyRule, Refusal } from '../policy/index.js';
@@ -37,6 +37,11 @@ export interface AcceptItem {
   respond?: ((refused: ReadonlyMap<string, Refusal>) => string) | undefined;
   /** What the policy rules may know beyond the rows (template category; bypass for STOP replies). */
   policy?: MessagePolicyInfo | undefined;
+  /**
+   * The caller's own writes in the accepting transaction, after the messages are inserted (a
+   * campaign marks its recipients sent); throwing rolls the whole accept back.
+   */
+  within?: ((trx: Transaction<Database>) => Promise<void>) | undefined;
 }
 
 /** `replay`: the same key was used before; answer with what we answered then. */
@@ -152,6 +157,7 @@ export class MessageRepo {
           created_at: m.created_at,
         })),
       );
+      for (const item of accepted) await item.within?.(trx);
       for (const [i, item] of accepted.entries()) {
         if (!item.idempotency || !item.respond) continue;
         const rejected = (acceptedResults[i] as Extract<AcceptResult, { kind: 'accepted' }>).refused;
