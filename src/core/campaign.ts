@@ -127,3 +127,35 @@ export function nextInWindow(at: number, tz: string, start: number, end: number)
   // Back to the start of the current minute, then forward to the opening minute.
   return at - (at % 60_000) + wait * 60_000;
 }
+
+/** Offset of `tz` from UTC at `at`, in ms (Rome in winter: +3,600,000). */
+export function zoneOffset(at: number, tz: string): number {
+  const f = new Intl.DateTimeFormat('en-US', {
+    timeZone: tz,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  });
+  const p: Record<string, number> = {};
+  for (const part of f.formatToParts(at)) if (part.type !== 'literal') p[part.type] = Number(part.value);
+  const asUtc = Date.UTC(p.year ?? 1970, (p.month ?? 1) - 1, p.day ?? 1, p.hour ?? 0, p.minute ?? 0, p.second ?? 0);
+  return asUtc - (at - (at % 1000));
+}
+
+/**
+ * An ISO date-time: with `Z` or an offset it is that instant; without one (`2026-12-01T09:00`)
+ * it is wall-clock time in `tz`. NaN when unreadable.
+ */
+export function parseZonedTime(s: string, tz: string): number {
+  if (/(Z|[+-]\d\d:?\d\d)$/i.test(s.trim())) return Date.parse(s);
+  const wall = Date.parse(`${s.trim()}Z`);
+  if (!Number.isFinite(wall)) return NaN;
+  // Two rounds: the offset at the guess, then at the corrected time (right across DST changes).
+  let at = wall - zoneOffset(wall, tz);
+  at = wall - zoneOffset(at, tz);
+  return at;
+}

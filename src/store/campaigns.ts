@@ -113,8 +113,8 @@ export class CampaignRepo {
         await sql`insert into campaign_recipients (campaign_id, not_before, number, seq, vars, message_id, error_code)
           select ${common}, c.number, 0, null, null, null from contacts c
           where c.owner_id = ${ownerId}
-            and (${like}::text is null or c.number like ${like} or lower(c.name) like ${like})
-            and (${tag}::text is null or c.tags like ${tag})
+            and (cast(${like} as text) is null or c.number like ${like} or lower(c.name) like ${like})
+            and (cast(${tag} as text) is null or c.tags like ${tag})
           on conflict do nothing`.execute(trx);
         break;
       }

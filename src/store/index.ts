@@ -11,6 +11,8 @@ import { StatsRepo } from './stats.js';
 import { RetentionRepo } from './retention.js';
 import { SmppOutboxRepo } from './smpp-outbox.js';
 import { ContactRepo, InboundRepo, KeywordRepo, OptOutRepo } from './inbound.js';
+import { ContactBook } from './contacts.js';
+import { CampaignRepo } from './campaigns.js';
 
 export interface Store {
   db: Db;
@@ -29,6 +31,9 @@ export interface Store {
   stats: StatsRepo;
   retention: RetentionRepo;
   smppOutbox: SmppOutboxRepo;
+  /** The address book: contacts with their details, groups, imports (migration 016). */
+  book: ContactBook;
+  campaigns: CampaignRepo;
   close(): Promise<void>;
 }
 
@@ -51,6 +56,8 @@ export function createStore(db: Db): Store {
     stats: new StatsRepo(db.kysely, db.caps),
     retention: new RetentionRepo(db.kysely),
     smppOutbox: new SmppOutboxRepo(db.kysely, db.dialect),
+    book: new ContactBook(db),
+    campaigns: new CampaignRepo(db.kysely, db.caps),
     close: () => db.close(),
   };
 }
