@@ -142,7 +142,14 @@ export function zoneOffset(at: number, tz: string): number {
   });
   const p: Record<string, number> = {};
   for (const part of f.formatToParts(at)) if (part.type !== 'literal') p[part.type] = Number(part.value);
-  const asUtc = Date.UTC(p.year ?? 1970, (p.month ?? 1) - 1, p.day ?? 1, p.hour ?? 0, p.minute ?? 0, p.second ?? 0);
+  const asUtc = Date.UTC(
+    p.year ?? 1970,
+    (p.month ?? 1) - 1,
+    p.day ?? 1,
+    p.hour ?? 0,
+    p.minute ?? 0,
+    p.second ?? 0,
+  );
   return asUtc - (at - (at % 1000));
 }
 

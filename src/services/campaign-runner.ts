@@ -30,7 +30,12 @@ export interface RunnerOptions {
   maxBatch: number;
 }
 
-export const RUNNER_DEFAULTS: RunnerOptions = { leaseMs: 15_000, maxCampaigns: 4, pollMs: 1_000, maxBatch: 500 };
+export const RUNNER_DEFAULTS: RunnerOptions = {
+  leaseMs: 15_000,
+  maxCampaigns: 4,
+  pollMs: 1_000,
+  maxBatch: 500,
+};
 
 /** Shortest pause between two batches: at 200 msg/s, batches of 10 every 50 ms. */
 const MIN_STEP_MS = 50;
@@ -140,7 +145,8 @@ export class CampaignRunner {
       finished_at: null,
     };
     const fired = await this.store.campaigns.fireOccurrence(parent, claim, child, next, now);
-    if (fired) this.logger.info({ campaign: parent.id, child: child.id, occurrence }, 'recurring campaign fired');
+    if (fired)
+      this.logger.info({ campaign: parent.id, child: child.id, occurrence }, 'recurring campaign fired');
   }
 
   private async run(c: CampaignRow, claim: string): Promise<void> {
@@ -209,7 +215,12 @@ export class CampaignRunner {
   }
 
   /** One batch: messages accepted and recipients marked in one transaction, fenced by the claim. */
-  private async commit(c: CampaignRow, claim: string, principal: Principal, due: DueRecipient[]): Promise<void> {
+  private async commit(
+    c: CampaignRow,
+    claim: string,
+    principal: Principal,
+    due: DueRecipient[],
+  ): Promise<void> {
     const rows: NewMessage[] = [];
     const marks: { number: string; messageId: string | null; errorCode: string | null }[] = [];
     const base = {
@@ -223,14 +234,19 @@ export class CampaignRunner {
       : [{ numbers: due.map((r) => r.number), text: c.text }];
     for (const input of inputs) {
       try {
-        const built = await this.messages.prepare(principal, { ...base, to: input.numbers, text: input.text });
+        const built = await this.messages.prepare(principal, {
+          ...base,
+          to: input.numbers,
+          text: input.text,
+        });
         const got = new Set(built.map((m) => m.to));
         for (const m of built) {
           m.batch_id = c.id;
           rows.push(m);
           marks.push({ number: m.to, messageId: m.id, errorCode: null });
         }
-        for (const n of input.numbers) if (!got.has(n)) marks.push({ number: n, messageId: null, errorCode: 'invalid_number' });
+        for (const n of input.numbers)
+          if (!got.has(n)) marks.push({ number: n, messageId: null, errorCode: 'invalid_number' });
       } catch (err) {
         if (!(err instanceof ApiError)) throw err;
         for (const n of input.numbers) marks.push({ number: n, messageId: null, errorCode: err.code });

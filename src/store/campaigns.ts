@@ -145,6 +145,16 @@ export class CampaignRepo {
     return Number(r.n);
   }
 
+  async countActive(ownerId: string): Promise<number> {
+    const r = await this.db
+      .selectFrom('campaigns')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('owner_id', '=', ownerId)
+      .where('status', 'not in', ['completed', 'canceled'])
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
   byId(id: string, ownerId?: string): Promise<CampaignRow | undefined> {
     let q = this.db.selectFrom('campaigns').selectAll().where('id', '=', id);
     if (ownerId) q = q.where('owner_id', '=', ownerId);
@@ -163,7 +173,14 @@ export class CampaignRepo {
    * Moves a campaign to `to` if the transition table allows it from where it is. Pause and
    * cancel drop the lease: the runner holding it finds out at its next commit (fenced).
    */
-  async move(id: string, ownerId: string | undefined, to: CampaignStatus, now: number, nextRunAt?: number): Promise<boolean> {
+  async move(
+    id: string,
+    ownerId: string | undefined,
+    to: CampaignStatus,
+    now: number,
+    nextRunAt?: number,
+    from: readonly CampaignStatus[] = campaignFrom(to),
+  ): Promise<boolean> {
     let q = this.db
       .updateTable('campaigns')
       .set({
@@ -175,7 +192,11 @@ export class CampaignRepo {
         ...(to === 'canceled' || to === 'completed' ? { finished_at: now } : {}),
       })
       .where('id', '=', id)
-      .where('status', 'in', campaignFrom(to));
+      .where(
+        'status',
+        'in',
+        campaignFrom(to).filter((s) => from.includes(s)),
+      );
     if (ownerId) q = q.where('owner_id', '=', ownerId);
     const r = await q.executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
@@ -214,7 +235,9 @@ export class CampaignRepo {
         if (done.length > 0) {
           await trx
             .insertInto('message_events')
-            .values(done.map((r) => event(r.id, r.owner_id, 'canceled', null, 'campaign canceled', null, now)))
+            .values(
+              done.map((r) => event(r.id, r.owner_id, 'canceled', null, 'campaign canceled', null, now)),
+            )
             .execute();
         }
       });
@@ -264,7 +287,14 @@ export class CampaignRepo {
   }
 
   /** Inside an accepting transaction: fails (rolling it back) unless this claim still runs the campaign. */
-  async fence(trx: Transaction<Database>, id: string, token: string, leaseMs: number, done: number, now: number): Promise<void> {
+  async fence(
+    trx: Transaction<Database>,
+    id: string,
+    token: string,
+    leaseMs: number,
+    done: number,
+    now: number,
+  ): Promise<void> {
     const r = await trx
       .updateTable('campaigns')
       .set({
@@ -315,8 +345,19 @@ export class CampaignRepo {
   due(c: CampaignRow, now: number, limit: number): Promise<DueRecipient[]> {
     return this.db
       .selectFrom('campaign_recipients as r')
-      .leftJoin('contacts as c', (j) => j.on('c.owner_id', '=', c.owner_id).onRef('c.number', '=', 'r.number'))
-      .select(['r.number', 'r.seq', 'r.vars', 'r.not_before', 'c.name', 'c.language', 'c.time_zone', 'c.fields'])
+      .leftJoin('contacts as c', (j) =>
+        j.on('c.owner_id', '=', c.owner_id).onRef('c.number', '=', 'r.number'),
+      )
+      .select([
+        'r.number',
+        'r.seq',
+        'r.vars',
+        'r.not_before',
+        'c.name',
+        'c.language',
+        'c.time_zone',
+        'c.fields',
+      ])
       .where('r.campaign_id', '=', c.id)
       .where('r.message_id', 'is', null)
       .where('r.error_code', 'is', null)
@@ -355,7 +396,13 @@ export class CampaignRepo {
   }
 
   /** Hands the campaign back: completed, or scheduled again for `nextRunAt`. Fenced by the token. */
-  async release(id: string, token: string, to: 'completed' | 'scheduled', now: number, nextRunAt?: number): Promise<boolean> {
+  async release(
+    id: string,
+    token: string,
+    to: 'completed' | 'scheduled',
+    now: number,
+    nextRunAt?: number,
+  ): Promise<boolean> {
     const r = await this.db
       .updateTable('campaigns')
       .set({
@@ -406,7 +453,13 @@ export class CampaignRepo {
         .onConflict((oc) => oc.columns(['parent_id', 'occurrence_at']).doNothing())
         .executeTakeFirst();
       if (Number(ins.numInsertedOrUpdatedRows ?? 0) !== 1) return false;
-      const n = await this.materialize(trx, child.id, child.owner_id, JSON.parse(child.audience) as Audience, now);
+      const n = await this.materialize(
+        trx,
+        child.id,
+        child.owner_id,
+        JSON.parse(child.audience) as Audience,
+        now,
+      );
       await trx.updateTable('campaigns').set({ recipients_total: n }).where('id', '=', child.id).execute();
       return true;
     });
@@ -442,7 +495,15 @@ export class CampaignRepo {
     return this.db
       .selectFrom('campaign_recipients as r')
       .leftJoin('messages as m', 'm.id', 'r.message_id')
-      .select(['r.number', 'r.message_id', 'm.status', 'm.error_code', 'r.error_code as skip_code', 'm.sent_at', 'm.final_at'])
+      .select([
+        'r.number',
+        'r.message_id',
+        'm.status',
+        'm.error_code',
+        'r.error_code as skip_code',
+        'm.sent_at',
+        'm.final_at',
+      ])
       .where('r.campaign_id', '=', id)
       .where('r.number', '>', afterNumber)
       .orderBy('r.number')

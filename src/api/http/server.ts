@@ -30,6 +30,10 @@ import { createMetrics, opsRoutes } from './routes/ops.js';
 import { reportRoutes } from './routes/reports.js';
 import { seedRoutes } from './routes/seed.js';
 import { sessionRoutes } from './routes/session.js';
+import { contactRoutes } from './routes/contacts.js';
+import { campaignRoutes } from './routes/campaigns.js';
+import type { CampaignService } from '../../services/campaigns.js';
+import type { CountryCode } from 'libphonenumber-js';
 
 export interface HttpDeps extends OpsDeps {
   auth: AuthService;
@@ -44,6 +48,10 @@ export interface HttpDeps extends OpsDeps {
   limits: Config['http'];
   /** Checks webhook, callback and forward URLs when they are set. */
   urlGuard?: UrlGuard | undefined;
+  /** Contacts and campaigns (issue 15). */
+  campaigns?: CampaignService | undefined;
+  defaultRegion?: CountryCode | undefined;
+  maxImportBytes?: number | undefined;
 }
 
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
@@ -187,6 +195,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   seedRoutes(app, deps);
   kannelRoutes(app, deps);
   sessionRoutes(app, deps);
+  contactRoutes(app, deps);
+  if (deps.campaigns) campaignRoutes(app, { store: deps.store, campaigns: deps.campaigns });
   opsRoutes(app, { ...deps, metricsToken: limits.metricsToken }, metrics);
   await registerDashboard(app, deps.webDir);
   return app;
