@@ -42,8 +42,8 @@ export function isCampaignStatus(s: string): s is CampaignStatus {
   return (CAMPAIGN_STATUSES as readonly string[]).includes(s);
 }
 
-/** `{name}`, `{first name}`, `{field_1}`: a variable is a name in braces. */
-const VARIABLE = /\{([A-Za-z_][\w .-]{0,63})\}/g;
+/** `{name}`, `{first name}`, `{città}`: a variable is a name (letters first) in braces. */
+const VARIABLE = /\{([\p{L}_][\p{L}\p{N}_ .-]{0,63})\}/gu;
 
 /** The variable names a text uses. */
 export function variablesOf(text: string): string[] {

@@ -8,7 +8,7 @@
  */
 import { Cron } from 'croner';
 import type { Logger } from 'pino';
-import { nextInWindow, renderText } from '../core/campaign.js';
+import { nextInWindow, renderText, variablesOf } from '../core/campaign.js';
 import { ApiError } from '../core/errors.js';
 import { zoneOfNumber } from '../core/number-zone.js';
 import type { CampaignRow, DueRecipient } from '../store/campaigns.js';
@@ -228,7 +228,7 @@ export class CampaignRunner {
       channelId: c.channel_id ?? undefined,
       clientRef: `campaign:${c.id}`,
     };
-    const personal = /\{[A-Za-z_]/.test(c.text);
+    const personal = variablesOf(c.text).length > 0;
     const inputs = personal
       ? due.map((r) => ({ numbers: [r.number], text: renderText(c.text, valuesOf(r)).text }))
       : [{ numbers: due.map((r) => r.number), text: c.text }];

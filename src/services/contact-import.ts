@@ -12,7 +12,7 @@ import type { CountryCode } from 'libphonenumber-js';
 import { HEADER_NAMES, looksLikeHeader, sniffDelimiter } from '../core/csv-sniff.js';
 import { isTimeZone } from '../core/campaign.js';
 import { ApiError } from '../core/errors.js';
-import { normalizeNumber } from '../core/phone.js';
+import { NumberNormalizer } from '../core/phone-cache.js';
 import type { ContactBook, ContactInput, RefusedRow } from '../store/contacts.js';
 
 /** Rows per transaction: 2,000 upserts took ~15 ms on SQLite, short enough not to stall sends. */
@@ -83,7 +83,6 @@ export class ContactImporter {
           delimiter,
           bom: true,
           info: true,
-          raw: true,
           relax_column_count: true,
           skip_empty_lines: true,
           skip_records_with_error: true,
@@ -102,11 +101,8 @@ export class ContactImporter {
         }),
       );
       let columns: Column[] | undefined;
-      for await (const rec of parser as AsyncIterable<{
-        record: string[];
-        info: { lines: number };
-        raw: string;
-      }>) {
+      const numbers = new NumberNormalizer(opts.defaultRegion);
+      for await (const rec of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
         const cells = rec.record;
         if (!columns) {
           const header = opts.header ?? looksLikeHeader(cells);
@@ -123,10 +119,10 @@ export class ContactImporter {
           if (header) continue;
         }
         total++;
-        const row = toContact(cells, columns, opts.defaultRegion);
+        const row = toContact(cells, columns, numbers);
         if ('reason' in row) {
           refusedTotal++;
-          refused.push({ line: rec.info.lines, reason: row.reason, raw: clip(rec.raw) });
+          refused.push({ line: rec.info.lines, reason: row.reason, raw: clip(cells.join(delimiter)) });
         } else {
           batch.push(row);
         }
@@ -187,7 +183,7 @@ function mapHeader(cells: readonly string[], mapping?: Readonly<Record<string, T
 function toContact(
   cells: readonly string[],
   columns: readonly Column[],
-  region: CountryCode | undefined,
+  numbers: NumberNormalizer,
 ): ContactInput | { reason: string } {
   const c: ContactInput = { number: '' };
   let fields: Record<string, string> | undefined;
@@ -198,7 +194,7 @@ function toContact(
       return { reason: `The value of "${col.name}" is longer than ${MAX_VALUE} characters.` };
     switch (col.target) {
       case 'number': {
-        const n = normalizeNumber(v, region);
+        const n = numbers.normalize(v);
         if (!n.ok) return { reason: n.reason };
         c.number = n.e164;
         break;

@@ -75,7 +75,23 @@ export class ContactBook {
   /** Creates or updates contacts (last one wins for a number given twice) and adds them to a group. */
   async upsertMany(ownerId: string, input: readonly ContactInput[], groupId?: string): Promise<void> {
     const byNumber = new Map<string, ContactInput>();
-    for (const c of input) byNumber.set(c.number, c);
+    // The same number twice in a chunk is merged as the upsert merges it with a stored contact.
+    for (const c of input) {
+      const prior = byNumber.get(c.number);
+      byNumber.set(
+        c.number,
+        prior
+          ? {
+              number: c.number,
+              name: c.name ?? prior.name,
+              language: c.language ?? prior.language,
+              timeZone: c.timeZone ?? prior.timeZone,
+              fields: c.fields && Object.keys(c.fields).length > 0 ? c.fields : prior.fields,
+              tags: c.tags && c.tags.length > 0 ? c.tags : prior.tags,
+            }
+          : c,
+      );
+    }
     const now = Date.now();
     const rows = [...byNumber.values()].map((c) => [
       ownerId,
