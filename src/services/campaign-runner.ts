@@ -195,7 +195,6 @@ export class CampaignRunner {
       }
       sent += ready.length;
       renewedAt = Date.now();
-      await sleep(MIN_STEP_MS);
     }
   }
 

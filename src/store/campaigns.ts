@@ -309,23 +309,28 @@ export class CampaignRepo {
     if (Number(r.numUpdatedRows) !== 1) throw new LeaseLost();
   }
 
-  /** Marks recipients done (their message id, or the code that kept them from getting one). */
+  /**
+   * Marks recipients done (their message id, or the code that kept them from getting one), in
+   * one statement per 500: a row per recipient cost a round trip each on PostgreSQL (the run fell
+   * to 139 msg/s under a 200 msg/s cap on the loaded test box).
+   */
   async markRecipients(
     trx: Transaction<Database>,
     id: string,
     rows: readonly { number: string; messageId: string | null; errorCode: string | null }[],
   ): Promise<void> {
-    for (const r of rows) {
-      const u = await trx
-        .updateTable('campaign_recipients')
-        .set({ message_id: r.messageId, error_code: r.errorCode })
-        .where('campaign_id', '=', id)
-        .where('number', '=', r.number)
-        .where('message_id', 'is', null)
-        .where('error_code', 'is', null)
-        .executeTakeFirst();
-      // Another claim already turned this recipient into a message: never a second one.
-      if (Number(u.numUpdatedRows) !== 1) throw new LeaseLost();
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      const chunk = rows.slice(i, i + CHUNK);
+      // VALUES columns are column1.. on both databases; UPDATE … FROM on both (SQLite ≥ 3.33).
+      const values = sql.join(
+        chunk.map((r) => sql`(cast(${r.number} as text), cast(${r.messageId} as text), cast(${r.errorCode} as text))`),
+      );
+      const res = await sql`update campaign_recipients set message_id = v.column2, error_code = v.column3
+        from (values ${values}) as v
+        where campaign_recipients.campaign_id = ${id} and campaign_recipients.number = v.column1
+          and campaign_recipients.message_id is null and campaign_recipients.error_code is null`.execute(trx);
+      // Another claim already turned one of them into a message: never a second one.
+      if (Number(res.numAffectedRows ?? 0) !== chunk.length) throw new LeaseLost();
     }
   }
 

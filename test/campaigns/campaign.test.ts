@@ -37,7 +37,8 @@ describe.each(backends)('campaigns ($name)', ({ env }) => {
   beforeAll(async () => {
     const e = await env();
     drop = e.drop;
-    t = await startTestApp(e.env);
+    // Failed submits are retried after 50 ms, not 15 s, so the follow-up test sees final statuses soon.
+    t = await startTestApp({ ...e.env, SMSGW_RETRY_BASE_MS: '50' });
     const ch = await t.call('GET', '/v1/channels');
     await t.call('PATCH', `/v1/channels/${ch.body.data[0].id}`, {
       body: { config: { latencyMs: 1, deliveryDelayMs: 50, successRate: 1 }, max_in_flight: 500 },
