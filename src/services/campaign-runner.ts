@@ -49,6 +49,7 @@ export class CampaignRunner {
   private readonly active = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
+  private started = false;
   private ticking: Promise<void> | undefined;
   private readonly token = newId();
 
@@ -62,13 +63,15 @@ export class CampaignRunner {
   ) {}
 
   start(): void {
+    this.started = true;
     this.stopping = false;
     this.schedule(0);
   }
 
   /** Something changed (a campaign created or resumed): look now. */
   poke(): void {
-    if (!this.stopping) this.schedule(0);
+    // Not started (tests driving tick() with a fake clock): no timer of its own.
+    if (this.started && !this.stopping) this.schedule(0);
   }
 
   async stop(): Promise<void> {

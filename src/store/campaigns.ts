@@ -323,7 +323,9 @@ export class CampaignRepo {
       const chunk = rows.slice(i, i + CHUNK);
       // VALUES columns are column1.. on both databases; UPDATE … FROM on both (SQLite ≥ 3.33).
       const values = sql.join(
-        chunk.map((r) => sql`(cast(${r.number} as text), cast(${r.messageId} as text), cast(${r.errorCode} as text))`),
+        chunk.map(
+          (r) => sql`(cast(${r.number} as text), cast(${r.messageId} as text), cast(${r.errorCode} as text))`,
+        ),
       );
       const res = await sql`update campaign_recipients set message_id = v.column2, error_code = v.column3
         from (values ${values}) as v
