@@ -15,6 +15,7 @@ import type { Store } from '../store/index.js';
 import { backupSqlite, restoreSqlite } from '../store/backup.js';
 import { monthOf } from '../store/ids.js';
 import { sqlitePathFor } from '../store/index.js';
+import { registerCampaignCommands } from './campaigns.js';
 
 const program = new Command('smsgw').description('Self-hosted SMS gateway').showHelpAfterError();
 
@@ -397,6 +398,8 @@ program
     const { probeModems } = await import('../channels/modem/probe.js');
     print(await probeModems(ports.length ? ports : undefined));
   });
+
+registerCampaignCommands(program, withStore);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const msg = err instanceof ApiError ? `${err.code}: ${err.message}` : (err as Error).message;
