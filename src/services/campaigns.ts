@@ -258,10 +258,8 @@ export class CampaignService {
     if (!c) throw new ApiError('not_found', 'No such campaign.');
     const now = this.clock();
     const to: CampaignStatus = action === 'pause' ? 'paused' : action === 'cancel' ? 'canceled' : 'scheduled';
-    const next =
-      action === 'resume' || action === 'start'
-        ? Math.max(now, c.cron ? (c.next_run_at ?? now) : now)
-        : undefined;
+    // A resumed campaign keeps its schedule (send_at, the next occurrence, a window's opening).
+    const next = action === 'resume' || action === 'start' ? Math.max(now, c.next_run_at ?? now) : undefined;
     // Resume only what was paused, start only a draft (a running campaign is not "resumed").
     const from: CampaignStatus[] | undefined =
       action === 'resume' ? ['paused'] : action === 'start' ? ['draft'] : undefined;
