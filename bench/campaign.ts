@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   const pid = gw.proc.pid as number;
   try {
     const ch = await api(gw.url, KEY, 'GET', '/v1/channels');
-    const channel = (ch.body as { data: { id: string }[] }).data[0]?.id as string;
+    const channel = (ch as { data: { id: string }[] }).data[0]?.id as string;
     await api(gw.url, KEY, 'PATCH', `/v1/channels/${channel}`, {
       config: { latencyMs: 0, deliveryDelayMs: 100, successRate: 1 },
       max_in_flight: 1000,
@@ -83,12 +83,12 @@ async function main(): Promise<void> {
       rate: 10_000,
     });
     const createS = (performance.now() - t0) / 1000;
-    const id = (c.body as { id: string }).id;
+    const id = (c as { id: string }).id;
     let done = 0;
     while (done < N) {
       await new Promise((r) => setTimeout(r, 1000));
       const v = await api(gw.url, KEY, 'GET', `/v1/campaigns/${id}`);
-      done = (v.body as { progress: { done: number } }).progress.done;
+      done = (v as { progress: { done: number } }).progress.done;
       process.stdout.write(`\r  campaign: ${done}/${N}`);
     }
     const campaignS = (performance.now() - t0) / 1000;
