@@ -71,8 +71,11 @@ async function main(): Promise<void> {
     const report = (await res.json()) as { rows_imported: number; group_id: string };
     const importS = (performance.now() - t0) / 1000;
     const importRss = sampler.stop();
-    if (report.rows_imported !== N) throw new Error(`imported ${report.rows_imported} of ${N}: ${JSON.stringify(report)}`);
-    console.log(`import: ${N} rows in ${importS.toFixed(1)} s = ${(N / importS).toFixed(0)} rows/s, peak RSS ${importRss.toFixed(0)} MB`);
+    if (report.rows_imported !== N)
+      throw new Error(`imported ${report.rows_imported} of ${N}: ${JSON.stringify(report)}`);
+    console.log(
+      `import: ${N} rows in ${importS.toFixed(1)} s = ${(N / importS).toFixed(0)} rows/s, peak RSS ${importRss.toFixed(0)} MB`,
+    );
 
     sampler = rssSampler(pid);
     t0 = performance.now();
@@ -93,7 +96,9 @@ async function main(): Promise<void> {
     }
     const campaignS = (performance.now() - t0) / 1000;
     const campaignRss = sampler.stop();
-    console.log(`\ncampaign: ${N} messages accepted in ${campaignS.toFixed(1)} s = ${(N / campaignS).toFixed(0)} msg/s (create + recipients: ${createS.toFixed(1)} s), peak RSS ${campaignRss.toFixed(0)} MB`);
+    console.log(
+      `\ncampaign: ${N} messages accepted in ${campaignS.toFixed(1)} s = ${(N / campaignS).toFixed(0)} msg/s (create + recipients: ${createS.toFixed(1)} s), peak RSS ${campaignRss.toFixed(0)} MB`,
+    );
     const load1 = loadavg()[0] as number;
 
     writeSection(

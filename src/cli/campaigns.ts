@@ -23,7 +23,7 @@ async function ownerOf(store: Store, login: string): Promise<string> {
   return u.id;
 }
 
-function summary(v: Record<string, any>): string {
+function summary(v: Record<string, unknown>): string {
   const p = v.progress as {
     total: number;
     done: number;
@@ -32,7 +32,7 @@ function summary(v: Record<string, any>): string {
     eta_seconds: number | null;
   };
   const eta = p.eta_seconds === null ? '' : ` eta ${p.eta_seconds}s`;
-  return `${v.id}  ${String(v.status).padEnd(9)}  ${p.done}/${p.total}  ${p.rate} msg/s${eta}  ${v.name}`;
+  return `${String(v.id)}  ${String(v.status).padEnd(9)}  ${p.done}/${p.total}  ${p.rate} msg/s${eta}  ${String(v.name)}`;
 }
 
 export function registerCampaignCommands(program: Command, withStore: WithStore): void {
