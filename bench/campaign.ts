@@ -86,7 +86,7 @@ async function main(): Promise<void> {
       rate: 10_000,
     });
     const createS = (performance.now() - t0) / 1000;
-    const id = (c as { id: string }).id;
+    if (!(c as { id?: string }).id) throw new Error(`campaign not created: ${JSON.stringify(c)}`);
     let done = 0;
     while (done < N) {
       await new Promise((r) => setTimeout(r, 1000));
