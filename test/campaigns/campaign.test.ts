@@ -213,6 +213,29 @@ describe.each(backends)('campaigns ($name)', ({ env }) => {
     }
   }, 90_000);
 
+  it('sends to a filter over contacts (a tag), skipping opted-out numbers as the policy refuses them', async () => {
+    for (const [number, tags] of [
+      ['+393490000001', ['vip']],
+      ['+393490000002', ['vip', 'rome']],
+      ['+393490000003', ['other']],
+    ] as const) {
+      expect((await t.call('POST', '/v1/contacts', { body: { number, tags } })).status).toBe(201);
+    }
+    const admin = (await t.app.store.users.byLogin('admin'))!;
+    await t.app.store.optOuts.add(admin.id, '+393490000002', 'STOP');
+    const r = await t.call('POST', '/v1/campaigns', {
+      body: { text: 'VIP', audience: { contacts: { tag: 'vip' } }, rate: 100 },
+    });
+    expect(r.body.progress.total).toBe(2);
+    const v = await done(r.body.id);
+    const msgs = await messagesOf(r.body.id);
+    expect(msgs.map((m) => [m.to, m.status === 'rejected' ? 'rejected' : 'ok']).sort()).toEqual([
+      ['+393490000001', 'ok'],
+      ['+393490000002', 'rejected'],
+    ]);
+    expect(v.progress.by_status.rejected).toBe(1);
+  });
+
   it('refuses bad input with a code and the field; another user sees nothing', async () => {
     const bad = [
       [{ text: 'x', audience: {} }, 'audience'],
