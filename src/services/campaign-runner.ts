@@ -14,6 +14,7 @@ import { zoneOfNumber } from '../core/number-zone.js';
 import type { CampaignRow, DueRecipient } from '../store/campaigns.js';
 import { LeaseLost } from '../store/campaigns.js';
 import { newId } from '../store/ids.js';
+import { yieldLoop } from '../store/slices.js';
 import type { Store } from '../store/index.js';
 import type { NewMessage } from '../store/schema.js';
 import type { Principal } from './auth.js';
@@ -198,6 +199,9 @@ export class CampaignRunner {
       }
       sent += ready.length;
       renewedAt = Date.now();
+      // better-sqlite3 answers synchronously: a runner below its cap would chain batches in
+      // microtasks and starve HTTP (the 1M bench's poll waited 300 s). Let I/O in between.
+      await yieldLoop();
     }
   }
 
