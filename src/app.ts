@@ -23,6 +23,8 @@ import { AuthService } from './services/auth.js';
 import { Housekeeper } from './services/housekeeping.js';
 import { MessageService } from './services/messages.js';
 import { OtpService } from './services/otp.js';
+import { CampaignRunner, RUNNER_DEFAULTS } from './services/campaign-runner.js';
+import { CAMPAIGN_LIMITS, CampaignService } from './services/campaigns.js';
 import { apiKeyFromChosen, hashPassword, mintApiKey, randomPassword } from './services/secrets.js';
 import type { Store } from './store/index.js';
 import { createStore, openDb, sqlitePathFor } from './store/index.js';
@@ -39,6 +41,8 @@ export interface App {
   webhooks: WebhookWorker;
   inbound: InboundService;
   housekeeper: Housekeeper;
+  campaigns: CampaignService;
+  campaignRunner: CampaignRunner;
   /** The SMPP server face, when SMSGW_SMPP_PORT is not 0. */
   smpp?: SmppServer | undefined;
   /** The SMTP face (e-mail to SMS), when SMSGW_SMTP_PORT is not 0. */
@@ -177,8 +181,17 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
   // The event fan-out queues SMPP receipts with the webhooks; the SMPP face sends them.
   webhooks.onFannedOut = () => smpp?.outbox.poke();
   inbound.onStored = () => smpp?.outbox.poke();
+  const campaigns = new CampaignService(store, { ...CAMPAIGN_LIMITS, defaultRegion: config.defaultRegion });
+  const campaignRunner = new CampaignRunner(store, messages, logger.child({ part: 'campaigns' }), {
+    ...RUNNER_DEFAULTS,
+    leaseMs: config.campaignLeaseMs,
+  });
+  campaigns.onChange = () => campaignRunner.poke();
   let ready = false;
   const http = await buildHttpServer({
+    campaigns,
+    defaultRegion: config.defaultRegion,
+    maxImportBytes: config.importMaxBytes,
     store,
     registry,
     dispatcher,
@@ -210,6 +223,7 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
   await leases.start();
   await dispatcher.start(store.db.caps.exclusiveNode);
   webhooks.start();
+  campaignRunner.start();
   const housekeeper = new Housekeeper(store, config.retention, logger.child({ part: 'housekeeping' }));
   housekeeper.start();
   if (smpp && config.smppPort > 0) {
@@ -255,6 +269,8 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
     webhooks,
     inbound,
     housekeeper,
+    campaigns,
+    campaignRunner,
     smpp,
     smtp,
     http,
@@ -271,6 +287,7 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
       clearTimeout(force);
       await smpp?.close();
       await smtp?.close(config.shutdownGraceMs);
+      await campaignRunner.stop();
       await messages.drain();
       unwire();
       offLeaseMoves();

@@ -51,6 +51,10 @@ export interface Config {
   };
   /** First webhook retry delay (ms); doubles per attempt, retried for 24 h. */
   webhookRetryBaseMs: number;
+  /** Campaigns (issue 15): a campaign whose node stops renewing its lease is taken over after this. */
+  campaignLeaseMs: number;
+  /** Largest contact import body (bytes). */
+  importMaxBytes: number;
   /** On shutdown, HTTP connections still open after this (a client that stopped reading) are cut. */
   shutdownGraceMs: number;
   /** Validity when the request gives none: 48 h, the common SMSC default. */
@@ -226,6 +230,8 @@ const DEFAULTS: Omit<Config, 'nodeId'> = {
     channelLeaseMs: 6_000,
   },
   webhookRetryBaseMs: 10_000,
+  campaignLeaseMs: 15_000,
+  importMaxBytes: 256 * 1024 * 1024,
   shutdownGraceMs: 10_000,
   defaultValidityMinutes: 2880,
   maxSegments: 15,
@@ -474,6 +480,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     sqliteSynchronous: sync,
     userRateLimit: int(env, 'SMSGW_USER_RATE_LIMIT', base.userRateLimit, 0, 1_000_000),
     webhookRetryBaseMs: int(env, 'SMSGW_WEBHOOK_RETRY_BASE_MS', base.webhookRetryBaseMs, 0, 3_600_000),
+    campaignLeaseMs: int(env, 'SMSGW_CAMPAIGN_LEASE_MS', base.campaignLeaseMs, 1_000, 600_000),
+    importMaxBytes: int(env, 'SMSGW_IMPORT_MAX_BYTES', base.importMaxBytes, 1_024, 4 * 1024 * 1024 * 1024),
     shutdownGraceMs: int(env, 'SMSGW_SHUTDOWN_GRACE_MS', base.shutdownGraceMs, 0, 600_000),
     retention: {
       messagesDays: int(env, 'SMSGW_RETENTION_MESSAGES_DAYS', base.retention.messagesDays, 0, 36_500),

@@ -27,6 +27,7 @@ import { sqlitePathFor } from '../store/index.js';
 import { isFailure } from '../channels/modem/probe.js';
 import { registerPolicyCommands } from './policy.js';
 import { registerTemplateCommands } from './templates.js';
+import { registerCampaignCommands } from './campaigns.js';
 
 const program = new Command('smsgw')
   .description('Self-hosted SMS gateway')
@@ -623,6 +624,8 @@ program
 
 registerPolicyCommands(program, withStore, print);
 registerTemplateCommands(program, withStore, print);
+
+registerCampaignCommands(program, withStore);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const msg = err instanceof ApiError ? `${err.code}: ${err.message}` : (err as Error).message;

@@ -167,6 +167,26 @@ export class MessageService {
     return unpaid(result);
   }
 
+  /**
+   * For server-side jobs (campaigns): the validated rows of one input, not stored yet. Throws
+   * the same ApiErrors as `send` (no valid recipient, text too long...).
+   */
+  async prepare(principal: Principal, input: SendInput): Promise<NewMessage[]> {
+    if (input.channelId !== undefined) await this.checkChannel(principal, input.channelId);
+    return this.build(principal, input, await this.transliterates(principal.user.id)).rows;
+  }
+
+  /**
+   * Commits prepared rows in their own transaction (not group-committed: `item.within` may
+   * throw to roll back just this item), under the sending policy; wakes the dispatcher.
+   */
+  async commitPrepared(item: AcceptItem): Promise<Map<string, Refusal>> {
+    const [outcome] = await this.store.messages.acceptBatch([item]);
+    const refused = outcome?.kind === 'accepted' ? outcome.refused : new Map<string, Refusal>();
+    if (item.messages.length > refused.size) for (const l of this.listeners) l();
+    return refused;
+  }
+
   /** A pinned channel must exist and be usable by the sender, or the message could never leave. */
   private async checkChannel(principal: Principal, channelId: string): Promise<void> {
     const ch = await this.store.channels.byId(channelId);

@@ -25,6 +25,7 @@ import * as m012 from './migrations/012-dlr-callbacks.js';
 import * as m013 from './migrations/013-channel-leases.js';
 import * as m014 from './migrations/014-policy-lists.js';
 import * as m015 from './migrations/015-templates-consent.js';
+import * as m016 from './migrations/016-contacts-campaigns.js';
 import * as m017 from './migrations/017-otp.js';
 import * as m018 from './migrations/018-dlr-format.js';
 import * as m019 from './migrations/019-feed-tx.js';
@@ -129,6 +130,7 @@ const MIGRATIONS: Record<string, { up(db: Kysely<unknown>, dialect: Dialect): Pr
   '013-channel-leases': m013,
   '014-policy-lists': m014,
   '015-templates-consent': m015,
+  '016-contacts-campaigns': m016,
   '017-otp': m017,
   '018-dlr-format': m018,
   '019-feed-tx': m019,

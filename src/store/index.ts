@@ -17,6 +17,8 @@ import { ConsentRepo, PolicySettingsRepo } from './consents.js';
 import { TemplateRepo } from './templates.js';
 import { PolicyRepo } from './policy.js';
 import { ClusterRepo } from './cluster.js';
+import { ContactBook } from './contacts.js';
+import { CampaignRepo } from './campaigns.js';
 
 export interface Store {
   db: Db;
@@ -43,6 +45,9 @@ export interface Store {
   policy: PolicyRepo;
   /** Nodes and channel leases (issue 17). */
   cluster: ClusterRepo;
+  /** The address book: contacts with their details, groups, imports (migration 016). */
+  book: ContactBook;
+  campaigns: CampaignRepo;
   close(): Promise<void>;
 }
 
@@ -71,6 +76,8 @@ export function createStore(db: Db): Store {
     smppParts: new SmppPartsRepo(db.kysely),
     policy: new PolicyRepo(db.kysely),
     cluster: new ClusterRepo(db.kysely, db.caps),
+    book: new ContactBook(db),
+    campaigns: new CampaignRepo(db.kysely, db.caps),
     close: () => db.close(),
   };
   announceConfigWrites(store, db.notifier);

@@ -5,7 +5,7 @@
  */
 import type { ClaimScope } from './claim-scope.js';
 import { scopeCondition } from './claim-scope.js';
-import type { ExpressionBuilder, Kysely } from 'kysely';
+import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
 import { sql } from 'kysely';
 import type { FeedPosition } from '../core/feed-cursor.js';
 import { fromStatuses } from '../core/message.js';
@@ -43,6 +43,11 @@ export interface AcceptItem {
   respond?: ((refused: ReadonlyMap<string, Refusal>) => string) | undefined;
   /** What the policy rules may know beyond the rows (template category; bypass for STOP replies). */
   policy?: MessagePolicyInfo | undefined;
+  /**
+   * The caller's own writes in the accepting transaction, after the messages are inserted (a
+   * campaign marks its recipients sent); throwing rolls the whole accept back.
+   */
+  within?: ((trx: Transaction<Database>) => Promise<void>) | undefined;
 }
 
 /** `replay`: the same key was used before; answer with what we answered then. */
@@ -163,6 +168,7 @@ export class MessageRepo {
           created_at: m.created_at,
         })),
       );
+      for (const item of accepted) await item.within?.(trx);
       for (const [i, item] of accepted.entries()) {
         if (!item.idempotency || !item.respond) continue;
         const rejected = (acceptedResults[i] as Extract<AcceptResult, { kind: 'accepted' }>).refused;

@@ -274,8 +274,14 @@ export interface ContactsTable {
   /** JSON array of strings. */
   tags: string;
   updated_at: number;
-  /** IANA zone overriding the one derived from the number (quiet hours); migration 015. */
+  /** Migration 016: the address book. */
+  name?: string | null;
+  language?: string | null;
+  /** IANA zone (e.g. Europe/Rome) overriding the one derived from the number's country (migration 015). */
   time_zone?: string | null;
+  /** JSON object of custom fields (strings). */
+  fields?: string;
+  created_at?: number;
 }
 
 export interface OptOutsTable {
@@ -365,6 +371,85 @@ export interface CreditLedgerTable {
   created_at: number;
 }
 
+/** Migration 016: contact groups, imports, campaigns (store/contacts.ts, store/campaigns.ts). */
+export interface ContactGroupsTable {
+  id: string;
+  owner_id: string;
+  name: string;
+  created_at: number;
+}
+
+export interface GroupMembersTable {
+  group_id: string;
+  owner_id: string;
+  number: string;
+}
+
+export interface ContactImportsTable {
+  id: string;
+  owner_id: string;
+  group_id: string | null;
+  status: 'running' | 'done' | 'failed';
+  rows_total: number;
+  rows_imported: number;
+  rows_refused: number;
+  error: string | null;
+  created_at: number;
+  finished_at: number | null;
+}
+
+export interface ImportErrorsTable {
+  import_id: string;
+  line: number;
+  reason: string;
+  raw: string;
+}
+
+export interface CampaignsTable {
+  id: string;
+  owner_id: string;
+  name: string;
+  status: string;
+  text: string;
+  from: string | null;
+  channel_id: string | null;
+  template_id: string | null;
+  /** JSON: what the recipients were chosen from (kept to show and to copy for recurrences). */
+  audience: string;
+  time_zone: string;
+  send_at: number | null;
+  /** Minutes after local midnight, recipient time; both null: any time. */
+  window_start: number | null;
+  window_end: number | null;
+  /** Messages per second at most. */
+  rate: number;
+  /** Recurring: a cron expression in `time_zone`; the row is then a template firing children. */
+  cron: string | null;
+  parent_id: string | null;
+  occurrence_at: number | null;
+  next_run_at: number | null;
+  lease_owner: string | null;
+  lease_until: number | null;
+  recipients_total: number;
+  recipients_done: number;
+  /** Segments of the text (per-recipient variables may change it; an estimate). */
+  segments: number;
+  created_at: number;
+  updated_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+export interface CampaignRecipientsTable {
+  campaign_id: string;
+  number: string;
+  seq: number;
+  vars: string | null;
+  not_before: number;
+  message_id: string | null;
+  error_code: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   api_keys: ApiKeysTable;
@@ -400,6 +485,12 @@ export interface Database {
   frequency_counters: FrequencyCountersTable;
   prices: PricesTable;
   credit_ledger: CreditLedgerTable;
+  contact_groups: ContactGroupsTable;
+  group_members: GroupMembersTable;
+  contact_imports: ContactImportsTable;
+  import_errors: ImportErrorsTable;
+  campaigns: CampaignsTable;
+  campaign_recipients: CampaignRecipientsTable;
 }
 
 /** A user's OTP defaults (migration 017). */

@@ -43,6 +43,10 @@ import { templateRoutes } from './routes/templates.js';
 import { consentRoutes } from './routes/consents.js';
 import { smppCredentialRoutes } from './routes/smpp-credentials.js';
 import { policyRoutes } from './routes/policy.js';
+import { contactRoutes } from './routes/contacts.js';
+import { campaignRoutes } from './routes/campaigns.js';
+import type { CampaignService } from '../../services/campaigns.js';
+import type { CountryCode } from 'libphonenumber-js';
 
 export interface HttpDeps extends OpsDeps {
   auth: AuthService;
@@ -63,6 +67,10 @@ export interface HttpDeps extends OpsDeps {
   policy?: { lists: Config['lists']; defaultRegion?: Config['defaultRegion'] } | undefined;
   /** Nodes and channel leases for GET /v1/nodes (dispatch/leases.ts). */
   cluster?: NodeStatusSource | undefined;
+  /** Contacts and campaigns (issue 15). */
+  campaigns?: CampaignService | undefined;
+  defaultRegion?: CountryCode | undefined;
+  maxImportBytes?: number | undefined;
 }
 
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
@@ -217,6 +225,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   playSmsRoutes(app, deps);
   sessionRoutes(app, deps);
   smppCredentialRoutes(app, deps);
+  contactRoutes(app, deps);
+  if (deps.campaigns) campaignRoutes(app, { store: deps.store, campaigns: deps.campaigns });
   opsRoutes(app, { ...deps, metricsToken: limits.metricsToken }, metrics);
   templateRoutes(app, deps);
   consentRoutes(app, deps);

@@ -1,0 +1,335 @@
+/**
+ * Campaigns as the API sees them: validation and creation (with the recipients written at once,
+ * or for a recurring campaign at each occurrence), pause / resume / cancel through the
+ * transition table, progress (counts per status, rate, ETA) and the cost estimate.
+ */
+import { preview } from '../codec/index.js';
+import type { CampaignStatus } from '../core/campaign.js';
+import {
+  formatClock,
+  isTimeZone,
+  parseClock,
+  parseZonedTime,
+  renderText,
+  variablesOf,
+} from '../core/campaign.js';
+import { ApiError } from '../core/errors.js';
+import { normalizeNumber, validateSender } from '../core/phone.js';
+import type { CountryCode } from 'libphonenumber-js';
+import type { Audience, CampaignRow, FollowUpOutcome } from '../store/campaigns.js';
+import { newId } from '../store/ids.js';
+import type { Store } from '../store/index.js';
+import type { Principal } from './auth.js';
+import { nextOccurrence } from './campaign-runner.js';
+
+export interface CampaignInput {
+  name?: string | undefined;
+  text?: string | undefined;
+  template_id?: string | undefined;
+  from?: string | undefined;
+  channel_id?: string | undefined;
+  audience: {
+    group_ids?: string[] | undefined;
+    contacts?: { tag?: string | undefined; q?: string | undefined } | undefined;
+    recipients?: ({ number: string } & Record<string, string>)[] | undefined;
+    follow_up?: { campaign_id: string; outcome: FollowUpOutcome } | undefined;
+  };
+  send_at?: string | undefined;
+  time_zone?: string | undefined;
+  window?: { start: string; end: string } | undefined;
+  rate?: number | undefined;
+  recurrence?: { cron: string } | undefined;
+  draft?: boolean | undefined;
+}
+
+export interface CampaignLimits {
+  /** Campaigns of one user not yet completed or canceled. */
+  maxActive: number;
+  /** Recipients given inline in the request (more: import them into a group). */
+  maxInline: number;
+  defaultRate: number;
+  maxRate: number;
+  defaultRegion?: CountryCode | undefined;
+}
+
+export const CAMPAIGN_LIMITS: CampaignLimits = {
+  maxActive: 100,
+  maxInline: 10_000,
+  defaultRate: 50,
+  maxRate: 10_000,
+};
+
+/** Templates come from another module: when it is there it resolves ids to an approved text. */
+export type TemplateResolver = (ownerId: string, templateId: string) => Promise<{ text: string } | undefined>;
+
+export class CampaignService {
+  /** Set by the templates module when it exists; until then `template_id` is refused. */
+  resolveTemplate: TemplateResolver | undefined;
+  /** Called after a change a runner should see at once (created, resumed). */
+  onChange: () => void = () => undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly limits: CampaignLimits = CAMPAIGN_LIMITS,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  async create(p: Principal, b: CampaignInput): Promise<Record<string, unknown>> {
+    const ownerId = p.user.id;
+    const now = this.clock();
+    let text = b.text;
+    if (b.template_id !== undefined) {
+      if (!this.resolveTemplate) {
+        throw new ApiError(
+          'validation_failed',
+          'Templates are not available on this gateway; send "text".',
+          'template_id',
+        );
+      }
+      const t = await this.resolveTemplate(ownerId, b.template_id);
+      if (!t) throw new ApiError('validation_failed', 'No such approved template.', 'template_id');
+      text = t.text;
+    }
+    if (!text)
+      throw new ApiError('missing_parameter', 'Give the campaign "text" (or a template_id).', 'text');
+    if (b.from) {
+      const bad = validateSender(b.from);
+      if (bad) throw new ApiError('validation_failed', bad, 'from');
+    }
+    if (b.channel_id) {
+      const ch = await this.store.channels.byId(b.channel_id);
+      if (!ch || (ch.owner_id !== null && ch.owner_id !== ownerId)) {
+        throw new ApiError('validation_failed', 'No such channel among those you can use.', 'channel_id');
+      }
+    }
+    const tz = b.time_zone ?? 'UTC';
+    if (!isTimeZone(tz))
+      throw new ApiError('validation_failed', `"${tz}" is not a time zone (e.g. Europe/Rome).`, 'time_zone');
+    let windowStart: number | null = null;
+    let windowEnd: number | null = null;
+    if (b.window) {
+      windowStart = parseClock(b.window.start) ?? null;
+      windowEnd = parseClock(b.window.end) ?? null;
+      if (windowStart === null || windowEnd === null || windowStart === windowEnd) {
+        throw new ApiError(
+          'validation_failed',
+          'A send window is two different times "HH:MM", e.g. 09:00 and 20:00.',
+          'window',
+        );
+      }
+    }
+    const rate = b.rate ?? this.limits.defaultRate;
+    if (!(rate > 0 && rate <= this.limits.maxRate)) {
+      throw new ApiError(
+        'validation_failed',
+        `rate is messages per second, above 0 and at most ${this.limits.maxRate}.`,
+        'rate',
+      );
+    }
+    let sendAt: number | null = null;
+    if (b.send_at) {
+      sendAt = parseZonedTime(b.send_at, tz);
+      if (!Number.isFinite(sendAt))
+        throw new ApiError('validation_failed', 'send_at is not a time we can use.', 'send_at');
+    }
+    let cron: string | null = null;
+    let nextRun: number | null = sendAt ?? now;
+    if (b.recurrence) {
+      cron = b.recurrence.cron;
+      let next: number | null;
+      try {
+        next = nextOccurrence(cron, tz, Math.max(now, (sendAt ?? now) - 1));
+      } catch (err) {
+        throw new ApiError(
+          'validation_failed',
+          `Not a cron schedule: ${(err as Error).message}`,
+          'recurrence.cron',
+        );
+      }
+      if (next === null)
+        throw new ApiError('validation_failed', 'The cron schedule never fires.', 'recurrence.cron');
+      nextRun = next;
+    }
+    const audience = await this.audience(ownerId, b.audience);
+    const active = await this.store.campaigns.countActive(ownerId);
+    if (active >= this.limits.maxActive) {
+      throw new ApiError(
+        'conflict',
+        `At most ${this.limits.maxActive} campaigns may be open at once; cancel or finish one first.`,
+      );
+    }
+    const status: CampaignStatus = b.draft ? 'draft' : 'scheduled';
+    const row: CampaignRow = {
+      id: newId(),
+      owner_id: ownerId,
+      name: (b.name ?? '').trim() || `Campaign ${new Date(now).toISOString().slice(0, 16)}`,
+      status,
+      text,
+      from: b.from || null,
+      channel_id: b.channel_id || null,
+      template_id: b.template_id ?? null,
+      audience: JSON.stringify(audience),
+      time_zone: tz,
+      send_at: sendAt,
+      window_start: windowStart,
+      window_end: windowEnd,
+      rate,
+      cron,
+      parent_id: null,
+      occurrence_at: null,
+      next_run_at: nextRun,
+      lease_owner: null,
+      lease_until: null,
+      recipients_total: 0,
+      recipients_done: 0,
+      segments: segmentsOf(text),
+      created_at: now,
+      updated_at: now,
+      started_at: null,
+      finished_at: null,
+    };
+    // A recurring campaign picks its recipients at each occurrence (the group may have grown).
+    await this.store.campaigns.create(row, cron ? undefined : audience, now);
+    this.onChange();
+    return this.view(ownerId, row.id);
+  }
+
+  private async audience(ownerId: string, a: CampaignInput['audience']): Promise<Audience> {
+    const given = [a.group_ids, a.contacts, a.recipients, a.follow_up].filter((x) => x !== undefined);
+    if (given.length !== 1) {
+      throw new ApiError(
+        'validation_failed',
+        'Give exactly one audience: group_ids, contacts (a filter), recipients (a list) or follow_up.',
+        'audience',
+      );
+    }
+    if (a.group_ids) {
+      for (const id of a.group_ids) {
+        if (!(await this.store.book.group(ownerId, id)))
+          throw new ApiError('validation_failed', `No such group: ${id}.`, 'audience.group_ids');
+      }
+      return { type: 'groups', group_ids: a.group_ids };
+    }
+    if (a.contacts) return { type: 'contacts', tag: a.contacts.tag, q: a.contacts.q };
+    if (a.follow_up) {
+      const src = await this.store.campaigns.byId(a.follow_up.campaign_id, ownerId);
+      if (!src)
+        throw new ApiError(
+          'validation_failed',
+          'No such campaign to follow up.',
+          'audience.follow_up.campaign_id',
+        );
+      return { type: 'campaign', campaign_id: src.id, outcome: a.follow_up.outcome };
+    }
+    const list = a.recipients ?? [];
+    if (list.length === 0)
+      throw new ApiError('missing_parameter', 'The recipients list is empty.', 'audience.recipients');
+    if (list.length > this.limits.maxInline) {
+      throw new ApiError(
+        'too_many_recipients',
+        `At most ${this.limits.maxInline} recipients inline; import larger lists into a group (POST /v1/contacts/import?group=…).`,
+        'audience.recipients',
+      );
+    }
+    const out: { number: string; vars?: Record<string, string> }[] = [];
+    list.forEach((r, i) => {
+      const n = normalizeNumber(String(r.number ?? ''), this.limits.defaultRegion);
+      if (!n.ok)
+        throw new ApiError(
+          'invalid_number',
+          `Recipient ${i + 1}: ${n.reason}`,
+          `audience.recipients[${i}].number`,
+        );
+      const { number: _n, ...vars } = r;
+      out.push(Object.keys(vars).length > 0 ? { number: n.e164, vars } : { number: n.e164 });
+    });
+    return { type: 'recipients', recipients: out };
+  }
+
+  async view(ownerId: string | undefined, id: string): Promise<Record<string, unknown>> {
+    const c = await this.store.campaigns.byId(id, ownerId);
+    if (!c) throw new ApiError('not_found', 'No such campaign.');
+    const counts = await this.store.campaigns.progress(c.id);
+    return campaignView(c, counts, this.clock());
+  }
+
+  async move(ownerId: string | undefined, id: string, action: 'pause' | 'resume' | 'cancel' | 'start') {
+    const c = await this.store.campaigns.byId(id, ownerId);
+    if (!c) throw new ApiError('not_found', 'No such campaign.');
+    const now = this.clock();
+    const to: CampaignStatus = action === 'pause' ? 'paused' : action === 'cancel' ? 'canceled' : 'scheduled';
+    // A resumed campaign keeps its schedule (send_at, the next occurrence, a window's opening).
+    const next = action === 'resume' || action === 'start' ? Math.max(now, c.next_run_at ?? now) : undefined;
+    // Resume only what was paused, start only a draft (a running campaign is not "resumed").
+    const from: CampaignStatus[] | undefined =
+      action === 'resume' ? ['paused'] : action === 'start' ? ['draft'] : undefined;
+    if (!(await this.store.campaigns.move(c.id, ownerId, to, now, next, from))) {
+      throw new ApiError(
+        'conflict',
+        `A ${c.status} campaign cannot be ${action === 'cancel' ? 'canceled' : `${action}d`}.`,
+      );
+    }
+    if (action === 'cancel') await this.store.campaigns.cancelMessages(c.id, now);
+    this.onChange();
+    return this.view(ownerId, id);
+  }
+}
+
+function segmentsOf(text: string): number {
+  // Variables filled with nothing: the estimate per message; long names add segments.
+  return preview(renderText(text, {}).text || ' ').segments;
+}
+
+export function campaignView(
+  c: CampaignRow,
+  counts: Record<string, number>,
+  now: number,
+): Record<string, unknown> {
+  const pending = counts.pending ?? 0;
+  const elapsed = c.started_at ? Math.max(1, (c.finished_at ?? now) - c.started_at) / 1000 : 0;
+  const rate = elapsed > 0 ? c.recipients_done / elapsed : 0;
+  const running = c.status === 'running' || c.status === 'scheduled';
+  const speed = Math.min(c.rate, rate > 0 ? rate : c.rate);
+  return {
+    id: c.id,
+    name: c.name,
+    status: c.status,
+    text: c.text,
+    variables: variablesOf(c.text),
+    from: c.from,
+    channel_id: c.channel_id,
+    template_id: c.template_id,
+    audience: JSON.parse(c.audience) as unknown,
+    time_zone: c.time_zone,
+    send_at: iso(c.send_at),
+    window:
+      c.window_start !== null && c.window_end !== null
+        ? { start: formatClock(c.window_start), end: formatClock(c.window_end) }
+        : null,
+    rate_limit: c.rate,
+    recurrence: c.cron ? { cron: c.cron, next_at: iso(c.next_run_at) } : null,
+    parent_id: c.parent_id,
+    occurrence_at: iso(c.occurrence_at),
+    next_run_at: iso(c.next_run_at),
+    created_at: iso(c.created_at),
+    started_at: iso(c.started_at),
+    finished_at: iso(c.finished_at),
+    progress: {
+      total: c.recipients_total,
+      done: c.recipients_done,
+      pending,
+      by_status: counts,
+      rate: Math.round(rate * 10) / 10,
+      eta_seconds: running && pending > 0 ? Math.ceil(pending / speed) : null,
+    },
+    estimate: {
+      recipients: c.recipients_total,
+      segments_per_message: c.segments,
+      segments: c.recipients_total * c.segments,
+    },
+  };
+}
+
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
