@@ -13,8 +13,11 @@ import type { Store } from '../store/index.js';
 
 type WithStore = <T>(fn: (store: Store) => Promise<T>) => Promise<T>;
 
+/** `smsgw --json …` (the global flag) or the command's own `--json`: JSON; else text for people. */
+let globalJson = (): boolean => false;
+
 function out(value: unknown, json: boolean | undefined, text: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+  process.stdout.write(json || globalJson() ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
 }
 
 async function ownerOf(store: Store, login: string): Promise<string> {
@@ -36,6 +39,7 @@ function summary(v: Record<string, unknown>): string {
 }
 
 export function registerCampaignCommands(program: Command, withStore: WithStore): void {
+  globalJson = () => program.opts<{ json?: boolean }>().json === true;
   const contacts = program.command('contacts').description('The address book');
   contacts
     .command('import <file>')

@@ -1,12 +1,9 @@
 /** `smsgw contacts import` and `smsgw campaign …`, run as processes against a data directory. */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-
-const run = promisify(execFile);
+import { cli } from '../support/cli.js';
 
 describe('smsgw contacts / campaign CLI', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'smsgw-cli-campaigns-'));
@@ -16,8 +13,7 @@ describe('smsgw contacts / campaign CLI', () => {
     SMSGW_ADMIN_PASSWORD: 'cli-admin-password',
     SMSGW_LOG_LEVEL: 'silent',
   };
-  const smsgw = async (...args: string[]) =>
-    (await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env })).stdout;
+  const smsgw = async (...args: string[]) => (await cli(args, { env })).stdout;
 
   it('imports a file with its refused rows, then lists, shows, pauses, resumes and cancels a campaign', async () => {
     await smsgw('migrate');
@@ -47,7 +43,7 @@ describe('smsgw contacts / campaign CLI', () => {
     );
     await store.close();
 
-    const list = JSON.parse(await smsgw('campaign', 'list', '--json'));
+    const list = JSON.parse(await smsgw('--json', 'campaign', 'list'));
     expect(list).toEqual([
       expect.objectContaining({ id: c.id, status: 'scheduled', send_at: '2030-01-01T08:00:00.000Z' }),
     ]);
