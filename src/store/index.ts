@@ -17,6 +17,7 @@ import { ConsentRepo, PolicySettingsRepo } from './consents.js';
 import { TemplateRepo } from './templates.js';
 import { PolicyRepo } from './policy.js';
 import { ClusterRepo } from './cluster.js';
+import { AdminAuditRepo } from './admin-audit.js';
 
 export interface Store {
   db: Db;
@@ -43,6 +44,8 @@ export interface Store {
   policy: PolicyRepo;
   /** Nodes and channel leases (issue 17). */
   cluster: ClusterRepo;
+  /** Admin actions (migration 022). */
+  audit: AdminAuditRepo;
   close(): Promise<void>;
 }
 
@@ -71,6 +74,7 @@ export function createStore(db: Db): Store {
     smppParts: new SmppPartsRepo(db.kysely),
     policy: new PolicyRepo(db.kysely),
     cluster: new ClusterRepo(db.kysely, db.caps),
+    audit: new AdminAuditRepo(db.kysely),
     close: () => db.close(),
   };
   announceConfigWrites(store, db.notifier);
