@@ -16,6 +16,8 @@ interface Entry {
   details: unknown;
 }
 const KINDS = ['users', 'keys', 'channels', 'keywords', 'policy'] as const;
+/** Ids and JSON have no spaces: they may break anywhere, or a phone scrolls sideways (672 px seen). */
+const BREAK = { overflowWrap: 'anywhere' } as const;
 
 export function Audit() {
   const [kind, setKind] = useState('');
@@ -75,19 +77,23 @@ export function Audit() {
                   <bdi>{r.actor_login}</bdi>
                 </td>
                 <td data-label={t('ops.audit.action')}>
-                  <code dir="ltr">{r.action}</code>
+                  <code dir="ltr" style={BREAK}>
+                    {r.action}
+                  </code>
                 </td>
                 <td data-label={t('ops.audit.subject')}>
                   {t(`ops.audit.kind.${r.subject_kind}`, { defaultValue: r.subject_kind })}
                   {r.subject_id && (
                     <div class="small muted">
-                      <code dir="ltr">{r.subject_id}</code>
+                      <code dir="ltr" style={BREAK}>
+                        {r.subject_id}
+                      </code>
                     </div>
                   )}
                 </td>
                 <td class="text-cell" data-label={t('ops.audit.details')}>
                   {r.details !== null && (
-                    <code dir="ltr" class="small">
+                    <code dir="ltr" class="small" style={BREAK}>
                       {JSON.stringify(r.details)}
                     </code>
                   )}

@@ -5,7 +5,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api';
-import { Card, ErrorBox, TableHead } from '../ui';
+import { Card, ErrorBox } from '../ui';
 import { fmtNumber, t } from '../i18n';
 
 /** The fields of GET /v1/nodes the page shows (src/dispatch/leases.ts NodeStatus). */
@@ -32,43 +32,37 @@ export function Nodes({ refresh }: { refresh: number }) {
     <Card title={t('ops.nodes.title')} wide>
       <ErrorBox error={error} />
       {nodes && nodes.length === 0 && <p class="muted">{t('ops.nodes.none')}</p>}
+      {/* A list, not a table: a node is a few facts, and its channel names must not make it a
+          second "row" named like the channel in the table above. */}
       {nodes && nodes.length > 0 && (
-        <div class="table-wrap">
-          <table class="cards" data-testid="nodes">
-            <TableHead
-              columns={[
-                t('ops.nodes.node'),
-                t('common.status'),
-                t('ops.nodes.heartbeat'),
-                t('ops.nodes.channels'),
-              ]}
-            />
-            <tbody>
-              {nodes.map((n) => (
-                <tr key={n.id}>
-                  <th scope="row" data-label={t('ops.nodes.node')}>
-                    <bdi>{n.name}</bdi>
-                    {n.self && <span class="muted small"> · {t('ops.nodes.self')}</span>}
-                  </th>
-                  <td data-label={t('common.status')}>
-                    <span class={`dot dot-${n.status === 'live' ? 'up' : 'off'}`} aria-hidden="true" />{' '}
-                    {t(`ops.nodes.state.${n.status}`)}
-                  </td>
-                  <td data-label={t('ops.nodes.heartbeat')}>
-                    {t('ops.nodes.ago', {
-                      s: fmtNumber(n.heartbeat_age_ms / 1000, { maximumFractionDigits: 1 }),
-                    })}
-                  </td>
-                  <td data-label={t('ops.nodes.channels')}>
-                    {n.channels.length === 0
-                      ? t('common.none')
-                      : n.channels.map((c) => c.name ?? c.id).join(', ')}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <ul class="plain" data-testid="nodes">
+          {nodes.map((n) => (
+            <li key={n.id} aria-label={n.name}>
+              <strong>
+                <bdi>{n.name}</bdi>
+              </strong>
+              {n.self && <span class="muted small"> · {t('ops.nodes.self')}</span>}{' '}
+              <span class="nowrap">
+                <span class={`dot dot-${n.status === 'live' ? 'up' : 'off'}`} aria-hidden="true" />{' '}
+                {t(`ops.nodes.state.${n.status}`)}
+              </span>
+              <dl class="small">
+                <dt>{t('ops.nodes.heartbeat')}</dt>
+                <dd>
+                  {t('ops.nodes.ago', {
+                    s: fmtNumber(n.heartbeat_age_ms / 1000, { maximumFractionDigits: 1 }),
+                  })}
+                </dd>
+                <dt>{t('ops.nodes.channels')}</dt>
+                <dd>
+                  {n.channels.length === 0
+                    ? t('common.none')
+                    : n.channels.map((c) => c.name ?? c.id).join(', ')}
+                </dd>
+              </dl>
+            </li>
+          ))}
+        </ul>
       )}
     </Card>
   );
