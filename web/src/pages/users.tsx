@@ -5,7 +5,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { User } from '../api';
 import { api } from '../api';
-import { Card, ErrorBox, Notice, TableHead, when } from '../ui';
+import { ErrorBox, Notice, TableHead, when } from '../ui';
 import { confirmAction } from '../confirm';
 import { t } from '../i18n';
 
