@@ -105,6 +105,30 @@ export class KeywordRepo {
       .execute();
   }
 
+  byId(id: string, ownerId: string): Promise<KeywordRuleRow | undefined> {
+    return this.db
+      .selectFrom('keyword_rules')
+      .selectAll()
+      .where('id', '=', id)
+      .where('owner_id', '=', ownerId)
+      .executeTakeFirst();
+  }
+
+  async update(
+    id: string,
+    ownerId: string,
+    patch: Partial<Omit<KeywordRuleRow, 'id' | 'owner_id' | 'created_at'>>,
+  ): Promise<KeywordRuleRow | undefined> {
+    if (Object.keys(patch).length > 0)
+      await this.db
+        .updateTable('keyword_rules')
+        .set(patch)
+        .where('id', '=', id)
+        .where('owner_id', '=', ownerId)
+        .execute();
+    return this.byId(id, ownerId);
+  }
+
   async delete(id: string, ownerId: string): Promise<boolean> {
     const r = await this.db
       .deleteFrom('keyword_rules')

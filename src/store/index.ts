@@ -19,6 +19,7 @@ import { PolicyRepo } from './policy.js';
 import { ClusterRepo } from './cluster.js';
 import { ContactBook } from './contacts.js';
 import { CampaignRepo } from './campaigns.js';
+import { AdminAuditRepo } from './admin-audit.js';
 
 export interface Store {
   db: Db;
@@ -48,6 +49,8 @@ export interface Store {
   /** The address book: contacts with their details, groups, imports (migration 016). */
   book: ContactBook;
   campaigns: CampaignRepo;
+  /** Admin actions (migration 022). */
+  audit: AdminAuditRepo;
   close(): Promise<void>;
 }
 
@@ -78,6 +81,7 @@ export function createStore(db: Db): Store {
     cluster: new ClusterRepo(db.kysely, db.caps),
     book: new ContactBook(db),
     campaigns: new CampaignRepo(db.kysely, db.caps),
+    audit: new AdminAuditRepo(db.kysely),
     close: () => db.close(),
   };
   announceConfigWrites(store, db.notifier);

@@ -12,8 +12,16 @@ import { LANGUAGES, pickLanguage } from '../../web/src/languages.js';
 
 const WEB = join(import.meta.dirname, '..', '..', 'web', 'src');
 type Tree = { [k: string]: string | Tree };
-const catalogue = (lang: string): Tree =>
-  JSON.parse(readFileSync(join(WEB, 'locales', `${lang}.json`), 'utf8')) as Tree;
+const read = (...path: string[]): Tree =>
+  JSON.parse(readFileSync(join(WEB, 'locales', ...path), 'utf8')) as Tree;
+// The main catalogue plus the operators' pages' own file (locales/ops/), merged as web/src/i18n.ts does.
+const catalogue = (lang: string): Tree => {
+  const main = read(`${lang}.json`);
+  const ops = read('ops', `${lang}.json`);
+  const clash = Object.keys(ops).filter((k) => Object.hasOwn(main, k));
+  if (clash.length > 0) throw new Error(`locales/ops/${lang}.json redefines ${clash.join(', ')}`);
+  return { ...main, ...ops };
+};
 
 function flatten(tree: Tree, prefix = ''): Map<string, string> {
   const out = new Map<string, string>();
@@ -62,6 +70,11 @@ const SAME_AS_ENGLISH: Record<string, string[]> = {
 };
 
 describe('dashboard translations', () => {
+  it("reads the operators' pages' catalogues too", () => {
+    for (const lang of CODES) expect(Object.keys(catalogue(lang))).toContain('ops');
+    expect(en.get('ops.audit.title')).toBe('Audit log');
+  });
+
   it('offers six languages, English first', () => {
     expect(CODES).toEqual(['en', 'ru', 'zh', 'it', 'fa', 'de']);
   });

@@ -124,6 +124,8 @@ export interface Channel {
   used_this_month: number;
   health: { status: string; signal?: number; operator?: string; lastError?: string; inFlight: number } | null;
   config?: Record<string, unknown>;
+  /** The node running it now (issue 17); null when none does. */
+  node?: string | null;
 }
 
 // The statuses come from the gateway's own domain module (pure), so the page never drifts from it.

@@ -12,12 +12,16 @@ import { Inbox } from './pages/inbox';
 import { Keywords } from './pages/keywords';
 import { Channels } from './pages/channels';
 import { Admin } from './pages/admin';
+import { Users } from './pages/users';
+import { Audit } from './pages/audit';
 import { ConfirmHost } from './confirm';
 import { applyToDocument, onLanguageChanged, t } from './i18n';
 import { LanguageSwitcher } from './language-switcher';
 import './styles.css';
 
 const NAV = ['overview', 'send', 'messages', 'inbox', 'keywords', 'channels', 'admin'] as const;
+/** Admins' pages, their names in locales/ops. */
+const OPS_NAV = ['users', 'audit'] as const;
 
 function useHash(): string[] {
   const read = () => (location.hash.replace(/^#\/?/, '') || 'overview').split('/').map(decodeURIComponent);
@@ -51,7 +55,12 @@ function App() {
     setMenuOpen(false);
   }, [page, arg]);
   const title = NAV.find((k) => k === page);
-  document.title = title ? `${t(`nav.${title}`)} · smsgw` : 'smsgw';
+  const opsTitle = OPS_NAV.find((k) => k === page);
+  document.title = title
+    ? `${t(`nav.${title}`)} · smsgw`
+    : opsTitle
+      ? `${t(`ops.nav.${opsTitle}`)} · smsgw`
+      : 'smsgw';
 
   if (user === undefined) return <p class="loading">{t('common.loading')}</p>;
   if (user === null) {
@@ -92,6 +101,12 @@ function App() {
     case 'admin':
       content = <Admin user={user} />;
       break;
+    case 'users':
+      content = user.role === 'admin' ? <Users me={user} /> : <Overview user={user} />;
+      break;
+    case 'audit':
+      content = user.role === 'admin' ? <Audit /> : <Overview user={user} />;
+      break;
     default:
       content = <Overview user={user} />;
   }
@@ -117,6 +132,12 @@ function App() {
               {t(`nav.${key}`)}
             </a>
           ))}
+          {user.role === 'admin' &&
+            OPS_NAV.map((key) => (
+              <a key={key} href={`#/${key}`} aria-current={page === key ? 'page' : undefined}>
+                {t(`ops.nav.${key}`)}
+              </a>
+            ))}
         </nav>
         <div class="who">
           <span data-testid="who">{user.login}</span>

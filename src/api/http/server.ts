@@ -33,6 +33,7 @@ import type { OtpService } from '../../services/otp.js';
 import { deliveryRoutes } from './routes/delivery.js';
 import { messageRoutes } from './routes/messages.js';
 import type { NodeStatusSource } from './routes/nodes.js';
+import { auditRoutes } from './routes/audit.js';
 import { nodeRoutes } from './routes/nodes.js';
 import type { OpsDeps } from './routes/ops.js';
 import { createMetrics, opsRoutes } from './routes/ops.js';
@@ -178,6 +179,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   messageRoutes(app, deps);
   adminRoutes(app, deps);
   nodeRoutes(app, deps);
+  auditRoutes(app, deps);
   const longPoll = new LongPollLimit(limits.longPollMax, limits.longPollPerUser);
   // What the limits hold back, so an operator sees a flood or a too-tight limit.
   new client.Gauge({

@@ -6,6 +6,7 @@ import { Card, ErrorBox, Ltr, PriorityField, Progress, TableHead } from '../ui';
 import { confirmAction } from '../confirm';
 import { ChannelFields } from '../channel-fields';
 import { fmtNumber, t } from '../i18n';
+import { Nodes } from './nodes';
 
 const TYPES = ['simulator', 'modem', 'gammu', 'smpp'];
 
@@ -29,11 +30,13 @@ export function Channels({ user }: { user: User }) {
   const [users, setUsers] = useState<User[]>([]);
   const [editing, setEditing] = useState<Channel | 'new' | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const [loads, setLoads] = useState(0);
   const admin = user.role === 'admin';
 
   const load = () =>
     api<{ data: Channel[] }>('GET', '/v1/channels').then((r) => {
       setChannels(r.data);
+      setLoads((n) => n + 1);
       setError(null);
     }, setError);
   useEffect(() => {
@@ -95,6 +98,7 @@ export function Channels({ user }: { user: User }) {
               t('channels.type'),
               t('channels.owner'),
               t('channels.state'),
+              t('ops.nodes.runsOn'),
               t('channels.signal'),
               t('overview.thisMonth'),
               t('channels.interval'),
@@ -128,6 +132,9 @@ export function Channels({ user }: { user: User }) {
                     <span class={`dot dot-${c.enabled ? state : 'off'}`} aria-hidden="true" /> {stateName}
                     {c.health?.operator && <span class="muted small"> · {c.health.operator}</span>}
                     {c.health?.lastError && <div class="small bad">{c.health.lastError}</div>}
+                  </td>
+                  <td data-label={t('ops.nodes.runsOn')} data-testid="channel-node">
+                    {c.node ? <bdi>{c.node}</bdi> : <span class="muted">{t('ops.nodes.nowhere')}</span>}
                   </td>
                   <td data-label={t('channels.signal')}>
                     <Signal value={c.health?.signal} />
@@ -184,6 +191,7 @@ export function Channels({ user }: { user: User }) {
         </table>
         {channels.length === 0 && <p class="muted">{t('channels.none')}</p>}
       </div>
+      {admin && <Nodes refresh={loads} />}
     </div>
   );
 }

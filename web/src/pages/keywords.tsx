@@ -48,6 +48,8 @@ function Rules() {
     priority: '100',
   });
   const [error, setError] = useState<unknown>(null);
+  // The rule being edited in the form below; null: the form adds a new rule.
+  const [editing, setEditing] = useState<Rule | null>(null);
   const load = () => api<{ data: Rule[] }>('GET', '/v1/keywords').then((r) => setRules(r.data), setError);
   useEffect(() => void load(), []);
   const set = (k: keyof typeof f) => (e: Event) =>
@@ -57,15 +59,49 @@ function Rules() {
     e.preventDefault();
     try {
       const field = ACTION_FIELD[f.action as keyof typeof ACTION_FIELD];
-      await api('POST', '/v1/keywords', {
+      const body = {
         match_type: f.match_type,
         pattern: f.pattern,
         action: f.action,
         [field]: f.value,
         priority: Number(f.priority),
-      });
+      };
+      if (editing) await api('PATCH', `/v1/keywords/${encodeURIComponent(editing.id)}`, body);
+      else await api('POST', '/v1/keywords', body);
+      setEditing(null);
       setF({ ...f, pattern: '', value: '' });
       setError(null);
+      await load();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const edit = (r: Rule) => {
+    setEditing(r);
+    setF({
+      match_type: r.match_type,
+      pattern: r.pattern,
+      action: r.action,
+      value: r.reply_text ?? r.forward_url ?? r.tag ?? '',
+      priority: String(r.priority),
+    });
+  };
+  const cancelEdit = () => {
+    setEditing(null);
+    setF({ ...f, pattern: '', value: '' });
+  };
+  const toggle = async (r: Rule) => {
+    if (r.enabled) {
+      const ok = await confirmAction({
+        title: t('ops.keywords.confirmOff', { pattern: r.pattern }),
+        body: t('ops.keywords.confirmOffBody'),
+        action: t('ops.keywords.switchOff'),
+        danger: true,
+      });
+      if (!ok) return;
+    }
+    try {
+      await api('PATCH', `/v1/keywords/${encodeURIComponent(r.id)}`, { enabled: !r.enabled });
       await load();
     } catch (err) {
       setError(err);
@@ -98,12 +134,13 @@ function Rules() {
               t('keywords.pattern'),
               t('keywords.action'),
               t('common.priority'),
+              t('ops.keywords.on'),
               '',
             ]}
           />
           <tbody>
             {rules.map((r) => (
-              <tr key={r.id}>
+              <tr key={r.id} class={r.enabled ? '' : 'muted'}>
                 <td data-label={t('keywords.match')}>{t(`keywords.matchType.${r.match_type}`)}</td>
                 <td data-label={t('keywords.pattern')}>
                   <code dir="auto">{r.pattern}</code>
@@ -112,7 +149,27 @@ function Rules() {
                   {t(`keywords.actionType.${r.action}`)}: <bdi>{r.reply_text ?? r.forward_url ?? r.tag}</bdi>
                 </td>
                 <td data-label={t('common.priority')}>{fmtNumber(r.priority)}</td>
+                <td data-label={t('ops.keywords.on')}>
+                  <input
+                    type="checkbox"
+                    role="switch"
+                    checked={r.enabled}
+                    onClick={(e) => {
+                      e.preventDefault(); // the box follows the server's answer, after any confirmation
+                      void toggle(r);
+                    }}
+                    aria-label={t('ops.keywords.switchNamed', { pattern: r.pattern })}
+                  />{' '}
+                  {!r.enabled && <span class="badge">{t('ops.keywords.off')}</span>}
+                </td>
                 <td>
+                  <button
+                    class="small"
+                    onClick={() => edit(r)}
+                    aria-label={t('ops.keywords.editNamed', { pattern: r.pattern })}
+                  >
+                    {t('ops.keywords.edit')}
+                  </button>{' '}
                   <button class="small" onClick={() => remove(r)}>
                     {t('common.delete')}{' '}
                     <span class="sr-only">{t('keywords.ruleNamed', { pattern: r.pattern })}</span>
@@ -124,7 +181,13 @@ function Rules() {
         </table>
       </div>
       {rules.length === 0 && <p class="muted">{t('keywords.noRules')}</p>}
-      <form class="form-grid" onSubmit={add} aria-label={t('keywords.addForm')}>
+      <form
+        class="form-grid"
+        onSubmit={add}
+        aria-label={
+          editing ? t('ops.keywords.editNamed', { pattern: editing.pattern }) : t('keywords.addForm')
+        }
+      >
         <label>
           {t('keywords.match')}
           <select name="match_type" value={f.match_type} onChange={set('match_type')}>
@@ -159,8 +222,16 @@ function Rules() {
         <ErrorBox error={error} />
         <div class="span2">
           <button type="submit" class="primary">
-            {t('keywords.add')}
+            {editing ? t('common.save') : t('keywords.add')}
           </button>
+          {editing && (
+            <>
+              {' '}
+              <button type="button" onClick={cancelEdit}>
+                {t('common.cancel')}
+              </button>
+            </>
+          )}
         </div>
       </form>
     </Card>

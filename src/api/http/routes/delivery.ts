@@ -278,6 +278,51 @@ export function deliveryRoutes(
   app.get('/v1/keywords', { schema: { tags: ['delivery'], summary: 'Your keyword rules' } }, async (req) => ({
     data: (await store.keywords.forOwner(principalOf(req).user.id)).map(ruleView),
   }));
+  // Edit or switch a rule (issue 18 item 6): the merged rule is checked like a new one.
+  const RulePatch = Type.Partial(RuleBody);
+  app.patch(
+    '/v1/keywords/:id',
+    {
+      schema: {
+        tags: ['delivery'],
+        summary: 'Edit or switch a keyword rule',
+        params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+        body: RulePatch,
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      const id = (req.params as { id: string }).id;
+      const b = req.body as Static<typeof RulePatch>;
+      const old = await store.keywords.byId(id, p.user.id);
+      if (!old) throw new ApiError('not_found', 'No such rule.', 'id');
+      const merged = {
+        match_type: b.match_type ?? old.match_type,
+        pattern: b.pattern ?? old.pattern,
+        action: b.action ?? old.action,
+        reply_text: b.reply_text ?? old.reply_text,
+        forward_url: b.forward_url ?? old.forward_url,
+        tag: b.tag ?? old.tag,
+      };
+      const bad = checkPattern(merged);
+      if (bad) throw new ApiError('validation_failed', bad, 'pattern');
+      if (b.forward_url) await checkUrl(b.forward_url, 'forward_url');
+      const needs = { auto_reply: 'reply_text', forward: 'forward_url', tag: 'tag' } as const;
+      if (!merged[needs[merged.action]])
+        throw new ApiError(
+          'validation_failed',
+          `The ${merged.action} action needs ${needs[merged.action]}.`,
+          needs[merged.action],
+        );
+      const row = await store.keywords.update(id, p.user.id, {
+        ...merged,
+        ...(b.priority !== undefined ? { priority: b.priority } : {}),
+        ...(b.enabled !== undefined ? { enabled: b.enabled ? 1 : 0 } : {}),
+      });
+      if (!row) throw new ApiError('not_found', 'No such rule.', 'id');
+      return ruleView(row);
+    },
+  );
   app.delete(
     '/v1/keywords/:id',
     { schema: { tags: ['delivery'], params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } },

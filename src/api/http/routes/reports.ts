@@ -154,8 +154,15 @@ export function reportRoutes(app: FastifyInstance, deps: { store: Store; message
       async function* lines() {
         // A UTF-8 byte order mark first: without it Excel reads the file as the local ANSI code
         // page and Cyrillic, Persian or Chinese texts become mojibake.
-        yield `\uFEFF${CSV_COLUMNS.join(',')}\r\n`;
-        for await (const rows of store.messages.pages(filter, EXPORT_PAGE)) yield rows.map(csvLine).join('');
+        // Names next to ids (issue 18 item 6): the channel's name, and for admins the owner's login.
+        const admin = p.user.role === 'admin';
+        const names: CsvNames = {
+          channels: new Map((await store.channels.list()).map((c) => [c.id, c.name])),
+          owners: admin ? new Map((await store.users.list()).map((u) => [u.id, u.login])) : undefined,
+        };
+        yield `\uFEFF${csvColumns(admin).join(',')}\r\n`;
+        for await (const rows of store.messages.pages(filter, EXPORT_PAGE))
+          yield rows.map((m) => csvLine(m, names)).join('');
       }
       const stamp = new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '');
       return reply
@@ -185,9 +192,22 @@ const CSV_COLUMNS = [
   'text',
 ];
 
+/** The export's columns: the channel's name after its id; the owner's login for admins. */
+export function csvColumns(admin: boolean): string[] {
+  const cols = [...CSV_COLUMNS];
+  cols.splice(cols.indexOf('channel_id') + 1, 0, 'channel_name', ...(admin ? ['owner_login'] : []));
+  return cols;
+}
+
+interface CsvNames {
+  channels: Map<string, string>;
+  /** Only for admins. */
+  owners: Map<string, string> | undefined;
+}
+
 const iso = (ms: number | null) => isoOrNull(ms) ?? '';
 
-function csvLine(m: MessageRow): string {
+function csvLine(m: MessageRow, names: CsvNames): string {
   const cells = [
     m.id,
     m.batch_id,
@@ -201,6 +221,8 @@ function csvLine(m: MessageRow): string {
     String(m.segments),
     String(m.attempts),
     m.channel_id,
+    m.channel_id ? (names.channels.get(m.channel_id) ?? '') : '',
+    ...(names.owners ? [names.owners.get(m.owner_id) ?? ''] : []),
     m.client_ref,
     iso(m.sent_at),
     iso(m.final_at),
