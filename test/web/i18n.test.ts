@@ -12,8 +12,16 @@ import { LANGUAGES, pickLanguage } from '../../web/src/languages.js';
 
 const WEB = join(import.meta.dirname, '..', '..', 'web', 'src');
 type Tree = { [k: string]: string | Tree };
-const catalogue = (lang: string): Tree =>
-  JSON.parse(readFileSync(join(WEB, 'locales', `${lang}.json`), 'utf8')) as Tree;
+const readTree = (...path: string[]): Tree => JSON.parse(readFileSync(join(WEB, ...path), 'utf8')) as Tree;
+/** A language's catalogue: the main file with the policy pages' own merged in, as web/src/locales/policy/index.ts does. */
+const catalogue = (lang: string): Tree => {
+  const out: Tree = { ...readTree('locales', `${lang}.json`) };
+  for (const [k, v] of Object.entries(readTree('locales', 'policy', `${lang}.json`))) {
+    const had = out[k];
+    out[k] = typeof had === 'object' && typeof v === 'object' ? { ...had, ...v } : v;
+  }
+  return out;
+};
 
 function flatten(tree: Tree, prefix = ''): Map<string, string> {
   const out = new Map<string, string>();
@@ -50,6 +58,7 @@ const SAME_EVERYWHERE = new Set(['Gammu', 'SMPP']);
 const SAME_AS_ENGLISH: Record<string, string[]> = {
   it: ['nav.menu', 'login.password', 'detail.flash', 'channelConfig.smpp.password'],
   de: [
+    'lists.optional',
     'common.optional',
     'common.status',
     'send.text',
@@ -64,6 +73,18 @@ const SAME_AS_ENGLISH: Record<string, string[]> = {
 describe('dashboard translations', () => {
   it('offers six languages, English first', () => {
     expect(CODES).toEqual(['en', 'ru', 'zh', 'it', 'fa', 'de']);
+  });
+
+  it("merges the policy pages' catalogue without overwriting a key of the main one", () => {
+    for (const lang of CODES) {
+      const main = flatten(readTree('locales', `${lang}.json`));
+      const policy = [...flatten(readTree('locales', 'policy', `${lang}.json`)).keys()];
+      expect(policy.length).toBeGreaterThan(100);
+      expect({ lang, both: policy.filter((k) => main.has(k)) }).toEqual({ lang, both: [] });
+      // A string in one file and a section in the other would be lost in the merge.
+      const sections = new Set(policy.map((k) => k.split('.')[0]));
+      expect([...sections].filter((s) => main.has(s as string))).toEqual([]);
+    }
   });
 
   for (const lang of CODES.filter((c) => c !== 'en')) {

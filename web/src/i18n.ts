@@ -10,6 +10,7 @@ import fa from './locales/fa.json';
 import it from './locales/it.json';
 import ru from './locales/ru.json';
 import zh from './locales/zh.json';
+import { withPolicy } from './locales/policy';
 import type { Lang } from './languages';
 import { RTL, isLang, pickLanguage } from './languages';
 
@@ -31,12 +32,12 @@ const browserLanguages = typeof navigator === 'undefined' ? [] : navigator.langu
 
 void i18next.init({
   resources: {
-    en: { translation: en },
-    ru: { translation: ru },
-    zh: { translation: zh },
-    it: { translation: it },
-    fa: { translation: fa },
-    de: { translation: de },
+    en: { translation: withPolicy('en', en) },
+    ru: { translation: withPolicy('ru', ru) },
+    zh: { translation: withPolicy('zh', zh) },
+    it: { translation: withPolicy('it', it) },
+    fa: { translation: withPolicy('fa', fa) },
+    de: { translation: withPolicy('de', de) },
   },
   lng: pickLanguage(stored(), browserLanguages),
   fallbackLng: 'en',

@@ -12,12 +12,18 @@ import { Inbox } from './pages/inbox';
 import { Keywords } from './pages/keywords';
 import { Channels } from './pages/channels';
 import { Admin } from './pages/admin';
+import { Templates } from './pages/templates';
+import { Lists } from './pages/lists';
+import { Balance } from './pages/balance';
+import { PolicyPage } from './pages/policy';
 import { ConfirmHost } from './confirm';
 import { applyToDocument, onLanguageChanged, t } from './i18n';
 import { LanguageSwitcher } from './language-switcher';
 import './styles.css';
 
 const NAV = ['overview', 'send', 'messages', 'inbox', 'keywords', 'channels', 'admin'] as const;
+/** The sending-policy pages (their names live in locales/policy). */
+const POLICY_NAV = ['templates', 'lists', 'balance', 'policy'] as const;
 
 function useHash(): string[] {
   const read = () => (location.hash.replace(/^#\/?/, '') || 'overview').split('/').map(decodeURIComponent);
@@ -51,7 +57,12 @@ function App() {
     setMenuOpen(false);
   }, [page, arg]);
   const title = NAV.find((k) => k === page);
-  document.title = title ? `${t(`nav.${title}`)} · smsgw` : 'smsgw';
+  const policyTitle = POLICY_NAV.find((k) => k === page);
+  document.title = title
+    ? `${t(`nav.${title}`)} · smsgw`
+    : policyTitle
+      ? `${t(`pnav.${policyTitle}`)} · smsgw`
+      : 'smsgw';
 
   if (user === undefined) return <p class="loading">{t('common.loading')}</p>;
   if (user === null) {
@@ -92,6 +103,18 @@ function App() {
     case 'admin':
       content = <Admin user={user} />;
       break;
+    case 'templates':
+      content = <Templates user={user} />;
+      break;
+    case 'lists':
+      content = <Lists user={user} />;
+      break;
+    case 'balance':
+      content = <Balance user={user} />;
+      break;
+    case 'policy':
+      content = <PolicyPage user={user} />;
+      break;
     default:
       content = <Overview user={user} />;
   }
@@ -115,6 +138,11 @@ function App() {
           {NAV.map((key) => (
             <a key={key} href={`#/${key}`} aria-current={page === key ? 'page' : undefined}>
               {t(`nav.${key}`)}
+            </a>
+          ))}
+          {POLICY_NAV.map((key) => (
+            <a key={key} href={`#/${key}`} aria-current={page === key ? 'page' : undefined}>
+              {t(`pnav.${key}`)}
             </a>
           ))}
         </nav>
