@@ -21,7 +21,6 @@ const faPolicy = JSON.parse(readFileSync('web/src/locales/policy/fa.json', 'utf8
 describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard: sending-policy pages', () => {
   let t: TestApp;
   let browser: Browser;
-  let nadiaId: string;
   let nadiaAuth: string;
   const contexts: BrowserContext[] = [];
 
@@ -30,7 +29,6 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard: sending-po
     t = await startTestApp({});
     const made = await t.call('POST', '/v1/users', { body: { login: 'nadia', password: 'nadia-password' } });
     expect(made.status).toBe(201);
-    nadiaId = made.body.id;
     nadiaAuth = 'nadia:nadia-password';
     browser = await chromium.launch({
       executablePath: CHROMIUM,

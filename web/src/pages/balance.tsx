@@ -45,16 +45,18 @@ export function Balance({ user }: { user: User }) {
     <div>
       <h1>{t('balance.title')}</h1>
       {user.role === 'admin' && users.length > 0 && (
-        <label class="inline-form">
-          {t('balance.account')}
-          <select name="balance-user" value={who} onChange={(e) => setWho(e.currentTarget.value)}>
-            {users.map((u) => (
-              <option key={u.id} value={u.id}>
-                {u.login}
-              </option>
-            ))}
-          </select>
-        </label>
+        <div class="inline-form">
+          <label>
+            {t('tpl.owner')}
+            <select name="balance-user" value={who} onChange={(e) => setWho(e.currentTarget.value)}>
+              {users.map((u) => (
+                <option key={u.id} value={u.id}>
+                  {u.login}
+                </option>
+              ))}
+            </select>
+          </label>
+        </div>
       )}
       <div class="grid">
         <Account userId={who} self={who === user.id} version={version} />
@@ -195,7 +197,9 @@ function Credit({ userId, login, onDone }: { userId: string; login: string; onDo
     <Card title={t('balance.creditTitle', { login })}>
       <form class="form-grid" onSubmit={submit} aria-label={t('balance.creditTitle', { login })}>
         <label>
-          {t('balance.amount')} <span class="muted small">({t('balance.amountHint')})</span>
+          <span>
+            {t('balance.amount')} <span class="muted small">({t('balance.amountHint')})</span>
+          </span>
           <input
             name="credit-amount"
             type="number"
@@ -312,7 +316,9 @@ function Prices({ admin }: { admin: boolean }) {
       {admin && (
         <form class="form-grid" onSubmit={save} aria-label={t('balance.priceForm')}>
           <label>
-            {t('balance.prefix')} <span class="muted small">({t('balance.prefixHint')})</span>
+            <span>
+              {t('balance.prefix')} <span class="muted small">({t('balance.prefixHint')})</span>
+            </span>
             <input
               name="price-prefix"
               dir="ltr"

@@ -199,7 +199,9 @@ function ListCard({ kind, scope }: { kind: ListKind; scope: Scope }) {
           />
         </label>
         <label>
-          {t('lists.reason')} <span class="muted small">({t('lists.optional')})</span>
+          <span>
+            {t('lists.reason')} <span class="muted small">({t('lists.optional')})</span>
+          </span>
           <input
             name={`${id}-reason`}
             maxLength={200}
@@ -213,7 +215,7 @@ function ListCard({ kind, scope }: { kind: ListKind; scope: Scope }) {
           </button>
         </div>
       </form>
-      <div class="filter-actions">
+      <div class="filter-actions list-io">
         <label class="button">
           {t('lists.importCsv')}
           <input

@@ -113,7 +113,7 @@ function Settings() {
             <li>{t(policy.templates_only ? 'pol.templatesOnlyOn' : 'pol.templatesOnlyOff')}</li>
             {policy.test_mode && <li>{t('pol.testModeOn')}</li>}
           </ul>
-          <label>
+          <label class="inline">
             <input
               type="checkbox"
               name="consent-required"
@@ -192,10 +192,13 @@ function Settings() {
 
           <h3>{t('pol.autoBlacklist')}</h3>
           <label>
-            {t('pol.autoBlacklistAfter')} <span class="muted small">({t('pol.emptyIsOff')})</span>
+            <span>
+              {t('pol.autoBlacklistAfter')} <span class="muted small">({t('pol.emptyIsOff')})</span>
+            </span>
             <input
               type="number"
               name="auto-blacklist-after"
+              class="narrow"
               min={1}
               max={100}
               value={autoBl}
@@ -207,7 +210,7 @@ function Settings() {
           </label>
           <ErrorBox error={error} />
           {saved && <Notice>{t('pol.saved')}</Notice>}
-          <div>
+          <div class="form-submit">
             <button type="submit" class="primary">
               {t('pol.save')}
             </button>
@@ -317,7 +320,7 @@ function Caps({ scope }: { scope: 'user' | 'global' }) {
           </button>
           <ErrorBox error={error} />
           {saved && <Notice>{t('pol.saved')}</Notice>}
-          <div>
+          <div class="form-submit">
             <button type="submit" class="primary">
               {t('pol.saveCaps')}
             </button>
