@@ -49,8 +49,12 @@ interface Erased {
 }
 
 /** Quiet-hour windows apply to a template category or to every message (*). */
-const WINDOW_CATEGORIES = ['marketing', 'notification', 'verification', '*'] as const;
-const categoryName = (c: string) => (c === '*' ? t('pol.everyMessage') : t(`tpl.categoryName.${c}`));
+const WINDOW_CATEGORIES = ['marketing', 'notification', 'verification', '*'];
+const categoryName = (c: string) =>
+  c === '*' ? t('pol.everyMessage') : t(`tpl.categoryName.${c}`, { defaultValue: c });
+/** The choices, plus a category set through the API that the page does not name (kept, not lost). */
+const withCurrent = (choices: string[], current: string | null) =>
+  current && !choices.includes(current) ? [...choices, current] : choices;
 
 export function PolicyPage({ user }: { user: User }) {
   return (
@@ -135,7 +139,7 @@ function Settings() {
               <label>
                 {t('pol.appliesTo')}
                 <select name={`quiet-category-${i}`} value={w.category} onChange={setWindow(i, 'category')}>
-                  {WINDOW_CATEGORIES.map((c) => (
+                  {withCurrent(WINDOW_CATEGORIES, w.category).map((c) => (
                     <option key={c} value={c}>
                       {categoryName(c)}
                     </option>
@@ -293,7 +297,10 @@ function Caps({ scope }: { scope: 'user' | 'global' }) {
                   onChange={(e) => edit(i, { category: e.currentTarget.value || null })}
                 >
                   <option value="">{t('pol.anyCategory')}</option>
-                  {WINDOW_CATEGORIES.filter((x) => x !== '*').map((x) => (
+                  {withCurrent(
+                    WINDOW_CATEGORIES.filter((x) => x !== '*'),
+                    c.category,
+                  ).map((x) => (
                     <option key={x} value={x}>
                       {categoryName(x)}
                     </option>
