@@ -5,8 +5,9 @@
  * CSV import reports its refused rows); an admin's credit shows on the user's balance page;
  * caps saved from the policy page; the pages in Persian (dir=rtl) fit a 390 px phone.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -259,5 +260,45 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard: sending-po
       .locator('tr', { hasText: 'fa' })
       .getByText(faPolicy.balance.kind.topup)
       .waitFor();
+  });
+  it('passes axe-core WCAG 2 A/AA checks on the policy pages, in Persian and in dark mode', async () => {
+    const axe = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+    const problems: string[] = [];
+    for (const [locale, colorScheme] of [
+      ['fa-IR', undefined],
+      ['de-DE', 'dark'],
+    ] as const) {
+      // axe is injected as a script, which the page's CSP would rightly refuse: this context bypasses it.
+      const context = await browser.newContext({
+        viewport: DESKTOP,
+        locale,
+        bypassCSP: true,
+        ...(colorScheme ? { colorScheme } : {}),
+      });
+      contexts.push(context);
+      const page = await context.newPage();
+      await page.goto(t.url);
+      await page.locator('input[name="login"]').fill('admin');
+      await page.locator('input[name="password"]').fill(ADMIN_PASSWORD);
+      await page.locator('button[type="submit"]').click();
+      await page.getByTestId('who').waitFor();
+      for (const hash of ['templates', 'lists', 'balance', 'policy']) {
+        await page.goto(`${t.url}/#/${hash}`);
+        await page.locator('main h1').waitFor();
+        await page.waitForLoadState('networkidle').catch(() => undefined);
+        await page.addScriptTag({ content: axe });
+        const violations = await page.evaluate(async () => {
+          const w = globalThis as any;
+          const r = await w.axe.run(w.document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } });
+          return r.violations.map(
+            (v: any) => `${v.id}: ${v.nodes.map((n: any) => n.target.join(' ')).join(', ')}`,
+          );
+        });
+        problems.push(
+          ...violations.map((v: string) => `${locale} ${colorScheme ?? 'light'} #/${hash}: ${v}`),
+        );
+      }
+    }
+    expect(problems).toEqual([]);
   });
 });
