@@ -296,7 +296,7 @@ function Prices({ admin }: { admin: boolean }) {
             {prices.map((p) => (
               <tr key={`${p.prefix}|${p.encoding}`}>
                 <td data-label={t('balance.prefix')}>
-                  {p.prefix === 'default' ? t('balance.everyOther') : <Ltr>+{p.prefix}</Ltr>}
+                  {p.prefix === 'default' ? t('balance.everyOther') : <Ltr>{`+${p.prefix}`}</Ltr>}
                 </td>
                 <td data-label={t('balance.encoding')}>{t(`balance.encodingName.${p.encoding}`)}</td>
                 <td data-label={t('balance.perSegment')}>{fmtNumber(p.per_segment)}</td>
