@@ -12,15 +12,23 @@ import { LANGUAGES, pickLanguage } from '../../web/src/languages.js';
 
 const WEB = join(import.meta.dirname, '..', '..', 'web', 'src');
 type Tree = { [k: string]: string | Tree };
-const read = (...path: string[]): Tree =>
-  JSON.parse(readFileSync(join(WEB, 'locales', ...path), 'utf8')) as Tree;
-// The main catalogue plus the operators' pages' own file (locales/ops/), merged as web/src/i18n.ts does.
+const readTree = (...path: string[]): Tree => JSON.parse(readFileSync(join(WEB, ...path), 'utf8')) as Tree;
+/**
+ * A language's catalogue as web/src/i18n.ts builds it: the main file, the operators' pages' own
+ * (locales/ops/, top-level keys that must not clash) and the policy pages' (locales/policy/,
+ * merged section by section).
+ */
 const catalogue = (lang: string): Tree => {
-  const main = read(`${lang}.json`);
-  const ops = read('ops', `${lang}.json`);
+  const main = readTree('locales', `${lang}.json`);
+  const ops = readTree('locales', 'ops', `${lang}.json`);
   const clash = Object.keys(ops).filter((k) => Object.hasOwn(main, k));
   if (clash.length > 0) throw new Error(`locales/ops/${lang}.json redefines ${clash.join(', ')}`);
-  return { ...main, ...ops };
+  const out: Tree = { ...main, ...ops };
+  for (const [k, v] of Object.entries(readTree('locales', 'policy', `${lang}.json`))) {
+    const had = out[k];
+    out[k] = typeof had === 'object' && typeof v === 'object' ? { ...had, ...v } : v;
+  }
+  return out;
 };
 
 function flatten(tree: Tree, prefix = ''): Map<string, string> {
@@ -58,6 +66,7 @@ const SAME_EVERYWHERE = new Set(['Gammu', 'SMPP']);
 const SAME_AS_ENGLISH: Record<string, string[]> = {
   it: ['nav.menu', 'login.password', 'detail.flash', 'channelConfig.smpp.password'],
   de: [
+    'lists.optional',
     'common.optional',
     'common.status',
     'send.text',
@@ -77,6 +86,18 @@ describe('dashboard translations', () => {
 
   it('offers six languages, English first', () => {
     expect(CODES).toEqual(['en', 'ru', 'zh', 'it', 'fa', 'de']);
+  });
+
+  it("merges the policy pages' catalogue without overwriting a key of the main one", () => {
+    for (const lang of CODES) {
+      const main = flatten(readTree('locales', `${lang}.json`));
+      const policy = [...flatten(readTree('locales', 'policy', `${lang}.json`)).keys()];
+      expect(policy.length).toBeGreaterThan(100);
+      expect({ lang, both: policy.filter((k) => main.has(k)) }).toEqual({ lang, both: [] });
+      // A string in one file and a section in the other would be lost in the merge.
+      const sections = new Set(policy.map((k) => k.split('.')[0]));
+      expect([...sections].filter((s) => main.has(s as string))).toEqual([]);
+    }
   });
 
   for (const lang of CODES.filter((c) => c !== 'en')) {

@@ -26,6 +26,10 @@ let onUnauthorized: () => void = () => {};
 export function setCsrf(token: string): void {
   csrf = token;
 }
+/** The CSRF token, for a request api() cannot make (a CSV upload). */
+export function csrfToken(): string {
+  return csrf;
+}
 export function whenUnauthorized(fn: () => void): void {
   onUnauthorized = fn;
 }

@@ -18,6 +18,7 @@ import opsFa from './locales/ops/fa.json';
 import opsIt from './locales/ops/it.json';
 import opsRu from './locales/ops/ru.json';
 import opsZh from './locales/ops/zh.json';
+import { withPolicy } from './locales/policy';
 import type { Lang } from './languages';
 import { RTL, isLang, pickLanguage } from './languages';
 
@@ -39,12 +40,12 @@ const browserLanguages = typeof navigator === 'undefined' ? [] : navigator.langu
 
 void i18next.init({
   resources: {
-    en: { translation: { ...en, ...opsEn } },
-    ru: { translation: { ...ru, ...opsRu } },
-    zh: { translation: { ...zh, ...opsZh } },
-    it: { translation: { ...it, ...opsIt } },
-    fa: { translation: { ...fa, ...opsFa } },
-    de: { translation: { ...de, ...opsDe } },
+    en: { translation: withPolicy('en', { ...en, ...opsEn }) },
+    ru: { translation: withPolicy('ru', { ...ru, ...opsRu }) },
+    zh: { translation: withPolicy('zh', { ...zh, ...opsZh }) },
+    it: { translation: withPolicy('it', { ...it, ...opsIt }) },
+    fa: { translation: withPolicy('fa', { ...fa, ...opsFa }) },
+    de: { translation: withPolicy('de', { ...de, ...opsDe }) },
   },
   lng: pickLanguage(stored(), browserLanguages),
   fallbackLng: 'en',

@@ -14,6 +14,10 @@ import { Channels } from './pages/channels';
 import { Admin } from './pages/admin';
 import { Users } from './pages/users';
 import { Audit } from './pages/audit';
+import { Templates } from './pages/templates';
+import { Lists } from './pages/lists';
+import { Balance } from './pages/balance';
+import { PolicyPage } from './pages/policy';
 import { ConfirmHost } from './confirm';
 import { applyToDocument, onLanguageChanged, t } from './i18n';
 import { LanguageSwitcher } from './language-switcher';
@@ -22,6 +26,8 @@ import './styles.css';
 const NAV = ['overview', 'send', 'messages', 'inbox', 'keywords', 'channels', 'admin'] as const;
 /** Admins' pages, their names in locales/ops. */
 const OPS_NAV = ['users', 'audit'] as const;
+/** The sending-policy pages (their names live in locales/policy). */
+const POLICY_NAV = ['templates', 'lists', 'balance', 'policy'] as const;
 
 function useHash(): string[] {
   const read = () => (location.hash.replace(/^#\/?/, '') || 'overview').split('/').map(decodeURIComponent);
@@ -56,11 +62,14 @@ function App() {
   }, [page, arg]);
   const title = NAV.find((k) => k === page);
   const opsTitle = OPS_NAV.find((k) => k === page);
+  const policyTitle = POLICY_NAV.find((k) => k === page);
   document.title = title
     ? `${t(`nav.${title}`)} · smsgw`
     : opsTitle
       ? `${t(`ops.nav.${opsTitle}`)} · smsgw`
-      : 'smsgw';
+      : policyTitle
+        ? `${t(`pnav.${policyTitle}`)} · smsgw`
+        : 'smsgw';
 
   if (user === undefined) return <p class="loading">{t('common.loading')}</p>;
   if (user === null) {
@@ -107,6 +116,18 @@ function App() {
     case 'audit':
       content = user.role === 'admin' ? <Audit /> : <Overview user={user} />;
       break;
+    case 'templates':
+      content = <Templates user={user} />;
+      break;
+    case 'lists':
+      content = <Lists user={user} />;
+      break;
+    case 'balance':
+      content = <Balance user={user} />;
+      break;
+    case 'policy':
+      content = <PolicyPage user={user} />;
+      break;
     default:
       content = <Overview user={user} />;
   }
@@ -138,6 +159,11 @@ function App() {
                 {t(`ops.nav.${key}`)}
               </a>
             ))}
+          {POLICY_NAV.map((key) => (
+            <a key={key} href={`#/${key}`} aria-current={page === key ? 'page' : undefined}>
+              {t(`pnav.${key}`)}
+            </a>
+          ))}
         </nav>
         <div class="who">
           <span data-testid="who">{user.login}</span>
