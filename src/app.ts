@@ -11,7 +11,7 @@ import { buildHttpServer } from './api/http/server.js';
 import { SMPP_DEFAULTS, SmppServer } from './api/smpp/server.js';
 import { SmtpFace } from './api/smtp/server.js';
 import type { Config } from './config.js';
-import { InboundService } from './delivery/inbound.js';
+import { INBOUND_RESUME_EVERY_MS, InboundService } from './delivery/inbound.js';
 import { UrlGuard } from './delivery/url-guard.js';
 import { WEBHOOK_DEFAULTS, WebhookWorker } from './delivery/webhooks.js';
 import { REDACT_PATHS } from './core/redact.js';
@@ -219,6 +219,12 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
   });
   await store.db.notifier.ready();
   await inbound.resume();
+  // Rules a stopped node had claimed run here once its claim runs out (several nodes).
+  const resumeTimer = setInterval(
+    () => void inbound.resume().catch((err: unknown) => logger.error({ err }, 'inbound resume failed')),
+    INBOUND_RESUME_EVERY_MS,
+  );
+  resumeTimer.unref();
   // Takes this node's channel leases and starts their drivers (registry.sync), then keeps renewing.
   await leases.start();
   await dispatcher.start(store.db.caps.exclusiveNode);
@@ -291,6 +297,7 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
       await messages.drain();
       unwire();
       offLeaseMoves();
+      clearInterval(resumeTimer);
       await dispatcher.stop();
       await registry.stopAll();
       // Drivers stopped: other nodes may take the channels at once.

@@ -30,9 +30,18 @@ interface Stored {
   channelConfig: string;
 }
 
+/**
+ * How long a node holds an inbound message's rules (auto-replies, STOP, webhooks queued): far
+ * longer than they take (milliseconds), short enough that a node's death delays them little.
+ */
+const RULES_CLAIM_MS = 5 * 60_000;
+/** How often a node looks for rules a stopped node left (claims that ran out). */
+export const INBOUND_RESUME_EVERY_MS = 60_000;
+
 export class InboundService {
   /** Inbound messages are processed one at a time, in arrival order. */
   private chain: Promise<void> = Promise.resolve();
+  private resumedOnce = false;
   onStored: (row: InboundRow) => void = () => undefined;
 
   constructor(
@@ -91,6 +100,8 @@ export class InboundService {
   }
 
   private async react({ row, owner, channelConfig }: Stored): Promise<void> {
+    // Another node resuming at its start may hold it (or have run it): the rules run once.
+    if (!(await this.store.inbound.claim(row.id, Date.now(), RULES_CLAIM_MS))) return;
     if (owner) await this.applyRules(owner, row, channelConfig);
     await this.store.inbound.markProcessed(row.id, Date.now());
     this.onStored(row);
@@ -102,6 +113,9 @@ export class InboundService {
    * Returns how many were queued; call at start, before the channels.
    */
   async resume(): Promise<number> {
+    // One process owns a SQLite database: claims left in it are a stopped run's, take them now.
+    if (this.store.db.caps.exclusiveNode && !this.resumedOnce) await this.store.inbound.releaseClaims();
+    this.resumedOnce = true;
     const rows = await this.store.inbound.unprocessed(10_000);
     for (const row of rows) {
       const channel = await this.store.channels.byId(row.channel_id);

@@ -1,7 +1,7 @@
 /** Inbound messages, keyword rules, contacts (tags) and opt-outs. */
 import { containsPattern } from '../core/search.js';
 import { foldedContains } from './search.js';
-import type { Kysely } from 'kysely';
+import type { ExpressionBuilder, Kysely } from 'kysely';
 import type { Database, InboundRow, KeywordRuleRow } from './schema.js';
 import { newId } from './ids.js';
 
@@ -18,12 +18,37 @@ export class InboundRepo {
     await this.db.updateTable('inbound_messages').set({ processed_at: at }).where('id', '=', id).execute();
   }
 
+  /**
+   * Takes a message's rules for this node: `processed_at` holds the claim's end, negated, until
+   * the rules have run (then the time they ran). One conditional UPDATE, so of two nodes (a live
+   * receive and another node's resume at its start) exactly one runs the rules; a claim whose
+   * node died runs out and the message is resumed again.
+   */
+  async claim(id: string, now: number, leaseMs: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('inbound_messages')
+      .set({ processed_at: -(now + leaseMs) })
+      .where('id', '=', id)
+      .where((eb) => eb.or([eb('processed_at', 'is', null), unclaimed(eb, now)]))
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** Drops every claim: one process owns the database (SQLite), so any claim is a dead run's. */
+  async releaseClaims(): Promise<void> {
+    await this.db
+      .updateTable('inbound_messages')
+      .set({ processed_at: null })
+      .where('processed_at', '<', 0)
+      .execute();
+  }
+
   /** Messages stored whose rules never ran (the gateway stopped in between), oldest first. */
-  unprocessed(limit: number): Promise<InboundRow[]> {
+  unprocessed(limit: number, now = Date.now()): Promise<InboundRow[]> {
     return this.db
       .selectFrom('inbound_messages')
       .selectAll()
-      .where('processed_at', 'is', null)
+      .where((eb) => eb.or([eb('processed_at', 'is', null), unclaimed(eb, now)]))
       .orderBy('id')
       .limit(limit)
       .execute();
@@ -207,4 +232,9 @@ export class OptOutRepo {
     }
     return out;
   }
+}
+
+/** A claim (negative `processed_at`) that ran out: its node stopped before the rules ran. */
+function unclaimed(eb: ExpressionBuilder<Database, 'inbound_messages'>, now: number) {
+  return eb.and([eb('processed_at', '<', 0), eb('processed_at', '>', -now)]);
 }

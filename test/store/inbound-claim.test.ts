@@ -1,0 +1,61 @@
+/**
+ * An inbound message's rules run once across nodes: the live receive and every node's resume
+ * take the message with one conditional UPDATE; a claim whose node died runs out and is taken
+ * again; a process that owns the whole database (SQLite) drops a stopped run's claims at start.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Store } from '../../src/store/index.js';
+import { createStore } from '../../src/store/index.js';
+import { TEST_DBS } from '../support/db.js';
+
+describe.each(TEST_DBS)('inbound claims on $name', (tdb) => {
+  let store: Store;
+  let cleanup: () => Promise<void>;
+  beforeAll(async () => {
+    const o = await tdb.open();
+    store = createStore(o.db);
+    cleanup = o.cleanup;
+  });
+  afterAll(async () => {
+    await cleanup?.();
+  });
+
+  const stored = () =>
+    store.inbound.insert({
+      owner_id: null,
+      channel_id: 'c1',
+      from: '+15550001111',
+      to: null,
+      text: 'STOP',
+      incomplete: 0,
+      keyword: null,
+      received_at: Date.now(),
+    });
+
+  it('of many concurrent claims exactly one wins', async () => {
+    const row = await stored();
+    const now = Date.now();
+    const wins = await Promise.all(Array.from({ length: 8 }, () => store.inbound.claim(row.id, now, 60_000)));
+    expect(wins.filter(Boolean)).toHaveLength(1);
+    expect((await store.inbound.unprocessed(100, now)).map((r) => r.id)).not.toContain(row.id);
+  });
+
+  it('a claim that ran out is resumed and taken again; a processed message never', async () => {
+    const row = await stored();
+    const t0 = Date.now();
+    expect(await store.inbound.claim(row.id, t0, 1_000)).toBe(true);
+    expect(await store.inbound.claim(row.id, t0 + 500, 1_000)).toBe(false);
+    expect((await store.inbound.unprocessed(100, t0 + 2_000)).map((r) => r.id)).toContain(row.id);
+    expect(await store.inbound.claim(row.id, t0 + 2_000, 1_000)).toBe(true);
+    await store.inbound.markProcessed(row.id, t0 + 2_100);
+    expect(await store.inbound.claim(row.id, t0 + 10_000_000, 1_000)).toBe(false);
+    expect((await store.inbound.unprocessed(100, t0 + 10_000_000)).map((r) => r.id)).not.toContain(row.id);
+  });
+
+  it('releaseClaims gives a stopped run’s claims back at once', async () => {
+    const row = await stored();
+    expect(await store.inbound.claim(row.id, Date.now(), 60_000)).toBe(true);
+    await store.inbound.releaseClaims();
+    expect((await store.inbound.unprocessed(100)).map((r) => r.id)).toContain(row.id);
+  });
+});
