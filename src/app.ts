@@ -23,6 +23,7 @@ import { AuthService } from './services/auth.js';
 import { Housekeeper } from './services/housekeeping.js';
 import { MessageService } from './services/messages.js';
 import { OtpService } from './services/otp.js';
+import { campaignTemplate } from './services/templates.js';
 import { CampaignRunner, RUNNER_DEFAULTS } from './services/campaign-runner.js';
 import { CAMPAIGN_LIMITS, CampaignService } from './services/campaigns.js';
 import { apiKeyFromChosen, hashPassword, mintApiKey, randomPassword } from './services/secrets.js';
@@ -182,6 +183,7 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
   webhooks.onFannedOut = () => smpp?.outbox.poke();
   inbound.onStored = () => smpp?.outbox.poke();
   const campaigns = new CampaignService(store, { ...CAMPAIGN_LIMITS, defaultRegion: config.defaultRegion });
+  campaigns.resolveTemplate = (ownerId, templateId) => campaignTemplate(store, ownerId, templateId);
   const campaignRunner = new CampaignRunner(store, messages, logger.child({ part: 'campaigns' }), {
     ...RUNNER_DEFAULTS,
     leaseMs: config.campaignLeaseMs,

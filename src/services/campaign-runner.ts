@@ -258,8 +258,13 @@ export class CampaignRunner {
         for (const n of input.numbers) marks.push({ number: n, messageId: null, errorCode: err.code });
       }
     }
+    // A campaign from a template carries its category to the policy (consent, quiet hours).
+    const template = c.template_id
+      ? await this.store.templates.byId('template', c.template_id, c.owner_id)
+      : undefined;
     await this.messages.commitPrepared({
       messages: rows,
+      policy: template ? { category: template.category ?? undefined } : undefined,
       within: async (trx) => {
         await this.store.campaigns.fence(trx, c.id, claim, this.opts.leaseMs, marks.length, this.clock());
         await this.store.campaigns.markRecipients(trx, c.id, marks);

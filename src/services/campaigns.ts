@@ -18,6 +18,7 @@ import { normalizeNumber, validateSender } from '../core/phone.js';
 import type { CountryCode } from 'libphonenumber-js';
 import type { Audience, CampaignRow, FollowUpOutcome } from '../store/campaigns.js';
 import { newId } from '../store/ids.js';
+import { templatesOnly } from './template-send.js';
 import type { Store } from '../store/index.js';
 import type { Principal } from './auth.js';
 import { nextOccurrence } from './campaign-runner.js';
@@ -60,7 +61,10 @@ export const CAMPAIGN_LIMITS: CampaignLimits = {
 };
 
 /** Templates come from another module: when it is there it resolves ids to an approved text. */
-export type TemplateResolver = (ownerId: string, templateId: string) => Promise<{ text: string } | undefined>;
+export type TemplateResolver = (
+  ownerId: string,
+  templateId: string,
+) => Promise<{ text: string; category?: string } | undefined>;
 
 export class CampaignService {
   /** Set by the templates module when it exists; until then `template_id` is refused. */
@@ -92,6 +96,14 @@ export class CampaignService {
     }
     if (!text)
       throw new ApiError('missing_parameter', 'Give the campaign "text" (or a template_id).', 'text');
+    // A templates-only account sends campaigns from approved templates too (seed 003).
+    if (b.template_id === undefined && (await templatesOnly(this.store, ownerId))) {
+      throw new ApiError(
+        'template_required',
+        'This account may send only approved templates: give template_id instead of text.',
+        'template_id',
+      );
+    }
     if (b.from) {
       const bad = validateSender(b.from);
       if (bad) throw new ApiError('validation_failed', bad, 'from');

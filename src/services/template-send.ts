@@ -12,7 +12,8 @@ import type { Principal } from './auth.js';
 import type { SendInput } from './messages.js';
 import { resolveTemplate } from './templates.js';
 
-async function templatesOnly(store: Store, userId: string): Promise<boolean> {
+/** The account may send only approved templates (an admin's setting). */
+export async function templatesOnly(store: Store, userId: string): Promise<boolean> {
   return (await policySettingsOf(store.db.kysely, [userId])).get(userId)?.templatesOnly ?? false;
 }
 

@@ -105,6 +105,29 @@ export function declared(row: TemplateRow): Record<string, VariableSpec> | undef
  * params, signed with the owner's approved signature (a user with no signature at all sends
  * unsigned; one whose signatures are all under review or rejected cannot send yet).
  */
+/**
+ * A campaign's text from an approved template: its variables left in place (the campaign fills
+ * them per recipient from contact fields), signed like any templated message. Undefined when it
+ * is not one of the owner's approved templates.
+ */
+export async function campaignTemplate(
+  store: Store,
+  ownerId: string,
+  templateId: string,
+): Promise<{ text: string; category: TemplateCategory } | undefined> {
+  const t = await store.templates.byId('template', templateId, ownerId);
+  if (!t || t.status !== 'approved') return undefined;
+  const sig = await store.templates.signatureOf(ownerId);
+  if (sig.any && !sig.approved) throw new ApiError('signature_not_approved');
+  return {
+    text: sign(
+      t.text,
+      sig.approved ? { text: sig.approved.text, placement: sig.approved.placement } : undefined,
+    ),
+    category: t.category as TemplateCategory,
+  };
+}
+
 export async function resolveTemplate(
   store: Store,
   ownerId: string,

@@ -172,6 +172,26 @@ for (const database of DATABASES) {
       expect((await send('shop', { to, template_id: id, params })).status).toBe(404);
     });
 
+    it('runs a campaign from an approved template, its variables filled per recipient', async () => {
+      const id = await approved('acme', '/v1/templates', {
+        name: 'campaign news',
+        text: 'Hello {name}, the new season is here',
+        category: 'notification',
+      });
+      const c = await t.call('POST', '/v1/campaigns', {
+        auth: users.acme!.key,
+        body: { template_id: id, audience: { recipients: [{ number: '+4915112349001', name: 'Anna' }] } },
+      });
+      expect(c.status, JSON.stringify(c.body)).toBe(201);
+      const sent = await eventually(async () => {
+        const r = await t.call('GET', `/v1/messages?to=${encodeURIComponent('+4915112349001')}`, {
+          auth: users.acme!.key,
+        });
+        return r.body.data[0];
+      });
+      expect(sent.text).toContain('Hello Anna, the new season is here');
+    });
+
     it('refuses plain text from a templates-only account on REST, the seed API and SMPP', async () => {
       const strict = users.strict!;
       // The account cannot lift the restriction itself.
@@ -197,6 +217,14 @@ for (const database of DATABASES) {
       expect((await esme.bind('strict', 'strictpw')).status).toBe(STATUS.ESME_ROK);
       expect((await esme.submit('4915112340002', 'free text')).status).toBe(STATUS.ESME_RSUBMITFAIL);
       esme.socket.destroy();
+
+      // Campaigns too: plain text refused before anything is queued.
+      const campaign = await t.call('POST', '/v1/campaigns', {
+        auth: strict.key,
+        body: { text: 'free text', audience: { recipients: [{ number: '+4915112340002' }] } },
+      });
+      expect(campaign.status).toBe(403);
+      expect(campaign.body.error.code).toBe('template_required');
 
       // An approved template still goes.
       const id = await approved('strict', '/v1/templates', {
