@@ -1,0 +1,116 @@
+/**
+ * The OpenAPI document (/docs/json) is a valid OpenAPI document, documents every /v1 operation's
+ * success answer and its errors (one shared ApiError schema whose codes are the registry's), and
+ * the answers of the main flows match it (issue 18 item 4).
+ */
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ERRORS } from '../../src/core/errors.js';
+import type { TestApp } from '../support/app.js';
+import { startTestApp } from '../support/app.js';
+import { OpenApiCheck } from '../support/openapi.js';
+
+type Op = {
+  parameters?: { in: string; name: string }[];
+  requestBody?: { content: Record<string, { example?: unknown; schema?: unknown }> };
+  responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }>;
+};
+
+describe('OpenAPI document', () => {
+  let t: TestApp;
+  let oa: OpenApiCheck;
+  let doc: { paths: Record<string, Record<string, Op>>; components: { schemas: Record<string, any> } };
+
+  beforeAll(async () => {
+    t = await startTestApp({ SMSGW_SIMULATOR: 'false' });
+    oa = await OpenApiCheck.load(t);
+    doc = oa.doc as typeof doc;
+  });
+  afterAll(() => t.stop());
+
+  it('is a valid OpenAPI document', async () => {
+    const result = await new Validator().validate(structuredClone(doc) as object);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+  });
+
+  it('documents a success schema and the shared error schema for every /v1 operation', () => {
+    const missing: string[] = [];
+    let operations = 0;
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      if (!path.startsWith('/v1/')) continue;
+      for (const [method, op] of Object.entries(ops)) {
+        operations++;
+        const success = Object.entries(op.responses).filter(([s]) => /^2\d\d$/.test(s));
+        if (!success.some(([, r]) => r.content?.['application/json']?.schema)) {
+          missing.push(`${method.toUpperCase()} ${path}: no success schema`);
+        }
+        for (const status of ['400', '401', '404']) {
+          const ref = op.responses[status]?.content?.['application/json']?.schema?.$ref;
+          if (ref !== '#/components/schemas/ApiError')
+            missing.push(`${method.toUpperCase()} ${path}: ${status}`);
+        }
+      }
+    }
+    expect(operations).toBeGreaterThan(40);
+    expect(missing).toEqual([]);
+  });
+
+  it('lists exactly the registry codes in the error schema, each under its status', () => {
+    const error = doc.components.schemas.ApiError;
+    const codes: string[] = error.properties.error.properties.code.enum;
+    expect([...codes].sort()).toEqual(Object.keys(ERRORS).sort());
+    const send = doc.paths['/v1/messages']!.post!;
+    const r409 = send.responses['409'] as unknown as { description: string };
+    expect(r409.description).toContain('idempotency_key_reused');
+    expect(r409.description).not.toContain('validation_failed');
+  });
+
+  it('documents sending: 202, Idempotency-Key, JSON and form bodies, an example that works', async () => {
+    const send = doc.paths['/v1/messages']!.post!;
+    expect(Object.keys(send.responses)).toContain('202');
+    expect(send.responses['200']).toBeUndefined();
+    expect(send.parameters?.find((p) => p.in === 'header')?.name).toBe('idempotency-key');
+    expect(Object.keys(send.requestBody!.content)).toEqual([
+      'application/json',
+      'application/x-www-form-urlencoded',
+    ]);
+    // "Try it out" with the default example sends.
+    const example = send.requestBody!.content['application/json']!.example;
+    expect(example).toBeDefined();
+    const res = await t.call('POST', '/v1/messages', { body: example });
+    expect(res.status).toBe(202);
+    oa.expectValid('POST', '/v1/messages', res);
+  });
+
+  it('answers the main flows as documented', async () => {
+    const call = async (method: string, path: string, body?: unknown) => {
+      const res = await t.call(method, path, body === undefined ? {} : { body });
+      oa.expectValid(method, path, res);
+      return res;
+    };
+    const sent = await call('POST', '/v1/messages', {
+      to: ['+15555550101', 'not a number'],
+      text: 'Привет',
+      client_ref: 'r1',
+      send_at: new Date(Date.now() + 3_600_000).toISOString(),
+    });
+    expect(sent.status).toBe(202);
+    expect(sent.body.rejected).toBe(1);
+    const id = sent.body.messages[0].id as string;
+    expect((await call('GET', `/v1/messages/${id}`)).status).toBe(200);
+    expect((await call('GET', '/v1/messages?limit=5')).body.data.length).toBeGreaterThan(0);
+    expect((await call('POST', '/v1/messages/preview', { text: 'Ça va?', to: '+15555550101' })).status).toBe(
+      200,
+    );
+    expect((await call('DELETE', `/v1/messages/${id}`)).body.status).toBe('canceled');
+    // Errors: the shared shape, with the status the registry gives the code.
+    expect((await call('GET', '/v1/messages/nope')).status).toBe(404);
+    const anonymous = await t.call('GET', '/v1/messages', { auth: null });
+    expect(anonymous.status).toBe(401);
+    oa.expectValid('GET', '/v1/messages', anonymous);
+    expect(
+      (await call('POST', '/v1/messages', { to: '+15555550101', text: 'x', sender: 'ACME' })).status,
+    ).toBe(400);
+  });
+});
