@@ -29,7 +29,9 @@ describe('OpenAPI document', () => {
   afterAll(() => t.stop());
 
   it('is a valid OpenAPI document', async () => {
-    const result = await new Validator().validate(structuredClone(doc) as object);
+    const result = await new Validator().validate(
+      structuredClone(doc) as Parameters<Validator['validate']>[0],
+    );
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);
   });
@@ -104,6 +106,33 @@ describe('OpenAPI document', () => {
       200,
     );
     expect((await call('DELETE', `/v1/messages/${id}`)).body.status).toBe('canceled');
+    // Users, keys, channels.
+    const user = await call('POST', '/v1/users', { login: 'oa-user', password: 'oa-password-1' });
+    expect(user.status).toBe(201);
+    expect((await call('GET', '/v1/users')).status).toBe(200);
+    expect((await call('GET', '/v1/me')).body.role).toBe('admin');
+    expect((await call('PATCH', `/v1/users/${user.body.id}`, { status: 'blocked' })).body.status).toBe(
+      'blocked',
+    );
+    const key = await call('POST', '/v1/keys', { name: 'oa', callback_url: 'http://127.0.0.1:9/hook' });
+    expect(key.status).toBe(201);
+    expect((await call('GET', '/v1/keys')).status).toBe(200);
+    expect((await call('DELETE', `/v1/keys/${key.body.id}`)).body.revoked_at).not.toBeNull();
+    const channel = await call('POST', '/v1/channels', {
+      name: 'oa-sim',
+      type: 'simulator',
+      monthly_limit: 100,
+      config: { password: 'x' },
+    });
+    expect(channel.status).toBe(201);
+    const cid = channel.body.id as string;
+    expect((await call('GET', '/v1/channels')).body.data.length).toBeGreaterThan(0);
+    expect((await call('GET', `/v1/channels/${cid}`)).body.config).toEqual({ password: '***' });
+    expect((await call('PATCH', `/v1/channels/${cid}`, { priority: 5 })).body.priority).toBe(5);
+    expect((await call('POST', `/v1/channels/${cid}/disable`)).body.enabled).toBe(false);
+    expect((await call('POST', `/v1/channels/${cid}/enable`)).body.enabled).toBe(true);
+    expect((await call('GET', `/v1/channels/${cid}/counters`)).status).toBe(200);
+    expect((await call('POST', `/v1/channels/${cid}/counters/reset`, {})).body.count).toBe(0);
     // Errors: the shared shape, with the status the registry gives the code.
     expect((await call('GET', '/v1/messages/nope')).status).toBe(404);
     const anonymous = await t.call('GET', '/v1/messages', { auth: null });

@@ -164,7 +164,9 @@ export const ChannelView = Type.Object({
   priority: Type.Integer(),
   used_this_month: Type.Integer(),
   health: Nullable(ChannelHealthView),
-  config: Type.Optional(Open({}, 'The driver config, secrets shown as "***" (admins only).')),
+  config: Type.Optional(
+    Type.Unknown({ description: 'The driver config (an object), secrets shown as "***"; admins only.' }),
+  ),
   created_at: Time,
   updated_at: Time,
   node: Nullable(Type.String({ description: 'The node running the channel now.' })),
