@@ -175,3 +175,103 @@ export type ChannelView = Static<typeof ChannelView>;
 
 /** `{data: [...]}` lists. */
 export const ListOf = <T extends TSchema>(item: T) => Type.Object({ data: Type.Array(item) });
+
+/** 202 of the routes that only queue work. */
+export const Queued = Type.Object({ queued: Type.Boolean() });
+
+/** 204: no body. */
+export const NoContent = Type.Null({ description: 'Done; no body.' });
+
+export const FeedPage = Type.Object({
+  data: Type.Array(Type.Intersect([EventView, Type.Object({ message_id: Type.String() })])),
+  next_cursor: Type.String({ description: 'Pass as `after` for the next page (an opaque string).' }),
+});
+
+export const InboundView = Type.Object({
+  id: Type.String(),
+  channel_id: Type.String(),
+  from: Type.String(),
+  to: Nullable(Type.String()),
+  text: Type.String(),
+  incomplete: Type.Boolean({ description: 'A concatenated message some parts of which never came.' }),
+  keyword: Nullable(Type.String()),
+  received_at: Time,
+});
+
+export const InboundPage = Type.Object({
+  data: Type.Array(InboundView),
+  next_cursor: Nullable(Type.String()),
+});
+
+export const Conversation = Type.Object({
+  number: Type.String(),
+  data: Type.Array(
+    Open(
+      {
+        direction: Type.Union([Type.Literal('outbound'), Type.Literal('inbound')]),
+        at: Time,
+        id: Type.String(),
+        text: Type.String(),
+      },
+      'A message (outbound: as GET /v1/messages/{id}; inbound: as GET /v1/inbound) with its direction.',
+    ),
+  ),
+});
+
+export const RuleView = Type.Object({
+  id: Type.String(),
+  match_type: Type.Union([Type.Literal('exact'), Type.Literal('prefix'), Type.Literal('regex')]),
+  pattern: Type.String(),
+  action: Type.Union([Type.Literal('auto_reply'), Type.Literal('forward'), Type.Literal('tag')]),
+  reply_text: Nullable(Type.String()),
+  forward_url: Nullable(Type.String()),
+  tag: Nullable(Type.String()),
+  priority: Type.Integer(),
+  enabled: Type.Boolean(),
+  created_at: Time,
+});
+
+export const OptOutView = Type.Object({
+  number: Type.String(),
+  keyword: Type.String(),
+  owner_id: Type.String(),
+  created_at: Time,
+});
+
+export const SettingsView = Type.Object({
+  webhook_url: Nullable(Type.String()),
+  inbound_webhook_url: Nullable(Type.String()),
+  webhook_secret: Type.String({ description: 'Signs webhook bodies (HMAC-SHA256).' }),
+  stop_words: Nullable(Type.Array(Type.String())),
+  start_words: Nullable(Type.Array(Type.String())),
+  stop_reply: Nullable(Type.String()),
+  start_reply: Nullable(Type.String()),
+  help_reply: Nullable(Type.String()),
+  transliterate: Type.Boolean(),
+});
+
+export const WebhookDeliveryPage = Type.Object({
+  data: Type.Array(
+    Type.Object({
+      id: Type.Union([Type.Integer(), Type.String()]),
+      event_id: Type.String(),
+      kind: Type.String(),
+      url: Type.String(),
+      status: Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')]),
+      attempts: Type.Array(
+        Type.Object({
+          attempt: Type.Integer(),
+          status_code: Nullable(Type.Integer()),
+          error: Nullable(Type.String()),
+          duration_ms: Type.Number(),
+          at: Time,
+        }),
+      ),
+      next_attempt_at: Time,
+      payload: Type.Unknown({ description: 'The JSON body sent.' }),
+      created_at: Time,
+      delivered_at: Time,
+    }),
+  ),
+  next_cursor: Type.Union([Type.Integer(), Type.String(), Type.Null()]),
+});

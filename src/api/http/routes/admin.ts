@@ -2,7 +2,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Static } from 'typebox';
 import { ApiError } from '../../../core/errors.js';
 import type { AuthService } from '../../../services/auth.js';
 import { hashPassword, mintApiKey } from '../../../services/secrets.js';
