@@ -44,7 +44,9 @@ describe('OpenAPI document', () => {
       for (const [method, op] of Object.entries(ops)) {
         operations++;
         const success = Object.entries(op.responses).filter(([s]) => /^2\d\d$/.test(s));
-        const documented = success.some(([s, r]) => s === '204' || r.content?.['application/json']?.schema);
+        const documented = success.some(
+          ([s, r]) => s === '204' || Object.values(r.content ?? {}).some((c) => c.schema),
+        );
         if (!documented) {
           missing.push(`${method.toUpperCase()} ${path}: no success schema`);
         }
@@ -178,5 +180,75 @@ describe('OpenAPI document', () => {
     expect(
       (await call('POST', '/v1/messages', { to: '+15555550101', text: 'x', sender: 'ACME' })).status,
     ).toBe(400);
+  });
+  it('answers the policy, template, consent, OTP and report routes as documented', async () => {
+    const call = async (method: string, path: string, body?: unknown) => {
+      const res = await t.call(method, path, body === undefined ? {} : { body });
+      oa.expectValid(method, path, res);
+      return res;
+    };
+    const since = new Date(Date.now() - 86_400_000).toISOString();
+    expect((await call('GET', '/v1/nodes')).status).toBe(200);
+    expect((await call('GET', `/v1/stats?since=${encodeURIComponent(since)}`)).status).toBe(200);
+    expect((await call('GET', '/v1/queue')).status).toBe(200);
+    const csv = await t.call('GET', '/v1/messages/export');
+    expect([csv.status, csv.headers.get('content-type')]).toEqual([200, 'text/csv; charset=utf-8']);
+    expect(oa.doc.paths['/v1/messages/export']?.get?.responses?.['200']?.content?.['text/csv']).toBeDefined();
+
+    const tpl = await call('POST', '/v1/templates', {
+      name: 'oa-code',
+      text: 'Your code is {code}',
+      category: 'verification',
+    });
+    expect(tpl.status).toBe(201);
+    expect((await call('GET', '/v1/templates')).body.data.length).toBe(1);
+    expect((await call('PATCH', `/v1/templates/${tpl.body.id}`, { text: 'Code: {code}' })).status).toBe(200);
+    expect((await call('POST', `/v1/templates/${tpl.body.id}/approve`)).body.status).toBe('approved');
+    expect((await call('GET', `/v1/templates/${tpl.body.id}`)).body.history.length).toBeGreaterThan(0);
+    const sig = await call('POST', '/v1/signatures', { text: 'Acme:', placement: 'prefix' });
+    expect(sig.status).toBe(201);
+    expect(
+      (await call('POST', `/v1/signatures/${sig.body.id}/reject`, { reason: 'unknown brand' })).status,
+    ).toBe(200);
+    expect((await call('DELETE', `/v1/templates/${tpl.body.id}`)).status).toBe(204);
+
+    const number = '+15555550120';
+    expect(
+      (await call('POST', '/v1/consents', { number, source: 'web form', proof_ip: '192.0.2.1' })).status,
+    ).toBe(201);
+    expect((await call('GET', `/v1/consents?number=${encodeURIComponent(number)}`)).body.consented).toBe(
+      true,
+    );
+    expect((await call('GET', `/v1/consents/export?number=${encodeURIComponent(number)}`)).status).toBe(200);
+    expect((await call('DELETE', `/v1/consents/${number}`)).status).toBe(200);
+    expect((await call('POST', '/v1/privacy/erase', { number })).status).toBe(200);
+    expect((await call('GET', '/v1/policy')).status).toBe(200);
+    expect(
+      (await call('PATCH', '/v1/policy', { consent_required: false, auto_blacklist_after: 3 })).status,
+    ).toBe(200);
+    expect((await call('GET', '/v1/policy/defaults')).status).toBe(200);
+    expect((await call('PUT', '/v1/policy/defaults', { quiet_hours: [] })).status).toBe(200);
+    expect(
+      (await call('PUT', `/v1/contacts/${number}/time_zone`, { time_zone: 'Europe/Berlin' })).status,
+    ).toBe(200);
+
+    expect((await call('POST', '/v1/blacklist', { number: '+15555550121' })).status).toBe(201);
+    expect((await call('GET', '/v1/blacklist')).body.total).toBe(1);
+    expect((await call('DELETE', '/v1/blacklist/+15555550121')).status).toBe(204);
+    expect((await call('PUT', '/v1/policy/caps', { caps: [{ period: 'day', max: 5 }] })).status).toBe(200);
+    expect((await call('GET', '/v1/policy/caps')).body.caps.length).toBe(1);
+    expect((await call('PUT', '/v1/prices', { prefix: '1555', per_segment: 3 })).status).toBe(200);
+    expect((await call('GET', '/v1/prices')).body.data.length).toBeGreaterThan(0);
+    expect((await call('DELETE', '/v1/prices/1555')).status).toBe(204);
+    const me = (await t.call('GET', '/v1/me')).body.id as string;
+    expect((await call('POST', `/v1/users/${me}/credit`, { amount: 100 })).status).toBe(200);
+    expect((await call('GET', '/v1/balance')).body.ledger.length).toBeGreaterThan(0);
+
+    const otp = await call('POST', '/v1/otp', { to: '+15555550122' });
+    expect(otp.status).toBe(201);
+    expect((await call('GET', `/v1/otp/${otp.body.id}`)).body.status).toBe('pending');
+    expect((await call('POST', '/v1/otp/verify', { id: otp.body.id, code: '000000x' })).status).toBe(200);
+    expect((await call('GET', '/v1/otp/settings')).status).toBe(200);
+    expect((await call('PUT', '/v1/otp/settings', { from: null })).status).toBe(200);
   });
 });

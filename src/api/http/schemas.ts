@@ -3,6 +3,7 @@
  * the OpenAPI document describes what clients receive and the dashboard can derive its types
  * (`Static<typeof MessageView>`). Times are ISO strings or null (views.ts `iso`).
  */
+import type { Readable } from 'node:stream';
 import { Type } from 'typebox';
 import type { Static, TSchema } from 'typebox';
 
@@ -274,4 +275,220 @@ export const WebhookDeliveryPage = Type.Object({
     }),
   ),
   next_cursor: Type.Union([Type.Integer(), Type.String(), Type.Null()]),
+});
+
+export const OtpView = Type.Object({
+  id: Type.String(),
+  to: Type.String(),
+  message_id: Type.String(),
+  expires_at: Type.String({ format: 'date-time' }),
+  attempts_left: Type.Integer(),
+  sends: Type.Integer(),
+  resend_after: Type.String({ format: 'date-time' }),
+  status: Type.Union([
+    Type.Literal('pending'),
+    Type.Literal('verified'),
+    Type.Literal('expired'),
+    Type.Literal('too_many_attempts'),
+  ]),
+});
+
+export const OtpVerdict = Type.Object({
+  status: Type.String({ description: 'verified, wrong_code, expired, too_many_attempts…' }),
+  attempts_left: Type.Integer(),
+});
+
+export const OtpSettings = Type.Object({ template: Type.String(), from: Nullable(Type.String()) });
+
+const Counts = {
+  messages: Type.Integer(),
+  segments: Type.Integer(),
+  delivered: Type.Integer(),
+  failed: Type.Integer(),
+  pending: Type.Integer(),
+  canceled: Type.Integer(),
+};
+
+export const StatsView = Type.Object({
+  since: Type.String({ format: 'date-time' }),
+  until: Type.String({ format: 'date-time' }),
+  bucket: Type.String(),
+  tz: Type.String(),
+  totals: Type.Object({
+    ...Counts,
+    by_status: Type.Record(Type.String(), Type.Integer()),
+    delivery_rate: Nullable(Type.Number({ description: 'delivered / (delivered + failed)' })),
+  }),
+  series: Type.Array(Type.Object({ start: Type.String({ format: 'date-time' }), ...Counts })),
+  failure_reasons: Type.Array(Open({ code: Type.String(), count: Type.Integer() })),
+});
+
+export const QueueView = Type.Record(Type.String(), Type.Integer(), {
+  description: 'Messages waiting per status (queued, scheduled, sending).',
+});
+
+export const CsvFile = {
+  description: 'CSV (UTF-8 with a byte order mark), one line per message',
+  // A stream on the server side; a string of CSV on the wire.
+  content: { 'text/csv': { schema: Type.Unsafe<Readable>({ type: 'string' }) } },
+};
+
+export const NodeView = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  version: Type.String(),
+  http_url: Nullable(Type.String()),
+  self: Type.Boolean({ description: 'The node answering this request.' }),
+  status: Type.Union([Type.Literal('live'), Type.Literal('silent'), Type.Literal('stopped')]),
+  started_at: Type.String(),
+  heartbeat_at: Type.String(),
+  heartbeat_age_ms: Type.Number(),
+  stopped_at: Nullable(Type.String()),
+  channels: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      name: Nullable(Type.String()),
+      epoch: Type.Integer(),
+      lease_until: Type.String(),
+    }),
+  ),
+});
+
+export const SmppCredentials = Open({
+  system_id: Type.String(),
+  password: Type.String({ description: 'Shown only in this answer.' }),
+  note: Type.String(),
+});
+
+/** A template or a sender signature (they share one table and one review flow). */
+export const TemplateView = Type.Object({
+  id: Type.String(),
+  owner_id: Type.String(),
+  name: Nullable(Type.String()),
+  text: Type.String(),
+  category: Type.Optional(Nullable(Type.String({ description: 'Templates only.' }))),
+  variables: Type.Optional(
+    Nullable(Type.Unknown({ description: 'Templates only: the declared variables.' })),
+  ),
+  placement: Type.Optional(Nullable(Type.String({ description: 'Signatures only.' }))),
+  status: Type.String({ description: 'pending, approved or rejected' }),
+  reason: Nullable(Type.String()),
+  created_at: Time,
+  updated_at: Time,
+  decided_at: Time,
+  decided_by: Nullable(Type.String()),
+});
+
+export const TemplatePage = Type.Object({
+  data: Type.Array(TemplateView),
+  next_cursor: Nullable(Type.String()),
+});
+
+export const TemplateDetail = Type.Intersect([
+  TemplateView,
+  Type.Object({
+    history: Type.Array(
+      Type.Object({
+        action: Type.String(),
+        actor_id: Nullable(Type.String()),
+        before: Nullable(Type.String()),
+        after: Nullable(Type.String()),
+        reason: Nullable(Type.String()),
+        at: Type.String({ format: 'date-time' }),
+      }),
+    ),
+  }),
+]);
+
+export const ListEntryView = Type.Object({
+  number: Type.String(),
+  reason: Nullable(Type.String()),
+  source: Nullable(Type.String()),
+  scope: Type.Union([Type.Literal('global'), Type.Literal('user')]),
+  created_at: Time,
+});
+
+export const ListPage = Type.Object({
+  data: Type.Array(ListEntryView),
+  total: Type.Integer(),
+  max: Type.Integer({ description: 'How many numbers this list may hold.' }),
+  next_cursor: Nullable(Type.String()),
+});
+
+export const ListImport = Type.Object({
+  added: Type.Integer(),
+  already_listed: Type.Integer(),
+  invalid_count: Type.Integer(),
+  invalid: Type.Array(Type.Unknown(), { description: 'The first invalid lines with their reasons.' }),
+});
+
+export const CapsView = Type.Object({
+  scope: Type.Union([Type.Literal('global'), Type.Literal('user')]),
+  user_id: Type.Optional(Type.String()),
+  caps: Type.Array(
+    Type.Object({ category: Nullable(Type.String()), period: Type.String(), max: Type.Integer() }),
+  ),
+});
+
+export const PriceView = Type.Object({
+  prefix: Type.String({ description: '`default` for the price of every other number.' }),
+  encoding: Type.String(),
+  per_segment: Type.Number(),
+});
+
+const CreditMode = Type.Union([Type.Literal('prepaid'), Type.Literal('unlimited')]);
+
+export const BalanceView = Type.Object({
+  user_id: Type.String(),
+  mode: CreditMode,
+  balance: Type.Number(),
+  ledger: Type.Array(
+    Type.Object({
+      id: Type.Union([Type.Integer(), Type.String()]),
+      kind: Type.String(),
+      amount: Type.Number(),
+      balance_after: Type.Number(),
+      message_id: Nullable(Type.String()),
+      note: Nullable(Type.String()),
+      created_at: Time,
+    }),
+  ),
+  next_cursor: Type.Union([Type.Integer(), Type.String(), Type.Null()]),
+});
+
+export const CreditView = Type.Object({ user_id: Type.String(), mode: CreditMode, balance: Type.Number() });
+
+export const CsvText = (description: string) => ({
+  description,
+  content: { 'text/csv': { schema: Type.Unsafe<string | Readable>({ type: 'string' }) } },
+});
+
+export const ConsentView = Type.Object({
+  id: Type.Union([Type.Integer(), Type.String()]),
+  owner_id: Type.String(),
+  number: Type.String(),
+  source: Type.String(),
+  text_shown: Nullable(Type.String()),
+  proof_ip: Nullable(Type.String()),
+  form_id: Nullable(Type.String()),
+  granted_at: Time,
+  revoked_at: Time,
+  revoked_by: Nullable(Type.String()),
+});
+
+export const PolicySettingsView = Open({
+  templates_only: Type.Boolean(),
+  consent_required: Type.Boolean(),
+  quiet_hours: Type.Array(Open({ start: Type.String(), end: Type.String() })),
+});
+
+export const PolicyView = Open({
+  templates_only: Type.Boolean(),
+  consent_required: Type.Boolean(),
+  quiet_hours: Type.Array(Open({ start: Type.String(), end: Type.String() })),
+  user_id: Type.String(),
+  test_mode: Type.Boolean(),
+  auto_blacklist_after: Nullable(Type.Integer()),
+  mode: CreditMode,
+  balance: Type.Number(),
 });

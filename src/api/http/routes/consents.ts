@@ -18,6 +18,7 @@ import type { Store } from '../../../store/index.js';
 import type { ConsentRow } from '../../../store/schema.js';
 import { ownerScope, principalOf, requireAdmin } from '../auth.js';
 import { csvCell } from './reports.js';
+import { ConsentView, PolicySettingsView, PolicyView } from '../schemas.js';
 
 /** Consent records per user, revoked ones included: bounded like every resource a client holds. */
 export const MAX_CONSENTS = 1_000_000;
@@ -122,7 +123,14 @@ export function consentRoutes(app: FastifyInstance, deps: { store: Store }): voi
 
   app.post(
     '/v1/consents',
-    { schema: { tags, summary: 'Record an opt-in with its proof', body: ConsentBody } },
+    {
+      schema: {
+        tags,
+        summary: 'Record an opt-in with its proof',
+        body: ConsentBody,
+        response: { 201: ConsentView },
+      },
+    },
     async (req, reply) => {
       const p = principalOf(req);
       const b = req.body as Static<typeof ConsentBody>;
@@ -154,7 +162,20 @@ export function consentRoutes(app: FastifyInstance, deps: { store: Store }): voi
 
   app.get(
     '/v1/consents',
-    { schema: { tags, summary: "A number's consent records", querystring: NumberQuery } },
+    {
+      schema: {
+        tags,
+        summary: "A number's consent records",
+        querystring: NumberQuery,
+        response: {
+          200: Type.Object({
+            number: Type.String(),
+            consented: Type.Boolean(),
+            data: Type.Array(ConsentView),
+          }),
+        },
+      },
+    },
     async (req) => {
       const p = principalOf(req);
       const number = e164((req.query as Static<typeof NumberQuery>).number);
@@ -169,7 +190,14 @@ export function consentRoutes(app: FastifyInstance, deps: { store: Store }): voi
 
   app.delete(
     '/v1/consents/:number',
-    { schema: { tags, summary: 'Revoke the standing consent of a number', params: NumberQuery } },
+    {
+      schema: {
+        tags,
+        summary: 'Revoke the standing consent of a number',
+        params: NumberQuery,
+        response: { 200: Type.Object({ number: Type.String(), revoked: Type.Unknown() }) },
+      },
+    },
     async (req) => {
       const p = principalOf(req);
       const number = e164((req.params as Static<typeof NumberQuery>).number);
@@ -184,6 +212,21 @@ export function consentRoutes(app: FastifyInstance, deps: { store: Store }): voi
         tags,
         summary: "A number's consent history (data-subject request), JSON or CSV",
         querystring: ExportQuery,
+        response: {
+          200: {
+            description: 'The history; CSV with format=csv',
+            content: {
+              'application/json': {
+                schema: Type.Object({
+                  number: Type.String(),
+                  exported_at: Type.String({ format: 'date-time' }),
+                  consents: Type.Array(ConsentView),
+                }),
+              },
+              'text/csv': { schema: Type.String() },
+            },
+          },
+        },
       },
     },
     async (req: FastifyRequest, reply: FastifyReply) => {
@@ -222,6 +265,9 @@ export function consentRoutes(app: FastifyInstance, deps: { store: Store }): voi
         tags,
         summary: "Erase a number's personal data (messages kept as counts)",
         body: Type.Object({ number: NumberField }),
+        response: {
+          200: Type.Object({ erased: Type.Unknown({ description: 'What was erased, by kind.' }) }),
+        },
       },
     },
     async (req) => {
@@ -248,7 +294,14 @@ export function consentRoutes(app: FastifyInstance, deps: { store: Store }): voi
 
   app.get(
     '/v1/policy',
-    { schema: { tags, summary: 'Sending policy in force for a user', querystring: PolicyQuery } },
+    {
+      schema: {
+        tags,
+        summary: 'Sending policy in force for a user',
+        querystring: PolicyQuery,
+        response: { 200: PolicyView },
+      },
+    },
     async (req) => fullPolicy(await target(req, (req.query as Static<typeof PolicyQuery>).user_id)),
   );
 
@@ -259,6 +312,7 @@ export function consentRoutes(app: FastifyInstance, deps: { store: Store }): voi
         tags,
         summary: "Change a user's sending policy (templates_only and test_mode: admins only)",
         body: PolicyPatch,
+        response: { 200: PolicyView },
       },
     },
     async (req) => {
@@ -288,7 +342,13 @@ export function consentRoutes(app: FastifyInstance, deps: { store: Store }): voi
 
   app.get(
     '/v1/policy/defaults',
-    { schema: { tags, summary: 'The policy new users start with (admin)' } },
+    {
+      schema: {
+        tags,
+        summary: 'The policy new users start with (admin)',
+        response: { 200: PolicySettingsView },
+      },
+    },
     async (req) => {
       requireAdmin(req);
       return policyView(await store.policySettings.get('*'));
@@ -302,6 +362,7 @@ export function consentRoutes(app: FastifyInstance, deps: { store: Store }): voi
         tags,
         summary: 'Set the policy new users start with (admin); existing users keep theirs',
         body: PolicyBody,
+        response: { 200: PolicySettingsView },
       },
     },
     async (req) => {
@@ -327,6 +388,9 @@ export function consentRoutes(app: FastifyInstance, deps: { store: Store }): voi
         summary: "A contact's time zone for quiet hours (null: derive from the number)",
         params: NumberQuery,
         body: ContactZone,
+        response: {
+          200: Type.Object({ number: Type.String(), time_zone: Type.Union([Type.String(), Type.Null()]) }),
+        },
       },
     },
     async (req) => {

@@ -19,6 +19,18 @@ import type { LedgerRow, ListEntry, ListKind } from '../../../store/policy.js';
 import { ListFullError } from '../../../store/policy.js';
 import { principalOf, requireAdmin } from '../auth.js';
 import { iso } from '../views.js';
+import {
+  BalanceView,
+  CapsView,
+  CreditView,
+  CsvText,
+  ListEntryView,
+  ListImport,
+  ListOf,
+  ListPage,
+  NoContent,
+  PriceView,
+} from '../schemas.js';
 
 export interface PolicyRouteDeps {
   store: Store;
@@ -124,6 +136,12 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
         schema: {
           tags,
           summary: `Add a number to the ${kind}list`,
+          response: {
+            200: Type.Union([ListEntryView, Type.Object({ number: Type.String() })], {
+              description: 'Already listed',
+            }),
+            201: ListEntryView,
+          },
           body: Type.Object({
             number: Type.String({ minLength: 1, maxLength: 32 }),
             reason: Type.Optional(Type.String({ maxLength: 200 })),
@@ -144,7 +162,14 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
 
     app.get(
       base,
-      { schema: { tags, summary: `The ${kind}list, by number (paged)`, querystring: ListQuery } },
+      {
+        schema: {
+          tags,
+          summary: `The ${kind}list, by number (paged)`,
+          querystring: ListQuery,
+          response: { 200: ListPage },
+        },
+      },
       async (req) => {
         const q = req.query as { scope?: string; user_id?: string; limit?: number; cursor?: string };
         const owner = await ownerOf(req, q);
@@ -168,6 +193,7 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
           summary: `Take a number off the ${kind}list`,
           params: Type.Object({ number: Type.String({ maxLength: 32 }) }),
           querystring: OwnerQuery,
+          response: { 204: NoContent },
         },
       },
       async (req, reply) => {
@@ -186,6 +212,7 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
           tags,
           summary: `The ${kind}list as CSV (number, reason, source, created_at)`,
           querystring: OwnerQuery,
+          response: { 200: CsvText(`The ${kind}list`) },
         },
       },
       async (req, reply) => {
@@ -216,6 +243,8 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
             tags,
             summary: `Import numbers into the ${kind}list from CSV (number[,reason]; a header line is optional)`,
             querystring: OwnerQuery,
+            consumes: ['text/csv'],
+            response: { 200: ListImport },
           },
         },
         async (req) => {
@@ -253,6 +282,7 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
         tags: ['policy'],
         summary: 'Frequency caps per recipient (yours, a user’s, or the global defaults)',
         querystring: OwnerQuery,
+        response: { 200: CapsView },
       },
     },
     async (req) => {
@@ -267,6 +297,7 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
       schema: {
         tags: ['policy'],
         summary: 'Replace the frequency caps (yours, a user’s, or with scope=global the defaults)',
+        response: { 200: CapsView },
         body: Type.Object({
           scope: Scope,
           user_id: UserId,
@@ -324,7 +355,13 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
 
   app.get(
     '/v1/prices',
-    { schema: { tags: ['credits'], summary: 'The price list (per segment, in credits)' } },
+    {
+      schema: {
+        tags: ['credits'],
+        summary: 'The price list (per segment, in credits)',
+        response: { 200: ListOf(PriceView) },
+      },
+    },
     async (req) => {
       principalOf(req);
       return { data: (await store.policy.prices()).map(priceView) };
@@ -337,6 +374,7 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
       schema: {
         tags: ['credits'],
         summary: 'Set the price per segment of a prefix and encoding (admin); longest prefix wins',
+        response: { 200: PriceView },
         body: Type.Object({
           prefix: Prefix,
           encoding: Type.Optional(Encoding),
@@ -367,6 +405,7 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
         summary: 'Remove a price (admin)',
         params: Type.Object({ prefix: Prefix }),
         querystring: Type.Object({ encoding: Type.Optional(Encoding) }),
+        response: { 204: NoContent },
       },
     },
     async (req, reply) => {
@@ -387,6 +426,7 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
       schema: {
         tags: ['credits'],
         summary: 'Balance and the newest ledger entries (charges, refunds, top-ups)',
+        response: { 200: BalanceView },
         querystring: Type.Object({
           user_id: UserId,
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
@@ -417,6 +457,7 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
       schema: {
         tags: ['credits'],
         summary: 'Top up (or, negative, take) credit; `mode` switches prepaid/unlimited (admin)',
+        response: { 200: CreditView },
         params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
         body: Type.Object({
           amount: Type.Integer({ minimum: -1_000_000_000_000, maximum: 1_000_000_000_000 }),

@@ -16,6 +16,7 @@ import type { Store } from '../../../store/index.js';
 import type { PolicyAuditRow, TemplateRow } from '../../../store/schema.js';
 import type { TemplateKind } from '../../../store/templates.js';
 import { ownerScope, principalOf, requireAdmin } from '../auth.js';
+import { NoContent, TemplateDetail, TemplatePage, TemplateView } from '../schemas.js';
 
 /** The fields POST /v1/messages takes instead of `text`. */
 export const TemplateSendFields = {
@@ -151,6 +152,7 @@ function register(app: FastifyInstance, store: Store, kind: TemplateKind): void 
         tags,
         summary: `Submit a ${label} for review`,
         body: kind === 'template' ? TemplateCreate : SignatureCreate,
+        response: { 201: TemplateView },
       },
     },
     async (req, reply) => {
@@ -175,6 +177,7 @@ function register(app: FastifyInstance, store: Store, kind: TemplateKind): void 
         tags,
         summary: `${label}s (admins: everyone's; ?status=pending is the review queue)`,
         querystring: ListQuery,
+        response: { 200: TemplatePage },
       },
     },
     async (req) => {
@@ -194,7 +197,14 @@ function register(app: FastifyInstance, store: Store, kind: TemplateKind): void 
 
   app.get(
     `${base}/:id`,
-    { schema: { tags, summary: `A ${label} with its review history`, params: IdParams } },
+    {
+      schema: {
+        tags,
+        summary: `A ${label} with its review history`,
+        params: IdParams,
+        response: { 200: TemplateDetail },
+      },
+    },
     async (req) => {
       const row = await load(req, principalOf(req));
       return { ...templateView(row), history: (await store.templates.history(row.id)).map(auditView) };
@@ -209,6 +219,7 @@ function register(app: FastifyInstance, store: Store, kind: TemplateKind): void 
         summary: `Edit a ${label} (it goes back to review)`,
         params: IdParams,
         body: kind === 'template' ? TemplatePatch : SignaturePatch,
+        response: { 200: TemplateView },
       },
     },
     async (req) => {
@@ -220,7 +231,7 @@ function register(app: FastifyInstance, store: Store, kind: TemplateKind): void 
 
   app.delete(
     `${base}/:id`,
-    { schema: { tags, summary: `Delete a ${label}`, params: IdParams } },
+    { schema: { tags, summary: `Delete a ${label}`, params: IdParams, response: { 204: NoContent } } },
     async (req, reply) => {
       const p = principalOf(req);
       const row = await load(req, p);
@@ -240,7 +251,14 @@ function register(app: FastifyInstance, store: Store, kind: TemplateKind): void 
   };
   app.post(
     `${base}/:id/approve`,
-    { schema: { tags, summary: `Approve a pending ${label} (admin)`, params: IdParams } },
+    {
+      schema: {
+        tags,
+        summary: `Approve a pending ${label} (admin)`,
+        params: IdParams,
+        response: { 200: TemplateView },
+      },
+    },
     decide('approved'),
   );
   app.post(
@@ -251,6 +269,7 @@ function register(app: FastifyInstance, store: Store, kind: TemplateKind): void 
         summary: `Reject a pending ${label} with a reason (admin)`,
         params: IdParams,
         body: Reject,
+        response: { 200: TemplateView },
       },
     },
     decide('rejected'),
