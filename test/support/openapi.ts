@@ -68,6 +68,11 @@ export class OpenApiCheck {
     return response?.content?.['application/json']?.schema;
   }
 
+  /** Checks the body when the document has a schema for this answer (every /v1 call of TestApp). */
+  checkIfDocumented(method: string, path: string, res: { status: number; body: unknown }): void {
+    if (res.status === 204 || this.schemaFor(method, path, res.status)) this.expectValid(method, path, res);
+  }
+
   /** Fails unless the document has a schema for this answer and the body matches it. */
   expectValid(method: string, path: string, res: { status: number; body: unknown }): void {
     if (res.status === 204) {

@@ -3,9 +3,10 @@
  * the OpenAPI document describes what clients receive and the dashboard can derive its types
  * (`Static<typeof MessageView>`). Times are ISO strings or null (views.ts `iso`).
  */
-import type { Readable } from 'node:stream';
 import { Type } from 'typebox';
 import type { Static, TSchema } from 'typebox';
+import type { MessageStatus } from '../../core/message.js';
+import { MESSAGE_STATUSES } from '../../core/message.js';
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const Time = Nullable(Type.String({ format: 'date-time' }));
@@ -26,7 +27,7 @@ export const MessageView = Type.Object({
   replace_id: Nullable(Type.Integer()),
   validity: Nullable(Type.Integer({ description: 'Minutes' })),
   delivery_report: Type.Boolean(),
-  status: Type.String(),
+  status: Type.Unsafe<MessageStatus>({ type: 'string', enum: [...MESSAGE_STATUSES] }),
   final: Type.Boolean({ description: 'Nothing will change this message any more.' }),
   error: Nullable(Type.Object({ code: Type.String(), message: Nullable(Type.String()) })),
   attempts: Nullable(Type.Integer()),
@@ -330,7 +331,7 @@ export const QueueView = Type.Record(Type.String(), Type.Integer(), {
 export const CsvFile = {
   description: 'CSV (UTF-8 with a byte order mark), one line per message',
   // A stream on the server side; a string of CSV on the wire.
-  content: { 'text/csv': { schema: Type.Unsafe<Readable>({ type: 'string' }) } },
+  content: { 'text/csv': { schema: Type.Unsafe<unknown>({ type: 'string' }) } },
 };
 
 export const NodeView = Type.Object({
@@ -460,7 +461,7 @@ export const CreditView = Type.Object({ user_id: Type.String(), mode: CreditMode
 
 export const CsvText = (description: string) => ({
   description,
-  content: { 'text/csv': { schema: Type.Unsafe<string | Readable>({ type: 'string' }) } },
+  content: { 'text/csv': { schema: Type.Unsafe<unknown>({ type: 'string' }) } },
 });
 
 export const ConsentView = Type.Object({
