@@ -4,10 +4,10 @@
  * user's policy (templates-only, opt-in required for marketing, quiet hours) and the defaults
  * for new users; a contact's time zone for quiet hours.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { accountView } from './policy.js';
 import { Type } from 'typebox';
-import type { Static } from 'typebox';
 import { ApiError } from '../../../core/errors.js';
 import { normalizeNumber } from '../../../core/phone.js';
 import { isTime, isZone } from '../../../core/quiet-hours.js';
@@ -117,7 +117,8 @@ function checkWindows(windows: QuietWindow[] | undefined): void {
   }
 }
 
-export function consentRoutes(app: FastifyInstance, deps: { store: Store }): void {
+export function consentRoutes(untyped: FastifyInstance, deps: { store: Store }): void {
+  const app = untyped.withTypeProvider<TypeBoxTypeProvider>();
   const { store } = deps;
   const tags = ['consent'];
 
@@ -133,7 +134,7 @@ export function consentRoutes(app: FastifyInstance, deps: { store: Store }): voi
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const b = req.body as Static<typeof ConsentBody>;
+      const b = req.body;
       if (!b.proof_ip && !b.form_id) {
         throw new ApiError('missing_parameter', 'Give the proof: proof_ip or form_id.', 'proof_ip');
       }
@@ -178,7 +179,7 @@ export function consentRoutes(app: FastifyInstance, deps: { store: Store }): voi
     },
     async (req) => {
       const p = principalOf(req);
-      const number = e164((req.query as Static<typeof NumberQuery>).number);
+      const number = e164(req.query.number);
       const rows = await store.consents.history(ownerScope(p), number);
       return {
         number,
@@ -200,7 +201,7 @@ export function consentRoutes(app: FastifyInstance, deps: { store: Store }): voi
     },
     async (req) => {
       const p = principalOf(req);
-      const number = e164((req.params as Static<typeof NumberQuery>).number);
+      const number = e164(req.params.number);
       return { number, revoked: await store.consents.revoke(p.user.id, number, 'api') };
     },
   );
@@ -229,9 +230,9 @@ export function consentRoutes(app: FastifyInstance, deps: { store: Store }): voi
         },
       },
     },
-    async (req: FastifyRequest, reply: FastifyReply) => {
+    async (req, reply) => {
       const p = principalOf(req);
-      const q = req.query as Static<typeof ExportQuery>;
+      const q = req.query;
       const number = e164(q.number);
       const rows = (await store.consents.history(ownerScope(p), number)).map(consentView);
       if (q.format !== 'csv') return { number, exported_at: new Date().toISOString(), consents: rows };
@@ -272,7 +273,7 @@ export function consentRoutes(app: FastifyInstance, deps: { store: Store }): voi
     },
     async (req) => {
       const p = principalOf(req);
-      const number = e164((req.body as { number: string }).number);
+      const number = e164(req.body.number);
       return { erased: await store.consents.erase(ownerScope(p), number, p.user.id) };
     },
   );
@@ -302,7 +303,7 @@ export function consentRoutes(app: FastifyInstance, deps: { store: Store }): voi
         response: { 200: PolicyView },
       },
     },
-    async (req) => fullPolicy(await target(req, (req.query as Static<typeof PolicyQuery>).user_id)),
+    async (req) => fullPolicy(await target(req, req.query.user_id)),
   );
 
   app.patch(
@@ -316,7 +317,7 @@ export function consentRoutes(app: FastifyInstance, deps: { store: Store }): voi
       },
     },
     async (req) => {
-      const b = req.body as Static<typeof PolicyPatch>;
+      const b = req.body;
       const userId = await target(req, b.user_id);
       // Templates-only and test mode are the admin's restrictions on an account; it may not lift them.
       if (b.templates_only !== undefined || b.test_mode !== undefined) requireAdmin(req);
@@ -367,7 +368,7 @@ export function consentRoutes(app: FastifyInstance, deps: { store: Store }): voi
     },
     async (req) => {
       requireAdmin(req);
-      const b = req.body as Static<typeof PolicyBody>;
+      const b = req.body;
       checkWindows(b.quiet_hours);
       const next: PolicySettings = {
         templatesOnly: b.templates_only ?? false,
@@ -395,8 +396,8 @@ export function consentRoutes(app: FastifyInstance, deps: { store: Store }): voi
     },
     async (req) => {
       const p = principalOf(req);
-      const number = e164((req.params as Static<typeof NumberQuery>).number);
-      const zone = (req.body as Static<typeof ContactZone>).time_zone;
+      const number = e164(req.params.number);
+      const zone = req.body.time_zone;
       if (zone !== null && !isZone(zone)) {
         throw new ApiError(
           'validation_failed',

@@ -487,7 +487,7 @@ export function accountView(a: Awaited<ReturnType<Store['policy']['account']>>) 
     user_id: a.user_id,
     test_mode: a.test_mode === 1,
     auto_blacklist_after: a.auto_blacklist_after,
-    mode: a.prepaid ? 'prepaid' : 'unlimited',
+    mode: a.prepaid ? ('prepaid' as const) : ('unlimited' as const),
     balance: Number(a.balance),
   };
 }
