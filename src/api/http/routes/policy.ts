@@ -6,6 +6,7 @@
  * (`"scope": "global"`) and any user's (`user_id`).
  */
 import { Readable } from 'node:stream';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CountryCode } from 'libphonenumber-js';
 import { Type } from 'typebox';
@@ -13,7 +14,6 @@ import { ApiError } from '../../../core/errors.js';
 import { normalizeNumber } from '../../../core/phone.js';
 import { LIST_CSV_HEADER, listCsvRows, parseListCsv } from '../../../policy/list-csv.js';
 import { PERIODS } from '../../../policy/periods.js';
-import type { Period } from '../../../policy/periods.js';
 import type { Store } from '../../../store/index.js';
 import type { LedgerRow, ListEntry, ListKind } from '../../../store/policy.js';
 import { ListFullError } from '../../../store/policy.js';
@@ -66,7 +66,7 @@ function entryView(e: ListEntry) {
     number: e.number,
     reason: e.reason,
     source: e.source,
-    scope: e.owner_id === '' ? 'global' : 'user',
+    scope: e.owner_id === '' ? ('global' as const) : ('user' as const),
     created_at: iso(e.created_at),
   };
 }
@@ -83,7 +83,8 @@ function ledgerView(l: LedgerRow) {
   };
 }
 
-export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void {
+export function policyRoutes(untyped: FastifyInstance, deps: PolicyRouteDeps): void {
+  const app = untyped.withTypeProvider<TypeBoxTypeProvider>();
   const { store } = deps;
 
   /** Whose list or setting a request acts on: '' for the global one. */
@@ -151,7 +152,7 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
         },
       },
       async (req, reply) => {
-        const b = req.body as { number: string; reason?: string; scope?: string; user_id?: string };
+        const b = req.body;
         const owner = await ownerOf(req, b);
         const n = number(b.number);
         const added = await add(kind, owner, [{ number: n, reason: b.reason ?? null }], 'api');
@@ -171,7 +172,7 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
         },
       },
       async (req) => {
-        const q = req.query as { scope?: string; user_id?: string; limit?: number; cursor?: string };
+        const q = req.query;
         const owner = await ownerOf(req, q);
         const limit = q.limit ?? 100;
         const rows = await store.policy.listPage(kind, owner, limit, q.cursor);
@@ -197,11 +198,11 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
         },
       },
       async (req, reply) => {
-        const owner = await ownerOf(req, req.query as { scope?: string });
-        const n = number((req.params as { number: string }).number);
+        const owner = await ownerOf(req, req.query);
+        const n = number(req.params.number);
         if (!(await store.policy.removeFromList(kind, owner, n)))
           throw new ApiError('not_found', `${n} is not on this ${kind}list.`, 'number');
-        return reply.status(204).send();
+        return reply.status(204).send(null);
       },
     );
 
@@ -216,7 +217,7 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
         },
       },
       async (req, reply) => {
-        const owner = await ownerOf(req, req.query as { scope?: string });
+        const owner = await ownerOf(req, req.query);
         const rows = store.policy.listAll(kind, owner);
         async function* csv() {
           yield LIST_CSV_HEADER;
@@ -270,7 +271,7 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
   // ---- frequency caps
 
   const capsView = (owner: string, rows: Awaited<ReturnType<Store['policy']['caps']>>) => ({
-    scope: owner === '' ? 'global' : 'user',
+    scope: owner === '' ? ('global' as const) : ('user' as const),
     ...(owner ? { user_id: owner } : {}),
     caps: rows.map((r) => ({ category: r.category || null, period: r.period, max: r.max_count })),
   });
@@ -286,7 +287,7 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
       },
     },
     async (req) => {
-      const owner = await ownerOf(req, req.query as { scope?: string });
+      const owner = await ownerOf(req, req.query);
       return capsView(owner, await store.policy.caps(owner));
     },
   );
@@ -313,11 +314,7 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
       },
     },
     async (req) => {
-      const b = req.body as {
-        scope?: string;
-        user_id?: string;
-        caps: { period: Period; max: number; category?: string | null }[];
-      };
+      const b = req.body;
       const owner = await ownerOf(req, b);
       const seen = new Set<string>();
       for (const c of b.caps) {
@@ -384,7 +381,7 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
     },
     async (req) => {
       requireAdmin(req);
-      const b = req.body as { prefix: string; encoding?: string; per_segment: number };
+      const b = req.body;
       if ((await store.policy.priceCount()) >= MAX_PRICES)
         throw new ApiError('list_full', `The price list holds at most ${MAX_PRICES} entries.`, 'prefix');
       return priceView(
@@ -410,11 +407,11 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
     },
     async (req, reply) => {
       requireAdmin(req);
-      const { prefix } = req.params as { prefix: string };
-      const { encoding } = req.query as { encoding?: string };
+      const { prefix } = req.params;
+      const { encoding } = req.query;
       if (!(await store.policy.removePrice(prefix === 'default' ? '' : prefix, encoding ?? 'any')))
         throw new ApiError('not_found', 'No such price.', 'prefix');
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     },
   );
 
@@ -435,7 +432,7 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
       },
     },
     async (req) => {
-      const q = req.query as { user_id?: string; limit?: number; cursor?: number };
+      const q = req.query;
       const owner = await ownerOf(req, q);
       const a = await store.policy.account(owner);
       const limit = q.limit ?? 50;
@@ -443,7 +440,7 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
       const last = ledger[ledger.length - 1];
       return {
         user_id: owner,
-        mode: a.prepaid ? 'prepaid' : 'unlimited',
+        mode: a.prepaid ? ('prepaid' as const) : ('unlimited' as const),
         balance: Number(a.balance),
         ledger: ledger.map(ledgerView),
         next_cursor: ledger.length === limit && last ? last.id : null,
@@ -468,8 +465,8 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
     },
     async (req) => {
       requireAdmin(req);
-      const { id } = req.params as { id: string };
-      const b = req.body as { amount: number; note?: string; mode?: 'prepaid' | 'unlimited' };
+      const { id } = req.params;
+      const b = req.body;
       if (!(await store.users.byId(id))) throw new ApiError('not_found', 'No such user.', 'id');
       const r = await store.policy.credit(
         id,
@@ -477,7 +474,11 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
         b.note ?? null,
         b.mode === undefined ? undefined : b.mode === 'prepaid',
       );
-      return { user_id: id, mode: r.prepaid ? 'prepaid' : 'unlimited', balance: r.balance };
+      return {
+        user_id: id,
+        mode: r.prepaid ? ('prepaid' as const) : ('unlimited' as const),
+        balance: r.balance,
+      };
     },
   );
 }
