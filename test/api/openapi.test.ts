@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERRORS } from '../../src/core/errors.js';
 import type { TestApp } from '../support/app.js';
 import { startTestApp } from '../support/app.js';
+import { PG_URL, pgSchemaUrl } from '../support/db.js';
 import { OpenApiCheck } from '../support/openapi.js';
 
 type Op = {
@@ -16,17 +17,31 @@ type Op = {
   responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }>;
 };
 
-describe('OpenAPI document', () => {
+const dbs = ['sqlite', ...(PG_URL ? ['postgres'] : [])];
+
+// On both databases: PostgreSQL hands back bigint ids and counts as strings where SQLite gives
+// numbers, the kind of drift the response schemas are here to catch.
+describe.each(dbs)('OpenAPI document (%s)', (dbName) => {
   let t: TestApp;
+  let drop: (() => Promise<void>) | undefined;
   let oa: OpenApiCheck;
   let doc: { paths: Record<string, Record<string, Op>>; components: { schemas: Record<string, any> } };
 
   beforeAll(async () => {
-    t = await startTestApp({ SMSGW_SIMULATOR: 'false' });
+    const env: Record<string, string> = { SMSGW_SIMULATOR: 'false' };
+    if (dbName === 'postgres') {
+      const s = await pgSchemaUrl();
+      env.DATABASE_URL = s.url;
+      drop = s.drop;
+    }
+    t = await startTestApp(env);
     oa = await OpenApiCheck.load(t);
     doc = oa.doc as typeof doc;
   });
-  afterAll(() => t.stop());
+  afterAll(async () => {
+    await t?.stop();
+    await drop?.();
+  });
 
   it('is a valid OpenAPI document', async () => {
     const result = await new Validator().validate(
