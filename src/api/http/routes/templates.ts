@@ -4,13 +4,13 @@
  * with a reason. Every change is an audit row, shown as `history` on the item.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Static } from 'typebox';
 import { ApiError } from '../../../core/errors.js';
 import { TEMPLATE_CATEGORIES, VARIABLE_TYPES } from '../../../core/template.js';
 import type { Principal } from '../../../services/auth.js';
 import type { SendInput } from '../../../services/messages.js';
-import type { TemplateFields } from '../../../services/templates.js';
 import { MAX_TEMPLATE_TEXT, declared, edit, submit } from '../../../services/templates.js';
 import type { Store } from '../../../store/index.js';
 import type { PolicyAuditRow, TemplateRow } from '../../../store/schema.js';
@@ -133,7 +133,8 @@ export function templateRoutes(app: FastifyInstance, deps: { store: Store }): vo
   for (const kind of ['template', 'signature'] as const) register(app, store, kind);
 }
 
-function register(app: FastifyInstance, store: Store, kind: TemplateKind): void {
+function register(untyped: FastifyInstance, store: Store, kind: TemplateKind): void {
+  const app = untyped.withTypeProvider<TypeBoxTypeProvider>();
   const base = kind === 'template' ? '/v1/templates' : '/v1/signatures';
   const tags = ['templates'];
   const label = kind === 'template' ? 'template' : 'signature';
@@ -157,7 +158,7 @@ function register(app: FastifyInstance, store: Store, kind: TemplateKind): void 
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const b = req.body as TemplateFields & { owner_id?: string };
+      const b = req.body;
       let ownerId = p.user.id;
       if (b.owner_id !== undefined && b.owner_id !== p.user.id) {
         requireAdmin(req);
@@ -182,7 +183,7 @@ function register(app: FastifyInstance, store: Store, kind: TemplateKind): void 
     },
     async (req) => {
       const p = principalOf(req);
-      const q = req.query as Static<typeof ListQuery>;
+      const q = req.query;
       const limit = q.limit ?? 100;
       const rows = await store.templates.list(kind, {
         ownerId: ownerScope(p),
@@ -225,7 +226,7 @@ function register(app: FastifyInstance, store: Store, kind: TemplateKind): void 
     async (req) => {
       const p = principalOf(req);
       const row = await load(req, p);
-      return templateView(await edit(store, row, p.user.id, req.body as TemplateFields));
+      return templateView(await edit(store, row, p.user.id, req.body));
     },
   );
 
@@ -236,7 +237,7 @@ function register(app: FastifyInstance, store: Store, kind: TemplateKind): void 
       const p = principalOf(req);
       const row = await load(req, p);
       await store.templates.remove(row, p.user.id);
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     },
   );
 
