@@ -6,6 +6,7 @@ import pino from 'pino';
 import type { App } from '../../src/app.js';
 import { startApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import { OpenApiCheck } from './openapi.js';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
 export const ADMIN_PASSWORD = 'admin-password-1';
@@ -17,7 +18,13 @@ export interface TestApp {
   call(
     method: string,
     path: string,
-    opts?: { auth?: string | null; body?: unknown; headers?: Record<string, string> },
+    opts?: {
+      auth?: string | null;
+      body?: unknown;
+      headers?: Record<string, string>;
+      /** false: do not check the answer against /docs/json (default: checked when documented). */
+      checkOpenApi?: boolean;
+    },
   ): Promise<{ status: number; body: any; headers: Headers }>;
   stop(): Promise<void>;
 }
@@ -39,7 +46,9 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   });
   const app = await startApp(config, { logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
   const url = app.url;
-  return {
+  // Every JSON answer of /v1 is checked against the published OpenAPI document (issue 18).
+  let openApi: Promise<OpenApiCheck> | undefined;
+  const t: TestApp = {
     app,
     url,
     async call(method, path, opts = {}) {
@@ -68,10 +77,17 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       } catch {
         // not JSON (metrics, docs)
       }
-      return { status: res.status, body: parsed, headers: res.headers };
+      const answer = { status: res.status, body: parsed, headers: res.headers };
+      const json = res.headers.get('content-type')?.startsWith('application/json') ?? false;
+      if (path.startsWith('/v1/') && (json || res.status === 204) && opts.checkOpenApi !== false) {
+        openApi ??= OpenApiCheck.load(t);
+        (await openApi).checkIfDocumented(method, path, answer);
+      }
+      return answer;
     },
     stop: () => app.stop(),
   };
+  return t;
 }
 
 /** Polls until `check` returns a value (not undefined) or the time is up. */

@@ -2,6 +2,8 @@
  * The dashboard talks only to the public REST API. The session cookie is HttpOnly, so the page
  * never sees it; unsafe requests carry the CSRF token that login returned.
  */
+import type { Static } from 'typebox';
+import type { ChannelView, MessageDetail, MessageView, UserView } from '../../src/api/http/schemas.js';
 import { language } from './i18n';
 
 export interface ApiErrorBody {
@@ -72,66 +74,12 @@ export function qs(params: Record<string, string | number | undefined | null>): 
   return s ? `?${s}` : '';
 }
 
-export interface User {
-  id: string;
-  login: string;
-  role: 'admin' | 'user';
-  status: string;
-  smpp_system_id: string | null;
-  created_at: string;
-}
-
-export interface Message {
-  id: string;
-  batch_id: string;
-  to: string;
-  from: string | null;
-  text: string;
-  encoding: string;
-  segments: number;
-  flash: boolean;
-  replace_id: number | null;
-  status: MessageStatus;
-  error: { code: string; message: string } | null;
-  attempts: number;
-  channel_id: string | null;
-  pinned_channel_id: string | null;
-  send_at: string | null;
-  created_at: string;
-  sent_at: string | null;
-  final_at: string | null;
-  events?: {
-    id: number;
-    status: string;
-    error_code: string | null;
-    detail: string | null;
-    channel_id: string | null;
-    at: string;
-  }[];
-  parts?: { seq: number; remote_id: string | null; status: string; error_code: string | null }[];
-}
-
-export interface Channel {
-  id: string;
-  name: string;
-  type: string;
-  /** The channel only pretends to send (the built-in simulator). */
-  simulator: boolean;
-  owner_id: string | null;
-  enabled: boolean;
-  state: string;
-  monthly_limit: number | null;
-  count_mode: 'segments' | 'messages';
-  min_interval_ms: number;
-  max_in_flight: number;
-  priority: number;
-  used_this_month: number;
-  health: { status: string; signal?: number; operator?: string; lastError?: string; inFlight: number } | null;
-  config?: Record<string, unknown>;
-  /** The node running it now (issue 17); null when none does. */
-  node?: string | null;
-}
+// Response shapes come from the server's own schemas (src/api/http/schemas.ts), which the
+// OpenAPI document publishes and the HTTP tests check answers against: no restated shapes.
+export type User = Static<typeof UserView>;
+export type Message = Static<typeof MessageView> &
+  Partial<Pick<Static<typeof MessageDetail>, 'events' | 'parts'>>;
+export type Channel = Omit<Static<typeof ChannelView>, 'config'> & { config?: Record<string, unknown> };
 
 // The statuses come from the gateway's own domain module (pure), so the page never drifts from it.
-import type { MessageStatus } from '../../src/core/message.js';
 export { FINAL_STATUSES as FINAL, MESSAGE_STATUSES as STATUSES } from '../../src/core/message.js';

@@ -153,7 +153,7 @@ export function PriorityField({ value, onInput }: { value: string; onInput: (e: 
 }
 
 /** A delivery or refusal reason in the page's language; the server's sentence when we have none. */
-export function reason(error: { code: string; message?: string } | null | undefined): string {
+export function reason(error: { code: string; message?: string | null } | null | undefined): string {
   if (!error) return '';
   return t(`errorCode.${error.code}`, { defaultValue: error.message ?? error.code.replaceAll('_', ' ') });
 }

@@ -21,6 +21,7 @@ import { ConnectionLimit } from './connections.js';
 import { clientErrorHandler, errorHandler, sendError } from './errors.js';
 import { LongPollLimit } from './long-poll.js';
 import { strictInputs } from './strict.js';
+import { refResolver, registerOpenApi } from './openapi.js';
 import { adminRoutes } from './routes/admin.js';
 import { kannelRoutes } from './routes/compat/kannel.js';
 import { refuseUnknownFields } from './unknown-fields.js';
@@ -136,7 +137,9 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       },
       security: [{ bearer: [] }, { basic: [] }],
     },
+    refResolver,
   });
+  registerOpenApi(app);
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   app.setErrorHandler(errorHandler);

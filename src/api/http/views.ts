@@ -1,5 +1,6 @@
 /** How rows look in API responses: ISO times, booleans, no internal lease fields, secrets redacted. */
 import type { ChannelHealth } from '../../channels/port.js';
+import type { MessageStatus } from '../../core/message.js';
 import type {
   ApiKeyRow,
   ChannelRow,
@@ -46,7 +47,8 @@ export function messageView(m: MessageRow) {
     replace_id: num(m.replace_id),
     validity: num(m.validity_minutes),
     delivery_report: m.report_requested === 1,
-    status: m.status,
+    // Every status is written through core/message.ts TRANSITIONS, so the column holds one of these.
+    status: m.status as MessageStatus,
     /** Nothing will change this message any more (`sent` is final when no report will come). */
     final: m.final_at !== null,
     error: m.error_code ? { code: m.error_code, message: m.error_message } : null,

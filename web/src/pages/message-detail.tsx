@@ -93,7 +93,7 @@ export function MessageDetail({ id }: { id: string }) {
                 )}
               </dd>
               <dt>{t('detail.attempts')}</dt>
-              <dd>{fmtNumber(m.attempts)}</dd>
+              <dd>{fmtNumber(m.attempts ?? 0)}</dd>
               <dt>{t('messages.created')}</dt>
               <dd>{when(m.created_at)}</dd>
               {m.send_at && (

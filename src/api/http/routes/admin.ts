@@ -1,7 +1,7 @@
 /** Users, API keys and channels. Users and channels are admin business; keys are self-service. */
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Static } from 'typebox';
 import { ApiError } from '../../../core/errors.js';
 import type { AuthService } from '../../../services/auth.js';
 import { hashPassword, mintApiKey } from '../../../services/secrets.js';
@@ -12,6 +12,7 @@ import type { UrlGuard } from '../../../delivery/url-guard.js';
 import type { ChannelRow } from '../../../store/schema.js';
 import { principalOf, requireAdmin } from '../auth.js';
 import { channelView, keyView, userView } from '../views.js';
+import { ChannelView, KeyView, ListOf, NewKey, UserView } from '../schemas.js';
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 const Login = Type.String({ minLength: 2, maxLength: 64, pattern: '^[A-Za-z0-9._@-]+$' });
@@ -39,6 +40,15 @@ const ChannelPatch = Type.Object({
   ...ChannelFields,
 });
 
+const ChannelCounters = Type.Object({
+  channel_id: Type.String(),
+  monthly_limit: Type.Union([Type.Integer(), Type.Null()]),
+  count_mode: Type.String(),
+  months: Type.Array(
+    Type.Object({ month: Type.String(), count: Type.Integer() }, { additionalProperties: true }),
+  ),
+});
+
 /** Defaults per channel type: a modem sends one at a time every 10 s (the seed measured it). */
 export function channelDefaults(type: string): { min_interval_ms: number; max_in_flight: number } {
   if (type === 'modem' || type === 'gammu') return { min_interval_ms: 10_000, max_in_flight: 1 };
@@ -52,9 +62,10 @@ function isUniqueViolation(err: unknown): boolean {
 }
 
 export function adminRoutes(
-  app: FastifyInstance,
+  untyped: FastifyInstance,
   deps: { store: Store; auth: AuthService; registry: ChannelRegistry; urlGuard?: UrlGuard | undefined },
 ): void {
+  const app = untyped.withTypeProvider<TypeBoxTypeProvider>();
   const { store, auth, registry } = deps;
 
   // ---- users
@@ -69,11 +80,12 @@ export function adminRoutes(
           password: Password,
           role: Type.Optional(Type.Union([Type.Literal('admin'), Type.Literal('user')])),
         }),
+        response: { 201: UserView },
       },
     },
     async (req, reply) => {
       requireAdmin(req);
-      const b = req.body as { login: string; password: string; role?: 'admin' | 'user' };
+      const b = req.body;
       if (await store.users.byLogin(b.login))
         throw new ApiError('already_exists', `The login "${b.login}" is taken.`, 'login');
       try {
@@ -90,12 +102,18 @@ export function adminRoutes(
       }
     },
   );
-  app.get('/v1/users', { schema: { tags: ['admin'], summary: 'List users' } }, async (req) => {
-    requireAdmin(req);
-    return { data: (await store.users.list()).map(userView) };
-  });
-  app.get('/v1/me', { schema: { tags: ['admin'], summary: 'The calling user' } }, async (req) =>
-    userView(principalOf(req).user),
+  app.get(
+    '/v1/users',
+    { schema: { tags: ['admin'], summary: 'List users', response: { 200: ListOf(UserView) } } },
+    async (req) => {
+      requireAdmin(req);
+      return { data: (await store.users.list()).map(userView) };
+    },
+  );
+  app.get(
+    '/v1/me',
+    { schema: { tags: ['admin'], summary: 'The calling user', response: { 200: UserView } } },
+    async (req) => userView(principalOf(req).user),
   );
   app.patch(
     '/v1/users/:id',
@@ -118,18 +136,13 @@ export function adminRoutes(
             Type.String({ minLength: 1, maxLength: 8, pattern: '^[\\x21-\\x7e]+$' }),
           ),
         }),
+        response: { 200: UserView },
       },
     },
     async (req) => {
       const p = requireAdmin(req);
-      const { id } = req.params as { id: string };
-      const b = req.body as {
-        status?: 'active' | 'blocked';
-        role?: 'admin' | 'user';
-        password?: string;
-        smpp_system_id?: string | null;
-        smpp_password?: string;
-      };
+      const { id } = req.params;
+      const b = req.body;
       if (b.smpp_system_id) {
         const taken = await store.users.bySmppSystemId(b.smpp_system_id);
         if (taken && taken.id !== id)
@@ -178,11 +191,12 @@ export function adminRoutes(
             }),
           ),
         }),
+        response: { 201: NewKey },
       },
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const b = req.body as { name: string; user_id?: string; callback_url?: string };
+      const b = req.body;
       if (b.callback_url && deps.urlGuard) await deps.urlGuard.check(b.callback_url, 'callback_url');
       const userId = b.user_id ?? p.user.id;
       if (userId !== p.user.id) {
@@ -202,7 +216,13 @@ export function adminRoutes(
   );
   app.get(
     '/v1/keys',
-    { schema: { tags: ['keys'], summary: 'List API keys (never their secrets)' } },
+    {
+      schema: {
+        tags: ['keys'],
+        summary: 'List API keys (never their secrets)',
+        response: { 200: ListOf(KeyView) },
+      },
+    },
     async (req) => {
       const p = principalOf(req);
       const rows = await store.keys.list(p.user.role === 'admin' ? undefined : p.user.id);
@@ -211,10 +231,12 @@ export function adminRoutes(
   );
   app.delete(
     '/v1/keys/:id',
-    { schema: { tags: ['keys'], summary: 'Revoke an API key', params: IdParams } },
+    {
+      schema: { tags: ['keys'], summary: 'Revoke an API key', params: IdParams, response: { 200: KeyView } },
+    },
     async (req) => {
       const p = principalOf(req);
-      const { id } = req.params as { id: string };
+      const { id } = req.params;
       const k = await store.keys.byId(id);
       if (!k || (k.user_id !== p.user.id && p.user.role !== 'admin'))
         throw new ApiError('not_found', 'No such key.', 'id');
@@ -253,10 +275,17 @@ export function adminRoutes(
 
   app.post(
     '/v1/channels',
-    { schema: { tags: ['channels'], summary: 'Add a channel', body: ChannelCreate } },
+    {
+      schema: {
+        tags: ['channels'],
+        summary: 'Add a channel',
+        body: ChannelCreate,
+        response: { 201: ChannelView },
+      },
+    },
     async (req, reply) => {
       requireAdmin(req);
-      const b = req.body as Static<typeof ChannelCreate>;
+      const b = req.body;
       const config = b.config ?? {};
       checkConfig(b.type, config, b.name);
       await checkOwner(b.owner_id);
@@ -282,7 +311,13 @@ export function adminRoutes(
 
   app.get(
     '/v1/channels',
-    { schema: { tags: ['channels'], summary: 'Channels (users see theirs and shared ones)' } },
+    {
+      schema: {
+        tags: ['channels'],
+        summary: 'Channels (users see theirs and shared ones)',
+        response: { 200: ListOf(ChannelView) },
+      },
+    },
     async (req) => {
       const p = principalOf(req);
       const admin = p.user.role === 'admin';
@@ -299,21 +334,35 @@ export function adminRoutes(
     return c;
   };
 
-  app.get('/v1/channels/:id', { schema: { tags: ['channels'], params: IdParams } }, async (req) => {
-    const p = principalOf(req);
-    const c = await mustGet((req.params as { id: string }).id);
-    if (p.user.role !== 'admin' && c.owner_id !== null && c.owner_id !== p.user.id)
-      throw new ApiError('not_found', 'No such channel.', 'id');
-    return withUsage(c, p.user.role === 'admin');
-  });
+  app.get(
+    '/v1/channels/:id',
+    {
+      schema: { tags: ['channels'], summary: 'A channel', params: IdParams, response: { 200: ChannelView } },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      const c = await mustGet(req.params.id);
+      if (p.user.role !== 'admin' && c.owner_id !== null && c.owner_id !== p.user.id)
+        throw new ApiError('not_found', 'No such channel.', 'id');
+      return withUsage(c, p.user.role === 'admin');
+    },
+  );
 
   app.patch(
     '/v1/channels/:id',
-    { schema: { tags: ['channels'], summary: 'Update a channel', params: IdParams, body: ChannelPatch } },
+    {
+      schema: {
+        tags: ['channels'],
+        summary: 'Update a channel',
+        params: IdParams,
+        body: ChannelPatch,
+        response: { 200: ChannelView },
+      },
+    },
     async (req) => {
       requireAdmin(req);
-      const c = await mustGet((req.params as { id: string }).id);
-      const b = req.body as Static<typeof ChannelPatch>;
+      const c = await mustGet(req.params.id);
+      const b = req.body;
       if (b.config) checkConfig(c.type, b.config, b.name ?? c.name);
       await checkOwner(b.owner_id);
       if (b.name && b.name !== c.name && (await store.channels.byName(b.name))) {
@@ -341,10 +390,17 @@ export function adminRoutes(
   ] as const) {
     app.post(
       `/v1/channels/:id/${action}`,
-      { schema: { tags: ['channels'], summary: `${action} a channel`, params: IdParams } },
+      {
+        schema: {
+          tags: ['channels'],
+          summary: `${action} a channel`,
+          params: IdParams,
+          response: { 200: ChannelView },
+        },
+      },
       async (req) => {
         requireAdmin(req);
-        const c = await mustGet((req.params as { id: string }).id);
+        const c = await mustGet(req.params.id);
         const row = await store.channels.update(c.id, { enabled });
         await registry.sync();
         return withUsage(row as ChannelRow, true);
@@ -354,10 +410,17 @@ export function adminRoutes(
 
   app.get(
     '/v1/channels/:id/counters',
-    { schema: { tags: ['channels'], summary: 'Monthly counters', params: IdParams } },
+    {
+      schema: {
+        tags: ['channels'],
+        summary: 'Monthly counters',
+        params: IdParams,
+        response: { 200: ChannelCounters },
+      },
+    },
     async (req) => {
       requireAdmin(req);
-      const c = await mustGet((req.params as { id: string }).id);
+      const c = await mustGet(req.params.id);
       return {
         channel_id: c.id,
         monthly_limit: c.monthly_limit,
@@ -377,12 +440,15 @@ export function adminRoutes(
         body: Type.Optional(
           Type.Object({ month: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}$' })) }),
         ),
+        response: {
+          200: Type.Object({ channel_id: Type.String(), month: Type.String(), count: Type.Integer() }),
+        },
       },
     },
     async (req) => {
       requireAdmin(req);
-      const c = await mustGet((req.params as { id: string }).id);
-      const month = (req.body as { month?: string } | undefined)?.month ?? monthOf(Date.now());
+      const c = await mustGet(req.params.id);
+      const month = req.body?.month ?? monthOf(Date.now());
       await store.channels.resetCounter(c.id, month);
       const running = registry.get(c.id);
       if (running && running.month === month) running.usedThisMonth = 0;

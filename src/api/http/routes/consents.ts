@@ -4,10 +4,10 @@
  * user's policy (templates-only, opt-in required for marketing, quiet hours) and the defaults
  * for new users; a contact's time zone for quiet hours.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { accountView } from './policy.js';
 import { Type } from 'typebox';
-import type { Static } from 'typebox';
 import { ApiError } from '../../../core/errors.js';
 import { normalizeNumber } from '../../../core/phone.js';
 import { isTime, isZone } from '../../../core/quiet-hours.js';
@@ -18,6 +18,7 @@ import type { Store } from '../../../store/index.js';
 import type { ConsentRow } from '../../../store/schema.js';
 import { ownerScope, principalOf, requireAdmin } from '../auth.js';
 import { csvCell } from './reports.js';
+import { ConsentView, PolicySettingsView, PolicyView } from '../schemas.js';
 
 /** Consent records per user, revoked ones included: bounded like every resource a client holds. */
 export const MAX_CONSENTS = 1_000_000;
@@ -116,16 +117,24 @@ function checkWindows(windows: QuietWindow[] | undefined): void {
   }
 }
 
-export function consentRoutes(app: FastifyInstance, deps: { store: Store }): void {
+export function consentRoutes(untyped: FastifyInstance, deps: { store: Store }): void {
+  const app = untyped.withTypeProvider<TypeBoxTypeProvider>();
   const { store } = deps;
   const tags = ['consent'];
 
   app.post(
     '/v1/consents',
-    { schema: { tags, summary: 'Record an opt-in with its proof', body: ConsentBody } },
+    {
+      schema: {
+        tags,
+        summary: 'Record an opt-in with its proof',
+        body: ConsentBody,
+        response: { 201: ConsentView },
+      },
+    },
     async (req, reply) => {
       const p = principalOf(req);
-      const b = req.body as Static<typeof ConsentBody>;
+      const b = req.body;
       if (!b.proof_ip && !b.form_id) {
         throw new ApiError('missing_parameter', 'Give the proof: proof_ip or form_id.', 'proof_ip');
       }
@@ -154,10 +163,23 @@ export function consentRoutes(app: FastifyInstance, deps: { store: Store }): voi
 
   app.get(
     '/v1/consents',
-    { schema: { tags, summary: "A number's consent records", querystring: NumberQuery } },
+    {
+      schema: {
+        tags,
+        summary: "A number's consent records",
+        querystring: NumberQuery,
+        response: {
+          200: Type.Object({
+            number: Type.String(),
+            consented: Type.Boolean(),
+            data: Type.Array(ConsentView),
+          }),
+        },
+      },
+    },
     async (req) => {
       const p = principalOf(req);
-      const number = e164((req.query as Static<typeof NumberQuery>).number);
+      const number = e164(req.query.number);
       const rows = await store.consents.history(ownerScope(p), number);
       return {
         number,
@@ -169,10 +191,17 @@ export function consentRoutes(app: FastifyInstance, deps: { store: Store }): voi
 
   app.delete(
     '/v1/consents/:number',
-    { schema: { tags, summary: 'Revoke the standing consent of a number', params: NumberQuery } },
+    {
+      schema: {
+        tags,
+        summary: 'Revoke the standing consent of a number',
+        params: NumberQuery,
+        response: { 200: Type.Object({ number: Type.String(), revoked: Type.Unknown() }) },
+      },
+    },
     async (req) => {
       const p = principalOf(req);
-      const number = e164((req.params as Static<typeof NumberQuery>).number);
+      const number = e164(req.params.number);
       return { number, revoked: await store.consents.revoke(p.user.id, number, 'api') };
     },
   );
@@ -184,11 +213,26 @@ export function consentRoutes(app: FastifyInstance, deps: { store: Store }): voi
         tags,
         summary: "A number's consent history (data-subject request), JSON or CSV",
         querystring: ExportQuery,
+        response: {
+          200: {
+            description: 'The history; CSV with format=csv',
+            content: {
+              'application/json': {
+                schema: Type.Object({
+                  number: Type.String(),
+                  exported_at: Type.String({ format: 'date-time' }),
+                  consents: Type.Array(ConsentView),
+                }),
+              },
+              'text/csv': { schema: Type.String() },
+            },
+          },
+        },
       },
     },
-    async (req: FastifyRequest, reply: FastifyReply) => {
+    async (req, reply) => {
       const p = principalOf(req);
-      const q = req.query as Static<typeof ExportQuery>;
+      const q = req.query;
       const number = e164(q.number);
       const rows = (await store.consents.history(ownerScope(p), number)).map(consentView);
       if (q.format !== 'csv') return { number, exported_at: new Date().toISOString(), consents: rows };
@@ -222,11 +266,14 @@ export function consentRoutes(app: FastifyInstance, deps: { store: Store }): voi
         tags,
         summary: "Erase a number's personal data (messages kept as counts)",
         body: Type.Object({ number: NumberField }),
+        response: {
+          200: Type.Object({ erased: Type.Unknown({ description: 'What was erased, by kind.' }) }),
+        },
       },
     },
     async (req) => {
       const p = principalOf(req);
-      const number = e164((req.body as { number: string }).number);
+      const number = e164(req.body.number);
       return { erased: await store.consents.erase(ownerScope(p), number, p.user.id) };
     },
   );
@@ -248,8 +295,15 @@ export function consentRoutes(app: FastifyInstance, deps: { store: Store }): voi
 
   app.get(
     '/v1/policy',
-    { schema: { tags, summary: 'Sending policy in force for a user', querystring: PolicyQuery } },
-    async (req) => fullPolicy(await target(req, (req.query as Static<typeof PolicyQuery>).user_id)),
+    {
+      schema: {
+        tags,
+        summary: 'Sending policy in force for a user',
+        querystring: PolicyQuery,
+        response: { 200: PolicyView },
+      },
+    },
+    async (req) => fullPolicy(await target(req, req.query.user_id)),
   );
 
   app.patch(
@@ -259,10 +313,11 @@ export function consentRoutes(app: FastifyInstance, deps: { store: Store }): voi
         tags,
         summary: "Change a user's sending policy (templates_only and test_mode: admins only)",
         body: PolicyPatch,
+        response: { 200: PolicyView },
       },
     },
     async (req) => {
-      const b = req.body as Static<typeof PolicyPatch>;
+      const b = req.body;
       const userId = await target(req, b.user_id);
       // Templates-only and test mode are the admin's restrictions on an account; it may not lift them.
       if (b.templates_only !== undefined || b.test_mode !== undefined) requireAdmin(req);
@@ -288,7 +343,13 @@ export function consentRoutes(app: FastifyInstance, deps: { store: Store }): voi
 
   app.get(
     '/v1/policy/defaults',
-    { schema: { tags, summary: 'The policy new users start with (admin)' } },
+    {
+      schema: {
+        tags,
+        summary: 'The policy new users start with (admin)',
+        response: { 200: PolicySettingsView },
+      },
+    },
     async (req) => {
       requireAdmin(req);
       return policyView(await store.policySettings.get('*'));
@@ -302,11 +363,12 @@ export function consentRoutes(app: FastifyInstance, deps: { store: Store }): voi
         tags,
         summary: 'Set the policy new users start with (admin); existing users keep theirs',
         body: PolicyBody,
+        response: { 200: PolicySettingsView },
       },
     },
     async (req) => {
       requireAdmin(req);
-      const b = req.body as Static<typeof PolicyBody>;
+      const b = req.body;
       checkWindows(b.quiet_hours);
       const next: PolicySettings = {
         templatesOnly: b.templates_only ?? false,
@@ -327,12 +389,15 @@ export function consentRoutes(app: FastifyInstance, deps: { store: Store }): voi
         summary: "A contact's time zone for quiet hours (null: derive from the number)",
         params: NumberQuery,
         body: ContactZone,
+        response: {
+          200: Type.Object({ number: Type.String(), time_zone: Type.Union([Type.String(), Type.Null()]) }),
+        },
       },
     },
     async (req) => {
       const p = principalOf(req);
-      const number = e164((req.params as Static<typeof NumberQuery>).number);
-      const zone = (req.body as Static<typeof ContactZone>).time_zone;
+      const number = e164(req.params.number);
+      const zone = req.body.time_zone;
       if (zone !== null && !isZone(zone)) {
         throw new ApiError(
           'validation_failed',

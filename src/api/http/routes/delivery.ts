@@ -3,8 +3,8 @@
  * webhook settings and delivery log, follow-ups to a batch, and simulated inbound for tests.
  */
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Static } from 'typebox';
 import { ApiError } from '../../../core/errors.js';
 import { formatFeedCursor, parseFeedCursor } from '../../../core/feed-cursor.js';
 import { checkPattern } from '../../../core/keywords.js';
@@ -22,6 +22,19 @@ import { ownerScope, principalOf, requireAdmin } from '../auth.js';
 import type { LongPollLimit } from '../long-poll.js';
 import { eventView, iso, messageView, parsedJson } from '../views.js';
 import { SendSchema, toSendInput } from './messages.js';
+import {
+  Conversation,
+  FeedPage,
+  InboundPage,
+  ListOf,
+  NoContent,
+  OptOutView,
+  Queued,
+  RuleView,
+  SendResult,
+  SettingsView,
+  WebhookDeliveryPage,
+} from '../schemas.js';
 
 function inboundView(r: InboundRow) {
   return {
@@ -76,7 +89,7 @@ const Url = Type.String({ format: 'uri', maxLength: 2048, pattern: '^https?://' 
 const Words = Type.Array(Type.String({ minLength: 1, maxLength: 20, pattern: '^\\S+$' }), { maxItems: 20 });
 
 export function deliveryRoutes(
-  app: FastifyInstance,
+  untyped: FastifyInstance,
   deps: {
     store: Store;
     messages: MessageService;
@@ -86,6 +99,7 @@ export function deliveryRoutes(
     urlGuard?: UrlGuard | undefined;
   },
 ): void {
+  const app = untyped.withTypeProvider<TypeBoxTypeProvider>();
   const { store, messages, inbound, registry, longPoll, urlGuard } = deps;
   /** Refuses a webhook or forward URL that points inside the operator's network (400 unsafe_url). */
   const checkUrl = async (url: string | null | undefined, field: string) => {
@@ -113,11 +127,12 @@ export function deliveryRoutes(
             Type.Boolean({ description: 'Return no events, only the cursor of the newest one.' }),
           ),
         }),
+        response: { 200: FeedPage },
       },
     },
     async (req) => {
       const p = principalOf(req);
-      const q = req.query as { after?: string; limit?: number; wait?: number; latest?: boolean };
+      const q = req.query;
       if (q.latest)
         return {
           data: [],
@@ -163,11 +178,12 @@ export function deliveryRoutes(
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
           cursor: Type.Optional(Type.String({ maxLength: 64 })),
         }),
+        response: { 200: InboundPage },
       },
     },
     async (req) => {
       const p = principalOf(req);
-      const q = req.query as { from?: string; q?: string; limit?: number; cursor?: string };
+      const q = req.query;
       const limit = q.limit ?? 50;
       const from = q.from?.trim() ? numberQuery(q.from, deps.messages.region) : undefined;
       if (q.from?.trim() && !from) {
@@ -197,11 +213,12 @@ export function deliveryRoutes(
         tags: ['delivery'],
         summary: 'Outbound and inbound with one number, oldest first',
         params: NumberParams,
+        response: { 200: Conversation },
       },
     },
     async (req) => {
       const p = principalOf(req);
-      const n = number((req.params as { number: string }).number);
+      const n = number(req.params.number);
       const [out, inc] = await Promise.all([
         store.feed.outboundTo(ownerScope(p), n, 200),
         store.inbound.list({ ownerId: ownerScope(p), from: n, limit: 200 }),
@@ -224,12 +241,13 @@ export function deliveryRoutes(
           text: Type.String({ maxLength: 20_000 }),
           from: Type.Optional(Type.String({ maxLength: 16 })),
         }),
+        response: { 202: SendResult },
       },
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const n = number((req.params as { number: string }).number);
-      const b = req.body as { text: string; from?: string };
+      const n = number(req.params.number);
+      const b = req.body;
       return reply.status(202).send(await messages.send(p, { to: [n], text: b.text, from: b.from }));
     },
   );
@@ -247,10 +265,17 @@ export function deliveryRoutes(
   });
   app.post(
     '/v1/keywords',
-    { schema: { tags: ['delivery'], summary: 'Add a keyword rule', body: RuleBody } },
+    {
+      schema: {
+        tags: ['delivery'],
+        summary: 'Add a keyword rule',
+        body: RuleBody,
+        response: { 201: RuleView },
+      },
+    },
     async (req, reply) => {
       const p = principalOf(req);
-      const b = req.body as Static<typeof RuleBody>;
+      const b = req.body;
       const bad = checkPattern(b);
       if (bad) throw new ApiError('validation_failed', bad, 'pattern');
       await checkUrl(b.forward_url, 'forward_url');
@@ -275,9 +300,13 @@ export function deliveryRoutes(
       return reply.status(201).send(ruleView(row));
     },
   );
-  app.get('/v1/keywords', { schema: { tags: ['delivery'], summary: 'Your keyword rules' } }, async (req) => ({
-    data: (await store.keywords.forOwner(principalOf(req).user.id)).map(ruleView),
-  }));
+  app.get(
+    '/v1/keywords',
+    { schema: { tags: ['delivery'], summary: 'Your keyword rules', response: { 200: ListOf(RuleView) } } },
+    async (req) => ({
+      data: (await store.keywords.forOwner(principalOf(req).user.id)).map(ruleView),
+    }),
+  );
   // Edit or switch a rule (issue 18 item 6): the merged rule is checked like a new one.
   const RulePatch = Type.Partial(RuleBody);
   app.patch(
@@ -288,12 +317,13 @@ export function deliveryRoutes(
         summary: 'Edit or switch a keyword rule',
         params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
         body: RulePatch,
+        response: { 200: RuleView },
       },
     },
     async (req) => {
       const p = principalOf(req);
-      const id = (req.params as { id: string }).id;
-      const b = req.body as Static<typeof RulePatch>;
+      const id = req.params.id;
+      const b = req.body;
       const old = await store.keywords.byId(id, p.user.id);
       if (!old) throw new ApiError('not_found', 'No such rule.', 'id');
       const merged = {
@@ -325,18 +355,31 @@ export function deliveryRoutes(
   );
   app.delete(
     '/v1/keywords/:id',
-    { schema: { tags: ['delivery'], params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } },
+    {
+      schema: {
+        tags: ['delivery'],
+        summary: 'Delete a keyword rule',
+        params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+        response: { 204: NoContent },
+      },
+    },
     async (req, reply) => {
-      const ok = await store.keywords.delete((req.params as { id: string }).id, principalOf(req).user.id);
+      const ok = await store.keywords.delete(req.params.id, principalOf(req).user.id);
       if (!ok) throw new ApiError('not_found', 'No such rule.', 'id');
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     },
   );
 
   // ---- opt-outs
   app.get(
     '/v1/opt-outs',
-    { schema: { tags: ['delivery'], summary: 'Numbers that opted out from you' } },
+    {
+      schema: {
+        tags: ['delivery'],
+        summary: 'Numbers that opted out from you',
+        response: { 200: ListOf(OptOutView) },
+      },
+    },
     async (req) => {
       const p = principalOf(req);
       const rows = await store.optOuts.list(ownerScope(p), 10_000);
@@ -352,23 +395,37 @@ export function deliveryRoutes(
   );
   app.post(
     '/v1/opt-outs',
-    { schema: { tags: ['delivery'], body: Type.Object({ number: Type.String({ maxLength: 32 }) }) } },
+    {
+      schema: {
+        tags: ['delivery'],
+        summary: 'Opt a number out',
+        body: Type.Object({ number: Type.String({ maxLength: 32 }) }),
+        response: { 201: Type.Object({ number: Type.String() }) },
+      },
+    },
     async (req, reply) => {
       const p = principalOf(req);
-      const n = number((req.body as { number: string }).number);
+      const n = number(req.body.number);
       await store.optOuts.add(p.user.id, n, 'api');
       return reply.status(201).send({ number: n });
     },
   );
   app.delete(
     '/v1/opt-outs/:number',
-    { schema: { tags: ['delivery'], params: NumberParams } },
+    {
+      schema: {
+        tags: ['delivery'],
+        summary: 'Remove an opt-out',
+        params: NumberParams,
+        response: { 204: NoContent },
+      },
+    },
     async (req, reply) => {
       const p = principalOf(req);
-      const n = number((req.params as { number: string }).number);
+      const n = number(req.params.number);
       if (!(await store.optOuts.remove(p.user.id, n)))
         throw new ApiError('not_found', 'This number has not opted out.', 'number');
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     },
   );
 
@@ -385,33 +442,52 @@ export function deliveryRoutes(
   });
   app.get(
     '/v1/settings',
-    { schema: { tags: ['delivery'], summary: 'Your webhook and opt-out settings' } },
+    {
+      schema: {
+        tags: ['delivery'],
+        summary: 'Your webhook and opt-out settings',
+        response: { 200: SettingsView },
+      },
+    },
     async (req) => settingsView(await store.webhooks.settings(principalOf(req).user.id)),
   );
-  app.patch('/v1/settings', { schema: { tags: ['delivery'], body: SettingsBody } }, async (req) => {
-    const p = principalOf(req);
-    const b = req.body as Static<typeof SettingsBody>;
-    await checkUrl(b.webhook_url, 'webhook_url');
-    await checkUrl(b.inbound_webhook_url, 'inbound_webhook_url');
-    const json = (v: string[] | null | undefined) =>
-      v === undefined ? undefined : v === null ? null : JSON.stringify(v.map((w) => w.toUpperCase()));
-    const patch = Object.fromEntries(
-      Object.entries({
-        webhook_url: b.webhook_url,
-        inbound_webhook_url: b.inbound_webhook_url,
-        stop_words: json(b.stop_words),
-        start_words: json(b.start_words),
-        stop_reply: b.stop_reply,
-        start_reply: b.start_reply,
-        help_reply: b.help_reply,
-        transliterate: b.transliterate === undefined ? undefined : b.transliterate ? 1 : 0,
-      }).filter(([, v]) => v !== undefined),
-    );
-    return settingsView(await store.webhooks.updateSettings(p.user.id, patch));
-  });
+  app.patch(
+    '/v1/settings',
+    {
+      schema: {
+        tags: ['delivery'],
+        summary: 'Change your webhook and opt-out settings',
+        body: SettingsBody,
+        response: { 200: SettingsView },
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      const b = req.body;
+      await checkUrl(b.webhook_url, 'webhook_url');
+      await checkUrl(b.inbound_webhook_url, 'inbound_webhook_url');
+      const json = (v: string[] | null | undefined) =>
+        v === undefined ? undefined : v === null ? null : JSON.stringify(v.map((w) => w.toUpperCase()));
+      const patch = Object.fromEntries(
+        Object.entries({
+          webhook_url: b.webhook_url,
+          inbound_webhook_url: b.inbound_webhook_url,
+          stop_words: json(b.stop_words),
+          start_words: json(b.start_words),
+          stop_reply: b.stop_reply,
+          start_reply: b.start_reply,
+          help_reply: b.help_reply,
+          transliterate: b.transliterate === undefined ? undefined : b.transliterate ? 1 : 0,
+        }).filter(([, v]) => v !== undefined),
+      );
+      return settingsView(await store.webhooks.updateSettings(p.user.id, patch));
+    },
+  );
   app.post(
     '/v1/settings/rotate-secret',
-    { schema: { tags: ['delivery'], summary: 'New webhook signing secret' } },
+    {
+      schema: { tags: ['delivery'], summary: 'New webhook signing secret', response: { 200: SettingsView } },
+    },
     async (req) => {
       const p = principalOf(req);
       const { randomBytes } = await import('node:crypto');
@@ -436,11 +512,12 @@ export function deliveryRoutes(
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
           cursor: Type.Optional(Type.Integer({ minimum: 1 })),
         }),
+        response: { 200: WebhookDeliveryPage },
       },
     },
     async (req) => {
       const p = principalOf(req);
-      const q = req.query as { message_id?: string; status?: string; limit?: number; cursor?: number };
+      const q = req.query;
       const limit = q.limit ?? 50;
       const rows = await store.webhooks.list({
         ownerId: ownerScope(p),
@@ -490,11 +567,12 @@ export function deliveryRoutes(
         tags: ['messages'],
         summary: 'Send to the recipients of a batch that reached given statuses',
         body: FollowUp,
+        response: { 202: SendResult },
       },
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const b = req.body as Static<typeof FollowUp>;
+      const b = req.body;
       const statuses = (Array.isArray(b.status) ? b.status : b.status.split(',')).map((s) => s.trim());
       const unknown = statuses.find((s) => !(MESSAGE_STATUSES as readonly string[]).includes(s));
       if (unknown) throw new ApiError('validation_failed', `Unknown status "${unknown}".`, 'status');
@@ -519,11 +597,12 @@ export function deliveryRoutes(
           text: Type.String({ maxLength: 2000 }),
           to: Type.Optional(Type.String({ maxLength: 32 })),
         }),
+        response: { 202: Queued },
       },
     },
     async (req, reply) => {
       requireAdmin(req);
-      const id = (req.params as { id: string }).id;
+      const id = req.params.id;
       const ch = registry.get(id);
       const elsewhere = ch ? null : registry.nodeOf(id);
       if (elsewhere)
@@ -536,7 +615,7 @@ export function deliveryRoutes(
         { injectInbound?: (s: { from: string; text: string; to?: string }) => void } | undefined;
       if (!ch || !driver?.injectInbound)
         throw new ApiError('not_found', 'No running channel that can simulate inbound messages.', 'id');
-      const b = req.body as { from: string; text: string; to?: string };
+      const b = req.body;
       driver.injectInbound({ from: b.from, text: b.text, to: b.to });
       await inbound.idle();
       return reply.status(202).send({ queued: true });

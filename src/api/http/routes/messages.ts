@@ -1,9 +1,9 @@
 /** REST v1 messages: send (POST, or GET with a query string), preview, read, list, cancel. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { CountryCode } from 'libphonenumber-js';
 import { Type } from 'typebox';
 import type { Static } from 'typebox';
-import type { ShiftLanguage } from '../../../codec/index.js';
 import { preview } from '../../../codec/index.js';
 import { ApiError } from '../../../core/errors.js';
 import { normalizeNumber } from '../../../core/phone.js';
@@ -16,48 +16,57 @@ import type { Principal } from '../../../services/auth.js';
 import { idCursor } from '../cursor.js';
 import { ownerScope, principalOf } from '../auth.js';
 import { eventView, messageView, partView } from '../views.js';
+import { MessageDetail, MessagePage, MessageView, PreviewResult, SendResult } from '../schemas.js';
 import { TemplateSendFields, templateSendInput } from './templates.js';
 
-export const SendSchema = Type.Object({
-  to: Type.Union(
-    [Type.String({ maxLength: 200_000 }), Type.Array(Type.String({ maxLength: 64 }), { maxItems: 100_000 })],
-    {
-      description: 'A number, an array of up to 1,000 numbers, or a comma-separated string.',
-    },
-  ),
-  // Either text or template_id with params (issue 14).
-  text: Type.Optional(Type.String({ maxLength: 20_000 })),
-  ...TemplateSendFields,
-  from: Type.Optional(Type.String({ maxLength: 16, description: 'Sender id: digits or up to 11 letters.' })),
-  flash: Type.Optional(Type.Boolean({ description: 'Class 0: shown at once, not stored.' })),
-  replace_id: Type.Optional(
-    Type.Integer({ minimum: 1, maximum: 7, description: 'Replace-message type 1–7.' }),
-  ),
-  validity: Type.Optional(Type.Integer({ minimum: 1, maximum: 40_320, description: 'Minutes.' })),
-  send_at: Type.Optional(
-    Type.String({ format: 'date-time', description: 'ISO 8601; schedules the message.' }),
-  ),
-  max_attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
-  attempts: Type.Optional(
-    Type.Integer({ minimum: 1, maximum: 10, description: 'Immediate tries on the same channel.' }),
-  ),
-  callback_url: Type.Optional(Type.String({ format: 'uri', maxLength: 2048 })),
-  client_ref: Type.Optional(Type.String({ maxLength: 128 })),
-  all_or_nothing: Type.Optional(Type.Boolean()),
-  delivery_report: Type.Optional(
-    Type.Boolean({
-      default: true,
-      description:
-        'Ask the network for a delivery report (and for the channel to request one). False: `sent` is the final status.',
-    }),
-  ),
-  channel_id: Type.Optional(
-    Type.String({
-      maxLength: 64,
-      description: 'Send through this channel only; routing chooses when absent.',
-    }),
-  ),
-});
+export const SendSchema = Type.Object(
+  {
+    to: Type.Union(
+      [
+        Type.String({ maxLength: 200_000 }),
+        Type.Array(Type.String({ maxLength: 64 }), { maxItems: 100_000 }),
+      ],
+      {
+        description: 'A number, an array of up to 1,000 numbers, or a comma-separated string.',
+      },
+    ),
+    // Either text or template_id with params (issue 14).
+    text: Type.Optional(Type.String({ maxLength: 20_000 })),
+    ...TemplateSendFields,
+    from: Type.Optional(
+      Type.String({ maxLength: 16, description: 'Sender id: digits or up to 11 letters.' }),
+    ),
+    flash: Type.Optional(Type.Boolean({ description: 'Class 0: shown at once, not stored.' })),
+    replace_id: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 7, description: 'Replace-message type 1–7.' }),
+    ),
+    validity: Type.Optional(Type.Integer({ minimum: 1, maximum: 40_320, description: 'Minutes.' })),
+    send_at: Type.Optional(
+      Type.String({ format: 'date-time', description: 'ISO 8601; schedules the message.' }),
+    ),
+    max_attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
+    attempts: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 10, description: 'Immediate tries on the same channel.' }),
+    ),
+    callback_url: Type.Optional(Type.String({ format: 'uri', maxLength: 2048 })),
+    client_ref: Type.Optional(Type.String({ maxLength: 128 })),
+    all_or_nothing: Type.Optional(Type.Boolean()),
+    delivery_report: Type.Optional(
+      Type.Boolean({
+        default: true,
+        description:
+          'Ask the network for a delivery report (and for the channel to request one). False: `sent` is the final status.',
+      }),
+    ),
+    channel_id: Type.Optional(
+      Type.String({
+        maxLength: 64,
+        description: 'Send through this channel only; routing chooses when absent.',
+      }),
+    ),
+  },
+  { examples: [{ to: '+15555550100', text: 'Hello from smsgw' }] },
+);
 type SendBody = Static<typeof SendSchema>;
 
 export const ListQuery = Type.Object({
@@ -125,6 +134,17 @@ export function listFilter(
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
+/** Documented here; checked by `idempotencyKey` (a schema error would name another field). */
+const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({
+      description:
+        'Up to 255 characters. The same key with the same body within 24 hours answers the first ' +
+        'result again and sends nothing; with another body: 409 idempotency_key_reused.',
+    }),
+  ),
+});
+
 export function toSendInput(b: SendBody): SendInput {
   return {
     // The schema and strictInputs allow only strings here; anything else reaches the service's check.
@@ -184,7 +204,11 @@ async function quoteFor(store: Store, userId: string, to: string, p: { encoding:
   };
 }
 
-export function messageRoutes(app: FastifyInstance, deps: { store: Store; messages: MessageService }): void {
+export function messageRoutes(
+  untyped: FastifyInstance,
+  deps: { store: Store; messages: MessageService },
+): void {
+  const app = untyped.withTypeProvider<TypeBoxTypeProvider>();
   const { store, messages } = deps;
   const send = async (req: FastifyRequest, body: SendBody) => {
     const p = principalOf(req);
@@ -193,8 +217,16 @@ export function messageRoutes(app: FastifyInstance, deps: { store: Store; messag
 
   app.post(
     '/v1/messages',
-    { schema: { tags: ['messages'], summary: 'Send a message to one or many recipients', body: SendSchema } },
-    async (req, reply) => reply.status(202).send(await send(req, req.body as SendBody)),
+    {
+      schema: {
+        tags: ['messages'],
+        summary: 'Send a message to one or many recipients',
+        headers: IdempotencyHeaders,
+        body: SendSchema,
+        response: { 202: SendResult },
+      },
+    },
+    async (req, reply) => reply.status(202).send(await send(req, req.body)),
   );
   // GET-only clients (scripts, devices) send with a query string: same parameters, same answer.
   app.get(
@@ -203,10 +235,12 @@ export function messageRoutes(app: FastifyInstance, deps: { store: Store; messag
       schema: {
         tags: ['messages'],
         summary: 'Send with a query string (same parameters as POST)',
+        headers: IdempotencyHeaders,
         querystring: SendSchema,
+        response: { 202: SendResult },
       },
     },
-    async (req, reply) => reply.status(202).send(await send(req, req.query as SendBody)),
+    async (req, reply) => reply.status(202).send(await send(req, req.query)),
   );
 
   app.post(
@@ -215,31 +249,30 @@ export function messageRoutes(app: FastifyInstance, deps: { store: Store; messag
       schema: {
         tags: ['messages'],
         summary: 'Encoding and segment count of a text',
-        body: Type.Object({
-          text: Type.String({ maxLength: 20_000 }),
-          shift_tables: Type.Optional(
-            Type.Array(
-              Type.Union([Type.Literal('turkish'), Type.Literal('spanish'), Type.Literal('portuguese')]),
-              {
-                maxItems: 3,
-              },
+        body: Type.Object(
+          {
+            text: Type.String({ maxLength: 20_000 }),
+            shift_tables: Type.Optional(
+              Type.Array(
+                Type.Union([Type.Literal('turkish'), Type.Literal('spanish'), Type.Literal('portuguese')]),
+                {
+                  maxItems: 3,
+                },
+              ),
             ),
-          ),
-          transliterate: Type.Optional(Type.Boolean()),
-          to: Type.Optional(
-            Type.String({ maxLength: 32, description: 'A recipient: the answer then quotes its price.' }),
-          ),
-        }),
+            transliterate: Type.Optional(Type.Boolean()),
+            to: Type.Optional(
+              Type.String({ maxLength: 32, description: 'A recipient: the answer then quotes its price.' }),
+            ),
+          },
+          { examples: [{ text: 'Привет, мир' }] },
+        ),
+        response: { 200: PreviewResult },
       },
     },
     async (req) => {
       const caller = principalOf(req);
-      const b = req.body as {
-        text: string;
-        shift_tables?: ShiftLanguage[];
-        transliterate?: boolean;
-        to?: string;
-      };
+      const b = req.body;
       const p = preview(b.text, { shiftTables: b.shift_tables, transliterate: b.transliterate });
       return {
         ...(b.to !== undefined ? { price: await quoteFor(store, caller.user.id, b.to, p) } : {}),
@@ -257,10 +290,17 @@ export function messageRoutes(app: FastifyInstance, deps: { store: Store; messag
 
   app.get(
     '/v1/messages/:id',
-    { schema: { tags: ['messages'], summary: 'A message with its events', params: IdParams } },
+    {
+      schema: {
+        tags: ['messages'],
+        summary: 'A message with its events',
+        params: IdParams,
+        response: { 200: MessageDetail },
+      },
+    },
     async (req) => {
       const p = principalOf(req);
-      const { id } = req.params as { id: string };
+      const { id } = req.params;
       const m = await store.messages.byId(id, ownerScope(p));
       if (!m) throw new ApiError('not_found', 'No such message.', 'id');
       const [events, parts] = await Promise.all([store.messages.events(id), store.messages.parts(id)]);
@@ -270,10 +310,17 @@ export function messageRoutes(app: FastifyInstance, deps: { store: Store; messag
 
   app.get(
     '/v1/messages',
-    { schema: { tags: ['messages'], summary: 'History, newest first', querystring: ListQuery } },
+    {
+      schema: {
+        tags: ['messages'],
+        summary: 'History, newest first',
+        querystring: ListQuery,
+        response: { 200: MessagePage },
+      },
+    },
     async (req) => {
       const p = principalOf(req);
-      const q = req.query as Static<typeof ListQuery>;
+      const q = req.query;
       const limit = q.limit ?? 50;
       const rows = await store.messages.list({
         ...listFilter(p, q, messages.region),
@@ -287,10 +334,17 @@ export function messageRoutes(app: FastifyInstance, deps: { store: Store; messag
 
   app.delete(
     '/v1/messages/:id',
-    { schema: { tags: ['messages'], summary: 'Cancel a queued or scheduled message', params: IdParams } },
+    {
+      schema: {
+        tags: ['messages'],
+        summary: 'Cancel a queued or scheduled message',
+        params: IdParams,
+        response: { 200: MessageView },
+      },
+    },
     async (req) => {
       const p = principalOf(req);
-      const { id } = req.params as { id: string };
+      const { id } = req.params;
       const m = await store.messages.cancel(id, ownerScope(p), `canceled by ${p.user.login}`);
       if (!m) throw new ApiError('not_found', 'No such message.', 'id');
       if (m.status !== 'canceled') {

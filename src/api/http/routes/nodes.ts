@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { NodeStatus } from '../../../dispatch/leases.js';
 import { requireAdmin } from '../auth.js';
+import { ListOf, NodeView } from '../schemas.js';
 
 export interface NodeStatusSource {
   status(): Promise<NodeStatus[]>;
@@ -10,7 +11,13 @@ export interface NodeStatusSource {
 export function nodeRoutes(app: FastifyInstance, deps: { cluster?: NodeStatusSource | undefined }): void {
   app.get(
     '/v1/nodes',
-    { schema: { tags: ['admin'], summary: 'Nodes, their heartbeats and the channels each runs' } },
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Nodes, their heartbeats and the channels each runs',
+        response: { 200: ListOf(NodeView) },
+      },
+    },
     async (req) => {
       requireAdmin(req);
       return { data: deps.cluster ? await deps.cluster.status() : [] };

@@ -4,11 +4,12 @@
  * state (never the code). Authorized like every /v1 route; one account sees only its own OTPs.
  */
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Static } from 'typebox';
 import type { OtpService } from '../../../services/otp.js';
 import { OTP_BOUNDS } from '../../../services/otp.js';
 import { principalOf } from '../auth.js';
+import { OtpSettings, OtpVerdict, OtpView } from '../schemas.js';
 
 const SendBody = Type.Object({
   to: Type.String({ maxLength: 64 }),
@@ -52,13 +53,21 @@ const VerifyBody = Type.Object({
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
-export function otpRoutes(app: FastifyInstance, deps: { otp: OtpService }): void {
+export function otpRoutes(untyped: FastifyInstance, deps: { otp: OtpService }): void {
+  const app = untyped.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['otp'];
   app.post(
     '/v1/otp',
-    { schema: { tags, summary: 'Send a one-time password', body: SendBody } },
+    {
+      schema: {
+        tags,
+        summary: 'Send a one-time password',
+        body: SendBody,
+        response: { 201: OtpView },
+      },
+    },
     async (req, reply) => {
-      const b = req.body as Static<typeof SendBody>;
+      const b = req.body;
       const view = await deps.otp.send(principalOf(req), {
         to: b.to,
         length: b.length,
@@ -79,7 +88,7 @@ export function otpRoutes(app: FastifyInstance, deps: { otp: OtpService }): void
   });
   app.get(
     '/v1/otp/settings',
-    { schema: { tags, summary: 'Your default OTP template and sender' } },
+    { schema: { tags, summary: 'Your default OTP template and sender', response: { 200: OtpSettings } } },
     async (req) => deps.otp.settings(principalOf(req)),
   );
   app.put(
@@ -89,27 +98,43 @@ export function otpRoutes(app: FastifyInstance, deps: { otp: OtpService }): void
         tags,
         summary: 'Set your default OTP template (with {code}) and sender; null clears one',
         body: SettingsBody,
+        response: { 200: OtpSettings },
       },
     },
-    async (req) => deps.otp.settings(principalOf(req), req.body as Static<typeof SettingsBody>),
+    async (req) => deps.otp.settings(principalOf(req), req.body),
   );
   app.post(
     '/v1/otp/verify',
-    { schema: { tags, summary: 'Check a one-time password', body: VerifyBody } },
+    {
+      schema: { tags, summary: 'Check a one-time password', body: VerifyBody, response: { 200: OtpVerdict } },
+    },
     async (req) => {
-      const b = req.body as Static<typeof VerifyBody>;
+      const b = req.body;
       return deps.otp.verify(principalOf(req), b.id, b.code);
     },
   );
   app.post(
     '/v1/otp/:id/resend',
-    { schema: { tags, summary: 'Send a new code for the same OTP (after the cooldown)', params: IdParams } },
-    async (req, reply) =>
-      reply.status(201).send(await deps.otp.resend(principalOf(req), (req.params as { id: string }).id)),
+    {
+      schema: {
+        tags,
+        summary: 'Send a new code for the same OTP (after the cooldown)',
+        params: IdParams,
+        response: { 201: OtpView },
+      },
+    },
+    async (req, reply) => reply.status(201).send(await deps.otp.resend(principalOf(req), req.params.id)),
   );
   app.get(
     '/v1/otp/:id',
-    { schema: { tags, summary: 'State of a one-time password (never the code)', params: IdParams } },
-    async (req) => deps.otp.get(principalOf(req), (req.params as { id: string }).id),
+    {
+      schema: {
+        tags,
+        summary: 'State of a one-time password (never the code)',
+        params: IdParams,
+        response: { 200: OtpView },
+      },
+    },
+    async (req) => deps.otp.get(principalOf(req), req.params.id),
   );
 }

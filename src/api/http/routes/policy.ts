@@ -6,6 +6,7 @@
  * (`"scope": "global"`) and any user's (`user_id`).
  */
 import { Readable } from 'node:stream';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CountryCode } from 'libphonenumber-js';
 import { Type } from 'typebox';
@@ -13,12 +14,23 @@ import { ApiError } from '../../../core/errors.js';
 import { normalizeNumber } from '../../../core/phone.js';
 import { LIST_CSV_HEADER, listCsvRows, parseListCsv } from '../../../policy/list-csv.js';
 import { PERIODS } from '../../../policy/periods.js';
-import type { Period } from '../../../policy/periods.js';
 import type { Store } from '../../../store/index.js';
 import type { LedgerRow, ListEntry, ListKind } from '../../../store/policy.js';
 import { ListFullError } from '../../../store/policy.js';
 import { principalOf, requireAdmin } from '../auth.js';
 import { iso } from '../views.js';
+import {
+  BalanceView,
+  CapsView,
+  CreditView,
+  CsvText,
+  ListEntryView,
+  ListImport,
+  ListOf,
+  ListPage,
+  NoContent,
+  PriceView,
+} from '../schemas.js';
 
 export interface PolicyRouteDeps {
   store: Store;
@@ -54,7 +66,7 @@ function entryView(e: ListEntry) {
     number: e.number,
     reason: e.reason,
     source: e.source,
-    scope: e.owner_id === '' ? 'global' : 'user',
+    scope: e.owner_id === '' ? ('global' as const) : ('user' as const),
     created_at: iso(e.created_at),
   };
 }
@@ -71,7 +83,8 @@ function ledgerView(l: LedgerRow) {
   };
 }
 
-export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void {
+export function policyRoutes(untyped: FastifyInstance, deps: PolicyRouteDeps): void {
+  const app = untyped.withTypeProvider<TypeBoxTypeProvider>();
   const { store } = deps;
 
   /** Whose list or setting a request acts on: '' for the global one. */
@@ -124,6 +137,12 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
         schema: {
           tags,
           summary: `Add a number to the ${kind}list`,
+          response: {
+            200: Type.Union([ListEntryView, Type.Object({ number: Type.String() })], {
+              description: 'Already listed',
+            }),
+            201: ListEntryView,
+          },
           body: Type.Object({
             number: Type.String({ minLength: 1, maxLength: 32 }),
             reason: Type.Optional(Type.String({ maxLength: 200 })),
@@ -133,7 +152,7 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
         },
       },
       async (req, reply) => {
-        const b = req.body as { number: string; reason?: string; scope?: string; user_id?: string };
+        const b = req.body;
         const owner = await ownerOf(req, b);
         const n = number(b.number);
         const added = await add(kind, owner, [{ number: n, reason: b.reason ?? null }], 'api');
@@ -144,9 +163,16 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
 
     app.get(
       base,
-      { schema: { tags, summary: `The ${kind}list, by number (paged)`, querystring: ListQuery } },
+      {
+        schema: {
+          tags,
+          summary: `The ${kind}list, by number (paged)`,
+          querystring: ListQuery,
+          response: { 200: ListPage },
+        },
+      },
       async (req) => {
-        const q = req.query as { scope?: string; user_id?: string; limit?: number; cursor?: string };
+        const q = req.query;
         const owner = await ownerOf(req, q);
         const limit = q.limit ?? 100;
         const rows = await store.policy.listPage(kind, owner, limit, q.cursor);
@@ -168,14 +194,15 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
           summary: `Take a number off the ${kind}list`,
           params: Type.Object({ number: Type.String({ maxLength: 32 }) }),
           querystring: OwnerQuery,
+          response: { 204: NoContent },
         },
       },
       async (req, reply) => {
-        const owner = await ownerOf(req, req.query as { scope?: string });
-        const n = number((req.params as { number: string }).number);
+        const owner = await ownerOf(req, req.query);
+        const n = number(req.params.number);
         if (!(await store.policy.removeFromList(kind, owner, n)))
           throw new ApiError('not_found', `${n} is not on this ${kind}list.`, 'number');
-        return reply.status(204).send();
+        return reply.status(204).send(null);
       },
     );
 
@@ -186,10 +213,11 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
           tags,
           summary: `The ${kind}list as CSV (number, reason, source, created_at)`,
           querystring: OwnerQuery,
+          response: { 200: CsvText(`The ${kind}list`) },
         },
       },
       async (req, reply) => {
-        const owner = await ownerOf(req, req.query as { scope?: string });
+        const owner = await ownerOf(req, req.query);
         const rows = store.policy.listAll(kind, owner);
         async function* csv() {
           yield LIST_CSV_HEADER;
@@ -216,6 +244,8 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
             tags,
             summary: `Import numbers into the ${kind}list from CSV (number[,reason]; a header line is optional)`,
             querystring: OwnerQuery,
+            consumes: ['text/csv'],
+            response: { 200: ListImport },
           },
         },
         async (req) => {
@@ -241,7 +271,7 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
   // ---- frequency caps
 
   const capsView = (owner: string, rows: Awaited<ReturnType<Store['policy']['caps']>>) => ({
-    scope: owner === '' ? 'global' : 'user',
+    scope: owner === '' ? ('global' as const) : ('user' as const),
     ...(owner ? { user_id: owner } : {}),
     caps: rows.map((r) => ({ category: r.category || null, period: r.period, max: r.max_count })),
   });
@@ -253,10 +283,11 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
         tags: ['policy'],
         summary: 'Frequency caps per recipient (yours, a user’s, or the global defaults)',
         querystring: OwnerQuery,
+        response: { 200: CapsView },
       },
     },
     async (req) => {
-      const owner = await ownerOf(req, req.query as { scope?: string });
+      const owner = await ownerOf(req, req.query);
       return capsView(owner, await store.policy.caps(owner));
     },
   );
@@ -267,6 +298,7 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
       schema: {
         tags: ['policy'],
         summary: 'Replace the frequency caps (yours, a user’s, or with scope=global the defaults)',
+        response: { 200: CapsView },
         body: Type.Object({
           scope: Scope,
           user_id: UserId,
@@ -282,11 +314,7 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
       },
     },
     async (req) => {
-      const b = req.body as {
-        scope?: string;
-        user_id?: string;
-        caps: { period: Period; max: number; category?: string | null }[];
-      };
+      const b = req.body;
       const owner = await ownerOf(req, b);
       const seen = new Set<string>();
       for (const c of b.caps) {
@@ -324,7 +352,13 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
 
   app.get(
     '/v1/prices',
-    { schema: { tags: ['credits'], summary: 'The price list (per segment, in credits)' } },
+    {
+      schema: {
+        tags: ['credits'],
+        summary: 'The price list (per segment, in credits)',
+        response: { 200: ListOf(PriceView) },
+      },
+    },
     async (req) => {
       principalOf(req);
       return { data: (await store.policy.prices()).map(priceView) };
@@ -337,6 +371,7 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
       schema: {
         tags: ['credits'],
         summary: 'Set the price per segment of a prefix and encoding (admin); longest prefix wins',
+        response: { 200: PriceView },
         body: Type.Object({
           prefix: Prefix,
           encoding: Type.Optional(Encoding),
@@ -346,7 +381,7 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
     },
     async (req) => {
       requireAdmin(req);
-      const b = req.body as { prefix: string; encoding?: string; per_segment: number };
+      const b = req.body;
       if ((await store.policy.priceCount()) >= MAX_PRICES)
         throw new ApiError('list_full', `The price list holds at most ${MAX_PRICES} entries.`, 'prefix');
       return priceView(
@@ -367,15 +402,16 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
         summary: 'Remove a price (admin)',
         params: Type.Object({ prefix: Prefix }),
         querystring: Type.Object({ encoding: Type.Optional(Encoding) }),
+        response: { 204: NoContent },
       },
     },
     async (req, reply) => {
       requireAdmin(req);
-      const { prefix } = req.params as { prefix: string };
-      const { encoding } = req.query as { encoding?: string };
+      const { prefix } = req.params;
+      const { encoding } = req.query;
       if (!(await store.policy.removePrice(prefix === 'default' ? '' : prefix, encoding ?? 'any')))
         throw new ApiError('not_found', 'No such price.', 'prefix');
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     },
   );
 
@@ -387,6 +423,7 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
       schema: {
         tags: ['credits'],
         summary: 'Balance and the newest ledger entries (charges, refunds, top-ups)',
+        response: { 200: BalanceView },
         querystring: Type.Object({
           user_id: UserId,
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
@@ -395,7 +432,7 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
       },
     },
     async (req) => {
-      const q = req.query as { user_id?: string; limit?: number; cursor?: number };
+      const q = req.query;
       const owner = await ownerOf(req, q);
       const a = await store.policy.account(owner);
       const limit = q.limit ?? 50;
@@ -403,7 +440,7 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
       const last = ledger[ledger.length - 1];
       return {
         user_id: owner,
-        mode: a.prepaid ? 'prepaid' : 'unlimited',
+        mode: a.prepaid ? ('prepaid' as const) : ('unlimited' as const),
         balance: Number(a.balance),
         ledger: ledger.map(ledgerView),
         next_cursor: ledger.length === limit && last ? last.id : null,
@@ -417,6 +454,7 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
       schema: {
         tags: ['credits'],
         summary: 'Top up (or, negative, take) credit; `mode` switches prepaid/unlimited (admin)',
+        response: { 200: CreditView },
         params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
         body: Type.Object({
           amount: Type.Integer({ minimum: -1_000_000_000_000, maximum: 1_000_000_000_000 }),
@@ -427,8 +465,8 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
     },
     async (req) => {
       requireAdmin(req);
-      const { id } = req.params as { id: string };
-      const b = req.body as { amount: number; note?: string; mode?: 'prepaid' | 'unlimited' };
+      const { id } = req.params;
+      const b = req.body;
       if (!(await store.users.byId(id))) throw new ApiError('not_found', 'No such user.', 'id');
       const r = await store.policy.credit(
         id,
@@ -436,7 +474,11 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
         b.note ?? null,
         b.mode === undefined ? undefined : b.mode === 'prepaid',
       );
-      return { user_id: id, mode: r.prepaid ? 'prepaid' : 'unlimited', balance: r.balance };
+      return {
+        user_id: id,
+        mode: r.prepaid ? ('prepaid' as const) : ('unlimited' as const),
+        balance: r.balance,
+      };
     },
   );
 }
@@ -446,7 +488,7 @@ export function accountView(a: Awaited<ReturnType<Store['policy']['account']>>) 
     user_id: a.user_id,
     test_mode: a.test_mode === 1,
     auto_blacklist_after: a.auto_blacklist_after,
-    mode: a.prepaid ? 'prepaid' : 'unlimited',
+    mode: a.prepaid ? ('prepaid' as const) : ('unlimited' as const),
     balance: Number(a.balance),
   };
 }

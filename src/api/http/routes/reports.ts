@@ -1,8 +1,8 @@
 /** Reports: aggregate statistics for the dashboard and the history as a CSV download. */
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Static } from 'typebox';
 import { ApiError } from '../../../core/errors.js';
 import type { MessageStatus } from '../../../core/message.js';
 import { STATUS_GROUP } from '../../../core/message.js';
@@ -14,6 +14,7 @@ import type { Principal } from '../../../services/auth.js';
 import { ownerScope, principalOf } from '../auth.js';
 import { iso as isoOrNull } from '../views.js';
 import { ListQuery, listFilter, parseTime } from './messages.js';
+import { CsvFile, QueueView, StatsView } from '../schemas.js';
 
 const BUCKETS = { hour: 3_600_000, day: 86_400_000 } as const;
 const MAX_BUCKETS = 2_000;
@@ -47,7 +48,11 @@ const StatsQuery = Type.Object({
   batch_id: Type.Optional(Type.String({ maxLength: 64, description: 'The messages of one request.' })),
 });
 
-export function reportRoutes(app: FastifyInstance, deps: { store: Store; messages: MessageService }): void {
+export function reportRoutes(
+  untyped: FastifyInstance,
+  deps: { store: Store; messages: MessageService },
+): void {
+  const app = untyped.withTypeProvider<TypeBoxTypeProvider>();
   const { store } = deps;
 
   app.get(
@@ -57,11 +62,12 @@ export function reportRoutes(app: FastifyInstance, deps: { store: Store; message
         tags: ['reports'],
         summary: 'Messages per status over time, delivery rate, failure reasons',
         querystring: StatsQuery,
+        response: { 200: StatsView },
       },
     },
     async (req) => {
       const p = principalOf(req);
-      const q = req.query as Static<typeof StatsQuery>;
+      const q = req.query;
       const since = parseTime(q.since, 'since');
       const until = q.until ? parseTime(q.until, 'until') : Date.now();
       const bucket = q.bucket ?? 'day';
@@ -130,9 +136,10 @@ export function reportRoutes(app: FastifyInstance, deps: { store: Store; message
         tags: ['reports'],
         summary: 'Messages waiting to leave now: queued, scheduled, being sent',
         querystring: Type.Object({ user_id: UserId }),
+        response: { 200: QueueView },
       },
     },
-    async (req) => store.stats.queue(ownerOf(principalOf(req), (req.query as { user_id?: string }).user_id)),
+    async (req) => store.stats.queue(ownerOf(principalOf(req), req.query.user_id)),
   );
 
   app.get(
@@ -142,11 +149,12 @@ export function reportRoutes(app: FastifyInstance, deps: { store: Store; message
         tags: ['reports'],
         summary: 'The filtered history as CSV (same filters as GET /v1/messages), newest first',
         querystring: Type.Omit(ListQuery, ['limit', 'cursor']),
+        response: { 200: CsvFile },
       },
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const filter = listFilter(p, req.query as Static<typeof ListQuery>, deps.messages.region);
+      const filter = listFilter(p, req.query, deps.messages.region);
       // Pages of EXPORT_PAGE rows in key order, one query and one CSV chunk at a time, a yield
       // to the loop between them (store.messages.pages). The stream is pulled: the next page is
       // read only when the socket has taken the previous one (backpressure), and fastify

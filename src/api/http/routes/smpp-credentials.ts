@@ -10,6 +10,7 @@ import type { AuthService } from '../../../services/auth.js';
 import { issueSmppCredentials } from '../../../services/smpp-credentials.js';
 import type { Store } from '../../../store/index.js';
 import { principalOf } from '../auth.js';
+import { NoContent, SmppCredentials } from '../schemas.js';
 import type { FastifyRequest } from 'fastify';
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
@@ -39,6 +40,7 @@ export function smppCredentialRoutes(app: FastifyInstance, deps: { store: Store;
             ),
           }),
         ),
+        response: { 201: SmppCredentials },
       },
     },
     async (req, reply) => {
@@ -56,6 +58,7 @@ export function smppCredentialRoutes(app: FastifyInstance, deps: { store: Store;
         tags: ['admin'],
         summary: 'Remove SMPP credentials (bind with login and password again)',
         params: IdParams,
+        response: { 204: NoContent },
       },
     },
     async (req, reply) => {

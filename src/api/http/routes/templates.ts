@@ -4,18 +4,19 @@
  * with a reason. Every change is an audit row, shown as `history` on the item.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Static } from 'typebox';
 import { ApiError } from '../../../core/errors.js';
 import { TEMPLATE_CATEGORIES, VARIABLE_TYPES } from '../../../core/template.js';
 import type { Principal } from '../../../services/auth.js';
 import type { SendInput } from '../../../services/messages.js';
-import type { TemplateFields } from '../../../services/templates.js';
 import { MAX_TEMPLATE_TEXT, declared, edit, submit } from '../../../services/templates.js';
 import type { Store } from '../../../store/index.js';
 import type { PolicyAuditRow, TemplateRow } from '../../../store/schema.js';
 import type { TemplateKind } from '../../../store/templates.js';
 import { ownerScope, principalOf, requireAdmin } from '../auth.js';
+import { NoContent, TemplateDetail, TemplatePage, TemplateView } from '../schemas.js';
 
 /** The fields POST /v1/messages takes instead of `text`. */
 export const TemplateSendFields = {
@@ -132,7 +133,8 @@ export function templateRoutes(app: FastifyInstance, deps: { store: Store }): vo
   for (const kind of ['template', 'signature'] as const) register(app, store, kind);
 }
 
-function register(app: FastifyInstance, store: Store, kind: TemplateKind): void {
+function register(untyped: FastifyInstance, store: Store, kind: TemplateKind): void {
+  const app = untyped.withTypeProvider<TypeBoxTypeProvider>();
   const base = kind === 'template' ? '/v1/templates' : '/v1/signatures';
   const tags = ['templates'];
   const label = kind === 'template' ? 'template' : 'signature';
@@ -151,11 +153,12 @@ function register(app: FastifyInstance, store: Store, kind: TemplateKind): void 
         tags,
         summary: `Submit a ${label} for review`,
         body: kind === 'template' ? TemplateCreate : SignatureCreate,
+        response: { 201: TemplateView },
       },
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const b = req.body as TemplateFields & { owner_id?: string };
+      const b = req.body;
       let ownerId = p.user.id;
       if (b.owner_id !== undefined && b.owner_id !== p.user.id) {
         requireAdmin(req);
@@ -175,11 +178,12 @@ function register(app: FastifyInstance, store: Store, kind: TemplateKind): void 
         tags,
         summary: `${label}s (admins: everyone's; ?status=pending is the review queue)`,
         querystring: ListQuery,
+        response: { 200: TemplatePage },
       },
     },
     async (req) => {
       const p = principalOf(req);
-      const q = req.query as Static<typeof ListQuery>;
+      const q = req.query;
       const limit = q.limit ?? 100;
       const rows = await store.templates.list(kind, {
         ownerId: ownerScope(p),
@@ -194,7 +198,14 @@ function register(app: FastifyInstance, store: Store, kind: TemplateKind): void 
 
   app.get(
     `${base}/:id`,
-    { schema: { tags, summary: `A ${label} with its review history`, params: IdParams } },
+    {
+      schema: {
+        tags,
+        summary: `A ${label} with its review history`,
+        params: IdParams,
+        response: { 200: TemplateDetail },
+      },
+    },
     async (req) => {
       const row = await load(req, principalOf(req));
       return { ...templateView(row), history: (await store.templates.history(row.id)).map(auditView) };
@@ -209,23 +220,24 @@ function register(app: FastifyInstance, store: Store, kind: TemplateKind): void 
         summary: `Edit a ${label} (it goes back to review)`,
         params: IdParams,
         body: kind === 'template' ? TemplatePatch : SignaturePatch,
+        response: { 200: TemplateView },
       },
     },
     async (req) => {
       const p = principalOf(req);
       const row = await load(req, p);
-      return templateView(await edit(store, row, p.user.id, req.body as TemplateFields));
+      return templateView(await edit(store, row, p.user.id, req.body));
     },
   );
 
   app.delete(
     `${base}/:id`,
-    { schema: { tags, summary: `Delete a ${label}`, params: IdParams } },
+    { schema: { tags, summary: `Delete a ${label}`, params: IdParams, response: { 204: NoContent } } },
     async (req, reply) => {
       const p = principalOf(req);
       const row = await load(req, p);
       await store.templates.remove(row, p.user.id);
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     },
   );
 
@@ -240,7 +252,14 @@ function register(app: FastifyInstance, store: Store, kind: TemplateKind): void 
   };
   app.post(
     `${base}/:id/approve`,
-    { schema: { tags, summary: `Approve a pending ${label} (admin)`, params: IdParams } },
+    {
+      schema: {
+        tags,
+        summary: `Approve a pending ${label} (admin)`,
+        params: IdParams,
+        response: { 200: TemplateView },
+      },
+    },
     decide('approved'),
   );
   app.post(
@@ -251,6 +270,7 @@ function register(app: FastifyInstance, store: Store, kind: TemplateKind): void 
         summary: `Reject a pending ${label} with a reason (admin)`,
         params: IdParams,
         body: Reject,
+        response: { 200: TemplateView },
       },
     },
     decide('rejected'),
