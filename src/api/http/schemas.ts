@@ -493,3 +493,16 @@ export const PolicyView = Open({
   mode: CreditMode,
   balance: Type.Number(),
 });
+
+// ---- Contacts and campaigns (issue 15): the documented core of each answer; they carry more.
+
+export const Contact = Open({ number: Type.String({ description: 'E.164.' }) }, 'A contact.');
+export const Group = Open({ id: Type.String(), name: Type.String() }, 'A group of contacts.');
+export const ImportReport = Open({ id: Type.String() }, 'An import: its counts and state.');
+export const Campaign = Open(
+  {
+    id: Type.String(),
+    status: Type.String({ description: 'draft, scheduled, running, paused, completed, canceled.' }),
+  },
+  'A campaign with its progress.',
+);

@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { Open } from '../schemas.js';
 import type { AdminAuditRow } from '../../../store/admin-audit.js';
 import type { Store } from '../../../store/index.js';
 import { idCursor } from '../cursor.js';
@@ -104,6 +105,9 @@ export function auditRoutes(app: FastifyInstance, deps: { store: Store }): void 
     '/v1/audit',
     {
       schema: {
+        response: {
+          200: Open({ data: Type.Array(Open({})) }, 'Admin actions, newest first, with next_cursor.'),
+        },
         tags: ['admin'],
         summary: 'Admin actions, newest first (paged by next_cursor)',
         querystring: Type.Object({

@@ -2,6 +2,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import { Campaign, CsvText, Open } from '../schemas.js';
 import type { Static } from 'typebox';
 import { ApiError } from '../../../core/errors.js';
 import type { CampaignInput, CampaignService } from '../../../services/campaigns.js';
@@ -63,7 +64,7 @@ export const CampaignBody = Type.Object({
     ),
   ),
   rate: Type.Optional(
-    Type.Number({ exclusiveMinimum: 0, maximum: 10_000, description: 'Messages per second at most.' }),
+    Type.Number({ minimum: 0.001, maximum: 10_000, description: 'Messages per second at most.' }),
   ),
   recurrence: Type.Optional(
     Type.Object({
@@ -94,6 +95,7 @@ export function campaignRoutes(
     '/v1/campaigns',
     {
       schema: {
+        response: { 201: Campaign },
         tags: ['campaigns'],
         summary: 'Create a campaign (scheduled at once unless draft)',
         body: CampaignBody,
@@ -107,7 +109,14 @@ export function campaignRoutes(
 
   app.get(
     '/v1/campaigns',
-    { schema: { tags: ['campaigns'], summary: 'Campaigns, newest first', querystring: ListQuery } },
+    {
+      schema: {
+        response: { 200: Open({ data: Type.Array(Campaign) }) },
+        tags: ['campaigns'],
+        summary: 'Campaigns, newest first',
+        querystring: ListQuery,
+      },
+    },
     async (req) => {
       const p = principalOf(req);
       const q = req.query as Static<typeof ListQuery>;
@@ -132,6 +141,7 @@ export function campaignRoutes(
     '/v1/campaigns/:id',
     {
       schema: {
+        response: { 200: Campaign },
         tags: ['campaigns'],
         summary: 'A campaign with its progress (counts per status, rate, ETA) and estimate',
         params: IdParams,
@@ -148,6 +158,7 @@ export function campaignRoutes(
       `/v1/campaigns/:id/${action}`,
       {
         schema: {
+          response: { 200: Campaign },
           tags: ['campaigns'],
           summary: `${action[0]?.toUpperCase()}${action.slice(1)} a campaign`,
           params: IdParams,
@@ -164,6 +175,7 @@ export function campaignRoutes(
     '/v1/campaigns/:id/results.csv',
     {
       schema: {
+        response: { 200: CsvText('Each recipient with its message id, status and error.') },
         tags: ['campaigns'],
         summary: 'Per-recipient results (success, failure or all) as CSV',
         params: IdParams,

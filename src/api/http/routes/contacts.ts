@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import multipart from '@fastify/multipart';
 import { Type } from 'typebox';
+import { Contact, CsvText, Group, ImportReport, ListOf, NoContent, Open } from '../schemas.js';
 import type { Static } from 'typebox';
 import type { CountryCode } from 'libphonenumber-js';
 import { isTimeZone } from '../../../core/campaign.js';
@@ -121,6 +122,7 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
     '/v1/contacts',
     {
       schema: {
+        response: { 200: Contact, 201: Contact },
         tags: ['contacts'],
         summary: 'Create or update a contact (one per number)',
         body: ContactBody,
@@ -163,6 +165,7 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
     '/v1/contacts',
     {
       schema: {
+        response: { 200: ListOf(Contact) },
         tags: ['contacts'],
         summary: 'Contacts, by number; search by number or name',
         querystring: ListQuery,
@@ -191,6 +194,7 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
     '/v1/contacts/export.csv',
     {
       schema: {
+        response: { 200: CsvText('The contacts as CSV (UTF-8 with a BOM).') },
         tags: ['contacts'],
         summary: 'All contacts as CSV (UTF-8 with BOM, opens in spreadsheets)',
         querystring: Type.Object({ group_id: Type.Optional(Type.String({ maxLength: 64 })) }),
@@ -233,7 +237,13 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
 
   app.get(
     '/v1/contacts/:number',
-    { schema: { tags: ['contacts'], params: Type.Object({ number: Type.String({ maxLength: 64 }) }) } },
+    {
+      schema: {
+        response: { 200: Contact },
+        tags: ['contacts'],
+        params: Type.Object({ number: Type.String({ maxLength: 64 }) }),
+      },
+    },
     async (req) => {
       const p = principalOf(req);
       const n = normalizeNumber((req.params as { number: string }).number, deps.defaultRegion);
@@ -245,7 +255,13 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
 
   app.delete(
     '/v1/contacts/:number',
-    { schema: { tags: ['contacts'], params: Type.Object({ number: Type.String({ maxLength: 64 }) }) } },
+    {
+      schema: {
+        response: { 204: NoContent },
+        tags: ['contacts'],
+        params: Type.Object({ number: Type.String({ maxLength: 64 }) }),
+      },
+    },
     async (req, reply) => {
       const p = principalOf(req);
       const n = normalizeNumber((req.params as { number: string }).number, deps.defaultRegion);
@@ -259,6 +275,7 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
     '/v1/groups',
     {
       schema: {
+        response: { 200: Group, 201: Group },
         tags: ['contacts'],
         summary: 'Create a group (list) of contacts',
         body: Type.Object({
@@ -289,7 +306,13 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
 
   app.get(
     '/v1/groups',
-    { schema: { tags: ['contacts'], summary: 'Groups with their member counts' } },
+    {
+      schema: {
+        response: { 200: ListOf(Group) },
+        tags: ['contacts'],
+        summary: 'Groups with their member counts',
+      },
+    },
     async (req) => {
       const p = principalOf(req);
       const rows = await book.groups(p.user.id, MAX_GROUPS);
@@ -308,6 +331,10 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
     '/v1/groups/:id/members',
     {
       schema: {
+        response: {
+          200: Open({}, 'Numbers added to the group.'),
+          201: Open({}, 'Numbers added to the group.'),
+        },
         tags: ['contacts'],
         summary: 'Add existing contacts to a group',
         params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
@@ -339,6 +366,7 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
       '/v1/contacts/import',
       {
         schema: {
+          response: { 200: ImportReport, 201: ImportReport, 202: ImportReport },
           tags: ['contacts'],
           summary: 'Import contacts from CSV or TXT (raw body or multipart "file"), streamed',
           querystring: ImportQuery,
@@ -380,6 +408,7 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
     '/v1/contacts/imports/:id',
     {
       schema: {
+        response: { 200: ImportReport },
         tags: ['contacts'],
         summary: 'An import: counts and the first refused rows',
         params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
@@ -411,6 +440,7 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
     '/v1/contacts/imports/:id/errors.csv',
     {
       schema: {
+        response: { 200: CsvText('The refused rows with their line and reason.') },
         tags: ['contacts'],
         summary: 'Every refused row of an import: line, reason, the row as read',
         params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
