@@ -4,34 +4,25 @@
  * edited, the Users page (role change with confirmation, password reset, keys per user) and the
  * Audit page showing those changes.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/app.js';
+import { NO_CHROMIUM, axeViolations, buildDashboard, launchChromium } from '../support/browser.js';
 import { ADMIN_PASSWORD, startTestApp } from '../support/app.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operators' dashboard in Chromium", () => {
+describe.skipIf(NO_CHROMIUM)("operators' dashboard in Chromium", () => {
   let t: TestApp;
   let browser: Browser;
   let aliceId: string;
   const contexts: BrowserContext[] = [];
 
   beforeAll(async () => {
-    execFileSync(process.execPath, ['scripts/build-web.mjs'], { stdio: 'inherit' });
+    buildDashboard();
     t = await startTestApp({ SMSGW_NODE_NAME: 'ops-node-1' });
     const a = await t.call('POST', '/v1/users', { body: { login: 'alice', password: 'alice-password' } });
     expect(a.status).toBe(201);
     aliceId = a.body.id;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-    });
+    browser = await launchChromium();
   }, 180_000);
 
   afterAll(async () => {
@@ -218,7 +209,6 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operators' dashboard 
   });
 
   it('passes axe-core WCAG 2 A/AA checks on these pages in Persian and in dark mode', async () => {
-    const axe = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
     const problems: string[] = [];
     for (const [locale, colorScheme] of [
       ['fa-IR', undefined],
@@ -234,17 +224,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operators' dashboard 
         await page.goto(`${t.url}/#/${hash}`);
         await page.locator('main h1').waitFor();
         await page.waitForLoadState('networkidle').catch(() => undefined);
-        await page.addScriptTag({ content: axe });
-        const violations = await page.evaluate(async () => {
-          const w = globalThis as any;
-          const r = await w.axe.run(w.document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } });
-          return r.violations.map(
-            (v: any) => `${v.id}: ${v.nodes.map((n: any) => n.target.join(' ')).join(', ')}`,
-          );
-        });
-        problems.push(
-          ...violations.map((v: string) => `${locale} ${colorScheme ?? 'light'} #/${hash}: ${v}`),
-        );
+        problems.push(...(await axeViolations(page, `${locale} ${colorScheme ?? 'light'} #/${hash}`)));
       }
     }
     expect(problems).toEqual([]);

@@ -5,37 +5,30 @@
  * CSV import reports its refused rows); an admin's credit shows on the user's balance page;
  * caps saved from the policy page; the pages in Persian (dir=rtl) fit a 390 px phone.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/app.js';
+import { NO_CHROMIUM, axeViolations, buildDashboard, launchChromium } from '../support/browser.js';
 import { ADMIN_PASSWORD, startTestApp } from '../support/app.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 860 };
 const faPolicy = JSON.parse(readFileSync('web/src/locales/policy/fa.json', 'utf8'));
 
-describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard: sending-policy pages', () => {
+describe.skipIf(NO_CHROMIUM)('dashboard: sending-policy pages', () => {
   let t: TestApp;
   let browser: Browser;
   let nadiaAuth: string;
   const contexts: BrowserContext[] = [];
 
   beforeAll(async () => {
-    execFileSync(process.execPath, ['scripts/build-web.mjs'], { stdio: 'inherit' });
+    buildDashboard();
     t = await startTestApp({});
     const made = await t.call('POST', '/v1/users', { body: { login: 'nadia', password: 'nadia-password' } });
     expect(made.status).toBe(201);
     nadiaAuth = 'nadia:nadia-password';
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
@@ -262,7 +255,6 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard: sending-po
       .waitFor();
   });
   it('passes axe-core WCAG 2 A/AA checks on the policy pages, in Persian and in dark mode', async () => {
-    const axe = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
     const problems: string[] = [];
     for (const [locale, colorScheme] of [
       ['fa-IR', undefined],
@@ -286,17 +278,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard: sending-po
         await page.goto(`${t.url}/#/${hash}`);
         await page.locator('main h1').waitFor();
         await page.waitForLoadState('networkidle').catch(() => undefined);
-        await page.addScriptTag({ content: axe });
-        const violations = await page.evaluate(async () => {
-          const w = globalThis as any;
-          const r = await w.axe.run(w.document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } });
-          return r.violations.map(
-            (v: any) => `${v.id}: ${v.nodes.map((n: any) => n.target.join(' ')).join(', ')}`,
-          );
-        });
-        problems.push(
-          ...violations.map((v: string) => `${locale} ${colorScheme ?? 'light'} #/${hash}: ${v}`),
-        );
+        problems.push(...(await axeViolations(page, `${locale} ${colorScheme ?? 'light'} #/${hash}`)));
       }
     }
     expect(problems).toEqual([]);

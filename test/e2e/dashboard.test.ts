@@ -3,31 +3,27 @@
  * gateway with the simulator: log in, send, watch delivery live, filter, export, tenant isolation.
  * Screenshots go to docs/screenshots/ with UPDATE_SCREENSHOTS=1, otherwise to a temp folder.
  */
-import { execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/app.js';
+import { NO_CHROMIUM, axeViolations, buildDashboard, launchChromium } from '../support/browser.js';
 import { ADMIN_PASSWORD, startTestApp } from '../support/app.js';
 
-const require = createRequire(import.meta.url);
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = process.env.UPDATE_SCREENSHOTS
   ? join(process.cwd(), 'docs', 'screenshots')
   : mkdtempSync(join(tmpdir(), 'smsgw-shots-'));
 
 // Skipped only on a developer machine without Chromium; CI installs it and must run this.
-describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in Chromium', () => {
+describe.skipIf(NO_CHROMIUM)('dashboard in Chromium', () => {
   let t: TestApp;
   let browser: Browser;
   const contexts: BrowserContext[] = [];
 
   beforeAll(async () => {
-    execFileSync(process.execPath, ['scripts/build-web.mjs'], { stdio: 'inherit' });
+    buildDashboard();
     mkdirSync(SHOTS, { recursive: true });
     t = await startTestApp({});
     const sim = (await t.call('GET', '/v1/channels')).body.data.find(
@@ -48,17 +44,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in Chromium
         (await t.call('POST', '/v1/users', { body: { login, password: `${login}-password` } })).status,
       ).toBe(201);
     }
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
@@ -350,7 +336,6 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in Chromium
   it('passes axe-core WCAG 2 A/AA checks on every page, and works from the keyboard', async () => {
     // axe is injected as a script, which the page's CSP would rightly refuse: this context bypasses it.
     const page = await login('admin', ADMIN_PASSWORD, undefined, { bypassCSP: true });
-    const axe = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
     const anyMessage = (await t.call('GET', '/v1/messages?limit=1')).body.data[0].id;
     const problems: string[] = [];
     for (const hash of [
@@ -366,16 +351,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in Chromium
       await page.goto(`${t.url}/#/${hash}`);
       await page.locator('main h1').waitFor();
       await page.waitForLoadState('networkidle').catch(() => undefined);
-      await page.addScriptTag({ content: axe });
-      const violations = await page.evaluate(async () => {
-        // Runs in the page: its globals, not Node's (this file is typed without the DOM).
-        const w = globalThis as any;
-        const r = await w.axe.run(w.document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } });
-        return r.violations.map(
-          (v: any) => `${v.id} (${v.impact}): ${v.nodes.map((n: any) => n.target.join(' ')).join(', ')}`,
-        );
-      });
-      problems.push(...violations.map((v: string) => `#/${hash}: ${v}`));
+      problems.push(...(await axeViolations(page, `#/${hash}`)));
     }
     expect(problems).toEqual([]);
 
