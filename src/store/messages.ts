@@ -408,6 +408,13 @@ export class MessageRepo {
             ),
           )
           .execute();
+        // Replaced before it left: what it was charged goes back, as a cancel does.
+        await refundMessages(
+          trx,
+          rows.map((r) => r.id),
+          now,
+          'replaced',
+        );
       }
       return rows.map((r) => r.id);
     });

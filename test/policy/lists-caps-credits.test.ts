@@ -185,6 +185,15 @@ describe.each(TEST_DBS)('sending policy: lists, caps, credits ($name)', (testDb)
     expect(Number((await store.policy.account(alice)).balance)).toBe(4);
     await store.messages.cancel(c.id, alice, 'test');
     expect(Number((await store.policy.account(alice)).balance)).toBe(7);
+    // And one replaced before it left (SMPP replace_if_present).
+    const old = message(alice, { to: '+4915100000004', smpp_service_type: 'OTP' });
+    const newer = message(alice, { to: '+4915100000004', smpp_service_type: 'OTP' });
+    await send(store, [old]);
+    await send(store, [newer]);
+    expect(Number((await store.policy.account(alice)).balance)).toBe(1);
+    const match = { ownerId: alice, to: '+4915100000004', from: null, serviceType: 'OTP' };
+    expect(await store.messages.cancelReplaced(newer.id, match)).toEqual([old.id]);
+    expect(Number((await store.policy.account(alice)).balance)).toBe(4);
   });
 
   it('blacklists a number after N unknown_subscriber failures when the user turned it on', async () => {

@@ -499,7 +499,14 @@ export class Session implements OutboxSink {
       if (s.replaceIfPresent & 0x01) {
         for (const m of ok) {
           if (!('id' in m)) continue;
-          await this.server.replacePresent(principal, m.id, m.to, s.source, s.serviceType);
+          // The new message is committed: it is answered ESME_ROK whatever happens here, or
+          // the client would submit it again and it would go twice. An old one left uncanceled
+          // is the lesser harm (logged).
+          await this.server
+            .replacePresent(principal, m.id, m.to, s.source, s.serviceType)
+            .catch((err: unknown) =>
+              this.log.warn({ err, id: m.id }, 'replace_if_present: could not cancel the earlier message'),
+            );
         }
       }
       const w = new Writer().cstring(first.id);
