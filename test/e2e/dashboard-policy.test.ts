@@ -14,6 +14,8 @@ import { ADMIN_PASSWORD, startTestApp } from '../support/app.js';
 
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 860 };
+const SAVE_PRICE = JSON.parse(readFileSync('web/src/locales/policy/en.json', 'utf8')).balance
+  .savePrice as string;
 const faPolicy = JSON.parse(readFileSync('web/src/locales/policy/fa.json', 'utf8'));
 
 describe.skipIf(NO_CHROMIUM)('dashboard: sending-policy pages', () => {
@@ -153,6 +155,11 @@ describe.skipIf(NO_CHROMIUM)('dashboard: sending-policy pages', () => {
       mimeType: 'text/csv',
       buffer: Buffer.from('number,reason\n+15555550101,staff\nnot-a-number,oops\n+15555550102,staff\n'),
     });
+    // A bulk change: the file is named and nothing is imported until confirmed.
+    const ask = page.getByRole('dialog');
+    await ask.getByText('Import “white.csv” into “Your whitelist”?').waitFor();
+    expect((await t.call('GET', '/v1/whitelist', { auth: nadiaAuth })).body.data).toEqual([]);
+    await ask.getByRole('button', { name: 'Import CSV…' }).click();
     const result = page.getByTestId('import-result');
     await result.getByText('2 numbers added.').waitFor();
     expect(await result.textContent()).toContain('1 row refused.');
@@ -176,6 +183,21 @@ describe.skipIf(NO_CHROMIUM)('dashboard: sending-policy pages', () => {
     expect(await dialog.textContent()).toContain('Billing will change to: Prepaid.');
     await dialog.getByRole('button', { name: 'Top up' }).click();
     await admin.getByTestId('balance-amount').getByText('1,500').waitFor();
+
+    // A new price is saved at once; changing one in force asks first, with the old and new price.
+    const form = admin.getByRole('form', { name: 'Set a price' });
+    const price = async (perSegment: string) => {
+      await form.locator('input[name="price-prefix"]').fill('+49');
+      await form.locator('input[name="price-per-segment"]').fill(perSegment);
+      await form.getByRole('button', { name: SAVE_PRICE }).click();
+    };
+    await price('7');
+    await expect.poll(async () => (await t.call('GET', '/v1/prices')).body.data.length).toBe(1);
+    await price('9');
+    await dialog.getByText('Change the price for +49 from 7 to 9 per segment?').waitFor();
+    expect((await t.call('GET', '/v1/prices')).body.data[0].per_segment).toBe(7);
+    await dialog.getByRole('button', { name: 'Change' }).click();
+    await expect.poll(async () => (await t.call('GET', '/v1/prices')).body.data[0].per_segment).toBe(9);
 
     const user = await open('en-GB', 'nadia', 'nadia-password');
     await user.getByRole('link', { name: 'Balance' }).click();

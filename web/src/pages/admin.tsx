@@ -4,6 +4,7 @@ import type { User } from '../api';
 import { api } from '../api';
 import { Card, ErrorBox, Notice, TableHead, when } from '../ui';
 import { confirmAction } from '../confirm';
+import { revokeKey } from '../keys';
 import { t } from '../i18n';
 
 /** The gateway's own defaults (core/keywords.ts, which the page cannot import: it pulls in a regex checker). */
@@ -189,16 +190,8 @@ function Keys({ me }: { me: User }) {
     }
   };
   const revoke = async (k: Key) => {
-    const ok = await confirmAction({
-      title: t('keys.confirmRevoke', { name: k.name }),
-      body: t('keys.confirmRevokeBody'),
-      action: t('keys.revoke'),
-      danger: true,
-    });
-    if (!ok) return;
     try {
-      await api('DELETE', `/v1/keys/${encodeURIComponent(k.id)}`);
-      await load();
+      if (await revokeKey(k)) await load();
     } catch (err) {
       setError(err);
     }

@@ -249,9 +249,24 @@ function Prices({ admin }: { admin: boolean }) {
 
   const save = async (e: Event) => {
     e.preventDefault();
+    const prefix = f.prefix.replace(/^\+/, '') || 'default';
+    // Changing a price in force changes what every message from now on costs: ask first.
+    const current = prices.find((p) => p.prefix === prefix && p.encoding === f.encoding);
+    if (current && current.per_segment !== Number(f.per_segment)) {
+      const ok = await confirmAction({
+        title: t('balance.confirmChangePrice', {
+          prefix: prefix === 'default' ? t('balance.everyOther') : `+${prefix}`,
+          old: current.per_segment,
+          new: Number(f.per_segment),
+        }),
+        body: t('balance.confirmChangePriceBody'),
+        action: t('balance.change'),
+      });
+      if (!ok) return;
+    }
     try {
       await api('PUT', '/v1/prices', {
-        prefix: f.prefix.replace(/^\+/, '') || 'default',
+        prefix,
         encoding: f.encoding,
         per_segment: Number(f.per_segment),
       });

@@ -130,6 +130,16 @@ function ListCard({ kind, scope }: { kind: ListKind; scope: Scope }) {
       input.value = '';
       return;
     }
+    // Bulk: one file may add thousands of numbers.
+    const ok = await confirmAction({
+      title: t('lists.confirmImport', { file: file.name, list: title }),
+      body: t('lists.confirmImportBody'),
+      action: t('lists.importCsv'),
+    });
+    if (!ok) {
+      input.value = '';
+      return;
+    }
     setBusy(true);
     try {
       setImported(await importCsv(kind, scope, await file.text()));

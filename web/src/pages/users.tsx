@@ -7,6 +7,7 @@ import type { User } from '../api';
 import { api } from '../api';
 import { ErrorBox, Notice, TableHead, when } from '../ui';
 import { confirmAction } from '../confirm';
+import { revokeKey } from '../keys';
 import { t } from '../i18n';
 
 interface Key {
@@ -65,16 +66,8 @@ export function Users({ me }: { me: User }) {
   };
 
   const revoke = async (k: Key) => {
-    const ok = await confirmAction({
-      title: t('keys.confirmRevoke', { name: k.name }),
-      body: t('keys.confirmRevokeBody'),
-      action: t('keys.revoke'),
-      danger: true,
-    });
-    if (!ok) return;
     try {
-      await api('DELETE', `/v1/keys/${encodeURIComponent(k.id)}`);
-      await load();
+      if (await revokeKey(k)) await load();
     } catch (err) {
       setError(err);
     }
