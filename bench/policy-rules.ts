@@ -18,6 +18,7 @@ import { newId } from '../src/store/ids.js';
 import { createStore, openDb } from '../src/store/index.js';
 import type { AcceptItem } from '../src/store/messages.js';
 import type { NewMessage } from '../src/store/schema.js';
+import { message } from '../test/support/messages.js';
 import { median } from './support.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 40);
@@ -49,44 +50,13 @@ async function main(): Promise<void> {
 
   const row = (owner: string): NewMessage => {
     const now = Date.now();
-    return {
-      id: newId(),
-      owner_id: owner,
-      api_key_id: null,
-      batch_id: newId(),
+    return message(owner, {
       to: numbers(),
-      from: null,
+      batch_id: newId(),
       text: 'Sale: 20% off',
-      encoding: 'gsm7',
-      segments: 1,
-      flash: 0,
-      replace_id: null,
-      validity_minutes: null,
-      send_at: null,
-      expires_at: now + 86_400_000,
-      status: 'queued',
-      attempts: 0,
-      max_attempts: 3,
-      tries_per_attempt: 1,
-      next_attempt_at: now,
-      lease_owner: null,
-      lease_until: null,
-      channel_id: null,
-      avoid_channel_id: null,
-      pinned_channel_id: null,
-      smpp_receipt_mask: null,
-      report_requested: 1,
-      error_code: null,
-      error_message: null,
-      client_ref: null,
-      callback_url: null,
-      dlr_url: null,
-      dlr_mask: null,
       created_at: now,
-      updated_at: now,
-      sent_at: null,
-      final_at: null,
-    };
+      expires_at: now + 86_400_000,
+    });
   };
   const shapes = {
     '64 × 1': (owner: string): AcceptItem[] =>
