@@ -48,7 +48,13 @@ describe.skipIf(NO_CHROMIUM)('dashboard: languages, RTL, phone, confirmations', 
       },
     });
     const made = await t.call('POST', '/v1/channels', {
-      body: { name: 'sim-fa', type: 'simulator', config: {} },
+      // The same outcomes as the first simulator (the default mix fails 5 % at random): the bulk
+      // send below expects exactly one failure, whichever channel routing picks.
+      body: {
+        name: 'sim-fa',
+        type: 'simulator',
+        config: { successRate: 1, rules: [{ prefix: '+1555555099', outcome: 'absent_subscriber' }] },
+      },
     });
     expect(made.status).toBe(201);
     simFa = made.body.id;
