@@ -101,9 +101,15 @@ export class InboundService {
 
   private async react({ row, owner, channelConfig }: Stored): Promise<void> {
     // Another node resuming at its start may hold it (or have run it): the rules run once.
-    if (!(await this.store.inbound.claim(row.id, Date.now(), RULES_CLAIM_MS))) return;
-    if (owner) await this.applyRules(owner, row, channelConfig);
-    await this.store.inbound.markProcessed(row.id, Date.now());
+    const claim = await this.store.inbound.claim(row.id, Date.now(), RULES_CLAIM_MS);
+    if (claim === undefined) return;
+    if (owner) await this.applyRules(owner, row, channelConfig, claim);
+    // Fenced by the claim: a node that was too slow (its claim ran out and another node took
+    // the message) leaves the outcome to the one holding it now.
+    if (!(await this.store.inbound.markProcessed(row.id, claim, Date.now()))) {
+      this.log.warn({ inbound: row.id }, 'inbound rules claim taken over by another node');
+      return;
+    }
     this.onStored(row);
   }
 
@@ -134,14 +140,29 @@ export class InboundService {
     return (await this.store.users.list()).find((u) => u.role === 'admin');
   }
 
-  private async applyRules(owner: UserRow, row: InboundRow, channelConfig: string): Promise<void> {
+  private async applyRules(
+    owner: UserRow,
+    row: InboundRow,
+    channelConfig: string,
+    claim: number,
+  ): Promise<void> {
+    // The claim ran out while this node waited (a long queue, a stall): the taker runs them.
+    if (!(await this.store.inbound.holds(row.id, claim))) return;
     const settings = await this.store.webhooks.settings(owner.id);
     const words = (json: string | null, fallback: string[]) =>
       (json ? (JSON.parse(json) as string[]) : fallback).map((w) => w.toUpperCase());
     const word = singleWord(row.text);
     const reply = (text: string, bypassOptOut = false) =>
       this.messages
-        .send({ user: owner, apiKeyId: null }, { to: [row.from], text }, undefined, { bypassOptOut })
+        .send({ user: owner, apiKeyId: null }, { to: [row.from], text }, undefined, {
+          bypassOptOut,
+          // Queued only while this node's claim holds, in the same transaction: a node whose
+          // claim was taken over cannot send a second reply.
+          within: async (trx) => {
+            if (!(await this.store.inbound.holds(row.id, claim, trx)))
+              throw new Error('inbound claim taken over: reply left to its holder');
+          },
+        })
         .catch((err) => this.log.warn({ err, to: row.from }, 'auto-reply not queued'));
 
     if (word && words(settings.stop_words, DEFAULT_STOP_WORDS).includes(word)) {

@@ -12,7 +12,8 @@ import type { Refusal } from '../policy/index.js';
 import type { Store } from '../store/index.js';
 import type { AcceptItem, AcceptResult } from '../store/messages.js';
 import { newId } from '../store/ids.js';
-import type { NewMessage } from '../store/schema.js';
+import type { Database, NewMessage } from '../store/schema.js';
+import type { Transaction } from 'kysely';
 import type { Principal } from './auth.js';
 import { sha256 } from './secrets.js';
 import { applyTemplate } from './template-send.js';
@@ -129,7 +130,16 @@ export class MessageService {
     principal: Principal,
     input: SendInput,
     idempotencyKey?: string,
-    opts: { bypassOptOut?: boolean; category?: string } = {},
+    opts: {
+      bypassOptOut?: boolean;
+      category?: string;
+      /**
+       * The caller's own writes in the transaction that accepts the messages (after they are
+       * inserted, with the rows as stored): throwing rolls the accept back, so the caller's
+       * record and the messages are committed together or not at all. Not run on a replay.
+       */
+      within?: ((trx: Transaction<Database>, rows: readonly NewMessage[]) => Promise<void>) | undefined;
+    } = {},
   ): Promise<SendResult> {
     if (input.callbackUrl !== undefined && this.limits.urlGuard) {
       await this.limits.urlGuard.check(input.callbackUrl, 'callback_url');
@@ -157,6 +167,7 @@ export class MessageService {
       messages: rows,
       idempotency: idem,
       policy: { bypass: opts.bypassOptOut, category: templated.category, timeZone: input.timeZone },
+      within: opts.within ? (trx) => (opts.within as NonNullable<typeof opts.within>)(trx, rows) : undefined,
       respond: (refused) => JSON.stringify(markRefused(structuredClone(result), rows, refused)),
     });
     if (outcome.kind === 'conflict')

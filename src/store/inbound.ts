@@ -14,24 +14,53 @@ export class InboundRepo {
     return full;
   }
 
-  async markProcessed(id: string, at: number): Promise<void> {
-    await this.db.updateTable('inbound_messages').set({ processed_at: at }).where('id', '=', id).execute();
+  /**
+   * Records that the rules ran, only under the claim they ran under (`claim`'s token): a node
+   * whose claim ran out and was taken over changes nothing (false), the new holder finishes.
+   */
+  async markProcessed(id: string, claim: number, at: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('inbound_messages')
+      .set({ processed_at: at })
+      .where('id', '=', id)
+      .where('processed_at', '=', claim)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /**
+   * Whether this claim still holds the message (nobody took it over). `db` may be a transaction:
+   * on PostgreSQL the no-op UPDATE locks the row until its commit, so a takeover waits for the
+   * writes made under the claim and then finds them done.
+   */
+  async holds(id: string, claim: number, db: Kysely<Database> = this.db): Promise<boolean> {
+    const r = await db
+      .updateTable('inbound_messages')
+      .set((eb) => ({ processed_at: eb.ref('processed_at') }))
+      .where('id', '=', id)
+      .where('processed_at', '=', claim)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
   }
 
   /**
    * Takes a message's rules for this node: `processed_at` holds the claim's end, negated, until
    * the rules have run (then the time they ran). One conditional UPDATE, so of two nodes (a live
    * receive and another node's resume at its start) exactly one runs the rules; a claim whose
-   * node died runs out and the message is resumed again.
+   * node died runs out and the message is resumed again. Returns the claim's token (the value
+   * stored), which fences what is done under it (`holds`, `markProcessed`); undefined when
+   * another claim holds the message or it was processed. A takeover comes after the earlier
+   * claim ran out, so its token is always another one.
    */
-  async claim(id: string, now: number, leaseMs: number): Promise<boolean> {
+  async claim(id: string, now: number, leaseMs: number): Promise<number | undefined> {
+    const token = -(now + leaseMs);
     const r = await this.db
       .updateTable('inbound_messages')
-      .set({ processed_at: -(now + leaseMs) })
+      .set({ processed_at: token })
       .where('id', '=', id)
       .where((eb) => eb.or([eb('processed_at', 'is', null), unclaimed(eb, now)]))
       .executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
+    return Number(r.numUpdatedRows) === 1 ? token : undefined;
   }
 
   /** Drops every claim: one process owns the database (SQLite), so any claim is a dead run's. */
