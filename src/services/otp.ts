@@ -4,7 +4,9 @@
  * code) compared in constant time. A verification counts its attempt in the same conditional
  * UPDATE that records its result, so two verifications of one code cannot both succeed and no
  * attempt goes uncounted. Resends make a new code (the old one stops working) after a cooldown;
- * sends per number and account are limited per hour.
+ * sends per number and account are limited per hour. A code's row (or a resend's new code) is
+ * written in the transaction that accepts its SMS: no SMS carries a code that cannot verify, and
+ * no stored code was never sent.
  */
 import type { CountryCode } from 'libphonenumber-js';
 import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
@@ -15,7 +17,8 @@ import { newId } from '../store/ids.js';
 import { WriteBatcher } from '../store/batcher.js';
 import type { AttemptRecord } from '../store/otp.js';
 import { OtpRepo } from '../store/otp.js';
-import type { OtpRow } from '../store/schema.js';
+import type { Database, NewMessage, OtpRow } from '../store/schema.js';
+import type { Transaction } from 'kysely';
 import type { Principal } from './auth.js';
 import type { MessageService } from './messages.js';
 
@@ -135,8 +138,12 @@ export class OtpService {
       expires_at: now + ttlS * 1000,
       verified_at: null,
     };
-    row.message_id = await this.deliver(p, row, code);
-    await this.repo.insert(row);
+    // The row is stored in the transaction that accepts its SMS: both or neither (a crash in
+    // between can leave no SMS carrying a code that cannot verify). A refused SMS stores no row.
+    row.message_id = await this.deliver(p, row, code, async (trx, m) => {
+      row.message_id = m.id;
+      await this.repo.insert(row, trx);
+    });
     return this.view(row);
   }
 
@@ -195,8 +202,6 @@ export class OtpService {
     const code = generate(row.alphabet, row.length);
     const codeHash = await this.hash(row.id, code);
     const expiresAt = now + row.ttl_s * 1000;
-    if (!(await this.repo.claimResend(row, { codeHash, now, expiresAt, cooldownMs })))
-      throw cooldown(cooldownMs);
     const next: OtpRow = {
       ...row,
       code_hash: codeHash,
@@ -204,8 +209,22 @@ export class OtpService {
       last_sent_at: now,
       expires_at: expiresAt,
     };
-    next.message_id = await this.deliver(p, next, code);
-    await this.repo.setMessage(row.id, next.message_id);
+    // The new code replaces the old one in the transaction that accepts its SMS: a resend whose
+    // SMS is refused (or not committed) leaves the code the user already has working.
+    try {
+      next.message_id = await this.deliver(p, next, code, async (trx, m) => {
+        const claimed = await this.repo.claimResend(
+          row,
+          { codeHash, now, expiresAt, cooldownMs, messageId: m.id },
+          trx,
+        );
+        if (!claimed) throw new ResendTaken();
+      });
+    } catch (err) {
+      // Another resend (or a verification) came first: this one sends nothing.
+      if (err instanceof ResendTaken) throw cooldown(cooldownMs);
+      throw err;
+    }
     return this.view(next);
   }
 
@@ -244,7 +263,16 @@ export class OtpService {
     }
   }
 
-  private async deliver(p: Principal, row: OtpRow, code: string): Promise<string> {
+  /**
+   * Queues the SMS carrying the code; `record` runs in its accepting transaction (not for an SMS
+   * the policy refused) and throwing there rolls the SMS back.
+   */
+  private async deliver(
+    p: Principal,
+    row: OtpRow,
+    code: string,
+    record: (trx: Transaction<Database>, message: NewMessage) => Promise<void>,
+  ): Promise<string> {
     const text = row.template
       .replaceAll('{code}', code)
       .replaceAll('{ttl}', String(Math.max(1, Math.round(row.ttl_s / 60))));
@@ -260,7 +288,13 @@ export class OtpService {
         validityMinutes: Math.min(40_320, Math.max(1, Math.ceil(row.ttl_s / 60))),
       },
       undefined,
-      { category: 'verification' },
+      {
+        category: 'verification',
+        within: async (trx, rows) => {
+          const m = rows[0];
+          if (m && m.status !== 'rejected') await record(trx, m);
+        },
+      },
     );
     const m = result.messages[0];
     if (!m || !('id' in m) || m.status === 'rejected') {
@@ -302,6 +336,13 @@ export class OtpService {
       resend_after: new Date(Number(row.last_sent_at) + this.opts.cooldownS * 1000).toISOString(),
       status,
     };
+  }
+}
+
+/** A resend's claim lost to another resend or a verification (rolls its SMS back). */
+class ResendTaken extends Error {
+  constructor() {
+    super('another resend or verification came first');
   }
 }
 

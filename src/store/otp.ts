@@ -34,8 +34,9 @@ export class OtpRepo {
     return row.secret;
   }
 
-  async insert(row: OtpRow): Promise<void> {
-    await this.db.insertInto('otp_codes').values(row).execute();
+  /** `db`: the transaction that accepts the code's SMS (services/otp.ts), so both commit together. */
+  async insert(row: OtpRow, db: Kysely<Database> = this.db): Promise<void> {
+    await db.insertInto('otp_codes').values(row).execute();
   }
 
   async byId(id: string, ownerId: string): Promise<OtpRow | undefined> {
@@ -91,18 +92,24 @@ export class OtpRepo {
     return Number(r.numUpdatedRows) === 1;
   }
 
-  /** Claims a resend: new code, new expiry, one more send; false if the cooldown or another resend stands. */
+  /**
+   * Claims a resend: new code, new expiry, one more send, the SMS that carries it; false if the
+   * cooldown or another resend stands. Run in the transaction that accepts that SMS, so the new
+   * code is stored exactly when its SMS is.
+   */
   async claimResend(
     row: OtpRow,
-    change: { codeHash: string; now: number; expiresAt: number; cooldownMs: number },
+    change: { codeHash: string; now: number; expiresAt: number; cooldownMs: number; messageId: string },
+    db: Kysely<Database> = this.db,
   ): Promise<boolean> {
-    const r = await this.db
+    const r = await db
       .updateTable('otp_codes')
       .set({
         code_hash: change.codeHash,
         sends: row.sends + 1,
         last_sent_at: change.now,
         expires_at: change.expiresAt,
+        message_id: change.messageId,
       })
       .where('id', '=', row.id)
       .where('sends', '=', row.sends)
@@ -129,9 +136,5 @@ export class OtpRepo {
         oc.column('user_id').doUpdateSet({ template: v.template, from: v.from, updated_at: row.updated_at }),
       )
       .execute();
-  }
-
-  async setMessage(id: string, messageId: string): Promise<void> {
-    await this.db.updateTable('otp_codes').set({ message_id: messageId }).where('id', '=', id).execute();
   }
 }

@@ -3,8 +3,11 @@
  * with an injected clock: the code read from the stored message text verifies once; a wrong
  * code is counted; expiry; too many attempts; a resend replaces the earlier code (replace id
  * kept, old code dead) and waits for its cooldown; the per-number limit; concurrent verifies of
- * the right code succeed once; only an HMAC of the code is stored.
+ * the right code succeed once; only an HMAC of the code is stored. The code's row and its SMS
+ * commit together: a crash (a failing write, injected by a trigger) leaves neither, and a resend
+ * whose SMS is refused keeps the earlier code working.
  */
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../../src/services/auth.js';
 import { MessageService } from '../../src/services/messages.js';
@@ -156,5 +159,79 @@ describe.each(TEST_DBS)('OTP service ($name)', (tdb) => {
       field: 'alphabet',
     });
     await expect(otp.send(alice, { to: 'nope' })).rejects.toMatchObject({ code: 'invalid_number' });
+  });
+
+  /** Makes every write of this kind to otp_codes fail in the database, for the duration of `fn`. */
+  const failingOtpWrites = async (op: 'INSERT' | 'UPDATE', fn: () => Promise<void>) => {
+    const db = store.db.kysely;
+    if (tdb.name === 'sqlite') {
+      await sql
+        .raw(`CREATE TRIGGER otp_crash BEFORE ${op} ON otp_codes BEGIN SELECT RAISE(ABORT, 'crash'); END`)
+        .execute(db);
+    } else {
+      await sql
+        .raw(
+          `CREATE OR REPLACE FUNCTION otp_crash() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'crash'; END $$ LANGUAGE plpgsql`,
+        )
+        .execute(db);
+      await sql
+        .raw(`CREATE TRIGGER otp_crash BEFORE ${op} ON otp_codes FOR EACH ROW EXECUTE FUNCTION otp_crash()`)
+        .execute(db);
+    }
+    try {
+      await fn();
+    } finally {
+      await sql
+        .raw(tdb.name === 'sqlite' ? 'DROP TRIGGER otp_crash' : 'DROP TRIGGER otp_crash ON otp_codes')
+        .execute(db);
+    }
+  };
+  const messagesTo = (to: string) =>
+    store.db.kysely.selectFrom('messages').select(['id', 'text']).where('to', '=', to).execute();
+
+  it('a code whose row cannot be stored is never sent: the SMS and the OTP row commit together', async () => {
+    const to = '+15555550320';
+    await failingOtpWrites('INSERT', async () => {
+      await expect(otp.send(alice, { to })).rejects.toThrow();
+    });
+    // No SMS carries a code that could never verify.
+    expect(await messagesTo(to)).toEqual([]);
+    const sent = await otp.send(alice, { to });
+    expect(await messagesTo(to)).toHaveLength(1);
+    expect((await otp.verify(alice, sent.id, await codeIn(sent.message_id))).status).toBe('valid');
+  });
+
+  it('a resend whose new code cannot be stored sends nothing, and the earlier code keeps working', async () => {
+    const to = '+15555550321';
+    const sent = await otp.send(alice, { to });
+    clock += 30_000;
+    await failingOtpWrites('UPDATE', async () => {
+      await expect(otp.resend(alice, sent.id)).rejects.toThrow();
+    });
+    expect((await messagesTo(to)).map((m) => m.id)).toEqual([sent.message_id]);
+    expect((await otp.verify(alice, sent.id, await codeIn(sent.message_id))).status).toBe('valid');
+  });
+
+  it('a resend whose SMS is refused keeps the earlier (sent) code working and its send count', async () => {
+    const to = '+15555550322';
+    const sent = await otp.send(alice, { to });
+    const code = await codeIn(sent.message_id);
+    clock += 30_000;
+    // The number is blacklisted between the send and the resend: the new SMS is refused.
+    await store.db.kysely
+      .insertInto('number_lists')
+      .values({
+        kind: 'black',
+        owner_id: alice.user.id,
+        number: to,
+        reason: 'test',
+        source: 'manual',
+        created_at: clock,
+      })
+      .execute();
+    await expect(otp.resend(alice, sent.id)).rejects.toMatchObject({ code: 'blacklisted' });
+    expect(await otp.get(alice, sent.id)).toMatchObject({ sends: 1, message_id: sent.message_id });
+    // The code the user received still verifies: the refused resend stored no code of its own.
+    expect(await otp.verify(alice, sent.id, code)).toEqual({ status: 'valid', attempts_left: 0 });
   });
 });
