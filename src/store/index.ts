@@ -76,7 +76,7 @@ export function createStore(db: Db): Store {
     templates: new TemplateRepo(db.kysely),
     consents: new ConsentRepo(db.kysely),
     policySettings: new PolicySettingsRepo(db.kysely),
-    smppParts: new SmppPartsRepo(db.kysely),
+    smppParts: new SmppPartsRepo(db.kysely, db.dialect),
     policy: new PolicyRepo(db.kysely),
     cluster: new ClusterRepo(db.kysely, db.caps),
     book: new ContactBook(db),

@@ -9,6 +9,11 @@
  * that a crash interrupted is finished by the sweep of any node, and `MessageService.send` with
  * an idempotency key of the group's first part makes a second build answer with the first
  * message instead of sending twice.
+ *
+ * One outcome per group, across nodes: the build closes the parts in the transaction that
+ * accepts the message, the refusal in the one that stores the rejected message, each only
+ * where the parts are still open and under the group's lock (store/smpp-parts.ts). The loser's
+ * transaction commits nothing; a refusal decides on the parts it sees under that lock.
  */
 import type { CountryCode } from 'libphonenumber-js';
 import type { Logger } from 'pino';
@@ -23,6 +28,7 @@ import { newId } from '../../store/ids.js';
 import type { Store } from '../../store/index.js';
 import type { NewMessage } from '../../store/schema.js';
 import type { SmppPartRow } from '../../store/smpp-parts.js';
+import { PartsTaken } from '../../store/smpp-parts.js';
 import { receiptRequest } from './parts.js';
 
 /** What a part's submit said beside its text; the first part's apply to the message. */
@@ -157,61 +163,73 @@ export class PartsAssembler {
   }
 
   private async buildNow(groupKey: string, ownerId: string, given?: Principal): Promise<void> {
-    const rows = await this.store.smppParts.open(groupKey);
-    const first = rows[0];
-    if (!first) return;
-    const bySeq = new Map<number, SmppPartRow>();
-    for (const r of rows) if (!bySeq.has(r.part_seq)) bySeq.set(r.part_seq, r);
-    const ordered = [...bySeq.values()].sort((a, b) => a.part_seq - b.part_seq);
-    const head = ordered[0] as SmppPartRow;
-    const params = JSON.parse(head.params) as PartParams;
-    const text = decodeText(
-      head.data_coding,
-      Buffer.concat(ordered.map((r) => Buffer.from(r.payload, 'hex'))),
-    );
-    const mask = receiptRequest(rows.map((r) => r.registered));
-    const principal = given ?? (await this.principalOf(ownerId));
-    if (bySeq.size < first.total) {
-      if (Date.now() - first.created_at < this.opts.timeoutMs) return;
-      this.log.info(
-        { groupKey, arrived: bySeq.size, total: first.total },
-        'SMPP message incomplete: refused',
-      );
-      return this.refuse(rows, ownerId, text, mask, params, 'parts_missing');
+    let g = describe(await this.store.smppParts.open(groupKey));
+    if (!g) return;
+    if (!g.complete) {
+      if (Date.now() - g.first.created_at < this.opts.timeoutMs) return;
+      // Decided again on the parts open under the group's lock: a last part stored since the
+      // read makes the group complete (built below), one stored after joins the refusal.
+      const refused = await this.store.smppParts.refuse(groupKey, (open) => {
+        const now = describe(open);
+        if (!now || now.complete || Date.now() - now.first.created_at < this.opts.timeoutMs) return undefined;
+        return { ids: open.map((r) => r.id), message: this.rejected(ownerId, now, 'parts_missing') };
+      });
+      if (refused) {
+        this.log.info(
+          { groupKey, arrived: g.bySeq.size, total: g.first.total },
+          'SMPP message incomplete: refused',
+        );
+        return;
+      }
+      g = describe(await this.store.smppParts.open(groupKey));
+      if (!g?.complete) return;
     }
-    if (!principal) return this.refuse(rows, ownerId, text, mask, params, 'account_blocked');
+    const { rows, params } = g;
+    const ids = rows.map((r) => r.id);
+    const principal = given ?? (await this.principalOf(ownerId));
+    if (!principal) return this.refuseComplete(groupKey, ownerId, g, 'account_blocked');
+    let claimed = false;
     try {
       const result = await this.messages.send(
         principal,
         {
           to: [params.to],
-          text,
+          text: g.text,
           from: params.from || undefined,
           flash: params.flash,
           sendAt: params.sendAt !== undefined ? new Date(params.sendAt) : undefined,
           validityMinutes: params.validityMinutes,
           replaceId: params.replaceId,
-          smppReceiptMask: mask,
+          smppReceiptMask: g.mask,
           smppServiceType: params.serviceType,
         },
-        // A second build of the same group (a crash between send and link, another node's
-        // sweep) gets the first one's answer instead of sending the message twice.
-        `smpp-parts:${first.id}`,
+        // A second build of the same group (another node's at the same moment, a crash before
+        // this fix closed parts in the message's transaction) answers with the first message.
+        `smpp-parts:${g.first.id}`,
+        {
+          // The parts are closed in the transaction that accepts the message: one winner
+          // against a refusal or another node's build (PartsTaken rolls this message back).
+          within: async (trx, stored) => {
+            const m = stored[0];
+            if (!m) return;
+            await this.store.smppParts.claim(trx, groupKey, ids, m.id);
+            claimed = true;
+          },
+        },
       );
       const m = result.messages[0];
-      if (!m || !('id' in m)) {
-        return this.refuse(rows, ownerId, text, mask, params, 'invalid_number');
-      }
-      await this.store.smppParts.link(
-        rows.map((r) => r.id),
-        m.id,
-      );
+      if (!m || !('id' in m)) return this.refuseComplete(groupKey, ownerId, g, 'invalid_number');
+      // A replay: the message was committed earlier and its parts left open; they join it now.
+      if (!claimed && (await this.store.smppParts.link(groupKey, ids, m.id)) !== ids.length) return;
       if (params.replaceIfPresent && m.status !== 'rejected') await this.built(principal, m.id, m.to, params);
     } catch (err) {
+      // Another node built or refused it first: nothing of this build was committed.
+      if (err instanceof PartsTaken) return;
       // A refusal (bad number, too long) is final: the parts were acknowledged, so the
       // message is stored as rejected with the reason. Anything else is retried by the sweep.
+      // (A refusal after the accept committed, a 402 for credit, finds the parts closed.)
       if (!(err instanceof ApiError)) throw err;
-      await this.refuse(rows, ownerId, text, mask, params, err.code, err.message);
+      await this.refuseComplete(groupKey, ownerId, g, err.code, err.message);
     }
   }
 
@@ -220,20 +238,29 @@ export class PartsAssembler {
     return user && user.status === 'active' ? { user, apiKeyId: null } : undefined;
   }
 
-  /** The message is stored as rejected with `code`; its receipt (if asked for) says REJECTD. */
-  private async refuse(
-    rows: SmppPartRow[],
+  /** A complete group refused for `code`: only if every part read is still open (nobody closed it since). */
+  private async refuseComplete(
+    groupKey: string,
     ownerId: string,
-    text: string,
-    mask: number,
-    params: PartParams,
+    g: Group,
     code: ErrorCode,
     message?: string,
   ): Promise<void> {
+    await this.store.smppParts.refuse(groupKey, (open) => {
+      const ids = g.rows.map((r) => r.id);
+      const still = new Set(open.map((r) => r.id));
+      if (!ids.every((id) => still.has(id))) return undefined;
+      return { ids, message: this.rejected(ownerId, g, code, message) };
+    });
+  }
+
+  /** The message as stored rejected with `code`; its receipt (if asked for) says REJECTD. */
+  private rejected(ownerId: string, g: Group, code: ErrorCode, message?: string): NewMessage {
+    const { text, mask, params } = g;
     const now = Date.now();
     const p = preview(text === '' ? ' ' : text);
     const n = normalizeNumber(params.to, this.opts.region);
-    const row: NewMessage = {
+    return {
       id: newId(),
       owner_id: ownerId,
       api_key_id: null,
@@ -272,9 +299,34 @@ export class PartsAssembler {
       sent_at: null,
       final_at: now,
     };
-    await this.store.smppParts.reject(
-      row,
-      rows.map((r) => r.id),
-    );
   }
+}
+
+/** An open group as read: its parts by position, the text so far, the receipt it asks for. */
+interface Group {
+  rows: SmppPartRow[];
+  first: SmppPartRow;
+  bySeq: Map<number, SmppPartRow>;
+  params: PartParams;
+  text: string;
+  mask: number;
+  complete: boolean;
+}
+
+function describe(rows: SmppPartRow[]): Group | undefined {
+  const first = rows[0];
+  if (!first) return undefined;
+  const bySeq = new Map<number, SmppPartRow>();
+  for (const r of rows) if (!bySeq.has(r.part_seq)) bySeq.set(r.part_seq, r);
+  const ordered = [...bySeq.values()].sort((a, b) => a.part_seq - b.part_seq);
+  const head = ordered[0] as SmppPartRow;
+  return {
+    rows,
+    first,
+    bySeq,
+    params: JSON.parse(head.params) as PartParams,
+    text: decodeText(head.data_coding, Buffer.concat(ordered.map((r) => Buffer.from(r.payload, 'hex')))),
+    mask: receiptRequest(rows.map((r) => r.registered)),
+    complete: bySeq.size >= first.total,
+  };
 }
