@@ -5,6 +5,7 @@
  * nodes charging one account at once never take it below zero.
  */
 import type { Kysely, Transaction } from 'kysely';
+import { sql } from 'kysely';
 import { INSERT_CHUNK } from './rows.js';
 import type { Database } from './schema.js';
 
@@ -152,7 +153,13 @@ export async function refundMessages(
           note,
           created_at: now,
         })
-        .onConflict((oc) => oc.columns(['message_id', 'kind']).doNothing())
+        // The unique index leaves repeatable adjustments out (migration 023): name its predicate.
+        .onConflict((oc) =>
+          oc
+            .columns(['message_id', 'kind'])
+            .where(sql<boolean>`kind <> 'adjust'`)
+            .doNothing(),
+        )
         .returning('id')
         .executeTakeFirst();
       if (!inserted) continue;

@@ -107,6 +107,8 @@ export interface MessagesTable {
   smpp_service_type?: string | null;
   /** NULL: Kannel's dlr-url; `jasmin-get` / `jasmin-post`: Jasmin's DLR callback (migration 018). */
   dlr_format?: string | null;
+  /** 1: a submit of it ended with no answer or some parts taken; it may have left (migration 023). */
+  outcome_unknown?: number | null;
   created_at: number;
   updated_at: number;
   sent_at: number | null;
@@ -362,7 +364,8 @@ export interface PricesTable {
 export interface CreditLedgerTable {
   id: Generated<number>;
   user_id: string;
-  kind: 'charge' | 'refund' | 'topup';
+  /** `adjust`: a replaced text's difference in segments (migration 023), one row per replace. */
+  kind: 'charge' | 'refund' | 'topup' | 'adjust';
   /** Signed: a charge is negative. */
   amount: number;
   balance_after: number;
