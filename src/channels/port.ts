@@ -67,6 +67,12 @@ export class SubmitError extends Error {
     readonly code: string,
     message: string,
     readonly permanent = false,
+    /**
+     * The message (or some of its parts) may have reached the network: it was handed over and
+     * no answer came (a timeout, a dropped link), or some parts were taken and others refused.
+     * Such a message is charged like a sent one (never refunded) and a retry may duplicate it.
+     */
+    readonly outcomeUnknown = false,
   ) {
     super(message);
     this.name = 'SubmitError';

@@ -310,6 +310,8 @@ export class Dispatcher {
     };
     const tries = Math.max(1, msg.tries_per_attempt);
     let lastError: SubmitError | undefined;
+    // Any try handed over without an answer may have left, even if a later try was refused.
+    let outcomeUnknown = false;
     for (let t = 0; t < tries; t++) {
       try {
         const res = await ch.driver.submit(sms);
@@ -331,6 +333,7 @@ export class Dispatcher {
       } catch (err) {
         lastError =
           err instanceof SubmitError ? err : new SubmitError('channel_error', (err as Error).message);
+        outcomeUnknown ||= lastError.outcomeUnknown;
         this.log.warn(
           { message: msg.id, channel: ch.row.name, code: lastError.code, try: t + 1 },
           lastError.message,
@@ -353,6 +356,7 @@ export class Dispatcher {
         channelId: ch.row.id,
         errorCode: err.code,
         error: err.message,
+        outcomeUnknown,
         startedAt,
         at: now,
       });
@@ -366,6 +370,7 @@ export class Dispatcher {
         nextAt: now + backoffMs(attempt, this.config.dispatch.retryBaseMs, this.config.dispatch.retryMaxMs),
         errorCode: err.code,
         error: err.message,
+        outcomeUnknown,
         startedAt,
         at: now,
       });

@@ -124,7 +124,9 @@ export async function debit(
 /**
  * Gives back what the messages were charged, once each (the ledger's unique (message, kind)
  * makes a second refund of the same message a no-op). For messages that end without leaving:
- * failed before any submit succeeded, canceled, expired while waiting.
+ * failed before any submit succeeded, canceled, expired while waiting. Only definite failures:
+ * a message with `outcome_unknown` (a submit handed over with no answer, or some parts taken)
+ * may have been delivered and keeps its charge, as operators and Kannel bill on submit.
  */
 export async function refundMessages(
   trx: Transaction<Database>,
@@ -139,6 +141,16 @@ export async function refundMessages(
       .select(['user_id', 'amount', 'message_id'])
       .where('message_id', 'in', ids.slice(i, i + INSERT_CHUNK))
       .where('kind', '=', 'charge')
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('messages')
+              .select('messages.id')
+              .whereRef('messages.id', '=', 'credit_ledger.message_id')
+              .where('messages.outcome_unknown', '=', 1),
+          ),
+        ),
+      )
       .execute();
     for (const c of charges) {
       const back = -Number(c.amount);

@@ -67,6 +67,8 @@ export type Outcome =
       nextAt: number;
       errorCode: string;
       error: string;
+      /** A try of this attempt may have reached the network (SubmitError.outcomeUnknown). */
+      outcomeUnknown?: boolean | undefined;
       startedAt: number;
       at: number;
     }
@@ -78,6 +80,8 @@ export type Outcome =
       channelId: string | null;
       errorCode: string;
       error: string;
+      /** A try of this attempt may have reached the network: the message keeps its charge. */
+      outcomeUnknown?: boolean | undefined;
       startedAt: number;
       at: number;
     }
@@ -233,7 +237,10 @@ export class OutcomeRepo {
 class Run {
   readonly events: NewMessageEvent[] = [];
   readonly summary: OutcomeSummary = { finals: [], fenced: [], pending: [], duplicates: 0 };
-  /** Messages that failed without leaving: their charge is refunded (policy/credits.ts). */
+  /**
+   * Messages that failed: their charge is refunded unless a submit of theirs may have left
+   * (`outcome_unknown`, checked by refundMessages).
+   */
   private readonly unsentFailures: string[] = [];
   /** Messages that ended as `unknown_subscriber`: counted for the automatic blacklist. */
   private readonly unknownSubscribers: string[] = [];
@@ -342,6 +349,8 @@ class Run {
         error_code: o.errorCode,
         error_message: o.error,
         updated_at: o.at,
+        // Kept for good: a later definite failure does not undo what this try may have sent.
+        ...(o.outcomeUnknown ? { outcome_unknown: 1 } : {}),
         ...(retry
           ? { next_attempt_at: o.nextAt, avoid_channel_id: o.channelId }
           : { channel_id: o.channelId, final_at: o.at }),

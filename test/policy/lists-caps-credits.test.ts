@@ -196,6 +196,65 @@ describe.each(TEST_DBS)('sending policy: lists, caps, credits ($name)', (testDb)
     expect(Number((await store.policy.account(alice)).balance)).toBe(4);
   });
 
+  it('keeps the charge of a message whose submit may have left (no answer): only definite failures are refunded', async () => {
+    await store.policy.setPrice('', 'any', 3);
+    await store.policy.credit(alice, 12, null, true);
+    const [a, b, c, d] = [1, 2, 3, 4].map((i) => message(alice, { to: `+491510000001${i}` }));
+    expect(await send(store, [a!, b!, c!, d!])).toEqual([undefined, undefined, undefined, undefined]);
+    expect(Number((await store.policy.account(alice)).balance)).toBe(0);
+    expect(await store.messages.claim('t1', 10, Date.now(), 60_000)).toHaveLength(4);
+    const now = Date.now();
+    const base = { ownerId: alice, lease: 't1', channelId: 'ch', startedAt: now, at: now };
+    await store.outcomes.apply([
+      // Sent, no answer, no more tries: the SMSC may have delivered it.
+      {
+        kind: 'failed',
+        id: a!.id,
+        errorCode: 'channel_timeout',
+        error: 'no answer',
+        outcomeUnknown: true,
+        ...base,
+      },
+      // The network refused it: it never left.
+      { kind: 'failed', id: b!.id, errorCode: 'rejected_by_network', error: 'refused', ...base },
+      // No answer, tried again later: whatever happens next, this try may have left.
+      {
+        kind: 'retry',
+        id: c!.id,
+        nextAt: now,
+        errorCode: 'channel_timeout',
+        error: 'no answer',
+        outcomeUnknown: true,
+        ...base,
+      },
+      {
+        kind: 'retry',
+        id: d!.id,
+        nextAt: now,
+        errorCode: 'channel_timeout',
+        error: 'no answer',
+        outcomeUnknown: true,
+        ...base,
+      },
+    ]);
+    expect(await store.messages.byId(a!.id)).toMatchObject({ status: 'failed', outcome_unknown: 1 });
+    expect((await store.messages.byId(b!.id))?.outcome_unknown ?? null).toBeNull();
+    // Only b (definitely not sent) is refunded.
+    expect(Number((await store.policy.account(alice)).balance)).toBe(3);
+    // c fails definitely on its next try, d is canceled while it waits: both may have left on
+    // their first try, so both keep their charge.
+    expect(await store.messages.claim('t2', 10, Date.now() + 1, 60_000)).toHaveLength(2);
+    await store.outcomes.apply([
+      { kind: 'failed', id: c!.id, errorCode: 'rejected_by_network', error: 'refused', ...base, lease: 't2' },
+      { kind: 'release', id: d!.id, lease: 't2', nextAt: now, reason: 'test', at: now },
+    ]);
+    await store.messages.cancel(d!.id, alice, 'test');
+    expect(await store.messages.byId(d!.id)).toMatchObject({ status: 'canceled', outcome_unknown: 1 });
+    expect(Number((await store.policy.account(alice)).balance)).toBe(3);
+    const ledger = await store.policy.ledger(alice, 20);
+    expect(ledger.filter((l) => l.kind === 'refund').map((l) => l.message_id)).toEqual([b!.id]);
+  });
+
   it('blacklists a number after N unknown_subscriber failures when the user turned it on', async () => {
     await store.policy.updateAccount(alice, { auto_blacklist_after: 2 });
     for (let i = 0; i < 2; i++) {

@@ -130,7 +130,13 @@ export class GammuDriver implements ChannelDriver {
       const r = this.config.mode === 'ssh' ? await this.runRemote(args) : await this.runLocal(args);
       if (r.timedOut)
         throw this.fail(
-          new SubmitError('channel_timeout', `gammu did not finish in ${this.config.timeoutMs} ms`),
+          // gammu was running the send when it was stopped: the SMS may have left.
+          new SubmitError(
+            'channel_timeout',
+            `gammu did not finish in ${this.config.timeoutMs} ms`,
+            false,
+            true,
+          ),
         );
       const outcome = parseSendsms(r.output, r.exitCode);
       if (!outcome.ok) throw this.fail(new SubmitError(outcome.code, outcome.message));

@@ -246,8 +246,8 @@ export class ModemDriver implements ChannelDriver {
       concatReference: (this.concatRef = (this.concatRef + 1) % 256),
     });
     this.inFlight++;
+    const ids: string[] = [];
     try {
-      const ids: string[] = [];
       for (const [i, p] of pdus.entries()) {
         const lines = await at.command(`AT+CMGS=${p.length}`, this.config.sendTimeoutMs, p.pdu);
         // The part's id is its TP-MR, as the status report will name it (the store matches it
@@ -259,17 +259,20 @@ export class ModemDriver implements ChannelDriver {
       return { remoteIds: ids };
     } catch (err) {
       const e = err as AtError;
+      // Earlier parts of this message were taken by the network: it has partly left.
+      const someLeft = ids.length > 0;
       if (e.timeout) {
         // A modem stuck half-way through a PDU: ESC, then initialise again (or reopen the port).
+        // The PDU was written and no answer came: the network may have taken it.
         at.escape();
         void this.init(at).catch((ie: unknown) => this.reopenLater(run, ie));
-        throw new SubmitError('channel_timeout', e.message);
+        throw new SubmitError('channel_timeout', e.message, false, true);
       }
       if (e.cms !== undefined) {
         const f = fromCmsError(e.cms);
-        throw new SubmitError(f.code, `+CMS ERROR: ${e.cms}`, f.permanent);
+        throw new SubmitError(f.code, `+CMS ERROR: ${e.cms}`, f.permanent, someLeft);
       }
-      throw new SubmitError('channel_error', e.message);
+      throw new SubmitError('channel_error', e.message, false, someLeft);
     } finally {
       this.inFlight--;
     }

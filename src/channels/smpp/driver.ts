@@ -279,7 +279,15 @@ export class SmppClientDriver implements ChannelDriver {
       (body) => new Promise<string>((resolve, reject) => this.queue.push({ body, resolve, reject })),
     );
     this.pump();
-    return { remoteIds: await Promise.all(ids) };
+    // Every part's outcome, not just the first failure: a message some of whose parts the SMSC
+    // took has (partly) left, whatever happened to the others.
+    const settled = await Promise.allSettled(ids);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (!failed) return { remoteIds: settled.map((r) => (r as PromiseFulfilledResult<string>).value) };
+    const err = failed.reason as unknown;
+    if (settled.some((r) => r.status === 'fulfilled') && err instanceof SubmitError && !err.outcomeUnknown)
+      throw new SubmitError(err.code, `${err.message} (after other parts were taken)`, err.permanent, true);
+    throw err;
   }
 
   /** A message for a channel that is reconnecting waits a little, then fails (and is retried later). */
@@ -363,7 +371,8 @@ export class SmppClientDriver implements ChannelDriver {
           // No answer (drop or timeout): the part was never acknowledged, so it goes out again
           // (after a stop: the message is retried later, perhaps on another channel).
           this.inWindow = Math.max(0, this.inWindow - 1);
-          if (this.stopped) job.reject(new SubmitError('channel_error', 'channel stopped'));
+          // Stopped with the part unanswered: the SMSC may have taken it (outcome unknown).
+          if (this.stopped) job.reject(new SubmitError('channel_error', 'channel stopped', false, true));
           else this.queue.unshift(job);
           if (this.conn === conn && !conn.closed) conn.socket.destroy();
         },
