@@ -136,11 +136,13 @@ export async function refundMessages(
 ): Promise<number> {
   let refunded = 0;
   for (let i = 0; i < ids.length; i += INSERT_CHUNK) {
+    // What each message was charged in the end: its charge and any adjustments (replace_sm).
     const charges = await trx
       .selectFrom('credit_ledger')
-      .select(['user_id', 'amount', 'message_id'])
+      .select(['user_id', 'message_id', (eb) => eb.fn.sum<number | string>('amount').as('amount')])
       .where('message_id', 'in', ids.slice(i, i + INSERT_CHUNK))
-      .where('kind', '=', 'charge')
+      .where('kind', 'in', ['charge', 'adjust'])
+      .groupBy(['user_id', 'message_id'])
       .where(({ not, exists, selectFrom }) =>
         not(
           exists(
@@ -154,6 +156,7 @@ export async function refundMessages(
       .execute();
     for (const c of charges) {
       const back = -Number(c.amount);
+      if (!(back > 0)) continue;
       const inserted = await trx
         .insertInto('credit_ledger')
         .values({
@@ -190,6 +193,63 @@ export async function refundMessages(
     }
   }
   return refunded;
+}
+
+/**
+ * A queued message's text was replaced (SMPP replace_sm) and its segments went from `from` to
+ * `to`: a prepaid account pays the difference at the rate the message was charged (what it paid
+ * per segment), or gets it back, as an `adjust` ledger row in the caller's transaction. False
+ * (nothing written) when the balance does not cover a rise. A message that was not charged (no
+ * prepaid balance, a free destination) is not adjusted.
+ */
+export async function adjustCharge(
+  trx: Transaction<Database>,
+  messageId: string,
+  from: number,
+  to: number,
+  now: number,
+  lock: boolean,
+): Promise<boolean> {
+  if (from === to || from <= 0) return true;
+  const rows = await trx
+    .selectFrom('credit_ledger')
+    .select(['user_id', 'amount', 'kind'])
+    .where('message_id', '=', messageId)
+    .where('kind', 'in', ['charge', 'adjust', 'refund'])
+    .execute();
+  const charge = rows.find((r) => r.kind === 'charge');
+  if (!charge || rows.some((r) => r.kind === 'refund')) return true;
+  const account = await trx
+    .selectFrom('account_policy')
+    .select('prepaid')
+    .where('user_id', '=', charge.user_id)
+    .executeTakeFirst();
+  if (account?.prepaid !== 1) return true;
+  const paid = -rows.reduce((sum, r) => sum + Number(r.amount), 0);
+  const perSegment = paid / from;
+  const diff = Math.round(perSegment * (to - from));
+  if (diff === 0) return true;
+  const balance = await lockBalance(trx, charge.user_id, lock);
+  if (diff > balance) return false;
+  const after = await trx
+    .updateTable('account_policy')
+    .set((eb) => ({ balance: eb('balance', '-', diff), updated_at: now }))
+    .where('user_id', '=', charge.user_id)
+    .returning('balance')
+    .executeTakeFirstOrThrow();
+  await trx
+    .insertInto('credit_ledger')
+    .values({
+      user_id: charge.user_id,
+      kind: 'adjust',
+      amount: -diff,
+      balance_after: Number(after.balance),
+      message_id: messageId,
+      note: `replaced: ${from} → ${to} segment(s) × ${perSegment}`,
+      created_at: now,
+    })
+    .execute();
+  return true;
 }
 
 /**

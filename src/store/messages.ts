@@ -18,7 +18,7 @@ import type { BulkInsert } from './rows.js';
 import type { SliceKey } from './slices.js';
 import { inSlice, messageSlices, yieldLoop } from './slices.js';
 import { idFloor } from './stats.js';
-import { refundMessages } from './credits.js';
+import { adjustCharge, refundMessages } from './credits.js';
 import { event, insertChunked } from './rows.js';
 import type {
   Database,
@@ -82,6 +82,9 @@ export interface ListFilter {
 const SCAN_SLICE = 5_000;
 /** Rows counted per query by countByStatus: 10,000 took 5.5–7.7 ms on the shared 2-core box. */
 const COUNT_SLICE = 5_000;
+
+/** A replace the balance does not cover: its transaction is rolled back. */
+class ReplaceRefused extends Error {}
 
 export class MessageRepo {
   /** The sending policy checked in every accepting transaction (policy/index.ts). */
@@ -305,7 +308,12 @@ export class MessageRepo {
     return [...counts].map(([status, n]) => ({ status, n }));
   }
 
-  /** Replaces the text (and schedule, validity, receipt request) of a message that has not left yet (SMPP replace_sm). */
+  /**
+   * Replaces the text (and schedule, validity, receipt request) of a message that has not left
+   * yet (SMPP replace_sm). A prepaid sender pays the difference in segments, or gets it back, in
+   * the same transaction (store/credits.ts adjustCharge); a rise the balance does not cover is
+   * refused and changes nothing.
+   */
   async replaceText(
     id: string,
     ownerId: string,
@@ -315,21 +323,42 @@ export class MessageRepo {
         'send_at' | 'next_attempt_at' | 'validity_minutes' | 'expires_at' | 'smpp_receipt_mask'
       >
     >,
-  ): Promise<boolean> {
-    const now = Date.now();
-    const res = await this.db
-      .updateTable('messages')
-      .set({ ...change, updated_at: now })
-      .where('id', '=', id)
-      .where('owner_id', '=', ownerId)
-      .where('status', 'in', fromStatuses('sending'))
-      .executeTakeFirst();
-    if (Number(res.numUpdatedRows) !== 1) return false;
-    await this.db
-      .insertInto('message_events')
-      .values(event(id, ownerId, 'queued', null, 'text replaced (replace_sm)', null, now))
-      .execute();
-    return true;
+  ): Promise<'replaced' | 'not_replaceable' | 'insufficient_balance'> {
+    return this.db
+      .transaction()
+      .execute(async (trx) => {
+        const now = Date.now();
+        // Taken while it can still be replaced (PostgreSQL: the no-op UPDATE locks the row until
+        // commit, so a claim or a cancel waits for the charge), with its segments as charged.
+        const cur = await trx
+          .updateTable('messages')
+          .set((eb) => ({ updated_at: eb.ref('updated_at') }))
+          .where('id', '=', id)
+          .where('owner_id', '=', ownerId)
+          .where('status', 'in', fromStatuses('sending'))
+          .returning('segments')
+          .executeTakeFirst();
+        if (!cur) return 'not_replaceable' as const;
+        const caps = this.caps;
+        if (
+          !(await adjustCharge(trx, id, Number(cur.segments), change.segments, now, caps.concurrentWriters))
+        )
+          throw new ReplaceRefused();
+        await trx
+          .updateTable('messages')
+          .set({ ...change, updated_at: now })
+          .where('id', '=', id)
+          .execute();
+        await trx
+          .insertInto('message_events')
+          .values(event(id, ownerId, 'queued', null, 'text replaced (replace_sm)', null, now))
+          .execute();
+        return 'replaced' as const;
+      })
+      .catch((err: unknown) => {
+        if (err instanceof ReplaceRefused) return 'insufficient_balance' as const;
+        throw err;
+      });
   }
 
   /**

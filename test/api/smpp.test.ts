@@ -163,6 +163,48 @@ describe('SMPP server face', () => {
     c.close();
   });
 
+  it('replace_sm charges a prepaid sender for added segments, and refuses with ESME_RREPLACEFAIL what the balance does not cover', async () => {
+    await t.call('POST', '/v1/users', { body: { login: 'payer', password: 'payerpass' } });
+    const payer = (await t.app.store.users.byLogin('payer'))?.id as string;
+    await t.app.store.policy.setPrice('7900555', 'any', 2);
+    await t.app.store.policy.credit(payer, 3, null, true);
+    const c = await Client.open(port);
+    await c.bind('payer', 'payerpass');
+    const resp = await c.submit('79005550001', 'one segment');
+    expect(resp.status).toBe(0);
+    const id = cstr(resp.body);
+    const balance = async () => Number((await t.app.store.policy.account(payer)).balance);
+    expect(await balance()).toBe(1);
+    const replace = (text: string) =>
+      c.call(
+        CMD.replace_sm,
+        new Writer()
+          .cstring(id)
+          .u8(1)
+          .u8(1)
+          .cstring('')
+          .cstring('')
+          .cstring('')
+          .u8(0)
+          .u8(0)
+          .u8(text.length)
+          .bytes(Buffer.from(text)),
+      );
+    // 254 GSM characters are two segments: 2 more credits, the balance has 1.
+    expect((await replace('y'.repeat(254))).status).toBe(STATUS.ESME_RREPLACEFAIL);
+    expect((await t.call('GET', `/v1/messages/${id}`, { auth: 'payer:payerpass' })).body).toMatchObject({
+      text: 'one segment',
+      segments: 1,
+    });
+    expect(await balance()).toBe(1);
+    // The same number of segments costs nothing more.
+    expect((await replace('still one segment')).status).toBe(0);
+    await t.app.store.policy.credit(payer, 1, null);
+    expect((await replace('y'.repeat(254))).status).toBe(0);
+    expect(await balance()).toBe(0);
+    c.close();
+  });
+
   it('throttles a user over its submit rate with ESME_RTHROTTLED', async () => {
     const c = await Client.open(port);
     await c.bind('esme', 'esmepass');

@@ -255,6 +255,42 @@ describe.each(TEST_DBS)('sending policy: lists, caps, credits ($name)', (testDb)
     expect(ledger.filter((l) => l.kind === 'refund').map((l) => l.message_id)).toEqual([b!.id]);
   });
 
+  it('charges the difference when a queued message is replaced with more segments, refunds it for fewer, refuses what the balance does not cover', async () => {
+    await store.policy.setPrice('', 'any', 3);
+    await store.policy.credit(alice, 10, null, true);
+    const m = message(alice, { to: '+4915100000031' });
+    expect(await send(store, [m])).toEqual([undefined]);
+    const balance = async () => Number((await store.policy.account(alice)).balance);
+    expect(await balance()).toBe(7);
+    const long = (segments: number) => ({ text: 'x'.repeat(153 * segments), encoding: 'gsm7', segments });
+    // 1 → 3 segments: 2 more at 3 each.
+    expect(await store.messages.replaceText(m.id, alice, long(3))).toBe('replaced');
+    expect(await balance()).toBe(1);
+    // 3 → 4 segments needs 3 more; the balance has 1: refused, nothing changes.
+    expect(await store.messages.replaceText(m.id, alice, long(4))).toBe('insufficient_balance');
+    expect(await store.messages.byId(m.id)).toMatchObject({ segments: 3 });
+    expect(await balance()).toBe(1);
+    // 3 → 1 segment: 6 back.
+    expect(
+      await store.messages.replaceText(m.id, alice, { text: 'short', encoding: 'gsm7', segments: 1 }),
+    ).toBe('replaced');
+    expect(await balance()).toBe(7);
+    // Canceled: what it was charged in the end (3) comes back, once.
+    await store.messages.cancel(m.id, alice, 'test');
+    expect(await balance()).toBe(10);
+    const ledger = (await store.policy.ledger(alice, 20)).filter((l) => l.message_id === m.id);
+    expect(ledger.map((l) => [l.kind, Number(l.amount)]).sort()).toEqual(
+      [
+        ['adjust', -6],
+        ['adjust', 6],
+        ['charge', -3],
+        ['refund', 3],
+      ].sort(),
+    );
+    // A message that has left is not replaced.
+    expect(await store.messages.replaceText(m.id, alice, long(1))).toBe('not_replaceable');
+  });
+
   it('blacklists a number after N unknown_subscriber failures when the user turned it on', async () => {
     await store.policy.updateAccount(alice, { auto_blacklist_after: 2 });
     for (let i = 0; i < 2; i++) {

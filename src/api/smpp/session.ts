@@ -385,7 +385,7 @@ export class Session implements OutboxSink {
         const now = Date.now();
         const times = submitTimes(rep, now);
         const start = times.sendAt ?? (rep.scheduleDeliveryTime === '' ? m.next_attempt_at : now);
-        const ok = await this.server.deps.store.messages.replaceText(id, principal.user.id, {
+        const replaced = await this.server.deps.store.messages.replaceText(id, principal.user.id, {
           text,
           encoding: p.encoding,
           segments: p.segments,
@@ -398,7 +398,11 @@ export class Session implements OutboxSink {
             : {}),
           ...(rep.registeredDelivery & 0x03 ? { smpp_receipt_mask: rep.registeredDelivery & 0x03 } : {}),
         });
-        if (!ok) throw new PduError(STATUS.ESME_RREPLACEFAIL, 'not replaceable');
+        // More segments than the prepaid balance covers: SMPP 3.4 has no status for credit, and
+        // ESME_RREPLACEFAIL is the replace_sm refusal (as ESME_RSUBMITFAIL is submit_sm's).
+        if (replaced === 'insufficient_balance')
+          throw new PduError(STATUS.ESME_RREPLACEFAIL, 'the balance does not cover the longer text');
+        if (replaced !== 'replaced') throw new PduError(STATUS.ESME_RREPLACEFAIL, 'not replaceable');
         return this.answer(req, STATUS.ESME_ROK);
       }
     }

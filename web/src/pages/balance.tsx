@@ -12,7 +12,7 @@ import { Card, ErrorBox, Ltr, TableHead, when } from '../ui';
 
 interface LedgerEntry {
   id: number;
-  kind: 'charge' | 'refund' | 'topup';
+  kind: 'charge' | 'refund' | 'topup' | 'adjust';
   amount: number;
   balance_after: number;
   message_id: string | null;

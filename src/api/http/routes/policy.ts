@@ -422,7 +422,7 @@ export function policyRoutes(untyped: FastifyInstance, deps: PolicyRouteDeps): v
     {
       schema: {
         tags: ['credits'],
-        summary: 'Balance and the newest ledger entries (charges, refunds, top-ups)',
+        summary: 'Balance and the newest ledger entries (charges, refunds, top-ups, adjustments)',
         response: { 200: BalanceView },
         querystring: Type.Object({
           user_id: UserId,
