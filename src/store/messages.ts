@@ -400,14 +400,16 @@ export class MessageRepo {
 
   /**
    * SMPP replace_if_present: the messages of this owner to the same number from the same
-   * source and service_type that have not left yet are canceled in favour of `byId` (already
-   * committed). Returns the ids canceled; one already claimed for sending is not among them.
+   * source and service_type that have not left yet are canceled in favour of `byId`. Returns
+   * the ids canceled; one already claimed for sending is not among them. With `within`, in that
+   * transaction (the one accepting `byId`: the new message and the cancel commit together).
    */
   async cancelReplaced(
     byId: string,
     match: { ownerId: string; to: string; from: string | null; serviceType: string },
+    within?: Transaction<Database>,
   ): Promise<string[]> {
-    return this.db.transaction().execute(async (trx) => {
+    const run = async (trx: Transaction<Database>) => {
       const now = Date.now();
       const rows = await trx
         .updateTable('messages')
@@ -446,7 +448,28 @@ export class MessageRepo {
         );
       }
       return rows.map((r) => r.id);
-    });
+    };
+    return within ? run(within) : this.db.transaction().execute(run);
+  }
+
+  /**
+   * replace_if_present for messages being accepted in `trx` (MessageService.send's `within`):
+   * each one not refused replaces the earlier ones to its number from its source and
+   * service_type, in the accepting transaction. Returns the ids canceled.
+   */
+  async replacePresent(trx: Transaction<Database>, rows: readonly NewMessage[]): Promise<string[]> {
+    const out: string[] = [];
+    for (const m of rows) {
+      if (m.status === 'rejected') continue;
+      const match = {
+        ownerId: m.owner_id,
+        to: m.to,
+        from: m.from ?? null,
+        serviceType: m.smpp_service_type ?? '',
+      };
+      out.push(...(await this.cancelReplaced(m.id, match, trx)));
+    }
+    return out;
   }
 
   /**

@@ -5,6 +5,7 @@
  * formats, replace_if_present and protocol_id replace types, data_sm, bind refusal codes, and
  * SMPP credentials of their own.
  */
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CMD, STATUS, TLV, Writer } from '../../src/codec/smpp-pdu.js';
 import { ucs2Encode } from '../../src/codec/smpp-text.js';
@@ -366,6 +367,67 @@ describe.each(DATABASES)('SMPP server face, complete (%s)', (database) => {
     // replace_if_present with nothing present is a plain submit.
     const alone = await send('alone', { serviceType: 'NEW', replaceIfPresent: 1 });
     expect(await message(alone)).toMatchObject({ status: 'scheduled' });
+    c.close();
+  });
+
+  it('replace_if_present cancels the earlier message in the transaction that accepts the new one: never both left queued', async () => {
+    const c = await transmitter();
+    const later = '000000010000000R';
+    const submit = (text: string, f: Partial<SubmitFields> = {}) =>
+      c.call(
+        CMD.submit_sm,
+        submitBody({
+          dest: '79007000011',
+          schedule: later,
+          serviceType: 'ATM',
+          body: Buffer.from(text),
+          ...f,
+        }),
+      );
+    const old = await submit('old text');
+    expect(old.status).toBe(0);
+    // The cancel of the earlier message fails (a crash, a lost connection: forced by a trigger).
+    const db = t.app.store.db.kysely;
+    if (database === 'sqlite') {
+      await sql
+        .raw(
+          `CREATE TRIGGER cancel_crash BEFORE UPDATE OF status ON messages WHEN NEW.status = 'canceled' BEGIN SELECT RAISE(ABORT, 'crash'); END`,
+        )
+        .execute(db);
+    } else {
+      await sql
+        .raw(
+          `CREATE OR REPLACE FUNCTION cancel_crash() RETURNS trigger AS $$ BEGIN IF NEW.status = 'canceled' THEN RAISE EXCEPTION 'crash'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`,
+        )
+        .execute(db);
+      await sql
+        .raw(
+          `CREATE TRIGGER cancel_crash BEFORE UPDATE ON messages FOR EACH ROW EXECUTE FUNCTION cancel_crash()`,
+        )
+        .execute(db);
+    }
+    let refused;
+    try {
+      refused = await submit('new text', { replaceIfPresent: 1 });
+    } finally {
+      await sql
+        .raw(database === 'sqlite' ? 'DROP TRIGGER cancel_crash' : 'DROP TRIGGER cancel_crash ON messages')
+        .execute(db);
+    }
+    // Not acknowledged, nothing of it committed: the client submits again.
+    expect(refused.status).not.toBe(0);
+    const texts = async () =>
+      (
+        await db
+          .selectFrom('messages')
+          .select(['text', 'status'])
+          .where('to', '=', '+79007000011')
+          .orderBy('id')
+          .execute()
+      ).map((m) => `${m.text}:${m.status}`);
+    expect(await texts()).toEqual(['old text:scheduled']);
+    expect((await submit('new text', { replaceIfPresent: 1 })).status).toBe(0);
+    expect(await texts()).toEqual(['old text:canceled', 'new text:scheduled']);
     c.close();
   });
 

@@ -52,7 +52,13 @@ describe.each(TEST_DBS)('SMPP parts: assembly against the timeout ($name)', (tdb
   });
 
   const node = (s: Store, m: MessageService = messages) =>
-    new PartsAssembler(s, m, log, opts, () => Promise.resolve());
+    new PartsAssembler(
+      s,
+      m,
+      log,
+      opts,
+      async (trx, rows) => void (await s.messages.replacePresent(trx, rows)),
+    );
 
   let n = 0;
   /** A 2-part group; its first part came `age` ms ago. */

@@ -26,7 +26,8 @@ import type { Principal } from '../../services/auth.js';
 import type { MessageService } from '../../services/messages.js';
 import { newId } from '../../store/ids.js';
 import type { Store } from '../../store/index.js';
-import type { NewMessage } from '../../store/schema.js';
+import type { Database, NewMessage } from '../../store/schema.js';
+import type { Transaction } from 'kysely';
 import type { SmppPartRow } from '../../store/smpp-parts.js';
 import { PartsTaken } from '../../store/smpp-parts.js';
 import { receiptRequest } from './parts.js';
@@ -77,12 +78,10 @@ export class PartsAssembler {
     private readonly messages: MessageService,
     private readonly log: Logger,
     private readonly opts: AssemblyOptions,
-    /** Called after a message was built (replace_if_present). */
-    private readonly built: (
-      principal: Principal,
-      messageId: string,
-      to: string,
-      params: PartParams,
+    /** replace_if_present, in the transaction that accepts the built message. */
+    private readonly replacePresent: (
+      trx: Transaction<Database>,
+      rows: readonly NewMessage[],
     ) => Promise<void>,
   ) {}
 
@@ -213,15 +212,20 @@ export class PartsAssembler {
             const m = stored[0];
             if (!m) return;
             await this.store.smppParts.claim(trx, groupKey, ids, m.id);
+            if (params.replaceIfPresent) await this.replacePresent(trx, stored);
             claimed = true;
           },
         },
       );
       const m = result.messages[0];
       if (!m || !('id' in m)) return this.refuseComplete(groupKey, ownerId, g, 'invalid_number');
-      // A replay: the message was committed earlier and its parts left open; they join it now.
-      if (!claimed && (await this.store.smppParts.link(groupKey, ids, m.id)) !== ids.length) return;
-      if (params.replaceIfPresent && m.status !== 'rejected') await this.built(principal, m.id, m.to, params);
+      // A replay: the message was committed earlier and its parts left open; they join it now
+      // (and it replaces what it should, if that build stopped before doing so).
+      if (claimed || (await this.store.smppParts.link(groupKey, ids, m.id)) !== ids.length) return;
+      if (params.replaceIfPresent && m.status !== 'rejected') {
+        const match = { ownerId, to: m.to, from: params.from || null, serviceType: params.serviceType };
+        await this.store.messages.cancelReplaced(m.id, match);
+      }
     } catch (err) {
       // Another node built or refused it first: nothing of this build was committed.
       if (err instanceof PartsTaken) return;

@@ -17,8 +17,9 @@ import { SMPP_LIMIT_DEFAULTS } from '../../config.js';
 import { RateLimiter } from '../../core/rate-limit.js';
 import type { AuthService } from '../../services/auth.js';
 import type { MessageService } from '../../services/messages.js';
-import type { Principal } from '../../services/auth.js';
 import type { Store } from '../../store/index.js';
+import type { Database, NewMessage } from '../../store/schema.js';
+import type { Transaction } from 'kysely';
 import { KEEP_PARTS_MS, PartsAssembler } from './assembly.js';
 import { ConnectionGate } from './gate.js';
 import { OutboxPump } from './outbox.js';
@@ -70,7 +71,7 @@ export class SmppServer {
         keepMs: KEEP_PARTS_MS,
         region: deps.region,
       },
-      (principal, id, to, params) => this.replacePresent(principal, id, to, params.from, params.serviceType),
+      (trx, rows) => this.replacePresent(trx, rows),
     );
   }
 
@@ -152,21 +153,13 @@ export class SmppServer {
    * that have not left yet give way to `messageId` (committed already). One already being sent
    * cannot be called back; it goes, as SMPP allows for a message no longer "present".
    */
-  async replacePresent(
-    principal: Principal,
-    messageId: string,
-    to: string,
-    from: string,
-    serviceType: string,
-  ): Promise<void> {
-    const replaced = await this.deps.store.messages.cancelReplaced(messageId, {
-      ownerId: principal.user.id,
-      to,
-      from: from || null,
-      serviceType,
-    });
+  async replacePresent(trx: Transaction<Database>, rows: readonly NewMessage[]): Promise<void> {
+    const replaced = await this.deps.store.messages.replacePresent(trx, rows);
     if (replaced.length)
-      this.log.info({ messageId, replaced }, 'replace_if_present: earlier messages replaced');
+      this.log.info(
+        { messages: rows.map((r) => r.id), replaced },
+        'replace_if_present: earlier messages replaced',
+      );
   }
 
   bindsOf(userId: string): Session[] {

@@ -485,34 +485,31 @@ export class Session implements OutboxSink {
     multi: boolean,
   ): Promise<void> {
     try {
-      const result = await this.server.deps.messages.send(principal, {
-        to: s.destinations,
-        text,
-        flash: opts.flash,
-        from: s.source || undefined,
-        validityMinutes: opts.validityMinutes,
-        sendAt: opts.sendAt !== undefined ? new Date(opts.sendAt) : undefined,
-        replaceId: opts.replaceId,
-        smppReceiptMask: receiptMask(s.registeredDelivery),
-        smppServiceType: s.serviceType,
-      });
+      const result = await this.server.deps.messages.send(
+        principal,
+        {
+          to: s.destinations,
+          text,
+          flash: opts.flash,
+          from: s.source || undefined,
+          validityMinutes: opts.validityMinutes,
+          sendAt: opts.sendAt !== undefined ? new Date(opts.sendAt) : undefined,
+          replaceId: opts.replaceId,
+          smppReceiptMask: receiptMask(s.registeredDelivery),
+          smppServiceType: s.serviceType,
+        },
+        undefined,
+        {
+          // replace_if_present: the earlier messages are canceled in the transaction that accepts
+          // the new one, so a failure between them can never leave both to be sent.
+          within:
+            s.replaceIfPresent & 0x01 ? (trx, rows) => this.server.replacePresent(trx, rows) : undefined,
+        },
+      );
       const ok = result.messages.filter((m) => 'id' in m && !m.error);
       const first = ok[0] as { id: string } | undefined;
       // Every recipient refused: the first refusal's status (policy codes map per core/error-map).
       if (!first) return this.answer(req, refusalToSmppStatus(refusalOf(result.messages[0])));
-      if (s.replaceIfPresent & 0x01) {
-        for (const m of ok) {
-          if (!('id' in m)) continue;
-          // The new message is committed: it is answered ESME_ROK whatever happens here, or
-          // the client would submit it again and it would go twice. An old one left uncanceled
-          // is the lesser harm (logged).
-          await this.server
-            .replacePresent(principal, m.id, m.to, s.source, s.serviceType)
-            .catch((err: unknown) =>
-              this.log.warn({ err, id: m.id }, 'replace_if_present: could not cancel the earlier message'),
-            );
-        }
-      }
       const w = new Writer().cstring(first.id);
       if (multi) {
         const failed = result.messages.filter((m) => !('id' in m) || m.error);
