@@ -535,7 +535,8 @@ export class MessageRepo {
   /**
    * Messages whose lease ran out by the database's clock (their node died or hung) go back to
    * the queue. A single SQLite node recovering at start passes `everyLease` to take back all of
-   * them at once, since no other node can hold one.
+   * them at once, since no other node can hold one. Their node may have handed them to a channel
+   * before it died: they are marked `outcome_unknown` and keep their charge (store/credits.ts).
    */
   async recoverLeases(everyLease = false): Promise<number> {
     return this.db.transaction().execute(async (trx) => {
@@ -557,6 +558,7 @@ export class MessageRepo {
             lease_owner: null,
             lease_until: null,
             next_attempt_at: this.caps.now(),
+            outcome_unknown: 1,
             updated_at: now,
           })
           .where('id', '=', r.id)

@@ -255,6 +255,22 @@ describe.each(TEST_DBS)('sending policy: lists, caps, credits ($name)', (testDb)
     expect(ledger.filter((l) => l.kind === 'refund').map((l) => l.message_id)).toEqual([b!.id]);
   });
 
+  it('keeps the charge of a message whose node died while sending it (lease ran out): it may have left', async () => {
+    await store.policy.setPrice('', 'any', 3);
+    await store.policy.credit(alice, 6, null, true);
+    const [a, b] = [1, 2].map((i) => message(alice, { to: `+491510000002${i}` }));
+    expect(await send(store, [a!])).toEqual([undefined]);
+    expect(await store.messages.claim('dead-node', 10, Date.now(), 60_000)).toHaveLength(1);
+    expect(await send(store, [b!])).toEqual([undefined]);
+    // The node that claimed `a` died mid-submit; a restart takes its lease back.
+    expect(await store.messages.recoverLeases(true)).toBe(1);
+    expect(await store.messages.byId(a!.id)).toMatchObject({ status: 'queued', outcome_unknown: 1 });
+    // Canceled now, `a` keeps its charge; `b`, never claimed, is refunded.
+    await store.messages.cancel(a!.id, alice, 'test');
+    await store.messages.cancel(b!.id, alice, 'test');
+    expect(Number((await store.policy.account(alice)).balance)).toBe(3);
+  });
+
   it('charges the difference when a queued message is replaced with more segments, refunds it for fewer, refuses what the balance does not cover', async () => {
     await store.policy.setPrice('', 'any', 3);
     await store.policy.credit(alice, 10, null, true);
