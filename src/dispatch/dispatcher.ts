@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { DeliveryReport, OutboundSms } from '../channels/port.js';
+import type { DeliveryReport, OutboundSms, SubmitResult } from '../channels/port.js';
 import { SubmitError } from '../channels/port.js';
 import { encodingOn } from '../codec/index.js';
 import type { Config } from '../config.js';
@@ -19,6 +19,13 @@ import { monthOf } from '../store/ids.js';
 import type { Outcome, OutcomeSummary } from '../store/outcomes.js';
 import type { MessageRow } from '../store/schema.js';
 import type { ChannelRegistry, RunningChannel } from './registry.js';
+
+/**
+ * Writes of a `sent` outcome before giving up: waits of 100 ms doubling, 3.1 s in all, enough
+ * for a dropped connection to be replaced; the submit still counts as in flight meanwhile, so
+ * its lease keeps being renewed.
+ */
+const SENT_WRITE_TRIES = 6;
 
 export interface DispatchStats {
   sent: Map<string, number>;
@@ -313,23 +320,9 @@ export class Dispatcher {
     // Any try handed over without an answer may have left, even if a later try was refused.
     let outcomeUnknown = false;
     for (let t = 0; t < tries; t++) {
+      let res: SubmitResult;
       try {
-        const res = await ch.driver.submit(sms);
-        this.count(this.stats.sent, ch.row.id);
-        await this.outcomes.submit({
-          kind: 'sent',
-          id: msg.id,
-          ownerId: msg.owner_id,
-          lease,
-          channelId: ch.row.id,
-          awaitsReport: sms.deliveryReport,
-          remoteIds: res.remoteIds,
-          countUnits: limited ? 0 : units,
-          sentAs: out.shiftTable ? { encoding: out.encoding, segments: out.segments } : undefined,
-          startedAt,
-          at: Date.now(),
-        });
-        return;
+        res = await ch.driver.submit(sms);
       } catch (err) {
         lastError =
           err instanceof SubmitError ? err : new SubmitError('channel_error', (err as Error).message);
@@ -339,7 +332,26 @@ export class Dispatcher {
           lastError.message,
         );
         if (lastError.permanent) break;
+        continue;
       }
+      this.count(this.stats.sent, ch.row.id);
+      // Outside the submit's try: the channel took the message, so a failure to record that is
+      // not a failed submit (it was sent a second time). The write is retried; if it never
+      // lands, the message stays `sending` until its lease runs out (the in-flight window).
+      await this.recordSent({
+        kind: 'sent',
+        id: msg.id,
+        ownerId: msg.owner_id,
+        lease,
+        channelId: ch.row.id,
+        awaitsReport: sms.deliveryReport,
+        remoteIds: res.remoteIds,
+        countUnits: limited ? 0 : units,
+        sentAs: out.shiftTable ? { encoding: out.encoding, segments: out.segments } : undefined,
+        startedAt,
+        at: Date.now(),
+      });
+      return;
     }
     this.count(this.stats.failed, ch.row.id);
     ch.usedThisMonth -= units;
@@ -374,6 +386,23 @@ export class Dispatcher {
         startedAt,
         at: now,
       });
+    }
+  }
+
+  /** Writes a `sent` outcome, again on a failure (fenced by its lease, so a repeat is harmless). */
+  private async recordSent(o: Extract<Outcome, { kind: 'sent' }>): Promise<void> {
+    for (let i = 0; ; i++) {
+      try {
+        await this.outcomes.submit(o);
+        return;
+      } catch (err) {
+        if (i >= SENT_WRITE_TRIES - 1) {
+          this.log.error({ err, message: o.id }, 'sent, but the outcome could not be recorded');
+          return;
+        }
+        this.log.warn({ err, message: o.id }, 'recording a sent outcome failed; trying again');
+        await new Promise((r) => setTimeout(r, 100 * 2 ** i));
+      }
     }
   }
 

@@ -166,6 +166,35 @@ describe('dispatcher', () => {
     await t.call('POST', `/v1/channels/${flaky}/disable`);
   });
 
+  it('a submit the channel took is never submitted again because recording its outcome failed', async () => {
+    const ch = await addChannel('outcome-write-fails', {});
+    const outcomes = t.app.store.outcomes;
+    const apply = outcomes.apply.bind(outcomes);
+    let failed = 0;
+    // The database refuses the first write of a `sent` outcome (a dropped connection, a failover).
+    outcomes.apply = async (items) => {
+      if (failed === 0 && items.some((o) => o.kind === 'sent')) {
+        failed++;
+        throw new Error('connection terminated');
+      }
+      return apply(items);
+    };
+    try {
+      const r = await t.call('POST', '/v1/messages', {
+        auth: userKey,
+        body: { to: '+15555550390', text: 'once only', attempts: 3 },
+      });
+      const m = await finalOf(r.body.messages[0].id);
+      expect(failed).toBe(1);
+      expect(m.status).toBe('delivered');
+      // The SMSC got it once: the failed write is not a failed submit.
+      expect((t.app.registry.get(ch)!.driver as SimulatorDriver).submitCalls).toBe(1);
+    } finally {
+      outcomes.apply = apply;
+      await t.call('POST', `/v1/channels/${ch}/disable`);
+    }
+  });
+
   it('fails at once on a permanent rejection and reports undelivered from the network', async () => {
     await addChannel('rules', {
       config: {
