@@ -371,11 +371,16 @@ export class WebhookRepo {
     });
   }
 
+  /**
+   * Records an attempt and its outcome, fenced by the lease it was made under (`row` as
+   * claimDue returned it): when that lease ran out and another claim took the row, nothing is
+   * written ('superseded'): the new holder's outcome stands.
+   */
   async recordAttempt(
     row: WebhookOutboxRow,
     result: { statusCode: number | null; error: string | null; durationMs: number; at: number },
     retryAt: number,
-  ): Promise<'delivered' | 'pending' | 'failed'> {
+  ): Promise<'delivered' | 'pending' | 'failed' | 'superseded'> {
     // A 2xx with an error is a callback the receiver did not acknowledge (Jasmin's ACK/Jasmin).
     const ok =
       result.error === null &&
@@ -383,8 +388,8 @@ export class WebhookRepo {
       result.statusCode >= 200 &&
       result.statusCode < 300;
     const status = ok ? 'delivered' : retryAt > row.give_up_at ? 'failed' : 'pending';
-    await this.db.transaction().execute(async (trx) => {
-      await trx
+    const applied = await this.db.transaction().execute(async (trx) => {
+      const r = await trx
         .updateTable('webhook_outbox')
         .set({
           status,
@@ -396,7 +401,12 @@ export class WebhookRepo {
           delivered_at: ok ? result.at : null,
         })
         .where('id', '=', row.id)
-        .execute();
+        .where('status', '=', 'pending')
+        .where((eb) =>
+          row.lease_until === null ? eb('lease_until', 'is', null) : eb('lease_until', '=', row.lease_until),
+        )
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) return false;
       await trx
         .insertInto('webhook_attempts')
         .values({
@@ -408,8 +418,9 @@ export class WebhookRepo {
           at: result.at,
         })
         .execute();
+      return true;
     });
-    return status;
+    return applied ? status : 'superseded';
   }
 
   list(f: {
