@@ -485,12 +485,19 @@ class Run {
       return;
     }
     const partStatus = o.state === 'accepted' || o.state === 'unknown' ? 'enroute' : o.state;
-    await this.trx
+    const changed = await this.trx
       .updateTable('message_parts')
       .set({ status: partStatus, error_code: o.errorCode ?? null, updated_at: o.at })
       .where('message_id', '=', part.message_id)
       .where('seq', '=', part.seq)
-      .execute();
+      // Checked again in the UPDATE: another transaction may have made the part final since it
+      // was read (PostgreSQL re-reads the row after waiting on its lock).
+      .where('status', 'not in', [...PART_FINAL])
+      .executeTakeFirst();
+    if (Number(changed.numUpdatedRows) !== 1) {
+      this.summary.duplicates++;
+      return;
+    }
     if (!PART_FINAL.has(partStatus)) return;
     const parts = await this.trx
       .selectFrom('message_parts')
