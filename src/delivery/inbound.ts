@@ -80,22 +80,30 @@ export class InboundService {
     const from = n.ok ? n.e164 : sms.from;
     const last = await this.store.inbound.lastSenderTo(channelId, from);
     const ownerId = channel.owner_id ?? last?.owner_id ?? (await this.firstAdmin())?.id ?? null;
-    const row = await this.store.inbound.insert({
-      owner_id: ownerId,
-      channel_id: channelId,
-      from,
-      // A channel that does not know our number: the phone answered the sender id it last saw.
-      to: sms.to ?? last?.from ?? null,
-      text: sms.text,
-      incomplete: sms.incomplete ? 1 : 0,
-      keyword: null,
-      received_at: sms.receivedAt.getTime(),
-    });
     const owner = ownerId ? await this.store.users.byId(ownerId) : undefined;
-    // Users who receive over SMPP get inbound messages as deliver_sm, kept until acknowledged.
-    if (owner?.smpp_bound_at && Date.now() - owner.smpp_bound_at < SMPP_RECEIVER_RECENT_MS) {
-      await this.store.smppOutbox.enqueueMo(owner.id, row.id, Date.now());
-    }
+    // The message and its deliver_sm (users who receive over SMPP get inbound messages that
+    // way, kept until acknowledged) commit together: a failure between them would leave a
+    // stored copy the network, not answered, sends again.
+    const row = await this.store.db.kysely.transaction().execute(async (trx) => {
+      const stored = await this.store.inbound.insert(
+        {
+          owner_id: ownerId,
+          channel_id: channelId,
+          from,
+          // A channel that does not know our number: the phone answered the sender id it last saw.
+          to: sms.to ?? last?.from ?? null,
+          text: sms.text,
+          incomplete: sms.incomplete ? 1 : 0,
+          keyword: null,
+          received_at: sms.receivedAt.getTime(),
+        },
+        trx,
+      );
+      if (owner?.smpp_bound_at && Date.now() - owner.smpp_bound_at < SMPP_RECEIVER_RECENT_MS) {
+        await this.store.smppOutbox.enqueueMo(owner.id, stored.id, Date.now(), trx);
+      }
+      return stored;
+    });
     return { row, owner, channelConfig: channel.config };
   }
 

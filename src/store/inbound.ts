@@ -8,9 +8,13 @@ import { newId } from './ids.js';
 export class InboundRepo {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async insert(row: Omit<InboundRow, 'id' | 'created_at' | 'processed_at'>): Promise<InboundRow> {
+  /** `db`: a transaction that commits the message with what is owed for it (delivery/inbound.ts). */
+  async insert(
+    row: Omit<InboundRow, 'id' | 'created_at' | 'processed_at'>,
+    db: Kysely<Database> = this.db,
+  ): Promise<InboundRow> {
     const full: InboundRow = { ...row, id: newId(), created_at: Date.now(), processed_at: null };
-    await this.db.insertInto('inbound_messages').values(full).execute();
+    await db.insertInto('inbound_messages').values(full).execute();
     return full;
   }
 

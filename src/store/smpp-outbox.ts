@@ -119,8 +119,13 @@ export class SmppOutboxRepo {
   }
 
   /** An inbound message to hand to the user's SMPP receiver. */
-  async enqueueMo(ownerId: string, inboundId: string, now: number): Promise<void> {
-    await this.db
+  async enqueueMo(
+    ownerId: string,
+    inboundId: string,
+    now: number,
+    db: Kysely<Database> = this.db,
+  ): Promise<void> {
+    await db
       .insertInto('smpp_outbox')
       .values({ owner_id: ownerId, kind: 'mo', ref_id: inboundId, created_at: now })
       .execute();
