@@ -193,4 +193,35 @@ describe.each(TEST_DBS)('SMPP parts: assembly against the timeout ($name)', (tdb
     expect(await messagesTo(g.to)).toEqual(refused);
     expect((await store.smppParts.byId(late as string, principal.user.id))?.message_id).toBe(refused[0]?.id);
   });
+
+  it('a message refused after its accept committed (no credit) is one rejected message, its parts naming it', async () => {
+    const broke: Principal = {
+      user: await store.users.create({ login: 'parts-broke', passwordHash: 'x', role: 'user' }),
+      apiKeyId: null,
+    };
+    await store.policy.setPrice('7900', 'any', 5);
+    await store.policy.credit(broke.user.id, 0, null, true);
+    const to = '79005559999';
+    const params: PartParams = { to, from: 'SMSGW', serviceType: '', flash: false, replaceIfPresent: false };
+    const a = node(store);
+    const ids: (string | undefined)[] = [];
+    for (const [i, text] of ['no ', 'credit'].entries()) {
+      ids.push(
+        await a.add(broke, {
+          groupKey: `${broke.user.id}|SMSGW|${to}|9|2`,
+          seq: i + 1,
+          total: 2,
+          dataCoding: 0,
+          payload: Buffer.from(text),
+          registered: 0,
+          params,
+        }),
+      );
+    }
+    await a.stop();
+    const ms = await messagesTo(`+${to}`);
+    expect(ms).toMatchObject([{ status: 'rejected', error_code: 'insufficient_balance', text: 'no credit' }]);
+    for (const id of ids)
+      expect((await store.smppParts.byId(id as string, broke.user.id))?.message_id).toBe(ms[0]?.id);
+  });
 });
