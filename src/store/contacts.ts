@@ -291,6 +291,21 @@ export class ContactBook {
     return added;
   }
 
+  /** The groups each of these numbers is in (one query for a page of contacts). */
+  async memberships(ownerId: string, numbers: readonly string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    for (let i = 0; i < numbers.length; i += 500) {
+      const rows = await this.db
+        .selectFrom('group_members')
+        .select(['number', 'group_id'])
+        .where('owner_id', '=', ownerId)
+        .where('number', 'in', numbers.slice(i, i + 500))
+        .execute();
+      for (const r of rows) out.set(r.number, [...(out.get(r.number) ?? []), r.group_id]);
+    }
+    return out;
+  }
+
   // Imports
 
   async startImport(ownerId: string, groupId: string | null): Promise<string> {
