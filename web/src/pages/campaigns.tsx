@@ -240,7 +240,7 @@ function CampaignList() {
     <div>
       <h1>{t('bulk.campaigns.title')}</h1>
       <p>
-        <a class="button primary-link" href="#/campaigns/new">
+        <a class="button button-primary" href="#/campaigns/new">
           {t('bulk.campaigns.new')}
         </a>
       </p>
