@@ -2,20 +2,40 @@
  * What the dashboard's Contacts, Campaigns and OTP pages read, over HTTP on a real gateway
  * (answers checked against the OpenAPI document by t.call): a contact's groups, a draft
  * campaign's cost at the price list before it starts, and the OTP log (own codes only for a
- * user, every account's for an admin, never the code or its hash).
+ * user, every account's for an admin, never the code or its hash). SQLite, and PostgreSQL when
+ * SMSGW_TEST_DATABASE_URL is set.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/app.js';
 import { startTestApp } from '../support/app.js';
+import { PG_URL, pgSchemaUrl } from '../support/db.js';
 import { priceLookup } from '../../src/services/campaigns.js';
 
-describe('dashboard reads for contacts, campaigns and OTP', () => {
+const backends = [
+  { name: 'sqlite', env: async () => ({ env: {} as Record<string, string>, drop: async () => undefined }) },
+  ...(PG_URL
+    ? [
+        {
+          name: 'postgres',
+          env: async () => {
+            const s = await pgSchemaUrl();
+            return { env: { DATABASE_URL: s.url } as Record<string, string>, drop: s.drop };
+          },
+        },
+      ]
+    : []),
+];
+
+describe.each(backends)('dashboard reads for contacts, campaigns and OTP ($name)', ({ env }) => {
   let t: TestApp;
+  let drop: () => Promise<void>;
   const mila = 'mila:mila-password-1';
   const ivo = 'ivo:ivo-password-1';
 
   beforeAll(async () => {
-    t = await startTestApp({});
+    const e = await env();
+    drop = e.drop;
+    t = await startTestApp(e.env);
     for (const login of ['mila', 'ivo'])
       expect(
         (await t.call('POST', '/v1/users', { body: { login, password: `${login}-password-1` } })).status,
@@ -23,6 +43,7 @@ describe('dashboard reads for contacts, campaigns and OTP', () => {
   });
   afterAll(async () => {
     await t?.stop();
+    await drop?.();
   });
 
   it("lists each contact with the groups it is in, and only the owner's", async () => {
@@ -48,6 +69,32 @@ describe('dashboard reads for contacts, campaigns and OTP', () => {
     const one = await t.call('GET', '/v1/contacts/+393472222222', { auth: mila });
     expect(one.body.group_ids).toEqual([all.body.id]);
     expect((await t.call('GET', '/v1/contacts', { auth: ivo })).body.data).toEqual([]);
+
+    // An edit replaces: emptied details clear, the groups become exactly those given.
+    const tagged = await t.call('POST', '/v1/contacts', {
+      auth: mila,
+      body: { number: '+393471111111', name: 'Mila', tags: ['a', 'b'], fields: { city: 'Roma' } },
+    });
+    expect(tagged.body).toMatchObject({ name: 'Mila', tags: ['a', 'b'], fields: { city: 'Roma' } });
+    const edited = await t.call('PUT', '/v1/contacts/+393471111111', {
+      auth: mila,
+      body: { tags: ['b'], group_ids: [vip.body.id] },
+    });
+    expect(edited.status).toBe(200);
+    expect(edited.body).toMatchObject({ name: null, tags: ['b'], fields: {}, group_ids: [vip.body.id] });
+    const none = await t.call('PUT', '/v1/contacts/+393479999999', { auth: mila, body: {} });
+    expect(none.status).toBe(404);
+    const other = await t.call('PUT', '/v1/contacts/+393471111111', { auth: ivo, body: { name: 'x' } });
+    expect(other.status).toBe(404);
+    const badGroup = await t.call('PUT', '/v1/contacts/+393471111111', {
+      auth: mila,
+      body: { group_ids: ['nope'] },
+    });
+    expect([badGroup.status, badGroup.body.error.code]).toEqual([400, 'validation_failed']);
+    await t.call('PUT', '/v1/contacts/+393471111111', {
+      auth: mila,
+      body: { group_ids: [all.body.id, vip.body.id] },
+    });
   });
 
   it("prices a draft campaign's recipients before it starts: longest prefix, unpriced counted", async () => {

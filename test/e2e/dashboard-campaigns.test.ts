@@ -173,7 +173,10 @@ describe.skipIf(NO_CHROMIUM)('dashboard: contacts, campaigns, OTP log', () => {
     const red = await page
       .getByTestId('failed-bar')
       .first()
-      .evaluate((e) => [getComputedStyle(e).backgroundColor, e.getBoundingClientRect().width]);
+      .evaluate((e) => [
+        (globalThis as any).getComputedStyle(e).backgroundColor,
+        e.getBoundingClientRect().width,
+      ]);
     expect(red[0]).toBe('rgb(207, 34, 46)');
     expect(Number(red[1])).toBeGreaterThan(0);
     const messages = await t.app.store.db.kysely
@@ -228,6 +231,17 @@ describe.skipIf(NO_CHROMIUM)('dashboard: contacts, campaigns, OTP log', () => {
     await table.locator('tr', { hasText: '+393331234567' }).waitFor({ state: 'detached' });
 
     const row = table.locator('tr', { hasText: '+393337654321' });
+    // Edit replaces: a tag added, the imported custom field cleared.
+    await row.getByRole('button', { name: /^Edit/ }).click();
+    const form = page.getByRole('form', { name: 'Edit contact' });
+    expect(await form.locator('textarea[name="contact-fields"]').inputValue()).toBe('città=Torino');
+    await form.locator('input[name="contact-tags"]').fill('vip, fiera');
+    await form.locator('textarea[name="contact-fields"]').fill('');
+    await form.getByRole('button', { name: 'Save changes' }).click();
+    await row.getByText('fiera, vip').waitFor();
+    const edited = (await t.call('GET', '/v1/contacts/+393337654321', { auth: CARLA })).body;
+    expect([edited.name, edited.tags, edited.fields]).toEqual(['Carla', ['fiera', 'vip'], {}]);
+
     await row.getByRole('button', { name: /^Delete/ }).click();
     await ask.getByText('Delete the contact +393337654321?').waitFor();
     await ask.getByRole('button', { name: 'Cancel' }).click();

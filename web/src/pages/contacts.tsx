@@ -188,18 +188,22 @@ export function Contacts() {
       return;
     }
     try {
-      const saved = await api<Contact>('POST', '/v1/contacts', {
-        number: form.number,
-        ...(form.name ? { name: form.name } : {}),
-        ...(form.language ? { language: form.language } : {}),
-        ...(form.time_zone ? { time_zone: form.time_zone } : {}),
+      const details = {
+        ...(form.name.trim() ? { name: form.name.trim() } : {}),
+        ...(form.language.trim() ? { language: form.language.trim() } : {}),
+        ...(form.time_zone.trim() ? { time_zone: form.time_zone.trim() } : {}),
         tags: form.tags
           .split(',')
           .map((s) => s.trim())
           .filter(Boolean),
         fields,
         group_ids: form.group_ids,
-      });
+      };
+      // An edit replaces (an emptied field clears); a new contact is created, or merged into the
+      // one with the same number.
+      const saved = editing
+        ? await api<Contact>('PUT', `/v1/contacts/${encodeURIComponent(form.number)}`, details)
+        : await api<Contact>('POST', '/v1/contacts', { number: form.number, ...details });
       setNote(t(editing ? 'bulk.contacts.updated' : 'bulk.contacts.added', { number: ltr(saved.number) }));
       setForm(EMPTY);
       setEditing(false);

@@ -264,6 +264,51 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
     },
   );
 
+  app.put(
+    '/v1/contacts/:number',
+    {
+      schema: {
+        response: { 200: Contact },
+        tags: ['contacts'],
+        summary: "Replace a contact's details (absent or empty values clear) and, with group_ids, its groups",
+        params: Type.Object({ number: Type.String({ maxLength: 64 }) }),
+        body: Type.Omit(ContactBody, ['number']),
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      const n = normalizeNumber((req.params as { number: string }).number, deps.defaultRegion);
+      if (!n.ok || !(await book.get(p.user.id, n.e164))) throw new ApiError('not_found', 'No such contact.');
+      const b = req.body as Omit<Static<typeof ContactBody>, 'number'>;
+      if (b.time_zone && !isTimeZone(b.time_zone)) {
+        throw new ApiError(
+          'validation_failed',
+          `"${b.time_zone}" is not a time zone (e.g. Europe/Rome).`,
+          'time_zone',
+        );
+      }
+      const groupIds = b.group_ids ? [...new Set(b.group_ids)] : undefined;
+      for (const g of groupIds ?? []) {
+        if (!(await book.group(p.user.id, g)))
+          throw new ApiError('validation_failed', `No such group: ${g}.`, 'group_ids');
+      }
+      await book.replace(
+        p.user.id,
+        {
+          number: n.e164,
+          name: b.name?.trim() || null,
+          language: b.language || null,
+          timeZone: b.time_zone || null,
+          fields: b.fields ?? {},
+          tags: [...new Set((b.tags ?? []).map((x) => x.trim()).filter(Boolean))].sort(),
+        },
+        groupIds,
+      );
+      const row = await book.get(p.user.id, n.e164);
+      return (await withGroups(book, p.user.id, [row as ContactRow]))[0];
+    },
+  );
+
   app.delete(
     '/v1/contacts/:number',
     {
