@@ -366,6 +366,7 @@ export function campaignView(
   const speed = Math.min(c.rate, rate > 0 ? rate : c.rate);
   return {
     id: c.id,
+    owner_id: c.owner_id,
     name: c.name,
     status: c.status,
     text: c.text,

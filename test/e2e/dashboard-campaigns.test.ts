@@ -4,14 +4,22 @@
  * cost confirmed with the count, followed live, paused, resumed and completed with its failures
  * in red; a CSV import that names its refused rows; a contact deleted after a confirmation; the
  * OTP log without codes; every one of these pages in Persian (dir=rtl) on a 390 px phone.
+ * Screenshots go to docs/screenshots/ with UPDATE_SCREENSHOTS=1, otherwise to a temp folder.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/app.js';
 import { eventually, startTestApp } from '../support/app.js';
 import { NO_CHROMIUM, axeViolations, buildDashboard, launchChromium } from '../support/browser.js';
 
+const SHOTS = process.env.UPDATE_SCREENSHOTS
+  ? join(process.cwd(), 'docs', 'screenshots')
+  : mkdtempSync(join(tmpdir(), 'smsgw-shots-'));
+const shot = (page: Page, name: string) =>
+  page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 860 };
 const fa = JSON.parse(readFileSync('web/src/locales/bulk/fa.json', 'utf8')).bulk;
@@ -28,6 +36,7 @@ describe.skipIf(NO_CHROMIUM)('dashboard: contacts, campaigns, OTP log', () => {
 
   beforeAll(async () => {
     buildDashboard();
+    mkdirSync(SHOTS, { recursive: true });
     t = await startTestApp({});
     const sim = (await t.call('GET', '/v1/channels')).body.data[0];
     expect(
@@ -130,6 +139,7 @@ describe.skipIf(NO_CHROMIUM)('dashboard: contacts, campaigns, OTP log', () => {
     await page.getByRole('button', { name: 'Start: 30 recipients' }).click();
     const dialog = page.getByRole('dialog');
     await dialog.getByText('Start “November promo” to 30 recipients?').waitFor();
+    await shot(page, 'campaign-confirm');
     const body = await dialog.textContent();
     expect(body).toContain('30 messages, 30 segments in all.');
     expect(body).toContain('Estimated cost: 60 credits.');
@@ -199,6 +209,7 @@ describe.skipIf(NO_CHROMIUM)('dashboard: contacts, campaigns, OTP log', () => {
     const row = page.getByTestId(`campaign-${id}`);
     await row.getByText('Completed').waitFor();
     await row.getByText('28 delivered').waitFor();
+    await shot(page, 'campaigns');
   });
 
   it('imports a CSV into a group naming each refused row, and deletes a contact only when confirmed', async () => {
@@ -218,6 +229,7 @@ describe.skipIf(NO_CHROMIUM)('dashboard: contacts, campaigns, OTP log', () => {
     const report = page.getByTestId('import-report');
     await report.getByText('2 imported, 1 refused of 3 rows.').waitFor();
     await report.locator('tr', { hasText: 'not-a-number' }).getByText('3', { exact: true }).waitFor();
+    await shot(page, 'contacts-import');
     const href = await report.getByRole('link', { name: /refused row/ }).getAttribute('href');
     const errors = await (await page.request.get(`${t.url}${href}`)).text();
     expect(errors).toContain('not-a-number');
@@ -299,6 +311,7 @@ describe.skipIf(NO_CHROMIUM)('dashboard: contacts, campaigns, OTP log', () => {
         (globalThis as any).document.documentElement.scrollWidth,
       ]);
       if (dir !== 'rtl') problems.push(`#/${hash}: dir=${dir}`);
+      await shot(page, `phone-fa-${hash.replace('/', '-')}`);
       if (width > PHONE.width) problems.push(`#/${hash}: ${width}px wide`);
       for (const [label, left, right] of await page
         .locator('main button, main a.button, main label.button')

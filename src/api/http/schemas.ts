@@ -563,6 +563,7 @@ export const ImportReport = Open(
 export const Campaign = Open(
   {
     id: Type.String(),
+    owner_id: Type.String(),
     name: Type.String(),
     status: Type.Union(CAMPAIGN_STATUSES.map((s) => Type.Literal(s))),
     text: Type.String(),

@@ -214,10 +214,19 @@ function useLive<T extends { status: string }>(
 export function Campaigns({ user, id }: { user: User; id?: string | undefined }) {
   if (id === 'new') return <Wizard user={user} />;
   if (id) return <CampaignPage id={id} user={user} />;
-  return <CampaignList />;
+  return <CampaignList user={user} />;
 }
 
-function CampaignList() {
+function CampaignList({ user }: { user: User }) {
+  // Admins see every account's campaigns: each names its owner.
+  const [owners, setOwners] = useState<Map<string, string>>(new Map());
+  useEffect(() => {
+    if (user.role !== 'admin') return;
+    api<{ data: User[] }>('GET', '/v1/users').then(
+      (r) => setOwners(new Map(r.data.map((u) => [u.id, u.login]))),
+      () => undefined,
+    );
+  }, [user]);
   const live = useLive(
     async () => {
       const list = await api<{ data: Campaign[] }>('GET', '/v1/campaigns?limit=50');
@@ -257,7 +266,10 @@ function CampaignList() {
                     <a href={`#/campaigns/${encodeURIComponent(c.id)}`}>
                       <bdi>{c.name}</bdi>
                     </a>
-                    <div class="muted small">{when(c.created_at)}</div>
+                    <div class="muted small">
+                      {when(c.created_at)}
+                      {c.owner_id !== user.id && <> · {owners.get(c.owner_id) ?? c.owner_id}</>}
+                    </div>
                   </td>
                   <td data-label={t('common.status')}>
                     <CampaignStatus status={c.status} />
@@ -511,7 +523,8 @@ function Wizard({ user }: { user: User }) {
   useEffect(() => {
     api<{ data: Group[] }>('GET', '/v1/groups').then((r) => setGroups(r.data), setError);
     api<{ data: Campaign[] }>('GET', '/v1/campaigns?limit=50').then(
-      (r) => setEarlier(r.data.filter((c) => c.status !== 'draft')),
+      // Only the user's own: a follow-up reads the segment of a campaign of the same account.
+      (r) => setEarlier(r.data.filter((c) => c.status !== 'draft' && c.owner_id === user.id)),
       setError,
     );
     api<{ data: Template[] }>('GET', '/v1/templates?status=approved').then(
