@@ -197,6 +197,17 @@ describe.skipIf(NO_CHROMIUM)('dashboard: contacts, campaigns, OTP log', () => {
     expect(messages).toHaveLength(30);
     expect(new Set(messages.map((m) => m.to)).size).toBe(30);
     expect(messages.every((m) => m.from === 'Negozio' && m.text.endsWith('in Roma today'))).toBe(true);
+    // The chart of its messages over time, with the same numbers as a table.
+    await page.getByRole('img', { name: 'Messages over time' }).waitFor();
+    const sums = () =>
+      page
+        .locator('figure.chart tbody tr')
+        .evaluateAll((rows) =>
+          rows
+            .map((r) => [...r.querySelectorAll('td')].map((td) => Number(td.textContent)))
+            .reduce((a, b) => a.map((x, i) => x + (b[i] ?? 0)), [0, 0, 0]),
+        );
+    await expect.poll(sums).toEqual([28, 2, 0]);
     const failures = page.getByRole('link', { name: 'Failed and skipped (CSV)' });
     expect(await failures.getAttribute('href')).toBe(`/v1/campaigns/${id}/results.csv?outcome=failure`);
     const csv = await (

@@ -6,12 +6,13 @@
  * after a confirmation naming the count and the cost.
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import type { Campaign, CampaignCost, Contact, Group, ImportReport, Template, User } from '../api';
+import type { Campaign, CampaignCost, Channel, Contact, Group, ImportReport, Template, User } from '../api';
 import { api, qs } from '../api';
 import type { CampaignStatus as Status } from '../../../src/core/campaign.js';
 import { renderText, variablesOf } from '../../../src/core/campaign.js';
+import { StackedBars } from '../chart';
 import { confirmAction } from '../confirm';
-import { fmtNumber, ltr, t } from '../i18n';
+import { fmtDateTime, fmtNumber, ltr, t } from '../i18n';
 import { zonedToUtc } from '../numbers';
 import { Card, ErrorBox, Ltr, Notice, Outcomes, TableHead, statusName, when } from '../ui';
 import { ImportResult, UploadBar, importContacts } from './contacts';
@@ -292,6 +293,64 @@ function CampaignList({ user }: { user: User }) {
   );
 }
 
+interface StatsPoint {
+  start: string;
+  delivered: number;
+  failed: number;
+  pending: number;
+}
+
+/**
+ * The campaign's messages over time (by the hour they were made, by the day past three days):
+ * delivered, failed and still on the way, from /v1/stats narrowed to the campaign (its messages
+ * carry its id as their batch). Read again as the campaign moves.
+ */
+function CampaignChart({ c }: { c: Campaign }) {
+  const [points, setPoints] = useState<StatsPoint[] | null>(null);
+  const first = c.started_at ?? c.created_at;
+  const done = c.progress.done;
+  useEffect(() => {
+    if (!first) return;
+    const since = Math.floor(Date.parse(first) / 3_600_000) * 3_600_000;
+    const until = c.finished_at ? Date.parse(c.finished_at) + 1 : Date.now();
+    const bucket = until - since > 3 * 86_400_000 ? 'day' : 'hour';
+    api<{ series: StatsPoint[] }>(
+      'GET',
+      `/v1/stats${qs({
+        since: new Date(since).toISOString(),
+        until: new Date(Math.max(until, since + 1)).toISOString(),
+        bucket,
+        batch_id: c.id,
+      })}`,
+    ).then(
+      (r) => setPoints(r.series),
+      () => setPoints(null),
+    );
+  }, [c.id, first, done, c.status, c.finished_at]);
+  if (!points || points.length === 0) return null;
+  const daily =
+    points.length > 1 && Date.parse(points[1]!.start) - Date.parse(points[0]!.start) >= 86_400_000;
+  return (
+    <Card title={t('bulk.campaigns.overTime')} wide>
+      <StackedBars
+        title={t('bulk.campaigns.overTime')}
+        labels={points.map((p) =>
+          fmtDateTime(p.start, daily ? { dateStyle: 'short' } : { dateStyle: 'short', timeStyle: 'short' }),
+        )}
+        series={[
+          { label: statusName('delivered'), color: '#1a7f37', values: points.map((p) => p.delivered) },
+          { label: statusName('failed'), color: '#cf222e', values: points.map((p) => p.failed) },
+          {
+            label: t('bulk.campaigns.onTheWayLabel'),
+            color: '#9a6700',
+            values: points.map((p) => p.pending),
+          },
+        ]}
+      />
+    </Card>
+  );
+}
+
 function CampaignPage({ id, user }: { id: string; user: User }) {
   const live = useLive(
     () => api<Campaign>('GET', `/v1/campaigns/${encodeURIComponent(id)}`),
@@ -351,6 +410,7 @@ function CampaignPage({ id, user }: { id: string; user: User }) {
         <Actions c={c} onChange={live.reload} onError={live.setError} />
         <ErrorBox error={live.error} />
       </Card>
+      {c.started_at && <CampaignChart c={c} />}
       <div class="grid">
         <Card title={t('bulk.campaigns.details')}>
           <dl class="details">
@@ -504,6 +564,8 @@ function Wizard({ user }: { user: User }) {
   const [templateId, setTemplateId] = useState('');
   const [text, setText] = useState('');
   const [from, setFrom] = useState('');
+  const [channels, setChannels] = useState<Channel[]>([]);
+  const [channelId, setChannelId] = useState('');
   const [preview, setPreview] = useState<Preview | null>(null);
   // Schedule
   const [later, setLater] = useState(false);
@@ -526,6 +588,10 @@ function Wizard({ user }: { user: User }) {
       // Only the user's own: a follow-up reads the segment of a campaign of the same account.
       (r) => setEarlier(r.data.filter((c) => c.status !== 'draft' && c.owner_id === user.id)),
       setError,
+    );
+    api<{ data: Channel[] }>('GET', '/v1/channels').then(
+      (r) => setChannels(r.data.filter((c) => c.enabled && (c.owner_id === null || c.owner_id === user.id))),
+      () => setChannels([]),
     );
     api<{ data: Template[] }>('GET', '/v1/templates?status=approved').then(
       (r) => setTemplates(r.data.filter((x) => x.owner_id === user.id)),
@@ -610,6 +676,7 @@ function Wizard({ user }: { user: User }) {
           ...(name.trim() ? { name: name.trim() } : {}),
           ...(useTemplate ? { template_id: templateId } : { text }),
           ...(from.trim() ? { from: from.trim() } : {}),
+          ...(channelId ? { channel_id: channelId } : {}),
           audience: audienceBody(),
           ...(sendAt ? { send_at: sendAt.toISOString() } : {}),
           time_zone: tz,
@@ -846,6 +913,21 @@ function Wizard({ user }: { user: User }) {
                 value={from}
                 onInput={(e) => setFrom(e.currentTarget.value)}
               />
+            </label>
+            <label>
+              {t('send.channel')}
+              <select
+                name="campaign-channel"
+                value={channelId}
+                onChange={(e) => setChannelId(e.currentTarget.value)}
+              >
+                <option value="">{t('send.automatic')}</option>
+                {channels.map((ch) => (
+                  <option key={ch.id} value={ch.id}>
+                    {ch.name} ({t(`channelType.${ch.type}`, { defaultValue: ch.type })})
+                  </option>
+                ))}
+              </select>
             </label>
             <div class="span2 counter" aria-live="polite" data-testid="campaign-preview">
               {variablesOf(body).length > 0 && (
