@@ -214,7 +214,7 @@ function useLive<T extends { status: string }>(
 
 export function Campaigns({ user, id }: { user: User; id?: string | undefined }) {
   if (id === 'new') return <Wizard user={user} />;
-  if (id) return <CampaignPage id={id} user={user} />;
+  if (id) return <CampaignPage id={id} />;
   return <CampaignList user={user} />;
 }
 
@@ -351,7 +351,7 @@ function CampaignChart({ c }: { c: Campaign }) {
   );
 }
 
-function CampaignPage({ id, user }: { id: string; user: User }) {
+function CampaignPage({ id }: { id: string }) {
   const live = useLive(
     () => api<Campaign>('GET', `/v1/campaigns/${encodeURIComponent(id)}`),
     [id],
@@ -467,14 +467,14 @@ function CampaignPage({ id, user }: { id: string; user: User }) {
             ))}
           </div>
         </Card>
-        <FollowUp c={c} user={user} />
+        <FollowUp c={c} />
       </div>
     </div>
   );
 }
 
 /** A follow-up campaign to a segment of this one (delivered, failed, replied, sent). */
-function FollowUp({ c }: { c: Campaign; user: User }) {
+function FollowUp({ c }: { c: Campaign }) {
   const [outcome, setOutcome] = useState('failed');
   const [text, setText] = useState('');
   const [error, setError] = useState<unknown>(null);
