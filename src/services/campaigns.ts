@@ -279,15 +279,15 @@ export class CampaignService {
     let unpriced = 0;
     let recipients = 0;
     for (let after = ''; ;) {
-      const page = await this.store.campaigns.results(c.id, after, 2_000);
+      const page = await this.store.campaigns.numbers(c.id, after, 5_000);
       if (page.length === 0) break;
-      for (const r of page) {
+      for (const number of page) {
         recipients++;
-        const p = price(r.number);
+        const p = price(number);
         if (p === undefined) unpriced++;
         else cost += p * c.segments;
       }
-      after = (page[page.length - 1] as { number: string }).number;
+      after = page[page.length - 1] as string;
     }
     const account = await this.store.policy.account(c.owner_id);
     return {
