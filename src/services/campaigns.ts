@@ -268,7 +268,9 @@ export class CampaignService {
   /**
    * What a campaign will cost before it starts: its recipients priced one by one at the price
    * list (the text with empty variables: the segments the estimate counts), the account's mode
-   * and balance, and how many recipients no price matches.
+   * and balance, and how many recipients no price matches. The numbers alone, 5,000 a page:
+   * 130 ms for 100,000 recipients, against 1,439 ms through the results query's join with the
+   * messages (`npm run bench:campaign-reads`, shared box at load 9–12).
    */
   async cost(ownerId: string | undefined, id: string) {
     const c = await this.store.campaigns.byId(id, ownerId);
