@@ -2,7 +2,8 @@
  * The Contacts, Campaigns and OTP pages in Chromium (playwright-core, Debian's /usr/bin/chromium)
  * against a real gateway with the simulator: a campaign made in the wizard from a group, its
  * cost confirmed with the count, followed live, paused, resumed and completed with its failures
- * in red; a CSV import that names its refused rows; a contact deleted after a confirmation; the
+ * in red; a follow-up to its failed ones; a campaign to an uploaded file; a CSV import that
+ * names its refused rows; a contact deleted after a confirmation; the
  * OTP log without codes; every one of these pages in Persian (dir=rtl) on a 390 px phone.
  * Screenshots go to docs/screenshots/ with UPDATE_SCREENSHOTS=1, otherwise to a temp folder.
  */
@@ -99,6 +100,10 @@ describe.skipIf(NO_CHROMIUM)('dashboard: contacts, campaigns, OTP log', () => {
     return page;
   }
 
+  const promoId = async () =>
+    (
+      (await t.call('GET', '/v1/campaigns', { auth: CARLA })).body.data as { id: string; name: string }[]
+    ).find((c) => c.name === 'November promo')?.id as string;
   const campaignOf = async (id: string) => (await t.call('GET', `/v1/campaigns/${id}`, { auth: CARLA })).body;
 
   it('creates a campaign from a group in the wizard, confirms count and cost, pauses, resumes, completes', async () => {
@@ -223,6 +228,60 @@ describe.skipIf(NO_CHROMIUM)('dashboard: contacts, campaigns, OTP log', () => {
     await shot(page, 'campaigns');
   });
 
+  it('follows up the failed ones from the campaign page, and sends to an uploaded file', async () => {
+    const first = (await t.call('GET', '/v1/campaigns', { auth: CARLA })).body.data.find(
+      (c: { name: string }) => c.name === 'November promo',
+    );
+    const page = await open('en-GB', 'carla', 'carla-password');
+    await page.goto(`${t.url}/#/campaigns/${first.id}`);
+    const form = page.getByRole('form', { name: 'Follow-up campaign' });
+    expect(await form.locator('select[name="follow-outcome"]').inputValue()).toBe('failed');
+    await form.locator('textarea[name="follow-text"]').fill('We could not reach you: call us back');
+    await form.getByRole('button', { name: 'Prepare the follow-up…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByText('Start “Follow-up: November promo” to 2 recipients?').waitFor();
+    expect(await dialog.textContent()).toContain('Estimated cost: 4 credits.');
+    await dialog.getByRole('button', { name: 'Start: 2 recipients' }).click();
+    await page.getByRole('heading', { name: /Follow-up: November promo/ }).waitFor();
+    await page.getByTestId('campaign-status').getByText('Completed').waitFor({ timeout: 60_000 });
+    const follow = (await t.call('GET', '/v1/campaigns', { auth: CARLA })).body.data.find(
+      (c: { name: string }) => c.name === 'Follow-up: November promo',
+    );
+    const to = await t.app.store.db.kysely
+      .selectFrom('messages')
+      .select('to')
+      .where('batch_id', '=', follow.id)
+      .execute();
+    expect(to.map((m) => m.to).sort()).toEqual(BAD);
+
+    // A campaign to an uploaded file: imported into a group of its name, refused rows named.
+    await page.goto(`${t.url}/#/campaigns/new`);
+    await page.getByLabel('An uploaded file').check();
+    await page.locator('input[name="audience-file"]').setInputFiles({
+      name: 'visitors.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from('number,name\n+15555550301,Ada\n+15555550302,Bo\n12,Cy\n+15555550303,Di\n'),
+    });
+    await page.getByTestId('import-report').getByText('3 imported, 1 refused of 4 rows.').waitFor();
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.locator('textarea[name="campaign-text"]').fill('Welcome {name}');
+    await page.getByTestId('campaign-preview').getByText('Welcome Ada', { exact: false }).waitFor();
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByRole('button', { name: 'Check cost' }).click();
+    expect(await page.getByTestId('review-recipients').textContent()).toBe('3');
+    // Back from the review drops its draft (canceled), and a new review makes a new one.
+    await page.getByRole('button', { name: 'Back' }).click();
+    await page.getByRole('button', { name: 'Check cost' }).click();
+    await page.getByRole('button', { name: 'Start: 3 recipients' }).click();
+    await dialog.getByRole('button', { name: 'Start: 3 recipients' }).click();
+    await page.getByTestId('campaign-status').getByText('Completed').waitFor({ timeout: 60_000 });
+    const groups = (await t.call('GET', '/v1/groups', { auth: CARLA })).body.data;
+    expect(groups.find((g: { name: string }) => g.name === 'visitors')?.members).toBe(3);
+    const all = (await t.call('GET', '/v1/campaigns', { auth: CARLA })).body.data as { status: string }[];
+    expect(all.filter((c) => c.status === 'draft')).toEqual([]);
+    expect(all.filter((c) => c.status === 'canceled')).toHaveLength(1);
+  });
+
   it('imports a CSV into a group naming each refused row, and deletes a contact only when confirmed', async () => {
     const page = await open('en-GB', 'carla', 'carla-password');
     await page.getByRole('link', { name: 'Contacts' }).click();
@@ -303,7 +362,7 @@ describe.skipIf(NO_CHROMIUM)('dashboard: contacts, campaigns, OTP log', () => {
   });
 
   it('speaks Persian right to left and fits a 390 px phone on every bulk page, no action clipped', async () => {
-    const id = (await t.call('GET', '/v1/campaigns', { auth: CARLA })).body.data[0].id as string;
+    const id = await promoId();
     const page = await open('fa-IR', 'carla', 'carla-password', PHONE);
     const problems: string[] = [];
     const titles: Record<string, string> = {
@@ -345,7 +404,7 @@ describe.skipIf(NO_CHROMIUM)('dashboard: contacts, campaigns, OTP log', () => {
   });
 
   it('passes axe-core WCAG 2 A/AA checks on the bulk pages in Persian', async () => {
-    const id = (await t.call('GET', '/v1/campaigns', { auth: CARLA })).body.data[0].id as string;
+    const id = await promoId();
     const page = await open('fa-IR', 'carla', 'carla-password', DESKTOP, true);
     const problems: string[] = [];
     for (const hash of ['contacts', 'campaigns', `campaigns/${id}`, 'campaigns/new', 'otp']) {
