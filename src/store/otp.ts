@@ -134,7 +134,10 @@ export class OtpRepo {
   /**
    * The OTP log, newest first: one account's codes (or every account's for an admin), optionally
    * to one number; `before` is the (created_at, id) of the last row of the previous page.
-   * Only the columns the log shows: never `code_hash`.
+   * Only the columns the log shows: never `code_hash`. The index on (owner_id, to, created_at)
+   * finds one owner's rows (and with `to`, in order); without `to` they are sorted per page,
+   * which is fine for codes that live minutes but would want an (owner_id, created_at) index for
+   * an account with millions of them kept.
    */
   list(f: {
     ownerId: string | undefined;
