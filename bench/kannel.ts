@@ -1,7 +1,7 @@
 /**
  * Kannel (Debian's `kannel` package: bearerbox + smsbox) as the peer of `npm run bench:vs-kannel`:
- * found on the machine, never installed; configured in a temp directory as an ESME bound
- * (transceiver) to the bench's SMPP sink, with `/cgi-bin/sendsms` on smsbox.
+ * found on the machine, never installed; started in a temp directory as an ESME bound
+ * (transceiver) to the bench's SMPP sink (test/support/kannel.ts writes the config).
  *
  * Tuned as its documentation and the peers notes advise for throughput: log level 2 (warning)
  * in every group and `-v 4` on the console, no access log, internal DLR storage, `max-messages`
@@ -9,81 +9,22 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
+import { findKannel, kannelConfig } from '../test/support/kannel.js';
 import { freePort } from './support.js';
 
 export const KANNEL_USER = 'bench';
 export const KANNEL_PASSWORD = 'benchpw';
 
-/** The directory holding bearerbox and smsbox (KANNEL_SBIN, /usr/sbin, /usr/local/sbin, PATH), or undefined. */
-export function findKannel(): string | undefined {
-  const dirs = [
-    process.env.KANNEL_SBIN,
-    '/usr/sbin',
-    '/usr/local/sbin',
-    ...(process.env.PATH ?? '').split(delimiter),
-  ];
-  return dirs.find((d) => d && existsSync(join(d, 'bearerbox')) && existsSync(join(d, 'smsbox')));
-}
+export { findKannel };
 
 export interface Kannel {
   /** smsbox's sendsms interface, e.g. http://127.0.0.1:PORT */
   url: string;
   pids: number[];
   stop(): Promise<void>;
-}
-
-/** kannel.conf: a blank line ends a group, so each group's lines stay together. */
-function config(o: { dir: string; sinkPort: number; maxPending: number; ports: number[] }): string {
-  const [admin, boxes, sendsms] = o.ports;
-  return `group = core
-admin-port = ${admin}
-admin-interface = 127.0.0.1
-admin-password = adminpw
-status-password = statuspw
-admin-allow-ip = "127.0.0.1"
-smsbox-port = ${boxes}
-smsbox-interface = 127.0.0.1
-box-allow-ip = "127.0.0.1"
-log-file = "${o.dir}/bearerbox.log"
-log-level = 2
-dlr-storage = internal
-
-group = smsc
-smsc = smpp
-smsc-id = sink
-host = 127.0.0.1
-port = ${o.sinkPort}
-transceiver-mode = true
-smsc-username = kannel
-smsc-password = secret
-system-type = ""
-source-addr-ton = 1
-source-addr-npi = 1
-dest-addr-ton = 1
-dest-addr-npi = 1
-enquire-link-interval = 30
-reconnect-delay = 1
-max-pending-submits = ${o.maxPending}
-log-file = "${o.dir}/smsc.log"
-log-level = 2
-
-group = smsbox
-bearerbox-host = 127.0.0.1
-bearerbox-port = ${boxes}
-sendsms-port = ${sendsms}
-sendsms-interface = 127.0.0.1
-log-file = "${o.dir}/smsbox.log"
-log-level = 2
-
-group = sendsms-user
-username = ${KANNEL_USER}
-password = ${KANNEL_PASSWORD}
-max-messages = 10
-concatenation = true
-`;
 }
 
 async function answers(url: string, contains: RegExp): Promise<boolean> {
@@ -112,7 +53,24 @@ export async function startKannel(sbin: string, sinkPort: number, maxPending: nu
   const dir = mkdtempSync(join(tmpdir(), 'kannel-bench-'));
   const ports = [await freePort(), await freePort(), await freePort()];
   const conf = join(dir, 'kannel.conf');
-  writeFileSync(conf, config({ dir, sinkPort, maxPending, ports }));
+  writeFileSync(
+    conf,
+    kannelConfig({
+      dir,
+      adminPort: ports[0] as number,
+      boxPort: ports[1] as number,
+      sendsmsPort: ports[2] as number,
+      smppPort: sinkPort,
+      smscId: 'sink',
+      username: 'kannel',
+      password: 'secret',
+      maxPendingSubmits: maxPending,
+      logLevel: 2,
+      sendsmsUser: KANNEL_USER,
+      sendsmsPassword: KANNEL_PASSWORD,
+      maxMessages: 10,
+    }),
+  );
   const box = (name: string) =>
     spawn(join(sbin, name), ['-v', '4', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
   const bearerbox = box('bearerbox');

@@ -133,7 +133,7 @@ export function rssMb(pid: number | undefined): number {
 export function peakRss(pids: (number | undefined)[], everyMs = 50): { stop(): number } {
   let peak = 0;
   const sample = () => {
-    const sum = pids.reduce((n, pid) => n + (rssMb(pid) || 0), 0);
+    const sum = pids.reduce<number>((n, pid) => n + (rssMb(pid) || 0), 0);
     if (sum > peak) peak = sum;
   };
   sample();
