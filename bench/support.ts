@@ -1,7 +1,7 @@
 /** Shared benchmark plumbing: spawn the real gateway, free ports, percentiles, docs/benchmarks.md sections. */
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exited, freePort, spawnGateway, waitReady } from '../test/support/net.js';
@@ -9,20 +9,23 @@ import { CMD, Writer } from '../src/codec/smpp-pdu.js';
 
 export { freePort };
 
+/** The gateway in its own process with a fresh data directory; `compiled`: from dist/ (see spawnGateway). */
 export async function startGateway(
   env: Record<string, string>,
+  compiled = false,
 ): Promise<{ url: string; proc: ChildProcess; stop(): Promise<void> }> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'smsgw-bench-'));
-  const proc = spawnGateway({ SMSGW_PORT: String(port), SMSGW_DATA_DIR: dataDir, ...env });
+  const proc = spawnGateway({ SMSGW_PORT: String(port), SMSGW_DATA_DIR: dataDir, ...env }, compiled);
   const url = `http://127.0.0.1:${port}`;
   await waitReady(url);
   return {
     url,
     proc,
-    stop: () => {
+    stop: async () => {
       proc.kill('SIGTERM');
-      return exited(proc);
+      await exited(proc);
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
@@ -109,5 +112,50 @@ export function cpuSeconds(pid: number | undefined): number {
     return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return NaN;
+  }
+}
+
+/** Resident memory (VmRSS) of a process in MB, from /proc (Linux; NaN when it is gone or elsewhere). */
+export function rssMb(pid: number | undefined): number {
+  try {
+    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? NaN : Number(kb) / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * Samples the summed RSS of some processes every `everyMs` and keeps the peak; `stop()` returns
+ * it in MB. Sampling (not /proc's VmHWM) so a peak can be taken over one run of a longer-lived
+ * process, and so several processes (Kannel's two boxes) add up at the same moment.
+ */
+export function peakRss(pids: (number | undefined)[], everyMs = 50): { stop(): number } {
+  let peak = 0;
+  const sample = () => {
+    const sum = pids.reduce<number>((n, pid) => n + (rssMb(pid) || 0), 0);
+    if (sum > peak) peak = sum;
+  };
+  sample();
+  const timer = setInterval(sample, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      return peak;
+    },
+  };
+}
+
+/** Resolves when `done()` holds (checked every 5 ms); rejects after `timeoutMs` with `progress()`. */
+export async function waitUntil(
+  done: () => boolean,
+  timeoutMs: number,
+  progress: () => string,
+): Promise<void> {
+  const until = performance.now() + timeoutMs;
+  while (!done()) {
+    if (performance.now() > until) throw new Error(`not done after ${timeoutMs} ms: ${progress()}`);
+    await new Promise((r) => setTimeout(r, 5));
   }
 }

@@ -5,7 +5,8 @@
  * contact's, else the one of the number's country (core/quiet-hours.ts); a number whose zone is
  * unknown is not held.
  */
-import { quietUntil, windowFor, zoneForNumber } from '../core/quiet-hours.js';
+import { zoneForNumber } from '../core/number-zone.js';
+import { quietUntil, windowFor } from '../core/quiet-hours.js';
 import { INSERT_CHUNK } from '../store/rows.js';
 import type { Candidate, PolicyRule, Verdict } from './rule.js';
 import { policySettingsOf } from './settings.js';

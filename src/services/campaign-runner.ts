@@ -10,7 +10,7 @@ import { Cron } from 'croner';
 import type { Logger } from 'pino';
 import { nextInWindow, renderText, variablesOf } from '../core/campaign.js';
 import { ApiError } from '../core/errors.js';
-import { zoneOfNumber } from '../core/number-zone.js';
+import { zoneForNumber } from '../core/number-zone.js';
 import type { CampaignRow, DueRecipient } from '../store/campaigns.js';
 import { LeaseLost } from '../store/campaigns.js';
 import { newId } from '../store/ids.js';
@@ -211,7 +211,7 @@ export class CampaignRunner {
     const ready: DueRecipient[] = [];
     const wait: { number: string; until: number }[] = [];
     for (const r of due) {
-      const tz = r.time_zone ?? zoneOfNumber(r.number) ?? c.time_zone;
+      const tz = r.time_zone ?? zoneForNumber(r.number) ?? c.time_zone;
       const until = nextInWindow(now, tz, c.window_start, c.window_end);
       if (until > now) wait.push({ number: r.number, until });
       else ready.push(r);

@@ -265,6 +265,45 @@ export class CampaignService {
     return campaignView(c, counts, this.clock());
   }
 
+  /**
+   * What a campaign will cost before it starts: its recipients priced one by one at the price
+   * list (the text with empty variables: the segments the estimate counts), the account's mode
+   * and balance, and how many recipients no price matches. The numbers alone, 5,000 a page:
+   * 130 ms for 100,000 recipients, against 1,439 ms through the results query's join with the
+   * messages (`npm run bench:campaign-reads`, shared box at load 9–12).
+   */
+  async cost(ownerId: string | undefined, id: string) {
+    const c = await this.store.campaigns.byId(id, ownerId);
+    if (!c) throw new ApiError('not_found', 'No such campaign.');
+    const encoding = preview(renderText(c.text, {}).text || ' ').encoding;
+    const price = priceLookup(await this.store.policy.prices(), encoding);
+    let cost = 0;
+    let unpriced = 0;
+    let recipients = 0;
+    for (let after = ''; ;) {
+      const page = await this.store.campaigns.numbers(c.id, after, 5_000);
+      if (page.length === 0) break;
+      for (const number of page) {
+        recipients++;
+        const p = price(number);
+        if (p === undefined) unpriced++;
+        else cost += p * c.segments;
+      }
+      after = page[page.length - 1] as string;
+    }
+    const account = await this.store.policy.account(c.owner_id);
+    return {
+      recipients,
+      encoding,
+      segments_per_message: c.segments,
+      segments: recipients * c.segments,
+      cost,
+      unpriced,
+      mode: account.prepaid ? ('prepaid' as const) : ('unlimited' as const),
+      balance: Number(account.balance),
+    };
+  }
+
   async move(ownerId: string | undefined, id: string, action: 'pause' | 'resume' | 'cancel' | 'start') {
     const c = await this.store.campaigns.byId(id, ownerId);
     if (!c) throw new ApiError('not_found', 'No such campaign.');
@@ -287,6 +326,31 @@ export class CampaignService {
   }
 }
 
+/**
+ * The price per segment of a number, as the credits rule picks it (store/credits.ts `pick`):
+ * the longest matching prefix, and at it a price for the encoding before one for `any`. Indexed
+ * by prefix, so a million recipients cost 16 map lookups each, not a scan of the price list.
+ */
+export function priceLookup(
+  rows: readonly { prefix: string; encoding: string; per_segment: number | string }[],
+  encoding: string,
+): (number: string) => number | undefined {
+  const byPrefix = new Map<string, number>();
+  for (const r of rows) {
+    if (r.encoding !== encoding && r.encoding !== 'any') continue;
+    if (r.encoding === 'any' && byPrefix.has(r.prefix)) continue;
+    byPrefix.set(r.prefix, Number(r.per_segment));
+  }
+  return (number) => {
+    const digits = number.replace(/\D/g, '');
+    for (let i = digits.length; i >= 0; i--) {
+      const p = byPrefix.get(digits.slice(0, i));
+      if (p !== undefined) return p;
+    }
+    return undefined;
+  };
+}
+
 function segmentsOf(text: string): number {
   // Variables filled with nothing: the estimate per message; long names add segments.
   return preview(renderText(text, {}).text || ' ').segments;
@@ -304,6 +368,7 @@ export function campaignView(
   const speed = Math.min(c.rate, rate > 0 ? rate : c.rate);
   return {
     id: c.id,
+    owner_id: c.owner_id,
     name: c.name,
     status: c.status,
     text: c.text,

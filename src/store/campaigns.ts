@@ -497,6 +497,19 @@ export class CampaignRepo {
     return out;
   }
 
+  /** A page of a campaign's recipient numbers, by number (the cost estimate prices them). */
+  async numbers(id: string, afterNumber: string, limit: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('campaign_recipients')
+      .select('number')
+      .where('campaign_id', '=', id)
+      .where('number', '>', afterNumber)
+      .orderBy('number')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.number);
+  }
+
   /** A page of results: recipient, message id, status and error, by number. */
   results(id: string, afterNumber: string, limit: number) {
     return this.db

@@ -291,6 +291,60 @@ export class ContactBook {
     return added;
   }
 
+  /**
+   * Replaces a contact's details (an edit: an empty value clears, unlike the import's merge) and,
+   * when `groupIds` is given, makes those exactly its groups. False when there is no such contact.
+   */
+  async replace(ownerId: string, c: ContactInput, groupIds?: readonly string[]): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const r = await trx
+        .updateTable('contacts')
+        .set({
+          name: c.name ?? null,
+          language: c.language ?? null,
+          time_zone: c.timeZone ?? null,
+          fields: JSON.stringify(c.fields ?? {}),
+          tags: JSON.stringify(c.tags ?? []),
+          updated_at: Date.now(),
+        })
+        .where('owner_id', '=', ownerId)
+        .where('number', '=', c.number)
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) return false;
+      if (groupIds) {
+        let drop = trx
+          .deleteFrom('group_members')
+          .where('owner_id', '=', ownerId)
+          .where('number', '=', c.number);
+        if (groupIds.length > 0) drop = drop.where('group_id', 'not in', [...groupIds]);
+        await drop.execute();
+        if (groupIds.length > 0) {
+          await trx
+            .insertInto('group_members')
+            .values(groupIds.map((g) => ({ group_id: g, owner_id: ownerId, number: c.number })))
+            .onConflict((oc) => oc.doNothing())
+            .execute();
+        }
+      }
+      return true;
+    });
+  }
+
+  /** The groups each of these numbers is in (one query for a page of contacts). */
+  async memberships(ownerId: string, numbers: readonly string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    for (let i = 0; i < numbers.length; i += 500) {
+      const rows = await this.db
+        .selectFrom('group_members')
+        .select(['number', 'group_id'])
+        .where('owner_id', '=', ownerId)
+        .where('number', 'in', numbers.slice(i, i + 500))
+        .execute();
+      for (const r of rows) out.set(r.number, [...(out.get(r.number) ?? []), r.group_id]);
+    }
+    return out;
+  }
+
   // Imports
 
   async startImport(ownerId: string, groupId: string | null): Promise<string> {

@@ -137,4 +137,48 @@ export class OtpRepo {
       )
       .execute();
   }
+
+  /**
+   * The OTP log, newest first: one account's codes (or every account's for an admin), optionally
+   * to one number; `before` is the (created_at, id) of the last row of the previous page.
+   * Only the columns the log shows: never `code_hash`. The index on (owner_id, to, created_at)
+   * finds one owner's rows (and with `to`, in order); without `to` they are sorted per page,
+   * which is fine for codes that live minutes but would want an (owner_id, created_at) index for
+   * an account with millions of them kept.
+   */
+  list(f: {
+    ownerId: string | undefined;
+    to?: string | undefined;
+    before?: { createdAt: number; id: string } | undefined;
+    limit: number;
+  }) {
+    let q = this.db
+      .selectFrom('otp_codes')
+      .select([
+        'id',
+        'owner_id',
+        'to',
+        'length',
+        'message_id',
+        'attempts',
+        'max_attempts',
+        'sends',
+        'created_at',
+        'last_sent_at',
+        'expires_at',
+        'verified_at',
+      ]);
+    if (f.ownerId !== undefined) q = q.where('owner_id', '=', f.ownerId);
+    if (f.to !== undefined) q = q.where('to', '=', f.to);
+    const b = f.before;
+    if (b) {
+      q = q.where((eb) =>
+        eb.or([
+          eb('created_at', '<', b.createdAt),
+          eb.and([eb('created_at', '=', b.createdAt), eb('id', '<', b.id)]),
+        ]),
+      );
+    }
+    return q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(f.limit).execute();
+  }
 }

@@ -12,7 +12,7 @@ import {
   variablesOf,
 } from '../../src/core/campaign.js';
 import { sniffDelimiter, looksLikeHeader } from '../../src/core/csv-sniff.js';
-import { zoneOfNumber } from '../../src/core/number-zone.js';
+import { zoneForNumber } from '../../src/core/number-zone.js';
 
 describe('campaign states', () => {
   it('has one table: finals go nowhere, every status is reachable from draft or scheduled', () => {
@@ -74,8 +74,8 @@ describe('send windows and zones', () => {
     );
   });
   it('derives a zone from the number country', () => {
-    expect(zoneOfNumber('+393331234567')).toBe('Europe/Rome');
-    expect(zoneOfNumber('+819012345678')).toBe('Asia/Tokyo');
+    expect(zoneForNumber('+393331234567')).toBe('Europe/Rome');
+    expect(zoneForNumber('+819012345678')).toBe('Asia/Tokyo');
   });
 });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { quietUntil, windowFor, zoneForNumber } from '../../src/core/quiet-hours.js';
+import { zoneForNumber } from '../../src/core/number-zone.js';
+import { quietUntil, windowFor } from '../../src/core/quiet-hours.js';
 
 const at = (s: string) => Date.parse(s);
 const night = { start: '21:00', end: '09:00' };

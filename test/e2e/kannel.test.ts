@@ -6,19 +6,20 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/app.js';
 import { eventually, startTestApp } from '../support/app.js';
+import { findKannel, kannelConfig } from '../support/kannel.js';
 import { freePort } from '../support/net.js';
 import type { Receiver } from '../support/receiver.js';
 import { startReceiver } from '../support/receiver.js';
 
-const HAVE_KANNEL = existsSync('/usr/sbin/bearerbox') && existsSync('/usr/sbin/smsbox');
+const SBIN = findKannel() ?? '';
 
-describe.skipIf(!HAVE_KANNEL)('Kannel as an SMPP client of smsgw', () => {
+describe.skipIf(!SBIN)('Kannel as an SMPP client of smsgw', () => {
   let t: TestApp;
   let rx: Receiver;
   let sendsms: string;
@@ -38,60 +39,26 @@ describe.skipIf(!HAVE_KANNEL)('Kannel as an SMPP client of smsgw', () => {
     const [admin, box, send] = [await freePort(), await freePort(), await freePort()];
     sendsms = `http://127.0.0.1:${send}/cgi-bin/sendsms`;
     const dir = mkdtempSync(join(tmpdir(), 'smsgw-kannel-'));
-    // A blank line ends a group in kannel.conf: keep each group's lines together.
-    const conf = `group = core
-admin-port = ${admin}
-admin-interface = 127.0.0.1
-admin-password = adminpw
-admin-allow-ip = "127.0.0.1"
-smsbox-port = ${box}
-smsbox-interface = 127.0.0.1
-box-allow-ip = "127.0.0.1"
-log-file = "${dir}/bearerbox.log"
-log-level = 1
-dlr-storage = internal
-
-group = smsc
-smsc = smpp
-smsc-id = smsgw
-host = 127.0.0.1
-port = ${smppPort}
-transceiver-mode = true
-smsc-username = esme1
-smsc-password = secret12
-system-type = ""
-source-addr-ton = 1
-source-addr-npi = 1
-dest-addr-ton = 1
-dest-addr-npi = 1
-enquire-link-interval = 30
-reconnect-delay = 2
-max-pending-submits = 10
-
-group = smsbox
-bearerbox-host = 127.0.0.1
-bearerbox-port = ${box}
-sendsms-port = ${send}
-sendsms-interface = 127.0.0.1
-log-file = "${dir}/smsbox.log"
-log-level = 1
-
-group = sendsms-user
-username = tester
-password = foobar
-max-messages = 5
-concatenation = true
-
-group = sms-service
-keyword = default
-get-url = "${rx.url}/mo?from=%p&to=%P&text=%a&coding=%c"
-max-messages = 0
-catch-all = true
-`;
+    const conf = kannelConfig({
+      dir,
+      adminPort: admin,
+      boxPort: box,
+      sendsmsPort: send,
+      smppPort,
+      smscId: 'smsgw',
+      username: 'esme1',
+      password: 'secret12',
+      maxPendingSubmits: 10,
+      logLevel: 1,
+      sendsmsUser: 'tester',
+      sendsmsPassword: 'foobar',
+      maxMessages: 5,
+      moUrl: `${rx.url}/mo?from=%p&to=%P&text=%a&coding=%c`,
+    });
     writeFileSync(join(dir, 'kannel.conf'), conf);
-    procs.push(spawn('/usr/sbin/bearerbox', ['-v', '4', join(dir, 'kannel.conf')], { stdio: 'ignore' }));
+    procs.push(spawn(join(SBIN, 'bearerbox'), ['-v', '4', join(dir, 'kannel.conf')], { stdio: 'ignore' }));
     await eventually(async () => (t.app.smpp?.bindsOf(await userId()).length ? true : undefined), 30_000);
-    procs.push(spawn('/usr/sbin/smsbox', ['-v', '4', join(dir, 'kannel.conf')], { stdio: 'ignore' }));
+    procs.push(spawn(join(SBIN, 'smsbox'), ['-v', '4', join(dir, 'kannel.conf')], { stdio: 'ignore' }));
     await eventually(async () => {
       try {
         await fetch(`${sendsms}?username=x&password=y`);

@@ -14,9 +14,13 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** `smsgw start` as its own process, from the sources under test through tsx (no build step). */
-export function spawnGateway(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start'], {
+/**
+ * `smsgw start` as its own process: by default from the sources under test through tsx (no build
+ * step); `compiled` runs the build in dist/ (`npm run build`), as `npm start` does.
+ */
+export function spawnGateway(env: Record<string, string>, compiled = false): ChildProcess {
+  const args = compiled ? ['dist/cli/main.js', 'start'] : ['--import', 'tsx', 'src/cli/main.ts', 'start'];
+  return spawn(process.execPath, args, {
     env: { ...process.env, SMSGW_HOST: '127.0.0.1', SMSGW_SMPP_PORT: '0', SMSGW_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

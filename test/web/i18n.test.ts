@@ -15,7 +15,8 @@ type Tree = { [k: string]: string | Tree };
 const readTree = (...path: string[]): Tree => JSON.parse(readFileSync(join(WEB, ...path), 'utf8')) as Tree;
 /**
  * A language's catalogue as web/src/i18n.ts builds it: the main file, the operators' pages' own
- * (locales/ops/, top-level keys that must not clash) and the policy pages' (locales/policy/,
+ * (locales/ops/, top-level keys that must not clash), the bulk pages' (locales/bulk/, the same)
+ * and the policy pages' (locales/policy/,
  * merged section by section).
  */
 const catalogue = (lang: string): Tree => {
@@ -23,7 +24,11 @@ const catalogue = (lang: string): Tree => {
   const ops = readTree('locales', 'ops', `${lang}.json`);
   const clash = Object.keys(ops).filter((k) => Object.hasOwn(main, k));
   if (clash.length > 0) throw new Error(`locales/ops/${lang}.json redefines ${clash.join(', ')}`);
-  const out: Tree = { ...main, ...ops };
+  // Contacts, campaigns and the OTP log (locales/bulk/): one top-level section of their own.
+  const bulk = readTree('locales', 'bulk', `${lang}.json`);
+  const bulkClash = Object.keys(bulk).filter((k) => Object.hasOwn(main, k) || Object.hasOwn(ops, k));
+  if (bulkClash.length > 0) throw new Error(`locales/bulk/${lang}.json redefines ${bulkClash.join(', ')}`);
+  const out: Tree = { ...main, ...ops, ...bulk };
   for (const [k, v] of Object.entries(readTree('locales', 'policy', `${lang}.json`))) {
     const had = out[k];
     out[k] = typeof had === 'object' && typeof v === 'object' ? { ...had, ...v } : v;
@@ -73,6 +78,7 @@ const SAME_AS_ENGLISH: Record<string, string[]> = {
     'detail.details',
     'detail.normal',
     'channels.name',
+    'bulk.contacts.name',
     'channels.signal',
     'channelConfig.smpp.port',
   ],
@@ -82,6 +88,11 @@ describe('dashboard translations', () => {
   it("reads the operators' pages' catalogues too", () => {
     for (const lang of CODES) expect(Object.keys(catalogue(lang))).toContain('ops');
     expect(en.get('ops.audit.title')).toBe('Audit log');
+  });
+
+  it("reads the contacts, campaigns and OTP pages' catalogues too", () => {
+    for (const lang of CODES) expect(Object.keys(catalogue(lang))).toContain('bulk');
+    expect(en.get('bulk.campaigns.title')).toBe('Campaigns');
   });
 
   it('offers six languages, English first', () => {

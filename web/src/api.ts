@@ -3,7 +3,19 @@
  * never sees it; unsafe requests carry the CSRF token that login returned.
  */
 import type { Static } from 'typebox';
-import type { ChannelView, MessageDetail, MessageView, UserView } from '../../src/api/http/schemas.js';
+import type {
+  Campaign as CampaignView,
+  CampaignCost as CampaignCostView,
+  ChannelView,
+  Contact as ContactView,
+  Group as GroupView,
+  ImportReport as ImportReportView,
+  MessageDetail,
+  MessageView,
+  OtpLogEntry,
+  TemplateView,
+  UserView,
+} from '../../src/api/http/schemas.js';
 import { language } from './i18n';
 
 export interface ApiErrorBody {
@@ -80,6 +92,14 @@ export type User = Static<typeof UserView>;
 export type Message = Static<typeof MessageView> &
   Partial<Pick<Static<typeof MessageDetail>, 'events' | 'parts'>>;
 export type Channel = Omit<Static<typeof ChannelView>, 'config'> & { config?: Record<string, unknown> };
+
+export type Contact = Static<typeof ContactView>;
+export type Group = Static<typeof GroupView>;
+export type ImportReport = Static<typeof ImportReportView>;
+export type Campaign = Static<typeof CampaignView>;
+export type CampaignCost = Static<typeof CampaignCostView>;
+export type OtpLog = Static<typeof OtpLogEntry>;
+export type Template = Static<typeof TemplateView>;
 
 // The statuses come from the gateway's own domain module (pure), so the page never drifts from it.
 export { FINAL_STATUSES as FINAL, MESSAGE_STATUSES as STATUSES } from '../../src/core/message.js';

@@ -19,6 +19,13 @@ import opsIt from './locales/ops/it.json';
 import opsRu from './locales/ops/ru.json';
 import opsZh from './locales/ops/zh.json';
 import { withPolicy } from './locales/policy';
+// Contacts, campaigns and the OTP log: one top-level section, "bulk", in files of their own.
+import bulkDe from './locales/bulk/de.json';
+import bulkEn from './locales/bulk/en.json';
+import bulkFa from './locales/bulk/fa.json';
+import bulkIt from './locales/bulk/it.json';
+import bulkRu from './locales/bulk/ru.json';
+import bulkZh from './locales/bulk/zh.json';
 import type { Lang } from './languages';
 import { RTL, isLang, pickLanguage } from './languages';
 
@@ -40,12 +47,12 @@ const browserLanguages = typeof navigator === 'undefined' ? [] : navigator.langu
 
 void i18next.init({
   resources: {
-    en: { translation: withPolicy('en', { ...en, ...opsEn }) },
-    ru: { translation: withPolicy('ru', { ...ru, ...opsRu }) },
-    zh: { translation: withPolicy('zh', { ...zh, ...opsZh }) },
-    it: { translation: withPolicy('it', { ...it, ...opsIt }) },
-    fa: { translation: withPolicy('fa', { ...fa, ...opsFa }) },
-    de: { translation: withPolicy('de', { ...de, ...opsDe }) },
+    en: { translation: withPolicy('en', { ...en, ...opsEn, ...bulkEn }) },
+    ru: { translation: withPolicy('ru', { ...ru, ...opsRu, ...bulkRu }) },
+    zh: { translation: withPolicy('zh', { ...zh, ...opsZh, ...bulkZh }) },
+    it: { translation: withPolicy('it', { ...it, ...opsIt, ...bulkIt }) },
+    fa: { translation: withPolicy('fa', { ...fa, ...opsFa, ...bulkFa }) },
+    de: { translation: withPolicy('de', { ...de, ...opsDe, ...bulkDe }) },
   },
   lng: pickLanguage(stored(), browserLanguages),
   fallbackLng: 'en',

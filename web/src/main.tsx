@@ -18,6 +18,9 @@ import { Templates } from './pages/templates';
 import { Lists } from './pages/lists';
 import { Balance } from './pages/balance';
 import { PolicyPage } from './pages/policy';
+import { Contacts } from './pages/contacts';
+import { Campaigns } from './pages/campaigns';
+import { OtpPage } from './pages/otp';
 import { ConfirmHost } from './confirm';
 import { applyToDocument, onLanguageChanged, t } from './i18n';
 import { LanguageSwitcher } from './language-switcher';
@@ -28,6 +31,8 @@ const NAV = ['overview', 'send', 'messages', 'inbox', 'keywords', 'channels', 'a
 const OPS_NAV = ['users', 'audit'] as const;
 /** The sending-policy pages (their names live in locales/policy). */
 const POLICY_NAV = ['templates', 'lists', 'balance', 'policy'] as const;
+/** Bulk sending: contacts, campaigns and the OTP log (their texts in locales/bulk). */
+const BULK_NAV = ['contacts', 'campaigns', 'otp'] as const;
 
 function useHash(): string[] {
   const read = () => (location.hash.replace(/^#\/?/, '') || 'overview').split('/').map(decodeURIComponent);
@@ -63,13 +68,16 @@ function App() {
   const title = NAV.find((k) => k === page);
   const opsTitle = OPS_NAV.find((k) => k === page);
   const policyTitle = POLICY_NAV.find((k) => k === page);
+  const bulkTitle = BULK_NAV.find((k) => k === page);
   document.title = title
     ? `${t(`nav.${title}`)} · smsgw`
     : opsTitle
       ? `${t(`ops.nav.${opsTitle}`)} · smsgw`
       : policyTitle
         ? `${t(`pnav.${policyTitle}`)} · smsgw`
-        : 'smsgw';
+        : bulkTitle
+          ? `${t(`bulk.nav.${bulkTitle}`)} · smsgw`
+          : 'smsgw';
 
   if (user === undefined) return <p class="loading">{t('common.loading')}</p>;
   if (user === null) {
@@ -128,6 +136,15 @@ function App() {
     case 'policy':
       content = <PolicyPage user={user} />;
       break;
+    case 'contacts':
+      content = <Contacts />;
+      break;
+    case 'campaigns':
+      content = <Campaigns user={user} id={arg} />;
+      break;
+    case 'otp':
+      content = <OtpPage user={user} />;
+      break;
     default:
       content = <Overview user={user} />;
   }
@@ -151,6 +168,11 @@ function App() {
           {NAV.map((key) => (
             <a key={key} href={`#/${key}`} aria-current={page === key ? 'page' : undefined}>
               {t(`nav.${key}`)}
+            </a>
+          ))}
+          {BULK_NAV.map((key) => (
+            <a key={key} href={`#/${key}`} aria-current={page === key ? 'page' : undefined}>
+              {t(`bulk.nav.${key}`)}
             </a>
           ))}
           {user.role === 'admin' &&

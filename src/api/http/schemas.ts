@@ -7,6 +7,7 @@ import { Type } from 'typebox';
 import type { Static, TSchema } from 'typebox';
 import type { MessageStatus } from '../../core/message.js';
 import { MESSAGE_STATUSES } from '../../core/message.js';
+import { CAMPAIGN_STATUSES } from '../../core/campaign.js';
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const Time = Nullable(Type.String({ format: 'date-time' }));
@@ -294,6 +295,22 @@ export const OtpView = Type.Object({
   ]),
 });
 
+/** A line of the OTP log: the state of a code (never the code, never its hash). */
+export const OtpLogEntry = Type.Object({
+  ...OtpView.properties,
+  owner_id: Type.String(),
+  length: Type.Integer(),
+  attempts: Type.Integer(),
+  max_attempts: Type.Integer(),
+  created_at: Type.String({ format: 'date-time' }),
+  last_sent_at: Type.String({ format: 'date-time' }),
+  verified_at: Time,
+});
+export const OtpLogPage = Type.Object({
+  data: Type.Array(OtpLogEntry),
+  next_cursor: Nullable(Type.String({ description: 'Pass as `cursor` for the next (older) page.' })),
+});
+
 export const OtpVerdict = Type.Object({
   status: Type.String({ description: 'verified, wrong_code, expired, too_many_attempts…' }),
   attempts_left: Type.Integer(),
@@ -496,13 +513,101 @@ export const PolicyView = Open({
 
 // ---- Contacts and campaigns (issue 15): the documented core of each answer; they carry more.
 
-export const Contact = Open({ number: Type.String({ description: 'E.164.' }) }, 'A contact.');
-export const Group = Open({ id: Type.String(), name: Type.String() }, 'A group of contacts.');
-export const ImportReport = Open({ id: Type.String() }, 'An import: its counts and state.');
+export const Contact = Open(
+  {
+    number: Type.String({ description: 'E.164.' }),
+    name: Nullable(Type.String()),
+    language: Nullable(Type.String()),
+    time_zone: Nullable(Type.String()),
+    fields: Type.Record(Type.String(), Type.String(), { description: 'Custom fields ({variables}).' }),
+    tags: Type.Array(Type.String()),
+    opted_out: Type.Boolean({ description: 'The number sent STOP (or was opted out): campaigns skip it.' }),
+    opted_out_at: Time,
+    group_ids: Type.Optional(Type.Array(Type.String(), { description: 'The groups it is in.' })),
+    created_at: Time,
+    updated_at: Time,
+  },
+  'A contact.',
+);
+export const Group = Open(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    members: Type.Optional(Type.Integer()),
+    added: Type.Optional(Type.Integer({ description: 'Numbers added by this request.' })),
+    created_at: Type.Optional(Type.String({ format: 'date-time' })),
+  },
+  'A group of contacts.',
+);
+export const RefusedRow = Type.Object({
+  line: Type.Integer({ description: 'Line of the file, from 1.' }),
+  reason: Type.String(),
+  raw: Type.String({ description: 'The row as read (shortened).' }),
+});
+export const ImportReport = Open(
+  {
+    id: Type.String(),
+    status: Type.String({ description: 'running, done or failed.' }),
+    group_id: Nullable(Type.String()),
+    rows_total: Type.Integer(),
+    rows_imported: Type.Integer(),
+    rows_refused: Type.Integer(),
+    error: Type.Optional(Nullable(Type.String())),
+    created_at: Type.Optional(Type.String({ format: 'date-time' })),
+    finished_at: Type.Optional(Time),
+    refused: Type.Optional(Type.Array(RefusedRow, { description: 'The first refused rows.' })),
+    errors_url: Type.String({ description: 'Every refused row as CSV.' }),
+  },
+  'An import: its counts and state.',
+);
 export const Campaign = Open(
   {
     id: Type.String(),
-    status: Type.String({ description: 'draft, scheduled, running, paused, completed, canceled.' }),
+    owner_id: Type.String(),
+    name: Type.String(),
+    status: Type.Union(CAMPAIGN_STATUSES.map((s) => Type.Literal(s))),
+    text: Type.String(),
+    variables: Type.Array(Type.String()),
+    from: Nullable(Type.String()),
+    channel_id: Nullable(Type.String()),
+    template_id: Nullable(Type.String()),
+    audience: Open({ type: Type.String({ description: 'groups, contacts, recipients or campaign.' }) }),
+    time_zone: Type.String(),
+    send_at: Time,
+    window: Nullable(Type.Object({ start: Type.String(), end: Type.String() })),
+    rate_limit: Type.Number({ description: 'Messages per second at most.' }),
+    recurrence: Nullable(Type.Object({ cron: Type.String(), next_at: Time })),
+    parent_id: Nullable(Type.String()),
+    occurrence_at: Time,
+    next_run_at: Time,
+    created_at: Time,
+    started_at: Time,
+    finished_at: Time,
+    progress: Type.Object({
+      total: Type.Integer(),
+      done: Type.Integer({ description: 'Recipients handed to the queue (or skipped).' }),
+      pending: Type.Integer(),
+      by_status: Type.Record(Type.String(), Type.Integer(), {
+        description: 'Messages per status, and pending / skipped recipients.',
+      }),
+      rate: Type.Number({ description: 'msg/s so far.' }),
+      eta_seconds: Nullable(Type.Integer()),
+    }),
+    estimate: Type.Object({
+      recipients: Type.Integer(),
+      segments_per_message: Type.Integer(),
+      segments: Type.Integer(),
+    }),
   },
   'A campaign with its progress.',
 );
+export const CampaignCost = Type.Object({
+  recipients: Type.Integer(),
+  encoding: Type.String({ description: 'gsm7 or ucs2 (the text with empty variables).' }),
+  segments_per_message: Type.Integer(),
+  segments: Type.Integer(),
+  cost: Type.Number({ description: 'Credits at the price list, for the recipients that have a price.' }),
+  unpriced: Type.Integer({ description: 'Recipients no price matches (refused no_price when prepaid).' }),
+  mode: CreditMode,
+  balance: Type.Number(),
+});

@@ -22,9 +22,9 @@ type Result =
 const CHUNK = 1000;
 /** From this many recipients on, the send is confirmed first, with the count and the segments. */
 export const BULK_CONFIRM = 10;
-const LOCAL_TZ = Intl.DateTimeFormat().resolvedOptions().timeZone;
+export const LOCAL_TZ = Intl.DateTimeFormat().resolvedOptions().timeZone;
 // UTC and the browser's own zone first (Chromium's list has no "UTC" at all), then the rest.
-const ZONES: string[] = [
+export const ZONES: string[] = [
   ...new Set([
     'UTC',
     LOCAL_TZ,

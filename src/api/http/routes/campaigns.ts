@@ -2,7 +2,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { Campaign, CsvText, Open } from '../schemas.js';
+import { Campaign, CampaignCost, CsvText, Open } from '../schemas.js';
 import type { Static } from 'typebox';
 import { ApiError } from '../../../core/errors.js';
 import type { CampaignInput, CampaignService } from '../../../services/campaigns.js';
@@ -150,6 +150,22 @@ export function campaignRoutes(
     async (req) => {
       const p = principalOf(req);
       return campaigns.view(ownerScope(p), (req.params as { id: string }).id);
+    },
+  );
+
+  app.get(
+    '/v1/campaigns/:id/estimate',
+    {
+      schema: {
+        response: { 200: CampaignCost },
+        tags: ['campaigns'],
+        summary: 'The cost of a campaign at the price list (create it as a draft to ask before it starts)',
+        params: IdParams,
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      return campaigns.cost(ownerScope(p), (req.params as { id: string }).id);
     },
   );
 

@@ -71,7 +71,7 @@ const ImportQuery = Type.Object({
   ),
 });
 
-export function contactView(c: ContactRow): Record<string, unknown> {
+export function contactView(c: ContactRow, groupIds?: string[]): Record<string, unknown> {
   return {
     number: c.number,
     name: c.name,
@@ -83,7 +83,17 @@ export function contactView(c: ContactRow): Record<string, unknown> {
     opted_out_at: c.opted_out_at === null ? null : new Date(Number(c.opted_out_at)).toISOString(),
     created_at: c.created_at ? new Date(c.created_at).toISOString() : null,
     updated_at: new Date(c.updated_at).toISOString(),
+    ...(groupIds ? { group_ids: groupIds.sort() } : {}),
   };
+}
+
+/** Views of contacts with the groups each is in. */
+async function withGroups(book: Store['book'], ownerId: string, rows: ContactRow[]) {
+  const groups = await book.memberships(
+    ownerId,
+    rows.map((r) => r.number),
+  );
+  return rows.map((r) => contactView(r, groups.get(r.number) ?? []));
 }
 
 function parseMap(s: string | undefined): Record<string, Target> | undefined {
@@ -157,7 +167,8 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
       ]);
       for (const g of b.group_ids ?? []) await book.addMembers(p.user.id, g, [n.e164]);
       const row = await book.get(p.user.id, n.e164);
-      return reply.status(existed ? 200 : 201).send(contactView(row as ContactRow));
+      const [view] = await withGroups(book, p.user.id, [row as ContactRow]);
+      return reply.status(existed ? 200 : 201).send(view);
     },
   );
 
@@ -184,7 +195,7 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
         limit,
       });
       return {
-        data: rows.map(contactView),
+        data: await withGroups(book, p.user.id, rows),
         next_cursor: rows.length === limit ? (rows[rows.length - 1] as ContactRow).number : null,
       };
     },
@@ -249,7 +260,52 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
       const n = normalizeNumber((req.params as { number: string }).number, deps.defaultRegion);
       const row = n.ok ? await book.get(p.user.id, n.e164) : undefined;
       if (!row) throw new ApiError('not_found', 'No such contact.');
-      return contactView(row);
+      return (await withGroups(book, p.user.id, [row]))[0];
+    },
+  );
+
+  app.put(
+    '/v1/contacts/:number',
+    {
+      schema: {
+        response: { 200: Contact },
+        tags: ['contacts'],
+        summary: "Replace a contact's details (absent or empty values clear) and, with group_ids, its groups",
+        params: Type.Object({ number: Type.String({ maxLength: 64 }) }),
+        body: Type.Omit(ContactBody, ['number']),
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      const n = normalizeNumber((req.params as { number: string }).number, deps.defaultRegion);
+      if (!n.ok || !(await book.get(p.user.id, n.e164))) throw new ApiError('not_found', 'No such contact.');
+      const b = req.body as Omit<Static<typeof ContactBody>, 'number'>;
+      if (b.time_zone && !isTimeZone(b.time_zone)) {
+        throw new ApiError(
+          'validation_failed',
+          `"${b.time_zone}" is not a time zone (e.g. Europe/Rome).`,
+          'time_zone',
+        );
+      }
+      const groupIds = b.group_ids ? [...new Set(b.group_ids)] : undefined;
+      for (const g of groupIds ?? []) {
+        if (!(await book.group(p.user.id, g)))
+          throw new ApiError('validation_failed', `No such group: ${g}.`, 'group_ids');
+      }
+      await book.replace(
+        p.user.id,
+        {
+          number: n.e164,
+          name: b.name?.trim() || null,
+          language: b.language || null,
+          timeZone: b.time_zone || null,
+          fields: b.fields ?? {},
+          tags: [...new Set((b.tags ?? []).map((x) => x.trim()).filter(Boolean))].sort(),
+        },
+        groupIds,
+      );
+      const row = await book.get(p.user.id, n.e164);
+      return (await withGroups(book, p.user.id, [row as ContactRow]))[0];
     },
   );
 

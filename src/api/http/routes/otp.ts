@@ -1,7 +1,7 @@
 /**
  * One-time passwords: `POST /v1/otp` sends a code, `POST /v1/otp/verify` checks one,
  * `POST /v1/otp/:id/resend` sends a new code after the cooldown, `GET /v1/otp/:id` shows the
- * state (never the code). Authorized like every /v1 route; one account sees only its own OTPs.
+ * state (never the code), `GET /v1/otp` the log. Authorized like every /v1 route; one account sees only its own OTPs.
  */
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -9,7 +9,7 @@ import { Type } from 'typebox';
 import type { OtpService } from '../../../services/otp.js';
 import { OTP_BOUNDS } from '../../../services/otp.js';
 import { principalOf } from '../auth.js';
-import { OtpSettings, OtpVerdict, OtpView } from '../schemas.js';
+import { OtpLogPage, OtpSettings, OtpVerdict, OtpView } from '../schemas.js';
 
 const SendBody = Type.Object({
   to: Type.String({ maxLength: 64 }),
@@ -124,6 +124,31 @@ export function otpRoutes(untyped: FastifyInstance, deps: { otp: OtpService }): 
       },
     },
     async (req, reply) => reply.status(201).send(await deps.otp.resend(principalOf(req), req.params.id)),
+  );
+  app.get(
+    '/v1/otp',
+    {
+      schema: {
+        tags,
+        summary: 'The OTP log, newest first: state, attempts and sends of each code (never the code)',
+        querystring: Type.Object({
+          to: Type.Optional(Type.String({ maxLength: 64, description: 'Only codes sent to this number.' })),
+          user_id: Type.Optional(
+            Type.String({ maxLength: 64, description: "Admins: one user's codes (default: everyone's)." }),
+          ),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+          cursor: Type.Optional(Type.String({ maxLength: 100 })),
+        }),
+        response: { 200: OtpLogPage },
+      },
+    },
+    async (req) =>
+      deps.otp.log(principalOf(req), {
+        to: req.query.to,
+        userId: req.query.user_id,
+        cursor: req.query.cursor,
+        limit: req.query.limit ?? 100,
+      }),
   );
   app.get(
     '/v1/otp/:id',
