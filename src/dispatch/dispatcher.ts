@@ -21,7 +21,7 @@ import type { MessageRow } from '../store/schema.js';
 import type { ChannelRegistry, RunningChannel } from './registry.js';
 
 /**
- * Writes of a `sent` outcome before giving up: waits of 100 ms doubling, 3.1 s in all, enough
+ * Writes of a submit's outcome before giving up: waits of 100 ms doubling, 3.1 s in all, enough
  * for a dropped connection to be replaced; the submit still counts as in flight meanwhile, so
  * its lease keeps being renewed.
  */
@@ -338,7 +338,7 @@ export class Dispatcher {
       // Outside the submit's try: the channel took the message, so a failure to record that is
       // not a failed submit (it was sent a second time). The write is retried; if it never
       // lands, the message stays `sending` until its lease runs out (the in-flight window).
-      await this.recordSent({
+      await this.record({
         kind: 'sent',
         id: msg.id,
         ownerId: msg.owner_id,
@@ -360,7 +360,7 @@ export class Dispatcher {
     const attempt = msg.attempts + 1;
     const now = Date.now();
     if (err.permanent || attempt >= msg.max_attempts || now >= msg.expires_at) {
-      await this.outcomes.submit({
+      await this.record({
         kind: 'failed',
         id: msg.id,
         ownerId: msg.owner_id,
@@ -373,7 +373,7 @@ export class Dispatcher {
         at: now,
       });
     } else {
-      await this.outcomes.submit({
+      await this.record({
         kind: 'retry',
         id: msg.id,
         ownerId: msg.owner_id,
@@ -389,18 +389,25 @@ export class Dispatcher {
     }
   }
 
-  /** Writes a `sent` outcome, again on a failure (fenced by its lease, so a repeat is harmless). */
-  private async recordSent(o: Extract<Outcome, { kind: 'sent' }>): Promise<void> {
+  /**
+   * Writes a submit's outcome, again on a failure (fenced by its lease, so a repeat is
+   * harmless). Not written at all, the message would wait for its lease to run out and then
+   * count as an unknown outcome (charged, sent again) even after a definite refusal.
+   */
+  private async record(o: Extract<Outcome, { kind: 'sent' | 'retry' | 'failed' }>): Promise<void> {
     for (let i = 0; ; i++) {
       try {
         await this.outcomes.submit(o);
         return;
       } catch (err) {
         if (i >= SENT_WRITE_TRIES - 1) {
-          this.log.error({ err, message: o.id }, 'sent, but the outcome could not be recorded');
+          this.log.error({ err, message: o.id, outcome: o.kind }, 'a submit outcome could not be recorded');
           return;
         }
-        this.log.warn({ err, message: o.id }, 'recording a sent outcome failed; trying again');
+        this.log.warn(
+          { err, message: o.id, outcome: o.kind },
+          'recording a submit outcome failed; trying again',
+        );
         await new Promise((r) => setTimeout(r, 100 * 2 ** i));
       }
     }

@@ -195,6 +195,40 @@ describe('dispatcher', () => {
     }
   });
 
+  it('a definite refusal whose outcome write failed once is recorded as failed, not left in flight to become an unknown outcome', async () => {
+    const ch = await addChannel('refusal-write-fails', {
+      config: { ...FAST, rules: [{ prefix: '+1555555039', outcome: 'submit_rejected' }] },
+    });
+    const outcomes = t.app.store.outcomes;
+    const apply = outcomes.apply.bind(outcomes);
+    let failed = 0;
+    outcomes.apply = async (items) => {
+      if (failed === 0 && items.some((o) => o.kind === 'failed')) {
+        failed++;
+        throw new Error('connection terminated');
+      }
+      return apply(items);
+    };
+    try {
+      const r = await t.call('POST', '/v1/messages', {
+        auth: userKey,
+        body: { to: '+15555550390', text: 'refused once' },
+      });
+      const id = r.body.messages[0].id as string;
+      // Well before the lease (120 s) would have run out.
+      const m = await eventually(async () => {
+        const got = await t.call('GET', `/v1/messages/${id}`, { auth: userKey });
+        return got.body.status === 'failed' ? got.body : undefined;
+      }, 10_000);
+      expect(failed).toBe(1);
+      expect(m).toMatchObject({ attempts: 1, error: { code: 'rejected_by_network' } });
+      expect((await t.app.store.messages.byId(id))?.outcome_unknown ?? null).toBeNull();
+    } finally {
+      outcomes.apply = apply;
+      await t.call('POST', `/v1/channels/${ch}/disable`);
+    }
+  });
+
   it('fails at once on a permanent rejection and reports undelivered from the network', async () => {
     await addChannel('rules', {
       config: {
