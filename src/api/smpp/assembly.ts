@@ -162,16 +162,17 @@ export class PartsAssembler {
   }
 
   private async buildNow(groupKey: string, ownerId: string, given?: Principal): Promise<void> {
-    let g = describe(await this.store.smppParts.open(groupKey));
+    let g = readGroup(await this.store.smppParts.open(groupKey));
     if (!g) return;
     if (!g.complete) {
       if (Date.now() - g.first.created_at < this.opts.timeoutMs) return;
       // Decided again on the parts open under the group's lock: a last part stored since the
       // read makes the group complete (built below), one stored after joins the refusal.
       const refused = await this.store.smppParts.refuse(groupKey, (open) => {
-        const now = describe(open);
-        if (!now || now.complete || Date.now() - now.first.created_at < this.opts.timeoutMs) return undefined;
-        return { ids: open.map((r) => r.id), message: this.rejected(ownerId, now, 'parts_missing') };
+        const seen = readGroup(open);
+        if (!seen || seen.complete || Date.now() - seen.first.created_at < this.opts.timeoutMs)
+          return undefined;
+        return { ids: open.map((r) => r.id), message: this.rejected(ownerId, seen, 'parts_missing') };
       });
       if (refused) {
         this.log.info(
@@ -180,7 +181,7 @@ export class PartsAssembler {
         );
         return;
       }
-      g = describe(await this.store.smppParts.open(groupKey));
+      g = readGroup(await this.store.smppParts.open(groupKey));
       if (!g?.complete) return;
     }
     const { rows, params } = g;
@@ -202,8 +203,8 @@ export class PartsAssembler {
           smppReceiptMask: g.mask,
           smppServiceType: params.serviceType,
         },
-        // A second build of the same group (another node's at the same moment, a crash before
-        // this fix closed parts in the message's transaction) answers with the first message.
+        // A second build of the same group (another node's at the same moment, or one whose
+        // message an older version committed without closing its parts) answers with the first.
         `smpp-parts:${g.first.id}`,
         {
           // The parts are closed in the transaction that accepts the message: one winner
@@ -317,7 +318,7 @@ interface Group {
   complete: boolean;
 }
 
-function describe(rows: SmppPartRow[]): Group | undefined {
+function readGroup(rows: SmppPartRow[]): Group | undefined {
   const first = rows[0];
   if (!first) return undefined;
   const bySeq = new Map<number, SmppPartRow>();
