@@ -25,8 +25,10 @@ export interface OwedReceipt {
   part_ids?: string[];
 }
 
+/** `lease`: the row's lease_until as claimed, which fences its release. */
 export type Owed =
-  { id: number; kind: 'receipt'; receipt: OwedReceipt } | { id: number; kind: 'mo'; mo: InboundRow };
+  | { id: number; lease: number; kind: 'receipt'; receipt: OwedReceipt }
+  | { id: number; lease: number; kind: 'mo'; mo: InboundRow };
 
 export class SmppOutboxRepo {
   constructor(
@@ -52,7 +54,7 @@ export class SmppOutboxRepo {
         .$if(this.dialect === 'postgres', (q) => q.forUpdate().skipLocked())
         .execute();
       if (due.length === 0) return [];
-      await trx
+      const leased = await trx
         .updateTable('smpp_outbox')
         .set({ lease_until: sql<number>`${clock} + ${leaseMs}` })
         .where(
@@ -60,7 +62,9 @@ export class SmppOutboxRepo {
           'in',
           due.map((d) => d.id),
         )
+        .returning(['id', 'lease_until'])
         .execute();
+      const leaseOf = new Map(leased.map((r) => [r.id, Number(r.lease_until)]));
       const refs = (kind: string) => due.filter((d) => d.kind === kind).map((d) => d.ref_id);
       const [messages, inbound] = await Promise.all([
         refs('receipt').length
@@ -108,8 +112,9 @@ export class SmppOutboxRepo {
       for (const d of due) {
         const receipt = d.kind === 'receipt' ? byMessage.get(d.ref_id) : undefined;
         const mo = d.kind === 'mo' ? byInbound.get(d.ref_id) : undefined;
-        if (receipt) out.push({ id: d.id, kind: 'receipt', receipt });
-        else if (mo) out.push({ id: d.id, kind: 'mo', mo });
+        const lease = leaseOf.get(d.id) ?? 0;
+        if (receipt) out.push({ id: d.id, lease, kind: 'receipt', receipt });
+        else if (mo) out.push({ id: d.id, lease, kind: 'mo', mo });
         else gone.push(d.id);
       }
       // Their message was deleted: nothing to send, so they must not come back every lease.
@@ -136,10 +141,22 @@ export class SmppOutboxRepo {
     if (ids.length) await this.db.deleteFrom('smpp_outbox').where('id', 'in', ids).execute();
   }
 
-  /** Not acknowledged: due again at `at` (a refusal waits a little; a dropped bind does not). */
-  async release(ids: number[], at: number | null = null): Promise<void> {
-    if (ids.length)
-      await this.db.updateTable('smpp_outbox').set({ lease_until: at }).where('id', 'in', ids).execute();
+  /**
+   * Not acknowledged: due again at `at` (a refusal waits a little; a dropped bind does not).
+   * Only under the lease each row was claimed with: a row whose lease ran out and another
+   * claim took stays with that claim (its release would have it sent a third time).
+   */
+  async release(rows: readonly { id: number; lease: number }[], at: number | null = null): Promise<void> {
+    for (let i = 0; i < rows.length; i += 200) {
+      const chunk = rows.slice(i, i + 200);
+      await this.db
+        .updateTable('smpp_outbox')
+        .set({ lease_until: at })
+        .where((eb) =>
+          eb.or(chunk.map((r) => eb.and([eb('id', '=', r.id), eb('lease_until', '=', r.lease)]))),
+        )
+        .execute();
+    }
   }
 
   /** Rows nobody bound to collect for this long are dropped (SMSCs keep them for days, not forever). */

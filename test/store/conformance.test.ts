@@ -403,7 +403,7 @@ for (const testDb of TEST_DBS) {
       });
       // Leased: nobody else gets it until it is released or the lease runs out.
       expect(await store.smppOutbox.claim(dave, now, now + 60_000, 10)).toEqual([]);
-      await store.smppOutbox.release(claimed.map((r) => r.id));
+      await store.smppOutbox.release(claimed);
       // A lease of 200 ms, judged by the database's clock: taken again once it ran out.
       const again = await store.smppOutbox.claim(dave, now, now + 200, 10);
       expect(again.map((r) => r.kind === 'receipt' && r.receipt.message_id)).toEqual([m.id]);

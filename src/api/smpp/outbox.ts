@@ -114,8 +114,8 @@ export class OutboxPump {
   private again = false;
   private stopped = true;
   private acked: number[] = [];
-  private refused: number[] = [];
-  private orphaned: number[] = [];
+  private refused: Owed[] = [];
+  private orphaned: Owed[] = [];
   private lastPurge = 0;
 
   constructor(
@@ -197,7 +197,8 @@ export class OutboxPump {
           sink.sendTracked(build, (status) => {
             if (status !== 0 && worst >= 0) worst = status < 0 ? -1 : status;
             if (--waiting > 0) return;
-            (worst === 0 ? this.acked : worst < 0 ? this.orphaned : this.refused).push(row.id);
+            if (worst === 0) this.acked.push(row.id);
+            else (worst < 0 ? this.orphaned : this.refused).push(row);
             this.poke();
           });
         }
