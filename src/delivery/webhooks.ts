@@ -74,6 +74,9 @@ export class WebhookWorker {
    * 182 busy seconds in that query.
    */
   private exhausted: { full: string[]; at: number } | undefined;
+  /** Counts what can make rows due (ended deliveries, fan-outs, pokes): a claim that ran while
+   * one happened proves nothing (it may have read before the change committed). */
+  private changes = 0;
 
   constructor(
     private readonly store: Store,
@@ -91,6 +94,7 @@ export class WebhookWorker {
   }
 
   poke(): void {
+    this.changes++;
     this.exhausted = undefined;
     this.wake?.();
   }
@@ -127,6 +131,7 @@ export class WebhookWorker {
       if (n < 500) break;
     }
     if (read > 0) {
+      this.changes++;
       this.exhausted = undefined;
       this.onFannedOut();
     }
@@ -140,11 +145,13 @@ export class WebhookWorker {
     // The lease outlives the longest delivery (cut at 3× the timeout below), so this node, which
     // keeps claiming while deliveries run, and other nodes never claim a row still in flight.
     const fair = { perOwner: this.opts.perAccount, inFlight: this.inFlight, complete: false };
+    const changes = this.changes;
     const due = await this.store.webhooks.claimDue(now, now + this.opts.timeoutMs * 4, free, fair);
     for (const row of due) this.launch(row);
     // Every due row of the accounts below their limit was seen and, up to the limit, taken:
     // until something changes, a claim with these accounts at their limit would find nothing.
-    if (fair.complete && due.length < free) this.exhausted = { full: full(), at: now };
+    if (fair.complete && due.length < free && changes === this.changes)
+      this.exhausted = { full: full(), at: now };
     return due.length;
   }
 
@@ -158,6 +165,7 @@ export class WebhookWorker {
         if (left <= 0) this.inFlight.delete(row.owner_id);
         else this.inFlight.set(row.owner_id, left);
         // The next delivery of its message may be due now: a claim must look for it.
+        this.changes++;
         if (!this.exhausted?.full.includes(row.owner_id)) this.exhausted = undefined;
         this.wake?.();
       });
@@ -167,12 +175,15 @@ export class WebhookWorker {
   private async loop(): Promise<void> {
     while (this.running) {
       let started = 0;
+      const changes = this.changes;
       try {
         started = await this.runOnce();
       } catch (err) {
         this.log.error({ err }, 'webhook round failed');
       }
-      if (started === 0 && this.running) {
+      // A delivery that ended during the round (its wake-up came while none was set) may have
+      // made the next event of its message due: look again at once instead of sleeping.
+      if (started === 0 && this.running && changes === this.changes) {
         await new Promise<void>((resolve) => {
           const t = setTimeout(done, this.opts.pollMs);
           function done() {
