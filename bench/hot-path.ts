@@ -183,11 +183,16 @@ async function run(mode: Mode): Promise<Run> {
       duplicates,
     };
   } finally {
-    await pool.close();
+    // Bounded: a close that waits on a peer already gone must not hang the bench.
+    const bounded = (p: Promise<unknown>) =>
+      Promise.race([p, new Promise((r) => setTimeout(r, 5000).unref())]);
     gw.proc.kill('SIGTERM');
-    await exited(gw.proc);
+    await bounded(exited(gw.proc));
+    if (gw.proc.exitCode === null && gw.proc.signalCode === null) gw.proc.kill('SIGKILL');
+    await bounded(pool.close());
+    hook.closeAllConnections();
     hook.close();
-    await sim.stop();
+    await bounded(sim.stop());
   }
 }
 
@@ -214,3 +219,5 @@ ${rows.join('\n')}`;
 }
 
 await main();
+// Keep-alive sockets of the webhook receiver and the SMSC simulator must not keep the bench alive.
+process.exit(0);
