@@ -14,7 +14,9 @@
 import type { Logger } from 'pino';
 import { Agent, request } from 'undici';
 import { redactUrl } from '../core/redact.js';
+import { WriteBatcher } from '../store/batcher.js';
 import type { Store } from '../store/index.js';
+import type { AttemptOutcome, AttemptResult } from '../store/webhooks.js';
 import type { DlrRequest } from '../core/jasmin-dlr.js';
 import type { WebhookOutboxRow } from '../store/schema.js';
 import { sign } from './signing.js';
@@ -56,6 +58,25 @@ export class WebhookWorker {
   private readonly running_ = new Set<Promise<void>>();
   private readonly agent: Agent | undefined;
   private stopped: Promise<void> | undefined;
+  /** Attempts of deliveries that ended together are recorded in one transaction. */
+  private readonly attempts: WriteBatcher<
+    { row: WebhookOutboxRow; result: AttemptResult; retryAt: number },
+    AttemptOutcome
+  >;
+  /**
+   * What the last claim that found nothing more proved: no due row of an account outside `full`
+   * (the accounts at their limit then). It holds until new events are fanned out, work is poked
+   * in, a delivery of another account ends (its next event may be due now) or a poll period
+   * passes (retries come due, other nodes fan out); while every account in `full` is still at its
+   * limit, a claim is skipped. Before, each ended delivery of a busy account led to a second claim
+   * that scanned all of that account's pending rows for nothing: 5,000 messages with receipts and
+   * status webhooks (`HOT_N=5000 HOT_MODE=receipts npm run bench:hot` with HOT_PROF) spent 38 of
+   * 182 busy seconds in that query.
+   */
+  private exhausted: { full: string[]; at: number } | undefined;
+  /** Counts what can make rows due (ended deliveries, fan-outs, pokes): a claim that ran while
+   * one happened proves nothing (it may have read before the change committed). */
+  private changes = 0;
 
   constructor(
     private readonly store: Store,
@@ -64,6 +85,7 @@ export class WebhookWorker {
     private readonly guard?: UrlGuard,
   ) {
     this.agent = guard ? new Agent({ connect: { lookup: guard.lookup } }) : undefined;
+    this.attempts = new WriteBatcher((items) => this.store.webhooks.recordAttempts(items), 500);
   }
 
   start(): void {
@@ -72,6 +94,8 @@ export class WebhookWorker {
   }
 
   poke(): void {
+    this.changes++;
+    this.exhausted = undefined;
     this.wake?.();
   }
 
@@ -82,6 +106,7 @@ export class WebhookWorker {
       this.wake?.();
       await this.loopDone;
       await Promise.all(this.running_);
+      await this.attempts.idle();
       await this.agent?.close();
     })();
     return this.stopped;
@@ -105,16 +130,28 @@ export class WebhookWorker {
       read += n;
       if (n < 500) break;
     }
-    if (read > 0) this.onFannedOut();
+    if (read > 0) {
+      this.changes++;
+      this.exhausted = undefined;
+      this.onFannedOut();
+    }
     const free = this.opts.concurrency - this.running_.size;
     if (free <= 0) return 0;
+    const full = (): string[] =>
+      [...this.inFlight].filter(([, n]) => n >= this.opts.perAccount).map(([o]) => o);
+    if (this.exhausted && now - this.exhausted.at >= this.opts.pollMs) this.exhausted = undefined;
+    const atLimit = full();
+    if (this.exhausted?.full.every((o) => atLimit.includes(o))) return 0;
     // The lease outlives the longest delivery (cut at 3× the timeout below), so this node, which
     // keeps claiming while deliveries run, and other nodes never claim a row still in flight.
-    const due = await this.store.webhooks.claimDue(now, now + this.opts.timeoutMs * 4, free, {
-      perOwner: this.opts.perAccount,
-      inFlight: this.inFlight,
-    });
+    const fair = { perOwner: this.opts.perAccount, inFlight: this.inFlight, complete: false };
+    const changes = this.changes;
+    const due = await this.store.webhooks.claimDue(now, now + this.opts.timeoutMs * 4, free, fair);
     for (const row of due) this.launch(row);
+    // Every due row of the accounts below their limit was seen and, up to the limit, taken:
+    // until something changes, a claim with these accounts at their limit would find nothing.
+    if (fair.complete && due.length < free && changes === this.changes)
+      this.exhausted = { full: full(), at: now };
     return due.length;
   }
 
@@ -127,6 +164,9 @@ export class WebhookWorker {
         const left = (this.inFlight.get(row.owner_id) ?? 1) - 1;
         if (left <= 0) this.inFlight.delete(row.owner_id);
         else this.inFlight.set(row.owner_id, left);
+        // The next delivery of its message may be due now: a claim must look for it.
+        this.changes++;
+        if (!this.exhausted?.full.includes(row.owner_id)) this.exhausted = undefined;
         this.wake?.();
       });
     this.running_.add(p);
@@ -135,12 +175,15 @@ export class WebhookWorker {
   private async loop(): Promise<void> {
     while (this.running) {
       let started = 0;
+      const changes = this.changes;
       try {
         started = await this.runOnce();
       } catch (err) {
         this.log.error({ err }, 'webhook round failed');
       }
-      if (started === 0 && this.running) {
+      // A delivery that ended during the round (its wake-up came while none was set) may have
+      // made the next event of its message due: look again at once instead of sleeping.
+      if (started === 0 && this.running && changes === this.changes) {
         await new Promise<void>((resolve) => {
           const t = setTimeout(done, this.opts.pollMs);
           function done() {
@@ -218,11 +261,11 @@ export class WebhookWorker {
     }
     const at = Date.now();
     const retryAt = at + Math.min(this.opts.maxRetryMs, this.opts.retryBaseMs * 2 ** row.attempts);
-    const outcome = await this.store.webhooks.recordAttempt(
+    const outcome = await this.attempts.submit({
       row,
-      { statusCode, error, durationMs: performance.now() - started, at },
+      result: { statusCode, error, durationMs: performance.now() - started, at },
       retryAt,
-    );
+    });
     if (outcome === 'failed')
       this.log.warn({ url: redactUrl(row.url), event: row.event_id }, 'webhook given up after retries');
   }

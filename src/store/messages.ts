@@ -5,6 +5,7 @@
  */
 import type { ClaimScope } from './claim-scope.js';
 import { scopeCondition } from './claim-scope.js';
+import { leaseTransaction } from './lease-commit.js';
 import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
 import { sql } from 'kysely';
 import type { FeedPosition } from '../core/feed-cursor.js';
@@ -487,7 +488,8 @@ export class MessageRepo {
     scope?: ClaimScope,
   ): Promise<MessageRow[]> {
     if (limit <= 0) return [];
-    return this.db.transaction().execute(async (trx) => {
+    // A claim is a lease, not an acknowledgement: on SQLite it does not wait for the disk.
+    return leaseTransaction(this.db, this.dialect, async (trx) => {
       const claimed = await trx
         .updateTable('messages')
         .set({
