@@ -31,10 +31,7 @@ export async function accountFlags(
   }
   const missing = owners.filter((o) => !known.has(o));
   if (missing.length > 0) {
-    const rows = await runSql<{ user_id: string; test_mode: number; prepaid: number }>(
-      ctx.trx,
-      ctx.dialect,
-      FLAGS,
+    const rows = await runSql<{ user_id: string; test_mode: number; prepaid: number }>(ctx, FLAGS,
       [listParam(ctx.dialect, missing)],
     );
     for (const o of missing) known.set(o, NONE);

@@ -29,7 +29,7 @@ export const consentRule: PolicyRule = {
     if (needs.length === 0) return out;
     const numbers = [...new Set(needs.map((c) => c.message.to))];
     const owners = [...new Set(needs.map((c) => c.message.owner_id))];
-    const rows = await runSql<{ owner_id: string; number: string }>(ctx.trx, ctx.dialect, CONSENTED, [
+    const rows = await runSql<{ owner_id: string; number: string }>(ctx, CONSENTED, [
       listParam(ctx.dialect, owners),
       listParam(ctx.dialect, numbers),
     ]);

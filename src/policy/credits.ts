@@ -52,15 +52,14 @@ export const creditsRule: PolicyRule = {
     const paying = candidates.filter((c) => flags.get(c.message.owner_id)?.prepaid);
     if (paying.length === 0) return out;
     const prices = await priceIndexFor(
-      ctx.trx,
-      ctx.dialect,
+      ctx,
       paying.map((c) => c.message.to),
     );
     // Lock each paying owner's balance row (PostgreSQL: until commit; sorted, so two batches
     // cannot deadlock) and read it; then decide in memory, in request order, and write once.
     const balances = new Map<string, number>();
     for (const owner of [...new Set(paying.map((c) => c.message.owner_id))].sort()) {
-      const [row] = await runSql<{ balance: number }>(ctx.trx, ctx.dialect, LOCK_BALANCE, [owner]);
+      const [row] = await runSql<{ balance: number }>(ctx, LOCK_BALANCE, [owner]);
       balances.set(owner, Number(row?.balance ?? 0));
     }
     const spent = new Map<string, number>();
@@ -96,7 +95,7 @@ export const creditsRule: PolicyRule = {
         note: `${q.segments} × ${q.perSegment} (${q.prefix ? `+${q.prefix}` : 'default'}, ${m.encoding})`,
       });
     }
-    for (const [owner, amount] of spent) await runSql(ctx.trx, ctx.dialect, DEBIT, [amount, ctx.now, owner]);
+    for (const [owner, amount] of spent) await runSql(ctx, DEBIT, [amount, ctx.now, owner]);
     await writeLedger(ctx, ledger);
     return out;
   },
@@ -110,7 +109,7 @@ async function writeLedger(ctx: PolicyContext, rows: readonly Charge[]): Promise
     for (const r of rows) insert.run(r.user_id, r.amount, r.balance_after, r.message_id, r.note, ctx.now);
     return;
   }
-  await runSql(ctx.trx, ctx.dialect, { sqlite: '-- not used', postgres: LEDGER_ROWS }, [
+  await runSql(ctx, { sqlite: '-- not used', postgres: LEDGER_ROWS }, [
     rows.map((r) => r.user_id),
     rows.map((r) => r.amount),
     rows.map((r) => r.balance_after),

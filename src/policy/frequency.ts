@@ -171,7 +171,7 @@ export const frequencyRule: PolicyRule = {
     for (const c of refusedLater) {
       const s = taken?.get(c.message.id);
       if (!s) continue;
-      await runSql(ctx.trx, ctx.dialect, GIVE_BACK, [
+      await runSql(ctx, GIVE_BACK, [
         b.minute,
         b.hour,
         b.day,
@@ -185,10 +185,7 @@ export const frequencyRule: PolicyRule = {
   async check(ctx, candidates) {
     const out = new Map<string, Verdict>();
     const owners = [...new Set(candidates.map((c) => c.message.owner_id))];
-    const rows = await runSql<{ owner_id: string; category: string; period: Period; max_count: number }>(
-      ctx.trx,
-      ctx.dialect,
-      CAPS,
+    const rows = await runSql<{ owner_id: string; category: string; period: Period; max_count: number }>(ctx, CAPS,
       [listParam(ctx.dialect, [...owners, GLOBAL])],
     );
     if (rows.length === 0) return out;
@@ -347,7 +344,7 @@ async function lockStates(
   month: number,
   keys: readonly Key[],
 ): Promise<Map<string, State>> {
-  const rows = await runSql<State>(ctx.trx, ctx.dialect, LOCK, [
+  const rows = await runSql<State>(ctx, LOCK, [
     month,
     keys.map((k) => k.owner_id),
     keys.map((k) => k.number),
@@ -358,7 +355,7 @@ async function lockStates(
 
 async function writeStates(ctx: PolicyContext, month: number, rows: readonly State[]): Promise<void> {
   const col = <K extends keyof State>(k: K) => rows.map((s) => s[k]);
-  await runSql(ctx.trx, ctx.dialect, WRITE, [
+  await runSql(ctx, WRITE, [
     month,
     col('owner_id'),
     col('number'),

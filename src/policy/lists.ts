@@ -25,7 +25,7 @@ export async function listed(
   if (candidates.length === 0) return out;
   const owners = [...new Set(candidates.map((c) => c.message.owner_id)), GLOBAL];
   const numbers = [...new Set(candidates.map((c) => c.message.to))];
-  const rows = await runSql<{ owner_id: string; number: string }>(ctx.trx, ctx.dialect, LISTED, [
+  const rows = await runSql<{ owner_id: string; number: string }>(ctx, LISTED, [
     kind,
     listParam(ctx.dialect, owners),
     listParam(ctx.dialect, numbers),
@@ -57,7 +57,7 @@ export async function whitelisted(
 ): Promise<Set<string>> {
   if (candidates.length === 0) return new Set();
   const owners = [...new Set(candidates.map((c) => c.message.owner_id)), GLOBAL];
-  const rows = await runSql<{ owner_id: string; number: string }>(ctx.trx, ctx.dialect, WHITELISTS, [
+  const rows = await runSql<{ owner_id: string; number: string }>(ctx, WHITELISTS, [
     listParam(ctx.dialect, owners),
   ]);
   if (rows.length > WHOLE_LIST) return listed(ctx, 'white', candidates);

@@ -15,7 +15,7 @@ export const optOutRule: PolicyRule = {
     const out = new Map<string, Verdict>();
     const owners = [...new Set(candidates.map((c) => c.message.owner_id))];
     const numbers = [...new Set(candidates.map((c) => c.message.to))];
-    const rows = await runSql<{ owner_id: string; number: string }>(ctx.trx, ctx.dialect, OPTED_OUT, [
+    const rows = await runSql<{ owner_id: string; number: string }>(ctx, OPTED_OUT, [
       listParam(ctx.dialect, owners),
       listParam(ctx.dialect, numbers),
     ]);

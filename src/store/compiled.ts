@@ -16,22 +16,36 @@ import { CompiledQuery } from 'kysely';
 import type { Dialect } from './db.js';
 import type { Database } from './schema.js';
 
+/** Where a statement runs: a transaction (or the database), its dialect, SQLite's handle. */
+export interface SqlTarget {
+  readonly trx: Kysely<Database>;
+  readonly dialect: Dialect;
+  readonly sqlite?: SQLite.Database | undefined;
+}
+
 /** The same statement for both databases; parameters are bound in the same order. */
 export interface DialectSql {
   sqlite: string;
   postgres: string;
 }
 
-/** Runs a fixed statement in the transaction and returns its rows (RETURNING included). */
+/**
+ * Runs a fixed statement in the transaction and returns its rows (RETURNING included). With
+ * SQLite's handle (the connection under `trx`), straight through better-sqlite3: Kysely's driver
+ * round (async, result plugins) cost about as much as a small query itself.
+ */
 export async function runSql<R>(
-  trx: Kysely<Database>,
-  dialect: Dialect,
+  { trx, dialect, sqlite }: SqlTarget,
   q: DialectSql,
   params: readonly unknown[],
 ): Promise<R[]> {
-  const r = await trx.executeQuery<R>(
-    CompiledQuery.raw(dialect === 'sqlite' ? q.sqlite : q.postgres, [...params]),
-  );
+  if (dialect === 'sqlite' && sqlite) {
+    const stmt = rowStatement(sqlite, q.sqlite);
+    if (stmt.reader) return stmt.all(...params) as R[];
+    stmt.run(...params);
+    return [];
+  }
+  const r = await trx.executeQuery<R>(CompiledQuery.raw(dialect === 'sqlite' ? q.sqlite : q.postgres, [...params]));
   return r.rows;
 }
 

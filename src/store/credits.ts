@@ -5,7 +5,7 @@
  * nodes charging one account at once never take it below zero.
  */
 import type { Kysely, Transaction } from 'kysely';
-import type { Dialect } from './db.js';
+import type { SqlTarget } from './compiled.js';
 import { listParam, runSql } from './compiled.js';
 import { INSERT_CHUNK } from './rows.js';
 import type { Database } from './schema.js';
@@ -74,17 +74,13 @@ export type PriceIndex = Map<string, PriceRow[]>;
  * whole batch (store/compiled.ts). For the accepting transaction; `pricesFor` + `pick` answer a
  * single quote.
  */
-export async function priceIndexFor(
-  db: Kysely<Database>,
-  dialect: Dialect,
-  numbers: readonly string[],
-): Promise<PriceIndex> {
+export async function priceIndexFor(target: SqlTarget, numbers: readonly string[]): Promise<PriceIndex> {
   const prefixes = new Set<string>(['']);
   for (const n of numbers) {
     const digits = n.replace(/\D/g, '');
     for (let i = 1; i <= digits.length; i++) prefixes.add(digits.slice(0, i));
   }
-  const rows = await runSql<PriceRow>(db, dialect, PRICES_OF, [listParam(dialect, [...prefixes])]);
+  const rows = await runSql<PriceRow>(target, PRICES_OF, [listParam(target.dialect, [...prefixes])]);
   const index: PriceIndex = new Map();
   for (const r of rows) {
     const at = index.get(r.prefix);
