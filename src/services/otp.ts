@@ -80,8 +80,6 @@ export class OtpService {
   private readonly now: () => number;
   /** Verifications arriving together share one transaction (one fsync on SQLite). */
   private readonly attempts: WriteBatcher<AttemptRecord, boolean>;
-  /** Verifications between their start and their attempt's submit (see the batcher). */
-  private verifying = 0;
 
   constructor(
     store: Store,
@@ -90,14 +88,7 @@ export class OtpService {
   ) {
     this.repo = new OtpRepo(store.db.kysely);
     this.now = opts.now ?? Date.now;
-    // Verifications that arrive together wait for each other (at most 5 ms) before their one
-    // commit: each reads its user and its OTP first, so the plain group commit (what is pending
-    // one loop turn after the first) caught 2 of 16 concurrent ones per fsync, and 16 at once
-    // took 7 fsyncs in a row — 109 ms median under load (bench:otp, docs/benchmarks.md).
-    this.attempts = new WriteBatcher((items) => this.repo.recordAttempts(items), 2000, {
-      arriving: () => this.verifying,
-      maxWaitMs: 5,
-    });
+    this.attempts = new WriteBatcher((items) => this.repo.recordAttempts(items));
   }
 
   async send(p: Principal, req: OtpRequest): Promise<OtpView> {
@@ -150,38 +141,10 @@ export class OtpService {
   }
 
   /** Checks a code. Never throws for a wrong code: the answer says what happened. */
-  /**
-   * Counts a verification on its way from the moment its request is read (the HTTP route calls
-   * this before authentication); the returned function says it arrived, once. See the batcher.
-   */
-  expectVerify(): () => void {
-    this.verifying++;
-    let counted = true;
-    return () => {
-      if (counted) this.verifying--;
-      counted = false;
-    };
-  }
-
   async verify(
     p: Principal,
     id: string,
     code: unknown,
-    expected?: () => void,
-  ): Promise<{ status: VerifyStatus; attempts_left: number }> {
-    const arrived = expected ?? this.expectVerify();
-    try {
-      return await this.verifyOnce(p, id, code, arrived);
-    } finally {
-      arrived();
-    }
-  }
-
-  private async verifyOnce(
-    p: Principal,
-    id: string,
-    code: unknown,
-    arrived: () => void,
   ): Promise<{ status: VerifyStatus; attempts_left: number }> {
     for (let round = 0; round < 20; round++) {
       const row = await this.repo.byId(String(id), p.user.id);
@@ -196,7 +159,6 @@ export class OtpService {
       const expected = Buffer.from(row.code_hash, 'hex');
       const actual = Buffer.from(await this.hash(row.id, caseOf(row.alphabet, given)), 'hex');
       const valid = actual.length === expected.length && timingSafeEqual(actual, expected);
-      arrived();
       if (
         await this.attempts.submit({
           id: row.id,

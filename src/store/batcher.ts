@@ -4,18 +4,8 @@
  * batch grows by itself; when idle a lone item is flushed at once, so latency stays low. A
  * batch that fails is written again item by item, so one bad item fails alone.
  */
-/**
- * Callers known to be on their way to `submit` (their request read, their own reads not done):
- * a flush waits for them, a few event-loop turns at most `maxWaitMs` after the oldest item, so
- * requests that arrived together commit together even when each awaits reads before submitting.
- */
-export interface Arrivals {
-  arriving(): number;
-  maxWaitMs: number;
-}
-
 export class WriteBatcher<T, R> {
-  private pending: { item: T; resolve: (r: R) => void; reject: (e: unknown) => void; at: number }[] = [];
+  private pending: { item: T; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
   private flushing = false;
   private scheduled = false;
   private idleWaiters: (() => void)[] = [];
@@ -23,12 +13,11 @@ export class WriteBatcher<T, R> {
   constructor(
     private readonly flush: (items: T[]) => Promise<R[]>,
     private readonly maxBatch = 2000,
-    private readonly arrivals?: Arrivals,
   ) {}
 
   submit(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      this.pending.push({ item, resolve, reject, at: this.arrivals ? performance.now() : 0 });
+      this.pending.push({ item, resolve, reject });
       // setImmediate, not a microtask: it runs after every request read in this event-loop turn
       // has been handled, so they all share one transaction (and one fsync) instead of one each.
       if (!this.flushing && !this.scheduled) {
@@ -47,26 +36,11 @@ export class WriteBatcher<T, R> {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Waits (loop turns) while callers are still on their way, up to `maxWaitMs` after the oldest item. */
-  private async settle(): Promise<void> {
-    const a = this.arrivals;
-    if (!a) return;
-    const oldest = this.pending[0]?.at ?? performance.now();
-    while (
-      a.arriving() > 0 &&
-      this.pending.length < this.maxBatch &&
-      performance.now() - oldest < a.maxWaitMs
-    ) {
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  }
-
   private async run(): Promise<void> {
     if (this.flushing) return;
     this.flushing = true;
     try {
       while (this.pending.length > 0) {
-        await this.settle();
         const batch = this.pending.splice(0, this.maxBatch);
         try {
           const results = await this.flush(batch.map((p) => p.item));

@@ -103,25 +103,14 @@ export function otpRoutes(untyped: FastifyInstance, deps: { otp: OtpService }): 
     },
     async (req) => deps.otp.settings(principalOf(req), req.body),
   );
-  // Counted from the moment the request is read, before authentication and the OTP's read, so
-  // verifications that arrive together commit together (services/otp.ts expectVerify).
-  const arrivals = new WeakMap<object, () => void>();
   app.post(
     '/v1/otp/verify',
     {
       schema: { tags, summary: 'Check a one-time password', body: VerifyBody, response: { 200: OtpVerdict } },
-      onRequest: (req, _reply, done) => {
-        arrivals.set(req, deps.otp.expectVerify());
-        done();
-      },
-      onResponse: (req, _reply, done) => {
-        arrivals.get(req)?.();
-        done();
-      },
     },
     async (req) => {
       const b = req.body;
-      return deps.otp.verify(principalOf(req), b.id, b.code, arrivals.get(req));
+      return deps.otp.verify(principalOf(req), b.id, b.code);
     },
   );
   app.post(
