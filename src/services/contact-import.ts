@@ -162,9 +162,12 @@ export class ContactImporter {
 
 /**
  * csv-parse giving each record with the line it ends on, as `[cells, line]`. Its own `info`
- * option builds a 13-property object per record by spreading its state; over 300,000 rows those
- * objects alone doubled the V8 heap's peak (48 against 26 MB, parser only), and in the gateway
- * the import's heap grew to 185 MB before a full collection (1M rows). A pair is all we keep.
+ * option builds a 13-property object per record (two object spreads of its state); with them a
+ * 1M-row import's V8 heap reached 184–208 MB before a full collection and the gateway's RSS
+ * peaked at 317–452 MB, without them 91–123 MB and 228–316 MB (the more rows a second, the
+ * more: 22–37k rows/s gave 228–232 MB, 69–75k rows/s 300–316 MB; compiled gateway,
+ * `BENCH_CAMPAIGN_IMPORT_ONLY=1 npm run bench:campaign`). `this.info.lines` at the push is what
+ * `info.lines` said.
  */
 class LineParser extends Parser {
   override push(chunk: unknown, encoding?: BufferEncoding): boolean {
