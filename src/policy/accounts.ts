@@ -31,9 +31,9 @@ export async function accountFlags(
   }
   const missing = owners.filter((o) => !known.has(o));
   if (missing.length > 0) {
-    const rows = await runSql<{ user_id: string; test_mode: number; prepaid: number }>(ctx, FLAGS,
-      [listParam(ctx.dialect, missing)],
-    );
+    const rows = await runSql<{ user_id: string; test_mode: number; prepaid: number }>(ctx, FLAGS, [
+      listParam(ctx.dialect, missing),
+    ]);
     for (const o of missing) known.set(o, NONE);
     for (const r of rows)
       known.set(r.user_id, { testMode: Number(r.test_mode) === 1, prepaid: Number(r.prepaid) === 1 });

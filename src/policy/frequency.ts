@@ -171,21 +171,15 @@ export const frequencyRule: PolicyRule = {
     for (const c of refusedLater) {
       const s = taken?.get(c.message.id);
       if (!s) continue;
-      await runSql(ctx, GIVE_BACK, [
-        b.minute,
-        b.hour,
-        b.day,
-        b.month,
-        s.owner_id,
-        s.number,
-        s.category,
-      ]);
+      await runSql(ctx, GIVE_BACK, [b.minute, b.hour, b.day, b.month, s.owner_id, s.number, s.category]);
     }
   },
   async check(ctx, candidates) {
     const out = new Map<string, Verdict>();
     const owners = [...new Set(candidates.map((c) => c.message.owner_id))];
-    const rows = await runSql<{ owner_id: string; category: string; period: Period; max_count: number }>(ctx, CAPS,
+    const rows = await runSql<{ owner_id: string; category: string; period: Period; max_count: number }>(
+      ctx,
+      CAPS,
       [listParam(ctx.dialect, [...owners, GLOBAL])],
     );
     if (rows.length === 0) return out;

@@ -68,9 +68,10 @@ async function zonesOfContacts(
   if (candidates.length === 0) return zones;
   const owners = [...new Set(candidates.map((c) => c.message.owner_id))];
   const numbers = [...new Set(candidates.map((c) => c.message.to))];
-  const rows = await runSql<{ owner_id: string; number: string; time_zone: string | null }>(ctx, ZONES,
-    [listParam(ctx.dialect, owners), listParam(ctx.dialect, numbers)],
-  );
+  const rows = await runSql<{ owner_id: string; number: string; time_zone: string | null }>(ctx, ZONES, [
+    listParam(ctx.dialect, owners),
+    listParam(ctx.dialect, numbers),
+  ]);
   for (const r of rows) if (r.time_zone) zones.set(`${r.owner_id}|${r.number}`, r.time_zone);
   return zones;
 }

@@ -45,7 +45,9 @@ export async function runSql<R>(
     stmt.run(...params);
     return [];
   }
-  const r = await trx.executeQuery<R>(CompiledQuery.raw(dialect === 'sqlite' ? q.sqlite : q.postgres, [...params]));
+  const r = await trx.executeQuery<R>(
+    CompiledQuery.raw(dialect === 'sqlite' ? q.sqlite : q.postgres, [...params]),
+  );
   return r.rows;
 }
 
