@@ -5,7 +5,7 @@
  * size: csv-parse is a Transform stream and the `for await` below pulls a record only when the
  * previous chunk is written (backpressure down to the socket).
  */
-import { Readable, Transform } from 'node:stream';
+import { Readable, Transform, pipeline } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
 import { Parser } from 'csv-parse';
 import type { CountryCode } from 'libphonenumber-js';
@@ -83,27 +83,28 @@ export class ContactImporter {
     try {
       const { sample, stream } = await peek(source.pipe(byteLimit(opts.maxBytes)), SNIFF_BYTES);
       const delimiter = opts.delimiter ?? sniffDelimiter(sample);
-      const parser = stream.pipe(
-        new LineParser({
-          delimiter,
-          bom: true,
-          relax_column_count: true,
-          skip_empty_lines: true,
-          skip_records_with_error: true,
-          trim: true,
-          on_skip: (err, raw) => {
-            total++;
-            refusedTotal++;
-            const line = Number((err as { lines?: number } | undefined)?.lines ?? 0);
-            refused.push({
-              line,
-              reason: `Not valid CSV: ${err?.message ?? 'unreadable'}`,
-              raw: clip(raw ?? ''),
-            });
-            return undefined;
-          },
-        }),
-      );
+      const parser = new LineParser({
+        delimiter,
+        bom: true,
+        relax_column_count: true,
+        skip_empty_lines: true,
+        skip_records_with_error: true,
+        trim: true,
+        on_skip: (err, raw) => {
+          total++;
+          refusedTotal++;
+          const line = Number((err as { lines?: number } | undefined)?.lines ?? 0);
+          refused.push({
+            line,
+            reason: `Not valid CSV: ${err?.message ?? 'unreadable'}`,
+            raw: clip(raw ?? ''),
+          });
+          return undefined;
+        },
+      });
+      // pipeline, not pipe: an error before the parser (the size limit) must reach the loop below;
+      // with pipe it was an unhandled 'error' event that ended the process.
+      pipeline(stream, parser, () => undefined);
       let columns: Column[] | undefined;
       const numbers = new NumberNormalizer(opts.defaultRegion);
       for await (const [cells, line] of parser as AsyncIterable<[string[], number]>) {
