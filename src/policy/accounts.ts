@@ -3,7 +3,13 @@
  * accepting transaction see them: read once per transaction for every owner in it, shared by
  * the rules that need them (blacklist's test mode, credits).
  */
+import { listParam, runSql } from '../store/compiled.js';
 import type { PolicyContext } from './rule.js';
+
+const FLAGS = {
+  sqlite: `select user_id, test_mode, prepaid from account_policy where user_id in (select value from json_each(?))`,
+  postgres: `select user_id, test_mode, prepaid from account_policy where user_id = any($1::text[])`,
+};
 
 export interface AccountFlags {
   testMode: boolean;
@@ -25,13 +31,12 @@ export async function accountFlags(
   }
   const missing = owners.filter((o) => !known.has(o));
   if (missing.length > 0) {
-    const rows = await ctx.trx
-      .selectFrom('account_policy')
-      .select(['user_id', 'test_mode', 'prepaid'])
-      .where('user_id', 'in', missing)
-      .execute();
+    const rows = await runSql<{ user_id: string; test_mode: number; prepaid: number }>(ctx, FLAGS, [
+      listParam(ctx.dialect, missing),
+    ]);
     for (const o of missing) known.set(o, NONE);
-    for (const r of rows) known.set(r.user_id, { testMode: r.test_mode === 1, prepaid: r.prepaid === 1 });
+    for (const r of rows)
+      known.set(r.user_id, { testMode: Number(r.test_mode) === 1, prepaid: Number(r.prepaid) === 1 });
   }
   return known;
 }

@@ -3,7 +3,7 @@
  * test-mode account may send only to numbers on its own whitelist (`not_whitelisted`).
  */
 import { accountFlags, ownersOf } from './accounts.js';
-import { listed, onList } from './lists.js';
+import { listed, onList, whitelisted } from './lists.js';
 import type { PolicyRule, Verdict } from './rule.js';
 
 export const blacklistRule: PolicyRule = {
@@ -13,7 +13,7 @@ export const blacklistRule: PolicyRule = {
     const black = await listed(ctx, 'black', candidates);
     const flags = await accountFlags(ctx, ownersOf(candidates));
     const testing = candidates.filter((c) => flags.get(c.message.owner_id)?.testMode);
-    const white = testing.length > 0 ? await listed(ctx, 'white', testing) : new Set<string>();
+    const white = testing.length > 0 ? await whitelisted(ctx, testing) : new Set<string>();
     for (const c of candidates) {
       if (onList(black, c)) {
         out.set(c.message.id, {

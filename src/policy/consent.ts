@@ -3,9 +3,17 @@
  * standing consent record (`no_consent` otherwise). Verification and notification messages,
  * and plain text, are not marketing and pass.
  */
-import { INSERT_CHUNK } from '../store/rows.js';
+import { listParam, runSql } from '../store/compiled.js';
 import type { PolicyRule, Verdict } from './rule.js';
 import { policySettingsOf } from './settings.js';
+
+// Standing consents of the batch's owners and numbers: one fixed query (store/compiled.ts).
+const CONSENTED = {
+  sqlite: `select owner_id, number from consents where owner_id in (select value from json_each(?))
+    and number in (select value from json_each(?)) and revoked_at is null`,
+  postgres: `select owner_id, number from consents where owner_id = any($1::text[]) and number = any($2::text[])
+    and revoked_at is null`,
+};
 
 export const consentRule: PolicyRule = {
   name: 'consent',
@@ -21,17 +29,11 @@ export const consentRule: PolicyRule = {
     if (needs.length === 0) return out;
     const numbers = [...new Set(needs.map((c) => c.message.to))];
     const owners = [...new Set(needs.map((c) => c.message.owner_id))];
-    const consented = new Set<string>();
-    for (let i = 0; i < numbers.length; i += INSERT_CHUNK) {
-      const rows = await ctx.trx
-        .selectFrom('consents')
-        .select(['owner_id', 'number'])
-        .where('owner_id', 'in', owners)
-        .where('number', 'in', numbers.slice(i, i + INSERT_CHUNK))
-        .where('revoked_at', 'is', null)
-        .execute();
-      for (const r of rows) consented.add(`${r.owner_id}|${r.number}`);
-    }
+    const rows = await runSql<{ owner_id: string; number: string }>(ctx, CONSENTED, [
+      listParam(ctx.dialect, owners),
+      listParam(ctx.dialect, numbers),
+    ]);
+    const consented = new Set(rows.map((r) => `${r.owner_id}|${r.number}`));
     for (const c of needs) {
       if (!consented.has(`${c.message.owner_id}|${c.message.to}`)) {
         out.set(c.message.id, {

@@ -5,12 +5,44 @@
  * charged and the rest refused one by one. No price for the destination: `no_price`. Accounts
  * without a prepaid balance (the default) are not charged. Last in the pipeline: only messages
  * that will be stored as queued or scheduled are charged.
+ *
+ * Cost: fixed statements (store/compiled.ts) — the prices of the whole batch in one query, the
+ * balance locked and debited once per owner, and the ledger's rows (one per charged message)
+ * with one prepared insert each on SQLite (as the messages themselves: store/rows.ts) or one
+ * `INSERT … SELECT FROM unnest(…)` on PostgreSQL. Through Kysely (a 200-row insert built per
+ * chunk, a price query per 400 prefixes) the rule added 19–48 % to accepting a batch.
  */
-import type { Insertable } from 'kysely';
-import { debit, lockBalance, pick, pricesFor } from '../store/credits.js';
-import type { CreditLedgerTable } from '../store/schema.js';
+import type { DialectSql } from '../store/compiled.js';
+import { rowStatement, runSql } from '../store/compiled.js';
+import { pickIn, priceIndexFor } from '../store/credits.js';
 import { accountFlags, ownersOf } from './accounts.js';
-import type { PolicyRule, Verdict } from './rule.js';
+import type { PolicyContext, PolicyRule, Verdict } from './rule.js';
+
+/** Reads a prepaid balance; on PostgreSQL the no-op update locks the row until commit. */
+const LOCK_BALANCE: DialectSql = {
+  sqlite: `select balance from account_policy where user_id = ? and prepaid = 1`,
+  postgres: `update account_policy set balance = balance where user_id = $1 and prepaid = 1 returning balance`,
+};
+
+const DEBIT: DialectSql = {
+  sqlite: `update account_policy set balance = balance - ?, updated_at = ? where user_id = ?`,
+  postgres: `update account_policy set balance = balance - $1, updated_at = $2 where user_id = $3`,
+};
+
+const LEDGER_ROW = `insert into credit_ledger (user_id, kind, amount, balance_after, message_id, note, created_at)
+  values (?, 'charge', ?, ?, ?, ?, ?)`;
+
+const LEDGER_ROWS = `insert into credit_ledger (user_id, kind, amount, balance_after, message_id, note, created_at)
+  select u, 'charge', a, b, m, n, $6 from unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[])
+    as r(u, a, b, m, n)`;
+
+interface Charge {
+  user_id: string;
+  amount: number;
+  balance_after: number;
+  message_id: string;
+  note: string;
+}
 
 export const creditsRule: PolicyRule = {
   name: 'credits',
@@ -19,18 +51,22 @@ export const creditsRule: PolicyRule = {
     const flags = await accountFlags(ctx, ownersOf(candidates));
     const paying = candidates.filter((c) => flags.get(c.message.owner_id)?.prepaid);
     if (paying.length === 0) return out;
-    const prices = await pricesFor(ctx.trx, [...new Set(paying.map((c) => c.message.to))]);
+    const prices = await priceIndexFor(
+      ctx,
+      paying.map((c) => c.message.to),
+    );
     // Lock each paying owner's balance row (PostgreSQL: until commit; sorted, so two batches
     // cannot deadlock) and read it; then decide in memory, in request order, and write once.
     const balances = new Map<string, number>();
     for (const owner of [...new Set(paying.map((c) => c.message.owner_id))].sort()) {
-      balances.set(owner, await lockBalance(ctx.trx, owner, ctx.caps.concurrentWriters));
+      const [row] = await runSql<{ balance: number }>(ctx, LOCK_BALANCE, [owner]);
+      balances.set(owner, Number(row?.balance ?? 0));
     }
     const spent = new Map<string, number>();
-    const ledger: Insertable<CreditLedgerTable>[] = [];
+    const ledger: Charge[] = [];
     for (const c of paying) {
       const m = c.message;
-      const q = pick(prices, m.to, m.encoding, m.segments);
+      const q = pickIn(prices, m.to, m.encoding, m.segments);
       if (!q) {
         out.set(m.id, {
           action: 'reject',
@@ -53,21 +89,32 @@ export const creditsRule: PolicyRule = {
       spent.set(m.owner_id, (spent.get(m.owner_id) ?? 0) + q.total);
       ledger.push({
         user_id: m.owner_id,
-        kind: 'charge',
         amount: -q.total,
         balance_after: balance - q.total,
         message_id: m.id,
         note: `${q.segments} × ${q.perSegment} (${q.prefix ? `+${q.prefix}` : 'default'}, ${m.encoding})`,
-        created_at: ctx.now,
       });
     }
-    for (const [owner, amount] of spent) await debit(ctx.trx, owner, amount, ctx.now);
-    for (let i = 0; i < ledger.length; i += 200) {
-      await ctx.trx
-        .insertInto('credit_ledger')
-        .values(ledger.slice(i, i + 200))
-        .execute();
-    }
+    for (const [owner, amount] of spent) await runSql(ctx, DEBIT, [amount, ctx.now, owner]);
+    await writeLedger(ctx, ledger);
     return out;
   },
 };
+
+async function writeLedger(ctx: PolicyContext, rows: readonly Charge[]): Promise<void> {
+  if (rows.length === 0) return;
+  if (ctx.dialect === 'sqlite') {
+    if (!ctx.sqlite) throw new Error('credits on SQLite need the database handle (PolicyContext.sqlite)');
+    const insert = rowStatement(ctx.sqlite, LEDGER_ROW);
+    for (const r of rows) insert.run(r.user_id, r.amount, r.balance_after, r.message_id, r.note, ctx.now);
+    return;
+  }
+  await runSql(ctx, { sqlite: '-- not used', postgres: LEDGER_ROWS }, [
+    rows.map((r) => r.user_id),
+    rows.map((r) => r.amount),
+    rows.map((r) => r.balance_after),
+    rows.map((r) => r.message_id),
+    rows.map((r) => r.note),
+    ctx.now,
+  ]);
+}

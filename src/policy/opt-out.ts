@@ -1,21 +1,25 @@
 /** Numbers that replied STOP to a user get nothing more from that user (`opted_out`). */
-import { INSERT_CHUNK } from '../store/rows.js';
+import { listParam, runSql } from '../store/compiled.js';
 import type { PolicyRule, Verdict } from './rule.js';
+
+// By the primary key (owner_id, number): owners and numbers of the batch, one query.
+const OPTED_OUT = {
+  sqlite: `select owner_id, number from opt_outs
+    where owner_id in (select value from json_each(?)) and number in (select value from json_each(?))`,
+  postgres: `select owner_id, number from opt_outs where owner_id = any($1::text[]) and number = any($2::text[])`,
+};
 
 export const optOutRule: PolicyRule = {
   name: 'opt_out',
   async check(ctx, candidates) {
     const out = new Map<string, Verdict>();
+    const owners = [...new Set(candidates.map((c) => c.message.owner_id))];
     const numbers = [...new Set(candidates.map((c) => c.message.to))];
-    const optedOut = new Set<string>();
-    for (let i = 0; i < numbers.length; i += INSERT_CHUNK) {
-      const rows = await ctx.trx
-        .selectFrom('opt_outs')
-        .select(['owner_id', 'number'])
-        .where('number', 'in', numbers.slice(i, i + INSERT_CHUNK))
-        .execute();
-      for (const r of rows) optedOut.add(`${r.owner_id}|${r.number}`);
-    }
+    const rows = await runSql<{ owner_id: string; number: string }>(ctx, OPTED_OUT, [
+      listParam(ctx.dialect, owners),
+      listParam(ctx.dialect, numbers),
+    ]);
+    const optedOut = new Set(rows.map((r) => `${r.owner_id}|${r.number}`));
     for (const c of candidates) {
       if (optedOut.has(`${c.message.owner_id}|${c.message.to}`)) {
         out.set(c.message.id, {

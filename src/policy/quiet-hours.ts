@@ -7,7 +7,7 @@
  */
 import { zoneForNumber } from '../core/number-zone.js';
 import { quietUntil, windowFor } from '../core/quiet-hours.js';
-import { INSERT_CHUNK } from '../store/rows.js';
+import { listParam, runSql } from '../store/compiled.js';
 import type { Candidate, PolicyRule, Verdict } from './rule.js';
 import { policySettingsOf } from './settings.js';
 
@@ -53,6 +53,14 @@ export const quietHoursRule: PolicyRule = {
   },
 };
 
+// Contacts' own zones for the batch: one fixed query (store/compiled.ts).
+const ZONES = {
+  sqlite: `select owner_id, number, time_zone from contacts where owner_id in (select value from json_each(?))
+    and number in (select value from json_each(?)) and time_zone is not null`,
+  postgres: `select owner_id, number, time_zone from contacts where owner_id = any($1::text[])
+    and number = any($2::text[]) and time_zone is not null`,
+};
+
 async function zonesOfContacts(
   ctx: Parameters<PolicyRule['check']>[0],
   candidates: readonly Candidate[],
@@ -61,15 +69,10 @@ async function zonesOfContacts(
   if (candidates.length === 0) return zones;
   const owners = [...new Set(candidates.map((c) => c.message.owner_id))];
   const numbers = [...new Set(candidates.map((c) => c.message.to))];
-  for (let i = 0; i < numbers.length; i += INSERT_CHUNK) {
-    const rows = await ctx.trx
-      .selectFrom('contacts')
-      .select(['owner_id', 'number', 'time_zone'])
-      .where('owner_id', 'in', owners)
-      .where('number', 'in', numbers.slice(i, i + INSERT_CHUNK))
-      .where('time_zone', 'is not', null)
-      .execute();
-    for (const r of rows) if (r.time_zone) zones.set(`${r.owner_id}|${r.number}`, r.time_zone);
-  }
+  const rows = await runSql<{ owner_id: string; number: string; time_zone: string | null }>(ctx, ZONES, [
+    listParam(ctx.dialect, owners),
+    listParam(ctx.dialect, numbers),
+  ]);
+  for (const r of rows) if (r.time_zone) zones.set(`${r.owner_id}|${r.number}`, r.time_zone);
   return zones;
 }

@@ -5,6 +5,7 @@
  * campaigns). A rule sees the candidates still standing after the rules before it and answers
  * per message; what it writes (counters, ledger rows) commits or rolls back with the messages.
  */
+import type SQLite from 'better-sqlite3';
 import type { Transaction } from 'kysely';
 import type { ErrorCode } from '../core/errors.js';
 import type { Capabilities, Dialect } from '../store/db.js';
@@ -20,6 +21,12 @@ export interface PolicyContext {
   readonly caps: Capabilities;
   /** The accepting transaction's time (ms since the epoch). */
   readonly now: number;
+  /**
+   * SQLite: the database handle under `trx` (one connection, so its statements are part of the
+   * transaction), for statements run once per message, where even a prebuilt Kysely query's
+   * round through the driver costs more than the statement (store/compiled.ts rowStatement).
+   */
+  readonly sqlite?: SQLite.Database | undefined;
 }
 
 /** What a way in may tell the policy about a message beyond its row. */

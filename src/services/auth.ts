@@ -44,7 +44,10 @@ const KEY_CACHE_MS = 5_000;
 const SESSION_MS = 12 * 3_600_000;
 
 export class AuthService {
-  private passwordCache = new Map<string, { userId: string; until: number }>();
+  private passwordCache = new Map<
+    string,
+    { userId: string; until: number; user?: UserRow; userUntil?: number }
+  >();
   private touched = new Map<string, number>();
   private keyCache = new Map<string, { principal: Principal; until: number }>();
   private readonly checking = new Map<string, Promise<UserRow | undefined>>();
@@ -136,8 +139,17 @@ export class AuthService {
 
   private async remembered(key: string, login: string): Promise<UserRow | undefined> {
     const cached = this.passwordCache.get(key);
-    if (!cached || cached.until <= Date.now()) return undefined;
-    const user = await this.store.users.byId(cached.userId);
+    const now = Date.now();
+    if (!cached || cached.until <= now) return undefined;
+    // The user row too, for as long as an API key's principal (KEY_CACHE_MS): a client sending
+    // its password with every request (Basic, the seed API) then costs no read, so requests that
+    // arrive together get through authentication in the same turn (one commit for a burst of
+    // OTP verifications). A change of the user on this node clears it (forget).
+    let user = cached.user && (cached.userUntil ?? 0) > now ? cached.user : undefined;
+    if (!user) {
+      user = await this.store.users.byId(cached.userId);
+      if (user) Object.assign(cached, { user, userUntil: now + KEY_CACHE_MS });
+    }
     return user && user.login === login ? user : undefined;
   }
 

@@ -66,11 +66,17 @@ export type TemplateResolver = (
   templateId: string,
 ) => Promise<{ text: string; category?: string } | undefined>;
 
+/** Campaigns this big share a count among the readers of a few seconds (CampaignService.progress). */
+const BIG_CAMPAIGN = 50_000;
+const PROGRESS_TTL_MS = 5_000;
+
 export class CampaignService {
   /** Set by the templates module when it exists; until then `template_id` is refused. */
   resolveTemplate: TemplateResolver | undefined;
   /** Called after a change a runner should see at once (created, resumed). */
   onChange: () => void = () => undefined;
+  /** Recent counts of big campaigns (see progress). */
+  private readonly counted = new Map<string, { at: number; counts: Promise<Record<string, number>> }>();
 
   constructor(
     private readonly store: Store,
@@ -261,8 +267,26 @@ export class CampaignService {
   async view(ownerId: string | undefined, id: string): Promise<Record<string, unknown>> {
     const c = await this.store.campaigns.byId(id, ownerId);
     if (!c) throw new ApiError('not_found', 'No such campaign.');
-    const counts = await this.store.campaigns.progress(c.id);
-    return campaignView(c, counts, this.clock());
+    return campaignView(c, await this.progress(c), this.clock());
+  }
+
+  /**
+   * Counts per status. A big campaign's count costs about 0.9 µs of CPU a recipient (SQLite,
+   * in slices: store/campaigns.ts progress), 0.4–0.9 s at 1,000,000: a dashboard polling it
+   * every few seconds, or several viewers, would spend a core on it. So for campaigns of at
+   * least BIG_CAMPAIGN recipients a count is shared by the readers that come within
+   * PROGRESS_TTL_MS (one in flight is joined, not repeated); small ones are counted every time.
+   */
+  private progress(c: { id: string; recipients_total: number }): Promise<Record<string, number>> {
+    if (c.recipients_total < BIG_CAMPAIGN) return this.store.campaigns.progress(c.id);
+    const now = Date.now();
+    const hit = this.counted.get(c.id);
+    if (hit && now - hit.at < PROGRESS_TTL_MS) return hit.counts;
+    if (this.counted.size >= 1_000) this.counted.clear();
+    const counts = this.store.campaigns.progress(c.id);
+    this.counted.set(c.id, { at: now, counts });
+    counts.catch(() => this.counted.delete(c.id));
+    return counts;
   }
 
   /**
@@ -321,6 +345,7 @@ export class CampaignService {
       );
     }
     if (action === 'cancel') await this.store.campaigns.cancelMessages(c.id, now);
+    this.counted.delete(c.id);
     this.onChange();
     return this.view(ownerId, id);
   }

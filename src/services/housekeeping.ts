@@ -42,8 +42,8 @@ export class Housekeeper {
       // An Idempotency-Key answers the same for 24 hours.
       ['idempotency_keys', 1, (b, l) => this.store.retention.idempotencyKeys(b, l)],
       ['sessions', 0.000001, (_b, l) => this.store.retention.sessions(now, l)],
-      // Frequency-cap counters: the longest period (a month) started at most 31 days ago.
-      ['frequency_counters', 32, (b, l) => this.store.policy.pruneCounters(b, l)],
+      // Frequency-cap counters: a row's periods all end with its month (at most 31 days).
+      ['frequency_state', 32, (b, l) => this.store.policy.pruneCounters(b, l)],
     ];
     const run = (async () => {
       const deleted: Record<string, number> = {};

@@ -6,6 +6,8 @@
  */
 import type { Kysely, Transaction } from 'kysely';
 import { sql } from 'kysely';
+import type { SqlTarget } from './compiled.js';
+import { listParam, runSql } from './compiled.js';
 import { INSERT_CHUNK } from './rows.js';
 import type { Database } from './schema.js';
 
@@ -60,6 +62,61 @@ export function pick(
   };
 }
 
+const PRICES_OF = {
+  sqlite: `select prefix, encoding, per_segment from prices where prefix in (select value from json_each(?))`,
+  postgres: `select prefix, encoding, per_segment from prices where prefix = any($1::text[])`,
+};
+
+/** Price rows by prefix, for `pickIn`: a walk down one number's prefixes, not over every row. */
+export type PriceIndex = Map<string, PriceRow[]>;
+
+/**
+ * The price rows that can match any of the numbers, indexed by prefix: one fixed query for the
+ * whole batch (store/compiled.ts). For the accepting transaction; `pricesFor` + `pick` answer a
+ * single quote.
+ */
+export async function priceIndexFor(target: SqlTarget, numbers: readonly string[]): Promise<PriceIndex> {
+  const prefixes = new Set<string>(['']);
+  for (const n of numbers) {
+    const digits = n.replace(/\D/g, '');
+    for (let i = 1; i <= digits.length; i++) prefixes.add(digits.slice(0, i));
+  }
+  const rows = await runSql<PriceRow>(target, PRICES_OF, [listParam(target.dialect, [...prefixes])]);
+  const index: PriceIndex = new Map();
+  for (const r of rows) {
+    const at = index.get(r.prefix);
+    if (at) at.push(r);
+    else index.set(r.prefix, [r]);
+  }
+  return index;
+}
+
+/** `pick` over a PriceIndex: the same answer (longest prefix, then the encoding's own price). */
+export function pickIn(
+  index: PriceIndex,
+  number: string,
+  encoding: string,
+  segments: number,
+): Quote | undefined {
+  if (index.size === 0) return undefined;
+  const digits = number.replace(/\D/g, '');
+  for (let len = digits.length; len >= 0; len--) {
+    const rows = index.get(len === 0 ? '' : digits.slice(0, len));
+    if (!rows) continue;
+    const best = rows.find((r) => r.encoding === encoding) ?? rows.find((r) => r.encoding === 'any');
+    if (!best) continue;
+    const perSegment = Number(best.per_segment);
+    return {
+      prefix: best.prefix,
+      encoding: best.encoding,
+      perSegment,
+      segments,
+      total: perSegment * segments,
+    };
+  }
+  return undefined;
+}
+
 /** The price rows that can match any of the numbers (one query per chunk of prefixes). */
 export async function pricesFor(
   trx: Transaction<Database> | Kysely<Database>,
@@ -77,48 +134,6 @@ export async function pricesFor(
     );
   }
   return out;
-}
-
-/**
- * Locks a prepaid account's balance row for the rest of the transaction (PostgreSQL: the no-op
- * update takes the row lock a concurrent charge waits on; SQLite has one writer) and reads it.
- */
-export async function lockBalance(
-  trx: Transaction<Database>,
-  userId: string,
-  lock: boolean,
-): Promise<number> {
-  if (!lock) {
-    const r = await trx
-      .selectFrom('account_policy')
-      .select('balance')
-      .where('user_id', '=', userId)
-      .where('prepaid', '=', 1)
-      .executeTakeFirst();
-    return Number(r?.balance ?? 0);
-  }
-  const row = await trx
-    .updateTable('account_policy')
-    .set((eb) => ({ balance: eb.ref('balance') }))
-    .where('user_id', '=', userId)
-    .where('prepaid', '=', 1)
-    .returning('balance')
-    .executeTakeFirst();
-  return Number(row?.balance ?? 0);
-}
-
-/** Takes `amount` from a balance this transaction holds locked (see lockBalance). */
-export async function debit(
-  trx: Transaction<Database>,
-  userId: string,
-  amount: number,
-  now: number,
-): Promise<void> {
-  await trx
-    .updateTable('account_policy')
-    .set((eb) => ({ balance: eb('balance', '-', amount), updated_at: now }))
-    .where('user_id', '=', userId)
-    .execute();
 }
 
 /**
@@ -193,6 +208,30 @@ export async function refundMessages(
     }
   }
   return refunded;
+}
+
+/**
+ * The account's prepaid balance, locked for the rest of the transaction on PostgreSQL (`lock`:
+ * a no-op update takes the row lock; SQLite's one writer needs none).
+ */
+async function lockBalance(trx: Transaction<Database>, userId: string, lock: boolean): Promise<number> {
+  if (!lock) {
+    const r = await trx
+      .selectFrom('account_policy')
+      .select('balance')
+      .where('user_id', '=', userId)
+      .where('prepaid', '=', 1)
+      .executeTakeFirst();
+    return Number(r?.balance ?? 0);
+  }
+  const row = await trx
+    .updateTable('account_policy')
+    .set((eb) => ({ balance: eb.ref('balance') }))
+    .where('user_id', '=', userId)
+    .where('prepaid', '=', 1)
+    .returning('balance')
+    .executeTakeFirst();
+  return Number(row?.balance ?? 0);
 }
 
 /**

@@ -61,7 +61,7 @@ export function createStore(db: Db): Store {
     users: new UserRepo(db.kysely),
     keys: new ApiKeyRepo(db.kysely),
     channels: new ChannelRepo(db.kysely),
-    messages: new MessageRepo(db.kysely, db.dialect, db.caps, bulkInsert),
+    messages: new MessageRepo(db.kysely, db.dialect, db.caps, bulkInsert, db.sqlite),
     outcomes: new OutcomeRepo(db.kysely, bulkInsert),
     feed: new MessageFeed(db.kysely, db.dialect),
     webhooks: new WebhookRepo(db.kysely, db.dialect, db.caps),

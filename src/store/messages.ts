@@ -3,6 +3,7 @@
  * their events and idempotency records: accepting (group-committed), claiming under a lease,
  * recording outcomes and delivery reports, listing history.
  */
+import type SQLite from 'better-sqlite3';
 import type { ClaimScope } from './claim-scope.js';
 import { scopeCondition } from './claim-scope.js';
 import { leaseTransaction } from './lease-commit.js';
@@ -96,6 +97,7 @@ export class MessageRepo {
     private readonly dialect: Dialect,
     private readonly caps: Capabilities,
     private readonly bulkInsert: BulkInsert,
+    private readonly sqlite?: SQLite.Database,
   ) {}
 
   /**
@@ -144,7 +146,7 @@ export class MessageRepo {
       }
       const refused = await applyPolicy(
         this.policyRules,
-        { trx, dialect: this.dialect, caps: this.caps, now: Date.now() },
+        { trx, dialect: this.dialect, caps: this.caps, now: Date.now(), sqlite: this.sqlite },
         accepted.flatMap((i) => i.messages.map((message) => ({ message, info: i.policy ?? {} }))),
       );
       const acceptedResults = results.filter(

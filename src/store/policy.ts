@@ -4,6 +4,7 @@
  * in the accepting transaction (policy/); this repository only reads and writes the settings.
  */
 import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
 import { pick, pricesFor } from './credits.js';
 import type { Quote } from './credits.js';
 import type {
@@ -271,15 +272,17 @@ export class PolicyRepo {
     return this.caps(ownerId);
   }
 
-  /** Counters of periods that ended before `before` are of no further use. */
+  /**
+   * Frequency counter rows of months that started before `before` are of no further use (every
+   * calendar period restarts with the month); the month leads their key, so this is a range.
+   */
   async pruneCounters(before: number, limit = 5000): Promise<number> {
-    const old = this.db
-      .selectFrom('frequency_counters')
-      .select('bucket')
-      .where('bucket', '<', before)
-      .limit(limit);
-    const r = await this.db.deleteFrom('frequency_counters').where('bucket', 'in', old).executeTakeFirst();
-    return Number(r.numDeletedRows);
+    const r = await sql`delete from frequency_state
+      where (month_at, owner_id, number, category) in (
+        select month_at, owner_id, number, category from frequency_state where month_at < ${before} limit ${limit})`.execute(
+      this.db,
+    );
+    return Number(r.numAffectedRows ?? 0);
   }
 
   // ---- prices

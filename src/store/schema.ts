@@ -343,14 +343,23 @@ export interface FrequencyCapsTable {
   updated_at: number;
 }
 
-export interface FrequencyCountersTable {
+/**
+ * One recipient's frequency counts (migration 024): per (month start, owner, number, category)
+ * the count of the current minute, hour and day with each one's start (UTC, epoch ms), and the
+ * month's count.
+ */
+export interface FrequencyStateTable {
+  month_at: number;
   owner_id: string;
   number: string;
   category: string;
-  period: string;
-  /** Start of the calendar period (UTC, epoch ms). */
-  bucket: number;
-  count: number;
+  minute_at: number;
+  minute_n: number;
+  hour_at: number;
+  hour_n: number;
+  day_at: number;
+  day_n: number;
+  month_n: number;
 }
 
 /** Price per segment by destination prefix (digits, '' = any) and encoding ('any', 'gsm7', 'ucs2'). */
@@ -485,7 +494,7 @@ export interface Database {
   account_policy: AccountPolicyTable;
   unknown_subscriber_counts: UnknownSubscriberCountsTable;
   frequency_caps: FrequencyCapsTable;
-  frequency_counters: FrequencyCountersTable;
+  frequency_state: FrequencyStateTable;
   prices: PricesTable;
   credit_ledger: CreditLedgerTable;
   contact_groups: ContactGroupsTable;
