@@ -45,7 +45,9 @@ describe('API sentences in the client language', () => {
 
     const past = await send({ to: '+15550000003', text: 'hi', send_at: '2025-01-01T00:00:00Z' }, 'fa');
     expect(past.body.error.code).toBe('send_at_in_past');
-    expect(past.body.error.message).toMatch(/^send_at \(2025-01-01T00:00:00\.000Z\) بیش از \d+ دقیقه در گذشته است/);
+    expect(past.body.error.message).toMatch(
+      /^send_at \(2025-01-01T00:00:00\.000Z\) بیش از \d+ دقیقه در گذشته است/,
+    );
 
     const long = await send({ to: '+15550000003', text: 'x'.repeat(5000) }, 'fa');
     expect(long.body.error).toMatchObject({ code: 'text_too_long', field: 'text' });
@@ -71,7 +73,10 @@ describe('API sentences in the client language', () => {
     expect(missing.status).toBe(404);
     expect(missing.body.error).toMatchObject({ code: 'not_found', message: ru.api.messages.noSuchMessage });
     const route = await t.call('GET', '/v1/nowhere', { headers: { 'accept-language': 'ru' } });
-    expect(route.body.error).toMatchObject({ code: 'route_not_found', message: 'Метода GET /v1/nowhere нет.' });
+    expect(route.body.error).toMatchObject({
+      code: 'route_not_found',
+      message: 'Метода GET /v1/nowhere нет.',
+    });
   });
 
   it('a sentence not translated yet falls back to the code sentence in the language, never English', async () => {

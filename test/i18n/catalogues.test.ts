@@ -23,6 +23,8 @@ function flatten(tree: Tree, prefix = ''): Map<string, string> {
 const PLURAL = /_(zero|one|two|few|many|other)$/;
 const base = (key: string) => key.replace(PLURAL, '');
 const placeholders = (s: string) => new Set([...s.matchAll(/\{\{\s*(\w+)/g)].map((m) => m[1] as string));
+/** Words Italian operators use as they are (the Italian dashboard says "Password" too). */
+const SAME_AS_ENGLISH = new Set(['it cli.labelPassword']);
 /** Parser details (JSON.parse, ajv) exist only in English; translations leave them out. */
 const ENGLISH_ONLY = new Set(['detail']);
 
@@ -52,8 +54,14 @@ describe('server catalogues', () => {
     for (const lang of LANGS) {
       const keys = [...flat[lang].keys()];
       const bases = new Set(keys.map(base));
-      expect([...enBases].filter((k) => !bases.has(k)), `${lang}: missing`).toEqual([]);
-      expect([...bases].filter((k) => !enBases.has(k)), `${lang}: extra`).toEqual([]);
+      expect(
+        [...enBases].filter((k) => !bases.has(k)),
+        `${lang}: missing`,
+      ).toEqual([]);
+      expect(
+        [...bases].filter((k) => !enBases.has(k)),
+        `${lang}: extra`,
+      ).toEqual([]);
       const forms = new Intl.PluralRules(lang).resolvedOptions().pluralCategories;
       for (const b of new Set(keys.filter((k) => PLURAL.test(k)).map(base))) {
         for (const f of forms) expect(flat[lang].has(`${b}_${f}`), `${lang}: ${b}_${f}`).toBe(true);
@@ -75,7 +83,9 @@ describe('server catalogues', () => {
           [...have].filter((p) => !placeholders(enText).has(p) && p !== 'count'),
           `${lang} ${key}`,
         ).toEqual([]);
-        expect(text, `${lang} ${key} is still English`).not.toBe(enText);
+        if (!SAME_AS_ENGLISH.has(`${lang} ${key}`)) {
+          expect(text, `${lang} ${key} is still English`).not.toBe(enText);
+        }
       }
     }
   });
@@ -83,9 +93,9 @@ describe('server catalogues', () => {
   it('renders plurals and nested parts in the language', () => {
     expect(tr('ru', 'api.rule.minLength', { count: 5 })).toBe('должно быть не короче 5 символов');
     expect(tr('ru', 'api.rule.minLength', { count: 1 })).toBe('должно быть не короче 1 символа');
-    expect(
-      tr('de', 'api.unknownField', { field: 'sender', where: { key: 'api.where.body' } }),
-    ).toContain('„sender“ im Anfragetext');
+    expect(tr('de', 'api.unknownField', { field: 'sender', where: { key: 'api.where.body' } })).toContain(
+      '„sender“ im Anfragetext',
+    );
   });
 
   it('picks the language from Accept-Language by q-value, else English', () => {

@@ -7,7 +7,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ApiError } from '../../../core/errors.js';
 import { formatFeedCursor, parseFeedCursor } from '../../../core/feed-cursor.js';
-import { checkPattern } from '../../../core/keywords.js';
+import { KEYWORDS, checkPattern, normalizeWord } from '../../../core/keywords.js';
+import { LANGS, tr } from '../../../i18n/index.js';
 import { MESSAGE_STATUSES } from '../../../core/message.js';
 import { MIN_PARTIAL_DIGITS, numberQuery } from '../../../core/search.js';
 import { normalizeNumber } from '../../../core/phone.js';
@@ -467,7 +468,7 @@ export function deliveryRoutes(
       await checkUrl(b.webhook_url, 'webhook_url');
       await checkUrl(b.inbound_webhook_url, 'inbound_webhook_url');
       const json = (v: string[] | null | undefined) =>
-        v === undefined ? undefined : v === null ? null : JSON.stringify(v.map((w) => w.toUpperCase()));
+        v === undefined ? undefined : v === null ? null : JSON.stringify(v.map(normalizeWord));
       const patch = Object.fromEntries(
         Object.entries({
           webhook_url: b.webhook_url,
@@ -497,6 +498,39 @@ export function deliveryRoutes(
         }),
       );
     },
+  );
+  const KeywordLanguage = Type.Object({
+    lang: Type.String({ description: 'Language code: en, ru, zh, it, fa, de' }),
+    stop: Type.Array(Type.String()),
+    start: Type.Array(Type.String()),
+    help: Type.Array(Type.String()),
+    replies: Type.Object({ stop: Type.String(), start: Type.String(), help: Type.String() }),
+  });
+  app.get(
+    '/v1/settings/keywords',
+    {
+      schema: {
+        tags: ['delivery'],
+        summary: "The gateway's default STOP/START/HELP words and replies per language",
+        description:
+          "Used when your settings have no words (or replies) of their own: every language's words count, " +
+          'and the reply is in the language of the word the subscriber sent.',
+        response: { 200: Type.Object({ languages: Type.Array(KeywordLanguage) }) },
+      },
+    },
+    async () => ({
+      languages: LANGS.map((lang) => ({
+        lang,
+        stop: [...KEYWORDS[lang].stop],
+        start: [...KEYWORDS[lang].start],
+        help: [...KEYWORDS[lang].help],
+        replies: {
+          stop: tr(lang, 'keywords.stop'),
+          start: tr(lang, 'keywords.start'),
+          help: tr(lang, 'keywords.help'),
+        },
+      })),
+    }),
   );
   app.get(
     '/v1/webhooks/deliveries',
