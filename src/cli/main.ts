@@ -364,7 +364,7 @@ channel
     ) =>
       withStore(async (store) => {
         const c = await store.channels.byName(name);
-        if (!c) throw new Error(`no channel "${name}"`);
+        if (!c) throw new Error(m('noChannel', { name }));
         for (const [flag, v] of [
           ['--monthly-limit', o.monthlyLimit],
           ['--interval-ms', o.intervalMs],
@@ -399,7 +399,7 @@ channel
   .action((name: string) =>
     withStore(async (store) => {
       const c = await store.channels.byName(name);
-      if (!c) throw new Error(`no channel "${name}"`);
+      if (!c) throw new Error(m('noChannel', { name }));
       const r = await store.channels.remove(c.id);
       if (!r.removed) throw new Error(m('stillWaiting', { count: r.waiting, name }));
       print({ name, removed: true });
@@ -415,7 +415,7 @@ for (const [cmd, enabled, about] of [
     .action((name: string) =>
       withStore(async (store) => {
         const c = await store.channels.byName(name);
-        if (!c) throw new Error(`no channel "${name}"`);
+        if (!c) throw new Error(m('noChannel', { name }));
         await store.channels.update(c.id, { enabled });
         print({ name, enabled: enabled === 1 });
       }),
