@@ -32,7 +32,8 @@ export interface CampaignInput {
   audience: {
     group_ids?: string[] | undefined;
     contacts?: { tag?: string | undefined; q?: string | undefined } | undefined;
-    recipients?: ({ number: string } & Record<string, string>)[] | undefined;
+    /** Rows of variables; `number` is checked here (a row without it is refused with its index). */
+    recipients?: Record<string, string>[] | undefined;
     follow_up?: { campaign_id: string; outcome: FollowUpOutcome } | undefined;
   };
   send_at?: string | undefined;
@@ -78,7 +79,7 @@ export class CampaignService {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  async create(p: Principal, b: CampaignInput): Promise<Record<string, unknown>> {
+  async create(p: Principal, b: CampaignInput): Promise<CampaignViewBody> {
     const ownerId = p.user.id;
     const now = this.clock();
     let text = b.text;
@@ -258,7 +259,7 @@ export class CampaignService {
     return { type: 'recipients', recipients: out };
   }
 
-  async view(ownerId: string | undefined, id: string): Promise<Record<string, unknown>> {
+  async view(ownerId: string | undefined, id: string): Promise<CampaignViewBody> {
     const c = await this.store.campaigns.byId(id, ownerId);
     if (!c) throw new ApiError('not_found', 'No such campaign.');
     const counts = await this.store.campaigns.progress(c.id);
@@ -292,11 +293,10 @@ function segmentsOf(text: string): number {
   return preview(renderText(text, {}).text || ' ').segments;
 }
 
-export function campaignView(
-  c: CampaignRow,
-  counts: Record<string, number>,
-  now: number,
-): Record<string, unknown> {
+/** A campaign as the API shows it (the documented core; the rest as campaignView builds it). */
+export type CampaignViewBody = { id: string; status: string } & Record<string, unknown>;
+
+export function campaignView(c: CampaignRow, counts: Record<string, number>, now: number): CampaignViewBody {
   const pending = counts.pending ?? 0;
   const elapsed = c.started_at ? Math.max(1, (c.finished_at ?? now) - c.started_at) / 1000 : 0;
   const rate = elapsed > 0 ? c.recipients_done / elapsed : 0;

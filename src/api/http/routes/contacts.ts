@@ -4,11 +4,11 @@
  * Every contact belongs to the user who created it; no one else sees it.
  */
 import { Readable } from 'node:stream';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import multipart from '@fastify/multipart';
 import { Type } from 'typebox';
 import { Contact, CsvText, Group, ImportReport, ListOf, NoContent, Open } from '../schemas.js';
-import type { Static } from 'typebox';
 import type { CountryCode } from 'libphonenumber-js';
 import { isTimeZone } from '../../../core/campaign.js';
 import { ApiError } from '../../../core/errors.js';
@@ -71,7 +71,7 @@ const ImportQuery = Type.Object({
   ),
 });
 
-export function contactView(c: ContactRow): Record<string, unknown> {
+export function contactView(c: ContactRow): { number: string } & Record<string, unknown> {
   return {
     number: c.number,
     name: c.name,
@@ -113,7 +113,8 @@ function delimiterOf(s: string | undefined): string | undefined {
   return d;
 }
 
-export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): void {
+export function contactRoutes(untyped: FastifyInstance, deps: ContactRouteDeps): void {
+  const app = untyped.withTypeProvider<TypeBoxTypeProvider>();
   const { store } = deps;
   const book = store.book;
   const maxImportBytes = deps.maxImportBytes ?? DEFAULT_MAX_IMPORT_BYTES;
@@ -130,7 +131,7 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const b = req.body as Static<typeof ContactBody>;
+      const b = req.body;
       const n = normalizeNumber(b.number, deps.defaultRegion);
       if (!n.ok) throw new ApiError('invalid_number', n.reason, 'number');
       if (b.time_zone !== undefined && !isTimeZone(b.time_zone)) {
@@ -173,7 +174,7 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
     },
     async (req) => {
       const p = principalOf(req);
-      const q = req.query as Static<typeof ListQuery>;
+      const q = req.query;
       const limit = q.limit ?? 100;
       const rows = await book.list({
         ownerId: p.user.id,
@@ -202,7 +203,7 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const groupId = (req.query as { group_id?: string }).group_id;
+      const groupId = req.query.group_id;
       async function* lines() {
         yield `\uFEFFnumber,name,language,time_zone,tags,opted_out,fields\r\n`;
         let after = '';
@@ -246,7 +247,7 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
     },
     async (req) => {
       const p = principalOf(req);
-      const n = normalizeNumber((req.params as { number: string }).number, deps.defaultRegion);
+      const n = normalizeNumber(req.params.number, deps.defaultRegion);
       const row = n.ok ? await book.get(p.user.id, n.e164) : undefined;
       if (!row) throw new ApiError('not_found', 'No such contact.');
       return contactView(row);
@@ -264,10 +265,10 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const n = normalizeNumber((req.params as { number: string }).number, deps.defaultRegion);
+      const n = normalizeNumber(req.params.number, deps.defaultRegion);
       if (!n.ok || !(await book.remove(p.user.id, n.e164)))
         throw new ApiError('not_found', 'No such contact.');
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     },
   );
 
@@ -286,7 +287,7 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const b = req.body as { name: string; numbers?: string[] };
+      const b = req.body;
       const name = b.name.trim();
       if (!name) throw new ApiError('missing_parameter', 'A group needs a name.', 'name');
       if (
@@ -300,7 +301,8 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
         .map((s) => normalizeNumber(s, deps.defaultRegion))
         .flatMap((n) => (n.ok ? [n.e164] : []));
       const added = numbers.length > 0 ? await book.addMembers(p.user.id, g.id, numbers) : 0;
-      return reply.status(g.created ? 201 : 200).send({ id: g.id, name: g.name, added });
+      const group = { id: g.id, name: g.name, added };
+      return reply.status(g.created ? 201 : 200).send(group);
     },
   );
 
@@ -343,9 +345,9 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
     },
     async (req) => {
       const p = principalOf(req);
-      const id = (req.params as { id: string }).id;
+      const id = req.params.id;
       if (!(await book.group(p.user.id, id))) throw new ApiError('not_found', 'No such group.');
-      const numbers = (req.body as { numbers: string[] }).numbers
+      const numbers = req.body.numbers
         .map((s) => normalizeNumber(s, deps.defaultRegion))
         .flatMap((n) => (n.ok ? [n.e164] : []));
       return { added: await book.addMembers(p.user.id, id, numbers) };
@@ -362,7 +364,7 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
       (_req, payload, done) => done(null, payload),
     );
     await sub.register(multipart, { limits: { files: 1, fields: 10, fileSize: maxImportBytes } });
-    sub.post(
+    sub.withTypeProvider<TypeBoxTypeProvider>().post(
       '/v1/contacts/import',
       {
         schema: {
@@ -374,7 +376,7 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
       },
       async (req, reply) => {
         const p = principalOf(req);
-        const q = req.query as Static<typeof ImportQuery>;
+        const q = req.query;
         let source: Readable;
         if (req.isMultipart()) {
           const file = await req.file();
@@ -397,9 +399,8 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
           defaultRegion: deps.defaultRegion,
           maxBytes: maxImportBytes,
         });
-        return reply
-          .status(201)
-          .send({ ...report, errors_url: `/v1/contacts/imports/${report.id}/errors.csv` });
+        const answer = { ...report, errors_url: `/v1/contacts/imports/${report.id}/errors.csv` };
+        return reply.status(201).send(answer);
       },
     );
   });
@@ -416,7 +417,7 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
     },
     async (req) => {
       const p = principalOf(req);
-      const id = (req.params as { id: string }).id;
+      const id = req.params.id;
       const imp = await book.importById(p.user.id, id);
       if (!imp) throw new ApiError('not_found', 'No such import.');
       const first = await book.importErrors(id, 0, 100);
@@ -448,7 +449,7 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const id = (req.params as { id: string }).id;
+      const id = req.params.id;
       if (!(await book.importById(p.user.id, id))) throw new ApiError('not_found', 'No such import.');
       async function* lines() {
         yield '\uFEFFline,reason,row\r\n';

@@ -236,7 +236,7 @@ export function policyRoutes(untyped: FastifyInstance, deps: PolicyRouteDeps): v
         { parseAs: 'string', bodyLimit: CSV_LIMIT },
         (_req, body, done) => done(null, body),
       );
-      child.post(
+      child.withTypeProvider<TypeBoxTypeProvider>().post(
         `${base}/import`,
         {
           bodyLimit: CSV_LIMIT,
@@ -249,7 +249,7 @@ export function policyRoutes(untyped: FastifyInstance, deps: PolicyRouteDeps): v
           },
         },
         async (req) => {
-          const owner = await ownerOf(req, req.query as { scope?: string });
+          const owner = await ownerOf(req, req.query);
           if (typeof req.body !== 'string')
             throw new ApiError('unsupported_media_type', 'Send the CSV as text/csv.');
           const parsed = parseListCsv(req.body, deps.defaultRegion);
