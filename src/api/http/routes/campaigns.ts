@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { Campaign, CsvText, Open } from '../schemas.js';
 import { ApiError } from '../../../core/errors.js';
-import type { CampaignInput, CampaignService } from '../../../services/campaigns.js';
+import type { CampaignService } from '../../../services/campaigns.js';
 import { campaignView } from '../../../services/campaigns.js';
 import { OUTCOME_STATUSES } from '../../../store/campaigns.js';
 import type { Store } from '../../../store/index.js';
