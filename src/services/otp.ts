@@ -107,7 +107,7 @@ export class OtpService {
     )
       throw new ApiError('validation_failed', 'replace_id must be a whole number from 1 to 7.', 'replace_id');
     const n = normalizeNumber(String(req.to ?? ''), this.opts.defaultRegion);
-    if (!n.ok) throw new ApiError('invalid_number', n.reason, 'to');
+    if (!n.ok) throw new ApiError('invalid_number', n.why, 'to');
     const now = this.now();
     await this.checkNumberLimit(p.user.id, n.e164, now);
 

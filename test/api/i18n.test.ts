@@ -90,6 +90,25 @@ describe('API sentences in the client language', () => {
     expect(r.body.error).toMatchObject({ code: 'invalid_json', message: ru.api.invalidJson });
   });
 
+  it('German and Chinese: a refused number and a missing rule, with the number quoted', async () => {
+    const bad = await t.call('POST', '/v1/opt-outs', {
+      body: { number: 'abc' },
+      headers: { 'accept-language': 'de-DE,de;q=0.9' },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({
+      code: 'invalid_number',
+      field: 'number',
+      message:
+        'Eine Rufnummer darf nur Ziffern, +, Leerzeichen, Punkte, Bindestriche und Klammern enthalten.',
+    });
+    const rule = await t.call('DELETE', '/v1/keywords/01900000-0000-7000-8000-000000000000', {
+      headers: { 'accept-language': 'zh-CN' },
+    });
+    expect(rule.status).toBe(404);
+    expect(rule.body.error).toMatchObject({ code: 'not_found', message: '该规则不存在。' });
+  });
+
   it('a language we do not have gets English', async () => {
     const r = await send({ to: '+15550000003', text: '  ' }, 'ja-JP, pt;q=0.5');
     expect(r.body.error.message).toBe('The message text has only spaces; nothing would be read.');

@@ -81,7 +81,7 @@ const ContactZone = Type.Object({ time_zone: Type.Union([Type.Null(), Type.Strin
 
 function e164(raw: string, field = 'number'): string {
   const n = normalizeNumber(raw);
-  if (!n.ok) throw new ApiError('invalid_number', n.reason, field);
+  if (!n.ok) throw new ApiError('invalid_number', n.why, field);
   return n.e164;
 }
 

@@ -133,7 +133,7 @@ export function contactRoutes(untyped: FastifyInstance, deps: ContactRouteDeps):
       const p = principalOf(req);
       const b = req.body;
       const n = normalizeNumber(b.number, deps.defaultRegion);
-      if (!n.ok) throw new ApiError('invalid_number', n.reason, 'number');
+      if (!n.ok) throw new ApiError('invalid_number', n.why, 'number');
       if (b.time_zone !== undefined && !isTimeZone(b.time_zone)) {
         throw new ApiError(
           'validation_failed',

@@ -186,7 +186,7 @@ function idempotencyKey(req: FastifyRequest): string | undefined {
  */
 async function quoteFor(store: Store, userId: string, to: string, p: { encoding: string; segments: number }) {
   const n = normalizeNumber(to);
-  if (!n.ok) throw new ApiError('invalid_number', n.reason, 'to');
+  if (!n.ok) throw new ApiError('invalid_number', n.why, 'to');
   const [q, account] = await Promise.all([
     store.policy.quote(n.e164, p.encoding, p.segments),
     store.policy.account(userId),

@@ -106,7 +106,7 @@ export function policyRoutes(untyped: FastifyInstance, deps: PolicyRouteDeps): v
 
   const number = (raw: string, field = 'number'): string => {
     const n = normalizeNumber(raw, deps.defaultRegion);
-    if (!n.ok) throw new ApiError('invalid_number', n.reason, field);
+    if (!n.ok) throw new ApiError('invalid_number', n.why, field);
     return n.e164;
   };
 
