@@ -13,7 +13,7 @@ import {
   renderText,
   variablesOf,
 } from '../core/campaign.js';
-import { ApiError } from '../core/errors.js';
+import { ApiError, say } from '../core/errors.js';
 import { normalizeNumber, validateSender } from '../core/phone.js';
 import type { CountryCode } from 'libphonenumber-js';
 import type { Audience, CampaignRow, FollowUpOutcome } from '../store/campaigns.js';
@@ -43,6 +43,14 @@ export interface CampaignInput {
   recurrence?: { cron: string } | undefined;
   draft?: boolean | undefined;
 }
+
+/** The catalogue sentence for a move a campaign's state refuses. */
+const CANNOT = {
+  pause: 'cannotPause',
+  resume: 'cannotResume',
+  cancel: 'cannotCancel',
+  start: 'cannotStart',
+} as const;
 
 export interface CampaignLimits {
   /** Campaigns of one user not yet completed or canceled. */
@@ -85,25 +93,16 @@ export class CampaignService {
     let text = b.text;
     if (b.template_id !== undefined) {
       if (!this.resolveTemplate) {
-        throw new ApiError(
-          'validation_failed',
-          'Templates are not available on this gateway; send "text".',
-          'template_id',
-        );
+        throw new ApiError('validation_failed', say('api.campaign.noTemplates'), 'template_id');
       }
       const t = await this.resolveTemplate(ownerId, b.template_id);
-      if (!t) throw new ApiError('validation_failed', 'No such approved template.', 'template_id');
+      if (!t) throw new ApiError('validation_failed', say('api.campaign.noApprovedTemplate'), 'template_id');
       text = t.text;
     }
-    if (!text)
-      throw new ApiError('missing_parameter', 'Give the campaign "text" (or a template_id).', 'text');
+    if (!text) throw new ApiError('missing_parameter', say('api.campaign.needText'), 'text');
     // A templates-only account sends campaigns from approved templates too (seed 003).
     if (b.template_id === undefined && (await templatesOnly(this.store, ownerId))) {
-      throw new ApiError(
-        'template_required',
-        'This account may send only approved templates: give template_id instead of text.',
-        'template_id',
-      );
+      throw new ApiError('template_required', say('api.campaign.templatesOnly'), 'template_id');
     }
     if (b.from) {
       const bad = validateSender(b.from);
@@ -112,38 +111,30 @@ export class CampaignService {
     if (b.channel_id) {
       const ch = await this.store.channels.byId(b.channel_id);
       if (!ch || (ch.owner_id !== null && ch.owner_id !== ownerId)) {
-        throw new ApiError('validation_failed', 'No such channel among those you can use.', 'channel_id');
+        throw new ApiError('validation_failed', say('api.send.noSuchChannel'), 'channel_id');
       }
     }
     const tz = b.time_zone ?? 'UTC';
     if (!isTimeZone(tz))
-      throw new ApiError('validation_failed', `"${tz}" is not a time zone (e.g. Europe/Rome).`, 'time_zone');
+      throw new ApiError('validation_failed', say('api.badZone', { zone: tz }), 'time_zone');
     let windowStart: number | null = null;
     let windowEnd: number | null = null;
     if (b.window) {
       windowStart = parseClock(b.window.start) ?? null;
       windowEnd = parseClock(b.window.end) ?? null;
       if (windowStart === null || windowEnd === null || windowStart === windowEnd) {
-        throw new ApiError(
-          'validation_failed',
-          'A send window is two different times "HH:MM", e.g. 09:00 and 20:00.',
-          'window',
-        );
+        throw new ApiError('validation_failed', say('api.campaign.window'), 'window');
       }
     }
     const rate = b.rate ?? this.limits.defaultRate;
     if (!(rate > 0 && rate <= this.limits.maxRate)) {
-      throw new ApiError(
-        'validation_failed',
-        `rate is messages per second, above 0 and at most ${this.limits.maxRate}.`,
-        'rate',
-      );
+      throw new ApiError('validation_failed', say('api.campaign.rate', { max: this.limits.maxRate }), 'rate');
     }
     let sendAt: number | null = null;
     if (b.send_at) {
       sendAt = parseZonedTime(b.send_at, tz);
       if (!Number.isFinite(sendAt))
-        throw new ApiError('validation_failed', 'send_at is not a time we can use.', 'send_at');
+        throw new ApiError('validation_failed', say('api.messages.badTime', { field: 'send_at' }), 'send_at');
     }
     let cron: string | null = null;
     let nextRun: number | null = sendAt ?? now;
@@ -155,21 +146,18 @@ export class CampaignService {
       } catch (err) {
         throw new ApiError(
           'validation_failed',
-          `Not a cron schedule: ${(err as Error).message}`,
+          say('api.campaign.cron', { detail: (err as Error).message }),
           'recurrence.cron',
         );
       }
       if (next === null)
-        throw new ApiError('validation_failed', 'The cron schedule never fires.', 'recurrence.cron');
+        throw new ApiError('validation_failed', say('api.campaign.cronNever'), 'recurrence.cron');
       nextRun = next;
     }
     const audience = await this.audience(ownerId, b.audience);
     const active = await this.store.campaigns.countActive(ownerId);
     if (active >= this.limits.maxActive) {
-      throw new ApiError(
-        'conflict',
-        `At most ${this.limits.maxActive} campaigns may be open at once; cancel or finish one first.`,
-      );
+      throw new ApiError('conflict', say('api.campaign.tooManyOpen', { max: this.limits.maxActive }));
     }
     const status: CampaignStatus = b.draft ? 'draft' : 'scheduled';
     const row: CampaignRow = {
@@ -210,16 +198,12 @@ export class CampaignService {
   private async audience(ownerId: string, a: CampaignInput['audience']): Promise<Audience> {
     const given = [a.group_ids, a.contacts, a.recipients, a.follow_up].filter((x) => x !== undefined);
     if (given.length !== 1) {
-      throw new ApiError(
-        'validation_failed',
-        'Give exactly one audience: group_ids, contacts (a filter), recipients (a list) or follow_up.',
-        'audience',
-      );
+      throw new ApiError('validation_failed', say('api.campaign.oneAudience'), 'audience');
     }
     if (a.group_ids) {
       for (const id of a.group_ids) {
         if (!(await this.store.book.group(ownerId, id)))
-          throw new ApiError('validation_failed', `No such group: ${id}.`, 'audience.group_ids');
+          throw new ApiError('validation_failed', say('api.noSuchGroupId', { id }), 'audience.group_ids');
       }
       return { type: 'groups', group_ids: a.group_ids };
     }
@@ -229,18 +213,18 @@ export class CampaignService {
       if (!src)
         throw new ApiError(
           'validation_failed',
-          'No such campaign to follow up.',
+          say('api.campaign.noFollowUp'),
           'audience.follow_up.campaign_id',
         );
       return { type: 'campaign', campaign_id: src.id, outcome: a.follow_up.outcome };
     }
     const list = a.recipients ?? [];
     if (list.length === 0)
-      throw new ApiError('missing_parameter', 'The recipients list is empty.', 'audience.recipients');
+      throw new ApiError('missing_parameter', say('api.campaign.emptyRecipients'), 'audience.recipients');
     if (list.length > this.limits.maxInline) {
       throw new ApiError(
         'too_many_recipients',
-        `At most ${this.limits.maxInline} recipients inline; import larger lists into a group (POST /v1/contacts/import?group=…).`,
+        say('api.campaign.inlineLimit', { max: this.limits.maxInline }),
         'audience.recipients',
       );
     }
@@ -250,7 +234,7 @@ export class CampaignService {
       if (!n.ok)
         throw new ApiError(
           'invalid_number',
-          `Recipient ${i + 1}: ${n.reason}`,
+          say('api.campaign.recipientNumber', { index: i + 1, reason: n.why }),
           `audience.recipients[${i}].number`,
         );
       const { number: _n, ...vars } = r;
@@ -261,14 +245,14 @@ export class CampaignService {
 
   async view(ownerId: string | undefined, id: string): Promise<CampaignViewBody> {
     const c = await this.store.campaigns.byId(id, ownerId);
-    if (!c) throw new ApiError('not_found', 'No such campaign.');
+    if (!c) throw new ApiError('not_found', say('api.campaign.noSuchCampaign'));
     const counts = await this.store.campaigns.progress(c.id);
     return campaignView(c, counts, this.clock());
   }
 
   async move(ownerId: string | undefined, id: string, action: 'pause' | 'resume' | 'cancel' | 'start') {
     const c = await this.store.campaigns.byId(id, ownerId);
-    if (!c) throw new ApiError('not_found', 'No such campaign.');
+    if (!c) throw new ApiError('not_found', say('api.campaign.noSuchCampaign'));
     const now = this.clock();
     const to: CampaignStatus = action === 'pause' ? 'paused' : action === 'cancel' ? 'canceled' : 'scheduled';
     // A resumed campaign keeps its schedule (send_at, the next occurrence, a window's opening).
@@ -277,10 +261,7 @@ export class CampaignService {
     const from: CampaignStatus[] | undefined =
       action === 'resume' ? ['paused'] : action === 'start' ? ['draft'] : undefined;
     if (!(await this.store.campaigns.move(c.id, ownerId, to, now, next, from))) {
-      throw new ApiError(
-        'conflict',
-        `A ${c.status} campaign cannot be ${action === 'cancel' ? 'canceled' : `${action}d`}.`,
-      );
+      throw new ApiError('conflict', say(`api.campaign.${CANNOT[action]}`, { status: c.status }));
     }
     if (action === 'cancel') await this.store.campaigns.cancelMessages(c.id, now);
     this.onChange();

@@ -11,7 +11,7 @@ import { Type } from 'typebox';
 import { Contact, CsvText, Group, ImportReport, ListOf, NoContent, Open } from '../schemas.js';
 import type { CountryCode } from 'libphonenumber-js';
 import { isTimeZone } from '../../../core/campaign.js';
-import { ApiError } from '../../../core/errors.js';
+import { ApiError, say } from '../../../core/errors.js';
 import { normalizeNumber } from '../../../core/phone.js';
 import type { Target } from '../../../services/contact-import.js';
 import { ContactImporter } from '../../../services/contact-import.js';
@@ -95,7 +95,7 @@ function parseMap(s: string | undefined): Record<string, Target> | undefined {
     if (i < 1 || !TARGETS.includes(target)) {
       throw new ApiError(
         'validation_failed',
-        `A mapping is "column:target" with target one of ${TARGETS.join(', ')}.`,
+        say('api.contacts.mapping', { targets: TARGETS.join(', ') }),
         'map',
       );
     }
@@ -108,7 +108,7 @@ function delimiterOf(s: string | undefined): string | undefined {
   if (s === undefined) return undefined;
   const d = s === 'tab' || s === '\\t' ? '\t' : s;
   if (![',', ';', '\t', '|', ':'].includes(d)) {
-    throw new ApiError('validation_failed', 'delimiter is one of , ; | : or tab.', 'delimiter');
+    throw new ApiError('validation_failed', say('api.contacts.delimiter'), 'delimiter');
   }
   return d;
 }
@@ -135,15 +135,11 @@ export function contactRoutes(untyped: FastifyInstance, deps: ContactRouteDeps):
       const n = normalizeNumber(b.number, deps.defaultRegion);
       if (!n.ok) throw new ApiError('invalid_number', n.why, 'number');
       if (b.time_zone !== undefined && !isTimeZone(b.time_zone)) {
-        throw new ApiError(
-          'validation_failed',
-          `"${b.time_zone}" is not a time zone (e.g. Europe/Rome).`,
-          'time_zone',
-        );
+        throw new ApiError('validation_failed', say('api.badZone', { zone: b.time_zone }), 'time_zone');
       }
       for (const g of b.group_ids ?? []) {
         if (!(await book.group(p.user.id, g)))
-          throw new ApiError('validation_failed', `No such group: ${g}.`, 'group_ids');
+          throw new ApiError('validation_failed', say('api.noSuchGroupId', { id: g }), 'group_ids');
       }
       const existed = await book.get(p.user.id, n.e164);
       await book.upsertMany(p.user.id, [
@@ -249,7 +245,7 @@ export function contactRoutes(untyped: FastifyInstance, deps: ContactRouteDeps):
       const p = principalOf(req);
       const n = normalizeNumber(req.params.number, deps.defaultRegion);
       const row = n.ok ? await book.get(p.user.id, n.e164) : undefined;
-      if (!row) throw new ApiError('not_found', 'No such contact.');
+      if (!row) throw new ApiError('not_found', say('api.contacts.noSuchContact'));
       return contactView(row);
     },
   );
@@ -267,7 +263,7 @@ export function contactRoutes(untyped: FastifyInstance, deps: ContactRouteDeps):
       const p = principalOf(req);
       const n = normalizeNumber(req.params.number, deps.defaultRegion);
       if (!n.ok || !(await book.remove(p.user.id, n.e164)))
-        throw new ApiError('not_found', 'No such contact.');
+        throw new ApiError('not_found', say('api.contacts.noSuchContact'));
       return reply.status(204).send(null);
     },
   );
@@ -289,12 +285,12 @@ export function contactRoutes(untyped: FastifyInstance, deps: ContactRouteDeps):
       const p = principalOf(req);
       const b = req.body;
       const name = b.name.trim();
-      if (!name) throw new ApiError('missing_parameter', 'A group needs a name.', 'name');
+      if (!name) throw new ApiError('missing_parameter', say('api.contacts.groupName'), 'name');
       if (
         (await book.groups(p.user.id, MAX_GROUPS)).length >= MAX_GROUPS &&
         !(await book.groupByName(p.user.id, name))
       ) {
-        throw new ApiError('conflict', `At most ${MAX_GROUPS} groups per account.`);
+        throw new ApiError('conflict', say('api.contacts.maxGroups', { max: MAX_GROUPS }));
       }
       const g = await book.createGroup(p.user.id, name);
       const numbers = (b.numbers ?? [])
@@ -346,7 +342,8 @@ export function contactRoutes(untyped: FastifyInstance, deps: ContactRouteDeps):
     async (req) => {
       const p = principalOf(req);
       const id = req.params.id;
-      if (!(await book.group(p.user.id, id))) throw new ApiError('not_found', 'No such group.');
+      if (!(await book.group(p.user.id, id)))
+        throw new ApiError('not_found', say('api.contacts.noSuchGroup'));
       const numbers = req.body.numbers
         .map((s) => normalizeNumber(s, deps.defaultRegion))
         .flatMap((n) => (n.ok ? [n.e164] : []));
@@ -380,15 +377,12 @@ export function contactRoutes(untyped: FastifyInstance, deps: ContactRouteDeps):
         let source: Readable;
         if (req.isMultipart()) {
           const file = await req.file();
-          if (!file) throw new ApiError('missing_parameter', 'The multipart body has no file.', 'file');
+          if (!file) throw new ApiError('missing_parameter', say('api.contacts.noFile'), 'file');
           source = file.file;
         } else if (req.body instanceof Readable) {
           source = req.body;
         } else {
-          throw new ApiError(
-            'unsupported_media_type',
-            'Send the file as text/csv, text/plain or multipart/form-data.',
-          );
+          throw new ApiError('unsupported_media_type', say('api.contacts.fileType'));
         }
         const report = await importer.run(source, {
           ownerId: p.user.id,
@@ -419,7 +413,7 @@ export function contactRoutes(untyped: FastifyInstance, deps: ContactRouteDeps):
       const p = principalOf(req);
       const id = req.params.id;
       const imp = await book.importById(p.user.id, id);
-      if (!imp) throw new ApiError('not_found', 'No such import.');
+      if (!imp) throw new ApiError('not_found', say('api.contacts.noSuchImport'));
       const first = await book.importErrors(id, 0, 100);
       return {
         id: imp.id,
@@ -450,7 +444,8 @@ export function contactRoutes(untyped: FastifyInstance, deps: ContactRouteDeps):
     async (req, reply) => {
       const p = principalOf(req);
       const id = req.params.id;
-      if (!(await book.importById(p.user.id, id))) throw new ApiError('not_found', 'No such import.');
+      if (!(await book.importById(p.user.id, id)))
+        throw new ApiError('not_found', say('api.contacts.noSuchImport'));
       async function* lines() {
         yield '\uFEFFline,reason,row\r\n';
         let after = 0;
