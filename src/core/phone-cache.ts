@@ -31,8 +31,7 @@ export class NumberNormalizer {
     if (known === false) return normalizeNumber(raw, this.region);
     const r = normalizeNumber(e164, this.region);
     // Cache only the plain case: a possible number that libphonenumber writes as given.
-    if (this.verdicts.size < MAX_ENTRIES)
-      this.verdicts.set(key, r.ok && r.e164 === e164);
+    if (this.verdicts.size < MAX_ENTRIES) this.verdicts.set(key, r.ok && r.e164 === e164);
     return r.ok ? r : normalizeNumber(raw, this.region);
   }
 }

@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { ApiError } from '../../../core/errors.js';
+import { ApiError, say } from '../../../core/errors.js';
 import { TEMPLATE_CATEGORIES, VARIABLE_TYPES } from '../../../core/template.js';
 import type { Principal } from '../../../services/auth.js';
 import type { SendInput } from '../../../services/messages.js';
@@ -140,7 +140,12 @@ function register(untyped: FastifyInstance, store: Store, kind: TemplateKind): v
 
   const load = async (id: string, p: Principal) => {
     const row = await store.templates.byId(kind, id, ownerScope(p));
-    if (!row) throw new ApiError('not_found', `No such ${label}.`, 'id');
+    if (!row)
+      throw new ApiError(
+        'not_found',
+        say(kind === 'template' ? 'api.templates.noSuchTemplate' : 'api.templates.noSuchSignature'),
+        'id',
+      );
     return row;
   };
 
@@ -161,7 +166,7 @@ function register(untyped: FastifyInstance, store: Store, kind: TemplateKind): v
       if (b.owner_id !== undefined && b.owner_id !== p.user.id) {
         requireAdmin(req);
         if (!(await store.users.byId(b.owner_id)))
-          throw new ApiError('not_found', 'No such user.', 'owner_id');
+          throw new ApiError('not_found', say('api.policy.noSuchUser'), 'owner_id');
         ownerId = b.owner_id;
       }
       const row = await submit(store, kind, ownerId, p.user.id, b);
@@ -249,7 +254,12 @@ function register(untyped: FastifyInstance, store: Store, kind: TemplateKind): v
     const row = await load(id, p);
     const done = await store.templates.decide(kind, row.id, decision, p.user.id, reason);
     if (!done)
-      throw new ApiError('conflict', `The ${label} is ${row.status}; only a pending one can be decided.`);
+      throw new ApiError(
+        'conflict',
+        say(kind === 'template' ? 'api.templates.notPendingTemplate' : 'api.templates.notPendingSignature', {
+          status: row.status,
+        }),
+      );
     return templateView(done);
   };
   app.post(
