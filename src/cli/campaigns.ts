@@ -10,6 +10,7 @@ import type { Target } from '../services/contact-import.js';
 import { ContactImporter } from '../services/contact-import.js';
 import { CAMPAIGN_LIMITS, CampaignService, campaignView } from '../services/campaigns.js';
 import type { Store } from '../store/index.js';
+import { m } from './i18n.js';
 
 type WithStore = <T>(fn: (store: Store) => Promise<T>) => Promise<T>;
 
@@ -22,7 +23,7 @@ function out(value: unknown, json: boolean | undefined, text: () => string): voi
 
 async function ownerOf(store: Store, login: string): Promise<string> {
   const u = await store.users.byLogin(login);
-  if (!u) throw new Error(`no user "${login}"`);
+  if (!u) throw new Error(m('noUser', { login }));
   return u.id;
 }
 
@@ -72,10 +73,16 @@ export function registerCampaignCommands(program: Command, withStore: WithStore)
           const refused = await store.book.importErrors(report.id, 0, 20);
           out({ ...report, refused_first: refused }, o.json, () =>
             [
-              `import ${report.id}: ${report.status}, ${report.rows_imported} imported, ${report.rows_refused} refused of ${report.rows_total}`,
-              ...refused.map((r) => `  line ${r.line}: ${r.reason}`),
+              m('importLine', {
+                id: report.id,
+                status: report.status,
+                imported: report.rows_imported,
+                refused: report.rows_refused,
+                total: report.rows_total,
+              }),
+              ...refused.map((r) => m('importRefused', { line: r.line, reason: r.reason })),
               ...(report.rows_refused > refused.length
-                ? [`  … GET /v1/contacts/imports/${report.id}/errors.csv for all`]
+                ? [m('importMore', { path: `/v1/contacts/imports/${report.id}/errors.csv` })]
                 : []),
             ].join('\n'),
           );
@@ -95,7 +102,7 @@ export function registerCampaignCommands(program: Command, withStore: WithStore)
         const views = rows.map((c) =>
           campaignView(c, { pending: Math.max(0, c.recipients_total - c.recipients_done) }, Date.now()),
         );
-        out(views, o.json, () => (views.length ? views.map(summary).join('\n') : 'no campaigns'));
+        out(views, o.json, () => (views.length ? views.map(summary).join('\n') : m('noCampaigns')));
       }),
     );
   campaign
@@ -108,7 +115,7 @@ export function registerCampaignCommands(program: Command, withStore: WithStore)
           v,
           o.json,
           () =>
-            `${summary(v)}\n  by status: ${JSON.stringify((v.progress as { by_status: unknown }).by_status)}`,
+            `${summary(v)}\n  ${m('byStatus')}: ${JSON.stringify((v.progress as { by_status: unknown }).by_status)}`,
         );
       }),
     );

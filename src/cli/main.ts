@@ -28,11 +28,13 @@ import { isFailure } from '../channels/modem/probe.js';
 import { registerPolicyCommands } from './policy.js';
 import { registerTemplateCommands } from './templates.js';
 import { registerCampaignCommands } from './campaigns.js';
+import { CLI_LANG, m } from './i18n.js';
 
 const program = new Command('smsgw')
-  .description('Self-hosted SMS gateway')
+  .description(m('cmd.root'))
   .version(packageVersion(), '-V, --version')
-  .option('--json', 'print JSON (for scripts) instead of text')
+  .option('--json', m('opt.json'))
+  .option('--lang <code>', m('opt.lang'))
   .showHelpAfterError();
 
 function packageVersion(): string {
@@ -60,21 +62,17 @@ async function withStore<T>(fn: (store: Store) => Promise<T>): Promise<T> {
 }
 
 async function requireDatabase(config: Readonly<Config>): Promise<void> {
-  const hint =
-    'run "smsgw migrate" (or "smsgw start") to create one, or point SMSGW_DATA_DIR or DATABASE_URL at the gateway\'s';
+  const hint = m('dbHint');
   if (!config.databaseUrl) {
     const file = join(config.dataDir, 'smsgw.db');
-    if (!existsSync(file)) throw new Error(`no database at ${file}: ${hint}`);
+    if (!existsSync(file)) throw new Error(m('noDatabase', { file, hint }));
     return;
   }
   const client = new pg.Client({ connectionString: config.databaseUrl });
   await client.connect();
   try {
     const r = await client.query<{ t: string | null }>("select to_regclass('smsgw_migrations')::text as t");
-    if (!r.rows[0]?.t)
-      throw new Error(
-        `the PostgreSQL database ${redactUrl(config.databaseUrl)} has no smsgw tables: ${hint}`,
-      );
+    if (!r.rows[0]?.t) throw new Error(m('noPgTables', { url: redactUrl(config.databaseUrl), hint }));
   } finally {
     await client.end();
   }
@@ -85,9 +83,9 @@ function parseConfig(json: string): Record<string, unknown> {
   try {
     v = JSON.parse(json);
   } catch (err) {
-    throw new Error(`--config is not valid JSON: ${(err as Error).message}`);
+    throw new Error(m('configNotJson', { detail: (err as Error).message }));
   }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('--config must be a JSON object');
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error(m('configNotObject'));
   return v as Record<string, unknown>;
 }
 
@@ -96,7 +94,7 @@ function checkChannelConfig(type: string, config: Record<string, unknown>, name:
   try {
     validateChannelConfig(type, config, name);
   } catch (err) {
-    throw new Error(`channel config rejected: ${(err as Error).message}`);
+    throw new Error(m('configRejected', { detail: (err as Error).message }));
   }
 }
 
@@ -116,18 +114,21 @@ function print(value: unknown): void {
 
 program
   .command('start')
-  .description('Run the gateway (HTTP API, dispatcher, channels)')
+  .description(m('cmd.start'))
   .action(async () => {
     const config = loadConfig();
     const app: App = await startApp(config);
-    const lines = [`smsgw listening on ${app.url}  (dashboard: ${app.url}/, API docs: ${app.url}/docs)`];
+    const lines = [m('listening', { url: app.url })];
     if (app.created) {
+      const labels = [m('labelLogin'), m('labelPassword'), m('labelApiKey')].map((l) => `${l}:`);
+      const width = Math.max(...labels.map((l) => l.length)) + 1;
+      const values = [app.created.login, app.created.password, app.created.apiKey];
       lines.push(
-        'First start: created the admin user. These credentials are shown only once:',
-        `  login:    ${app.created.login}`,
-        `  password: ${app.created.password}`,
-        `  API key:  ${app.created.apiKey}`,
-        `Try: curl -H "Authorization: Bearer ${app.created.apiKey}" -d to=+15555550100 -d text=hello ${app.url}/v1/messages`,
+        m('firstStart'),
+        ...labels.map((l, i) => `  ${l.padEnd(width)}${values[i]}`),
+        m('try', {
+          command: `curl -H "Authorization: Bearer ${app.created.apiKey}" -d to=+15555550100 -d text=hello ${app.url}/v1/messages`,
+        }),
       );
     }
     process.stdout.write(`${lines.join('\n')}\n`);
@@ -152,7 +153,7 @@ program
 
 program
   .command('migrate')
-  .description('Create or upgrade the database and create the admin user if there is none')
+  .description(m('cmd.migrate'))
   .action(() =>
     withNewStore(async (store) => {
       const config = loadConfig();
@@ -162,15 +163,16 @@ program
     }),
   );
 
-const user = program.command('user').description('Manage users');
+const user = program.command('user').description(m('cmd.user'));
 user
   .command('add <login>')
+  .description(m('cmd.userAdd'))
   .requiredOption('-p, --password <password>', 'password (at least 8 characters)')
   .addOption(new Option('-r, --role <role>', 'role').choices(['admin', 'user']).default('user'))
   .action((login: string, o: { password: string; role: 'admin' | 'user' }) =>
     withStore(async (store) => {
-      if (o.password.length < 8) throw new Error('the password needs at least 8 characters');
-      if (await store.users.byLogin(login)) throw new Error(`the login "${login}" is taken`);
+      if (o.password.length < 8) throw new Error(m('passwordShort'));
+      if (await store.users.byLogin(login)) throw new Error(m('loginTaken', { login }));
       const u = await store.users.create({
         login,
         passwordHash: await hashPassword(o.password),
@@ -181,6 +183,7 @@ user
   );
 user
   .command('list')
+  .description(m('cmd.userList'))
   .action(() =>
     withStore(async (store) =>
       print(
@@ -190,57 +193,61 @@ user
   );
 user
   .command('passwd <login>')
-  .description("Set a user's password (the dashboard and Basic auth); sessions stay, API keys stay")
+  .description(m('cmd.userPasswd'))
   .requiredOption('-p, --password <password>', 'the new password (at least 8 characters)')
   .action((login: string, o: { password: string }) =>
     withStore(async (store) => {
-      if (o.password.length < 8) throw new Error('the password needs at least 8 characters');
+      if (o.password.length < 8) throw new Error(m('passwordShort'));
       const u = await store.users.byLogin(login);
-      if (!u) throw new Error(`no user "${login}"`);
+      if (!u) throw new Error(m('noUser', { login }));
       await store.users.update(u.id, { password_hash: await hashPassword(o.password) });
       print({ login, password: 'changed' });
     }),
   );
-for (const [cmd, status] of [
-  ['block', 'blocked'],
-  ['unblock', 'active'],
+for (const [cmd, status, about] of [
+  ['block', 'blocked', 'cmd.userBlock'],
+  ['unblock', 'active', 'cmd.userUnblock'],
 ] as const) {
-  user.command(`${cmd} <login>`).action((login: string) =>
-    withStore(async (store) => {
-      const u = await store.users.byLogin(login);
-      if (!u) throw new Error(`no user "${login}"`);
-      await store.users.update(u.id, { status });
-      print({ login, status });
-    }),
-  );
+  user
+    .command(`${cmd} <login>`)
+    .description(m(about))
+    .action((login: string) =>
+      withStore(async (store) => {
+        const u = await store.users.byLogin(login);
+        if (!u) throw new Error(m('noUser', { login }));
+        await store.users.update(u.id, { status });
+        print({ login, status });
+      }),
+    );
 }
 
 user
   .command('smpp <login>')
-  .description('Issue SMPP credentials: a system_id and an 8-character password, shown once')
+  .description(m('cmd.userSmpp'))
   .option('-s, --system-id <id>', 'the system_id (default: the current one, else the login if it fits)')
   .option('--remove', 'remove them: the user binds with its login and password again')
   .action((login: string, o: { systemId?: string; remove?: boolean }) =>
     withStore(async (store) => {
       const u = await store.users.byLogin(login);
-      if (!u) throw new Error(`no user "${login}"`);
+      if (!u) throw new Error(m('noUser', { login }));
       if (o.remove) {
         await store.users.update(u.id, { smpp_system_id: null, smpp_password_hash: null });
         return print({ login, smpp: 'removed' });
       }
       const issued = await issueSmppCredentials(store, u, o.systemId);
-      print({ login, ...issued, note: 'the password is shown only once; store it now' });
+      print({ login, ...issued, note: m('smppShownOnce') });
     }),
   );
 
-const key = program.command('key').description('Manage API keys');
+const key = program.command('key').description(m('cmd.key'));
 key
   .command('create <login>')
+  .description(m('cmd.keyCreate'))
   .option('-n, --name <name>', 'what the key is for', 'cli')
   .action((login: string, o: { name: string }) =>
     withStore(async (store) => {
       const u = await store.users.byLogin(login);
-      if (!u) throw new Error(`no user "${login}"`);
+      if (!u) throw new Error(m('noUser', { login }));
       const minted = mintApiKey();
       const row = await store.keys.create({
         userId: u.id,
@@ -248,17 +255,17 @@ key
         prefix: minted.prefix,
         secretHash: minted.secretHash,
       });
-      print({ id: row.id, key: minted.key, note: 'shown once; store it now' });
+      print({ id: row.id, key: minted.key, note: m('shownOnce') });
     }),
   );
 key
   .command('list [login]')
-  .description('API keys (never their secrets), of one user or of all, with their owners')
+  .description(m('cmd.keyList'))
   .option('-a, --all', 'include revoked keys')
   .action((login: string | undefined, o: { all?: boolean }) =>
     withStore(async (store) => {
       const owner = login ? await store.users.byLogin(login) : undefined;
-      if (login && !owner) throw new Error(`no user "${login}"`);
+      if (login && !owner) throw new Error(m('noUser', { login }));
       const logins = new Map((await store.users.list()).map((u) => [u.id, u.login]));
       const keys = await store.keys.list(owner?.id);
       print(
@@ -276,17 +283,21 @@ key
       );
     }),
   );
-key.command('revoke <id>').action((id: string) =>
-  withStore(async (store) => {
-    if (!(await store.keys.byId(id))) throw new Error(`no key ${id}`);
-    await store.keys.revoke(id);
-    print({ id, revoked: true });
-  }),
-);
+key
+  .command('revoke <id>')
+  .description(m('cmd.keyRevoke'))
+  .action((id: string) =>
+    withStore(async (store) => {
+      if (!(await store.keys.byId(id))) throw new Error(m('noKey', { id }));
+      await store.keys.revoke(id);
+      print({ id, revoked: true });
+    }),
+  );
 
-const channel = program.command('channel').description('Manage channels');
+const channel = program.command('channel').description(m('cmd.channel'));
 channel
   .command('add <name>')
+  .description(m('cmd.channelAdd'))
   .addOption(new Option('-t, --type <type>', 'channel type').choices(CHANNEL_TYPES).makeOptionMandatory())
   .option('-c, --config <json>', 'driver config as JSON', '{}')
   .option('-o, --owner <login>', 'owner (default: shared by all users)')
@@ -299,8 +310,8 @@ channel
     ) =>
       withStore(async (store) => {
         const owner = o.owner ? await store.users.byLogin(o.owner) : undefined;
-        if (o.owner && !owner) throw new Error(`no user "${o.owner}"`);
-        if (await store.channels.byName(name)) throw new Error(`a channel named "${name}" exists`);
+        if (o.owner && !owner) throw new Error(m('noUser', { login: o.owner }));
+        if (await store.channels.byName(name)) throw new Error(m('channelExists', { name }));
         checkChannelConfig(o.type, parseConfig(o.config), name);
         const d = channelDefaults(o.type);
         const row = await store.channels.create({
@@ -318,26 +329,29 @@ channel
         print({ id: row.id, name: row.name, type: row.type });
       }),
   );
-channel.command('list').action(() =>
-  withStore(async (store) => {
-    const month = monthOf(Date.now());
-    const counters = await store.channels.counters(month);
-    print(
-      (await store.channels.list()).map((c) => ({
-        id: c.id,
-        name: c.name,
-        type: c.type,
-        enabled: c.enabled === 1,
-        month,
-        used: counters.get(c.id) ?? 0,
-        monthly_limit: c.monthly_limit,
-      })),
-    );
-  }),
-);
+channel
+  .command('list')
+  .description(m('cmd.channelList'))
+  .action(() =>
+    withStore(async (store) => {
+      const month = monthOf(Date.now());
+      const counters = await store.channels.counters(month);
+      print(
+        (await store.channels.list()).map((c) => ({
+          id: c.id,
+          name: c.name,
+          type: c.type,
+          enabled: c.enabled === 1,
+          month,
+          used: counters.get(c.id) ?? 0,
+          monthly_limit: c.monthly_limit,
+        })),
+      );
+    }),
+  );
 channel
   .command('edit <name>')
-  .description('Change a channel: its config (replaced whole, checked like the API does), name, limits')
+  .description(m('cmd.channelEdit'))
   .option('-c, --config <json>', 'driver config as JSON')
   .option('-n, --rename <name>', 'new name')
   .option('-l, --monthly-limit <n>', 'monthly limit (0: none)', (v) => Number.parseInt(v, 10))
@@ -350,17 +364,16 @@ channel
     ) =>
       withStore(async (store) => {
         const c = await store.channels.byName(name);
-        if (!c) throw new Error(`no channel "${name}"`);
+        if (!c) throw new Error(m('noChannel', { name }));
         for (const [flag, v] of [
           ['--monthly-limit', o.monthlyLimit],
           ['--interval-ms', o.intervalMs],
           ['--priority', o.priority],
         ] as const) {
-          if (v !== undefined && (!Number.isInteger(v) || v < 0))
-            throw new Error(`${flag} must be a whole number ≥ 0`);
+          if (v !== undefined && (!Number.isInteger(v) || v < 0)) throw new Error(m('flagWhole', { flag }));
         }
         if (o.rename && o.rename !== name && (await store.channels.byName(o.rename)))
-          throw new Error(`a channel named "${o.rename}" exists`);
+          throw new Error(m('channelExists', { name: o.rename }));
         const config = o.config !== undefined ? parseConfig(o.config) : undefined;
         if (config) checkChannelConfig(c.type, config, o.rename ?? name);
         const row = await store.channels.update(c.id, {
@@ -376,42 +389,42 @@ channel
           id: c.id,
           name: row?.name,
           type: c.type,
-          note: 'a running gateway applies it at its next sync',
+          note: m('nextSync'),
         });
       }),
   );
 channel
   .command('remove <name>')
-  .description('Delete a channel (refused while messages wait for it); its history stays')
+  .description(m('cmd.channelRemove'))
   .action((name: string) =>
     withStore(async (store) => {
       const c = await store.channels.byName(name);
-      if (!c) throw new Error(`no channel "${name}"`);
+      if (!c) throw new Error(m('noChannel', { name }));
       const r = await store.channels.remove(c.id);
-      if (!r.removed)
-        throw new Error(
-          `${r.waiting} message(s) still wait for "${name}" (pinned to it or being sent): disable it and let them finish or cancel them first`,
-        );
+      if (!r.removed) throw new Error(m('stillWaiting', { count: r.waiting, name }));
       print({ name, removed: true });
     }),
   );
-for (const [cmd, enabled] of [
-  ['disable', 0],
-  ['enable', 1],
+for (const [cmd, enabled, about] of [
+  ['disable', 0, 'cmd.channelDisable'],
+  ['enable', 1, 'cmd.channelEnable'],
 ] as const) {
-  channel.command(`${cmd} <name>`).action((name: string) =>
-    withStore(async (store) => {
-      const c = await store.channels.byName(name);
-      if (!c) throw new Error(`no channel "${name}"`);
-      await store.channels.update(c.id, { enabled });
-      print({ name, enabled: enabled === 1 });
-    }),
-  );
+  channel
+    .command(`${cmd} <name>`)
+    .description(m(about))
+    .action((name: string) =>
+      withStore(async (store) => {
+        const c = await store.channels.byName(name);
+        if (!c) throw new Error(m('noChannel', { name }));
+        await store.channels.update(c.id, { enabled });
+        print({ name, enabled: enabled === 1 });
+      }),
+    );
 }
 
 program
   .command('send')
-  .description('Queue a message')
+  .description(m('cmd.send'))
   .requiredOption('--to <numbers>', 'comma-separated numbers')
   .requiredOption('--text <text>', 'message text')
   .option('--flash', 'flash (class 0) message')
@@ -421,7 +434,7 @@ program
     withStore(async (store) => {
       const config = loadConfig();
       const u = await store.users.byLogin(o.as);
-      if (!u) throw new Error(`no user "${o.as}"`);
+      if (!u) throw new Error(m('noUser', { login: o.as }));
       const service = new MessageService(store, {
         maxRecipients: config.maxRecipients,
         maxSegments: config.maxSegments,
@@ -440,36 +453,36 @@ program
 
 program
   .command('backup <file>')
-  .description('Copy the SQLite database to FILE while the gateway runs (PostgreSQL: use pg_dump)')
+  .description(m('cmd.backup'))
   .action(async (file: string) => {
     const config = loadConfig();
-    if (config.databaseUrl) throw new Error('this gateway runs on PostgreSQL: back it up with pg_dump');
+    if (config.databaseUrl) throw new Error(m('pgBackup'));
     print(await backupSqlite(sqlitePathFor(config.dataDir), file));
   });
 
 program
   .command('restore <file>')
-  .description('Replace the SQLite database by a backup (stop the gateway first)')
+  .description(m('cmd.restore'))
   .action(async (file: string) => {
     const config = loadConfig();
-    if (config.databaseUrl) throw new Error('this gateway runs on PostgreSQL: restore with pg_restore/psql');
+    if (config.databaseUrl) throw new Error(m('pgRestore'));
     print(await restoreSqlite(file, sqlitePathFor(config.dataDir)));
   });
 
 program
   .command('status <id>')
-  .description('A message and its events')
+  .description(m('cmd.status'))
   .action((id: string) =>
     withStore(async (store) => {
-      const m = await store.messages.byId(id);
-      if (!m) throw new Error(`no message ${id}`);
+      const row = await store.messages.byId(id);
+      if (!row) throw new Error(m('noMessage', { id }));
       const events = await store.messages.events(id);
       print({
-        id: m.id,
-        to: m.to,
-        status: m.status,
-        error: m.error_code,
-        segments: m.segments,
+        id: row.id,
+        to: row.to,
+        status: row.status,
+        error: row.error_code,
+        segments: row.segments,
         events: events.map((e) => ({
           at: new Date(e.created_at).toISOString(),
           status: e.status,
@@ -482,7 +495,7 @@ program
 
 program
   .command('nodes')
-  .description('Gateway nodes on this database: heartbeats and the channels each runs')
+  .description(m('cmd.nodes'))
   .action(() =>
     withStore(async (store) => {
       const nodes = await nodeStatus(store, loadConfig().cluster.channelLeaseMs);
@@ -491,7 +504,8 @@ program
         nodes.map((n) => ({
           node: n.name,
           status: n.status,
-          heartbeat: n.status === 'stopped' ? null : `${(n.heartbeat_age_ms / 1000).toFixed(1)}s ago`,
+          heartbeat:
+            n.status === 'stopped' ? null : m('ago', { seconds: (n.heartbeat_age_ms / 1000).toFixed(1) }),
           version: n.version,
           http: n.http_url,
           channels: n.channels.map((c) => c.name ?? c.id).join(', ') || null,
@@ -500,10 +514,10 @@ program
     }),
   );
 
-const sim = program.command('sim').description('Simulators for tests and demos');
+const sim = program.command('sim').description(m('cmd.sim'));
 sim
   .command('smsc')
-  .description('An SMSC that accepts SMPP binds, acknowledges submits and sends receipts')
+  .description(m('cmd.simSmsc'))
   .option('-p, --port <n>', 'port to listen on', (v) => Number.parseInt(v, 10), 2776)
   .option('-d, --delay <ms>', 'receipt delay', (v) => Number.parseInt(v, 10), 1000)
   .option('-s, --success-rate <r>', 'share of messages delivered', (v) => Number.parseFloat(v), 0.95)
@@ -549,7 +563,7 @@ sim
 
 sim
   .command('modem')
-  .description('An AT-command GSM modem on a TCP port or a pty (for Gammu or the modem channel)')
+  .description(m('cmd.simModem'))
   .option('--tcp <port>', 'listen on this TCP port (channel config: {"port":"tcp://127.0.0.1:PORT"})', (v) =>
     Number.parseInt(v, 10),
   )
@@ -571,7 +585,7 @@ sim
       ['--report-ms', o.reportMs, 86_400_000],
       ['--reference', o.reference, 255],
     ] as const) {
-      if (!Number.isInteger(v) || v < 0 || v > max) throw new Error(`${name} must be an integer 0..${max}`);
+      if (!Number.isInteger(v) || v < 0 || v > max) throw new Error(m('integerRange', { flag: name, max }));
     }
     const { MODEM_SIM_DEFAULTS, ModemSimulator, ptyPair, serveModemTcp } =
       await import('../sim/modem/simulator.js');
@@ -594,11 +608,11 @@ sim
         socat.kill();
         if (port.isOpen) await new Promise((r) => port.close(r));
       };
-      process.stdout.write(`modem simulator on ${deviceSide}\n`);
+      process.stdout.write(`${m('modemSim', { where: deviceSide })}\n`);
     } else {
       const tcp = await serveModemTcp(modem, o.tcp ?? 0);
       close = () => tcp.close();
-      process.stdout.write(`modem simulator on tcp://127.0.0.1:${tcp.port}\n`);
+      process.stdout.write(`${m('modemSim', { where: `tcp://127.0.0.1:${tcp.port}` })}\n`);
     }
     for (const sig of ['SIGINT', 'SIGTERM'] as const) {
       process.once(sig, () => {
@@ -610,11 +624,9 @@ sim
 
 program
   .command('modem')
-  .description('GSM modems on this host')
+  .description(m('cmd.modem'))
   .command('probe [ports...]')
-  .description(
-    'Ask serial ports (or tcp://host:port, as "smsgw sim modem" prints) for a modem: identity and signal, or why not',
-  )
+  .description(m('cmd.modemProbe'))
   .action(async (ports: string[]) => {
     const { probeModems } = await import('../channels/modem/probe.js');
     const results = await probeModems(ports.length ? ports : undefined);
@@ -628,7 +640,7 @@ registerTemplateCommands(program, withStore, print);
 registerCampaignCommands(program, withStore);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  const msg = err instanceof ApiError ? `${err.code}: ${err.message}` : (err as Error).message;
+  const msg = err instanceof ApiError ? `${err.code}: ${err.messageIn(CLI_LANG)}` : (err as Error).message;
   process.stderr.write(`smsgw: ${msg}\n`);
   process.exit(1);
 });

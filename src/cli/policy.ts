@@ -13,13 +13,14 @@ import { PERIODS } from '../policy/periods.js';
 import type { Period } from '../policy/periods.js';
 import type { Store } from '../store/index.js';
 import { ListFullError } from '../store/policy.js';
+import { m } from './i18n.js';
 
 type WithStore = <T>(fn: (store: Store) => Promise<T>) => Promise<T>;
 
 async function ownerOf(store: Store, login: string | undefined): Promise<string> {
   if (login === undefined) return '';
   const u = await store.users.byLogin(login);
-  if (!u) throw new Error(`no user "${login}"`);
+  if (!u) throw new Error(m('noUser', { login }));
   return u.id;
 }
 
@@ -122,7 +123,7 @@ export function registerPolicyCommands(
         const parsed = rules.map((r) => {
           const [period, max] = r.split('=');
           if (!PERIODS.includes(period as Period) || !/^\d{1,7}$/.test(max ?? ''))
-            throw new Error(`"${r}": write period=max with period one of ${PERIODS.join(', ')}`);
+            throw new Error(m('periodForm', { rule: r, periods: PERIODS.join(', ') }));
           return { category, period: period as Period, max_count: Number(max) };
         });
         // Replaces the caps of this category only; the owner's others stay.
@@ -157,8 +158,8 @@ export function registerPolicyCommands(
     )
     .action((prefix: string, per: string, o: { encoding: string }) =>
       withStore(async (store) => {
-        if (!/^(\d{1,15}|default)$/.test(prefix)) throw new Error('the prefix is digits or "default"');
-        if (!/^\d{1,10}$/.test(per)) throw new Error('the price is a whole number of credits');
+        if (!/^(\d{1,15}|default)$/.test(prefix)) throw new Error(m('prefixForm'));
+        if (!/^\d{1,10}$/.test(per)) throw new Error(m('priceWhole'));
         print(await store.policy.setPrice(prefix === 'default' ? '' : prefix, o.encoding, Number(per)));
       }),
     );
@@ -171,7 +172,7 @@ export function registerPolicyCommands(
     .option('-n, --note <text>', 'ledger note')
     .action((login: string, amount: string, o: { mode?: 'prepaid' | 'unlimited'; note?: string }) =>
       withStore(async (store) => {
-        if (!/^-?\d{1,13}$/.test(amount)) throw new Error('the amount is a whole number of credits');
+        if (!/^-?\d{1,13}$/.test(amount)) throw new Error(m('amountWhole'));
         const owner = await ownerOf(store, login);
         const r = await store.policy.credit(
           owner,

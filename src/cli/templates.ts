@@ -7,12 +7,13 @@ import type { Command } from 'commander';
 import { forgetPolicySettings } from '../policy/settings.js';
 import type { Store } from '../store/index.js';
 import type { TemplateKind } from '../store/templates.js';
+import { m } from './i18n.js';
 
 type WithStore = <T>(fn: (store: Store) => Promise<T>) => Promise<T>;
 
 async function actor(store: Store, login: string): Promise<string> {
   const u = await store.users.byLogin(login);
-  if (!u || u.role !== 'admin') throw new Error(`no admin "${login}"`);
+  if (!u || u.role !== 'admin') throw new Error(m('noAdmin', { login }));
   return u.id;
 }
 
@@ -30,7 +31,7 @@ export function registerTemplateCommands(
       .action((o: { status?: string; user?: string }) =>
         withStore(async (store) => {
           const owner = o.user ? await store.users.byLogin(o.user) : undefined;
-          if (o.user && !owner) throw new Error(`no user "${o.user}"`);
+          if (o.user && !owner) throw new Error(m('noUser', { login: o.user }));
           const rows = await store.templates.list(kind, { ownerId: owner?.id, status: o.status, limit: 500 });
           print(
             rows.map((r) => ({
@@ -51,7 +52,7 @@ export function registerTemplateCommands(
       .action((id: string, o: { as: string }) =>
         withStore(async (store) => {
           const done = await store.templates.decide(kind, id, 'approved', await actor(store, o.as), null);
-          if (!done) throw new Error(`no pending ${kind} ${id}`);
+          if (!done) throw new Error(m('noPending', { kind, id }));
           print({ id, status: done.status });
         }),
       );
@@ -62,7 +63,7 @@ export function registerTemplateCommands(
       .action((id: string, o: { reason: string; as: string }) =>
         withStore(async (store) => {
           const done = await store.templates.decide(kind, id, 'rejected', await actor(store, o.as), o.reason);
-          if (!done) throw new Error(`no pending ${kind} ${id}`);
+          if (!done) throw new Error(m('noPending', { kind, id }));
           print({ id, status: done.status, reason: done.reason });
         }),
       );
@@ -72,7 +73,7 @@ export function registerTemplateCommands(
   policy.command('show <login>').action((login: string) =>
     withStore(async (store) => {
       const u = await store.users.byLogin(login);
-      if (!u) throw new Error(`no user "${login}"`);
+      if (!u) throw new Error(m('noUser', { login }));
       print(await store.policySettings.get(u.id));
     }),
   );
@@ -81,9 +82,9 @@ export function registerTemplateCommands(
     .description('Allow this user to send approved templates only')
     .action((login: string, value: string) =>
       withStore(async (store) => {
-        if (value !== 'on' && value !== 'off') throw new Error('say on or off');
+        if (value !== 'on' && value !== 'off') throw new Error(m('onOff'));
         const u = await store.users.byLogin(login);
-        if (!u) throw new Error(`no user "${login}"`);
+        if (!u) throw new Error(m('noUser', { login }));
         const now = await store.policySettings.get(u.id);
         await store.policySettings.put(u.id, { ...now, templatesOnly: value === 'on' });
         forgetPolicySettings(u.id);

@@ -1,6 +1,9 @@
+import { type Lang, type Sentence, tr } from '../i18n/index.js';
+
 /**
  * One registry of error codes: every API error and every delivery/submit failure uses a code
- * from here, so clients can switch on stable strings. HTTP status applies to API errors.
+ * from here, so clients can switch on stable strings. HTTP status applies to API errors. The
+ * `message` is the English sentence; src/i18n/locales/ has it in every language (errors.<code>).
  */
 export const ERRORS = {
   // Request errors
@@ -85,19 +88,43 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
-/** An error a handler throws to answer with `{"error":{code,message,field}}`. */
+/**
+ * An error a handler throws to answer with `{"error":{code,message,field}}`. The message is the
+ * code's sentence, or a more specific one: a catalogue `Sentence` (translated for the client,
+ * see src/i18n/) or, for the few not moved to the catalogues yet, a plain English string (sent
+ * as is to English clients; others get the code's translated sentence instead).
+ */
 export class ApiError extends Error {
   readonly status: number;
+  readonly sentence: Sentence | undefined;
   constructor(
     readonly code: ErrorCode,
-    message?: string,
+    message?: string | Sentence,
     readonly field?: string,
     readonly details?: unknown,
   ) {
-    super(message ?? ERRORS[code].message);
+    super(
+      message === undefined
+        ? ERRORS[code].message
+        : typeof message === 'string'
+          ? message
+          : tr('en', message.key, message.params),
+    );
     this.name = 'ApiError';
     this.status = ERRORS[code].status;
+    this.sentence = typeof message === 'object' ? message : undefined;
   }
+
+  /** The message in a language: the specific sentence when it can be translated, else the code's. */
+  messageIn(lang: Lang): string {
+    if (this.sentence) return tr(lang, this.sentence.key, this.sentence.params);
+    return lang === 'en' ? this.message : tr(lang, `errors.${this.code}`);
+  }
+}
+
+/** A catalogue sentence for an ApiError: `new ApiError('not_found', say('api.noSuchMessage'), 'id')`. */
+export function say(key: string, params?: Record<string, unknown>): Sentence {
+  return params ? { key, params } : { key };
 }
 
 export function isErrorCode(code: string): code is ErrorCode {

@@ -13,7 +13,7 @@
  * The floor travels on in the cursor. On SQLite, where ids commit in order, the cursor is the
  * event id alone, written as a number in a string.
  */
-import { ApiError } from './errors.js';
+import { ApiError, say } from './errors.js';
 
 export interface FeedPosition {
   /** Transaction id (xid8) as a decimal string; '0' before every transaction. */
@@ -56,9 +56,5 @@ export function formatFeedCursor(p: FeedPosition, numeric: boolean): string {
 }
 
 function bad(field: string): ApiError {
-  return new ApiError(
-    'invalid_cursor',
-    'The cursor is not one this server gave out; start again with after=0 or latest=true.',
-    field,
-  );
+  return new ApiError('invalid_cursor', say('api.feedCursor'), field);
 }

@@ -14,7 +14,7 @@ const PREFIX_DIGITS = 7;
 const MAX_ENTRIES = 100_000;
 
 export class NumberNormalizer {
-  private readonly verdicts = new Map<string, NormalizeResult | true>();
+  private readonly verdicts = new Map<string, boolean>();
 
   constructor(private readonly region?: CountryCode) {}
 
@@ -28,11 +28,10 @@ export class NumberNormalizer {
     const key = `${digits.slice(0, PREFIX_DIGITS)}:${digits.length}`;
     const known = this.verdicts.get(key);
     if (known === true) return { ok: true, e164 };
-    if (known) return known.ok ? { ok: true, e164 } : normalizeNumber(raw, this.region);
+    if (known === false) return normalizeNumber(raw, this.region);
     const r = normalizeNumber(e164, this.region);
     // Cache only the plain case: a possible number that libphonenumber writes as given.
-    if (this.verdicts.size < MAX_ENTRIES)
-      this.verdicts.set(key, r.ok && r.e164 === e164 ? true : { ok: false, reason: '' });
+    if (this.verdicts.size < MAX_ENTRIES) this.verdicts.set(key, r.ok && r.e164 === e164);
     return r.ok ? r : normalizeNumber(raw, this.region);
   }
 }

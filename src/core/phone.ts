@@ -2,7 +2,19 @@
 import type { CountryCode } from 'libphonenumber-js/max';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 
-export type NormalizeResult = { ok: true; e164: string } | { ok: false; reason: string };
+/**
+ * Why a number was refused: `reason` in English, `why` the same sentence as a catalogue key
+ * (src/i18n/locales, `phone.*`) for answers in the client's language.
+ */
+export type NormalizeResult =
+  | { ok: true; e164: string }
+  | { ok: false; reason: string; why: { key: string; params?: Record<string, unknown> } };
+
+const refused = (reason: string, key: string, params?: Record<string, unknown>): NormalizeResult => ({
+  ok: false,
+  reason,
+  why: { key: `phone.${key}`, ...(params ? { params } : {}) },
+});
 
 /**
  * `+7 900 123-45-67`, `79001234567` (international digits without '+', as the seed sends them)
@@ -12,15 +24,11 @@ export type NormalizeResult = { ok: true; e164: string } | { ok: false; reason: 
  */
 export function normalizeNumber(raw: string, defaultRegion?: CountryCode): NormalizeResult {
   const input = raw.trim();
-  if (input === '') return { ok: false, reason: 'The number is empty.' };
+  if (input === '') return refused('The number is empty.', 'empty');
   if (!/^[+\d\s().-]+$/.test(input))
-    return {
-      ok: false,
-      reason: 'A phone number may contain only digits, +, spaces, dots, dashes and brackets.',
-    };
+    return refused('A phone number may contain only digits, +, spaces, dots, dashes and brackets.', 'chars');
   const digits = input.replace(/[^\d]/g, '');
-  if (digits.length < 3 || digits.length > 15)
-    return { ok: false, reason: 'A phone number has 3 to 15 digits.' };
+  if (digits.length < 3 || digits.length > 15) return refused('A phone number has 3 to 15 digits.', 'digits');
   const candidates: string[] =
     input.startsWith('+') || input.startsWith('00') ? [`+${digits.replace(/^00/, '')}`] : [];
   if (candidates.length === 0) {
@@ -33,10 +41,15 @@ export function normalizeNumber(raw: string, defaultRegion?: CountryCode): Norma
       : parsePhoneNumberFromString(candidate, defaultRegion);
     if (parsed?.isPossible()) return { ok: true, e164: parsed.number };
   }
-  return {
-    ok: false,
-    reason: `"${raw}" is not a possible phone number${defaultRegion ? '' : ' (write it with the country code)'}.`,
-  };
+  return defaultRegion
+    ? refused(`"${raw}" is not a possible phone number.`, 'impossible', { raw })
+    : refused(
+        `"${raw}" is not a possible phone number (write it with the country code).`,
+        'impossibleNoRegion',
+        {
+          raw,
+        },
+      );
 }
 
 /** Sender id: up to 15 digits (optionally with +) or up to 11 alphanumeric GSM characters. */

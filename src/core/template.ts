@@ -4,7 +4,7 @@
  * Seed 003: the text must stay the approved one; variables fill in values (a code, an order
  * number), they do not replace the text, so every value is bounded.
  */
-import { ApiError } from './errors.js';
+import { ApiError, say } from './errors.js';
 
 export const TEMPLATE_CATEGORIES = ['verification', 'notification', 'marketing'] as const;
 export type TemplateCategory = (typeof TEMPLATE_CATEGORIES)[number];
@@ -36,13 +36,17 @@ export function variablesOf(text: string): string[] {
 export function checkTemplate(text: string, declared: Record<string, VariableSpec> | undefined): void {
   const names = variablesOf(text);
   if (names.length > MAX_VARIABLES) {
-    throw new ApiError('validation_failed', `At most ${MAX_VARIABLES} variables per template.`, 'text');
+    throw new ApiError(
+      'validation_failed',
+      say('api.templates.maxVariables', { max: MAX_VARIABLES }),
+      'text',
+    );
   }
   for (const name of Object.keys(declared ?? {})) {
     if (!names.includes(name)) {
       throw new ApiError(
         'validation_failed',
-        `Variable "${name}" is declared but not in the text.`,
+        say('api.templates.declaredUnused', { name }),
         `variables.${name}`,
       );
     }
@@ -64,26 +68,26 @@ export function render(
     const field = `params.${name}`;
     const raw = params && Object.hasOwn(params, name) ? params[name] : undefined;
     if (raw === undefined || raw === null || raw === '') {
-      throw new ApiError('missing_parameter', `The template needs a value for "${name}".`, field);
+      throw new ApiError('missing_parameter', say('api.templates.needValue', { name }), field);
     }
     if (typeof raw !== 'string' && !(typeof raw === 'number' && Number.isFinite(raw))) {
-      throw new ApiError('validation_failed', `"${name}" must be a string or a number.`, field);
+      throw new ApiError('validation_failed', say('api.templates.stringOrNumber', { name }), field);
     }
     const value = String(raw);
     const spec = declared?.[name];
     const max = spec?.max_length ?? DEFAULT_MAX_VALUE;
     if (value.length > max) {
-      throw new ApiError('validation_failed', `"${name}" is at most ${max} characters.`, field);
+      throw new ApiError('validation_failed', say('api.templates.maxChars', { name, max }), field);
     }
     if (spec?.type === 'digits' && !/^\d+$/.test(value)) {
-      throw new ApiError('validation_failed', `"${name}" must be digits only.`, field);
+      throw new ApiError('validation_failed', say('api.templates.digitsOnly', { name }), field);
     }
     if (spec?.type === 'number' && !/^-?\d+(\.\d+)?$/.test(value)) {
-      throw new ApiError('validation_failed', `"${name}" must be a number.`, field);
+      throw new ApiError('validation_failed', say('api.templates.mustNumber', { name }), field);
     }
     // A value must not open a variable of its own or break the text's line structure.
     if (/[{}\r\n]/.test(value)) {
-      throw new ApiError('validation_failed', `"${name}" may not contain braces or line breaks.`, field);
+      throw new ApiError('validation_failed', say('api.templates.noBraces', { name }), field);
     }
     values.set(name, value);
   }

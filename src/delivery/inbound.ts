@@ -1,19 +1,21 @@
 /**
  * Inbound SMS: store it for its owner, then in this order: opt-out words (STOP …, START …,
- * HELP), else the owner's first matching keyword rule (auto-reply, forward, tag); finally the
+ * HELP, in six languages: core/keywords.ts; the reply in the word's language), else the owner's first matching keyword rule (auto-reply, forward, tag); finally the
  * inbound webhook. Replies go through the normal queue and policies.
  */
 import type { Logger } from 'pino';
 import type { InboundSms } from '../channels/port.js';
 import {
-  DEFAULT_REPLIES,
   DEFAULT_START_WORDS,
   DEFAULT_STOP_WORDS,
   HELP_WORDS,
+  keywordLanguage,
   matches,
+  normalizeWord,
   render,
   singleWord,
 } from '../core/keywords.js';
+import { tr } from '../i18n/index.js';
 import { normalizeNumber } from '../core/phone.js';
 import type { MessageService } from '../services/messages.js';
 import type { Store } from '../store/index.js';
@@ -158,7 +160,10 @@ export class InboundService {
     if (!(await this.store.inbound.holds(row.id, claim))) return;
     const settings = await this.store.webhooks.settings(owner.id);
     const words = (json: string | null, fallback: string[]) =>
-      (json ? (JSON.parse(json) as string[]) : fallback).map((w) => w.toUpperCase());
+      (json ? (JSON.parse(json) as string[]) : fallback).map(normalizeWord);
+    // The owner's own reply if set, else ours in the language of the word the subscriber sent.
+    const standard = (kind: 'stop' | 'start' | 'help', own: string | null, w: string) =>
+      own ?? tr(keywordLanguage(w), `keywords.${kind}`);
     const word = singleWord(row.text);
     const reply = (text: string, bypassOptOut = false) =>
       this.messages
@@ -179,14 +184,14 @@ export class InboundService {
       await this.store.consents.revoke(owner.id, row.from, 'stop');
       await this.markKeyword(row, word);
       // The one message an opted-out number still gets: the confirmation.
-      await reply(settings.stop_reply ?? DEFAULT_REPLIES.stop, true);
+      await reply(standard('stop', settings.stop_reply, word), true);
     } else if (word && words(settings.start_words, DEFAULT_START_WORDS).includes(word)) {
       await this.store.optOuts.remove(owner.id, row.from);
       await this.markKeyword(row, word);
-      await reply(settings.start_reply ?? DEFAULT_REPLIES.start);
+      await reply(standard('start', settings.start_reply, word));
     } else if (word && HELP_WORDS.includes(word)) {
       await this.markKeyword(row, word);
-      await reply(settings.help_reply ?? DEFAULT_REPLIES.help, true);
+      await reply(standard('help', settings.help_reply, word), true);
     } else {
       const rules = (await this.store.keywords.forOwner(owner.id)).filter((r) => r.enabled === 1);
       const rule = rules.find((r) => matches(r, row.text));

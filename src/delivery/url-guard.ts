@@ -14,7 +14,7 @@
 import { BlockList, isIP } from 'node:net';
 import type { LookupAddress } from 'node:dns';
 import { lookup as dnsLookup } from 'node:dns/promises';
-import { ApiError } from '../core/errors.js';
+import { ApiError, say } from '../core/errors.js';
 
 /** Resolves a host name to its addresses; tests pass their own so they need no DNS. */
 export type Resolver = (hostname: string) => Promise<string[]>;
@@ -220,10 +220,10 @@ export class UrlGuard {
     try {
       u = new URL(url);
     } catch {
-      throw new ApiError('validation_failed', 'Not a valid URL.', field);
+      throw new ApiError('validation_failed', say('api.misc.notUrl'), field);
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-      throw new ApiError('unsafe_url', 'Only http:// and https:// URLs can be called.', field);
+      throw new ApiError('unsafe_url', say('api.misc.httpOnly'), field);
     }
     // WHATWG parsing already turned 2130706433, 0x7f.1 and friends into dotted quads.
     return u.hostname.replace(/^\[|\]$/g, '');
@@ -236,7 +236,7 @@ export class UrlGuard {
     } catch {
       // fall through
     }
-    throw new ApiError('unsafe_url', `The host ${host} does not resolve.`, field);
+    throw new ApiError('unsafe_url', say('api.misc.noResolve', { host }), field);
   }
 
   private assertAll(host: string, addresses: string[], field: string): void {

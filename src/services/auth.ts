@@ -9,7 +9,7 @@
  */
 import type { Store } from '../store/index.js';
 import type { UserRow } from '../store/schema.js';
-import { ApiError } from '../core/errors.js';
+import { ApiError, say } from '../core/errors.js';
 import { randomBytes } from 'node:crypto';
 import type { ThrottleLimits } from './login-throttle.js';
 import { LoginThrottle } from './login-throttle.js';
@@ -84,7 +84,7 @@ export class AuthService {
       : { prefix: apiKeyFromChosen(presented).prefix, secret: presented };
     const found = await this.store.keys.byPrefix(prefix);
     if (!found || found.key.revoked_at !== null || !secretMatches(secret, found.key.secret_hash)) {
-      throw new ApiError('invalid_credentials', 'The API key is not valid or was revoked.');
+      throw new ApiError('invalid_credentials', say('api.misc.invalidKey'));
     }
     if (found.user.status !== 'active') throw new ApiError('account_blocked');
     const now = Date.now();
@@ -120,7 +120,7 @@ export class AuthService {
         const retryAfterS = Math.ceil(wait / 1000);
         throw new ApiError(
           'too_many_attempts',
-          `Too many failed logins; try again in ${retryAfterS} s.`,
+          say('api.misc.tooManyAttempts', { seconds: retryAfterS }),
           undefined,
           { retry_after_s: retryAfterS },
         );

@@ -13,7 +13,7 @@ import {
   renderText,
   variablesOf,
 } from '../core/campaign.js';
-import { ApiError } from '../core/errors.js';
+import { ApiError, say } from '../core/errors.js';
 import { normalizeNumber, validateSender } from '../core/phone.js';
 import type { CountryCode } from 'libphonenumber-js';
 import type { Audience, CampaignRow, FollowUpOutcome } from '../store/campaigns.js';
@@ -32,7 +32,8 @@ export interface CampaignInput {
   audience: {
     group_ids?: string[] | undefined;
     contacts?: { tag?: string | undefined; q?: string | undefined } | undefined;
-    recipients?: ({ number: string } & Record<string, string>)[] | undefined;
+    /** Rows of variables; `number` is checked here (a row without it is refused with its index). */
+    recipients?: Record<string, string>[] | undefined;
     follow_up?: { campaign_id: string; outcome: FollowUpOutcome } | undefined;
   };
   send_at?: string | undefined;
@@ -42,6 +43,14 @@ export interface CampaignInput {
   recurrence?: { cron: string } | undefined;
   draft?: boolean | undefined;
 }
+
+/** The catalogue sentence for a move a campaign's state refuses. */
+const CANNOT = {
+  pause: 'cannotPause',
+  resume: 'cannotResume',
+  cancel: 'cannotCancel',
+  start: 'cannotStart',
+} as const;
 
 export interface CampaignLimits {
   /** Campaigns of one user not yet completed or canceled. */
@@ -84,31 +93,22 @@ export class CampaignService {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  async create(p: Principal, b: CampaignInput): Promise<Record<string, unknown>> {
+  async create(p: Principal, b: CampaignInput): Promise<CampaignViewBody> {
     const ownerId = p.user.id;
     const now = this.clock();
     let text = b.text;
     if (b.template_id !== undefined) {
       if (!this.resolveTemplate) {
-        throw new ApiError(
-          'validation_failed',
-          'Templates are not available on this gateway; send "text".',
-          'template_id',
-        );
+        throw new ApiError('validation_failed', say('api.campaign.noTemplates'), 'template_id');
       }
       const t = await this.resolveTemplate(ownerId, b.template_id);
-      if (!t) throw new ApiError('validation_failed', 'No such approved template.', 'template_id');
+      if (!t) throw new ApiError('validation_failed', say('api.campaign.noApprovedTemplate'), 'template_id');
       text = t.text;
     }
-    if (!text)
-      throw new ApiError('missing_parameter', 'Give the campaign "text" (or a template_id).', 'text');
+    if (!text) throw new ApiError('missing_parameter', say('api.campaign.needText'), 'text');
     // A templates-only account sends campaigns from approved templates too (seed 003).
     if (b.template_id === undefined && (await templatesOnly(this.store, ownerId))) {
-      throw new ApiError(
-        'template_required',
-        'This account may send only approved templates: give template_id instead of text.',
-        'template_id',
-      );
+      throw new ApiError('template_required', say('api.campaign.templatesOnly'), 'template_id');
     }
     if (b.from) {
       const bad = validateSender(b.from);
@@ -117,38 +117,30 @@ export class CampaignService {
     if (b.channel_id) {
       const ch = await this.store.channels.byId(b.channel_id);
       if (!ch || (ch.owner_id !== null && ch.owner_id !== ownerId)) {
-        throw new ApiError('validation_failed', 'No such channel among those you can use.', 'channel_id');
+        throw new ApiError('validation_failed', say('api.send.noSuchChannel'), 'channel_id');
       }
     }
     const tz = b.time_zone ?? 'UTC';
     if (!isTimeZone(tz))
-      throw new ApiError('validation_failed', `"${tz}" is not a time zone (e.g. Europe/Rome).`, 'time_zone');
+      throw new ApiError('validation_failed', say('api.badZone', { zone: tz }), 'time_zone');
     let windowStart: number | null = null;
     let windowEnd: number | null = null;
     if (b.window) {
       windowStart = parseClock(b.window.start) ?? null;
       windowEnd = parseClock(b.window.end) ?? null;
       if (windowStart === null || windowEnd === null || windowStart === windowEnd) {
-        throw new ApiError(
-          'validation_failed',
-          'A send window is two different times "HH:MM", e.g. 09:00 and 20:00.',
-          'window',
-        );
+        throw new ApiError('validation_failed', say('api.campaign.window'), 'window');
       }
     }
     const rate = b.rate ?? this.limits.defaultRate;
     if (!(rate > 0 && rate <= this.limits.maxRate)) {
-      throw new ApiError(
-        'validation_failed',
-        `rate is messages per second, above 0 and at most ${this.limits.maxRate}.`,
-        'rate',
-      );
+      throw new ApiError('validation_failed', say('api.campaign.rate', { max: this.limits.maxRate }), 'rate');
     }
     let sendAt: number | null = null;
     if (b.send_at) {
       sendAt = parseZonedTime(b.send_at, tz);
       if (!Number.isFinite(sendAt))
-        throw new ApiError('validation_failed', 'send_at is not a time we can use.', 'send_at');
+        throw new ApiError('validation_failed', say('api.messages.badTime', { field: 'send_at' }), 'send_at');
     }
     let cron: string | null = null;
     let nextRun: number | null = sendAt ?? now;
@@ -160,21 +152,18 @@ export class CampaignService {
       } catch (err) {
         throw new ApiError(
           'validation_failed',
-          `Not a cron schedule: ${(err as Error).message}`,
+          say('api.campaign.cron', { detail: (err as Error).message }),
           'recurrence.cron',
         );
       }
       if (next === null)
-        throw new ApiError('validation_failed', 'The cron schedule never fires.', 'recurrence.cron');
+        throw new ApiError('validation_failed', say('api.campaign.cronNever'), 'recurrence.cron');
       nextRun = next;
     }
     const audience = await this.audience(ownerId, b.audience);
     const active = await this.store.campaigns.countActive(ownerId);
     if (active >= this.limits.maxActive) {
-      throw new ApiError(
-        'conflict',
-        `At most ${this.limits.maxActive} campaigns may be open at once; cancel or finish one first.`,
-      );
+      throw new ApiError('conflict', say('api.campaign.tooManyOpen', { max: this.limits.maxActive }));
     }
     const status: CampaignStatus = b.draft ? 'draft' : 'scheduled';
     const row: CampaignRow = {
@@ -215,16 +204,12 @@ export class CampaignService {
   private async audience(ownerId: string, a: CampaignInput['audience']): Promise<Audience> {
     const given = [a.group_ids, a.contacts, a.recipients, a.follow_up].filter((x) => x !== undefined);
     if (given.length !== 1) {
-      throw new ApiError(
-        'validation_failed',
-        'Give exactly one audience: group_ids, contacts (a filter), recipients (a list) or follow_up.',
-        'audience',
-      );
+      throw new ApiError('validation_failed', say('api.campaign.oneAudience'), 'audience');
     }
     if (a.group_ids) {
       for (const id of a.group_ids) {
         if (!(await this.store.book.group(ownerId, id)))
-          throw new ApiError('validation_failed', `No such group: ${id}.`, 'audience.group_ids');
+          throw new ApiError('validation_failed', say('api.noSuchGroupId', { id }), 'audience.group_ids');
       }
       return { type: 'groups', group_ids: a.group_ids };
     }
@@ -234,18 +219,18 @@ export class CampaignService {
       if (!src)
         throw new ApiError(
           'validation_failed',
-          'No such campaign to follow up.',
+          say('api.campaign.noFollowUp'),
           'audience.follow_up.campaign_id',
         );
       return { type: 'campaign', campaign_id: src.id, outcome: a.follow_up.outcome };
     }
     const list = a.recipients ?? [];
     if (list.length === 0)
-      throw new ApiError('missing_parameter', 'The recipients list is empty.', 'audience.recipients');
+      throw new ApiError('missing_parameter', say('api.campaign.emptyRecipients'), 'audience.recipients');
     if (list.length > this.limits.maxInline) {
       throw new ApiError(
         'too_many_recipients',
-        `At most ${this.limits.maxInline} recipients inline; import larger lists into a group (POST /v1/contacts/import?group=…).`,
+        say('api.campaign.inlineLimit', { max: this.limits.maxInline }),
         'audience.recipients',
       );
     }
@@ -255,7 +240,7 @@ export class CampaignService {
       if (!n.ok)
         throw new ApiError(
           'invalid_number',
-          `Recipient ${i + 1}: ${n.reason}`,
+          say('api.campaign.recipientNumber', { index: i + 1, reason: n.why }),
           `audience.recipients[${i}].number`,
         );
       const { number: _n, ...vars } = r;
@@ -264,9 +249,9 @@ export class CampaignService {
     return { type: 'recipients', recipients: out };
   }
 
-  async view(ownerId: string | undefined, id: string): Promise<Record<string, unknown>> {
+  async view(ownerId: string | undefined, id: string): Promise<CampaignViewBody> {
     const c = await this.store.campaigns.byId(id, ownerId);
-    if (!c) throw new ApiError('not_found', 'No such campaign.');
+    if (!c) throw new ApiError('not_found', say('api.campaign.noSuchCampaign'));
     return campaignView(c, await this.progress(c), this.clock());
   }
 
@@ -298,7 +283,7 @@ export class CampaignService {
    */
   async cost(ownerId: string | undefined, id: string) {
     const c = await this.store.campaigns.byId(id, ownerId);
-    if (!c) throw new ApiError('not_found', 'No such campaign.');
+    if (!c) throw new ApiError('not_found', say('api.campaign.noSuchCampaign'));
     const encoding = preview(renderText(c.text, {}).text || ' ').encoding;
     const price = priceLookup(await this.store.policy.prices(), encoding);
     let cost = 0;
@@ -330,7 +315,7 @@ export class CampaignService {
 
   async move(ownerId: string | undefined, id: string, action: 'pause' | 'resume' | 'cancel' | 'start') {
     const c = await this.store.campaigns.byId(id, ownerId);
-    if (!c) throw new ApiError('not_found', 'No such campaign.');
+    if (!c) throw new ApiError('not_found', say('api.campaign.noSuchCampaign'));
     const now = this.clock();
     const to: CampaignStatus = action === 'pause' ? 'paused' : action === 'cancel' ? 'canceled' : 'scheduled';
     // A resumed campaign keeps its schedule (send_at, the next occurrence, a window's opening).
@@ -339,10 +324,7 @@ export class CampaignService {
     const from: CampaignStatus[] | undefined =
       action === 'resume' ? ['paused'] : action === 'start' ? ['draft'] : undefined;
     if (!(await this.store.campaigns.move(c.id, ownerId, to, now, next, from))) {
-      throw new ApiError(
-        'conflict',
-        `A ${c.status} campaign cannot be ${action === 'cancel' ? 'canceled' : `${action}d`}.`,
-      );
+      throw new ApiError('conflict', say(`api.campaign.${CANNOT[action]}`, { status: c.status }));
     }
     if (action === 'cancel') await this.store.campaigns.cancelMessages(c.id, now);
     this.counted.delete(c.id);
@@ -381,11 +363,41 @@ function segmentsOf(text: string): number {
   return preview(renderText(text, {}).text || ' ').segments;
 }
 
-export function campaignView(
-  c: CampaignRow,
-  counts: Record<string, number>,
-  now: number,
-): Record<string, unknown> {
+/** A campaign as the API shows it (the `Campaign` response schema, api/http/schemas.ts). */
+export type CampaignViewBody = {
+  id: string;
+  owner_id: string;
+  name: string;
+  status: CampaignStatus;
+  text: string;
+  variables: string[];
+  from: string | null;
+  channel_id: string | null;
+  template_id: string | null;
+  audience: { type: string } & Record<string, unknown>;
+  time_zone: string;
+  send_at: string | null;
+  window: { start: string; end: string } | null;
+  rate_limit: number;
+  recurrence: { cron: string; next_at: string | null } | null;
+  parent_id: string | null;
+  occurrence_at: string | null;
+  next_run_at: string | null;
+  created_at: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+  progress: {
+    total: number;
+    done: number;
+    pending: number;
+    by_status: Record<string, number>;
+    rate: number;
+    eta_seconds: number | null;
+  };
+  estimate: { recipients: number; segments_per_message: number; segments: number };
+};
+
+export function campaignView(c: CampaignRow, counts: Record<string, number>, now: number): CampaignViewBody {
   const pending = counts.pending ?? 0;
   const elapsed = c.started_at ? Math.max(1, (c.finished_at ?? now) - c.started_at) / 1000 : 0;
   const rate = elapsed > 0 ? c.recipients_done / elapsed : 0;
@@ -395,13 +407,13 @@ export function campaignView(
     id: c.id,
     owner_id: c.owner_id,
     name: c.name,
-    status: c.status,
+    status: c.status as CampaignStatus,
     text: c.text,
     variables: variablesOf(c.text),
     from: c.from,
     channel_id: c.channel_id,
     template_id: c.template_id,
-    audience: JSON.parse(c.audience) as unknown,
+    audience: JSON.parse(c.audience) as CampaignViewBody['audience'],
     time_zone: c.time_zone,
     send_at: iso(c.send_at),
     window:

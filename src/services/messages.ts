@@ -5,7 +5,7 @@
  */
 import type { CountryCode } from 'libphonenumber-js';
 import { preview } from '../codec/index.js';
-import { ApiError } from '../core/errors.js';
+import { ApiError, say } from '../core/errors.js';
 import { normalizeNumber, validateSender } from '../core/phone.js';
 import { WriteBatcher } from '../store/batcher.js';
 import type { Refusal } from '../policy/index.js';
@@ -202,7 +202,7 @@ export class MessageService {
   private async checkChannel(principal: Principal, channelId: string): Promise<void> {
     const ch = await this.store.channels.byId(channelId);
     if (!ch || (ch.owner_id !== null && ch.owner_id !== principal.user.id)) {
-      throw new ApiError('validation_failed', 'No such channel among those you can use.', 'channel_id');
+      throw new ApiError('validation_failed', say('api.send.noSuchChannel'), 'channel_id');
     }
   }
 
@@ -247,40 +247,35 @@ export class MessageService {
     transliterate = false,
   ): { rows: NewMessage[]; result: SendResult } {
     if (!Array.isArray(input.to) || input.to.some((s) => typeof s !== 'string')) {
-      throw new ApiError('validation_failed', '"to" must be a number or a list of numbers (strings).', 'to');
+      throw new ApiError('validation_failed', say('api.send.toType'), 'to');
     }
     for (const [key, field, min, max] of INTEGER_FIELDS) {
       const v = input[key];
       if (v !== undefined && (!Number.isInteger(v) || v < min || v > max)) {
-        throw new ApiError(
-          'validation_failed',
-          `${field} must be a whole number from ${min} to ${max}.`,
-          field,
-        );
+        throw new ApiError('validation_failed', say('api.send.wholeNumber', { field, min, max }), field);
       }
     }
     const recipients = input.to.map((s) => s.trim()).filter((s) => s !== '');
-    if (recipients.length === 0)
-      throw new ApiError('missing_parameter', 'Give at least one recipient in "to".', 'to');
+    if (recipients.length === 0) throw new ApiError('missing_parameter', say('api.send.noRecipient'), 'to');
     if (recipients.length > this.limits.maxRecipients) {
       throw new ApiError(
         'too_many_recipients',
-        `At most ${this.limits.maxRecipients} recipients per request; got ${recipients.length}.`,
+        say('api.send.tooManyRecipients', { max: this.limits.maxRecipients, got: recipients.length }),
         'to',
       );
     }
     if (typeof input.text !== 'string' || input.text === '') {
-      throw new ApiError('missing_parameter', 'The message text is empty.', 'text');
+      throw new ApiError('missing_parameter', say('api.send.emptyText'), 'text');
     }
     if (input.text.trim() === '') {
-      throw new ApiError('blank_text', 'The message text has only spaces; nothing would be read.', 'text');
+      throw new ApiError('blank_text', say('api.send.blankText'), 'text');
     }
     // Stored with every message and filled per callback: bounded like any URL a client leaves here.
     if (
       input.dlrUrl !== undefined &&
       (typeof input.dlrUrl !== 'string' || input.dlrUrl.length > MAX_DLR_URL)
     ) {
-      throw new ApiError('validation_failed', `dlr-url is at most ${MAX_DLR_URL} characters.`, 'dlr-url');
+      throw new ApiError('validation_failed', say('api.send.dlrUrlLong', { max: MAX_DLR_URL }), 'dlr-url');
     }
     if (input.from !== undefined && input.from !== '') {
       const bad = validateSender(input.from);
@@ -290,19 +285,26 @@ export class MessageService {
     if (p.segments > this.limits.maxSegments) {
       throw new ApiError(
         'text_too_long',
-        `The text needs ${p.segments} segments (${p.encoding}); at most ${this.limits.maxSegments} are allowed.`,
+        say('api.send.tooManySegments', {
+          segments: p.segments,
+          encoding: p.encoding,
+          max: this.limits.maxSegments,
+        }),
         'text',
       );
     }
     const now = Date.now();
     const sendAt = input.sendAt?.getTime();
     if (sendAt !== undefined && (!Number.isFinite(sendAt) || sendAt > LATEST_SEND_AT || sendAt < 0))
-      throw new ApiError('validation_failed', 'send_at is not a valid time.', 'send_at');
+      throw new ApiError('validation_failed', say('api.send.badSendAt'), 'send_at');
     // A time in the past is most likely a typo (2025 for 2026): sending at once would surprise.
     if (sendAt !== undefined && sendAt < now - SEND_AT_TOLERANCE_MS) {
       throw new ApiError(
         'send_at_in_past',
-        `send_at (${new Date(sendAt).toISOString()}) is more than ${SEND_AT_TOLERANCE_MS / 60_000} minutes in the past; leave it out to send now.`,
+        say('api.send.sendAtPast', {
+          at: new Date(sendAt).toISOString(),
+          minutes: SEND_AT_TOLERANCE_MS / 60_000,
+        }),
         'send_at',
       );
     }
@@ -379,20 +381,15 @@ export class MessageService {
       const first = messages.find((m) => m.error);
       throw new ApiError(
         'no_valid_recipients',
-        first?.error ? `No valid recipient. ${first.error.message}` : undefined,
+        first?.error ? say('api.send.noValidRecipient', { detail: first.error.message }) : undefined,
         'to',
         { messages },
       );
     }
     if (rejected > 0 && input.allOrNothing) {
-      throw new ApiError(
-        'invalid_number',
-        `${rejected} recipient(s) are not valid; nothing was queued (all_or_nothing).`,
-        'to',
-        {
-          messages,
-        },
-      );
+      throw new ApiError('invalid_number', say('api.send.invalidRecipients', { rejected }), 'to', {
+        messages,
+      });
     }
     return { rows, result: { batch_id: batchId, accepted: rows.length, rejected, messages } };
   }

@@ -10,7 +10,7 @@
  */
 import type { CountryCode } from 'libphonenumber-js';
 import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
-import { ApiError, isErrorCode } from '../core/errors.js';
+import { ApiError, isErrorCode, say } from '../core/errors.js';
 import { normalizeNumber } from '../core/phone.js';
 import type { Store } from '../store/index.js';
 import { newId } from '../store/ids.js';
@@ -132,9 +132,9 @@ export class OtpService {
       req.replaceId !== undefined &&
       !(Number.isInteger(req.replaceId) && req.replaceId >= 1 && req.replaceId <= 7)
     )
-      throw new ApiError('validation_failed', 'replace_id must be a whole number from 1 to 7.', 'replace_id');
+      throw new ApiError('validation_failed', say('api.otp.replaceId'), 'replace_id');
     const n = normalizeNumber(String(req.to ?? ''), this.opts.defaultRegion);
-    if (!n.ok) throw new ApiError('invalid_number', n.reason, 'to');
+    if (!n.ok) throw new ApiError('invalid_number', n.why, 'to');
     const now = this.now();
     await this.checkNumberLimit(p.user.id, n.e164, now);
 
@@ -179,7 +179,7 @@ export class OtpService {
   ): Promise<{ status: VerifyStatus; attempts_left: number }> {
     for (let round = 0; round < 20; round++) {
       const row = await this.repo.byId(String(id), p.user.id);
-      if (!row) throw new ApiError('not_found', 'No such OTP.', 'id');
+      if (!row) throw new ApiError('not_found', say('api.otp.noSuchOtp'), 'id');
       const now = this.now();
       const left = Math.max(0, row.max_attempts - row.attempts);
       // A code works once: after a success the OTP answers invalid, like a wrong code.
@@ -202,22 +202,17 @@ export class OtpService {
         return { status: valid ? 'valid' : 'invalid', attempts_left: valid ? 0 : left - 1 };
       // Another verification or a resend changed the row since it was read: read it again.
     }
-    throw new ApiError('busy', 'Too many verifications of this OTP at once; retry.');
+    throw new ApiError('busy', say('api.otp.busy'));
   }
 
   /** A new code for the same OTP, sent after the cooldown; the earlier code stops working. */
   async resend(p: Principal, id: string): Promise<OtpView> {
     const row = await this.repo.byId(String(id), p.user.id);
-    if (!row) throw new ApiError('not_found', 'No such OTP.', 'id');
-    if (row.verified_at !== null) throw new ApiError('conflict', 'This OTP is already verified.', 'id');
-    if (row.attempts >= row.max_attempts)
-      throw new ApiError('conflict', 'This OTP had too many wrong attempts; start a new one.', 'id');
+    if (!row) throw new ApiError('not_found', say('api.otp.noSuchOtp'), 'id');
+    if (row.verified_at !== null) throw new ApiError('conflict', say('api.otp.verified'), 'id');
+    if (row.attempts >= row.max_attempts) throw new ApiError('conflict', say('api.otp.tooManyWrong'), 'id');
     if (row.sends >= this.opts.maxSends)
-      throw new ApiError(
-        'rate_limited',
-        `An OTP is sent at most ${this.opts.maxSends} times; start a new one.`,
-        'id',
-      );
+      throw new ApiError('rate_limited', say('api.otp.maxSends', { max: this.opts.maxSends }), 'id');
     const now = this.now();
     const cooldownMs = this.opts.cooldownS * 1000;
     const wait = Number(row.last_sent_at) + cooldownMs - now;
@@ -270,7 +265,7 @@ export class OtpService {
 
   async get(p: Principal, id: string): Promise<OtpView> {
     const row = await this.repo.byId(String(id), p.user.id);
-    if (!row) throw new ApiError('not_found', 'No such OTP.', 'id');
+    if (!row) throw new ApiError('not_found', say('api.otp.noSuchOtp'), 'id');
     return this.view(row);
   }
 
@@ -318,7 +313,7 @@ export class OtpService {
     if (sends >= this.opts.perNumberPerHour) {
       const e = new ApiError(
         'rate_limited',
-        `At most ${this.opts.perNumberPerHour} codes per hour to one number.`,
+        say('api.otp.perHour', { max: this.opts.perNumberPerHour }),
         'to',
         { retry_after_s: 3600 },
       );
@@ -365,7 +360,7 @@ export class OtpService {
       const err = m?.error;
       throw new ApiError(
         err && isErrorCode(err.code) ? err.code : 'validation_failed',
-        `The code was not sent: ${err?.message ?? 'the message was refused.'}`,
+        say('api.otp.notSent', { detail: err?.message ?? 'the message was refused.' }),
         'to',
       );
     }
@@ -425,14 +420,14 @@ function checkTemplate(template: unknown): string {
 
 function cooldown(waitMs: number): ApiError {
   const s = Math.ceil(waitMs / 1000);
-  return new ApiError('rate_limited', `Wait ${s} s before sending this code again.`, 'id', {
+  return new ApiError('rate_limited', say('api.otp.cooldown', { seconds: s }), 'id', {
     retry_after_s: s,
   });
 }
 
 function bounded(v: unknown, [min, max]: readonly [number, number], field: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
-    throw new ApiError('validation_failed', `${field} must be a whole number from ${min} to ${max}.`, field);
+    throw new ApiError('validation_failed', say('api.send.wholeNumber', { field, min, max }), field);
   return v;
 }
 

@@ -5,7 +5,7 @@
  * the bind throttle), shown once and stored as a hash like every secret.
  */
 import { randomInt } from 'node:crypto';
-import { ApiError } from '../core/errors.js';
+import { ApiError, say } from '../core/errors.js';
 import type { Store } from '../store/index.js';
 import type { UserRow } from '../store/schema.js';
 import { hashPassword } from './secrets.js';
@@ -40,14 +40,10 @@ export async function issueSmppCredentials(
 ): Promise<{ system_id: string; password: string }> {
   let id = systemId ?? user.smpp_system_id ?? undefined;
   if (id !== undefined && !SYSTEM_ID.test(id)) {
-    throw new ApiError(
-      'validation_failed',
-      'A system_id is 1 to 15 printable ASCII characters without spaces.',
-      'system_id',
-    );
+    throw new ApiError('validation_failed', say('api.misc.systemIdForm'), 'system_id');
   }
   if (id !== undefined && !(await free(store, user, id))) {
-    throw new ApiError('already_exists', 'This SMPP system_id is taken.', 'system_id');
+    throw new ApiError('already_exists', say('api.misc.systemIdTaken'), 'system_id');
   }
   if (id === undefined && SYSTEM_ID.test(user.login) && (await free(store, user, user.login)))
     id = user.login;
@@ -55,7 +51,7 @@ export async function issueSmppCredentials(
     const candidate = `u${generateSmppPassword().toLowerCase().slice(0, 7)}`;
     if (await free(store, user, candidate)) id = candidate;
   }
-  if (id === undefined) throw new ApiError('conflict', 'No free system_id was found; give one.', 'system_id');
+  if (id === undefined) throw new ApiError('conflict', say('api.misc.noFreeSystemId'), 'system_id');
   const password = generateSmppPassword();
   try {
     await store.users.update(user.id, {
@@ -66,7 +62,7 @@ export async function issueSmppCredentials(
     // Another request took the system_id between the check and the update (unique index).
     const e = err as { code?: string; message?: string };
     if (e.code === '23505' || /UNIQUE constraint failed/.test(e.message ?? ''))
-      throw new ApiError('already_exists', 'This SMPP system_id is taken.', 'system_id');
+      throw new ApiError('already_exists', say('api.misc.systemIdTaken'), 'system_id');
     throw err;
   }
   return { system_id: id, password };

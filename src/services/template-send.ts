@@ -4,7 +4,7 @@
  * a request with `template_id` + `params` gets the rendered, signed text and the template's
  * category (which the consent and quiet-hours rules look at).
  */
-import { ApiError } from '../core/errors.js';
+import { ApiError, say } from '../core/errors.js';
 import { isZone } from '../core/quiet-hours.js';
 import { policySettingsOf } from '../policy/settings.js';
 import type { Store } from '../store/index.js';
@@ -24,28 +24,20 @@ export async function applyTemplate(
   opts: { bypassOptOut?: boolean | undefined; category?: string | undefined },
 ): Promise<{ input: SendInput; category: string | undefined }> {
   if (input.timeZone !== undefined && (typeof input.timeZone !== 'string' || !isZone(input.timeZone))) {
-    throw new ApiError(
-      'validation_failed',
-      'time_zone must be an IANA zone such as Europe/Berlin.',
-      'time_zone',
-    );
+    throw new ApiError('validation_failed', say('api.policy.ianaZone'), 'time_zone');
   }
   if (input.templateId === undefined) {
     // STOP and HELP confirmations (bypass) are the gateway's own answers, not the user's content.
     if (!opts.bypassOptOut && (await templatesOnly(store, principal.user.id))) {
-      throw new ApiError(
-        'template_required',
-        'This account may send only approved templates: give template_id and params instead of text.',
-        'template_id',
-      );
+      throw new ApiError('template_required', say('api.templates.templatesOnly'), 'template_id');
     }
     return { input, category: opts.category };
   }
   if (typeof input.templateId !== 'string' || input.templateId === '') {
-    throw new ApiError('validation_failed', 'template_id must be a template id.', 'template_id');
+    throw new ApiError('validation_failed', say('api.templates.templateId'), 'template_id');
   }
   if (input.text !== undefined && input.text !== '') {
-    throw new ApiError('validation_failed', 'Give either text or template_id, not both.', 'text');
+    throw new ApiError('validation_failed', say('api.templates.textOrTemplate'), 'text');
   }
   const t = await resolveTemplate(store, principal.user.id, input.templateId, input.params);
   return { input: { ...input, text: t.text }, category: t.category };

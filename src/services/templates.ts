@@ -5,7 +5,7 @@
  */
 import type { TemplateCategory, VariableSpec } from '../core/template.js';
 import { TEMPLATE_CATEGORIES, checkTemplate, render, sign } from '../core/template.js';
-import { ApiError } from '../core/errors.js';
+import { ApiError, say } from '../core/errors.js';
 import type { Store } from '../store/index.js';
 import type { TemplateRow } from '../store/schema.js';
 import type { TemplateKind } from '../store/templates.js';
@@ -28,16 +28,16 @@ function checkFields(kind: TemplateKind, f: TemplateFields): void {
   if (f.text !== undefined) {
     const max = kind === 'template' ? MAX_TEMPLATE_TEXT : MAX_SIGNATURE_TEXT;
     if (f.text.trim() === '' || f.text.length > max) {
-      throw new ApiError('validation_failed', `text must be 1 to ${max} characters.`, 'text');
+      throw new ApiError('validation_failed', say('api.templates.textLength', { max }), 'text');
     }
     if (kind === 'signature' && /[{}]/.test(f.text)) {
-      throw new ApiError('validation_failed', 'A signature has no variables.', 'text');
+      throw new ApiError('validation_failed', say('api.templates.sigNoVars'), 'text');
     }
   }
   if (f.category !== undefined && !(TEMPLATE_CATEGORIES as readonly string[]).includes(f.category)) {
     throw new ApiError(
       'validation_failed',
-      `category must be one of ${TEMPLATE_CATEGORIES.join(', ')}.`,
+      say('api.templates.category', { categories: TEMPLATE_CATEGORIES.join(', ') }),
       'category',
     );
   }
@@ -53,12 +53,15 @@ export async function submit(
   checkFields(kind, f);
   const text = f.text ?? '';
   if (kind === 'template') {
-    if (!f.category) throw new ApiError('missing_parameter', 'Give the template a category.', 'category');
+    if (!f.category) throw new ApiError('missing_parameter', say('api.templates.needCategory'), 'category');
     checkTemplate(text, f.variables);
   }
   const max = kind === 'template' ? MAX_TEMPLATES : MAX_SIGNATURES;
   if ((await store.templates.count(ownerId, kind)) >= max) {
-    throw new ApiError('conflict', `At most ${max} ${kind}s per user; delete one first.`);
+    throw new ApiError(
+      'conflict',
+      say(kind === 'template' ? 'api.templates.maxTemplates' : 'api.templates.maxSignatures', { max }),
+    );
   }
   return store.templates.create(
     {
@@ -92,7 +95,7 @@ export async function edit(
   if (f.placement !== undefined && current.kind === 'signature') patch.placement = f.placement;
   if (f.variables !== undefined && current.kind === 'template') patch.variables = JSON.stringify(f.variables);
   const row = await store.templates.edit(current, patch, actorId);
-  if (!row) throw new ApiError('conflict', 'It changed meanwhile; read it again and retry.');
+  if (!row) throw new ApiError('conflict', say('api.templates.changed'));
   return row;
 }
 
@@ -135,18 +138,20 @@ export async function resolveTemplate(
   params: Record<string, unknown> | undefined,
 ): Promise<{ text: string; category: TemplateCategory }> {
   const t = await store.templates.byId('template', templateId, ownerId);
-  if (!t) throw new ApiError('not_found', 'No such template among yours.', 'template_id');
+  if (!t) throw new ApiError('not_found', say('api.templates.noSuchTemplateOfYours'), 'template_id');
   if (t.status !== 'approved') {
     throw new ApiError(
       'template_not_approved',
       t.status === 'rejected'
-        ? `The template was rejected${t.reason ? `: ${t.reason}` : ''}. Edit it to send it back to review.`
-        : 'The template is waiting for review.',
+        ? t.reason
+          ? say('api.templates.rejectedReason', { reason: t.reason })
+          : say('api.templates.rejected')
+        : say('api.templates.waiting'),
       'template_id',
     );
   }
   if (params !== undefined && (typeof params !== 'object' || params === null || Array.isArray(params))) {
-    throw new ApiError('validation_failed', 'params must be an object.', 'params');
+    throw new ApiError('validation_failed', say('api.templates.paramsObject'), 'params');
   }
   const body = render(t.text, params, declared(t));
   const sig = await store.templates.signatureOf(ownerId);

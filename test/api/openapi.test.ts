@@ -7,7 +7,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERRORS } from '../../src/core/errors.js';
 import type { TestApp } from '../support/app.js';
-import { startTestApp } from '../support/app.js';
+import { ADMIN_KEY, ADMIN_PASSWORD, startTestApp } from '../support/app.js';
 import { PG_URL, pgSchemaUrl } from '../support/db.js';
 import { OpenApiCheck } from '../support/openapi.js';
 
@@ -265,5 +265,117 @@ describe.each(dbs)('OpenAPI document (%s)', (dbName) => {
     expect((await call('POST', '/v1/otp/verify', { id: otp.body.id, code: '000000x' })).status).toBe(200);
     expect((await call('GET', '/v1/otp/settings')).status).toBe(200);
     expect((await call('PUT', '/v1/otp/settings', { from: null })).status).toBe(200);
+  });
+
+  const COMPAT = ['/cgi-bin/sendsms', '/send', '/balance', '/rate', '/ping', '/index.php'];
+  const faceOf = (path: string) =>
+    path.startsWith('/auth/')
+      ? 'auth'
+      : COMPAT.includes(path) || path.startsWith('/secure/')
+        ? 'compat'
+        : null;
+
+  it('documents every status of the compatible faces and of /auth/*, /auth errors in the shared shape', () => {
+    const missing: string[] = [];
+    const seen = { auth: 0, compat: 0 };
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      const face = faceOf(path);
+      if (!face) continue;
+      for (const [method, op] of Object.entries(ops)) {
+        seen[face]++;
+        const name = `${method.toUpperCase()} ${path}`;
+        const statuses = Object.keys(op.responses);
+        if (!statuses.some((s) => /^2\d\d$/.test(s))) missing.push(`${name}: no success answer`);
+        for (const [status, r] of Object.entries(op.responses)) {
+          if (!Object.values(r.content ?? {}).some((c) => c.schema))
+            missing.push(`${name}: ${status} has no schema`);
+        }
+        if (face === 'auth') {
+          for (const status of ['400', '401', '429']) {
+            const ref = op.responses[status]?.content?.['application/json']?.schema?.$ref;
+            if (ref !== '#/components/schemas/ApiError') missing.push(`${name}: ${status}`);
+          }
+        }
+      }
+    }
+    expect(seen).toEqual({ auth: 3, compat: 13 });
+    expect(missing).toEqual([]);
+  });
+
+  it('answers the compatible faces and the dashboard session as documented', async () => {
+    const check = async (method: string, path: string, opts: Parameters<TestApp['call']>[2] = {}) => {
+      const res = await t.call(method, path, { auth: null, ...opts });
+      oa.expectValid(method, path, res);
+      return res;
+    };
+    const q = (o: Record<string, string>) => new URLSearchParams(o).toString();
+    const admin = { username: 'admin', password: ADMIN_PASSWORD };
+    const basic = (password: string) => ({
+      authorization: `Basic ${Buffer.from(`admin:${password}`).toString('base64')}`,
+    });
+    // Kannel sendsms: 202 and its refusals, text/plain.
+    expect(
+      (await check('GET', `/cgi-bin/sendsms?${q({ ...admin, to: '+15555550130', text: 'k' })}`)).status,
+    ).toBe(202);
+    expect((await check('GET', `/cgi-bin/sendsms?${q({ ...admin, password: 'wrong' })}`)).status).toBe(403);
+    expect((await check('GET', `/cgi-bin/sendsms?${q(admin)}`)).status).toBe(400);
+    // Jasmin HTTP API.
+    expect((await check('GET', `/send?${q({ ...admin, to: '+15555550131', content: 'j' })}`)).status).toBe(
+      200,
+    );
+    expect((await check('GET', `/send?${q({ ...admin, to: '+15555550131' })}`)).status).toBe(400);
+    expect((await check('GET', `/balance?${q(admin)}`)).status).toBe(200);
+    expect((await check('GET', `/balance?${q({ ...admin, password: 'wrong' })}`)).status).toBe(403);
+    expect((await check('GET', `/rate?${q({ ...admin, to: '+15555550131', content: 'j' })}`)).status).toBe(
+      200,
+    );
+    expect((await check('GET', '/ping')).status).toBe(200);
+    // Jasmin REST API.
+    const rest = { headers: basic(ADMIN_PASSWORD) };
+    const send = await check('POST', '/secure/send', {
+      ...rest,
+      body: JSON.stringify({ to: '+15555550132', content: 'r' }),
+      headers: { ...rest.headers, 'content-type': 'application/json' },
+    });
+    expect(send.status).toBe(200);
+    const batch = await check('POST', '/secure/sendbatch', {
+      body: JSON.stringify({ messages: [{ to: '+15555550133', content: 'b' }] }),
+      headers: { ...rest.headers, 'content-type': 'application/json' },
+    });
+    expect(batch.status).toBe(200);
+    expect((await check('GET', '/secure/balance', rest)).status).toBe(200);
+    expect((await check('GET', `/secure/rate?${q({ to: '+15555550133' })}`, rest)).status).toBe(200);
+    expect((await check('GET', '/secure/balance')).status).toBe(401);
+    expect((await check('GET', '/secure/balance', { headers: basic('wrong') })).status).toBe(403);
+    // playSMS: always 200, the outcome in the body.
+    const pv = await check(
+      'GET',
+      `/index.php?${q({ app: 'ws', u: 'admin', h: ADMIN_KEY, op: 'pv', to: '+15555550134', msg: 'p' })}`,
+    );
+    expect(pv.body.data[0].status).toBe('OK');
+    const ds = await check(
+      'GET',
+      `/index.php?${q({ app: 'ws', u: 'admin', h: ADMIN_KEY, op: 'ds', smslog_id: pv.body.data[0].smslog_id })}`,
+    );
+    expect(ds.body.data).toHaveLength(1);
+    expect(
+      (await check('GET', `/index.php?${q({ app: 'ws', u: 'admin', h: 'nope', op: 'pv' })}`)).body.error,
+    ).toBe('100');
+    // The dashboard session, and its errors in the shared shape.
+    const login = await check('POST', '/auth/login', { body: { login: 'admin', password: ADMIN_PASSWORD } });
+    expect(login.status).toBe(200);
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    expect((await check('GET', '/auth/session', { headers: { cookie } })).body.csrf_token).toBe(
+      login.body.csrf_token,
+    );
+    expect((await check('POST', '/auth/login', { body: { login: 'admin', password: 'wrong' } })).status).toBe(
+      401,
+    );
+    expect((await check('POST', '/auth/login', { body: { login: 'admin' } })).status).toBe(400);
+    const out = await check('POST', '/auth/logout', {
+      headers: { cookie, 'x-csrf-token': login.body.csrf_token },
+    });
+    expect(out.body).toEqual({ logged_out: true });
+    expect((await check('GET', '/auth/session', { headers: { cookie } })).status).toBe(401);
   });
 });

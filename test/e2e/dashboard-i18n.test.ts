@@ -310,6 +310,14 @@ describe.skipIf(NO_CHROMIUM)('dashboard: languages, RTL, phone, confirmations', 
     await local.getByRole('button').click();
     expect(await page.locator('input[name="stop_words"]').inputValue()).toContain('STOP, STOPALL');
     expect(await page.locator('input[name="stop_words"]').inputValue()).toContain('СТОП');
+    // In Persian the defaults are the Persian words, and word → reply reads right to left.
+    await page.getByLabel('Язык').selectOption('fa');
+    expect(await local.textContent()).toContain('لغو');
+    const arrow = await local
+      .locator('.maps-to')
+      .first()
+      .evaluate((el) => (globalThis as any).getComputedStyle(el, '::before').content);
+    expect(arrow).toBe('"←"');
   });
 
   it('edits a channel config with fields per type, the JSON kept under Advanced and in step', async () => {

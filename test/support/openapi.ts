@@ -56,8 +56,11 @@ export class OpenApiCheck {
     return new OpenApiCheck(res.body as Doc);
   }
 
-  /** The documented response schema for a request, or undefined when the document has none. */
-  schemaFor(method: string, path: string, status: number): Json | undefined {
+  /**
+   * The documented response schema for a request, or undefined when the document has none: the
+   * JSON one, or the one of the answer's content type (the compatible faces answer text/plain).
+   */
+  schemaFor(method: string, path: string, status: number, type = 'application/json'): Json | undefined {
     const bare = path.split('?')[0] ?? path;
     const found = this.templates.find(
       (t) => t.re.test(bare) && this.doc.paths[t.template]?.[method.toLowerCase()],
@@ -65,7 +68,7 @@ export class OpenApiCheck {
     if (!found) return undefined;
     const op = this.doc.paths[found.template]?.[method.toLowerCase()];
     const response = op?.responses?.[String(status)] ?? op?.responses?.default;
-    return response?.content?.['application/json']?.schema;
+    return (response?.content?.[type] ?? response?.content?.['application/json'])?.schema;
   }
 
   /** Checks the body when the document has a schema for this answer (every /v1 call of TestApp). */
@@ -74,14 +77,15 @@ export class OpenApiCheck {
   }
 
   /** Fails unless the document has a schema for this answer and the body matches it. */
-  expectValid(method: string, path: string, res: { status: number; body: unknown }): void {
+  expectValid(method: string, path: string, res: { status: number; body: unknown; headers?: Headers }): void {
     if (res.status === 204) {
       expect(res.body, `${method} ${path} → 204 with a body`).toBe('');
       return;
     }
-    const schema = this.schemaFor(method, path, res.status);
+    const type = res.headers?.get('content-type')?.split(';')[0]?.trim() ?? 'application/json';
+    const schema = this.schemaFor(method, path, res.status, type);
     expect(schema, `${method} ${path} → ${res.status} is not documented`).toBeDefined();
-    const key = `${method} ${path.split('?')[0]} ${res.status}`;
+    const key = `${method} ${path.split('?')[0]} ${res.status} ${type}`;
     let validate = this.compiled.get(key);
     if (!validate) {
       validate = this.ajv.compile(inline(schema, this.doc.components?.schemas ?? {}) as Json);

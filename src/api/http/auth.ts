@@ -3,7 +3,7 @@
  * dashboard's session cookie (with its CSRF token on unsafe requests).
  */
 import type { FastifyRequest } from 'fastify';
-import { ApiError } from '../../core/errors.js';
+import { ApiError, say } from '../../core/errors.js';
 import type { AuthService, Principal } from '../../services/auth.js';
 
 declare module 'fastify' {
@@ -19,20 +19,19 @@ export async function authenticate(auth: AuthService, req: FastifyRequest): Prom
   const header = req.headers.authorization;
   const cookie = req.cookies?.[SESSION_COOKIE];
   if (!header && cookie) return bySessionCookie(auth, req, cookie);
-  if (!header)
-    throw new ApiError('unauthorized', 'Send "Authorization: Bearer <api key>" or Basic credentials.');
+  if (!header) throw new ApiError('unauthorized', say('api.auth.sendCredentials'));
   const [scheme, value = ''] = header.split(' ', 2);
   if (scheme?.toLowerCase() === 'bearer' && value) return auth.byApiKey(value.trim());
   if (scheme?.toLowerCase() === 'basic' && value) {
     const decoded = Buffer.from(value, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    if (colon < 1) throw new ApiError('invalid_credentials', 'Basic credentials must be login:password.');
+    if (colon < 1) throw new ApiError('invalid_credentials', say('api.auth.basicForm'));
     const user = await auth.byPassword(decoded.slice(0, colon), decoded.slice(colon + 1), { ip: req.ip });
-    if (!user) throw new ApiError('invalid_credentials', 'Wrong login or password.');
+    if (!user) throw new ApiError('invalid_credentials', say('api.auth.wrongLogin'));
     if (user.status !== 'active') throw new ApiError('account_blocked');
     return { user, apiKeyId: null };
   }
-  throw new ApiError('unauthorized', 'Unsupported Authorization scheme; use Bearer or Basic.');
+  throw new ApiError('unauthorized', say('api.auth.scheme'));
 }
 
 export function principalOf(req: FastifyRequest): Principal {
@@ -42,7 +41,7 @@ export function principalOf(req: FastifyRequest): Principal {
 
 export function requireAdmin(req: FastifyRequest): Principal {
   const p = principalOf(req);
-  if (p.user.role !== 'admin') throw new ApiError('forbidden', 'This needs an admin account.');
+  if (p.user.role !== 'admin') throw new ApiError('forbidden', say('api.auth.adminOnly'));
   return p;
 }
 
@@ -58,10 +57,10 @@ export function ownerScope(p: Principal): string | undefined {
  */
 async function bySessionCookie(auth: AuthService, req: FastifyRequest, token: string): Promise<Principal> {
   const s = await auth.bySession(token);
-  if (!s) throw new ApiError('unauthorized', 'The session has ended; log in again.');
+  if (!s) throw new ApiError('unauthorized', say('api.auth.sessionEnded'));
   if (s.user.status !== 'active') throw new ApiError('account_blocked');
   if (UNSAFE.has(req.method) && req.headers['x-csrf-token'] !== s.csrf) {
-    throw new ApiError('forbidden', 'Missing or wrong X-CSRF-Token for this session.', 'X-CSRF-Token');
+    throw new ApiError('forbidden', say('api.auth.csrf'), 'X-CSRF-Token');
   }
   return { user: s.user, apiKeyId: null };
 }

@@ -1,16 +1,12 @@
 /** Page cursors the lists give out are row ids (UUIDv7); anything else is refused, not searched for. */
-import { ApiError } from '../../core/errors.js';
+import { ApiError, say } from '../../core/errors.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function idCursor(raw: string | undefined, field = 'cursor'): string | undefined {
   if (raw === undefined || raw === '') return undefined;
   if (!UUID.test(raw)) {
-    throw new ApiError(
-      'invalid_cursor',
-      `"${field}" is not a cursor this list gave out (next_cursor).`,
-      field,
-    );
+    throw new ApiError('invalid_cursor', say('api.cursor', { field }), field);
   }
   return raw.toLowerCase();
 }

@@ -2,24 +2,44 @@
  * Maps everything a handler can throw to `{"error":{code,message,field}}` with the right status.
  * `field` is always present (null when no one field is at fault), so clients and the fuzzer can
  * rely on one shape for every 4xx, also for those fastify and Node's HTTP parser make themselves.
+ * The `message` is in the language the request's Accept-Language prefers among the six we have
+ * (src/i18n/), named in Content-Language; the `code` never changes.
  */
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode } from '../../core/errors.js';
-import { ApiError, ERRORS } from '../../core/errors.js';
+import { ApiError, ERRORS, say } from '../../core/errors.js';
+import { fromAcceptLanguage, hasKey } from '../../i18n/index.js';
 
 export function errorBody(code: string, message: string, field?: string | null, details?: unknown) {
   return { error: { code, message, field: field ?? null, ...(details ? { details } : {}) } };
 }
 
-export function sendError(reply: FastifyReply, err: ApiError): FastifyReply {
+export function sendError(reply: FastifyReply, err: ApiError, status = err.status): FastifyReply {
   if (err.code === 'unauthorized' || err.code === 'invalid_credentials') {
     reply.header('www-authenticate', 'Bearer realm="smsgw", Basic realm="smsgw"');
   }
   const retry = (err.details as { retry_after_s?: unknown } | undefined)?.retry_after_s;
   if (typeof retry === 'number') reply.header('retry-after', String(retry));
-  return reply.status(err.status).send(errorBody(err.code, err.message, err.field, err.details));
+  const lang = fromAcceptLanguage(reply.request.headers['accept-language']);
+  reply.header('content-language', lang).header('vary', 'Accept-Language');
+  return reply.status(status).send(errorBody(err.code, err.messageIn(lang), err.field, err.details));
 }
+
+/** ajv's words for a failed keyword, as a catalogue sentence (its English text when we have none). */
+function rule(keyword: string | undefined, params: Record<string, unknown>, message: string | undefined) {
+  const plural = ['minLength', 'maxLength', 'minItems', 'maxItems'];
+  if (keyword && plural.includes(keyword)) return say(`api.rule.${keyword}`, { count: params.limit });
+  if (keyword === 'enum') {
+    return say('api.rule.enum', { values: ((params.allowedValues as unknown[]) ?? []).join(', ') });
+  }
+  if (keyword && keyword !== 'other' && hasKey(`api.rule.${keyword}`))
+    return say(`api.rule.${keyword}`, params);
+  return say('api.rule.other', { detail: message ?? 'does not match the schema' });
+}
+
+const where = (context: string | undefined) =>
+  say(`api.where.${context && hasKey(`api.where.${context}`) ? context : 'request'}`);
 
 /** A code for a 4xx status some plugin (static files, swagger) chose itself. */
 function codeForStatus(status: number): ErrorCode {
@@ -52,49 +72,47 @@ export function errorHandler(err: FastifyError | ApiError | Error, req: FastifyR
     if (first?.keyword === 'additionalProperties' && extra !== undefined) {
       const prefix = (first.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
       const field = prefix ? `${prefix}.${extra}` : extra;
+      const at = where(fe.validationContext);
       return sendError(
         reply,
-        new ApiError(
-          'unknown_field',
-          `Unknown field "${field}" in the ${fe.validationContext ?? 'request'}: it would be ignored, so nothing was done.`,
-          field,
-        ),
+        new ApiError('unknown_field', say('api.unknownField', { field, where: at }), field),
       );
     }
     const missing = (first?.params as { missingProperty?: string } | undefined)?.missingProperty;
     const path = (first?.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
     const field = missing ?? (path || undefined);
-    const where = fe.validationContext ?? 'request';
-    const message = `Invalid ${where}${field ? ` field "${field}"` : ''}: ${first?.message ?? 'does not match the schema'}.`;
-    return sendError(reply, new ApiError('validation_failed', message, field));
+    const why =
+      missing !== undefined
+        ? say('api.rule.required')
+        : rule(first?.keyword, (first?.params ?? {}) as Record<string, unknown>, first?.message);
+    const at = where(fe.validationContext);
+    const sentence = field
+      ? say('api.invalidField', { where: at, field, rule: why })
+      : say('api.invalidWhole', { where: at, rule: why });
+    return sendError(reply, new ApiError('validation_failed', sentence, field));
   }
   switch (fe.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return sendError(reply, new ApiError('invalid_json', `The body is not valid JSON: ${fe.message}`));
+      return sendError(reply, new ApiError('invalid_json', say('api.invalidJson', { detail: fe.message })));
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return sendError(reply, new ApiError('payload_too_large'));
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return sendError(
-        reply,
-        new ApiError('unsupported_media_type', 'Send application/json or application/x-www-form-urlencoded.'),
-      );
+      return sendError(reply, new ApiError('unsupported_media_type', say('api.mediaType')));
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return sendError(
-        reply,
-        new ApiError('validation_failed', 'The Content-Length does not match the body.'),
-      );
+      return sendError(reply, new ApiError('validation_failed', say('api.contentLength')));
   }
   // JSON.parse's own SyntaxError (a parser that does not wrap it) is still the client's JSON.
   if (err instanceof SyntaxError) {
-    return sendError(reply, new ApiError('invalid_json', `The body is not valid JSON: ${err.message}`));
+    return sendError(reply, new ApiError('invalid_json', say('api.invalidJson', { detail: err.message })));
   }
   const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
   if (status >= 400 && status < 500) {
-    return reply.status(status).send(errorBody(codeForStatus(status), fe.message));
+    // A plugin's own English sentence: kept for English clients, the code's sentence for others.
+    return sendError(reply, new ApiError(codeForStatus(status), fe.message), status);
   }
   req.log.error({ err }, 'unhandled error');
-  return reply.status(500).send(errorBody('internal', ERRORS.internal.message));
+  return sendError(reply, new ApiError('internal'));
 }
 
 /**
@@ -115,6 +133,7 @@ export function clientErrorHandler(err: Error & { code?: string }, socket: Socke
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? 'request_timeout'
         : 'validation_failed';
+  // Nothing of the request was parsed, Accept-Language included: English.
   const message = code === 'validation_failed' ? 'The request is not valid HTTP.' : ERRORS[code].message;
   const body = JSON.stringify(errorBody(code, message));
   const reason = { headers_too_large: 'Request Header Fields Too Large', request_timeout: 'Request Timeout' };

@@ -3,7 +3,7 @@
  * every 250 ms for up to a minute. Waiters are capped per account (429 too_many_waiters: a
  * dashboard needs one per open tab) and in total (503 busy), so clients cannot pile them up.
  */
-import { ApiError } from '../../core/errors.js';
+import { ApiError, say } from '../../core/errors.js';
 
 export class LongPollLimit {
   private total = 0;
@@ -22,22 +22,14 @@ export class LongPollLimit {
   enter(userId: string): () => void {
     const mine = this.perUser.get(userId) ?? 0;
     if (mine >= this.maxPerUser) {
-      throw new ApiError(
-        'too_many_waiters',
-        `At most ${this.maxPerUser} waiting long-poll requests per account; close one or poll without wait.`,
-        'wait',
-        { retry_after_s: 1 },
-      );
+      throw new ApiError('too_many_waiters', say('api.misc.waiters', { max: this.maxPerUser }), 'wait', {
+        retry_after_s: 1,
+      });
     }
     if (this.total >= this.max) {
-      throw new ApiError(
-        'busy',
-        'The server has its maximum of waiting long-poll requests; retry shortly.',
-        'wait',
-        {
-          retry_after_s: 1,
-        },
-      );
+      throw new ApiError('busy', say('api.misc.waitersBusy'), 'wait', {
+        retry_after_s: 1,
+      });
     }
     this.total++;
     this.perUser.set(userId, mine + 1);

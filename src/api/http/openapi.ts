@@ -56,9 +56,12 @@ function errorResponse(status: number) {
   };
 }
 
-/** fastify `onRoute` hook: error answers and form bodies for every /v1 operation. */
+/** The routes that answer with the shared error shape: the API and the dashboard's session. */
+const API_PREFIXES = ['/v1/', '/auth/'];
+
+/** fastify `onRoute` hook: error answers and form bodies for every /v1 and /auth operation. */
 export function documentRoute(route: RouteOptions): void {
-  if (!route.url.startsWith('/v1/') || !route.schema || route.schema.hide) return;
+  if (!API_PREFIXES.some((p) => route.url.startsWith(p)) || !route.schema || route.schema.hide) return;
   const schema = route.schema as {
     body?: unknown;
     consumes?: string[];

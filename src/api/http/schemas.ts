@@ -8,6 +8,7 @@ import type { Static, TSchema } from 'typebox';
 import type { MessageStatus } from '../../core/message.js';
 import { MESSAGE_STATUSES } from '../../core/message.js';
 import { CAMPAIGN_STATUSES } from '../../core/campaign.js';
+import type { CampaignStatus } from '../../core/campaign.js';
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const Time = Nullable(Type.String({ format: 'date-time' }));
@@ -565,7 +566,7 @@ export const Campaign = Open(
     id: Type.String(),
     owner_id: Type.String(),
     name: Type.String(),
-    status: Type.Union(CAMPAIGN_STATUSES.map((s) => Type.Literal(s))),
+    status: Type.Unsafe<CampaignStatus>(Type.String({ enum: [...CAMPAIGN_STATUSES] })),
     text: Type.String(),
     variables: Type.Array(Type.String()),
     from: Nullable(Type.String()),

@@ -8,7 +8,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import client from 'prom-client';
 import type { Logger } from 'pino';
 import type { Config } from '../../config.js';
-import { ApiError } from '../../core/errors.js';
+import { ApiError, say } from '../../core/errors.js';
 import { REDACT_PATHS, redactUrl } from '../../core/redact.js';
 import type { UrlGuard } from '../../delivery/url-guard.js';
 import { RateLimiter } from '../../core/rate-limit.js';
@@ -115,7 +115,10 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     clientErrorHandler,
     // Malformed URLs and the like must get our error body too, never a bare framework error.
     frameworkErrors: (err, _req, reply) => {
-      void sendError(reply, new ApiError('validation_failed', `Bad request: ${err.message}`));
+      void sendError(
+        reply,
+        new ApiError('validation_failed', say('api.badRequest', { detail: err.message })),
+      );
     },
   }) as unknown as FastifyInstance;
 
@@ -144,7 +147,13 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) =>
-    sendError(reply, new ApiError('route_not_found', `There is no ${req.method} ${req.url.split('?')[0]}.`)),
+    sendError(
+      reply,
+      new ApiError(
+        'route_not_found',
+        say('api.routeNotFound', { method: req.method, path: req.url.split('?')[0] }),
+      ),
+    ),
   );
 
   const connections = new ConnectionLimit(limits.maxConnectionsPerIp);
@@ -164,10 +173,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     const wait = limiter?.take(req.principal.user.id, Date.now()) ?? 0;
     if (wait > 0) {
       reply.header('retry-after', String(Math.ceil(wait)));
-      throw new ApiError(
-        'rate_limited',
-        `Too many requests: at most ${deps.userRateLimit} per second per account.`,
-      );
+      throw new ApiError('rate_limited', say('api.rateLimited', { limit: deps.userRateLimit }));
     }
   });
 

@@ -11,7 +11,7 @@
  * expects a single value. Everything else is left to the schema.
  */
 import type { FastifyRequest } from 'fastify';
-import { ApiError } from '../../core/errors.js';
+import { ApiError, say } from '../../core/errors.js';
 
 interface Schema {
   type?: string | string[];
@@ -53,7 +53,7 @@ function kinds(s: Schema): Set<string> {
   return out;
 }
 
-/** The first problem with `value` against `schema`, as [field path, message], or undefined. */
+/** The first problem with `value` against `schema`, as [field path, the api.rule.* key of the problem], or undefined. */
 export function strictProblem(
   value: unknown,
   schema: Schema | undefined,
@@ -61,28 +61,24 @@ export function strictProblem(
 ): [string, string] | undefined {
   if (!schema || value === undefined || value === null) return undefined;
   if (typeof value === 'number') {
-    return Number.isFinite(value) ? undefined : [path, 'must be a finite number'];
+    return Number.isFinite(value) ? undefined : [path, 'finiteNumber'];
   }
   const ks = kinds(schema);
   if (ks.size === 0) return undefined;
   if (typeof value === 'string') {
     if (ks.has('string')) return undefined;
     if (ks.has('integer') && !ks.has('number')) {
-      return INTEGER.test(value) && Number.isSafeInteger(Number(value))
-        ? undefined
-        : [path, 'must be a whole number written in decimal digits'];
+      return INTEGER.test(value) && Number.isSafeInteger(Number(value)) ? undefined : [path, 'wholeDecimal'];
     }
     if (ks.has('number')) {
-      return NUMBER.test(value) && Number.isFinite(Number(value))
-        ? undefined
-        : [path, 'must be a finite decimal number'];
+      return NUMBER.test(value) && Number.isFinite(Number(value)) ? undefined : [path, 'finiteDecimal'];
     }
     // A lone form value where the schema wants a list: ajv wraps it; check it as an item.
     if (ks.has('array')) return itemProblem(value, schema, path);
     return undefined;
   }
   if (Array.isArray(value)) {
-    if (!ks.has('array')) return [path, 'must be a single value, not a list'];
+    if (!ks.has('array')) return [path, 'notList'];
     for (let i = 0; i < value.length; i++) {
       const p = itemProblem(value[i], schema, `${path}[${i}]`);
       if (p) return p;
@@ -90,7 +86,7 @@ export function strictProblem(
     return undefined;
   }
   if (typeof value === 'object') {
-    if (!ks.has('object')) return [path, 'must be a single value, not an object'];
+    if (!ks.has('object')) return [path, 'notObject'];
     for (const v of variants(schema)) {
       if (!v.properties) continue;
       for (const [key, sub] of Object.entries(v.properties)) {
@@ -105,7 +101,7 @@ export function strictProblem(
 function itemProblem(item: unknown, schema: Schema, path: string): [string, string] | undefined {
   const items = variants(schema).find((v) => v.type === 'array')?.items;
   if (items && Array.isArray(item) && !kinds(items).has('array')) {
-    return [path, 'must be a single value, not a nested list'];
+    return [path, 'notNested'];
   }
   return strictProblem(item, items, path);
 }
@@ -125,12 +121,13 @@ export async function strictInputs(req: FastifyRequest): Promise<void> {
     // Routes without a body schema (the seed API) still get their numbers checked where they read them.
     const p = s ? strictProblem(value, s, '') : undefined;
     if (p) {
-      const [field, message] = p;
-      throw new ApiError(
-        'validation_failed',
-        `Invalid ${key}${field ? ` field "${field}"` : ''}: ${message}.`,
-        field || undefined,
-      );
+      const [field, problem] = p;
+      const at = say(`api.where.${key}`);
+      const rule = say(`api.rule.${problem}`);
+      const sentence = field
+        ? say('api.invalidField', { where: at, field, rule })
+        : say('api.invalidWhole', { where: at, rule });
+      throw new ApiError('validation_failed', sentence, field || undefined);
     }
   }
 }

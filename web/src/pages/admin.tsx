@@ -5,11 +5,16 @@ import { api } from '../api';
 import { Card, ErrorBox, Notice, TableHead, when } from '../ui';
 import { confirmAction } from '../confirm';
 import { revokeKey } from '../keys';
-import { t } from '../i18n';
+import { LANGUAGES, type Lang, language, t } from '../i18n';
 
-/** The gateway's own defaults (core/keywords.ts, which the page cannot import: it pulls in a regex checker). */
-export const DEFAULT_STOP_WORDS = ['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT'];
-export const DEFAULT_START_WORDS = ['START', 'UNSTOP'];
+/** The gateway's default words and replies of one language (GET /v1/settings/keywords). */
+interface KeywordDefaults {
+  lang: Lang;
+  stop: string[];
+  start: string[];
+  help: string[];
+  replies: { stop: string; start: string; help: string };
+}
 
 interface Key {
   id: string;
@@ -256,6 +261,7 @@ function Webhooks() {
   const [saved, setSaved] = useState(false);
   const [showSecret, setShowSecret] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const [defaults, setDefaults] = useState<KeywordDefaults[]>([]);
 
   const fill = (r: Settings) => {
     setS(r);
@@ -271,14 +277,24 @@ function Webhooks() {
     });
   };
   useEffect(() => void api<Settings>('GET', '/v1/settings').then(fill, setError), []);
+  useEffect(
+    () =>
+      void api<{ languages: KeywordDefaults[] }>('GET', '/v1/settings/keywords').then(
+        (r) => setDefaults(r.languages),
+        setError,
+      ),
+    [],
+  );
+  // The defaults are every language's words together (core/keywords.ts).
+  const all = (kind: 'stop' | 'start') => [...new Set(defaults.flatMap((d) => d[kind]))];
 
   const words = (v: string | undefined) => {
     const list = (v ?? '').split(/[,\s]+/).filter(Boolean);
     return list.length ? list : null;
   };
-  // The local words are added to what is set (or to the gateway's defaults when nothing is).
-  const merge = (current: string | undefined, add: string[], defaults: string[]) =>
-    [...new Set([...(words(current) ?? defaults), ...add])].join(', ');
+  // The default words are added to what is set, to be edited from there.
+  const merge = (current: string | undefined, add: string[]) =>
+    [...new Set([...(words(current) ?? []), ...add])].join(', ');
   const save = async (e: Event) => {
     e.preventDefault();
     setSaved(false);
@@ -360,27 +376,15 @@ function Webhooks() {
             {t('webhooks.rotate')}
           </button>
         </div>
-        {field(
-          'stop_words',
-          t('optOutWords.stop'),
-          'text',
-          t('optOutWords.commaDefault', { words: DEFAULT_STOP_WORDS.join(', ') }),
-        )}
-        {field(
-          'start_words',
-          t('optOutWords.start'),
-          'text',
-          t('optOutWords.commaDefault', { words: DEFAULT_START_WORDS.join(', ') }),
-        )}
-        <LocalWords
-          onUse={(local) =>
+        {field('stop_words', t('optOutWords.stop'), 'text', t('optOutWords.commaDefault'))}
+        {field('start_words', t('optOutWords.start'), 'text', t('optOutWords.commaDefault'))}
+        <DefaultWords
+          defaults={defaults}
+          onUse={() =>
             setForm({
               ...form,
-              stop_words: merge(form.stop_words, local.stop, DEFAULT_STOP_WORDS),
-              start_words: merge(form.start_words, local.start, DEFAULT_START_WORDS),
-              stop_reply: local.replies.stop,
-              start_reply: local.replies.start,
-              help_reply: local.replies.help,
+              stop_words: merge(form.stop_words, all('stop')),
+              start_words: merge(form.start_words, all('start')),
             })
           }
         />
@@ -407,39 +411,38 @@ function Webhooks() {
   );
 }
 
-interface Local {
-  stop: string[];
-  start: string[];
-  replies: { stop: string; start: string; help: string };
-}
-
 /**
- * The opt-out words people write in the page's language and the replies used there, shown as a
- * suggestion and added with one click (the gateway's own defaults are the English words).
+ * The gateway's default words and replies (server-side, core/keywords.ts and src/i18n/): the
+ * page's language in full (each word → its reply), then the words of the other languages. With
+ * no words of the owner's own they all count, and a reply goes in the language of the word.
+ * The arrow is drawn by CSS (.maps-to), so it points the reading way in Persian too.
  */
-function LocalWords({ onUse }: { onUse: (local: Local) => void }) {
-  const split = (s: string) => s.split(/,\s*/).filter(Boolean);
-  const local: Local = {
-    stop: split(t('optOutWords.localStop')),
-    start: split(t('optOutWords.localStart')),
-    replies: {
-      stop: t('optOutWords.replyStop'),
-      start: t('optOutWords.replyStart'),
-      help: t('optOutWords.replyHelp'),
-    },
-  };
+function DefaultWords({ defaults, onUse }: { defaults: KeywordDefaults[]; onUse: () => void }) {
+  const mine = defaults.find((d) => d.lang === language()) ?? defaults[0];
+  if (!mine) return null;
+  const name = (lang: Lang) => LANGUAGES.find((l) => l.code === lang)?.name ?? lang;
+  const row = (words: string[], reply: string) => (
+    <li>
+      <bdi>{words.join(', ')}</bdi> <span class="maps-to" aria-hidden="true" /> {reply}
+    </li>
+  );
   return (
     <div class="span2 local-words" data-testid="local-words">
-      <p class="small">
-        {t('optOutWords.localTitle')} STOP: <strong>{local.stop.join(', ')}</strong> · START:{' '}
-        <strong>{local.start.join(', ')}</strong>
-      </p>
+      <p class="small">{t('optOutWords.localTitle')}</p>
       <ul class="small plain">
-        <li>STOP → {local.replies.stop}</li>
-        <li>START → {local.replies.start}</li>
-        <li>HELP → {local.replies.help}</li>
+        {row(mine.stop, mine.replies.stop)}
+        {row(mine.start, mine.replies.start)}
+        {row(mine.help, mine.replies.help)}
+        {defaults
+          .filter((d) => d !== mine)
+          .map((d) => (
+            <li key={d.lang} lang={d.lang}>
+              {name(d.lang)}: <bdi>{d.stop.join(', ')}</bdi> · <bdi>{d.start.join(', ')}</bdi> ·{' '}
+              <bdi>{d.help.join(', ')}</bdi>
+            </li>
+          ))}
       </ul>
-      <button type="button" class="small" onClick={() => onUse(local)}>
+      <button type="button" class="small" onClick={onUse}>
         {t('optOutWords.useLocal')}
       </button>
     </div>

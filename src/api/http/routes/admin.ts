@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { ApiError } from '../../../core/errors.js';
+import { ApiError, say } from '../../../core/errors.js';
 import type { AuthService } from '../../../services/auth.js';
 import { hashPassword, mintApiKey } from '../../../services/secrets.js';
 import type { Store } from '../../../store/index.js';
@@ -87,7 +87,7 @@ export function adminRoutes(
       requireAdmin(req);
       const b = req.body;
       if (await store.users.byLogin(b.login))
-        throw new ApiError('already_exists', `The login "${b.login}" is taken.`, 'login');
+        throw new ApiError('already_exists', say('api.admin.loginTaken', { login: b.login }), 'login');
       try {
         const u = await store.users.create({
           login: b.login,
@@ -97,7 +97,7 @@ export function adminRoutes(
         return reply.status(201).send(userView(u));
       } catch (err) {
         if (isUniqueViolation(err))
-          throw new ApiError('already_exists', `The login "${b.login}" is taken.`, 'login');
+          throw new ApiError('already_exists', say('api.admin.loginTaken', { login: b.login }), 'login');
         throw err;
       }
     },
@@ -146,19 +146,15 @@ export function adminRoutes(
       if (b.smpp_system_id) {
         const taken = await store.users.bySmppSystemId(b.smpp_system_id);
         if (taken && taken.id !== id)
-          throw new ApiError('already_exists', 'This SMPP system_id is taken.', 'smpp_system_id');
+          throw new ApiError('already_exists', say('api.admin.systemIdTaken'), 'smpp_system_id');
       }
       if (b.smpp_system_id && !b.smpp_password) {
-        throw new ApiError(
-          'validation_failed',
-          'Set smpp_password together with smpp_system_id.',
-          'smpp_password',
-        );
+        throw new ApiError('validation_failed', say('api.admin.smppPasswordWith'), 'smpp_password');
       }
       if (id === p.user.id && (b.status === 'blocked' || b.role === 'user')) {
-        throw new ApiError('conflict', 'You cannot block or demote yourself.');
+        throw new ApiError('conflict', say('api.admin.notYourself'));
       }
-      if (!(await store.users.byId(id))) throw new ApiError('not_found', 'No such user.', 'id');
+      if (!(await store.users.byId(id))) throw new ApiError('not_found', say('api.admin.noSuchUser'), 'id');
       const u = await store.users.update(id, {
         ...(b.status ? { status: b.status } : {}),
         ...(b.role ? { role: b.role } : {}),
@@ -201,7 +197,8 @@ export function adminRoutes(
       const userId = b.user_id ?? p.user.id;
       if (userId !== p.user.id) {
         requireAdmin(req);
-        if (!(await store.users.byId(userId))) throw new ApiError('not_found', 'No such user.', 'user_id');
+        if (!(await store.users.byId(userId)))
+          throw new ApiError('not_found', say('api.admin.noSuchUser'), 'user_id');
       }
       const minted = mintApiKey();
       const row = await store.keys.create({
@@ -239,7 +236,7 @@ export function adminRoutes(
       const { id } = req.params;
       const k = await store.keys.byId(id);
       if (!k || (k.user_id !== p.user.id && p.user.role !== 'admin'))
-        throw new ApiError('not_found', 'No such key.', 'id');
+        throw new ApiError('not_found', say('api.admin.noSuchKey'), 'id');
       await store.keys.revoke(id);
       auth.forget();
       return keyView((await store.keys.byId(id)) ?? k);
@@ -263,13 +260,17 @@ export function adminRoutes(
   };
   const checkOwner = async (ownerId: string | null | undefined) => {
     if (ownerId && !(await store.users.byId(ownerId)))
-      throw new ApiError('not_found', 'No such user.', 'owner_id');
+      throw new ApiError('not_found', say('api.admin.noSuchUser'), 'owner_id');
   };
   const checkConfig = (type: string, config: Record<string, unknown>, name: string) => {
     try {
       registry.validate(type, config, name);
     } catch (err) {
-      throw new ApiError('validation_failed', `Channel config rejected: ${(err as Error).message}`, 'config');
+      throw new ApiError(
+        'validation_failed',
+        say('api.admin.configRejected', { detail: (err as Error).message }),
+        'config',
+      );
     }
   };
 
@@ -290,7 +291,7 @@ export function adminRoutes(
       checkConfig(b.type, config, b.name);
       await checkOwner(b.owner_id);
       if (await store.channels.byName(b.name))
-        throw new ApiError('already_exists', `A channel named "${b.name}" exists.`, 'name');
+        throw new ApiError('already_exists', say('api.admin.channelExists', { name: b.name }), 'name');
       const d = channelDefaults(b.type);
       const row = await store.channels.create({
         name: b.name,
@@ -330,7 +331,7 @@ export function adminRoutes(
 
   const mustGet = async (id: string) => {
     const c = await store.channels.byId(id);
-    if (!c) throw new ApiError('not_found', 'No such channel.', 'id');
+    if (!c) throw new ApiError('not_found', say('api.admin.noSuchChannel'), 'id');
     return c;
   };
 
@@ -343,7 +344,7 @@ export function adminRoutes(
       const p = principalOf(req);
       const c = await mustGet(req.params.id);
       if (p.user.role !== 'admin' && c.owner_id !== null && c.owner_id !== p.user.id)
-        throw new ApiError('not_found', 'No such channel.', 'id');
+        throw new ApiError('not_found', say('api.admin.noSuchChannel'), 'id');
       return withUsage(c, p.user.role === 'admin');
     },
   );
@@ -366,7 +367,7 @@ export function adminRoutes(
       if (b.config) checkConfig(c.type, b.config, b.name ?? c.name);
       await checkOwner(b.owner_id);
       if (b.name && b.name !== c.name && (await store.channels.byName(b.name))) {
-        throw new ApiError('already_exists', `A channel named "${b.name}" exists.`, 'name');
+        throw new ApiError('already_exists', say('api.admin.channelExists', { name: b.name }), 'name');
       }
       const row = await store.channels.update(c.id, {
         ...(b.name !== undefined ? { name: b.name } : {}),

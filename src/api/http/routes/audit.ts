@@ -4,6 +4,7 @@
  * the answer leaves (an onSend hook: a failed write turns the answer into a 500, so an operator
  * never sees "done" for a change that is not in the log). `GET /v1/audit` (admin) reads it in pages.
  */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { Open } from '../schemas.js';
@@ -47,7 +48,7 @@ export function redact(value: unknown, depth = 0): unknown {
 
 function details(req: FastifyRequest): string | null {
   const body = req.body && typeof req.body === 'object' ? redact(req.body) : undefined;
-  const params = req.params && typeof req.params === 'object' ? (req.params as Record<string, unknown>) : {};
+  const params = req.params && typeof req.params === 'object' ? req.params : {};
   const all = { ...params, ...(body ? { body } : {}) };
   if (Object.keys(all).length === 0) return null;
   const s = JSON.stringify(all);
@@ -84,7 +85,8 @@ function auditView(r: AdminAuditRow) {
   };
 }
 
-export function auditRoutes(app: FastifyInstance, deps: { store: Store }): void {
+export function auditRoutes(untyped: FastifyInstance, deps: { store: Store }): void {
+  const app = untyped.withTypeProvider<TypeBoxTypeProvider>();
   const { store } = deps;
   app.addHook('onSend', async (req, reply, payload) => {
     const kind = auditKind(req.method, req.routeOptions.url);
@@ -122,7 +124,7 @@ export function auditRoutes(app: FastifyInstance, deps: { store: Store }): void 
     },
     async (req) => {
       requireAdmin(req);
-      const q = req.query as { limit?: number; cursor?: string; actor_id?: string; subject_kind?: string };
+      const q = req.query;
       const limit = q.limit ?? 50;
       const rows = await store.audit.page({
         limit: limit + 1,

@@ -1,11 +1,11 @@
 /** REST v1 campaigns: create (with the cost estimate), list, progress, pause/resume/cancel, results as CSV. */
 import { Readable } from 'node:stream';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { Campaign, CampaignCost, CsvText, Open } from '../schemas.js';
-import type { Static } from 'typebox';
 import { ApiError } from '../../../core/errors.js';
-import type { CampaignInput, CampaignService } from '../../../services/campaigns.js';
+import type { CampaignService } from '../../../services/campaigns.js';
 import { campaignView } from '../../../services/campaigns.js';
 import { OUTCOME_STATUSES } from '../../../store/campaigns.js';
 import type { Store } from '../../../store/index.js';
@@ -86,9 +86,10 @@ const EXPORT_PAGE = 2_000;
 const SUCCESS = new Set(['sent', ...OUTCOME_STATUSES.delivered]);
 
 export function campaignRoutes(
-  app: FastifyInstance,
+  untyped: FastifyInstance,
   deps: { store: Store; campaigns: CampaignService },
 ): void {
+  const app = untyped.withTypeProvider<TypeBoxTypeProvider>();
   const { store, campaigns } = deps;
 
   app.post(
@@ -103,7 +104,7 @@ export function campaignRoutes(
     },
     async (req, reply) => {
       const p = principalOf(req);
-      return reply.status(201).send(await campaigns.create(p, req.body as CampaignInput));
+      return reply.status(201).send(await campaigns.create(p, req.body));
     },
   );
 
@@ -119,7 +120,7 @@ export function campaignRoutes(
     },
     async (req) => {
       const p = principalOf(req);
-      const q = req.query as Static<typeof ListQuery>;
+      const q = req.query;
       const limit = q.limit ?? 50;
       const rows = await store.campaigns.list(ownerScope(p), {
         before: q.cursor,
@@ -149,7 +150,7 @@ export function campaignRoutes(
     },
     async (req) => {
       const p = principalOf(req);
-      return campaigns.view(ownerScope(p), (req.params as { id: string }).id);
+      return campaigns.view(ownerScope(p), req.params.id);
     },
   );
 
@@ -182,7 +183,7 @@ export function campaignRoutes(
       },
       async (req) => {
         const p = principalOf(req);
-        return campaigns.move(ownerScope(p), (req.params as { id: string }).id, action);
+        return campaigns.move(ownerScope(p), req.params.id, action);
       },
     );
   }
@@ -204,8 +205,8 @@ export function campaignRoutes(
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const id = (req.params as { id: string }).id;
-      const outcome = (req.query as { outcome?: string }).outcome ?? 'all';
+      const id = req.params.id;
+      const outcome = req.query.outcome ?? 'all';
       const c = await store.campaigns.byId(id, ownerScope(p));
       if (!c) throw new ApiError('not_found', 'No such campaign.');
       const failed = new Set(OUTCOME_STATUSES.failed);

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { accountView } from './policy.js';
 import { Type } from 'typebox';
-import { ApiError } from '../../../core/errors.js';
+import { ApiError, say } from '../../../core/errors.js';
 import { normalizeNumber } from '../../../core/phone.js';
 import { isTime, isZone } from '../../../core/quiet-hours.js';
 import type { QuietWindow } from '../../../core/quiet-hours.js';
@@ -81,7 +81,7 @@ const ContactZone = Type.Object({ time_zone: Type.Union([Type.Null(), Type.Strin
 
 function e164(raw: string, field = 'number'): string {
   const n = normalizeNumber(raw);
-  if (!n.ok) throw new ApiError('invalid_number', n.reason, field);
+  if (!n.ok) throw new ApiError('invalid_number', n.why, field);
   return n.e164;
 }
 
@@ -110,10 +110,14 @@ function checkWindows(windows: QuietWindow[] | undefined): void {
   for (const [i, w] of (windows ?? []).entries()) {
     for (const k of ['start', 'end'] as const) {
       if (!isTime(w[k]))
-        throw new ApiError('validation_failed', `${k} must be HH:MM (00:00–23:59).`, `quiet_hours.${i}.${k}`);
+        throw new ApiError(
+          'validation_failed',
+          say('api.policy.hhmm', { field: k }),
+          `quiet_hours.${i}.${k}`,
+        );
     }
     if (w.start === w.end)
-      throw new ApiError('validation_failed', 'start and end must differ.', `quiet_hours.${i}.end`);
+      throw new ApiError('validation_failed', say('api.policy.startEnd'), `quiet_hours.${i}.end`);
   }
 }
 
@@ -136,17 +140,14 @@ export function consentRoutes(untyped: FastifyInstance, deps: { store: Store }):
       const p = principalOf(req);
       const b = req.body;
       if (!b.proof_ip && !b.form_id) {
-        throw new ApiError('missing_parameter', 'Give the proof: proof_ip or form_id.', 'proof_ip');
+        throw new ApiError('missing_parameter', say('api.policy.proof'), 'proof_ip');
       }
       const grantedAt = b.granted_at ? Date.parse(b.granted_at) : Date.now();
       if (!Number.isFinite(grantedAt) || grantedAt > Date.now() + 60_000) {
-        throw new ApiError('validation_failed', 'granted_at must be a time not in the future.', 'granted_at');
+        throw new ApiError('validation_failed', say('api.policy.grantedFuture'), 'granted_at');
       }
       if ((await store.consents.count(p.user.id)) >= MAX_CONSENTS) {
-        throw new ApiError(
-          'conflict',
-          `At most ${MAX_CONSENTS} consent records per user; erase old numbers first.`,
-        );
+        throw new ApiError('conflict', say('api.policy.maxConsents', { max: MAX_CONSENTS }));
       }
       const row = await store.consents.grant({
         ownerId: p.user.id,
@@ -283,7 +284,8 @@ export function consentRoutes(untyped: FastifyInstance, deps: { store: Store }):
     const p = principalOf(req);
     if (userId === undefined || userId === p.user.id) return p.user.id;
     requireAdmin(req);
-    if (!(await store.users.byId(userId))) throw new ApiError('not_found', 'No such user.', 'user_id');
+    if (!(await store.users.byId(userId)))
+      throw new ApiError('not_found', say('api.policy.noSuchUser'), 'user_id');
     return userId;
   };
 
@@ -399,11 +401,7 @@ export function consentRoutes(untyped: FastifyInstance, deps: { store: Store }):
       const number = e164(req.params.number);
       const zone = req.body.time_zone;
       if (zone !== null && !isZone(zone)) {
-        throw new ApiError(
-          'validation_failed',
-          'time_zone must be an IANA zone such as Europe/Berlin.',
-          'time_zone',
-        );
+        throw new ApiError('validation_failed', say('api.policy.ianaZone'), 'time_zone');
       }
       await store.policySettings.setContactZone(p.user.id, number, zone);
       return { number, time_zone: zone };

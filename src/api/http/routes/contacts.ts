@@ -4,14 +4,15 @@
  * Every contact belongs to the user who created it; no one else sees it.
  */
 import { Readable } from 'node:stream';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import multipart from '@fastify/multipart';
 import { Type } from 'typebox';
-import { Contact, CsvText, Group, ImportReport, ListOf, NoContent, Open } from '../schemas.js';
 import type { Static } from 'typebox';
+import { Contact, CsvText, Group, ImportReport, ListOf, NoContent, Open } from '../schemas.js';
 import type { CountryCode } from 'libphonenumber-js';
 import { isTimeZone } from '../../../core/campaign.js';
-import { ApiError } from '../../../core/errors.js';
+import { ApiError, say } from '../../../core/errors.js';
 import { normalizeNumber } from '../../../core/phone.js';
 import type { Target } from '../../../services/contact-import.js';
 import { ContactImporter } from '../../../services/contact-import.js';
@@ -71,14 +72,14 @@ const ImportQuery = Type.Object({
   ),
 });
 
-export function contactView(c: ContactRow, groupIds?: string[]): Record<string, unknown> {
+export function contactView(c: ContactRow, groupIds?: string[]): Static<typeof Contact> {
   return {
     number: c.number,
     name: c.name,
     language: c.language,
     time_zone: c.time_zone,
-    fields: JSON.parse(c.fields || '{}') as unknown,
-    tags: JSON.parse(c.tags || '[]') as unknown,
+    fields: JSON.parse(c.fields || '{}') as Record<string, string>,
+    tags: JSON.parse(c.tags || '[]') as string[],
     opted_out: c.opted_out_at !== null,
     opted_out_at: c.opted_out_at === null ? null : new Date(Number(c.opted_out_at)).toISOString(),
     created_at: c.created_at ? new Date(c.created_at).toISOString() : null,
@@ -105,7 +106,7 @@ function parseMap(s: string | undefined): Record<string, Target> | undefined {
     if (i < 1 || !TARGETS.includes(target)) {
       throw new ApiError(
         'validation_failed',
-        `A mapping is "column:target" with target one of ${TARGETS.join(', ')}.`,
+        say('api.contacts.mapping', { targets: TARGETS.join(', ') }),
         'map',
       );
     }
@@ -118,12 +119,13 @@ function delimiterOf(s: string | undefined): string | undefined {
   if (s === undefined) return undefined;
   const d = s === 'tab' || s === '\\t' ? '\t' : s;
   if (![',', ';', '\t', '|', ':'].includes(d)) {
-    throw new ApiError('validation_failed', 'delimiter is one of , ; | : or tab.', 'delimiter');
+    throw new ApiError('validation_failed', say('api.contacts.delimiter'), 'delimiter');
   }
   return d;
 }
 
-export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): void {
+export function contactRoutes(untyped: FastifyInstance, deps: ContactRouteDeps): void {
+  const app = untyped.withTypeProvider<TypeBoxTypeProvider>();
   const { store } = deps;
   const book = store.book;
   const maxImportBytes = deps.maxImportBytes ?? DEFAULT_MAX_IMPORT_BYTES;
@@ -140,19 +142,15 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const b = req.body as Static<typeof ContactBody>;
+      const b = req.body;
       const n = normalizeNumber(b.number, deps.defaultRegion);
-      if (!n.ok) throw new ApiError('invalid_number', n.reason, 'number');
+      if (!n.ok) throw new ApiError('invalid_number', n.why, 'number');
       if (b.time_zone !== undefined && !isTimeZone(b.time_zone)) {
-        throw new ApiError(
-          'validation_failed',
-          `"${b.time_zone}" is not a time zone (e.g. Europe/Rome).`,
-          'time_zone',
-        );
+        throw new ApiError('validation_failed', say('api.badZone', { zone: b.time_zone }), 'time_zone');
       }
       for (const g of b.group_ids ?? []) {
         if (!(await book.group(p.user.id, g)))
-          throw new ApiError('validation_failed', `No such group: ${g}.`, 'group_ids');
+          throw new ApiError('validation_failed', say('api.noSuchGroupId', { id: g }), 'group_ids');
       }
       const existed = await book.get(p.user.id, n.e164);
       await book.upsertMany(p.user.id, [
@@ -168,7 +166,7 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
       for (const g of b.group_ids ?? []) await book.addMembers(p.user.id, g, [n.e164]);
       const row = await book.get(p.user.id, n.e164);
       const [view] = await withGroups(book, p.user.id, [row as ContactRow]);
-      return reply.status(existed ? 200 : 201).send(view);
+      return reply.status(existed ? 200 : 201).send(view as Static<typeof Contact>);
     },
   );
 
@@ -184,7 +182,7 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
     },
     async (req) => {
       const p = principalOf(req);
-      const q = req.query as Static<typeof ListQuery>;
+      const q = req.query;
       const limit = q.limit ?? 100;
       const rows = await book.list({
         ownerId: p.user.id,
@@ -213,7 +211,7 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const groupId = (req.query as { group_id?: string }).group_id;
+      const groupId = req.query.group_id;
       async function* lines() {
         yield `\uFEFFnumber,name,language,time_zone,tags,opted_out,fields\r\n`;
         let after = '';
@@ -257,9 +255,9 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
     },
     async (req) => {
       const p = principalOf(req);
-      const n = normalizeNumber((req.params as { number: string }).number, deps.defaultRegion);
+      const n = normalizeNumber(req.params.number, deps.defaultRegion);
       const row = n.ok ? await book.get(p.user.id, n.e164) : undefined;
-      if (!row) throw new ApiError('not_found', 'No such contact.');
+      if (!row) throw new ApiError('not_found', say('api.contacts.noSuchContact'));
       return (await withGroups(book, p.user.id, [row]))[0];
     },
   );
@@ -277,9 +275,10 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
     },
     async (req) => {
       const p = principalOf(req);
-      const n = normalizeNumber((req.params as { number: string }).number, deps.defaultRegion);
-      if (!n.ok || !(await book.get(p.user.id, n.e164))) throw new ApiError('not_found', 'No such contact.');
-      const b = req.body as Omit<Static<typeof ContactBody>, 'number'>;
+      const n = normalizeNumber(req.params.number, deps.defaultRegion);
+      if (!n.ok || !(await book.get(p.user.id, n.e164)))
+        throw new ApiError('not_found', say('api.contacts.noSuchContact'));
+      const b = req.body;
       if (b.time_zone && !isTimeZone(b.time_zone)) {
         throw new ApiError(
           'validation_failed',
@@ -320,10 +319,10 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const n = normalizeNumber((req.params as { number: string }).number, deps.defaultRegion);
+      const n = normalizeNumber(req.params.number, deps.defaultRegion);
       if (!n.ok || !(await book.remove(p.user.id, n.e164)))
-        throw new ApiError('not_found', 'No such contact.');
-      return reply.status(204).send();
+        throw new ApiError('not_found', say('api.contacts.noSuchContact'));
+      return reply.status(204).send(null);
     },
   );
 
@@ -342,21 +341,22 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const b = req.body as { name: string; numbers?: string[] };
+      const b = req.body;
       const name = b.name.trim();
-      if (!name) throw new ApiError('missing_parameter', 'A group needs a name.', 'name');
+      if (!name) throw new ApiError('missing_parameter', say('api.contacts.groupName'), 'name');
       if (
         (await book.groups(p.user.id, MAX_GROUPS)).length >= MAX_GROUPS &&
         !(await book.groupByName(p.user.id, name))
       ) {
-        throw new ApiError('conflict', `At most ${MAX_GROUPS} groups per account.`);
+        throw new ApiError('conflict', say('api.contacts.maxGroups', { max: MAX_GROUPS }));
       }
       const g = await book.createGroup(p.user.id, name);
       const numbers = (b.numbers ?? [])
         .map((s) => normalizeNumber(s, deps.defaultRegion))
         .flatMap((n) => (n.ok ? [n.e164] : []));
       const added = numbers.length > 0 ? await book.addMembers(p.user.id, g.id, numbers) : 0;
-      return reply.status(g.created ? 201 : 200).send({ id: g.id, name: g.name, added });
+      const group = { id: g.id, name: g.name, added };
+      return reply.status(g.created ? 201 : 200).send(group);
     },
   );
 
@@ -399,9 +399,10 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
     },
     async (req) => {
       const p = principalOf(req);
-      const id = (req.params as { id: string }).id;
-      if (!(await book.group(p.user.id, id))) throw new ApiError('not_found', 'No such group.');
-      const numbers = (req.body as { numbers: string[] }).numbers
+      const id = req.params.id;
+      if (!(await book.group(p.user.id, id)))
+        throw new ApiError('not_found', say('api.contacts.noSuchGroup'));
+      const numbers = req.body.numbers
         .map((s) => normalizeNumber(s, deps.defaultRegion))
         .flatMap((n) => (n.ok ? [n.e164] : []));
       return { added: await book.addMembers(p.user.id, id, numbers) };
@@ -418,7 +419,7 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
       (_req, payload, done) => done(null, payload),
     );
     await sub.register(multipart, { limits: { files: 1, fields: 10, fileSize: maxImportBytes } });
-    sub.post(
+    sub.withTypeProvider<TypeBoxTypeProvider>().post(
       '/v1/contacts/import',
       {
         schema: {
@@ -430,19 +431,16 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
       },
       async (req, reply) => {
         const p = principalOf(req);
-        const q = req.query as Static<typeof ImportQuery>;
+        const q = req.query;
         let source: Readable;
         if (req.isMultipart()) {
           const file = await req.file();
-          if (!file) throw new ApiError('missing_parameter', 'The multipart body has no file.', 'file');
+          if (!file) throw new ApiError('missing_parameter', say('api.contacts.noFile'), 'file');
           source = file.file;
         } else if (req.body instanceof Readable) {
           source = req.body;
         } else {
-          throw new ApiError(
-            'unsupported_media_type',
-            'Send the file as text/csv, text/plain or multipart/form-data.',
-          );
+          throw new ApiError('unsupported_media_type', say('api.contacts.fileType'));
         }
         const report = await importer.run(source, {
           ownerId: p.user.id,
@@ -453,9 +451,8 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
           defaultRegion: deps.defaultRegion,
           maxBytes: maxImportBytes,
         });
-        return reply
-          .status(201)
-          .send({ ...report, errors_url: `/v1/contacts/imports/${report.id}/errors.csv` });
+        const answer = { ...report, errors_url: `/v1/contacts/imports/${report.id}/errors.csv` };
+        return reply.status(201).send(answer);
       },
     );
   });
@@ -472,9 +469,9 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
     },
     async (req) => {
       const p = principalOf(req);
-      const id = (req.params as { id: string }).id;
+      const id = req.params.id;
       const imp = await book.importById(p.user.id, id);
-      if (!imp) throw new ApiError('not_found', 'No such import.');
+      if (!imp) throw new ApiError('not_found', say('api.contacts.noSuchImport'));
       const first = await book.importErrors(id, 0, 100);
       return {
         id: imp.id,
@@ -504,8 +501,9 @@ export function contactRoutes(app: FastifyInstance, deps: ContactRouteDeps): voi
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const id = (req.params as { id: string }).id;
-      if (!(await book.importById(p.user.id, id))) throw new ApiError('not_found', 'No such import.');
+      const id = req.params.id;
+      if (!(await book.importById(p.user.id, id)))
+        throw new ApiError('not_found', say('api.contacts.noSuchImport'));
       async function* lines() {
         yield '\uFEFFline,reason,row\r\n';
         let after = 0;

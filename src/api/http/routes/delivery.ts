@@ -5,9 +5,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { ApiError } from '../../../core/errors.js';
+import { ApiError, say } from '../../../core/errors.js';
 import { formatFeedCursor, parseFeedCursor } from '../../../core/feed-cursor.js';
-import { checkPattern } from '../../../core/keywords.js';
+import { KEYWORDS, checkPattern, normalizeWord } from '../../../core/keywords.js';
+import { LANGS, tr } from '../../../i18n/index.js';
 import { MESSAGE_STATUSES } from '../../../core/message.js';
 import { MIN_PARTIAL_DIGITS, numberQuery } from '../../../core/search.js';
 import { normalizeNumber } from '../../../core/phone.js';
@@ -81,7 +82,7 @@ function settingsView(s: UserSettingsRow) {
 
 function number(raw: string, field = 'number'): string {
   const n = normalizeNumber(raw);
-  if (!n.ok) throw new ApiError('invalid_number', n.reason, field);
+  if (!n.ok) throw new ApiError('invalid_number', n.why, field);
   return n.e164;
 }
 
@@ -189,7 +190,7 @@ export function deliveryRoutes(
       if (q.from?.trim() && !from) {
         throw new ApiError(
           'validation_failed',
-          `Give a number or at least ${MIN_PARTIAL_DIGITS} of its digits.`,
+          say('api.messages.partialDigits', { digits: MIN_PARTIAL_DIGITS }),
           'from',
         );
       }
@@ -283,7 +284,7 @@ export function deliveryRoutes(
       if (!b[needs[b.action]])
         throw new ApiError(
           'validation_failed',
-          `The ${b.action} action needs ${needs[b.action]}.`,
+          say('api.delivery.actionNeeds', { action: b.action, field: needs[b.action] }),
           needs[b.action],
         );
       const row = await store.keywords.create({
@@ -325,7 +326,7 @@ export function deliveryRoutes(
       const id = req.params.id;
       const b = req.body;
       const old = await store.keywords.byId(id, p.user.id);
-      if (!old) throw new ApiError('not_found', 'No such rule.', 'id');
+      if (!old) throw new ApiError('not_found', say('api.delivery.noSuchRule'), 'id');
       const merged = {
         match_type: b.match_type ?? old.match_type,
         pattern: b.pattern ?? old.pattern,
@@ -341,7 +342,7 @@ export function deliveryRoutes(
       if (!merged[needs[merged.action]])
         throw new ApiError(
           'validation_failed',
-          `The ${merged.action} action needs ${needs[merged.action]}.`,
+          say('api.delivery.actionNeeds', { action: merged.action, field: needs[merged.action] }),
           needs[merged.action],
         );
       const row = await store.keywords.update(id, p.user.id, {
@@ -349,7 +350,7 @@ export function deliveryRoutes(
         ...(b.priority !== undefined ? { priority: b.priority } : {}),
         ...(b.enabled !== undefined ? { enabled: b.enabled ? 1 : 0 } : {}),
       });
-      if (!row) throw new ApiError('not_found', 'No such rule.', 'id');
+      if (!row) throw new ApiError('not_found', say('api.delivery.noSuchRule'), 'id');
       return ruleView(row);
     },
   );
@@ -365,7 +366,7 @@ export function deliveryRoutes(
     },
     async (req, reply) => {
       const ok = await store.keywords.delete(req.params.id, principalOf(req).user.id);
-      if (!ok) throw new ApiError('not_found', 'No such rule.', 'id');
+      if (!ok) throw new ApiError('not_found', say('api.delivery.noSuchRule'), 'id');
       return reply.status(204).send(null);
     },
   );
@@ -424,7 +425,7 @@ export function deliveryRoutes(
       const p = principalOf(req);
       const n = number(req.params.number);
       if (!(await store.optOuts.remove(p.user.id, n)))
-        throw new ApiError('not_found', 'This number has not opted out.', 'number');
+        throw new ApiError('not_found', say('api.delivery.notOptedOut'), 'number');
       return reply.status(204).send(null);
     },
   );
@@ -467,7 +468,7 @@ export function deliveryRoutes(
       await checkUrl(b.webhook_url, 'webhook_url');
       await checkUrl(b.inbound_webhook_url, 'inbound_webhook_url');
       const json = (v: string[] | null | undefined) =>
-        v === undefined ? undefined : v === null ? null : JSON.stringify(v.map((w) => w.toUpperCase()));
+        v === undefined ? undefined : v === null ? null : JSON.stringify(v.map(normalizeWord));
       const patch = Object.fromEntries(
         Object.entries({
           webhook_url: b.webhook_url,
@@ -497,6 +498,39 @@ export function deliveryRoutes(
         }),
       );
     },
+  );
+  const KeywordLanguage = Type.Object({
+    lang: Type.String({ description: 'Language code: en, ru, zh, it, fa, de' }),
+    stop: Type.Array(Type.String()),
+    start: Type.Array(Type.String()),
+    help: Type.Array(Type.String()),
+    replies: Type.Object({ stop: Type.String(), start: Type.String(), help: Type.String() }),
+  });
+  app.get(
+    '/v1/settings/keywords',
+    {
+      schema: {
+        tags: ['delivery'],
+        summary: "The gateway's default STOP/START/HELP words and replies per language",
+        description:
+          "Used when your settings have no words (or replies) of their own: every language's words count, " +
+          'and the reply is in the language of the word the subscriber sent.',
+        response: { 200: Type.Object({ languages: Type.Array(KeywordLanguage) }) },
+      },
+    },
+    async () => ({
+      languages: LANGS.map((lang) => ({
+        lang,
+        stop: [...KEYWORDS[lang].stop],
+        start: [...KEYWORDS[lang].start],
+        help: [...KEYWORDS[lang].help],
+        replies: {
+          stop: tr(lang, 'keywords.stop'),
+          start: tr(lang, 'keywords.start'),
+          help: tr(lang, 'keywords.help'),
+        },
+      })),
+    }),
   );
   app.get(
     '/v1/webhooks/deliveries',
@@ -575,10 +609,15 @@ export function deliveryRoutes(
       const b = req.body;
       const statuses = (Array.isArray(b.status) ? b.status : b.status.split(',')).map((s) => s.trim());
       const unknown = statuses.find((s) => !(MESSAGE_STATUSES as readonly string[]).includes(s));
-      if (unknown) throw new ApiError('validation_failed', `Unknown status "${unknown}".`, 'status');
+      if (unknown)
+        throw new ApiError(
+          'validation_failed',
+          say('api.messages.unknownStatus', { status: unknown }),
+          'status',
+        );
       const to = await store.feed.recipientsOf(ownerScope(p), b.batch_id, statuses);
       if (to.length === 0)
-        throw new ApiError('no_valid_recipients', 'No message of this batch has these statuses.', 'batch_id');
+        throw new ApiError('no_valid_recipients', say('api.delivery.batchNoStatus'), 'batch_id');
       const { batch_id: _b, status: _s, ...rest } = b;
       return reply.status(202).send(await messages.send(p, toSendInput({ ...rest, to })));
     },
@@ -606,15 +645,11 @@ export function deliveryRoutes(
       const ch = registry.get(id);
       const elsewhere = ch ? null : registry.nodeOf(id);
       if (elsewhere)
-        throw new ApiError(
-          'not_found',
-          `The channel runs on node "${elsewhere}": send this to that node.`,
-          'id',
-        );
+        throw new ApiError('not_found', say('api.delivery.otherNode', { node: elsewhere }), 'id');
       const driver = ch?.driver as
         { injectInbound?: (s: { from: string; text: string; to?: string }) => void } | undefined;
       if (!ch || !driver?.injectInbound)
-        throw new ApiError('not_found', 'No running channel that can simulate inbound messages.', 'id');
+        throw new ApiError('not_found', say('api.delivery.noSimChannel'), 'id');
       const b = req.body;
       driver.injectInbound({ from: b.from, text: b.text, to: b.to });
       await inbound.idle();

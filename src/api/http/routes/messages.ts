@@ -5,7 +5,7 @@ import type { CountryCode } from 'libphonenumber-js';
 import { Type } from 'typebox';
 import type { Static } from 'typebox';
 import { preview } from '../../../codec/index.js';
-import { ApiError } from '../../../core/errors.js';
+import { ApiError, say } from '../../../core/errors.js';
 import { normalizeNumber } from '../../../core/phone.js';
 import { MESSAGE_STATUSES } from '../../../core/message.js';
 import { MIN_PARTIAL_DIGITS, numberQuery } from '../../../core/search.js';
@@ -95,7 +95,7 @@ export const ListQuery = Type.Object({
 export function parseTime(value: string, field: string): number {
   const ms = Date.parse(value);
   if (!Number.isFinite(ms))
-    throw new ApiError('validation_failed', `${field} is not a time we can use.`, field);
+    throw new ApiError('validation_failed', say('api.messages.badTime', { field }), field);
   return ms;
 }
 
@@ -110,13 +110,14 @@ export function listFilter(
     .map((s) => s.trim())
     .filter(Boolean);
   const unknown = statuses?.find((s) => !(MESSAGE_STATUSES as readonly string[]).includes(s));
-  if (unknown) throw new ApiError('validation_failed', `Unknown status "${unknown}".`, 'status');
+  if (unknown)
+    throw new ApiError('validation_failed', say('api.messages.unknownStatus', { status: unknown }), 'status');
   // A whole number in any format matches exactly (indexed); a part of one matches by its digits.
   const to = q.to !== undefined && q.to.trim() !== '' ? numberQuery(q.to, region) : undefined;
   if (q.to !== undefined && q.to.trim() !== '' && !to) {
     throw new ApiError(
       'validation_failed',
-      `Give a number or at least ${MIN_PARTIAL_DIGITS} of its digits.`,
+      say('api.messages.partialDigits', { digits: MIN_PARTIAL_DIGITS }),
       'to',
     );
   }
@@ -173,11 +174,7 @@ function idempotencyKey(req: FastifyRequest): string | undefined {
   if (raw === undefined) return undefined;
   const key = Array.isArray(raw) ? raw[0] : raw;
   if (!key || key.length > 255) {
-    throw new ApiError(
-      'validation_failed',
-      'Idempotency-Key must be 1 to 255 characters.',
-      'Idempotency-Key',
-    );
+    throw new ApiError('validation_failed', say('api.messages.idempotencyLength'), 'Idempotency-Key');
   }
   return key;
 }
@@ -189,7 +186,7 @@ function idempotencyKey(req: FastifyRequest): string | undefined {
  */
 async function quoteFor(store: Store, userId: string, to: string, p: { encoding: string; segments: number }) {
   const n = normalizeNumber(to);
-  if (!n.ok) throw new ApiError('invalid_number', n.reason, 'to');
+  if (!n.ok) throw new ApiError('invalid_number', n.why, 'to');
   const [q, account] = await Promise.all([
     store.policy.quote(n.e164, p.encoding, p.segments),
     store.policy.account(userId),
@@ -302,7 +299,7 @@ export function messageRoutes(
       const p = principalOf(req);
       const { id } = req.params;
       const m = await store.messages.byId(id, ownerScope(p));
-      if (!m) throw new ApiError('not_found', 'No such message.', 'id');
+      if (!m) throw new ApiError('not_found', say('api.messages.noSuchMessage'), 'id');
       const [events, parts] = await Promise.all([store.messages.events(id), store.messages.parts(id)]);
       return { ...messageView(m), parts: parts.map(partView), events: events.map(eventView) };
     },
@@ -346,12 +343,9 @@ export function messageRoutes(
       const p = principalOf(req);
       const { id } = req.params;
       const m = await store.messages.cancel(id, ownerScope(p), `canceled by ${p.user.login}`);
-      if (!m) throw new ApiError('not_found', 'No such message.', 'id');
+      if (!m) throw new ApiError('not_found', say('api.messages.noSuchMessage'), 'id');
       if (m.status !== 'canceled') {
-        throw new ApiError(
-          'not_cancelable',
-          `The message is ${m.status}; only queued or scheduled messages can be canceled.`,
-        );
+        throw new ApiError('not_cancelable', say('api.messages.notCancelable', { status: m.status }));
       }
       return messageView(m);
     },

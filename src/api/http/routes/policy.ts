@@ -10,7 +10,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CountryCode } from 'libphonenumber-js';
 import { Type } from 'typebox';
-import { ApiError } from '../../../core/errors.js';
+import { ApiError, say } from '../../../core/errors.js';
 import { normalizeNumber } from '../../../core/phone.js';
 import { LIST_CSV_HEADER, listCsvRows, parseListCsv } from '../../../policy/list-csv.js';
 import { PERIODS } from '../../../policy/periods.js';
@@ -91,14 +91,14 @@ export function policyRoutes(untyped: FastifyInstance, deps: PolicyRouteDeps): v
   const ownerOf = async (req: FastifyRequest, q: { scope?: string; user_id?: string }): Promise<string> => {
     const p = principalOf(req);
     if (q.scope === 'global') {
-      if (q.user_id)
-        throw new ApiError('validation_failed', 'Give either scope=global or user_id.', 'user_id');
+      if (q.user_id) throw new ApiError('validation_failed', say('api.policy.scopeOrUser'), 'user_id');
       requireAdmin(req);
       return '';
     }
     if (q.user_id && q.user_id !== p.user.id) {
       requireAdmin(req);
-      if (!(await store.users.byId(q.user_id))) throw new ApiError('not_found', 'No such user.', 'user_id');
+      if (!(await store.users.byId(q.user_id)))
+        throw new ApiError('not_found', say('api.policy.noSuchUser'), 'user_id');
       return q.user_id;
     }
     return p.user.id;
@@ -106,7 +106,7 @@ export function policyRoutes(untyped: FastifyInstance, deps: PolicyRouteDeps): v
 
   const number = (raw: string, field = 'number'): string => {
     const n = normalizeNumber(raw, deps.defaultRegion);
-    if (!n.ok) throw new ApiError('invalid_number', n.reason, field);
+    if (!n.ok) throw new ApiError('invalid_number', n.why, field);
     return n.e164;
   };
 
@@ -122,7 +122,7 @@ export function policyRoutes(untyped: FastifyInstance, deps: PolicyRouteDeps): v
       return await store.policy.addToList(kind, owner, entries, source, maxOf(kind));
     } catch (err) {
       if (err instanceof ListFullError)
-        throw new ApiError('list_full', `The ${kind}list holds at most ${err.max} numbers.`, 'number');
+        throw new ApiError('list_full', say(`api.policy.${kind}Full`, { max: err.max }), 'number');
       throw err;
     }
   };
@@ -201,7 +201,11 @@ export function policyRoutes(untyped: FastifyInstance, deps: PolicyRouteDeps): v
         const owner = await ownerOf(req, req.query);
         const n = number(req.params.number);
         if (!(await store.policy.removeFromList(kind, owner, n)))
-          throw new ApiError('not_found', `${n} is not on this ${kind}list.`, 'number');
+          throw new ApiError(
+            'not_found',
+            say(kind === 'black' ? 'api.policy.notOnBlack' : 'api.policy.notOnWhite', { number: n }),
+            'number',
+          );
         return reply.status(204).send(null);
       },
     );
@@ -236,7 +240,7 @@ export function policyRoutes(untyped: FastifyInstance, deps: PolicyRouteDeps): v
         { parseAs: 'string', bodyLimit: CSV_LIMIT },
         (_req, body, done) => done(null, body),
       );
-      child.post(
+      child.withTypeProvider<TypeBoxTypeProvider>().post(
         `${base}/import`,
         {
           bodyLimit: CSV_LIMIT,
@@ -249,9 +253,9 @@ export function policyRoutes(untyped: FastifyInstance, deps: PolicyRouteDeps): v
           },
         },
         async (req) => {
-          const owner = await ownerOf(req, req.query as { scope?: string });
+          const owner = await ownerOf(req, req.query);
           if (typeof req.body !== 'string')
-            throw new ApiError('unsupported_media_type', 'Send the CSV as text/csv.');
+            throw new ApiError('unsupported_media_type', say('api.policy.csvOnly'));
           const parsed = parseListCsv(req.body, deps.defaultRegion);
           const added = await add(kind, owner, parsed.entries, 'csv');
           return {
@@ -322,7 +326,9 @@ export function policyRoutes(untyped: FastifyInstance, deps: PolicyRouteDeps): v
         if (seen.has(key))
           throw new ApiError(
             'validation_failed',
-            `Two caps for ${c.period}${c.category ? ` (${c.category})` : ''}.`,
+            c.category
+              ? say('api.policy.twoCapsCategory', { period: c.period, category: c.category })
+              : say('api.policy.twoCaps', { period: c.period }),
             'caps',
           );
         seen.add(key);
@@ -383,7 +389,7 @@ export function policyRoutes(untyped: FastifyInstance, deps: PolicyRouteDeps): v
       requireAdmin(req);
       const b = req.body;
       if ((await store.policy.priceCount()) >= MAX_PRICES)
-        throw new ApiError('list_full', `The price list holds at most ${MAX_PRICES} entries.`, 'prefix');
+        throw new ApiError('list_full', say('api.policy.priceListFull', { max: MAX_PRICES }), 'prefix');
       return priceView(
         await store.policy.setPrice(
           b.prefix === 'default' ? '' : b.prefix,
@@ -410,7 +416,7 @@ export function policyRoutes(untyped: FastifyInstance, deps: PolicyRouteDeps): v
       const { prefix } = req.params;
       const { encoding } = req.query;
       if (!(await store.policy.removePrice(prefix === 'default' ? '' : prefix, encoding ?? 'any')))
-        throw new ApiError('not_found', 'No such price.', 'prefix');
+        throw new ApiError('not_found', say('api.policy.noSuchPrice'), 'prefix');
       return reply.status(204).send(null);
     },
   );
@@ -467,7 +473,7 @@ export function policyRoutes(untyped: FastifyInstance, deps: PolicyRouteDeps): v
       requireAdmin(req);
       const { id } = req.params;
       const b = req.body;
-      if (!(await store.users.byId(id))) throw new ApiError('not_found', 'No such user.', 'id');
+      if (!(await store.users.byId(id))) throw new ApiError('not_found', say('api.policy.noSuchUser'), 'id');
       const r = await store.policy.credit(
         id,
         b.amount,

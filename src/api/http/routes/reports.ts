@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { ApiError } from '../../../core/errors.js';
+import { ApiError, say } from '../../../core/errors.js';
 import type { MessageStatus } from '../../../core/message.js';
 import { STATUS_GROUP } from '../../../core/message.js';
 import { localToUtc, offsetSegments, zoneOffsetMs } from '../../../core/time.js';
@@ -29,7 +29,7 @@ const UserId = Type.Optional(Type.String({ maxLength: 64, description: 'Admins: 
 /** Whose messages a report covers: yours; an admin's covers everyone, or the user asked for. */
 function ownerOf(p: Principal, userId: string | undefined): string | undefined {
   if (userId && p.user.role !== 'admin' && userId !== p.user.id) {
-    throw new ApiError('forbidden', 'Only admins see other users’ statistics.', 'user_id');
+    throw new ApiError('forbidden', say('api.misc.othersStats'), 'user_id');
   }
   return ownerScope(p) ?? userId;
 }
@@ -72,17 +72,17 @@ export function reportRoutes(
       const until = q.until ? parseTime(q.until, 'until') : Date.now();
       const bucket = q.bucket ?? 'day';
       const bucketMs = BUCKETS[bucket];
-      if (until <= since) throw new ApiError('validation_failed', 'until must be after since.', 'until');
+      if (until <= since) throw new ApiError('validation_failed', say('api.misc.untilAfter'), 'until');
       if ((until - since) / bucketMs > MAX_BUCKETS) {
         throw new ApiError(
           'validation_failed',
-          `At most ${MAX_BUCKETS} ${bucket} buckets per request; shorten the range or use day buckets.`,
+          say('api.misc.maxBuckets', { max: MAX_BUCKETS, bucket }),
           'since',
         );
       }
       const tz = q.tz ?? 'UTC';
       const offsets = offsetSegments(tz, since, until);
-      if (!offsets) throw new ApiError('validation_failed', `Unknown time zone "${tz}".`, 'tz');
+      if (!offsets) throw new ApiError('validation_failed', say('api.misc.unknownZone', { zone: tz }), 'tz');
       const range = {
         ownerId: ownerOf(p, q.user_id),
         channelId: q.channel_id,

@@ -1,12 +1,20 @@
 /** Dashboard login and logout: a session cookie plus a CSRF token for the page to send back. */
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { ApiError } from '../../../core/errors.js';
+import { ApiError, say } from '../../../core/errors.js';
 import type { AuthService } from '../../../services/auth.js';
 import { SESSION_COOKIE } from '../auth.js';
+import { UserView } from '../schemas.js';
 import { userView } from '../views.js';
 
-export function sessionRoutes(app: FastifyInstance, deps: { auth: AuthService }): void {
+const Session = Type.Object({
+  user: UserView,
+  csrf_token: Type.String({ description: 'Send it back as X-CSRF-Token on every unsafe request' }),
+});
+
+export function sessionRoutes(root: FastifyInstance, deps: { auth: AuthService }): void {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const cookieOptions = (secure: boolean, maxAgeS?: number) => ({
     path: '/',
     httpOnly: true,
@@ -26,12 +34,15 @@ export function sessionRoutes(app: FastifyInstance, deps: { auth: AuthService })
           login: Type.String({ minLength: 1, maxLength: 64 }),
           password: Type.String({ minLength: 1, maxLength: 256 }),
         }),
+        response: {
+          200: Type.Intersect([Session, Type.Object({ expires_at: Type.String({ format: 'date-time' }) })]),
+        },
       },
     },
     async (req, reply) => {
-      const b = req.body as { login: string; password: string };
+      const b = req.body;
       const user = await deps.auth.byPassword(b.login, b.password, { ip: req.ip });
-      if (!user) throw new ApiError('invalid_credentials', 'Wrong login or password.');
+      if (!user) throw new ApiError('invalid_credentials', say('api.auth.wrongLogin'));
       if (user.status !== 'active') throw new ApiError('account_blocked');
       const s = await deps.auth.startSession(user);
       reply.setCookie(
@@ -45,29 +56,35 @@ export function sessionRoutes(app: FastifyInstance, deps: { auth: AuthService })
 
   app.get(
     '/auth/session',
-    { schema: { tags: ['session'], summary: 'The current session, if any' } },
+    { schema: { tags: ['session'], summary: 'The current session, if any', response: { 200: Session } } },
     async (req) => {
       const token = req.cookies?.[SESSION_COOKIE];
       const s = token ? await deps.auth.bySession(token) : undefined;
-      if (!s) throw new ApiError('unauthorized', 'Not logged in.');
+      if (!s) throw new ApiError('unauthorized', say('api.auth.notLoggedIn'));
       return { user: userView(s.user), csrf_token: s.csrf };
     },
   );
 
   app.post(
     '/auth/logout',
-    { schema: { tags: ['session'], summary: 'End the session' } },
+    {
+      schema: {
+        tags: ['session'],
+        summary: 'End the session',
+        response: { 200: Type.Object({ logged_out: Type.Literal(true) }) },
+      },
+    },
     async (req, reply) => {
       const token = req.cookies?.[SESSION_COOKIE];
       if (token) {
         const s = await deps.auth.bySession(token);
         if (s && req.headers['x-csrf-token'] !== s.csrf) {
-          throw new ApiError('forbidden', 'Missing or wrong X-CSRF-Token for this session.', 'X-CSRF-Token');
+          throw new ApiError('forbidden', say('api.auth.csrf'), 'X-CSRF-Token');
         }
         await deps.auth.endSession(token);
       }
       reply.clearCookie(SESSION_COOKIE, cookieOptions(isHttps(req.protocol)));
-      return { logged_out: true };
+      return { logged_out: true as const };
     },
   );
 }

@@ -3,6 +3,7 @@
  * itself. POST issues a system_id and a generated 8-character password, shown only in that
  * answer; DELETE removes them (the user binds with its login and password again).
  */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { ApiError } from '../../../core/errors.js';
@@ -15,16 +16,19 @@ import type { FastifyRequest } from 'fastify';
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
-async function target(store: Store, req: FastifyRequest) {
+async function target(store: Store, req: FastifyRequest, id: string) {
   const p = principalOf(req);
-  const { id } = req.params as { id: string };
   // Another user's id answers 404 to a non-admin, as if it did not exist.
   const user = p.user.role === 'admin' || p.user.id === id ? await store.users.byId(id) : undefined;
   if (!user) throw new ApiError('not_found', 'No such user.', 'id');
   return user;
 }
 
-export function smppCredentialRoutes(app: FastifyInstance, deps: { store: Store; auth: AuthService }): void {
+export function smppCredentialRoutes(
+  untyped: FastifyInstance,
+  deps: { store: Store; auth: AuthService },
+): void {
+  const app = untyped.withTypeProvider<TypeBoxTypeProvider>();
   const { store, auth } = deps;
   app.post(
     '/v1/users/:id/smpp-credentials',
@@ -44,7 +48,7 @@ export function smppCredentialRoutes(app: FastifyInstance, deps: { store: Store;
       },
     },
     async (req, reply) => {
-      const user = await target(store, req);
+      const user = await target(store, req, req.params.id);
       const body = (req.body ?? {}) as { system_id?: string };
       const issued = await issueSmppCredentials(store, user, body.system_id);
       auth.forget();
@@ -62,10 +66,10 @@ export function smppCredentialRoutes(app: FastifyInstance, deps: { store: Store;
       },
     },
     async (req, reply) => {
-      const user = await target(store, req);
+      const user = await target(store, req, req.params.id);
       await store.users.update(user.id, { smpp_system_id: null, smpp_password_hash: null });
       auth.forget();
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 }

@@ -6,8 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Static } from 'typebox';
-import { ApiError } from '../../../core/errors.js';
+import { ApiError, say } from '../../../core/errors.js';
 import { TEMPLATE_CATEGORIES, VARIABLE_TYPES } from '../../../core/template.js';
 import type { Principal } from '../../../services/auth.js';
 import type { SendInput } from '../../../services/messages.js';
@@ -139,10 +138,14 @@ function register(untyped: FastifyInstance, store: Store, kind: TemplateKind): v
   const tags = ['templates'];
   const label = kind === 'template' ? 'template' : 'signature';
 
-  const load = async (req: FastifyRequest, p: Principal) => {
-    const { id } = req.params as { id: string };
+  const load = async (id: string, p: Principal) => {
     const row = await store.templates.byId(kind, id, ownerScope(p));
-    if (!row) throw new ApiError('not_found', `No such ${label}.`, 'id');
+    if (!row)
+      throw new ApiError(
+        'not_found',
+        say(kind === 'template' ? 'api.templates.noSuchTemplate' : 'api.templates.noSuchSignature'),
+        'id',
+      );
     return row;
   };
 
@@ -163,7 +166,7 @@ function register(untyped: FastifyInstance, store: Store, kind: TemplateKind): v
       if (b.owner_id !== undefined && b.owner_id !== p.user.id) {
         requireAdmin(req);
         if (!(await store.users.byId(b.owner_id)))
-          throw new ApiError('not_found', 'No such user.', 'owner_id');
+          throw new ApiError('not_found', say('api.policy.noSuchUser'), 'owner_id');
         ownerId = b.owner_id;
       }
       const row = await submit(store, kind, ownerId, p.user.id, b);
@@ -207,7 +210,7 @@ function register(untyped: FastifyInstance, store: Store, kind: TemplateKind): v
       },
     },
     async (req) => {
-      const row = await load(req, principalOf(req));
+      const row = await load(req.params.id, principalOf(req));
       return { ...templateView(row), history: (await store.templates.history(row.id)).map(auditView) };
     },
   );
@@ -225,7 +228,7 @@ function register(untyped: FastifyInstance, store: Store, kind: TemplateKind): v
     },
     async (req) => {
       const p = principalOf(req);
-      const row = await load(req, p);
+      const row = await load(req.params.id, p);
       return templateView(await edit(store, row, p.user.id, req.body));
     },
   );
@@ -235,19 +238,28 @@ function register(untyped: FastifyInstance, store: Store, kind: TemplateKind): v
     { schema: { tags, summary: `Delete a ${label}`, params: IdParams, response: { 204: NoContent } } },
     async (req, reply) => {
       const p = principalOf(req);
-      const row = await load(req, p);
+      const row = await load(req.params.id, p);
       await store.templates.remove(row, p.user.id);
       return reply.status(204).send(null);
     },
   );
 
-  const decide = (decision: 'approved' | 'rejected') => async (req: FastifyRequest) => {
+  const decide = async (
+    req: FastifyRequest,
+    id: string,
+    decision: 'approved' | 'rejected',
+    reason: string | null,
+  ) => {
     const p = requireAdmin(req);
-    const row = await load(req, p);
-    const reason = decision === 'rejected' ? (req.body as Static<typeof Reject>).reason : null;
+    const row = await load(id, p);
     const done = await store.templates.decide(kind, row.id, decision, p.user.id, reason);
     if (!done)
-      throw new ApiError('conflict', `The ${label} is ${row.status}; only a pending one can be decided.`);
+      throw new ApiError(
+        'conflict',
+        say(kind === 'template' ? 'api.templates.notPendingTemplate' : 'api.templates.notPendingSignature', {
+          status: row.status,
+        }),
+      );
     return templateView(done);
   };
   app.post(
@@ -260,7 +272,7 @@ function register(untyped: FastifyInstance, store: Store, kind: TemplateKind): v
         response: { 200: TemplateView },
       },
     },
-    decide('approved'),
+    async (req) => decide(req, req.params.id, 'approved', null),
   );
   app.post(
     `${base}/:id/reject`,
@@ -273,6 +285,6 @@ function register(untyped: FastifyInstance, store: Store, kind: TemplateKind): v
         response: { 200: TemplateView },
       },
     },
-    decide('rejected'),
+    async (req) => decide(req, req.params.id, 'rejected', req.body.reason),
   );
 }

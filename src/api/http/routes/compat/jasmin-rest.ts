@@ -20,6 +20,12 @@ import { jasminBalance } from './jasmin-credit.js';
 import type { JasminArgs } from './jasmin-params.js';
 import { argsFromJson, argsFromQuery, JasminError, readSend } from './jasmin-params.js';
 import { jasminRate } from './jasmin.js';
+import {
+  JASMIN_REST_BALANCE_RESPONSES,
+  JASMIN_REST_BATCH_RESPONSES,
+  JASMIN_REST_RATE_RESPONSES,
+  JASMIN_REST_SEND_RESPONSES,
+} from './responses.js';
 import type { JasminDeps } from './jasmin-send.js';
 import { jasminSend, jasminUser } from './jasmin-send.js';
 
@@ -75,7 +81,13 @@ export function jasminRestRoutes(app: FastifyInstance, deps: JasminRestDeps): vo
 
     child.post(
       '/secure/send',
-      { schema: { tags, summary: 'Jasmin REST send (see docs/migrating.md)' } },
+      {
+        schema: {
+          tags,
+          summary: 'Jasmin REST send (see docs/migrating.md)',
+          response: JASMIN_REST_SEND_RESPONSES,
+        },
+      },
       handle(async (req, user, login, password) => {
         const args = withCredentials(argsFromJson(jsonBody(req), { underscores: true }), login, password);
         return `Success "${await jasminSend(deps.messages, user, readSend(args))}"`;
@@ -83,17 +95,17 @@ export function jasminRestRoutes(app: FastifyInstance, deps: JasminRestDeps): vo
     );
     child.post(
       '/secure/sendbatch',
-      { schema: { tags, summary: 'Jasmin REST batch send' } },
+      { schema: { tags, summary: 'Jasmin REST batch send', response: JASMIN_REST_BATCH_RESPONSES } },
       handle(async (req, user, login, password) => sendBatch(deps, req, user, login, password)),
     );
     child.get(
       '/secure/balance',
-      { schema: { tags, summary: 'Jasmin REST balance' } },
+      { schema: { tags, summary: 'Jasmin REST balance', response: JASMIN_REST_BALANCE_RESPONSES } },
       handle(async (_req, user) => jasminBalance(user)),
     );
     child.get(
       '/secure/rate',
-      { schema: { tags, summary: 'Jasmin REST rate' } },
+      { schema: { tags, summary: 'Jasmin REST rate', response: JASMIN_REST_RATE_RESPONSES } },
       handle(async (req, _user, login, password) => {
         const url = req.raw.url ?? '';
         const q = url.indexOf('?');

@@ -24,6 +24,12 @@ import {
 } from './jasmin-params.js';
 import type { JasminDeps } from './jasmin-send.js';
 import { jasminSend, jasminUser } from './jasmin-send.js';
+import {
+  JASMIN_BALANCE_RESPONSES,
+  JASMIN_PING_RESPONSES,
+  JASMIN_RATE_RESPONSES,
+  JASMIN_SEND_RESPONSES,
+} from './responses.js';
 
 /** A /send is a text and a few arguments. */
 const BODY_LIMIT = 64 * 1024;
@@ -57,30 +63,44 @@ export function jasminRoutes(app: FastifyInstance, deps: JasminDeps): void {
     };
     const tags = ['compat'];
     // No automatic HEAD twin: a HEAD (a link checker's) must not send a message.
-    const schema = { tags, summary: 'Jasmin-compatible send (see docs/migrating.md)' };
+    const schema = {
+      tags,
+      summary: 'Jasmin-compatible send (see docs/migrating.md)',
+      response: JASMIN_SEND_RESPONSES,
+    };
     child.get('/send', { schema, exposeHeadRoute: false }, send);
     child.post('/send', { schema }, send);
 
-    child.get('/balance', { schema: { tags, summary: 'Jasmin-compatible balance' } }, async (req, reply) => {
-      try {
-        const r = readBalance(readArgs(req));
-        const user = await jasminUser(deps.auth, r.username, r.password, req.ip);
-        return await sendJson(reply, 200, await jasminBalance(user));
-      } catch (err) {
-        if (err instanceof JasminError) return sendJson(reply, err.status, err.message, err);
-        throw err;
-      }
-    });
-    child.get('/rate', { schema: { tags, summary: 'Jasmin-compatible rate' } }, async (req, reply) => {
-      try {
-        return await sendJson(reply, 200, await jasminRate(deps, readArgs(req), req.ip));
-      } catch (err) {
-        if (err instanceof JasminError) return sendJson(reply, err.status, err.message, err);
-        throw err;
-      }
-    });
-    child.get('/ping', { schema: { tags, summary: 'Jasmin-compatible ping' } }, async (_req, reply) =>
-      reply.type('text/plain; charset=utf-8').send('Jasmin/PONG'),
+    child.get(
+      '/balance',
+      { schema: { tags, summary: 'Jasmin-compatible balance', response: JASMIN_BALANCE_RESPONSES } },
+      async (req, reply) => {
+        try {
+          const r = readBalance(readArgs(req));
+          const user = await jasminUser(deps.auth, r.username, r.password, req.ip);
+          return await sendJson(reply, 200, await jasminBalance(user));
+        } catch (err) {
+          if (err instanceof JasminError) return sendJson(reply, err.status, err.message, err);
+          throw err;
+        }
+      },
+    );
+    child.get(
+      '/rate',
+      { schema: { tags, summary: 'Jasmin-compatible rate', response: JASMIN_RATE_RESPONSES } },
+      async (req, reply) => {
+        try {
+          return await sendJson(reply, 200, await jasminRate(deps, readArgs(req), req.ip));
+        } catch (err) {
+          if (err instanceof JasminError) return sendJson(reply, err.status, err.message, err);
+          throw err;
+        }
+      },
+    );
+    child.get(
+      '/ping',
+      { schema: { tags, summary: 'Jasmin-compatible ping', response: JASMIN_PING_RESPONSES } },
+      async (_req, reply) => reply.type('text/plain; charset=utf-8').send('Jasmin/PONG'),
     );
   });
 }

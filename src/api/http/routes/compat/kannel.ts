@@ -17,6 +17,7 @@ import type { MessageService, SendInput } from '../../../../services/messages.js
 import type { KannelParams } from './kannel-params.js';
 import { contentTypeCharset, decodeText, paramsFromHeaders, parseUrlEncoded } from './kannel-params.js';
 import { KannelXmlError, parseKannelXml } from './kannel-xml.js';
+import { KANNEL_RESPONSES } from './responses.js';
 
 export interface KannelDeps {
   auth: AuthService;
@@ -67,7 +68,11 @@ export function kannelRoutes(app: FastifyInstance, deps: KannelDeps): void {
         throw err;
       }
     };
-    const schema = { tags: ['compat'], summary: 'Kannel-compatible sendsms (see docs/migrating.md)' };
+    const schema = {
+      tags: ['compat'],
+      summary: 'Kannel-compatible sendsms (see docs/migrating.md)',
+      response: KANNEL_RESPONSES,
+    };
     // No automatic HEAD twin: a HEAD (a link checker's) must not send a message.
     child.get('/cgi-bin/sendsms', { schema, exposeHeadRoute: false }, handler);
     child.post('/cgi-bin/sendsms', { schema }, handler);

@@ -13,6 +13,7 @@ import type { AuthService, Principal } from '../../../../services/auth.js';
 import type { MessageService } from '../../../../services/messages.js';
 import type { Store } from '../../../../store/index.js';
 import type { MessageRow } from '../../../../store/schema.js';
+import { PLAYSMS_RESPONSES } from './responses.js';
 
 export interface PlaySmsDeps {
   auth: AuthService;
@@ -74,7 +75,11 @@ export function playSmsRoutes(app: FastifyInstance, deps: PlaySmsDeps): void {
       throw err;
     }
   };
-  const schema = { tags: ['compat'], summary: 'playSMS-compatible webservices (see docs/migrating.md)' };
+  const schema = {
+    tags: ['compat'],
+    summary: 'playSMS-compatible webservices (see docs/migrating.md)',
+    response: PLAYSMS_RESPONSES,
+  };
   app.get('/index.php', { schema, exposeHeadRoute: false }, handler);
   app.post('/index.php', { schema }, handler);
 }

@@ -1,0 +1,117 @@
+/**
+ * The API's human sentences follow Accept-Language (issue 18): the code and the field stay the
+ * same, the `message` is in Russian, Persian, ... and Content-Language names it; English
+ * otherwise. Errors made by fastify's validator, by the send path and by the auth hook alike.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ERRORS } from '../../src/core/errors.js';
+import type { TestApp } from '../support/app.js';
+import { startTestApp } from '../support/app.js';
+import ru from '../../src/i18n/locales/ru.json' with { type: 'json' };
+import fa from '../../src/i18n/locales/fa.json' with { type: 'json' };
+
+describe('API sentences in the client language', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ SMSGW_SIMULATOR: 'false' });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  const send = (body: unknown, lang?: string) =>
+    t.call('POST', '/v1/messages', { body, headers: lang ? { 'accept-language': lang } : {} });
+
+  it('Russian: an unknown field is refused in Russian, code and field unchanged', async () => {
+    const r = await send({ to: '+15550000002', text: 'hi', sender: 'ACME' }, 'ru-RU,ru;q=0.9,en;q=0.8');
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({ code: 'unknown_field', field: 'sender' });
+    expect(r.body.error.message).toBe(
+      'Неизвестное поле «sender» в теле запроса: оно было бы проигнорировано, поэтому ничего не сделано.',
+    );
+    expect(r.headers.get('content-language')).toBe('ru');
+    const en = await send({ to: '+15550000002', text: 'hi', sender: 'ACME' });
+    expect(en.body.error.message).toBe(
+      'Unknown field "sender" in the body: it would be ignored, so nothing was done.',
+    );
+    expect(en.headers.get('content-language')).toBe('en');
+  });
+
+  it('Persian: blank text, a past send_at and a schema error are refused in Persian', async () => {
+    const blank = await send({ to: '+15550000003', text: '   ' }, 'fa-IR');
+    expect(blank.body.error).toMatchObject({ code: 'blank_text', field: 'text' });
+    expect(blank.body.error.message).toBe(fa.api.send.blankText);
+    expect(blank.headers.get('content-language')).toBe('fa');
+
+    const past = await send({ to: '+15550000003', text: 'hi', send_at: '2025-01-01T00:00:00Z' }, 'fa');
+    expect(past.body.error.code).toBe('send_at_in_past');
+    expect(past.body.error.message).toMatch(
+      /^send_at \(2025-01-01T00:00:00\.000Z\) بیش از \d+ دقیقه در گذشته است/,
+    );
+
+    const long = await send({ to: '+15550000003', text: 'x'.repeat(5000) }, 'fa');
+    expect(long.body.error).toMatchObject({ code: 'text_too_long', field: 'text' });
+    expect(long.body.error.message).toMatch(/^متن به 33 بخش \(gsm7\) نیاز دارد؛ حداکثر \d+ بخش مجاز است\.$/);
+
+    const limit = await t.call('GET', '/v1/messages?limit=abc', { headers: { 'accept-language': 'fa' } });
+    expect(limit.body.error).toMatchObject({ code: 'validation_failed', field: 'limit' });
+    expect(limit.body.error.message).toBe(
+      'فیلد «limit» در رشتهٔ پرس‌وجو نامعتبر است: باید عدد صحیحی با رقم‌های دهدهی باشد.',
+    );
+  });
+
+  it('Russian: authentication and a missing message, with and without a specific sentence', async () => {
+    const wrong = await t.call('GET', '/v1/messages', {
+      auth: 'admin:wrong-password',
+      headers: { 'accept-language': 'ru' },
+    });
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.error).toMatchObject({ code: 'invalid_credentials', message: ru.api.auth.wrongLogin });
+    const missing = await t.call('GET', '/v1/messages/01900000-0000-7000-8000-000000000000', {
+      headers: { 'accept-language': 'ru' },
+    });
+    expect(missing.status).toBe(404);
+    expect(missing.body.error).toMatchObject({ code: 'not_found', message: ru.api.messages.noSuchMessage });
+    const route = await t.call('GET', '/v1/nowhere', { headers: { 'accept-language': 'ru' } });
+    expect(route.body.error).toMatchObject({
+      code: 'route_not_found',
+      message: 'Метода GET /v1/nowhere нет.',
+    });
+  });
+
+  it('a sentence not translated yet falls back to the code sentence in the language, never English', async () => {
+    // Every code has a translated sentence; a specific English one never reaches a Russian client.
+    for (const code of Object.keys(ERRORS)) expect(ru.errors[code as keyof typeof ru.errors]).toBeTruthy();
+    const r = await t.call('POST', '/v1/messages', {
+      body: '{"to": ',
+      headers: { 'content-type': 'application/json', 'accept-language': 'ru' },
+    });
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({ code: 'invalid_json', message: ru.api.invalidJson });
+  });
+
+  it('German and Chinese: a refused number and a missing rule, with the number quoted', async () => {
+    const bad = await t.call('POST', '/v1/opt-outs', {
+      body: { number: 'abc' },
+      headers: { 'accept-language': 'de-DE,de;q=0.9' },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({
+      code: 'invalid_number',
+      field: 'number',
+      message:
+        'Eine Rufnummer darf nur Ziffern, +, Leerzeichen, Punkte, Bindestriche und Klammern enthalten.',
+    });
+    const rule = await t.call('DELETE', '/v1/keywords/01900000-0000-7000-8000-000000000000', {
+      headers: { 'accept-language': 'zh-CN' },
+    });
+    expect(rule.status).toBe(404);
+    expect(rule.body.error).toMatchObject({ code: 'not_found', message: '该规则不存在。' });
+  });
+
+  it('a language we do not have gets English', async () => {
+    const r = await send({ to: '+15550000003', text: '  ' }, 'ja-JP, pt;q=0.5');
+    expect(r.body.error.message).toBe('The message text has only spaces; nothing would be read.');
+    expect(r.headers.get('content-language')).toBe('en');
+  });
+});
