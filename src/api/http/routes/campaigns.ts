@@ -166,7 +166,7 @@ export function campaignRoutes(
     },
     async (req) => {
       const p = principalOf(req);
-      return campaigns.cost(ownerScope(p), (req.params as { id: string }).id);
+      return campaigns.cost(ownerScope(p), req.params.id);
     },
   );
 
