@@ -7,7 +7,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { User } from '../api';
 import { api, qs } from '../api';
-import { confirmAction } from '../confirm';
+import { confirmThen } from '../confirm';
 import { fmtNumber, ltr, t } from '../i18n';
 import { Card, ErrorBox, Ltr, Notice, TableHead, when } from '../ui';
 
@@ -426,21 +426,21 @@ function Erase() {
   const [error, setError] = useState<unknown>(null);
   const erase = async (e: Event) => {
     e.preventDefault();
-    const ok = await confirmAction({
-      title: t('pol.confirmErase', { number: ltr(number.trim()) }),
-      body: t('pol.confirmEraseBody'),
-      action: t('pol.erase'),
-      danger: true,
-    });
-    if (!ok) return;
-    try {
-      const r = await api<{ erased: Erased }>('POST', '/v1/privacy/erase', { number });
-      setDone({ ...r.erased, number: number.trim() });
-      setNumber('');
-      setError(null);
-    } catch (err) {
-      setError(err);
-    }
+    await confirmThen(
+      {
+        title: t('pol.confirmErase', { number: ltr(number.trim()) }),
+        body: t('pol.confirmEraseBody'),
+        action: t('pol.erase'),
+        danger: true,
+      },
+      async () => {
+        const r = await api<{ erased: Erased }>('POST', '/v1/privacy/erase', { number });
+        setDone({ ...r.erased, number: number.trim() });
+        setNumber('');
+        setError(null);
+      },
+      setError,
+    );
   };
   return (
     <Card title={t('pol.erasure')} wide>
