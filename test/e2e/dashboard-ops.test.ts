@@ -7,7 +7,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/app.js';
-import { DashboardBrowser, NO_CHROMIUM, axeViolations, buildDashboard } from '../support/browser.js';
+import { DashboardBrowser, NO_CHROMIUM, axePages, buildDashboard } from '../support/browser.js';
 import { ADMIN_PASSWORD, startTestApp } from '../support/app.js';
 
 describe.skipIf(NO_CHROMIUM)("operators' dashboard in Chromium", () => {
@@ -209,12 +209,7 @@ describe.skipIf(NO_CHROMIUM)("operators' dashboard in Chromium", () => {
         bypassCSP: true,
         ...(colorScheme ? { colorScheme } : {}),
       });
-      for (const hash of PAGES) {
-        await page.goto(`${t.url}/#/${hash}`);
-        await page.locator('main h1').waitFor();
-        await page.waitForLoadState('networkidle').catch(() => undefined);
-        problems.push(...(await axeViolations(page, `${locale} ${colorScheme ?? 'light'} #/${hash}`)));
-      }
+      problems.push(...(await axePages(page, t.url, PAGES, `${locale} ${colorScheme ?? 'light'} `)));
     }
     expect(problems).toEqual([]);
   });

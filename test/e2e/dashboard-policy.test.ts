@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/app.js';
-import { DashboardBrowser, NO_CHROMIUM, axeViolations, buildDashboard } from '../support/browser.js';
+import { DashboardBrowser, NO_CHROMIUM, axePages, buildDashboard } from '../support/browser.js';
 import { ADMIN_PASSWORD, startTestApp } from '../support/app.js';
 
 const PHONE = { width: 390, height: 844 };
@@ -279,12 +279,8 @@ describe.skipIf(NO_CHROMIUM)('dashboard: sending-policy pages', () => {
         { viewport: DESKTOP, locale, bypassCSP: true, ...(colorScheme ? { colorScheme } : {}) },
         30_000, // Playwright's own default: axe on every page is slow on a busy machine
       );
-      for (const hash of ['templates', 'lists', 'balance', 'policy']) {
-        await page.goto(`${t.url}/#/${hash}`);
-        await page.locator('main h1').waitFor();
-        await page.waitForLoadState('networkidle').catch(() => undefined);
-        problems.push(...(await axeViolations(page, `${locale} ${colorScheme ?? 'light'} #/${hash}`)));
-      }
+      const pages = ['templates', 'lists', 'balance', 'policy'];
+      problems.push(...(await axePages(page, t.url, pages, `${locale} ${colorScheme ?? 'light'} `)));
     }
     expect(problems).toEqual([]);
   });

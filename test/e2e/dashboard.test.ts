@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/app.js';
-import { DashboardBrowser, NO_CHROMIUM, axeViolations, buildDashboard, shot } from '../support/browser.js';
+import { DashboardBrowser, NO_CHROMIUM, axePages, buildDashboard, shot } from '../support/browser.js';
 import { ADMIN_PASSWORD, startTestApp } from '../support/app.js';
 
 // Skipped only on a developer machine without Chromium; CI installs it and must run this.
@@ -314,8 +314,7 @@ describe.skipIf(NO_CHROMIUM)('dashboard in Chromium', () => {
     // axe is injected as a script, which the page's CSP would rightly refuse: this context bypasses it.
     const page = await login('admin', ADMIN_PASSWORD, undefined, { bypassCSP: true });
     const anyMessage = (await t.call('GET', '/v1/messages?limit=1')).body.data[0].id;
-    const problems: string[] = [];
-    for (const hash of [
+    const pages = [
       'overview',
       'send',
       'messages',
@@ -324,13 +323,8 @@ describe.skipIf(NO_CHROMIUM)('dashboard in Chromium', () => {
       'keywords',
       'channels',
       'admin',
-    ]) {
-      await page.goto(`${t.url}/#/${hash}`);
-      await page.locator('main h1').waitFor();
-      await page.waitForLoadState('networkidle').catch(() => undefined);
-      problems.push(...(await axeViolations(page, `#/${hash}`)));
-    }
-    expect(problems).toEqual([]);
+    ];
+    expect(await axePages(page, t.url, pages)).toEqual([]);
 
     // Keyboard: the first Tab reaches the skip link, which moves focus to the content.
     await page.goto(`${t.url}/#/overview`);

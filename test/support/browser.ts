@@ -98,3 +98,19 @@ export async function axeViolations(page: Page, where: string): Promise<string[]
   });
   return found.map((v) => `${where}: ${v}`);
 }
+
+/**
+ * axe's violations on each of the dashboard's pages `#/hash` at `url`, opened in turn in `page`
+ * (whose context bypasses CSP) once its heading is there and its requests have settled; each is
+ * prefixed with `label` and the hash.
+ */
+export async function axePages(page: Page, url: string, hashes: string[], label = ''): Promise<string[]> {
+  const found: string[] = [];
+  for (const hash of hashes) {
+    await page.goto(`${url}/#/${hash}`);
+    await page.locator('main h1').waitFor();
+    await page.waitForLoadState('networkidle').catch(() => undefined);
+    found.push(...(await axeViolations(page, `${label}#/${hash}`)));
+  }
+  return found;
+}
