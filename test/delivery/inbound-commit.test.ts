@@ -5,24 +5,16 @@
  */
 import pino from 'pino';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InboundService } from '../../src/delivery/inbound.js';
 import { MessageService } from '../../src/services/messages.js';
 import type { Store } from '../../src/store/index.js';
-import { createStore } from '../../src/store/index.js';
 import { TEST_DBS } from '../support/db.js';
+import { storeForSuite } from '../support/store.js';
 
 describe.each(TEST_DBS)('inbound commit ($name)', (tdb) => {
   let store: Store;
-  let cleanup: () => Promise<void>;
-  beforeAll(async () => {
-    const o = await tdb.open();
-    store = createStore(o.db);
-    cleanup = o.cleanup;
-  });
-  afterAll(async () => {
-    await cleanup?.();
-  });
+  storeForSuite(tdb, (s) => (store = s));
 
   it('stores the message and its SMPP deliver_sm together, or neither', async () => {
     const user = await store.users.create({ login: 'mo-rx', passwordHash: 'x', role: 'user' });

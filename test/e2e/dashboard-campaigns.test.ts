@@ -7,20 +7,13 @@
  * OTP log without codes; every one of these pages in Persian (dir=rtl) on a 390 px phone.
  * Screenshots go to docs/screenshots/ with UPDATE_SCREENSHOTS=1, otherwise to a temp folder.
  */
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/app.js';
 import { eventually, startTestApp } from '../support/app.js';
-import { NO_CHROMIUM, axeViolations, buildDashboard, launchChromium } from '../support/browser.js';
+import { DashboardBrowser, NO_CHROMIUM, axePages, buildDashboard, shot } from '../support/browser.js';
 
-const SHOTS = process.env.UPDATE_SCREENSHOTS
-  ? join(process.cwd(), 'docs', 'screenshots')
-  : mkdtempSync(join(tmpdir(), 'smsgw-shots-'));
-const shot = (page: Page, name: string) =>
-  page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 860 };
 const fa = JSON.parse(readFileSync('web/src/locales/bulk/fa.json', 'utf8')).bulk;
@@ -31,13 +24,11 @@ const BAD = ['+15555550991', '+15555550992'];
 
 describe.skipIf(NO_CHROMIUM)('dashboard: contacts, campaigns, OTP log', () => {
   let t: TestApp;
-  let browser: Browser;
+  let browser: DashboardBrowser;
   let groupId: string;
-  const contexts: BrowserContext[] = [];
 
   beforeAll(async () => {
     buildDashboard();
-    mkdirSync(SHOTS, { recursive: true });
     t = await startTestApp({});
     const sim = (await t.call('GET', '/v1/channels')).body.data[0];
     expect(
@@ -72,11 +63,10 @@ describe.skipIf(NO_CHROMIUM)('dashboard: contacts, campaigns, OTP log', () => {
     groupId = g.body.id;
     // A price, so the confirmation names a cost: 2 credits per segment to +1.
     expect((await t.call('PUT', '/v1/prices', { body: { prefix: '1', per_segment: 2 } })).status).toBe(200);
-    browser = await launchChromium();
+    browser = await DashboardBrowser.launch();
   });
 
   afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
     await browser?.close();
     await t?.stop();
   });
@@ -88,16 +78,7 @@ describe.skipIf(NO_CHROMIUM)('dashboard: contacts, campaigns, OTP log', () => {
     viewport = DESKTOP,
     bypassCSP = false,
   ): Promise<Page> {
-    const context = await browser.newContext({ viewport, locale, timezoneId: 'UTC', bypassCSP });
-    contexts.push(context);
-    const page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    await page.goto(t.url);
-    await page.locator('input[name="login"]').fill(user);
-    await page.locator('input[name="password"]').fill(password);
-    await page.locator('button[type="submit"]').click();
-    await page.getByTestId('who').filter({ hasText: user }).waitFor();
-    return page;
+    return browser.logIn(t.url, user, password, { viewport, locale, timezoneId: 'UTC', bypassCSP }, 15_000);
   }
 
   const promoId = async () =>
@@ -406,13 +387,7 @@ describe.skipIf(NO_CHROMIUM)('dashboard: contacts, campaigns, OTP log', () => {
   it('passes axe-core WCAG 2 A/AA checks on the bulk pages in Persian', async () => {
     const id = await promoId();
     const page = await open('fa-IR', 'carla', 'carla-password', DESKTOP, true);
-    const problems: string[] = [];
-    for (const hash of ['contacts', 'campaigns', `campaigns/${id}`, 'campaigns/new', 'otp']) {
-      await page.goto(`${t.url}/#/${hash}`);
-      await page.locator('main h1').waitFor();
-      await page.waitForLoadState('networkidle').catch(() => undefined);
-      problems.push(...(await axeViolations(page, `fa #/${hash}`)));
-    }
-    expect(problems).toEqual([]);
+    const pages = ['contacts', 'campaigns', `campaigns/${id}`, 'campaigns/new', 'otp'];
+    expect(await axePages(page, t.url, pages, 'fa ')).toEqual([]);
   });
 });

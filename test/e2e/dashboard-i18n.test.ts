@@ -5,18 +5,13 @@
  * 390 px; bulk sends and disabling a channel are confirmed first; dark mode follows the system.
  * Screenshots go to docs/screenshots/ with UPDATE_SCREENSHOTS=1, otherwise to a temp folder.
  */
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/app.js';
-import { NO_CHROMIUM, axeViolations, buildDashboard, launchChromium } from '../support/browser.js';
+import { DashboardBrowser, NO_CHROMIUM, axePages, buildDashboard, shot } from '../support/browser.js';
 import { ADMIN_PASSWORD, startTestApp } from '../support/app.js';
 
-const SHOTS = process.env.UPDATE_SCREENSHOTS
-  ? join(process.cwd(), 'docs', 'screenshots')
-  : mkdtempSync(join(tmpdir(), 'smsgw-shots-'));
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 860 };
 // Waits, not timing claims: the machine running the suite may be busy (delivery takes 300 ms here).
@@ -26,13 +21,11 @@ const fa = JSON.parse(readFileSync('web/src/locales/fa.json', 'utf8'));
 
 describe.skipIf(NO_CHROMIUM)('dashboard: languages, RTL, phone, confirmations', () => {
   let t: TestApp;
-  let browser: Browser;
+  let browser: DashboardBrowser;
   let simFa: string;
-  const contexts: BrowserContext[] = [];
 
   beforeAll(async () => {
     buildDashboard();
-    mkdirSync(SHOTS, { recursive: true });
     t = await startTestApp({});
     const sim = (await t.call('GET', '/v1/channels')).body.data.find(
       (c: { name: string }) => c.name === 'simulator',
@@ -63,11 +56,10 @@ describe.skipIf(NO_CHROMIUM)('dashboard: languages, RTL, phone, confirmations', 
         (await t.call('POST', '/v1/users', { body: { login, password: `${login}-password` } })).status,
       ).toBe(201);
     }
-    browser = await launchChromium();
+    browser = await DashboardBrowser.launch();
   });
 
   afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
     await browser?.close();
     await t?.stop();
   });
@@ -78,25 +70,13 @@ describe.skipIf(NO_CHROMIUM)('dashboard: languages, RTL, phone, confirmations', 
     password: string,
     opts: { viewport?: { width: number; height: number }; timezoneId?: string; colorScheme?: 'dark' } = {},
   ): Promise<Page> {
-    const context = await browser.newContext({
+    return browser.logIn(t.url, user, password, {
       viewport: opts.viewport ?? DESKTOP,
       locale,
       timezoneId: opts.timezoneId ?? 'UTC',
       ...(opts.colorScheme ? { colorScheme: opts.colorScheme } : {}),
     });
-    contexts.push(context);
-    const page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-    await page.goto(t.url);
-    await page.locator('input[name="login"]').fill(user);
-    await page.locator('input[name="password"]').fill(password);
-    await page.locator('button[type="submit"]').click();
-    await page.getByTestId('who').filter({ hasText: user }).waitFor();
-    return page;
   }
-
-  const shot = (page: Page, name: string) =>
-    page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 
   const scheduled = async (auth: string) =>
     (await t.call('GET', '/v1/messages?status=scheduled', { auth })).body.data as {
@@ -105,12 +85,11 @@ describe.skipIf(NO_CHROMIUM)('dashboard: languages, RTL, phone, confirmations', 
     }[];
 
   it('speaks Russian to a Russian browser, confirms a bulk send with its count and segments, then clears the form', async () => {
-    const context = await browser.newContext({
+    const context = await browser.context({
       locale: 'ru-RU',
       timezoneId: 'Europe/Moscow',
       acceptDownloads: true,
     });
-    contexts.push(context);
     const login = await context.newPage();
     await login.goto(t.url);
     // The login page is Russian before anyone logs in.
@@ -396,25 +375,15 @@ describe.skipIf(NO_CHROMIUM)('dashboard: languages, RTL, phone, confirmations', 
       ['ru-RU', 'dark'],
     ] as const) {
       // axe is injected as a script, which the page's CSP would rightly refuse: this context bypasses it.
-      const context = await browser.newContext({
-        viewport: DESKTOP,
-        locale,
-        bypassCSP: true,
-        ...(colorScheme ? { colorScheme } : {}),
-      });
-      contexts.push(context);
-      const page = await context.newPage();
-      await page.goto(t.url);
-      await page.locator('input[name="login"]').fill('admin');
-      await page.locator('input[name="password"]').fill(ADMIN_PASSWORD);
-      await page.locator('button[type="submit"]').click();
-      await page.getByTestId('who').waitFor();
-      for (const hash of ['overview', 'send', 'messages', 'keywords', 'channels', 'admin']) {
-        await page.goto(`${t.url}/#/${hash}`);
-        await page.locator('main h1').waitFor();
-        await page.waitForLoadState('networkidle').catch(() => undefined);
-        problems.push(...(await axeViolations(page, `${locale} ${colorScheme ?? 'light'} #/${hash}`)));
-      }
+      const page = await browser.logIn(
+        t.url,
+        'admin',
+        ADMIN_PASSWORD,
+        { viewport: DESKTOP, locale, bypassCSP: true, ...(colorScheme ? { colorScheme } : {}) },
+        30_000, // Playwright's own default: axe on every page is slow on a busy machine
+      );
+      const pages = ['overview', 'send', 'messages', 'keywords', 'channels', 'admin'];
+      problems.push(...(await axePages(page, t.url, pages, `${locale} ${colorScheme ?? 'light'} `)));
     }
     expect(problems).toEqual([]);
   });

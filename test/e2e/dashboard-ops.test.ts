@@ -4,17 +4,16 @@
  * edited, the Users page (role change with confirmation, password reset, keys per user) and the
  * Audit page showing those changes.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/app.js';
-import { NO_CHROMIUM, axeViolations, buildDashboard, launchChromium } from '../support/browser.js';
+import { DashboardBrowser, NO_CHROMIUM, axePages, buildDashboard } from '../support/browser.js';
 import { ADMIN_PASSWORD, startTestApp } from '../support/app.js';
 
 describe.skipIf(NO_CHROMIUM)("operators' dashboard in Chromium", () => {
   let t: TestApp;
-  let browser: Browser;
+  let browser: DashboardBrowser;
   let aliceId: string;
-  const contexts: BrowserContext[] = [];
 
   beforeAll(async () => {
     buildDashboard();
@@ -22,11 +21,10 @@ describe.skipIf(NO_CHROMIUM)("operators' dashboard in Chromium", () => {
     const a = await t.call('POST', '/v1/users', { body: { login: 'alice', password: 'alice-password' } });
     expect(a.status).toBe(201);
     aliceId = a.body.id;
-    browser = await launchChromium();
+    browser = await DashboardBrowser.launch();
   }, 180_000);
 
   afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
     await browser?.close();
     await t?.stop();
   });
@@ -41,21 +39,12 @@ describe.skipIf(NO_CHROMIUM)("operators' dashboard in Chromium", () => {
       colorScheme?: 'dark';
     } = {},
   ): Promise<Page> {
-    const context = await browser.newContext({
+    return browser.logIn(t.url, user, password, {
       viewport: opts.viewport ?? { width: 1280, height: 860 },
       locale: opts.locale ?? 'en-GB',
       ...(opts.bypassCSP ? { bypassCSP: true } : {}),
       ...(opts.colorScheme ? { colorScheme: opts.colorScheme } : {}),
     });
-    contexts.push(context);
-    const page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-    await page.goto(t.url);
-    await page.locator('input[name="login"]').fill(user);
-    await page.locator('input[name="password"]').fill(password);
-    await page.locator('button[type="submit"]').click();
-    await page.getByTestId('who').filter({ hasText: user }).waitFor();
-    return page;
   }
 
   const dialog = (page: Page) => page.getByRole('dialog');
@@ -220,12 +209,7 @@ describe.skipIf(NO_CHROMIUM)("operators' dashboard in Chromium", () => {
         bypassCSP: true,
         ...(colorScheme ? { colorScheme } : {}),
       });
-      for (const hash of PAGES) {
-        await page.goto(`${t.url}/#/${hash}`);
-        await page.locator('main h1').waitFor();
-        await page.waitForLoadState('networkidle').catch(() => undefined);
-        problems.push(...(await axeViolations(page, `${locale} ${colorScheme ?? 'light'} #/${hash}`)));
-      }
+      problems.push(...(await axePages(page, t.url, PAGES, `${locale} ${colorScheme ?? 'light'} `)));
     }
     expect(problems).toEqual([]);
   });

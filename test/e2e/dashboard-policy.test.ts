@@ -6,10 +6,10 @@
  * caps saved from the policy page; the pages in Persian (dir=rtl) fit a 390 px phone.
  */
 import { readFileSync } from 'node:fs';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/app.js';
-import { NO_CHROMIUM, axeViolations, buildDashboard, launchChromium } from '../support/browser.js';
+import { DashboardBrowser, NO_CHROMIUM, axePages, buildDashboard } from '../support/browser.js';
 import { ADMIN_PASSWORD, startTestApp } from '../support/app.js';
 
 const PHONE = { width: 390, height: 844 };
@@ -20,9 +20,8 @@ const faPolicy = JSON.parse(readFileSync('web/src/locales/policy/fa.json', 'utf8
 
 describe.skipIf(NO_CHROMIUM)('dashboard: sending-policy pages', () => {
   let t: TestApp;
-  let browser: Browser;
+  let browser: DashboardBrowser;
   let nadiaAuth: string;
-  const contexts: BrowserContext[] = [];
 
   beforeAll(async () => {
     buildDashboard();
@@ -30,11 +29,10 @@ describe.skipIf(NO_CHROMIUM)('dashboard: sending-policy pages', () => {
     const made = await t.call('POST', '/v1/users', { body: { login: 'nadia', password: 'nadia-password' } });
     expect(made.status).toBe(201);
     nadiaAuth = 'nadia:nadia-password';
-    browser = await launchChromium();
+    browser = await DashboardBrowser.launch();
   });
 
   afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
     await browser?.close();
     await t?.stop();
   });
@@ -45,16 +43,7 @@ describe.skipIf(NO_CHROMIUM)('dashboard: sending-policy pages', () => {
     password: string,
     viewport: { width: number; height: number } = DESKTOP,
   ): Promise<Page> {
-    const context = await browser.newContext({ viewport, locale, timezoneId: 'UTC' });
-    contexts.push(context);
-    const page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-    await page.goto(t.url);
-    await page.locator('input[name="login"]').fill(user);
-    await page.locator('input[name="password"]').fill(password);
-    await page.locator('button[type="submit"]').click();
-    await page.getByTestId('who').filter({ hasText: user }).waitFor();
-    return page;
+    return browser.logIn(t.url, user, password, { viewport, locale, timezoneId: 'UTC' });
   }
 
   /** Opens a page of the dashboard afresh (a reload: the lists are read again). */
@@ -283,25 +272,15 @@ describe.skipIf(NO_CHROMIUM)('dashboard: sending-policy pages', () => {
       ['de-DE', 'dark'],
     ] as const) {
       // axe is injected as a script, which the page's CSP would rightly refuse: this context bypasses it.
-      const context = await browser.newContext({
-        viewport: DESKTOP,
-        locale,
-        bypassCSP: true,
-        ...(colorScheme ? { colorScheme } : {}),
-      });
-      contexts.push(context);
-      const page = await context.newPage();
-      await page.goto(t.url);
-      await page.locator('input[name="login"]').fill('admin');
-      await page.locator('input[name="password"]').fill(ADMIN_PASSWORD);
-      await page.locator('button[type="submit"]').click();
-      await page.getByTestId('who').waitFor();
-      for (const hash of ['templates', 'lists', 'balance', 'policy']) {
-        await page.goto(`${t.url}/#/${hash}`);
-        await page.locator('main h1').waitFor();
-        await page.waitForLoadState('networkidle').catch(() => undefined);
-        problems.push(...(await axeViolations(page, `${locale} ${colorScheme ?? 'light'} #/${hash}`)));
-      }
+      const page = await browser.logIn(
+        t.url,
+        'admin',
+        ADMIN_PASSWORD,
+        { viewport: DESKTOP, locale, bypassCSP: true, ...(colorScheme ? { colorScheme } : {}) },
+        30_000, // Playwright's own default: axe on every page is slow on a busy machine
+      );
+      const pages = ['templates', 'lists', 'balance', 'policy'];
+      problems.push(...(await axePages(page, t.url, pages, `${locale} ${colorScheme ?? 'light'} `)));
     }
     expect(problems).toEqual([]);
   });

@@ -3,28 +3,20 @@
  * gateway with the simulator: log in, send, watch delivery live, filter, export, tenant isolation.
  * Screenshots go to docs/screenshots/ with UPDATE_SCREENSHOTS=1, otherwise to a temp folder.
  */
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/app.js';
-import { NO_CHROMIUM, axeViolations, buildDashboard, launchChromium } from '../support/browser.js';
+import { DashboardBrowser, NO_CHROMIUM, axePages, buildDashboard, shot } from '../support/browser.js';
 import { ADMIN_PASSWORD, startTestApp } from '../support/app.js';
-
-const SHOTS = process.env.UPDATE_SCREENSHOTS
-  ? join(process.cwd(), 'docs', 'screenshots')
-  : mkdtempSync(join(tmpdir(), 'smsgw-shots-'));
 
 // Skipped only on a developer machine without Chromium; CI installs it and must run this.
 describe.skipIf(NO_CHROMIUM)('dashboard in Chromium', () => {
   let t: TestApp;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
+  let browser: DashboardBrowser;
 
   beforeAll(async () => {
     buildDashboard();
-    mkdirSync(SHOTS, { recursive: true });
     t = await startTestApp({});
     const sim = (await t.call('GET', '/v1/channels')).body.data.find(
       (c: { name: string }) => c.name === 'simulator',
@@ -44,11 +36,10 @@ describe.skipIf(NO_CHROMIUM)('dashboard in Chromium', () => {
         (await t.call('POST', '/v1/users', { body: { login, password: `${login}-password` } })).status,
       ).toBe(201);
     }
-    browser = await launchChromium();
+    browser = await DashboardBrowser.launch();
   });
 
   afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
     await browser?.close();
     await t?.stop();
   });
@@ -59,26 +50,14 @@ describe.skipIf(NO_CHROMIUM)('dashboard in Chromium', () => {
     viewport = { width: 1280, height: 860 },
     extra: { bypassCSP?: boolean } = {},
   ): Promise<Page> {
-    const context = await browser.newContext({
+    return browser.logIn(t.url, user, password, {
       ...extra,
       viewport,
       acceptDownloads: true,
       locale: 'en-GB',
       timezoneId: 'Europe/Berlin',
     });
-    contexts.push(context);
-    const page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-    await page.goto(t.url);
-    await page.getByLabel('Login').fill(user);
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByTestId('who').filter({ hasText: user }).waitFor();
-    return page;
   }
-
-  const shot = (page: Page, name: string) =>
-    page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 
   it('serves the page with a strict content security policy and cacheable hashed assets', async () => {
     const index = await fetch(t.url);
@@ -98,9 +77,7 @@ describe.skipIf(NO_CHROMIUM)('dashboard in Chromium', () => {
   });
 
   it('refuses a wrong password with a clear message', async () => {
-    const context = await browser.newContext();
-    contexts.push(context);
-    const page = await context.newPage();
+    const page = await (await browser.context()).newPage();
     await page.goto(t.url);
     await page.getByLabel('Login').fill('alice');
     await page.getByLabel('Password').fill('not-the-password');
@@ -337,8 +314,7 @@ describe.skipIf(NO_CHROMIUM)('dashboard in Chromium', () => {
     // axe is injected as a script, which the page's CSP would rightly refuse: this context bypasses it.
     const page = await login('admin', ADMIN_PASSWORD, undefined, { bypassCSP: true });
     const anyMessage = (await t.call('GET', '/v1/messages?limit=1')).body.data[0].id;
-    const problems: string[] = [];
-    for (const hash of [
+    const pages = [
       'overview',
       'send',
       'messages',
@@ -347,13 +323,8 @@ describe.skipIf(NO_CHROMIUM)('dashboard in Chromium', () => {
       'keywords',
       'channels',
       'admin',
-    ]) {
-      await page.goto(`${t.url}/#/${hash}`);
-      await page.locator('main h1').waitFor();
-      await page.waitForLoadState('networkidle').catch(() => undefined);
-      problems.push(...(await axeViolations(page, `#/${hash}`)));
-    }
-    expect(problems).toEqual([]);
+    ];
+    expect(await axePages(page, t.url, pages)).toEqual([]);
 
     // Keyboard: the first Tab reaches the skip link, which moves focus to the content.
     await page.goto(`${t.url}/#/overview`);

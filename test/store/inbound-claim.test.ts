@@ -3,22 +3,14 @@
  * take the message with one conditional UPDATE; a claim whose node died runs out and is taken
  * again; a process that owns the whole database (SQLite) drops a stopped run's claims at start.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.js';
-import { createStore } from '../../src/store/index.js';
 import { TEST_DBS } from '../support/db.js';
+import { storeForSuite } from '../support/store.js';
 
 describe.each(TEST_DBS)('inbound claims on $name', (tdb) => {
   let store: Store;
-  let cleanup: () => Promise<void>;
-  beforeAll(async () => {
-    const o = await tdb.open();
-    store = createStore(o.db);
-    cleanup = o.cleanup;
-  });
-  afterAll(async () => {
-    await cleanup?.();
-  });
+  storeForSuite(tdb, (s) => (store = s));
 
   const stored = () =>
     store.inbound.insert({

@@ -5,10 +5,10 @@
  * has one writer, so the read and the write of one report cannot be split by another.
  */
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.js';
-import { createStore } from '../../src/store/index.js';
 import { TEST_DBS } from '../support/db.js';
+import { storeForSuite } from '../support/store.js';
 import { message } from '../support/messages.js';
 
 const POSTGRES = TEST_DBS.filter((d) => d.name === 'postgres');
@@ -16,15 +16,9 @@ const POSTGRES = TEST_DBS.filter((d) => d.name === 'postgres');
 describe.skipIf(POSTGRES.length === 0).each(POSTGRES)('report against a concurrent report ($name)', (tdb) => {
   let store: Store;
   let url: string;
-  let cleanup: () => Promise<void>;
-  beforeAll(async () => {
-    const o = await tdb.open();
-    store = createStore(o.db);
-    url = o.url as string;
-    cleanup = o.cleanup;
-  });
-  afterAll(async () => {
-    await cleanup?.();
+  storeForSuite(tdb, (s, u) => {
+    store = s;
+    url = u as string;
   });
 
   it('a report read before another one committed does not undo that one', async () => {

@@ -3,22 +3,14 @@
  * was sent with: a node whose lease ran out, and whose row another node took and sent, cannot
  * make the row due again for a third copy. SQLite and PostgreSQL.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.js';
-import { createStore } from '../../src/store/index.js';
 import { TEST_DBS } from '../support/db.js';
+import { storeForSuite } from '../support/store.js';
 
 describe.each(TEST_DBS)('SMPP outbox leases ($name)', (tdb) => {
   let store: Store;
-  let cleanup: () => Promise<void>;
-  beforeAll(async () => {
-    const o = await tdb.open();
-    store = createStore(o.db);
-    cleanup = o.cleanup;
-  });
-  afterAll(async () => {
-    await cleanup?.();
-  });
+  storeForSuite(tdb, (s) => (store = s));
 
   it('a release under a lease that was taken over changes nothing', async () => {
     const owner = (await store.users.create({ login: 'rx-lease', passwordHash: 'x', role: 'user' })).id;

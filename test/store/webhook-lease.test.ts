@@ -3,22 +3,14 @@
  * whose lease ran out (another node took the row and delivered it) changes nothing, on SQLite
  * and PostgreSQL.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.js';
-import { createStore } from '../../src/store/index.js';
 import { TEST_DBS } from '../support/db.js';
+import { storeForSuite } from '../support/store.js';
 
 describe.each(TEST_DBS)('webhook delivery leases ($name)', (tdb) => {
   let store: Store;
-  let cleanup: () => Promise<void>;
-  beforeAll(async () => {
-    const o = await tdb.open();
-    store = createStore(o.db);
-    cleanup = o.cleanup;
-  });
-  afterAll(async () => {
-    await cleanup?.();
-  });
+  storeForSuite(tdb, (s) => (store = s));
 
   it('a slow node whose lease was taken over cannot overwrite the delivery the new holder recorded', async () => {
     const now = Date.now();

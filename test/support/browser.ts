@@ -1,8 +1,13 @@
-/** Chromium for the dashboard tests: one launcher, the dashboard build, and the axe check. */
+/**
+ * Chromium for the dashboard tests: one launcher, the dashboard build, a browser whose contexts
+ * each hold one logged-in user, screenshots, and the axe check.
+ */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Browser, Page } from 'playwright-core';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -22,6 +27,61 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
+/**
+ * One Chromium for a test file: every context it opens (one a user, with its own cookies,
+ * language and viewport) is closed with it.
+ */
+export class DashboardBrowser {
+  private readonly contexts: BrowserContext[] = [];
+  private constructor(readonly browser: Browser) {}
+
+  static async launch(): Promise<DashboardBrowser> {
+    return new DashboardBrowser(await launchChromium());
+  }
+
+  async context(options: BrowserContextOptions = {}): Promise<BrowserContext> {
+    const context = await this.browser.newContext(options);
+    this.contexts.push(context);
+    return context;
+  }
+
+  /** A new context with `user` logged in through the login form at `url`, once the header names them. */
+  async logIn(
+    url: string,
+    user: string,
+    password: string,
+    options: BrowserContextOptions = {},
+    timeoutMs = 10_000,
+  ): Promise<Page> {
+    const page = await (await this.context(options)).newPage();
+    page.setDefaultTimeout(timeoutMs);
+    await page.goto(url);
+    await page.locator('input[name="login"]').fill(user);
+    await page.locator('input[name="password"]').fill(password);
+    await page.locator('button[type="submit"]').click();
+    await page.getByTestId('who').filter({ hasText: user }).waitFor();
+    return page;
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.contexts) await c.close().catch(() => undefined);
+    await this.browser.close();
+  }
+}
+
+let shots: string | undefined;
+
+/** A full-page screenshot: into docs/screenshots/ with UPDATE_SCREENSHOTS=1, otherwise a temp folder. */
+export async function shot(page: Page, name: string): Promise<void> {
+  if (!shots) {
+    shots = process.env.UPDATE_SCREENSHOTS
+      ? join(process.cwd(), 'docs', 'screenshots')
+      : mkdtempSync(join(tmpdir(), 'smsgw-shots-'));
+    mkdirSync(shots, { recursive: true });
+  }
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
 let axeSource: string | undefined;
 
 /**
@@ -37,4 +97,20 @@ export async function axeViolations(page: Page, where: string): Promise<string[]
     return r.violations.map((v: any) => `${v.id}: ${v.nodes.map((n: any) => n.target.join(' ')).join(', ')}`);
   });
   return found.map((v) => `${where}: ${v}`);
+}
+
+/**
+ * axe's violations on each of the dashboard's pages `#/hash` at `url`, opened in turn in `page`
+ * (whose context bypasses CSP) once its heading is there and its requests have settled; each is
+ * prefixed with `label` and the hash.
+ */
+export async function axePages(page: Page, url: string, hashes: string[], label = ''): Promise<string[]> {
+  const found: string[] = [];
+  for (const hash of hashes) {
+    await page.goto(`${url}/#/${hash}`);
+    await page.locator('main h1').waitFor();
+    await page.waitForLoadState('networkidle').catch(() => undefined);
+    found.push(...(await axeViolations(page, `${label}#/${hash}`)));
+  }
+  return found;
 }

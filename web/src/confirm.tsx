@@ -75,3 +75,23 @@ export function ConfirmHost() {
     </dialog>
   );
 }
+
+/**
+ * The shape of the dashboard's actions: ask first (when `ask` is given), then do it (the call and
+ * the reload after it), and hand a failure to the page's error box. Resolves true when it was done,
+ * false when the operator declined or it failed.
+ */
+export async function confirmThen(
+  ask: ConfirmRequest | null,
+  act: () => Promise<unknown> | void,
+  onError: (err: unknown) => void,
+): Promise<boolean> {
+  if (ask && !(await confirmAction(ask))) return false;
+  try {
+    await act();
+    return true;
+  } catch (err) {
+    onError(err);
+    return false;
+  }
+}

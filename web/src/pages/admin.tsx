@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { User } from '../api';
 import { api } from '../api';
 import { Card, ErrorBox, Notice, TableHead, when } from '../ui';
-import { confirmAction } from '../confirm';
+import { confirmThen } from '../confirm';
 import { revokeKey } from '../keys';
 import { LANGUAGES, type Lang, language, t } from '../i18n';
 
@@ -71,23 +71,22 @@ function Users({ me }: { me: User }) {
       setError(err);
     }
   };
-  const setStatus = async (u: User, status: 'active' | 'blocked') => {
-    if (status === 'blocked') {
-      const ok = await confirmAction({
-        title: t('users.confirmBlock', { login: u.login }),
-        body: t('users.confirmBlockBody'),
-        action: t('users.block'),
-        danger: true,
-      });
-      if (!ok) return;
-    }
-    try {
-      await api('PATCH', `/v1/users/${encodeURIComponent(u.id)}`, { status });
-      await load();
-    } catch (err) {
-      setError(err);
-    }
-  };
+  const setStatus = (u: User, status: 'active' | 'blocked') =>
+    confirmThen(
+      status === 'blocked'
+        ? {
+            title: t('users.confirmBlock', { login: u.login }),
+            body: t('users.confirmBlockBody'),
+            action: t('users.block'),
+            danger: true,
+          }
+        : null,
+      async () => {
+        await api('PATCH', `/v1/users/${encodeURIComponent(u.id)}`, { status });
+        await load();
+      },
+      setError,
+    );
 
   return (
     <Card title={t('users.title')} wide>
@@ -316,23 +315,22 @@ function Webhooks() {
       setError(err);
     }
   };
-  const rotate = async () => {
-    if (s?.webhook_secret) {
-      const ok = await confirmAction({
-        title: t('webhooks.confirmRotate'),
-        body: t('webhooks.confirmRotateBody'),
-        action: t('webhooks.rotate'),
-        danger: true,
-      });
-      if (!ok) return;
-    }
-    try {
-      fill(await api<Settings>('POST', '/v1/settings/rotate-secret'));
-      setShowSecret(true); // a new secret must be copied into the receiver now
-    } catch (err) {
-      setError(err);
-    }
-  };
+  const rotate = () =>
+    confirmThen(
+      s?.webhook_secret
+        ? {
+            title: t('webhooks.confirmRotate'),
+            body: t('webhooks.confirmRotateBody'),
+            action: t('webhooks.rotate'),
+            danger: true,
+          }
+        : null,
+      async () => {
+        fill(await api<Settings>('POST', '/v1/settings/rotate-secret'));
+        setShowSecret(true); // a new secret must be copied into the receiver now
+      },
+      setError,
+    );
   const field = (k: string, label: string, type = 'text', hint?: string) => (
     <label class={type === 'textarea' ? 'span2' : ''}>
       {label} {hint && <span class="muted small">({hint})</span>}

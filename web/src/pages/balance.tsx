@@ -6,7 +6,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { User } from '../api';
 import { api, qs } from '../api';
-import { confirmAction } from '../confirm';
+import { confirmThen } from '../confirm';
 import { fmtNumber, t } from '../i18n';
 import { Card, ErrorBox, Ltr, TableHead, when } from '../ui';
 
@@ -167,30 +167,30 @@ function Credit({ userId, login, onDone }: { userId: string; login: string; onDo
       setError(new Error(t('balance.amountWhole')));
       return;
     }
-    const ok = await confirmAction({
-      title: t(n < 0 ? 'balance.confirmDebit' : 'balance.confirmCredit', {
-        amount: fmtNumber(Math.abs(n)),
-        login,
-      }),
-      body: mode ? t('balance.confirmMode', { mode: t(`balance.modeName.${mode}`) }) : undefined,
-      action: t(n < 0 ? 'balance.debit' : 'balance.credit'),
-      danger: n < 0,
-    });
-    if (!ok) return;
-    try {
-      await api('POST', `/v1/users/${encodeURIComponent(userId)}/credit`, {
-        amount: n,
-        ...(note ? { note } : {}),
-        ...(mode ? { mode } : {}),
-      });
-      setAmount('');
-      setNote('');
-      setMode('');
-      setError(null);
-      onDone();
-    } catch (err) {
-      setError(err);
-    }
+    await confirmThen(
+      {
+        title: t(n < 0 ? 'balance.confirmDebit' : 'balance.confirmCredit', {
+          amount: fmtNumber(Math.abs(n)),
+          login,
+        }),
+        body: mode ? t('balance.confirmMode', { mode: t(`balance.modeName.${mode}`) }) : undefined,
+        action: t(n < 0 ? 'balance.debit' : 'balance.credit'),
+        danger: n < 0,
+      },
+      async () => {
+        await api('POST', `/v1/users/${encodeURIComponent(userId)}/credit`, {
+          amount: n,
+          ...(note ? { note } : {}),
+          ...(mode ? { mode } : {}),
+        });
+        setAmount('');
+        setNote('');
+        setMode('');
+        setError(null);
+        onDone();
+      },
+      setError,
+    );
   };
 
   return (
@@ -252,47 +252,46 @@ function Prices({ admin }: { admin: boolean }) {
     const prefix = f.prefix.replace(/^\+/, '') || 'default';
     // Changing a price in force changes what every message from now on costs: ask first.
     const current = prices.find((p) => p.prefix === prefix && p.encoding === f.encoding);
-    if (current && current.per_segment !== Number(f.per_segment)) {
-      const ok = await confirmAction({
-        title: t('balance.confirmChangePrice', {
-          prefix: prefix === 'default' ? t('balance.everyOther') : `+${prefix}`,
-          old: current.per_segment,
-          new: Number(f.per_segment),
+    await confirmThen(
+      current && current.per_segment !== Number(f.per_segment)
+        ? {
+            title: t('balance.confirmChangePrice', {
+              prefix: prefix === 'default' ? t('balance.everyOther') : `+${prefix}`,
+              old: current.per_segment,
+              new: Number(f.per_segment),
+            }),
+            body: t('balance.confirmChangePriceBody'),
+            action: t('balance.change'),
+          }
+        : null,
+      async () => {
+        await api('PUT', '/v1/prices', {
+          prefix,
+          encoding: f.encoding,
+          per_segment: Number(f.per_segment),
+        });
+        setF({ prefix: '', encoding: 'any', per_segment: '' });
+        setError(null);
+        await load();
+      },
+      setError,
+    );
+  };
+  const remove = (p: Price) =>
+    confirmThen(
+      {
+        title: t('balance.confirmRemovePrice', {
+          prefix: p.prefix === 'default' ? t('balance.everyOther') : `+${p.prefix}`,
         }),
-        body: t('balance.confirmChangePriceBody'),
-        action: t('balance.change'),
-      });
-      if (!ok) return;
-    }
-    try {
-      await api('PUT', '/v1/prices', {
-        prefix,
-        encoding: f.encoding,
-        per_segment: Number(f.per_segment),
-      });
-      setF({ prefix: '', encoding: 'any', per_segment: '' });
-      setError(null);
-      await load();
-    } catch (err) {
-      setError(err);
-    }
-  };
-  const remove = async (p: Price) => {
-    const ok = await confirmAction({
-      title: t('balance.confirmRemovePrice', {
-        prefix: p.prefix === 'default' ? t('balance.everyOther') : `+${p.prefix}`,
-      }),
-      action: t('balance.remove'),
-      danger: true,
-    });
-    if (!ok) return;
-    try {
-      await api('DELETE', `/v1/prices/${encodeURIComponent(p.prefix)}${qs({ encoding: p.encoding })}`);
-      await load();
-    } catch (err) {
-      setError(err);
-    }
-  };
+        action: t('balance.remove'),
+        danger: true,
+      },
+      async () => {
+        await api('DELETE', `/v1/prices/${encodeURIComponent(p.prefix)}${qs({ encoding: p.encoding })}`);
+        await load();
+      },
+      setError,
+    );
 
   return (
     <Card title={t('balance.prices')} wide>

@@ -16,7 +16,7 @@ import { fmtDateTime, fmtNumber, ltr, t } from '../i18n';
 import { zonedToUtc } from '../numbers';
 import { Card, ErrorBox, Ltr, Notice, Outcomes, TableHead, statusName, when } from '../ui';
 import { ImportResult, UploadBar, importContacts } from './contacts';
-import { LOCAL_TZ, ZONES, inZone } from './send';
+import { CheckedFieldset, LOCAL_TZ, WhenField, ZoneSelect, inZone } from '../schedule';
 
 const ACTIVE: ReadonlySet<string> = new Set<Status>(['scheduled', 'running']);
 const DELIVERED = ['delivered', 'partially_delivered'];
@@ -1016,78 +1016,52 @@ function Wizard({ user }: { user: User }) {
               </label>
               {later && (
                 <>
-                  <label class="inline">
-                    {t('send.date')}
-                    <input
-                      type="date"
-                      name="campaign-date"
-                      value={date}
-                      onInput={(e) => setDate(e.currentTarget.value)}
-                    />
-                  </label>
-                  <label class="inline">
-                    {t('send.time')}
-                    <input
-                      type="time"
-                      name="campaign-time"
-                      value={time}
-                      onInput={(e) => setTime(e.currentTarget.value)}
-                    />
-                  </label>
+                  <WhenField
+                    label={t('send.date')}
+                    type="date"
+                    name="campaign-date"
+                    value={date}
+                    onValue={setDate}
+                  />
+                  <WhenField
+                    label={t('send.time')}
+                    type="time"
+                    name="campaign-time"
+                    value={time}
+                    onValue={setTime}
+                  />
                 </>
               )}
-              <label class="inline">
-                {t('send.timeZone')}
-                <select name="campaign-tz" value={tz} onChange={(e) => setTz(e.currentTarget.value)}>
-                  {ZONES.map((z) => (
-                    <option key={z} value={z}>
-                      {z}
-                    </option>
-                  ))}
-                </select>
-              </label>
+              <ZoneSelect name="campaign-tz" value={tz} onValue={setTz} />
               <p class="span2 muted small" data-testid="zone-echo">
                 {sendAt
                   ? t('bulk.campaigns.scheduledFor', { when: inZone(sendAt, tz) })
                   : t('bulk.campaigns.zoneIs', { zone: tz })}
               </p>
             </fieldset>
-            <fieldset class="span2">
-              <legend>
-                <label class="inline">
-                  <input
-                    type="checkbox"
-                    name="window-on"
-                    checked={windowOn}
-                    onChange={(e) => setWindowOn(e.currentTarget.checked)}
-                  />
-                  {t('bulk.campaigns.window')}
-                </label>
-              </legend>
-              {windowOn && (
-                <>
-                  <label class="inline">
-                    {t('bulk.campaigns.from')}
-                    <input
-                      type="time"
-                      name="window-start"
-                      value={winStart}
-                      onInput={(e) => setWinStart(e.currentTarget.value)}
-                    />
-                  </label>
-                  <label class="inline">
-                    {t('bulk.campaigns.to')}
-                    <input
-                      type="time"
-                      name="window-end"
-                      value={winEnd}
-                      onInput={(e) => setWinEnd(e.currentTarget.value)}
-                    />
-                  </label>
-                  <p class="span2 muted small">{t('bulk.campaigns.windowHint')}</p>
-                </>
-              )}
-            </fieldset>
+            <CheckedFieldset
+              class="span2"
+              name="window-on"
+              label={t('bulk.campaigns.window')}
+              checked={windowOn}
+              onToggle={setWindowOn}
+            >
+              <WhenField
+                label={t('bulk.campaigns.from')}
+                type="time"
+                name="window-start"
+                value={winStart}
+                onValue={setWinStart}
+              />
+              <WhenField
+                label={t('bulk.campaigns.to')}
+                type="time"
+                name="window-end"
+                value={winEnd}
+                onValue={setWinEnd}
+              />
+              <p class="span2 muted small">{t('bulk.campaigns.windowHint')}</p>
+            </CheckedFieldset>
             <label>
               {t('bulk.campaigns.rateCap')}
               <input

@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { Channel, User } from '../api';
 import { api } from '../api';
 import { Card, ErrorBox, Ltr, PriorityField, Progress, TableHead } from '../ui';
-import { confirmAction } from '../confirm';
+import { confirmThen } from '../confirm';
 import { ChannelFields } from '../channel-fields';
 import { fmtNumber, t } from '../i18n';
 import { Nodes } from './nodes';
@@ -46,23 +46,22 @@ export function Channels({ user }: { user: User }) {
     return () => clearInterval(t);
   }, []);
 
-  const toggle = async (c: Channel) => {
-    if (c.enabled) {
-      const ok = await confirmAction({
-        title: t('channels.confirmDisable', { name: c.name }),
-        body: t('channels.confirmDisableBody'),
-        action: t('channels.disable'),
-        danger: true,
-      });
-      if (!ok) return;
-    }
-    try {
-      await api('POST', `/v1/channels/${encodeURIComponent(c.id)}/${c.enabled ? 'disable' : 'enable'}`);
-      await load();
-    } catch (err) {
-      setError(err);
-    }
-  };
+  const toggle = (c: Channel) =>
+    confirmThen(
+      c.enabled
+        ? {
+            title: t('channels.confirmDisable', { name: c.name }),
+            body: t('channels.confirmDisableBody'),
+            action: t('channels.disable'),
+            danger: true,
+          }
+        : null,
+      async () => {
+        await api('POST', `/v1/channels/${encodeURIComponent(c.id)}/${c.enabled ? 'disable' : 'enable'}`);
+        await load();
+      },
+      setError,
+    );
   const ownerName = (id: string | null) =>
     id === null
       ? t('channels.shared')

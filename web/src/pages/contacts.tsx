@@ -6,7 +6,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Contact, Group, ImportReport } from '../api';
 import { api, qs } from '../api';
-import { confirmAction } from '../confirm';
+import { confirmAction, confirmThen } from '../confirm';
 import { fmtNumber, ltr, t } from '../i18n';
 import { Card, ErrorBox, Ltr, Notice, TableHead, when } from '../ui';
 import { uploadFile } from '../upload';
@@ -214,22 +214,21 @@ export function Contacts() {
     }
   };
 
-  const remove = async (c: Contact) => {
-    const ok = await confirmAction({
-      title: t('bulk.contacts.confirmDelete', { number: ltr(c.number) }),
-      body: t('bulk.contacts.confirmDeleteBody'),
-      action: t('bulk.contacts.delete'),
-      danger: true,
-    });
-    if (!ok) return;
-    try {
-      await api('DELETE', `/v1/contacts/${encodeURIComponent(c.number)}`);
-      setError(null);
-      await Promise.all([load(), loadGroups()]);
-    } catch (err) {
-      setError(err);
-    }
-  };
+  const remove = (c: Contact) =>
+    confirmThen(
+      {
+        title: t('bulk.contacts.confirmDelete', { number: ltr(c.number) }),
+        body: t('bulk.contacts.confirmDeleteBody'),
+        action: t('bulk.contacts.delete'),
+        danger: true,
+      },
+      async () => {
+        await api('DELETE', `/v1/contacts/${encodeURIComponent(c.number)}`);
+        setError(null);
+        await Promise.all([load(), loadGroups()]);
+      },
+      setError,
+    );
 
   const toggle = (n: string) => {
     const next = new Set(picked);

@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { User } from '../api';
 import { api } from '../api';
 import { Card, ErrorBox, Ltr, PriorityField, TableHead, when } from '../ui';
-import { confirmAction } from '../confirm';
+import { confirmThen } from '../confirm';
 import { fmtNumber, ltr, t } from '../i18n';
 
 interface Rule {
@@ -90,38 +90,36 @@ function Rules() {
     setEditing(null);
     setF({ ...f, pattern: '', value: '' });
   };
-  const toggle = async (r: Rule) => {
-    if (r.enabled) {
-      const ok = await confirmAction({
-        title: t('ops.keywords.confirmOff', { pattern: r.pattern }),
-        body: t('ops.keywords.confirmOffBody'),
-        action: t('ops.keywords.switchOff'),
+  const toggle = (r: Rule) =>
+    confirmThen(
+      r.enabled
+        ? {
+            title: t('ops.keywords.confirmOff', { pattern: r.pattern }),
+            body: t('ops.keywords.confirmOffBody'),
+            action: t('ops.keywords.switchOff'),
+            danger: true,
+          }
+        : null,
+      async () => {
+        await api('PATCH', `/v1/keywords/${encodeURIComponent(r.id)}`, { enabled: !r.enabled });
+        await load();
+      },
+      setError,
+    );
+  const remove = (r: Rule) =>
+    confirmThen(
+      {
+        title: t('keywords.confirmDelete', { pattern: r.pattern }),
+        body: t('keywords.confirmDeleteBody'),
+        action: t('common.delete'),
         danger: true,
-      });
-      if (!ok) return;
-    }
-    try {
-      await api('PATCH', `/v1/keywords/${encodeURIComponent(r.id)}`, { enabled: !r.enabled });
-      await load();
-    } catch (err) {
-      setError(err);
-    }
-  };
-  const remove = async (r: Rule) => {
-    const ok = await confirmAction({
-      title: t('keywords.confirmDelete', { pattern: r.pattern }),
-      body: t('keywords.confirmDeleteBody'),
-      action: t('common.delete'),
-      danger: true,
-    });
-    if (!ok) return;
-    try {
-      await api('DELETE', `/v1/keywords/${encodeURIComponent(r.id)}`);
-      await load();
-    } catch (err) {
-      setError(err);
-    }
-  };
+      },
+      async () => {
+        await api('DELETE', `/v1/keywords/${encodeURIComponent(r.id)}`);
+        await load();
+      },
+      setError,
+    );
 
   return (
     <Card title={t('keywords.rules')} wide>
@@ -256,21 +254,20 @@ function OptOuts({ user }: { user: User }) {
       setError(err);
     }
   };
-  const remove = async (o: OptOut) => {
-    const ok = await confirmAction({
-      title: t('optOuts.confirmRemove', { number: ltr(o.number) }),
-      body: t('optOuts.confirmRemoveBody'),
-      action: t('optOuts.remove'),
-      danger: true,
-    });
-    if (!ok) return;
-    try {
-      await api('DELETE', `/v1/opt-outs/${encodeURIComponent(o.number)}`);
-      await load();
-    } catch (err) {
-      setError(err);
-    }
-  };
+  const remove = (o: OptOut) =>
+    confirmThen(
+      {
+        title: t('optOuts.confirmRemove', { number: ltr(o.number) }),
+        body: t('optOuts.confirmRemoveBody'),
+        action: t('optOuts.remove'),
+        danger: true,
+      },
+      async () => {
+        await api('DELETE', `/v1/opt-outs/${encodeURIComponent(o.number)}`);
+        await load();
+      },
+      setError,
+    );
 
   return (
     <Card title={t('optOuts.title')} wide>

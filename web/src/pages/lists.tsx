@@ -5,7 +5,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { ApiErrorBody, User } from '../api';
 import { ApiFailure, api, csrfToken, qs } from '../api';
-import { confirmAction } from '../confirm';
+import { confirmAction, confirmThen } from '../confirm';
 import { fmtNumber, language, ltr, t } from '../i18n';
 import { Card, ErrorBox, Ltr, TableHead, when } from '../ui';
 
@@ -101,24 +101,23 @@ function ListCard({ kind, scope }: { kind: ListKind; scope: Scope }) {
     }
   };
 
-  const remove = async (entry: Entry) => {
-    const ok = await confirmAction({
-      title: t(kind === 'black' ? 'lists.confirmRemoveBlack' : 'lists.confirmRemoveWhite', {
-        number: ltr(entry.number),
-      }),
-      body: t(kind === 'black' ? 'lists.confirmRemoveBlackBody' : 'lists.confirmRemoveWhiteBody'),
-      action: t('lists.remove'),
-      danger: true,
-    });
-    if (!ok) return;
-    try {
-      await api('DELETE', `/v1/${kind}list/${encodeURIComponent(entry.number)}${qs(scopeQuery)}`);
-      setError(null);
-      await load();
-    } catch (err) {
-      setError(err);
-    }
-  };
+  const remove = (entry: Entry) =>
+    confirmThen(
+      {
+        title: t(kind === 'black' ? 'lists.confirmRemoveBlack' : 'lists.confirmRemoveWhite', {
+          number: ltr(entry.number),
+        }),
+        body: t(kind === 'black' ? 'lists.confirmRemoveBlackBody' : 'lists.confirmRemoveWhiteBody'),
+        action: t('lists.remove'),
+        danger: true,
+      },
+      async () => {
+        await api('DELETE', `/v1/${kind}list/${encodeURIComponent(entry.number)}${qs(scopeQuery)}`);
+        setError(null);
+        await load();
+      },
+      setError,
+    );
 
   const onFile = async (e: Event) => {
     const input = e.currentTarget as HTMLInputElement;

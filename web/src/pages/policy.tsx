@@ -4,10 +4,11 @@
  * history (a data-subject request) and the erasure of its personal data (confirmed: it cannot
  * be undone).
  */
+import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { User } from '../api';
 import { api, qs } from '../api';
-import { confirmAction } from '../confirm';
+import { confirmThen } from '../confirm';
 import { fmtNumber, ltr, t } from '../i18n';
 import { Card, ErrorBox, Ltr, Notice, TableHead, when } from '../ui';
 
@@ -339,6 +340,55 @@ function Caps({ scope }: { scope: 'user' | 'global' }) {
   );
 }
 
+/** A card with one phone number and one button (the consent look-up, the erasure), its error, then what came of it. */
+function NumberCard({
+  title,
+  hint,
+  name,
+  number,
+  onNumber,
+  onSubmit,
+  button,
+  danger,
+  error,
+  children,
+}: {
+  title: string;
+  hint: string;
+  name: string;
+  number: string;
+  onNumber: (v: string) => void;
+  onSubmit: (e: Event) => void;
+  button: string;
+  danger?: boolean;
+  error: unknown;
+  children: ComponentChildren;
+}) {
+  return (
+    <Card title={title} wide>
+      <p class="muted small">{hint}</p>
+      <form class="inline-form" onSubmit={onSubmit} aria-label={title}>
+        <label>
+          {t('pol.number')}
+          <input
+            name={name}
+            dir="ltr"
+            required
+            maxLength={32}
+            value={number}
+            onInput={(e) => onNumber(e.currentTarget.value)}
+          />
+        </label>
+        <button type="submit" class={danger ? 'danger' : 'primary'}>
+          {button}
+        </button>
+      </form>
+      <ErrorBox error={error} />
+      {children}
+    </Card>
+  );
+}
+
 function ConsentLookup() {
   const [number, setNumber] = useState('');
   const [found, setFound] = useState<{ number: string; consented: boolean; data: Consent[] } | null>(null);
@@ -354,25 +404,16 @@ function ConsentLookup() {
     }
   };
   return (
-    <Card title={t('pol.consentLookup')} wide>
-      <p class="muted small">{t('pol.consentLookupHint')}</p>
-      <form class="inline-form" onSubmit={lookup} aria-label={t('pol.consentLookup')}>
-        <label>
-          {t('pol.number')}
-          <input
-            name="consent-number"
-            dir="ltr"
-            required
-            maxLength={32}
-            value={number}
-            onInput={(e) => setNumber(e.currentTarget.value)}
-          />
-        </label>
-        <button type="submit" class="primary">
-          {t('pol.lookUp')}
-        </button>
-      </form>
-      <ErrorBox error={error} />
+    <NumberCard
+      title={t('pol.consentLookup')}
+      hint={t('pol.consentLookupHint')}
+      name="consent-number"
+      number={number}
+      onNumber={setNumber}
+      onSubmit={lookup}
+      button={t('pol.lookUp')}
+      error={error}
+    >
       {found && (
         <div data-testid="consent-result">
           <p>
@@ -416,7 +457,7 @@ function ConsentLookup() {
           {found.data.length === 0 && <p class="muted">{t('pol.noConsentRecords')}</p>}
         </div>
       )}
-    </Card>
+    </NumberCard>
   );
 }
 
@@ -426,42 +467,34 @@ function Erase() {
   const [error, setError] = useState<unknown>(null);
   const erase = async (e: Event) => {
     e.preventDefault();
-    const ok = await confirmAction({
-      title: t('pol.confirmErase', { number: ltr(number.trim()) }),
-      body: t('pol.confirmEraseBody'),
-      action: t('pol.erase'),
-      danger: true,
-    });
-    if (!ok) return;
-    try {
-      const r = await api<{ erased: Erased }>('POST', '/v1/privacy/erase', { number });
-      setDone({ ...r.erased, number: number.trim() });
-      setNumber('');
-      setError(null);
-    } catch (err) {
-      setError(err);
-    }
+    await confirmThen(
+      {
+        title: t('pol.confirmErase', { number: ltr(number.trim()) }),
+        body: t('pol.confirmEraseBody'),
+        action: t('pol.erase'),
+        danger: true,
+      },
+      async () => {
+        const r = await api<{ erased: Erased }>('POST', '/v1/privacy/erase', { number });
+        setDone({ ...r.erased, number: number.trim() });
+        setNumber('');
+        setError(null);
+      },
+      setError,
+    );
   };
   return (
-    <Card title={t('pol.erasure')} wide>
-      <p class="muted small">{t('pol.erasureHint')}</p>
-      <form class="inline-form" onSubmit={erase} aria-label={t('pol.erasure')}>
-        <label>
-          {t('pol.number')}
-          <input
-            name="erase-number"
-            dir="ltr"
-            required
-            maxLength={32}
-            value={number}
-            onInput={(e) => setNumber(e.currentTarget.value)}
-          />
-        </label>
-        <button type="submit" class="danger">
-          {t('pol.erase')}
-        </button>
-      </form>
-      <ErrorBox error={error} />
+    <NumberCard
+      title={t('pol.erasure')}
+      hint={t('pol.erasureHint')}
+      name="erase-number"
+      number={number}
+      onNumber={setNumber}
+      onSubmit={erase}
+      button={t('pol.erase')}
+      danger
+      error={error}
+    >
       {done && (
         <Notice>
           {t('pol.erased', {
@@ -473,6 +506,6 @@ function Erase() {
           })}
         </Notice>
       )}
-    </Card>
+    </NumberCard>
   );
 }

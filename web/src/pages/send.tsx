@@ -5,7 +5,8 @@ import { api, qs } from '../api';
 import { parseRecipients, zonedToUtc } from '../numbers';
 import { ErrorBox, Ltr, Notice, Outcomes, StatusBadge, reason } from '../ui';
 import { confirmAction } from '../confirm';
-import { fmtDateTime, fmtNumber, t } from '../i18n';
+import { fmtNumber, t } from '../i18n';
+import { CheckedFieldset, LOCAL_TZ, WhenField, ZoneSelect, inZone } from '../schedule';
 
 interface Preview {
   encoding: string;
@@ -22,23 +23,6 @@ type Result =
 const CHUNK = 1000;
 /** From this many recipients on, the send is confirmed first, with the count and the segments. */
 export const BULK_CONFIRM = 10;
-export const LOCAL_TZ = Intl.DateTimeFormat().resolvedOptions().timeZone;
-// UTC and the browser's own zone first (Chromium's list has no "UTC" at all), then the rest.
-export const ZONES: string[] = [
-  ...new Set([
-    'UTC',
-    LOCAL_TZ,
-    ...((Intl as unknown as { supportedValuesOf?: (k: string) => string[] }).supportedValuesOf?.(
-      'timeZone',
-    ) ?? []),
-  ]),
-];
-
-/** "30 Nov 2030, 09:30 UTC": the instant in the zone it was chosen in, the zone named. */
-export function inZone(instant: Date, tz: string): string {
-  return `${fmtDateTime(instant, { dateStyle: 'medium', timeStyle: 'short', timeZone: tz })} ${tz}`;
-}
-
 /** The text with every character that forces UCS-2 marked; built from text nodes, never HTML. */
 function Highlighted({ text, chars }: { text: string; chars: string[] }) {
   const set = new Set(chars);
@@ -375,46 +359,22 @@ export function Send({ user }: { user: User }) {
             </select>
           </label>
         </fieldset>
-        <fieldset class="span2 options">
-          <legend>
-            <label class="inline">
-              <input
-                type="checkbox"
-                name="schedule"
-                checked={schedule}
-                onChange={(e) => setSchedule(e.currentTarget.checked)}
-              />
-              {t('send.schedule')}
-            </label>
-          </legend>
-          {schedule && (
-            <>
-              <label class="inline">
-                {t('send.date')}
-                <input type="date" name="date" value={date} onInput={(e) => setDate(e.currentTarget.value)} />
-              </label>
-              <label class="inline">
-                {t('send.time')}
-                <input type="time" name="time" value={time} onInput={(e) => setTime(e.currentTarget.value)} />
-              </label>
-              <label class="inline">
-                {t('send.timeZone')}
-                <select name="tz" value={tz} onChange={(e) => setTz(e.currentTarget.value)}>
-                  {ZONES.map((z) => (
-                    <option key={z} value={z}>
-                      {z}
-                    </option>
-                  ))}
-                </select>
-              </label>
-              {date && time && (
-                <p class="span2 muted small" data-testid="zone-echo">
-                  {t('send.willSendAt', { when: inZone(zonedToUtc(date, time, tz), tz) })}
-                </p>
-              )}
-            </>
+        <CheckedFieldset
+          class="span2 options"
+          name="schedule"
+          label={t('send.schedule')}
+          checked={schedule}
+          onToggle={setSchedule}
+        >
+          <WhenField label={t('send.date')} type="date" name="date" value={date} onValue={setDate} />
+          <WhenField label={t('send.time')} type="time" name="time" value={time} onValue={setTime} />
+          <ZoneSelect name="tz" value={tz} onValue={setTz} />
+          {date && time && (
+            <p class="span2 muted small" data-testid="zone-echo">
+              {t('send.willSendAt', { when: inZone(zonedToUtc(date, time, tz), tz) })}
+            </p>
           )}
-        </fieldset>
+        </CheckedFieldset>
         <ErrorBox error={error} />
         <div class="span2">
           <button type="submit" class="primary" disabled={busy}>

@@ -7,7 +7,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { User } from '../api';
 import { api } from '../api';
-import { confirmAction } from '../confirm';
+import { confirmThen } from '../confirm';
 import { t } from '../i18n';
 import { Card, ErrorBox, TableHead, when } from '../ui';
 
@@ -123,20 +123,15 @@ function Mine({
     }
   };
 
-  const remove = async (i: Item) => {
-    const ok = await confirmAction({
-      title: t('tpl.confirmDelete', { name: i.name }),
-      action: t('tpl.delete'),
-      danger: true,
-    });
-    if (!ok) return;
-    try {
-      await api('DELETE', `/v1/${kind}/${encodeURIComponent(i.id)}`);
-      onChange();
-    } catch (err) {
-      setError(err);
-    }
-  };
+  const remove = (i: Item) =>
+    confirmThen(
+      { title: t('tpl.confirmDelete', { name: i.name }), action: t('tpl.delete'), danger: true },
+      async () => {
+        await api('DELETE', `/v1/${kind}/${encodeURIComponent(i.id)}`);
+        onChange();
+      },
+      setError,
+    );
 
   const isTemplate = kind === 'templates';
   return (
@@ -298,21 +293,21 @@ function Queue({ kind, version, onChange }: { kind: Kind; version: number; onCha
     e.preventDefault();
     const reason = (reasons[i.id] ?? '').trim();
     if (!reason) return;
-    const ok = await confirmAction({
-      title: t('tpl.confirmReject', { name: i.name }),
-      body: t('tpl.confirmRejectBody', { reason }),
-      action: t('tpl.reject'),
-      danger: true,
-    });
-    if (!ok) return;
-    try {
-      await api('POST', `/v1/${kind}/${encodeURIComponent(i.id)}/reject`, { reason });
-      setError(null);
-      setReasons({ ...reasons, [i.id]: '' });
-      onChange();
-    } catch (err) {
-      setError(err);
-    }
+    await confirmThen(
+      {
+        title: t('tpl.confirmReject', { name: i.name }),
+        body: t('tpl.confirmRejectBody', { reason }),
+        action: t('tpl.reject'),
+        danger: true,
+      },
+      async () => {
+        await api('POST', `/v1/${kind}/${encodeURIComponent(i.id)}/reject`, { reason });
+        setError(null);
+        setReasons({ ...reasons, [i.id]: '' });
+        onChange();
+      },
+      setError,
+    );
   };
 
   const isTemplate = kind === 'templates';

@@ -6,7 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { User } from '../api';
 import { api } from '../api';
 import { ErrorBox, Notice, TableHead, when } from '../ui';
-import { confirmAction } from '../confirm';
+import { confirmThen } from '../confirm';
 import { revokeKey } from '../keys';
 import { t } from '../i18n';
 
@@ -46,23 +46,20 @@ export function Users({ me }: { me: User }) {
 
   const changeRole = async (u: User, role: 'admin' | 'user') => {
     if (role === u.role) return;
-    const ok = await confirmAction({
-      title: t('ops.users.confirmRole', { login: u.login, role: t(`role.${role}`) }),
-      body: role === 'admin' ? t('ops.users.confirmRoleAdmin') : t('ops.users.confirmRoleUser'),
-      action: t('ops.users.changeRole'),
-      danger: role === 'admin',
-    });
-    if (!ok) {
-      setVersion((v) => v + 1);
-      return;
-    }
-    try {
-      await api('PATCH', `/v1/users/${encodeURIComponent(u.id)}`, { role });
-      await load();
-    } catch (err) {
-      setError(err);
-      setVersion((v) => v + 1);
-    }
+    const done = await confirmThen(
+      {
+        title: t('ops.users.confirmRole', { login: u.login, role: t(`role.${role}`) }),
+        body: role === 'admin' ? t('ops.users.confirmRoleAdmin') : t('ops.users.confirmRoleUser'),
+        action: t('ops.users.changeRole'),
+        danger: role === 'admin',
+      },
+      async () => {
+        await api('PATCH', `/v1/users/${encodeURIComponent(u.id)}`, { role });
+        await load();
+      },
+      setError,
+    );
+    if (!done) setVersion((v) => v + 1); // declined or refused: the select shows the role in force
   };
 
   const revoke = async (k: Key) => {
@@ -191,19 +188,19 @@ function PasswordForm({ user, onDone }: { user: User; onDone: (notice: string) =
       setError(new Error(t('ops.users.mismatch')));
       return;
     }
-    const ok = await confirmAction({
-      title: t('ops.users.confirmPassword', { login: user.login }),
-      body: t('ops.users.confirmPasswordBody'),
-      action: t('ops.users.setPassword'),
-      danger: true,
-    });
-    if (!ok) return;
-    try {
-      await api('PATCH', `/v1/users/${encodeURIComponent(user.id)}`, { password: a });
-      onDone(t('ops.users.passwordSet', { login: user.login }));
-    } catch (err) {
-      setError(err);
-    }
+    await confirmThen(
+      {
+        title: t('ops.users.confirmPassword', { login: user.login }),
+        body: t('ops.users.confirmPasswordBody'),
+        action: t('ops.users.setPassword'),
+        danger: true,
+      },
+      async () => {
+        await api('PATCH', `/v1/users/${encodeURIComponent(user.id)}`, { password: a });
+        onDone(t('ops.users.passwordSet', { login: user.login }));
+      },
+      setError,
+    );
   };
   return (
     <form
