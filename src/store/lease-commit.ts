@@ -1,19 +1,20 @@
 /**
- * Transactions that only take a lease (the dispatcher's claim of due messages, the webhook
- * worker's claim of due deliveries) acknowledge nothing to anyone: if such a commit is lost in
- * a crash, its rows are claimable again, which is what a crash makes of them anyway (a single
- * SQLite node takes every lease back at start; a webhook is delivered at least once, with its
- * event id). On SQLite they therefore commit without waiting for the disk (WAL with
- * `synchronous = NORMAL` appends the transaction and does not fsync); the next commit that does
- * wait (any acknowledged write, such as the outcome of the submit the claim led to) syncs the
- * log up to and including it, so the order on disk stays the order of the commits.
+ * Transactions that only take a lease on webhook deliveries acknowledge nothing to anyone: if
+ * such a commit is lost in a crash, its rows are claimable again and are delivered again, which
+ * webhooks allow (at least once, with the event id to dedupe). On SQLite they therefore commit
+ * without waiting for the disk (WAL with `synchronous = NORMAL` appends the transaction and does
+ * not fsync); the next commit that does wait syncs the log up to and including it, so the order
+ * on disk stays the order of the commits.
  *
  * Measured with `HOT_N=5000 HOT_MODE=receipts npm run bench:hot` under `--cpu-prof` on the shared
  * 2-core machine: 62 of 96 busy seconds of the gateway's main thread were COMMITs (the fsync
  * blocks the event loop), one per claim.
  *
- * PostgreSQL is left as it was: several nodes share its leases, and its claims are fewer per
- * message there (every node claims in batches).
+ * Not for message claims (store/messages.ts claimDue): a message claim lost in an OS crash would
+ * come back as plain `queued` although its submit may have left, so it would be sent again
+ * without being marked `outcome_unknown` and a later failure would refund it.
+ *
+ * PostgreSQL is left as it was: several nodes share its leases.
  */
 import type { Kysely, Transaction } from 'kysely';
 import { sql } from 'kysely';

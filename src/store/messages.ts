@@ -6,7 +6,6 @@
 import type SQLite from 'better-sqlite3';
 import type { ClaimScope } from './claim-scope.js';
 import { scopeCondition } from './claim-scope.js';
-import { leaseTransaction } from './lease-commit.js';
 import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
 import { sql } from 'kysely';
 import type { FeedPosition } from '../core/feed-cursor.js';
@@ -490,8 +489,11 @@ export class MessageRepo {
     scope?: ClaimScope,
   ): Promise<MessageRow[]> {
     if (limit <= 0) return [];
-    // A claim is a lease, not an acknowledgement: on SQLite it does not wait for the disk.
-    return leaseTransaction(this.db, this.dialect, async (trx) => {
+    // Committed with the disk's wait like any acknowledged write, unlike a webhook claim
+    // (lease-commit.ts): a claim lost in an OS crash would bring a message that may have left back
+    // as plain `queued`, so it would be sent again without being marked outcome_unknown, and a
+    // later failure would refund a message that may have been delivered.
+    return this.db.transaction().execute(async (trx) => {
       const claimed = await trx
         .updateTable('messages')
         .set({
