@@ -71,15 +71,15 @@ const CAPS: DialectSql = {
 const COUNT_ONE = `insert into frequency_state (month_at, ${STATE_COLUMNS})
   values (?, ?, ?, ?, ?, 1, ?, 1, ?, 1, 1)
   on conflict (month_at, owner_id, number, category) do update set
-    minute_n = case when minute_at = excluded.minute_at then minute_n + 1 else 1 end,
-    minute_at = excluded.minute_at,
-    hour_n = case when hour_at = excluded.hour_at then hour_n + 1 else 1 end,
-    hour_at = excluded.hour_at,
-    day_n = case when day_at = excluded.day_at then day_n + 1 else 1 end,
-    day_at = excluded.day_at,
+    minute_n = case when minute_at >= excluded.minute_at then minute_n + 1 else 1 end,
+    minute_at = max(minute_at, excluded.minute_at),
+    hour_n = case when hour_at >= excluded.hour_at then hour_n + 1 else 1 end,
+    hour_at = max(hour_at, excluded.hour_at),
+    day_n = case when day_at >= excluded.day_at then day_n + 1 else 1 end,
+    day_at = max(day_at, excluded.day_at),
     month_n = month_n + 1
-  where (minute_at <> excluded.minute_at or minute_n < ?) and (hour_at <> excluded.hour_at or hour_n < ?)
-    and (day_at <> excluded.day_at or day_n < ?) and month_n < ?`;
+  where (minute_at < excluded.minute_at or minute_n < ?) and (hour_at < excluded.hour_at or hour_n < ?)
+    and (day_at < excluded.day_at or day_n < ?) and month_n < ?`;
 
 /** SQLite: a refused message's row, to say which cap was full. */
 const READ_ONE = `select ${STATE_COLUMNS} from frequency_state
@@ -108,13 +108,13 @@ const WRITE = {
 
 /** Gives one place back in each period still current (a message a later rule refused). */
 const GIVE_BACK: DialectSql = {
-  sqlite: `update frequency_state set minute_n = minute_n - (case when minute_at = ? then 1 else 0 end),
-      hour_n = hour_n - (case when hour_at = ? then 1 else 0 end),
-      day_n = day_n - (case when day_at = ? then 1 else 0 end), month_n = month_n - 1
+  sqlite: `update frequency_state set minute_n = minute_n - (case when minute_at >= ? then 1 else 0 end),
+      hour_n = hour_n - (case when hour_at >= ? then 1 else 0 end),
+      day_n = day_n - (case when day_at >= ? then 1 else 0 end), month_n = month_n - 1
     where month_at = ? and owner_id = ? and number = ? and category = ?`,
-  postgres: `update frequency_state set minute_n = minute_n - (case when minute_at = $1 then 1 else 0 end),
-      hour_n = hour_n - (case when hour_at = $2 then 1 else 0 end),
-      day_n = day_n - (case when day_at = $3 then 1 else 0 end), month_n = month_n - 1
+  postgres: `update frequency_state set minute_n = minute_n - (case when minute_at >= $1 then 1 else 0 end),
+      hour_n = hour_n - (case when hour_at >= $2 then 1 else 0 end),
+      day_n = day_n - (case when day_at >= $3 then 1 else 0 end), month_n = month_n - 1
     where month_at = $4 and owner_id = $5 and number = $6 and category = $7`,
 };
 
@@ -135,15 +135,21 @@ function bucketsAt(now: number): Buckets {
   };
 }
 
-/** Messages counted in the current period of a row. */
+/**
+ * Messages counted in the current period of a row. A row whose period is *later* than this
+ * transaction's (its clock read before it waited for the row's lock, or another node's clock a
+ * little ahead) is the current one: counting it as empty and moving the period back would let a
+ * transaction from just before a boundary reset the new period's count (a cap of 1 a minute let
+ * two through, found in review on PostgreSQL). Periods never move backwards.
+ */
 function countIn(s: State, period: Period, b: Buckets): number {
   switch (period) {
     case 'minute':
-      return s.minute_at === b.minute ? s.minute_n : 0;
+      return s.minute_at >= b.minute ? s.minute_n : 0;
     case 'hour':
-      return s.hour_at === b.hour ? s.hour_n : 0;
+      return s.hour_at >= b.hour ? s.hour_n : 0;
     case 'day':
-      return s.day_at === b.day ? s.day_n : 0;
+      return s.day_at >= b.day ? s.day_n : 0;
     case 'month':
       return s.month_n;
   }
@@ -151,12 +157,12 @@ function countIn(s: State, period: Period, b: Buckets): number {
 
 /** One more message in every period (all four are kept, so a cap added later counts from then on). */
 function take(s: State, b: Buckets): void {
-  s.minute_n = s.minute_at === b.minute ? s.minute_n + 1 : 1;
-  s.minute_at = b.minute;
-  s.hour_n = s.hour_at === b.hour ? s.hour_n + 1 : 1;
-  s.hour_at = b.hour;
-  s.day_n = s.day_at === b.day ? s.day_n + 1 : 1;
-  s.day_at = b.day;
+  s.minute_n = s.minute_at >= b.minute ? s.minute_n + 1 : 1;
+  s.minute_at = Math.max(s.minute_at, b.minute);
+  s.hour_n = s.hour_at >= b.hour ? s.hour_n + 1 : 1;
+  s.hour_at = Math.max(s.hour_at, b.hour);
+  s.day_n = s.day_at >= b.day ? s.day_n + 1 : 1;
+  s.day_at = Math.max(s.day_at, b.day);
   s.month_n += 1;
 }
 
