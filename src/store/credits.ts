@@ -158,6 +158,8 @@ export async function refundMessages(
       .where('message_id', 'in', ids.slice(i, i + INSERT_CHUNK))
       .where('kind', 'in', ['charge', 'adjust'])
       .groupBy(['user_id', 'message_id'])
+      // Balances in one order (user id), so two refunds of several owners cannot deadlock.
+      .orderBy('user_id')
       .where(({ not, exists, selectFrom }) =>
         not(
           exists(
@@ -212,9 +214,16 @@ export async function refundMessages(
 
 /**
  * The account's prepaid balance, locked for the rest of the transaction on PostgreSQL (`lock`:
- * a no-op update takes the row lock; SQLite's one writer needs none).
+ * a no-op update takes the row lock; SQLite's one writer needs none). Lock order: a transaction
+ * that changes both an account's balance and its messages takes the balance first, as accepting
+ * does (the policy's credits rule, then replace_if_present's cancels); cancel and replace_sm
+ * call this before touching the message, so two of them cannot deadlock (a 40P01 would be a 500).
  */
-async function lockBalance(trx: Transaction<Database>, userId: string, lock: boolean): Promise<number> {
+export async function lockBalance(
+  trx: Transaction<Database>,
+  userId: string,
+  lock: boolean,
+): Promise<number> {
   if (!lock) {
     const r = await trx
       .selectFrom('account_policy')

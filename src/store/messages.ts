@@ -19,7 +19,7 @@ import type { BulkInsert } from './rows.js';
 import type { SliceKey } from './slices.js';
 import { inSlice, messageSlices, yieldLoop } from './slices.js';
 import { idFloor } from './stats.js';
-import { adjustCharge, refundMessages } from './credits.js';
+import { adjustCharge, lockBalance, refundMessages } from './credits.js';
 import { event, insertChunked } from './rows.js';
 import type {
   Database,
@@ -330,6 +330,8 @@ export class MessageRepo {
       .transaction()
       .execute(async (trx) => {
         const now = Date.now();
+        // The balance before the message (lock order: credits.ts lockBalance).
+        if (this.caps.concurrentWriters) await lockBalance(trx, ownerId, true);
         // Taken while it can still be replaced (PostgreSQL: the no-op UPDATE locks the row until
         // commit, so a claim or a cancel waits for the charge), with its segments as charged.
         const cur = await trx
@@ -374,6 +376,14 @@ export class MessageRepo {
   ): Promise<(MessageRow & { changed: boolean }) | undefined> {
     return this.db.transaction().execute(async (trx) => {
       const now = Date.now();
+      if (this.caps.concurrentWriters) {
+        // The balance before the message (lock order: credits.ts lockBalance).
+        const owner =
+          ownerId ??
+          (await trx.selectFrom('messages').select('owner_id').where('id', '=', id).executeTakeFirst())
+            ?.owner_id;
+        if (owner) await lockBalance(trx, owner, true);
+      }
       let q = trx
         .updateTable('messages')
         .set({ status: 'canceled', final_at: now, updated_at: now, lease_owner: null, lease_until: null })
