@@ -62,7 +62,7 @@ export function createStore(db: Db): Store {
     keys: new ApiKeyRepo(db.kysely),
     channels: new ChannelRepo(db.kysely),
     messages: new MessageRepo(db.kysely, db.dialect, db.caps, bulkInsert, db.sqlite),
-    outcomes: new OutcomeRepo(db.kysely, bulkInsert),
+    outcomes: new OutcomeRepo(db.kysely, bulkInsert, db.dialect, db.sqlite),
     feed: new MessageFeed(db.kysely, db.dialect),
     webhooks: new WebhookRepo(db.kysely, db.dialect, db.caps),
     inbound: new InboundRepo(db.kysely),

@@ -13,16 +13,20 @@
  *   and is applied in the same transaction that stores the part.
  */
 import { randomUUID } from 'node:crypto';
+import type SQLite from 'better-sqlite3';
 import type { Kysely, Transaction } from 'kysely';
 import { sql } from 'kysely';
 import type { DeliveryReport, ReportState } from '../channels/port.js';
 import type { MessageStatus } from '../core/message.js';
 import { PART_FINAL, finalStatusOf, fromStatuses } from '../core/message.js';
+import type { SqlTarget } from './compiled.js';
 import { noteUnknownSubscriber, refundMessages } from './credits.js';
+import type { Dialect } from './db.js';
 import { monthOf } from './ids.js';
 import type { BulkInsert } from './rows.js';
 import { event } from './rows.js';
 import type { Database, MessagePartRow, NewMessageEvent } from './schema.js';
+import { insertParts, markSent, waitingReports } from './sent-batch.js';
 
 /** How long a report that matched nothing is kept for a late match (ids that are not reused). */
 export const PENDING_REPORT_TTL_MS = 24 * 3_600_000;
@@ -126,6 +130,8 @@ export class OutcomeRepo {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly bulkInsert: BulkInsert,
+    private readonly dialect: Dialect,
+    private readonly sqlite?: SQLite.Database | undefined,
   ) {}
 
   /**
@@ -135,20 +141,35 @@ export class OutcomeRepo {
    */
   async apply(outcomes: Outcome[]): Promise<OutcomeSummary> {
     return this.db.transaction().execute(async (trx) => {
-      const run = new Run(trx);
+      const run = new Run(trx, { trx, dialect: this.dialect, sqlite: this.sqlite });
       const counters = new Map<string, { channel_id: string; month: string; count: number }>();
+      // Consecutive `sent` outcomes are applied together (three statements for the lot); any
+      // other kind, or a second outcome for the same message, ends the group, so the order of
+      // application is the order of arrival as before.
+      let group: SentOutcome[] = [];
+      const groupIds = new Set<string>();
+      const flush = async () => {
+        if (group.length === 0) return;
+        const applied = await run.sentAll(group);
+        group.forEach((o, i) => {
+          if (!applied[i] || o.countUnits <= 0) return;
+          const key = `${o.channelId}|${monthOf(o.at)}`;
+          const c = counters.get(key) ?? { channel_id: o.channelId, month: monthOf(o.at), count: 0 };
+          c.count += o.countUnits;
+          counters.set(key, c);
+        });
+        group = [];
+        groupIds.clear();
+      };
       for (const o of outcomes) {
+        if (o.kind === 'sent') {
+          if (groupIds.has(o.id)) await flush();
+          group.push(o);
+          groupIds.add(o.id);
+          continue;
+        }
+        await flush();
         switch (o.kind) {
-          case 'sent':
-            if (await run.sent(o)) {
-              if (o.countUnits > 0) {
-                const key = `${o.channelId}|${monthOf(o.at)}`;
-                const c = counters.get(key) ?? { channel_id: o.channelId, month: monthOf(o.at), count: 0 };
-                c.count += o.countUnits;
-                counters.set(key, c);
-              }
-            }
-            break;
           case 'retry':
           case 'failed':
             await run.unsent(o);
@@ -161,6 +182,7 @@ export class OutcomeRepo {
             break;
         }
       }
+      await flush();
       await this.bulkInsert(trx, 'message_events', run.events);
       await run.settle(Date.now());
       for (const c of counters.values()) {
@@ -211,7 +233,7 @@ export class OutcomeRepo {
         .orderBy('r.id')
         .limit(limit)
         .execute();
-      const run = new Run(trx);
+      const run = new Run(trx, { trx, dialect: this.dialect, sqlite: this.sqlite });
       const done = new Set<string>();
       for (const m of matches) {
         if (done.has(m.report_id)) continue;
@@ -245,7 +267,11 @@ class Run {
   /** Messages that ended as `unknown_subscriber`: counted for the automatic blacklist. */
   private readonly unknownSubscribers: string[] = [];
 
-  constructor(private readonly trx: Transaction<Database>) {}
+  constructor(
+    private readonly trx: Transaction<Database>,
+    /** The same transaction for the fixed statements of store/sent-batch.ts. */
+    private readonly target: SqlTarget,
+  ) {}
 
   /** The sending policy's part of the outcome, in the same transaction: refunds, auto-blacklist. */
   async settle(now: number): Promise<void> {
@@ -261,80 +287,66 @@ class Run {
     for (const r of rows) await noteUnknownSubscriber(this.trx, r.owner_id, r.to, now);
   }
 
-  async sent(o: SentOutcome): Promise<boolean> {
-    const res = await this.trx
-      .updateTable('messages')
-      .set((eb) => ({
-        status: 'sent',
-        attempts: eb('attempts', '+', 1),
-        channel_id: o.channelId,
-        lease_owner: null,
-        lease_until: null,
-        error_code: null,
-        error_message: null,
-        sent_at: o.at,
+  /**
+   * Applies `sent` outcomes of distinct messages; returns, per outcome, whether it applied.
+   * Each is fenced by its lease exactly as a single UPDATE would be (store/sent-batch.ts).
+   */
+  async sentAll(os: readonly SentOutcome[]): Promise<boolean[]> {
+    const changed = await markSent(
+      this.target,
+      os.map((o) => ({
+        id: o.id,
+        lease: o.lease,
+        channelId: o.channelId,
+        at: o.at,
         // No report will come: `sent` is this message's final state.
-        final_at: o.awaitsReport ? null : o.at,
-        updated_at: o.at,
-        ...(o.sentAs ? { encoding: o.sentAs.encoding, segments: o.sentAs.segments } : {}),
-      }))
-      .where('id', '=', o.id)
-      .where('lease_owner', '=', o.lease)
-      .where('status', 'in', fromStatuses('sent'))
-      .executeTakeFirst();
-    if (Number(res.numUpdatedRows) !== 1) {
-      this.summary.fenced.push({ id: o.id, kind: o.kind });
-      return false;
-    }
-    // A `sending` submit's event is written with its outcome: a message that was claimed but
-    // found no channel leaves no noise in its history.
-    this.events.push(event(o.id, o.ownerId, 'sending', null, null, o.channelId, o.startedAt));
-    this.events.push(
-      event(
-        o.id,
-        o.ownerId,
-        'sent',
-        null,
-        o.awaitsReport ? null : 'no delivery report requested',
-        o.channelId,
-        o.at,
-      ),
+        finalAt: o.awaitsReport ? null : o.at,
+        encoding: o.sentAs?.encoding ?? null,
+        segments: o.sentAs?.segments ?? null,
+      })),
     );
-    if (!o.awaitsReport) this.summary.finals.push({ id: o.id, status: 'sent' });
-    if (o.remoteIds.length === 0) return true;
-    // A message leaves `sending` once, so it never has parts from an earlier submit here.
-    await this.trx
-      .insertInto('message_parts')
-      .values(
-        o.remoteIds.map((rid, seq) => ({
-          message_id: o.id,
-          seq,
-          channel_id: o.channelId,
-          remote_id: rid,
-          status: 'sent',
-          error_code: null,
-          updated_at: o.at,
-          created_at: o.at,
-        })),
-      )
-      .execute();
-    // Reports that raced this outcome (sent right after submit_sm_resp) are waiting for it.
-    const waiting = await this.trx
-      .selectFrom('pending_reports')
-      .select(['report_id', 'remote_id'])
-      .where('channel_id', '=', o.channelId)
-      .where('remote_id', 'in', o.remoteIds)
-      // A report received before this submit started is about an earlier use of the id.
-      .where('received_at', '>=', o.startedAt)
-      .orderBy('id')
-      .execute();
+    const applied = os.map((o) => changed.has(o.id));
+    const parts: Parameters<typeof insertParts>[1][number][] = [];
+    const keys: Parameters<typeof waitingReports>[1][number][] = [];
+    os.forEach((o, k) => {
+      if (!applied[k]) {
+        this.summary.fenced.push({ id: o.id, kind: o.kind });
+        return;
+      }
+      // A `sending` submit's event is written with its outcome: a message that was claimed but
+      // found no channel leaves no noise in its history.
+      this.events.push(event(o.id, o.ownerId, 'sending', null, null, o.channelId, o.startedAt));
+      this.events.push(
+        event(
+          o.id,
+          o.ownerId,
+          'sent',
+          null,
+          o.awaitsReport ? null : 'no delivery report requested',
+          o.channelId,
+          o.at,
+        ),
+      );
+      if (!o.awaitsReport) this.summary.finals.push({ id: o.id, status: 'sent' });
+      // A message leaves `sending` once, so it never has parts from an earlier submit here.
+      o.remoteIds.forEach((remoteId, seq) => {
+        parts.push({ messageId: o.id, seq, channelId: o.channelId, remoteId, at: o.at });
+        // A report received before this submit started is about an earlier use of the id.
+        keys.push({ k, channelId: o.channelId, remoteId, startedAt: o.startedAt });
+      });
+    });
+    await insertParts(this.target, parts);
+    // Reports that raced these outcomes (sent right after submit_sm_resp) are waiting for them.
+    const waiting = await waitingReports(this.target, keys);
     const done = new Set<string>();
     for (const w of waiting) {
-      if (done.has(w.report_id)) continue;
-      done.add(w.report_id);
+      const key = `${w.k}|${w.report_id}`;
+      if (done.has(key)) continue;
+      done.add(key);
+      const o = os[w.k] as SentOutcome;
       await this.applyPending(w.report_id, o.id, o.remoteIds.indexOf(w.remote_id));
     }
-    return true;
+    return applied;
   }
 
   async unsent(o: Extract<Outcome, { kind: 'retry' | 'failed' }>): Promise<void> {

@@ -531,6 +531,70 @@ for (const testDb of TEST_DBS) {
       expect((await store.messages.parts(m.id)).map((p) => p.remote_id)).toEqual(['new-1']);
     });
 
+    it('applies a batch of sent outcomes together, each fenced by its own lease', async () => {
+      const [a, b, c, d] = [message(alice), message(alice), message(alice, { segments: 2 }), message(bob)];
+      await store.messages.acceptBatch([{ messages: [a, b, c, d] }]);
+      await hold(a.id, b.id, c.id, d.id);
+      const startedAt = Date.now();
+      // A receipt that raced c's second part, and one about an earlier use of a's id (before the submit).
+      await store.outcomes.apply([
+        report(`grp-${c.id}-2`, { state: 'undelivered', errorCode: 'absent_subscriber' }),
+      ]);
+      await store.outcomes.apply([report(`grp-${a.id}`, { receivedAt: startedAt - 60_000 })]);
+      const before = await store.db.kysely
+        .selectFrom('messages')
+        .select(['id', 'attempts', 'encoding', 'segments'])
+        .where('id', 'in', [a.id, b.id, c.id])
+        .execute();
+      const attemptsOf = (id: string) => before.find((r) => r.id === id)?.attempts ?? -1;
+      const r = await store.outcomes.apply([
+        sentOutcome(a.id, alice, [`grp-${a.id}`], { startedAt, awaitsReport: false }),
+        sentOutcome(b.id, alice, [`grp-${b.id}`], { lease: 'someone-else/1', startedAt }),
+        sentOutcome(c.id, alice, [`grp-${c.id}-1`, `grp-${c.id}-2`], {
+          startedAt,
+          sentAs: { encoding: 'gsm7', segments: 1 },
+        }),
+        // A second outcome for a message in the same batch: applied after the first, so fenced.
+        sentOutcome(a.id, alice, [`grp-${a.id}-again`], { startedAt }),
+        sentOutcome(d.id, bob, [], { startedAt }),
+      ]);
+      expect(r.fenced).toEqual([
+        { id: b.id, kind: 'sent' },
+        { id: a.id, kind: 'sent' },
+      ]);
+      expect(r.finals).toEqual([{ id: a.id, status: 'sent' }]);
+      const ma = await store.messages.byId(a.id);
+      expect([ma?.status, ma?.attempts, ma?.lease_owner, ma?.channel_id]).toEqual([
+        'sent',
+        attemptsOf(a.id) + 1,
+        null,
+        channelId,
+      ]);
+      expect(ma?.final_at).not.toBeNull();
+      const mb = await store.messages.byId(b.id);
+      expect([mb?.status, mb?.attempts, mb?.lease_owner]).toEqual(['sending', attemptsOf(b.id), LEASE]);
+      const mc = await store.messages.byId(c.id);
+      expect([mc?.status, mc?.encoding, mc?.segments, mc?.final_at]).toEqual(['sent', 'gsm7', 1, null]);
+      expect((await store.messages.byId(d.id))?.status).toBe('sent');
+      expect((await store.messages.parts(a.id)).map((p) => [p.remote_id, p.status])).toEqual([
+        [`grp-${a.id}`, 'sent'],
+      ]);
+      expect(await store.messages.parts(b.id)).toEqual([]);
+      // The raced receipt landed on c's second part; the old one for a's id still waits.
+      expect((await store.messages.parts(c.id)).map((p) => [p.seq, p.status])).toEqual([
+        [0, 'sent'],
+        [1, 'undelivered'],
+      ]);
+      const waiting = await store.db.kysely
+        .selectFrom('pending_reports')
+        .select('remote_id')
+        .where('remote_id', 'in', [`grp-${a.id}`, `grp-${c.id}-2`])
+        .execute();
+      expect(waiting.map((w) => w.remote_id)).toEqual([`grp-${a.id}`]);
+      expect((await store.messages.events(c.id)).map((e) => e.status)).toEqual(['queued', 'sending', 'sent']);
+      expect((await store.messages.events(b.id)).map((e) => e.status)).toEqual(['queued']);
+    });
+
     it('keeps a report that races its submit and applies it when the part is stored', async () => {
       const m = message(alice, { segments: 2 });
       await store.messages.acceptBatch([{ messages: [m] }]);

@@ -1,0 +1,143 @@
+/**
+ * `npx tsx bench/sent-outcomes.ts`: the cost of recording `sent` outcomes alone (issue 13, the
+ * plain send path): N messages accepted and claimed, then their `sent` outcomes (one remote id
+ * each, no report asked) applied through `store.outcomes.apply` in batches of B, as the
+ * dispatcher's group commit does. Prints CPU ms and wall ms per 1,000 outcomes, per round.
+ *
+ * SENT_DIR=<checkout>: runs that checkout's compiled store (`dist/`, build it first) — A/B
+ * against the code before a change, interleaved by the caller. SENT_N (20000), SENT_BATCH (64),
+ * SENT_ROUNDS (3), SMSGW_TEST_DATABASE_URL=postgres://… for PostgreSQL (else a SQLite file,
+ * synchronous=FULL as the gateway runs it).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import pg from 'pg';
+import type * as StoreModule from '../src/store/index.js';
+import type * as IdsModule from '../src/store/ids.js';
+import type { Outcome } from '../src/store/outcomes.js';
+import type { NewMessage } from '../src/store/schema.js';
+
+const DIR = resolve(process.env.SENT_DIR ?? process.cwd());
+const N = Number(process.env.SENT_N ?? 20_000);
+const BATCH = Number(process.env.SENT_BATCH ?? 64);
+const ROUNDS = Number(process.env.SENT_ROUNDS ?? 3);
+const PG_URL = process.env.SMSGW_TEST_DATABASE_URL;
+
+const load = <T>(rel: string) => import(pathToFileURL(join(DIR, 'dist', rel)).href) as Promise<T>;
+const { openDb, createStore } = await load<typeof StoreModule>('store/index.js');
+const { newId } = await load<typeof IdsModule>('store/ids.js');
+
+function message(ownerId: string, now: number): NewMessage {
+  return {
+    id: newId(),
+    owner_id: ownerId,
+    api_key_id: null,
+    batch_id: 'bench',
+    to: '+15555550100',
+    from: null,
+    text: 'hello',
+    encoding: 'gsm7',
+    segments: 1,
+    flash: 0,
+    replace_id: null,
+    validity_minutes: null,
+    send_at: null,
+    expires_at: now + 3_600_000,
+    status: 'queued',
+    attempts: 0,
+    max_attempts: 3,
+    tries_per_attempt: 1,
+    next_attempt_at: now,
+    lease_owner: null,
+    lease_until: null,
+    channel_id: null,
+    avoid_channel_id: null,
+    report_requested: 0,
+    error_code: null,
+    error_message: null,
+    client_ref: null,
+    callback_url: null,
+    created_at: now,
+    updated_at: now,
+    sent_at: null,
+    final_at: null,
+  } as NewMessage;
+}
+
+async function round(r: number): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'smsgw-sent-'));
+  let url: string | undefined;
+  if (PG_URL) {
+    const schema = `bench_sent_${process.pid}_${r}`;
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    await admin.query(`create schema ${schema}`);
+    await admin.end();
+    url = `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}options=-c%20search_path%3D${schema}`;
+  }
+  const db = await openDb({
+    databaseUrl: url,
+    sqlitePath: join(dataDir, 'smsgw.db'),
+    sqliteSynchronous: 'FULL',
+  });
+  const store = createStore(db);
+  const owner = (await store.users.create({ login: 'bench', passwordHash: 'x', role: 'user' })).id;
+  const channelId = (
+    await store.channels.create({
+      name: 'sink',
+      type: 'simulator',
+      owner_id: null,
+      config: '{}',
+      monthly_limit: null,
+      count_mode: 'segments',
+      min_interval_ms: 0,
+      max_in_flight: 10,
+      priority: 1,
+      enabled: 1,
+    })
+  ).id;
+  const now = Date.now();
+  const msgs = Array.from({ length: N }, () => message(owner, now));
+  for (let i = 0; i < N; i += 1000) await store.messages.acceptBatch([{ messages: msgs.slice(i, i + 1000) }]);
+  const claims: { token: string; ids: string[] }[] = [];
+  for (let c = 0; ; c++) {
+    const token = `bench/${c}`;
+    const got = await store.messages.claim(token, 1000, Date.now(), 600_000);
+    if (got.length === 0) break;
+    claims.push({ token, ids: got.map((m) => m.id) });
+  }
+  const outcomes: Outcome[] = claims.flatMap(({ token, ids }) =>
+    ids.map((id) => ({
+      kind: 'sent' as const,
+      id,
+      ownerId: owner,
+      lease: token,
+      channelId,
+      remoteIds: [`r-${id}`],
+      countUnits: 1,
+      awaitsReport: false,
+      startedAt: Date.now(),
+      at: Date.now(),
+    })),
+  );
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let finals = 0;
+  for (let i = 0; i < outcomes.length; i += BATCH) {
+    finals += (await store.outcomes.apply(outcomes.slice(i, i + BATCH))).finals.length;
+  }
+  const wall = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  if (finals !== N) throw new Error(`only ${finals} of ${N} outcomes applied`);
+  const per1k = (x: number) => ((x / N) * 1000).toFixed(1);
+  console.log(
+    `${DIR} round ${r}: ${N} sent outcomes in batches of ${BATCH} on ${db.dialect}: ` +
+      `CPU ${per1k((cpu.user + cpu.system) / 1000)} ms, wall ${per1k(wall)} ms per 1,000`,
+  );
+  await db.close();
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+for (let r = 1; r <= ROUNDS; r++) await round(r);
