@@ -129,6 +129,16 @@ describe.skipIf(NO_CHROMIUM)('dashboard: contacts, campaigns, OTP log', () => {
     // 3. Schedule: now, zone echoed, a cap of 3 msg/s (30 recipients: about ten seconds).
     expect(await page.locator('select[name="campaign-tz"] option').first().textContent()).toBe('UTC');
     expect(await page.getByTestId('zone-echo').textContent()).toBe('Times are read in UTC.');
+    // A set time is echoed in the zone it was chosen in (then back to "now" for this run).
+    await page.getByLabel('At a set time').check();
+    await page.locator('input[name="campaign-date"]').fill('2030-12-01');
+    await page.locator('input[name="campaign-time"]').fill('09:30');
+    await page.locator('select[name="campaign-tz"]').selectOption('Europe/Rome');
+    expect(await page.getByTestId('zone-echo').textContent()).toBe(
+      'Scheduled for 1 Dec 2030, 09:30 Europe/Rome.',
+    );
+    await page.locator('select[name="campaign-tz"]').selectOption('UTC');
+    await page.getByLabel('Now').check();
     await page.locator('input[name="campaign-rate"]').fill('3');
     await page.getByRole('button', { name: 'Check cost' }).click();
 
