@@ -87,8 +87,9 @@ describe.skipIf(NO_CHROMIUM)('dashboard: contacts, campaigns, OTP log', () => {
     password: string,
     viewport = DESKTOP,
     bypassCSP = false,
+    colorScheme: 'dark' | 'light' = 'light',
   ): Promise<Page> {
-    const context = await browser.newContext({ viewport, locale, timezoneId: 'UTC', bypassCSP });
+    const context = await browser.newContext({ viewport, locale, timezoneId: 'UTC', bypassCSP, colorScheme });
     contexts.push(context);
     const page = await context.newPage();
     page.setDefaultTimeout(15_000);
@@ -413,15 +414,20 @@ describe.skipIf(NO_CHROMIUM)('dashboard: contacts, campaigns, OTP log', () => {
     expect(problems).toEqual([]);
   });
 
-  it('passes axe-core WCAG 2 A/AA checks on the bulk pages in Persian', async () => {
+  it('passes axe-core WCAG 2 A/AA checks on the bulk pages, in Persian and in dark mode', async () => {
     const id = await promoId();
-    const page = await open('fa-IR', 'carla', 'carla-password', DESKTOP, true);
     const problems: string[] = [];
-    for (const hash of ['contacts', 'campaigns', `campaigns/${id}`, 'campaigns/new', 'otp']) {
-      await page.goto(`${t.url}/#/${hash}`);
-      await page.locator('main h1').waitFor();
-      await page.waitForLoadState('networkidle').catch(() => undefined);
-      problems.push(...(await axeViolations(page, `fa #/${hash}`)));
+    for (const [locale, scheme] of [
+      ['fa-IR', 'light'],
+      ['de-DE', 'dark'],
+    ] as const) {
+      const page = await open(locale, 'carla', 'carla-password', DESKTOP, true, scheme);
+      for (const hash of ['contacts', 'campaigns', `campaigns/${id}`, 'campaigns/new', 'otp']) {
+        await page.goto(`${t.url}/#/${hash}`);
+        await page.locator('main h1').waitFor();
+        await page.waitForLoadState('networkidle').catch(() => undefined);
+        problems.push(...(await axeViolations(page, `${locale} ${scheme} #/${hash}`)));
+      }
     }
     expect(problems).toEqual([]);
   });
