@@ -304,6 +304,11 @@ function CampaignList({ user }: { user: User }) {
                     <a href={`#/campaigns/${encodeURIComponent(c.id)}`}>
                       <bdi>{c.name}</bdi>
                     </a>
+                    {c.status === 'scheduled' && c.send_at && (
+                      <div class="small">
+                        {t('bulk.campaigns.scheduledFor', { when: inZone(new Date(c.send_at), c.time_zone) })}
+                      </div>
+                    )}
                     <div class="muted small">
                       {when(c.created_at)}
                       {c.owner_id !== user.id && <> · {owners.get(c.owner_id) ?? c.owner_id}</>}
