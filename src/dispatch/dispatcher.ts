@@ -245,9 +245,7 @@ export class Dispatcher {
       const nextAt = decision.kind === 'wait' ? decision.until : now + this.config.dispatch.noChannelDelayMs;
       const reason = decision.kind === 'wait' ? 'channels busy' : decision.reason;
       const errorCode = decision.kind === 'none' ? 'no_channel' : undefined;
-      void this.outcomes
-        .submit({ kind: 'release', id: msg.id, lease, nextAt, reason, errorCode, at: now })
-        .catch((err) => this.log.error({ err, message: msg.id }, 'could not release a message'));
+      void this.record({ kind: 'release', id: msg.id, lease, nextAt, reason, errorCode, at: now });
       return;
     }
     const ch = this.registry.get(decision.channelId) as RunningChannel;
@@ -272,7 +270,7 @@ export class Dispatcher {
     const startedAt = Date.now();
     if (!this.registry.mayUse(ch.row.id, startedAt)) {
       // The channel's lease ran out since the claim: another node may hold it now. Never send.
-      await this.outcomes.submit({
+      await this.record({
         kind: 'release',
         id: msg.id,
         lease,
@@ -290,7 +288,7 @@ export class Dispatcher {
     if (limited && !(await this.store.channels.reserve(ch.row.id, month, units, ch.row.monthly_limit))) {
       // Another node (or the CLI) used the allowance: learn it and route the message again.
       ch.usedThisMonth = ch.row.monthly_limit ?? ch.usedThisMonth;
-      await this.outcomes.submit({
+      await this.record({
         kind: 'release',
         id: msg.id,
         lease,
@@ -390,11 +388,14 @@ export class Dispatcher {
   }
 
   /**
-   * Writes a submit's outcome, again on a failure (fenced by its lease, so a repeat is
-   * harmless). Not written at all, the message would wait for its lease to run out and then
-   * count as an unknown outcome (charged, sent again) even after a definite refusal.
+   * Writes a submit's outcome, or the release of a message that was never handed over, again on
+   * a failure (fenced by its lease, so a repeat is harmless). Not written at all, the message
+   * would wait for its lease to run out and then count as an unknown outcome (charged, sent
+   * again) even after a definite refusal or without having left at all.
    */
-  private async record(o: Extract<Outcome, { kind: 'sent' | 'retry' | 'failed' }>): Promise<void> {
+  private async record(
+    o: Extract<Outcome, { kind: 'sent' | 'retry' | 'failed' | 'release' }>,
+  ): Promise<void> {
     for (let i = 0; ; i++) {
       try {
         await this.outcomes.submit(o);
