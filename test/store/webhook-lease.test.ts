@@ -31,6 +31,10 @@ describe.each(TEST_DBS)('webhook delivery leases ($name)', (tdb) => {
     await store.db.kysely.updateTable('webhook_outbox').set({ lease_until: 1 }).execute();
     const [taker] = await store.webhooks.claimDue(Date.now(), Date.now() + 60_000, 10);
     expect(taker?.id).toBe(slow?.id);
+    // While the taker is still delivering (the row still pending, under its lease), the slow
+    // node's late attempt writes nothing: the lease it was made under is gone.
+    const early = { statusCode: 500, error: null, durationMs: 30_000, at: Date.now() };
+    expect(await store.webhooks.recordAttempt(slow!, early, Date.now() + 1_000)).toBe('superseded');
     const attempt = { statusCode: 200, error: null, durationMs: 5, at: Date.now() };
     expect(await store.webhooks.recordAttempt(taker!, attempt, Date.now() + 1_000)).toBe('delivered');
     // The slow node's attempt finally fails: it is not recorded over the delivery.
