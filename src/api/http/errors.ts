@@ -111,8 +111,25 @@ export function errorHandler(err: FastifyError | ApiError | Error, req: FastifyR
     // A plugin's own English sentence: kept for English clients, the code's sentence for others.
     return sendError(reply, new ApiError(codeForStatus(status), fe.message), status);
   }
+  if (concurrentChange(err)) {
+    // Checked, then changed by someone else before the write (a group deleted while a contact
+    // was being put in it; two transactions locking in opposite orders): the request can be
+    // tried again, so a 409 with the code's sentence, not a 500.
+    req.log.warn({ err }, 'a concurrent change refused the write');
+    return sendError(reply, new ApiError('conflict'));
+  }
   req.log.error({ err }, 'unhandled error');
   return sendError(reply, new ApiError('internal'));
+}
+
+/**
+ * A database refusal caused by a concurrent change: a foreign key whose row was deleted
+ * meanwhile (SQLite `SQLITE_CONSTRAINT_FOREIGNKEY`, PostgreSQL 23503), a deadlock (40P01) or a
+ * serialization failure (40001).
+ */
+function concurrentChange(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || code === '23503' || code === '40P01' || code === '40001';
 }
 
 /**
