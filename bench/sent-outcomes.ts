@@ -13,11 +13,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import pg from 'pg';
 import type * as StoreModule from '../src/store/index.js';
-import type * as IdsModule from '../src/store/ids.js';
 import type { Outcome } from '../src/store/outcomes.js';
-import type { NewMessage } from '../src/store/schema.js';
+import { pgSchemaUrl } from '../test/support/db.js';
+import { message } from '../test/support/messages.js';
 
 const DIR = resolve(process.env.SENT_DIR ?? process.cwd());
 const N = Number(process.env.SENT_N ?? 20_000);
@@ -27,56 +26,11 @@ const PG_URL = process.env.SMSGW_TEST_DATABASE_URL;
 
 const load = <T>(rel: string) => import(pathToFileURL(join(DIR, 'dist', rel)).href) as Promise<T>;
 const { openDb, createStore } = await load<typeof StoreModule>('store/index.js');
-const { newId } = await load<typeof IdsModule>('store/ids.js');
-
-function message(ownerId: string, now: number): NewMessage {
-  return {
-    id: newId(),
-    owner_id: ownerId,
-    api_key_id: null,
-    batch_id: 'bench',
-    to: '+15555550100',
-    from: null,
-    text: 'hello',
-    encoding: 'gsm7',
-    segments: 1,
-    flash: 0,
-    replace_id: null,
-    validity_minutes: null,
-    send_at: null,
-    expires_at: now + 3_600_000,
-    status: 'queued',
-    attempts: 0,
-    max_attempts: 3,
-    tries_per_attempt: 1,
-    next_attempt_at: now,
-    lease_owner: null,
-    lease_until: null,
-    channel_id: null,
-    avoid_channel_id: null,
-    report_requested: 0,
-    error_code: null,
-    error_message: null,
-    client_ref: null,
-    callback_url: null,
-    created_at: now,
-    updated_at: now,
-    sent_at: null,
-    final_at: null,
-  } as NewMessage;
-}
 
 async function round(r: number): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'smsgw-sent-'));
-  let url: string | undefined;
-  if (PG_URL) {
-    const schema = `bench_sent_${process.pid}_${r}`;
-    const admin = new pg.Client({ connectionString: PG_URL });
-    await admin.connect();
-    await admin.query(`create schema ${schema}`);
-    await admin.end();
-    url = `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}options=-c%20search_path%3D${schema}`;
-  }
+  const schema = PG_URL ? await pgSchemaUrl() : undefined;
+  const url = schema?.url;
   const db = await openDb({
     databaseUrl: url,
     sqlitePath: join(dataDir, 'smsgw.db'),
@@ -99,7 +53,9 @@ async function round(r: number): Promise<void> {
     })
   ).id;
   const now = Date.now();
-  const msgs = Array.from({ length: N }, () => message(owner, now));
+  const msgs = Array.from({ length: N }, () =>
+    message(owner, { batch_id: 'bench', report_requested: 0, created_at: now }),
+  );
   for (let i = 0; i < N; i += 1000) await store.messages.acceptBatch([{ messages: msgs.slice(i, i + 1000) }]);
   const claims: { token: string; ids: string[] }[] = [];
   for (let c = 0; ; c++) {
@@ -137,6 +93,7 @@ async function round(r: number): Promise<void> {
       `CPU ${per1k((cpu.user + cpu.system) / 1000)} ms, wall ${per1k(wall)} ms per 1,000`,
   );
   await db.close();
+  await schema?.drop();
   rmSync(dataDir, { recursive: true, force: true });
 }
 
