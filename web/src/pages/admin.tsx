@@ -4,7 +4,7 @@ import type { User } from '../api';
 import { api } from '../api';
 import { Card, ErrorBox, Notice, TableHead, when } from '../ui';
 import { confirmThen } from '../confirm';
-import { revokeKey } from '../keys';
+import { KeyItem, revokeKey } from '../keys';
 import { LANGUAGES, type Lang, language, t } from '../i18n';
 
 /** The gateway's default words and replies of one language (GET /v1/settings/keywords). */
@@ -213,24 +213,12 @@ function Keys({ me }: { me: User }) {
       )}
       <ul class="plain">
         {keys.map((k) => (
-          <li key={k.id}>
-            <strong>{k.name}</strong> <code dir="ltr">{k.prefix}…</code>{' '}
-            {k.user_id !== me.id && owners.has(k.user_id) && (
-              <span class="badge" data-testid="key-owner">
-                {t('keys.owner', { login: owners.get(k.user_id) })}
-              </span>
-            )}{' '}
-            <span class="muted small">
-              {k.revoked_at
-                ? t('keys.revokedAt', { when: when(k.revoked_at) })
-                : t('keys.lastUsed', { when: when(k.last_used_at) })}
-            </span>{' '}
-            {!k.revoked_at && (
-              <button class="small" onClick={() => revoke(k)}>
-                {t('keys.revoke')} <span class="sr-only">{k.name}</span>
-              </button>
-            )}
-          </li>
+          <KeyItem
+            key={k.id}
+            k={k}
+            owner={k.user_id !== me.id ? owners.get(k.user_id) : undefined}
+            onRevoke={() => revoke(k)}
+          />
         ))}
       </ul>
       <form class="inline-form" onSubmit={create} aria-label={t('keys.createForm')}>

@@ -5,9 +5,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { User } from '../api';
 import { api } from '../api';
-import { ErrorBox, Notice, TableHead, when } from '../ui';
+import { ErrorBox, Notice, TableHead } from '../ui';
 import { confirmThen } from '../confirm';
-import { revokeKey } from '../keys';
+import { KeyItem, revokeKey } from '../keys';
 import { t } from '../i18n';
 
 interface Key {
@@ -159,19 +159,7 @@ function KeyList({ login, keys, onRevoke }: { login: string; keys: Key[]; onRevo
       {keys.length === 0 && <p class="muted">{t('ops.users.noKeys')}</p>}
       <ul class="plain">
         {keys.map((k) => (
-          <li key={k.id}>
-            <strong>{k.name}</strong> <code dir="ltr">{k.prefix}…</code>{' '}
-            <span class="muted small">
-              {k.revoked_at
-                ? t('keys.revokedAt', { when: when(k.revoked_at) })
-                : t('keys.lastUsed', { when: when(k.last_used_at) })}
-            </span>{' '}
-            {!k.revoked_at && (
-              <button class="small" onClick={() => onRevoke(k)}>
-                {t('keys.revoke')} <span class="sr-only">{k.name}</span>
-              </button>
-            )}
-          </li>
+          <KeyItem key={k.id} k={k} onRevoke={() => onRevoke(k)} />
         ))}
       </ul>
     </section>
