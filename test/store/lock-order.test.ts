@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.js';
-import { TEST_DBS } from '../support/db.js';
+import { TEST_DBS, waitForLockWait } from '../support/db.js';
 import { message } from '../support/messages.js';
 import { storeForSuite } from '../support/store.js';
 
@@ -33,7 +33,7 @@ describe.skipIf(POSTGRES.length === 0).each(POSTGRES)('balance before message ($
       await c.query('begin');
       await c.query('update account_policy set balance = balance where user_id = $1', [u]);
       const cancel = store.messages.cancel(old.id, u, 'test');
-      await new Promise((r) => setTimeout(r, 300));
+      await waitForLockWait(c, 'account_policy'); // the cancel waits for the balance
       // ... then the earlier message (replace_if_present), while the cancel is waiting.
       const touched = await c.query('update messages set updated_at = updated_at where id = $1', [old.id]);
       expect(touched.rowCount).toBe(1);

@@ -7,7 +7,7 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.js';
-import { TEST_DBS } from '../support/db.js';
+import { TEST_DBS, waitForLockWait } from '../support/db.js';
 import { storeForSuite } from '../support/store.js';
 import { message } from '../support/messages.js';
 
@@ -51,7 +51,8 @@ describe.skipIf(POSTGRES.length === 0).each(POSTGRES)('report against a concurre
       const late = store.outcomes.apply([
         { kind: 'report', channelId: 'ch', remoteId: 'race-1', state: 'accepted', at: now, receivedAt: now },
       ]);
-      await new Promise((r) => setTimeout(r, 500));
+      // Committed only once the late report waits on the row: else nothing would race.
+      await waitForLockWait(other, 'message_parts');
       await other.query('commit');
       await late;
     } finally {

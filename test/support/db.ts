@@ -66,3 +66,23 @@ export const TEST_DBS: TestDb[] = [
       ]
     : []),
 ];
+
+/**
+ * PostgreSQL: resolves once another session waits on a row lock in a statement naming `table`
+ * (a race test commits its blocking transaction only then, so it cannot pass without racing).
+ */
+export async function waitForLockWait(client: pg.Client, table: string, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    // Inside a transaction pg_stat_activity is a snapshot taken at its first read: drop it.
+    await client.query('select pg_stat_clear_snapshot()');
+    const r = await client.query(
+      `select count(*) as n from pg_stat_activity where wait_event_type = 'Lock'
+         and pid <> pg_backend_pid() and query ilike $1`,
+      [`%${table}%`],
+    );
+    if (Number(r.rows[0].n) > 0) return;
+    if (Date.now() > until) throw new Error(`no session waited on a lock in ${table}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
