@@ -340,6 +340,9 @@ export class MessageRepo {
           .where('id', '=', id)
           .where('owner_id', '=', ownerId)
           .where('status', 'in', fromStatuses('sending'))
+          // Queued again after a submit that may have left: replacing it could put a second,
+          // different text on the handset (its retry), so SMPP answers ESME_RREPLACEFAIL.
+          .where((eb) => eb.or([eb('outcome_unknown', 'is', null), eb('outcome_unknown', '=', 0)]))
           .returning('segments')
           .executeTakeFirst();
         if (!cur) return 'not_replaceable' as const;

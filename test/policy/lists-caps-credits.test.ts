@@ -305,6 +305,17 @@ describe.each(TEST_DBS)('sending policy: lists, caps, credits ($name)', (testDb)
     );
     // A message that has left is not replaced.
     expect(await store.messages.replaceText(m.id, alice, long(1))).toBe('not_replaceable');
+    // Nor one queued again after a submit whose outcome is unknown: it may have been delivered,
+    // and its retry would then put a second, different text on the handset.
+    await store.policy.credit(alice, 10, null, true);
+    const again = message(alice, { to: '+4915100000032' });
+    expect(await send(store, [again])).toEqual([undefined]);
+    await store.db.kysely
+      .updateTable('messages')
+      .set({ outcome_unknown: 1 })
+      .where('id', '=', again.id)
+      .execute();
+    expect(await store.messages.replaceText(again.id, alice, long(1))).toBe('not_replaceable');
   });
 
   it('blacklists a number after N unknown_subscriber failures when the user turned it on', async () => {
