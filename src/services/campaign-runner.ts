@@ -154,12 +154,6 @@ export class CampaignRunner {
   }
 
   private async run(c: CampaignRow, claim: string): Promise<void> {
-    const user = await this.store.users.byId(c.owner_id);
-    if (!user || user.status !== 'active') {
-      await this.store.campaigns.move(c.id, undefined, 'paused', this.clock());
-      return;
-    }
-    const principal: Principal = { user, apiKeyId: null };
     const started = Date.now();
     let sent = 0;
     let renewedAt = Date.now();
@@ -176,6 +170,16 @@ export class CampaignRunner {
         await sleep(Math.min(wait, this.opts.leaseMs / 3));
         continue;
       }
+      // The owner is read again before every batch: one blocked mid-run sends nothing more.
+      const user = await this.store.users.byId(c.owner_id);
+      if (!user || user.status !== 'active') {
+        // Fenced by the claim like every other way out of `running`: a node whose lease was taken
+        // over (or a campaign canceled meanwhile) changes nothing.
+        if (await this.store.campaigns.release(c.id, claim, 'paused', this.clock()))
+          this.logger.info({ campaign: c.id, owner: c.owner_id }, 'campaign paused: its owner is blocked');
+        return;
+      }
+      const principal: Principal = { user, apiKeyId: null };
       const now = this.clock();
       const due = await this.store.campaigns.due(c, now, allowed);
       if (due.length === 0) {

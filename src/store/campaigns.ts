@@ -405,11 +405,11 @@ export class CampaignRepo {
     return r?.t === null || r?.t === undefined ? undefined : Number(r.t);
   }
 
-  /** Hands the campaign back: completed, or scheduled again for `nextRunAt`. Fenced by the token. */
+  /** Hands the campaign back: completed, scheduled again for `nextRunAt`, or paused. Fenced by the token. */
   async release(
     id: string,
     token: string,
-    to: 'completed' | 'scheduled',
+    to: 'completed' | 'scheduled' | 'paused',
     now: number,
     nextRunAt?: number,
   ): Promise<boolean> {
@@ -420,7 +420,11 @@ export class CampaignRepo {
         lease_owner: null,
         lease_until: null,
         updated_at: now,
-        ...(to === 'completed' ? { finished_at: now } : { next_run_at: nextRunAt ?? now }),
+        ...(to === 'completed'
+          ? { finished_at: now }
+          : to === 'scheduled'
+            ? { next_run_at: nextRunAt ?? now }
+            : {}),
       })
       .where('id', '=', id)
       .where('lease_owner', '=', token)

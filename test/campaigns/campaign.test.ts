@@ -111,6 +111,38 @@ describe.each(backends)('campaigns ($name)', ({ env }) => {
     expect((await t.call('POST', `/v1/campaigns/${r.body.id}/resume`)).status).toBe(409);
   }, 60_000);
 
+  it('pauses a campaign whose owner is blocked mid-run (nothing more sent) and finishes it once unblocked', async () => {
+    const login = `blocked-${Date.now()}`;
+    const u = await t.call('POST', '/v1/users', { body: { login, password: `${login}-password` } });
+    expect(u.status).toBe(201);
+    const auth = `${login}:${login}-password`;
+    const r = await t.call('POST', '/v1/campaigns', {
+      auth,
+      body: { text: 'Owner test', audience: { recipients: numbers(400, 20_000) }, rate: 50 },
+    });
+    expect(r.status).toBe(201);
+    await eventually(async () => ((await messagesOf(r.body.id)).length >= 20 ? true : undefined));
+    expect((await t.call('PATCH', `/v1/users/${u.body.id}`, { body: { status: 'blocked' } })).status).toBe(
+      200,
+    );
+    await eventually(async () => ((await view(r.body.id)).status === 'paused' ? true : undefined), 10_000);
+    const atBlock = (await messagesOf(r.body.id)).length;
+    expect(atBlock).toBeLessThan(400);
+    await new Promise((res) => setTimeout(res, 500));
+    expect((await messagesOf(r.body.id)).length).toBe(atBlock);
+    expect((await t.call('PATCH', `/v1/users/${u.body.id}`, { body: { status: 'active' } })).status).toBe(
+      200,
+    );
+    expect((await t.call('POST', `/v1/campaigns/${r.body.id}/resume`, { auth })).body.status).toBe(
+      'scheduled',
+    );
+    const v = await done(r.body.id);
+    expect(v.progress.done).toBe(400);
+    const msgs = await messagesOf(r.body.id);
+    expect(new Set(msgs.map((m) => m.to)).size).toBe(400);
+    expect(msgs).toHaveLength(400);
+  }, 60_000);
+
   it('sends inside the window in recipient time: Rome now, New York later', async () => {
     const now = Date.now();
     const rome = localMinutes(now, 'Europe/Rome');
