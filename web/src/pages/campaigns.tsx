@@ -17,6 +17,7 @@ import { zonedToUtc } from '../numbers';
 import { Card, ErrorBox, Ltr, Notice, Outcomes, TableHead, statusName, when } from '../ui';
 import { ImportResult, UploadBar, importContacts } from './contacts';
 import { CheckedFieldset, LOCAL_TZ, WhenField, ZoneSelect, inZone } from '../schedule';
+import { TextField } from '../field';
 
 const ACTIVE: ReadonlySet<string> = new Set<Status>(['scheduled', 'running']);
 const DELIVERED = ['delivered', 'partially_delivered'];
@@ -34,6 +35,53 @@ function duration(seconds: number): string {
   const min = Math.round(seconds / 60);
   if (min < 60) return t('bulk.campaigns.minutes', { count: min });
   return t('bulk.campaigns.hours', { h: fmtNumber(Math.floor(min / 60)), m: fmtNumber(min % 60) });
+}
+
+/** The link back to the list, above a campaign's page and the wizard. */
+function BackToList() {
+  return (
+    <p>
+      <a class="back" href="#/campaigns">
+        {t('bulk.campaigns.back')}
+      </a>
+    </p>
+  );
+}
+
+/** The segment of an earlier campaign a follow-up goes to: its failed, delivered, replied or sent. */
+function OutcomeSelect({
+  class: cls,
+  name,
+  value,
+  onValue,
+}: {
+  class?: string;
+  name: string;
+  value: string;
+  onValue: (v: string) => void;
+}) {
+  return (
+    <label class={cls}>
+      {t('bulk.campaigns.segment')}
+      <select name={name} value={value} onChange={(e) => onValue(e.currentTarget.value)}>
+        {['failed', 'delivered', 'replied', 'sent'].map((o) => (
+          <option key={o} value={o}>
+            {t(`bulk.campaigns.outcome.${o}`)}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+/** The hours a campaign sends in ("09:00–20:00"), or "any time". */
+function SendingWindow({ window }: { window: { start: string; end: string } | null | undefined }) {
+  if (!window) return <>{t('bulk.campaigns.anyTime')}</>;
+  return (
+    <Ltr>
+      {window.start}–{window.end}
+    </Ltr>
+  );
 }
 
 function CampaignStatus({ status }: { status: string }) {
@@ -403,11 +451,7 @@ function CampaignPage({ id }: { id: string }) {
   if (!c)
     return (
       <div>
-        <p>
-          <a class="back" href="#/campaigns">
-            {t('bulk.campaigns.back')}
-          </a>
-        </p>
+        <BackToList />
         {live.error ? <ErrorBox error={live.error} /> : <p class="loading">{t('common.loading')}</p>}
       </div>
     );
@@ -420,11 +464,7 @@ function CampaignPage({ id }: { id: string }) {
   };
   return (
     <div>
-      <p>
-        <a class="back" href="#/campaigns">
-          {t('bulk.campaigns.back')}
-        </a>
-      </p>
+      <BackToList />
       <h1>
         <bdi>{c.name}</bdi> <CampaignStatus status={c.status} />
       </h1>
@@ -470,13 +510,7 @@ function CampaignPage({ id }: { id: string }) {
             </dd>
             <dt>{t('bulk.campaigns.window')}</dt>
             <dd>
-              {c.window ? (
-                <Ltr>
-                  {c.window.start}–{c.window.end}
-                </Ltr>
-              ) : (
-                t('bulk.campaigns.anyTime')
-              )}
+              <SendingWindow window={c.window} />
             </dd>
             <dt>{t('bulk.campaigns.rateCap')}</dt>
             <dd>{t('bulk.campaigns.perSecond', { rate: fmtNumber(c.rate_limit) })}</dd>
@@ -545,16 +579,7 @@ function FollowUp({ c }: { c: Campaign }) {
   return (
     <Card title={t('bulk.campaigns.followUp')}>
       <form class="form-grid" onSubmit={submit} aria-label={t('bulk.campaigns.followUp')}>
-        <label class="span2">
-          {t('bulk.campaigns.segment')}
-          <select name="follow-outcome" value={outcome} onChange={(e) => setOutcome(e.currentTarget.value)}>
-            {['failed', 'delivered', 'replied', 'sent'].map((o) => (
-              <option key={o} value={o}>
-                {t(`bulk.campaigns.outcome.${o}`)}
-              </option>
-            ))}
-          </select>
-        </label>
+        <OutcomeSelect class="span2" name="follow-outcome" value={outcome} onValue={setOutcome} />
         <label class="span2">
           {t('bulk.campaigns.text')}
           <textarea
@@ -771,11 +796,7 @@ function Wizard({ user }: { user: User }) {
 
   return (
     <div>
-      <p>
-        <a class="back" href="#/campaigns">
-          {t('bulk.campaigns.back')}
-        </a>
-      </p>
+      <BackToList />
       <h1>{t('bulk.campaigns.new')}</h1>
       <ol class="steps" aria-label={t('bulk.campaigns.steps')}>
         {STEPS.map((s, i) => (
@@ -859,37 +880,22 @@ function Wizard({ user }: { user: User }) {
                     ))}
                   </select>
                 </label>
-                <label>
-                  {t('bulk.campaigns.segment')}
-                  <select
-                    name="segment-outcome"
-                    value={outcome}
-                    onChange={(e) => setOutcome(e.currentTarget.value)}
-                  >
-                    {['failed', 'delivered', 'replied', 'sent'].map((o) => (
-                      <option key={o} value={o}>
-                        {t(`bulk.campaigns.outcome.${o}`)}
-                      </option>
-                    ))}
-                  </select>
-                </label>
+                <OutcomeSelect name="segment-outcome" value={outcome} onValue={setOutcome} />
               </>
             )}
           </div>
         )}
         {step === 'message' && (
           <div class="form-grid">
-            <label class="span2">
-              <span>
-                {t('bulk.campaigns.name')} <span class="muted small">({t('common.optional')})</span>
-              </span>
-              <input
-                name="campaign-name"
-                maxLength={200}
-                value={name}
-                onInput={(e) => setName(e.currentTarget.value)}
-              />
-            </label>
+            <TextField
+              class="span2"
+              label={t('bulk.campaigns.name')}
+              hint={t('common.optional')}
+              name="campaign-name"
+              maxLength={200}
+              value={name}
+              onValue={setName}
+            />
             <fieldset class="span2">
               <legend>{t('bulk.campaigns.messageIs')}</legend>
               <label class="inline">
@@ -944,18 +950,15 @@ function Wizard({ user }: { user: User }) {
                 />
               </label>
             )}
-            <label>
-              <span>
-                {t('bulk.campaigns.sender')} <span class="muted small">({t('common.optional')})</span>
-              </span>
-              <input
-                name="campaign-from"
-                dir="ltr"
-                maxLength={16}
-                value={from}
-                onInput={(e) => setFrom(e.currentTarget.value)}
-              />
-            </label>
+            <TextField
+              label={t('bulk.campaigns.sender')}
+              hint={t('common.optional')}
+              name="campaign-from"
+              dir="ltr"
+              maxLength={16}
+              value={from}
+              onValue={setFrom}
+            />
             <label>
               {t('send.channel')}
               <select
@@ -1067,33 +1070,29 @@ function Wizard({ user }: { user: User }) {
               />
               <p class="span2 muted small">{t('bulk.campaigns.windowHint')}</p>
             </CheckedFieldset>
-            <label>
-              {t('bulk.campaigns.rateCap')}
-              <input
-                name="campaign-rate"
-                type="number"
-                min={0.1}
-                max={10000}
-                step="any"
-                required
-                value={rate}
-                onInput={(e) => setRate(e.currentTarget.value)}
-              />
-            </label>
-            <label>
-              <span>
-                {t('bulk.campaigns.recurrence')} <span class="muted small">({t('common.optional')})</span>
-              </span>
-              <input
-                name="campaign-cron"
-                dir="ltr"
-                maxLength={100}
-                placeholder="0 9 1 * *"
-                value={cron}
-                onInput={(e) => setCron(e.currentTarget.value)}
-              />
+            <TextField
+              label={t('bulk.campaigns.rateCap')}
+              name="campaign-rate"
+              type="number"
+              min={0.1}
+              max={10000}
+              step="any"
+              required
+              value={rate}
+              onValue={setRate}
+            />
+            <TextField
+              label={t('bulk.campaigns.recurrence')}
+              hint={t('common.optional')}
+              name="campaign-cron"
+              dir="ltr"
+              maxLength={100}
+              placeholder="0 9 1 * *"
+              value={cron}
+              onValue={setCron}
+            >
               <span class="muted small">{t('bulk.campaigns.cronHint')}</span>
-            </label>
+            </TextField>
           </div>
         )}
         {step === 'review' && draft && cost && (
@@ -1124,13 +1123,7 @@ function Wizard({ user }: { user: User }) {
               <dd>{sendAt ? inZone(sendAt, tz) : t('bulk.campaigns.atOnce')}</dd>
               <dt>{t('bulk.campaigns.window')}</dt>
               <dd>
-                {windowOn ? (
-                  <Ltr>
-                    {winStart}–{winEnd}
-                  </Ltr>
-                ) : (
-                  t('bulk.campaigns.anyTime')
-                )}
+                <SendingWindow window={windowOn ? { start: winStart, end: winEnd } : null} />
               </dd>
               <dt>{t('bulk.campaigns.rateCap')}</dt>
               <dd>{t('bulk.campaigns.perSecond', { rate: fmtNumber(Number(rate)) })}</dd>

@@ -10,6 +10,7 @@ import { confirmAction, confirmThen } from '../confirm';
 import { fmtNumber, ltr, t } from '../i18n';
 import { Card, ErrorBox, Ltr, Notice, TableHead, when } from '../ui';
 import { uploadFile } from '../upload';
+import { TextField } from '../field';
 
 const PAGE = 50;
 
@@ -242,16 +243,14 @@ export function Contacts() {
       <h1>{t('bulk.contacts.title')}</h1>
       <Card title={t('bulk.contacts.book')} wide>
         <div class="filters" role="search">
-          <label>
-            {t('bulk.contacts.search')}
-            <input
-              name="contact-search"
-              type="search"
-              value={q}
-              placeholder={t('bulk.contacts.searchHint')}
-              onInput={(e) => setQ(e.currentTarget.value)}
-            />
-          </label>
+          <TextField
+            label={t('bulk.contacts.search')}
+            name="contact-search"
+            type="search"
+            value={q}
+            placeholder={t('bulk.contacts.searchHint')}
+            onValue={setQ}
+          />
           <label>
             {t('bulk.contacts.group')}
             <select name="contact-group" value={groupId} onChange={(e) => setGroupId(e.currentTarget.value)}>
@@ -372,44 +371,41 @@ export function Contacts() {
             onSubmit={save}
             aria-label={editing ? t('bulk.contacts.editTitle') : t('bulk.contacts.addTitle')}
           >
-            <label>
-              {t('bulk.contacts.number')}
-              <input
-                name="contact-number"
-                dir="ltr"
-                required
-                maxLength={64}
-                readOnly={editing}
-                value={form.number}
-                onInput={set('number')}
-              />
-            </label>
-            <label>
-              {t('bulk.contacts.name')}
-              <input name="contact-name" maxLength={200} value={form.name} onInput={set('name')} />
-            </label>
-            <label>
-              {t('bulk.contacts.language')}
-              <input
-                name="contact-language"
-                dir="ltr"
-                maxLength={35}
-                placeholder="it, en-GB"
-                value={form.language}
-                onInput={set('language')}
-              />
-            </label>
-            <label>
-              {t('bulk.contacts.timeZone')}
-              <input
-                name="contact-tz"
-                dir="ltr"
-                maxLength={64}
-                placeholder="Europe/Rome"
-                value={form.time_zone}
-                onInput={set('time_zone')}
-              />
-            </label>
+            <TextField
+              label={t('bulk.contacts.number')}
+              name="contact-number"
+              dir="ltr"
+              required
+              maxLength={64}
+              readOnly={editing}
+              value={form.number}
+              onInput={set('number')}
+            />
+            <TextField
+              label={t('bulk.contacts.name')}
+              name="contact-name"
+              maxLength={200}
+              value={form.name}
+              onInput={set('name')}
+            />
+            <TextField
+              label={t('bulk.contacts.language')}
+              name="contact-language"
+              dir="ltr"
+              maxLength={35}
+              placeholder="it, en-GB"
+              value={form.language}
+              onInput={set('language')}
+            />
+            <TextField
+              label={t('bulk.contacts.timeZone')}
+              name="contact-tz"
+              dir="ltr"
+              maxLength={64}
+              placeholder="Europe/Rome"
+              value={form.time_zone}
+              onInput={set('time_zone')}
+            />
             <label class="span2">
               {t('bulk.contacts.tags')} <span class="muted small">({t('bulk.contacts.tagsHint')})</span>
               <input name="contact-tags" maxLength={1000} value={form.tags} onInput={set('tags')} />
@@ -546,16 +542,14 @@ function GroupsCard({ groups, onChange }: { groups: Group[]; onChange: () => Pro
       </ul>
       {groups.length === 0 && <p class="muted">{t('bulk.contacts.noGroups')}</p>}
       <form class="inline-form" onSubmit={create} aria-label={t('bulk.contacts.newGroup')}>
-        <label>
-          {t('bulk.contacts.groupName')}
-          <input
-            name="group-name"
-            required
-            maxLength={100}
-            value={name}
-            onInput={(e) => setName(e.currentTarget.value)}
-          />
-        </label>
+        <TextField
+          label={t('bulk.contacts.groupName')}
+          name="group-name"
+          required
+          maxLength={100}
+          value={name}
+          onValue={setName}
+        />
         <button type="submit">{t('bulk.contacts.newGroup')}</button>
       </form>
       <ErrorBox error={error} />
@@ -602,23 +596,21 @@ function ImportCard({ groups, onDone }: { groups: Group[]; onDone: () => Promise
     <Card title={t('bulk.contacts.importTitle')} wide>
       <p class="muted small">{t('bulk.contacts.importHint')}</p>
       <div class="filters">
-        <label>
-          <span>
-            {t('bulk.contacts.importGroup')} <span class="muted small">({t('common.optional')})</span>
-          </span>
-          <input
-            name="import-group"
-            list="import-groups"
-            maxLength={100}
-            value={group}
-            onInput={(e) => setGroup(e.currentTarget.value)}
-          />
+        <TextField
+          label={t('bulk.contacts.importGroup')}
+          hint={t('common.optional')}
+          name="import-group"
+          list="import-groups"
+          maxLength={100}
+          value={group}
+          onValue={setGroup}
+        >
           <datalist id="import-groups">
             {groups.map((g) => (
               <option key={g.id} value={g.name} />
             ))}
           </datalist>
-        </label>
+        </TextField>
         <label class="button">
           {t('bulk.contacts.import')}
           <input

@@ -1,0 +1,42 @@
+/**
+ * The labelled text input most of the dashboard's forms are made of. Labels are flex columns
+ * (styles.css): the label's text and its bracketed hint are wrapped in one span so they stay on
+ * one line above the input.
+ */
+import type { ComponentChildren, JSX } from 'preact';
+
+type InputAttributes = Omit<JSX.InputHTMLAttributes<HTMLInputElement>, 'class' | 'label' | 'children'>;
+
+/**
+ * `label` (already translated), `hint` in brackets after it ("optional", a format), the input with
+ * every other attribute passed on, and `children` under the input (a hint line, a datalist).
+ * `onValue` gets the text as typed; a page with a handler of its own passes `onInput` instead.
+ */
+export function TextField({
+  label,
+  hint,
+  class: cls,
+  onValue,
+  children,
+  ...input
+}: InputAttributes & {
+  label: string;
+  hint?: string | undefined;
+  class?: string;
+  onValue?: (value: string) => void;
+  children?: ComponentChildren;
+}) {
+  return (
+    <label class={cls}>
+      {hint === undefined ? (
+        label
+      ) : (
+        <span>
+          {label} <span class="muted small">({hint})</span>
+        </span>
+      )}
+      <input {...input} onInput={onValue ? (e) => onValue(e.currentTarget.value) : input.onInput} />
+      {children}
+    </label>
+  );
+}
