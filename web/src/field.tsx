@@ -40,3 +40,8 @@ export function TextField({
     </label>
   );
 }
+
+/** A new password (an account's first, or one set for it): at least 8 characters, never autofilled. */
+export function NewPasswordField(props: Omit<Parameters<typeof TextField>[0], 'type' | 'autoComplete'>) {
+  return <TextField type="password" autoComplete="new-password" required minLength={8} {...props} />;
+}

@@ -6,6 +6,7 @@ import { Card, ErrorBox, Notice, TableHead, when } from '../ui';
 import { confirmThen } from '../confirm';
 import { KeyItem, revokeKey } from '../keys';
 import { LANGUAGES, type Lang, language, t } from '../i18n';
+import { NewPasswordField, TextField } from '../field';
 
 /** The gateway's default words and replies of one language (GET /v1/settings/keywords). */
 interface KeywordDefaults {
@@ -121,29 +122,21 @@ function Users({ me }: { me: User }) {
         </table>
       </div>
       <form class="inline-form" onSubmit={create} aria-label={t('users.addForm')}>
-        <label>
-          {t('login.login')}
-          <input
-            name="new-login"
-            required
-            minLength={2}
-            maxLength={64}
-            value={login}
-            onInput={(e) => setLogin(e.currentTarget.value)}
-          />
-        </label>
-        <label>
-          {t('login.password')}
-          <input
-            name="new-password"
-            type="password"
-            autoComplete="new-password"
-            required
-            minLength={8}
-            value={password}
-            onInput={(e) => setPassword(e.currentTarget.value)}
-          />
-        </label>
+        <TextField
+          label={t('login.login')}
+          name="new-login"
+          required
+          minLength={2}
+          maxLength={64}
+          value={login}
+          onValue={setLogin}
+        />
+        <NewPasswordField
+          label={t('login.password')}
+          name="new-password"
+          value={password}
+          onValue={setPassword}
+        />
         <label>
           {t('users.role')}
           <select
@@ -222,16 +215,14 @@ function Keys({ me }: { me: User }) {
         ))}
       </ul>
       <form class="inline-form" onSubmit={create} aria-label={t('keys.createForm')}>
-        <label>
-          {t('keys.name')}
-          <input
-            name="key-name"
-            required
-            maxLength={64}
-            value={name}
-            onInput={(e) => setName(e.currentTarget.value)}
-          />
-        </label>
+        <TextField
+          label={t('keys.name')}
+          name="key-name"
+          required
+          maxLength={64}
+          value={name}
+          onValue={setName}
+        />
         <button type="submit" class="primary">
           {t('keys.create')}
         </button>

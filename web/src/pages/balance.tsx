@@ -9,6 +9,7 @@ import { api, qs } from '../api';
 import { confirmThen } from '../confirm';
 import { fmtNumber, t } from '../i18n';
 import { Card, ErrorBox, Ltr, TableHead, when } from '../ui';
+import { TextField } from '../field';
 
 interface LedgerEntry {
   id: number;
@@ -196,29 +197,24 @@ function Credit({ userId, login, onDone }: { userId: string; login: string; onDo
   return (
     <Card title={t('balance.creditTitle', { login })}>
       <form class="form-grid" onSubmit={submit} aria-label={t('balance.creditTitle', { login })}>
-        <label>
-          <span>
-            {t('balance.amount')} <span class="muted small">({t('balance.amountHint')})</span>
-          </span>
-          <input
-            name="credit-amount"
-            type="number"
-            step={1}
-            required
-            dir="ltr"
-            value={amount}
-            onInput={(e) => setAmount(e.currentTarget.value)}
-          />
-        </label>
-        <label>
-          {t('balance.note')}
-          <input
-            name="credit-note"
-            maxLength={200}
-            value={note}
-            onInput={(e) => setNote(e.currentTarget.value)}
-          />
-        </label>
+        <TextField
+          label={t('balance.amount')}
+          hint={t('balance.amountHint')}
+          name="credit-amount"
+          type="number"
+          step={1}
+          required
+          dir="ltr"
+          value={amount}
+          onValue={setAmount}
+        />
+        <TextField
+          label={t('balance.note')}
+          name="credit-note"
+          maxLength={200}
+          value={note}
+          onValue={setNote}
+        />
         <label>
           {t('balance.mode')}
           <select name="credit-mode" value={mode} onChange={(e) => setMode(e.currentTarget.value)}>
@@ -329,20 +325,17 @@ function Prices({ admin }: { admin: boolean }) {
       {prices.length === 0 && <p class="muted">{t('balance.noPrices')}</p>}
       {admin && (
         <form class="form-grid" onSubmit={save} aria-label={t('balance.priceForm')}>
-          <label>
-            <span>
-              {t('balance.prefix')} <span class="muted small">({t('balance.prefixHint')})</span>
-            </span>
-            <input
-              name="price-prefix"
-              dir="ltr"
-              inputMode="numeric"
-              pattern="\+?\d{1,15}"
-              maxLength={16}
-              value={f.prefix}
-              onInput={set('prefix')}
-            />
-          </label>
+          <TextField
+            label={t('balance.prefix')}
+            hint={t('balance.prefixHint')}
+            name="price-prefix"
+            dir="ltr"
+            inputMode="numeric"
+            pattern="\+?\d{1,15}"
+            maxLength={16}
+            value={f.prefix}
+            onInput={set('prefix')}
+          />
           <label>
             {t('balance.encoding')}
             <select name="price-encoding" value={f.encoding} onChange={set('encoding')}>
@@ -351,18 +344,16 @@ function Prices({ admin }: { admin: boolean }) {
               <option value="ucs2">{t('balance.encodingName.ucs2')}</option>
             </select>
           </label>
-          <label>
-            {t('balance.perSegment')}
-            <input
-              name="price-per-segment"
-              type="number"
-              min={0}
-              step={1}
-              required
-              value={f.per_segment}
-              onInput={set('per_segment')}
-            />
-          </label>
+          <TextField
+            label={t('balance.perSegment')}
+            name="price-per-segment"
+            type="number"
+            min={0}
+            step={1}
+            required
+            value={f.per_segment}
+            onInput={set('per_segment')}
+          />
           <div class="span2">
             <button type="submit" class="primary">
               {t('balance.savePrice')}

@@ -5,6 +5,7 @@ import { api } from '../api';
 import { Card, ErrorBox, Ltr, PriorityField, TableHead, when } from '../ui';
 import { confirmThen } from '../confirm';
 import { fmtNumber, ltr, t } from '../i18n';
+import { TextField } from '../field';
 
 interface Rule {
   id: string;
@@ -194,10 +195,14 @@ function Rules() {
             <option value="regex">{t('keywords.matchType.regex')}</option>
           </select>
         </label>
-        <label>
-          {t('keywords.pattern')}
-          <input name="pattern" required maxLength={200} value={f.pattern} onInput={set('pattern')} />
-        </label>
+        <TextField
+          label={t('keywords.pattern')}
+          name="pattern"
+          required
+          maxLength={200}
+          value={f.pattern}
+          onInput={set('pattern')}
+        />
         <label>
           {t('keywords.action')}
           <select name="action" value={f.action} onChange={set('action')}>
@@ -297,16 +302,14 @@ function OptOuts({ user }: { user: User }) {
       </div>
       {rows.length === 0 && <p class="muted">{t('optOuts.none')}</p>}
       <form class="inline-form" onSubmit={add} aria-label={t('optOuts.addForm')}>
-        <label>
-          {t('common.number')}
-          <input
-            name="opt-out-number"
-            dir="ltr"
-            required
-            value={number}
-            onInput={(e) => setNumber(e.currentTarget.value)}
-          />
-        </label>
+        <TextField
+          label={t('common.number')}
+          name="opt-out-number"
+          dir="ltr"
+          required
+          value={number}
+          onValue={setNumber}
+        />
         <button type="submit" class="primary">
           {t('optOuts.block')}
         </button>

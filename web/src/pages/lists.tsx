@@ -8,6 +8,7 @@ import { ApiFailure, api, csrfToken, qs } from '../api';
 import { confirmAction, confirmThen } from '../confirm';
 import { fmtNumber, language, ltr, t } from '../i18n';
 import { Card, ErrorBox, Ltr, TableHead, when } from '../ui';
+import { TextField } from '../field';
 
 type ListKind = 'black' | 'white';
 type Scope = 'user' | 'global';
@@ -196,28 +197,23 @@ function ListCard({ kind, scope }: { kind: ListKind; scope: Scope }) {
       {page && page.data.length === 0 && <p class="muted">{t('lists.empty')}</p>}
       {page?.next_cursor && <p class="muted small">{t('lists.exportForAll')}</p>}
       <form class="form-grid" onSubmit={add} aria-label={t('lists.addForm', { list: title })}>
-        <label>
-          {t('lists.number')}
-          <input
-            name={`${id}-number`}
-            dir="ltr"
-            required
-            maxLength={32}
-            value={number}
-            onInput={(e) => setNumber(e.currentTarget.value)}
-          />
-        </label>
-        <label>
-          <span>
-            {t('lists.reason')} <span class="muted small">({t('lists.optional')})</span>
-          </span>
-          <input
-            name={`${id}-reason`}
-            maxLength={200}
-            value={reason}
-            onInput={(e) => setReason(e.currentTarget.value)}
-          />
-        </label>
+        <TextField
+          label={t('lists.number')}
+          name={`${id}-number`}
+          dir="ltr"
+          required
+          maxLength={32}
+          value={number}
+          onValue={setNumber}
+        />
+        <TextField
+          label={t('lists.reason')}
+          hint={t('lists.optional')}
+          name={`${id}-reason`}
+          maxLength={200}
+          value={reason}
+          onValue={setReason}
+        />
         <div class="span2">
           <button type="submit" class="primary">
             {t('lists.add')}

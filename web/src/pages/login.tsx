@@ -4,6 +4,7 @@ import { api } from '../api';
 import { ErrorBox } from '../ui';
 import { t } from '../i18n';
 import { LanguageSwitcher } from '../language-switcher';
+import { TextField } from '../field';
 
 export function Login({ onLogin }: { onLogin: (u: User, csrf: string) => void }) {
   const [login, setLogin] = useState('');
@@ -33,27 +34,23 @@ export function Login({ onLogin }: { onLogin: (u: User, csrf: string) => void })
           <LanguageSwitcher />
         </div>
         <p class="muted">{t('login.intro')}</p>
-        <label>
-          {t('login.login')}
-          <input
-            name="login"
-            autoComplete="username"
-            required
-            value={login}
-            onInput={(e) => setLogin(e.currentTarget.value)}
-          />
-        </label>
-        <label>
-          {t('login.password')}
-          <input
-            name="password"
-            type="password"
-            autoComplete="current-password"
-            required
-            value={password}
-            onInput={(e) => setPassword(e.currentTarget.value)}
-          />
-        </label>
+        <TextField
+          label={t('login.login')}
+          name="login"
+          autoComplete="username"
+          required
+          value={login}
+          onValue={setLogin}
+        />
+        <TextField
+          label={t('login.password')}
+          name="password"
+          type="password"
+          autoComplete="current-password"
+          required
+          value={password}
+          onValue={setPassword}
+        />
         <ErrorBox error={error} />
         <button type="submit" class="primary" disabled={busy}>
           {busy ? t('login.busy') : t('login.submit')}

@@ -10,6 +10,7 @@ import { api } from '../api';
 import { confirmThen } from '../confirm';
 import { t } from '../i18n';
 import { Card, ErrorBox, TableHead, when } from '../ui';
+import { TextField } from '../field';
 
 type Kind = 'templates' | 'signatures';
 type ReviewStatus = 'pending' | 'approved' | 'rejected';
@@ -191,10 +192,14 @@ function Mine({
         onSubmit={submit}
         aria-label={t(isTemplate ? 'tpl.templateForm' : 'tpl.signatureForm')}
       >
-        <label>
-          {t('tpl.name')}
-          <input name={`${kind}-name`} required maxLength={100} value={f.name} onInput={set('name')} />
-        </label>
+        <TextField
+          label={t('tpl.name')}
+          name={`${kind}-name`}
+          required
+          maxLength={100}
+          value={f.name}
+          onInput={set('name')}
+        />
         {isTemplate ? (
           <label>
             {t('tpl.category')}

@@ -9,6 +9,7 @@ import { ErrorBox, Notice, TableHead } from '../ui';
 import { confirmThen } from '../confirm';
 import { KeyItem, revokeKey } from '../keys';
 import { t } from '../i18n';
+import { NewPasswordField } from '../field';
 
 interface Key {
   id: string;
@@ -196,30 +197,8 @@ function PasswordForm({ user, onDone }: { user: User; onDone: (notice: string) =
       onSubmit={submit}
       aria-label={t('ops.users.passwordFor', { login: user.login })}
     >
-      <label>
-        {t('ops.users.password')}
-        <input
-          type="password"
-          autoComplete="new-password"
-          required
-          minLength={8}
-          maxLength={256}
-          value={a}
-          onInput={(e) => setA(e.currentTarget.value)}
-        />
-      </label>
-      <label>
-        {t('ops.users.passwordAgain')}
-        <input
-          type="password"
-          autoComplete="new-password"
-          required
-          minLength={8}
-          maxLength={256}
-          value={b}
-          onInput={(e) => setB(e.currentTarget.value)}
-        />
-      </label>
+      <NewPasswordField label={t('ops.users.password')} maxLength={256} value={a} onValue={setA} />
+      <NewPasswordField label={t('ops.users.passwordAgain')} maxLength={256} value={b} onValue={setB} />
       <button type="submit" class="primary">
         {t('ops.users.setPassword')}
       </button>
