@@ -2,7 +2,7 @@
 import { api } from './api';
 import { confirmAction } from './confirm';
 import { t } from './i18n';
-import { when } from './ui';
+import { RowButton, when } from './ui';
 
 /** Asks, then revokes; resolves true when the key was revoked, false when the operator declined. */
 export async function revokeKey(k: { id: string; name: string }): Promise<boolean> {
@@ -48,11 +48,7 @@ export function KeyItem({
           ? t('keys.revokedAt', { when: when(k.revoked_at) })
           : t('keys.lastUsed', { when: when(k.last_used_at) })}
       </span>{' '}
-      {!k.revoked_at && (
-        <button class="small" onClick={() => onRevoke(k)}>
-          {t('keys.revoke')} <span class="sr-only">{k.name}</span>
-        </button>
-      )}
+      {!k.revoked_at && <RowButton label={t('keys.revoke')} row={k.name} onClick={() => onRevoke(k)} />}
     </li>
   );
 }

@@ -1,5 +1,5 @@
 /** Small shared pieces: status badges, error boxes, progress bars, dates. Text is always rendered as text. */
-import type { ComponentChildren } from 'preact';
+import type { ComponentChildren, JSX } from 'preact';
 import type { ApiErrorBody } from './api';
 import { ApiFailure } from './api';
 import { fmtDateTime, fmtNumber, t } from './i18n';
@@ -156,4 +156,25 @@ export function PriorityField({ value, onInput }: { value: string; onInput: (e: 
 export function reason(error: { code: string; message?: string | null } | null | undefined): string {
   if (!error) return '';
   return t(`errorCode.${error.code}`, { defaultValue: error.message ?? error.code.replaceAll('_', ' ') });
+}
+
+/**
+ * A button that acts on one row of a list: the verb shows, and screen readers hear the row it
+ * acts on too, so that a column of "Delete" buttons can be told apart.
+ */
+export function RowButton({
+  label,
+  row,
+  primary,
+  ...button
+}: Omit<JSX.ButtonHTMLAttributes<HTMLButtonElement>, 'class' | 'children' | 'label'> & {
+  label: string;
+  row: string;
+  primary?: boolean;
+}) {
+  return (
+    <button class={primary ? 'small primary' : 'small'} {...button}>
+      {label} <span class="sr-only">{row}</span>
+    </button>
+  );
 }

@@ -2,7 +2,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { User } from '../api';
 import { api } from '../api';
-import { Card, ErrorBox, Notice, TableHead, when } from '../ui';
+import { Card, ErrorBox, Notice, RowButton, TableHead, when } from '../ui';
 import { confirmThen } from '../confirm';
 import { KeyItem, revokeKey } from '../keys';
 import { LANGUAGES, type Lang, language, t } from '../i18n';
@@ -107,13 +107,11 @@ function Users({ me }: { me: User }) {
                 <td data-label={t('messages.created')}>{when(u.created_at)}</td>
                 <td>
                   {u.id !== me.id && (
-                    <button
-                      class="small"
+                    <RowButton
+                      label={u.status === 'active' ? t('users.block') : t('users.unblock')}
+                      row={u.login}
                       onClick={() => setStatus(u, u.status === 'active' ? 'blocked' : 'active')}
-                    >
-                      {u.status === 'active' ? t('users.block') : t('users.unblock')}{' '}
-                      <span class="sr-only">{u.login}</span>
-                    </button>
+                    />
                   )}
                 </td>
               </tr>

@@ -8,7 +8,7 @@ import type { User } from '../api';
 import { api, qs } from '../api';
 import { confirmThen } from '../confirm';
 import { fmtNumber, t } from '../i18n';
-import { Card, ErrorBox, Ltr, TableHead, when } from '../ui';
+import { Card, ErrorBox, Ltr, RowButton, TableHead, when } from '../ui';
 import { TextField } from '../field';
 
 interface LedgerEntry {
@@ -312,9 +312,7 @@ function Prices({ admin }: { admin: boolean }) {
                 <td data-label={t('balance.perSegment')}>{fmtNumber(p.per_segment)}</td>
                 {admin && (
                   <td>
-                    <button class="small" onClick={() => remove(p)}>
-                      {t('balance.remove')} <span class="sr-only">{p.prefix}</span>
-                    </button>
+                    <RowButton label={t('balance.remove')} row={p.prefix} onClick={() => remove(p)} />
                   </td>
                 )}
               </tr>

@@ -14,7 +14,7 @@ import { StackedBars } from '../chart';
 import { confirmAction } from '../confirm';
 import { fmtDateTime, fmtNumber, ltr, t } from '../i18n';
 import { zonedToUtc } from '../numbers';
-import { Card, ErrorBox, Ltr, Notice, Outcomes, TableHead, statusName, when } from '../ui';
+import { Card, ErrorBox, Ltr, Notice, Outcomes, RowButton, TableHead, statusName, when } from '../ui';
 import { ImportResult, UploadBar, importContacts } from './contacts';
 import { CheckedFieldset, LOCAL_TZ, WhenField, ZoneSelect, inZone } from '../schedule';
 import { TextField } from '../field';
@@ -227,24 +227,16 @@ function Actions({
   return (
     <div class="actions">
       {st === 'draft' && (
-        <button class="small primary" onClick={() => act('start')}>
-          {t('bulk.campaigns.start')} <span class="sr-only">{c.name}</span>
-        </button>
+        <RowButton primary label={t('bulk.campaigns.start')} row={c.name} onClick={() => act('start')} />
       )}
       {(st === 'running' || st === 'scheduled') && (
-        <button class="small" onClick={() => act('pause')}>
-          {t('bulk.campaigns.pause')} <span class="sr-only">{c.name}</span>
-        </button>
+        <RowButton label={t('bulk.campaigns.pause')} row={c.name} onClick={() => act('pause')} />
       )}
       {st === 'paused' && (
-        <button class="small" onClick={() => act('resume')}>
-          {t('bulk.campaigns.resume')} <span class="sr-only">{c.name}</span>
-        </button>
+        <RowButton label={t('bulk.campaigns.resume')} row={c.name} onClick={() => act('resume')} />
       )}
       {st !== 'completed' && st !== 'canceled' && (
-        <button class="small" onClick={() => act('cancel')}>
-          {t('bulk.campaigns.cancel')} <span class="sr-only">{c.name}</span>
-        </button>
+        <RowButton label={t('bulk.campaigns.cancel')} row={c.name} onClick={() => act('cancel')} />
       )}
     </div>
   );

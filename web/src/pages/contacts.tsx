@@ -8,7 +8,7 @@ import type { Contact, Group, ImportReport } from '../api';
 import { api, qs } from '../api';
 import { confirmAction, confirmThen } from '../confirm';
 import { fmtNumber, ltr, t } from '../i18n';
-import { Card, ErrorBox, Ltr, Notice, TableHead, when } from '../ui';
+import { Card, ErrorBox, Ltr, Notice, RowButton, TableHead, when } from '../ui';
 import { uploadFile } from '../upload';
 import { TextField } from '../field';
 
@@ -325,19 +325,16 @@ export function Contacts() {
                   </td>
                   <td>
                     <div class="actions">
-                      <button
-                        class="small"
+                      <RowButton
+                        label={t('bulk.contacts.edit')}
+                        row={c.number}
                         onClick={() => {
                           setForm(toForm(c));
                           setEditing(true);
                           setNote('');
                         }}
-                      >
-                        {t('bulk.contacts.edit')} <span class="sr-only">{c.number}</span>
-                      </button>
-                      <button class="small" onClick={() => remove(c)}>
-                        {t('bulk.contacts.delete')} <span class="sr-only">{c.number}</span>
-                      </button>
+                      />
+                      <RowButton label={t('bulk.contacts.delete')} row={c.number} onClick={() => remove(c)} />
                     </div>
                   </td>
                 </tr>

@@ -2,7 +2,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { User } from '../api';
 import { api } from '../api';
-import { Card, ErrorBox, Ltr, PriorityField, TableHead, when } from '../ui';
+import { Card, ErrorBox, Ltr, PriorityField, RowButton, TableHead, when } from '../ui';
 import { confirmThen } from '../confirm';
 import { fmtNumber, ltr, t } from '../i18n';
 import { TextField } from '../field';
@@ -169,10 +169,11 @@ function Rules() {
                   >
                     {t('ops.keywords.edit')}
                   </button>{' '}
-                  <button class="small" onClick={() => remove(r)}>
-                    {t('common.delete')}{' '}
-                    <span class="sr-only">{t('keywords.ruleNamed', { pattern: r.pattern })}</span>
-                  </button>
+                  <RowButton
+                    label={t('common.delete')}
+                    row={t('keywords.ruleNamed', { pattern: r.pattern })}
+                    onClick={() => remove(r)}
+                  />
                 </td>
               </tr>
             ))}
@@ -290,9 +291,7 @@ function OptOuts({ user }: { user: User }) {
                 <td data-label={t('optOuts.since')}>{when(o.created_at)}</td>
                 <td>
                   {o.owner_id === user.id && (
-                    <button class="small" onClick={() => remove(o)}>
-                      {t('optOuts.remove')} <span class="sr-only">{o.number}</span>
-                    </button>
+                    <RowButton label={t('optOuts.remove')} row={o.number} onClick={() => remove(o)} />
                   )}
                 </td>
               </tr>

@@ -7,7 +7,7 @@ import type { ApiErrorBody, User } from '../api';
 import { ApiFailure, api, csrfToken, qs } from '../api';
 import { confirmAction, confirmThen } from '../confirm';
 import { fmtNumber, language, ltr, t } from '../i18n';
-import { Card, ErrorBox, Ltr, TableHead, when } from '../ui';
+import { Card, ErrorBox, Ltr, RowButton, TableHead, when } from '../ui';
 import { TextField } from '../field';
 
 type ListKind = 'black' | 'white';
@@ -185,9 +185,7 @@ function ListCard({ kind, scope }: { kind: ListKind; scope: Scope }) {
                 </td>
                 <td data-label={t('lists.added')}>{when(e.created_at)}</td>
                 <td>
-                  <button class="small" onClick={() => remove(e)}>
-                    {t('lists.remove')} <span class="sr-only">{e.number}</span>
-                  </button>
+                  <RowButton label={t('lists.remove')} row={e.number} onClick={() => remove(e)} />
                 </td>
               </tr>
             ))}

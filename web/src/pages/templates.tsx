@@ -9,7 +9,7 @@ import type { User } from '../api';
 import { api } from '../api';
 import { confirmThen } from '../confirm';
 import { t } from '../i18n';
-import { Card, ErrorBox, TableHead, when } from '../ui';
+import { Card, ErrorBox, RowButton, TableHead, when } from '../ui';
 import { TextField } from '../field';
 
 type Kind = 'templates' | 'signatures';
@@ -174,12 +174,8 @@ function Mine({
                 </td>
                 <td data-label={t('tpl.changed')}>{when(i.updated_at)}</td>
                 <td class="actions">
-                  <button class="small" onClick={() => startEdit(i)}>
-                    {t('tpl.edit')} <span class="sr-only">{i.name}</span>
-                  </button>
-                  <button class="small" onClick={() => remove(i)}>
-                    {t('tpl.delete')} <span class="sr-only">{i.name}</span>
-                  </button>
+                  <RowButton label={t('tpl.edit')} row={i.name} onClick={() => startEdit(i)} />
+                  <RowButton label={t('tpl.delete')} row={i.name} onClick={() => remove(i)} />
                 </td>
               </tr>
             ))}
@@ -338,9 +334,7 @@ function Queue({ kind, version, onChange }: { kind: Kind; version: number; onCha
                 </td>
                 <td data-label={t('tpl.submitted')}>{when(i.updated_at)}</td>
                 <td class="actions">
-                  <button class="small primary" onClick={() => approve(i)}>
-                    {t('tpl.approve')} <span class="sr-only">{i.name}</span>
-                  </button>
+                  <RowButton primary label={t('tpl.approve')} row={i.name} onClick={() => approve(i)} />
                   <form class="inline-form" onSubmit={(e) => reject(e, i)}>
                     <label>
                       <span class="sr-only">{t('tpl.rejectReason')}</span>
@@ -353,9 +347,7 @@ function Queue({ kind, version, onChange }: { kind: Kind; version: number; onCha
                         onInput={(e) => setReasons({ ...reasons, [i.id]: e.currentTarget.value })}
                       />
                     </label>
-                    <button type="submit" class="small">
-                      {t('tpl.reject')} <span class="sr-only">{i.name}</span>
-                    </button>
+                    <RowButton type="submit" label={t('tpl.reject')} row={i.name} />
                   </form>
                 </td>
               </tr>

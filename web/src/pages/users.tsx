@@ -5,7 +5,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { User } from '../api';
 import { api } from '../api';
-import { ErrorBox, Notice, TableHead } from '../ui';
+import { ErrorBox, Notice, RowButton, TableHead } from '../ui';
 import { confirmThen } from '../confirm';
 import { KeyItem, revokeKey } from '../keys';
 import { t } from '../i18n';
@@ -119,13 +119,12 @@ export function Users({ me }: { me: User }) {
                     </button>
                   </td>
                   <td>
-                    <button
-                      class="small"
+                    <RowButton
+                      label={t('ops.users.setPassword')}
+                      row={u.login}
                       aria-expanded={open?.id === u.id && open.what === 'password'}
                       onClick={() => toggle(u.id, 'password')}
-                    >
-                      {t('ops.users.setPassword')} <span class="sr-only">{u.login}</span>
-                    </button>
+                    />
                   </td>
                 </tr>,
                 open?.id === u.id && (
