@@ -6,7 +6,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import pg from 'pg';
 import type { App } from '../app.js';
 import { bootstrapAdmin, openStore, startApp } from '../app.js';
 import { channelDefaults } from '../api/http/routes/admin.js';
@@ -68,6 +67,7 @@ async function requireDatabase(config: Readonly<Config>): Promise<void> {
     if (!existsSync(file)) throw new Error(m('noDatabase', { file, hint }));
     return;
   }
+  const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: config.databaseUrl });
   await client.connect();
   try {

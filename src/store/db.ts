@@ -5,7 +5,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import pg from 'pg';
 import type { Migration, MigrationProvider, RawBuilder, SelectQueryBuilder } from 'kysely';
 import { foldText } from '../core/search.js';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
@@ -36,7 +35,6 @@ import * as m023 from './migrations/023-money-lifecycle.js';
 import * as m024 from './migrations/024-frequency-state.js';
 import type { Notifier } from './notify/index.js';
 import { LocalNotifier } from './notify/local/index.js';
-import { PostgresNotifier } from './notify/postgres/index.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -144,10 +142,6 @@ const MIGRATIONS: Record<string, { up(db: Kysely<unknown>, dialect: Dialect): Pr
   '024-frequency-state': m024,
 };
 
-// pg returns int8 (bigint) as strings to protect values above 2^53; our bigints are epoch
-// milliseconds and serial ids, far below that, so numbers are safe and keep queries uniform.
-pg.types.setTypeParser(20, (v) => Number(v));
-
 export function sqlitePathFor(dataDir: string): string {
   mkdirSync(dataDir, { recursive: true });
   return join(dataDir, 'smsgw.db');
@@ -156,6 +150,14 @@ export function sqlitePathFor(dataDir: string): string {
 export async function openDb(opts: OpenOptions): Promise<Db> {
   let db: Db;
   if (opts.databaseUrl) {
+    // pg and its notifier are loaded for PostgreSQL only: a SQLite gateway never needs them.
+    const [{ default: pg }, { PostgresNotifier }] = await Promise.all([
+      import('pg'),
+      import('./notify/postgres/index.js'),
+    ]);
+    // pg returns int8 (bigint) as strings to protect values above 2^53; our bigints are epoch
+    // milliseconds and serial ids, far below that, so numbers are safe and keep queries uniform.
+    pg.types.setTypeParser(20, (v) => Number(v));
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
     const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     const notifier = new PostgresNotifier({ connectionString: opts.databaseUrl, pool });

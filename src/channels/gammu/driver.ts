@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { Client } from 'ssh2';
+import type { Client } from 'ssh2';
 import type {
   ChannelCapabilities,
   ChannelDriver,
@@ -175,7 +175,16 @@ export class GammuDriver implements ChannelDriver {
 
   private async connection(): Promise<Client> {
     if (this.ssh) return this.ssh;
-    this.connecting ??= new Promise<Client>((resolve, reject) => {
+    // ssh2 is loaded by the first remote command, not by every gateway (most run no Gammu).
+    this.connecting ??= this.open().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async open(): Promise<Client> {
+    const { Client } = await import('ssh2');
+    return new Promise<Client>((resolve, reject) => {
       const s = this.config.ssh as NonNullable<GammuConfig['ssh']>;
       const client = new Client();
       client
@@ -202,10 +211,7 @@ export class GammuDriver implements ChannelDriver {
                 s.hostKeySha256
             : undefined,
         });
-    }).finally(() => {
-      this.connecting = undefined;
     });
-    return this.connecting;
   }
 
   private async runRemote(args: string[]): Promise<RunResult> {
