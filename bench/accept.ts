@@ -46,6 +46,8 @@ async function run(dir: string, concurrency: number): Promise<Run> {
   const gw = await startGateway({ SMSGW_ADMIN_API_KEY: KEY, SMSGW_SIMULATOR: 'false' }, true, {
     cwd: dir,
     nodeArgs: PROF ? ['--cpu-prof', `--cpu-prof-dir=${resolve(PROF)}`] : [],
+    // One start on the shared machine at load average 30 took over a minute.
+    readyTimeoutMs: 300_000,
   });
   try {
     const ch = await api(gw.url, KEY, 'POST', '/v1/channels', {
