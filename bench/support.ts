@@ -9,16 +9,28 @@ import { CMD, Writer } from '../src/codec/smpp-pdu.js';
 
 export { freePort };
 
-/** The gateway in its own process with a fresh data directory; `compiled`: from dist/ (see spawnGateway). */
+/**
+ * The gateway in its own process with a fresh data directory; `compiled`: from dist/, `opts`:
+ * another checkout's build or node flags (see spawnGateway).
+ */
 export async function startGateway(
   env: Record<string, string>,
   compiled = false,
+  opts: { cwd?: string; nodeArgs?: string[]; readyTimeoutMs?: number } = {},
 ): Promise<{ url: string; proc: ChildProcess; stop(): Promise<void> }> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'smsgw-bench-'));
-  const proc = spawnGateway({ SMSGW_PORT: String(port), SMSGW_DATA_DIR: dataDir, ...env }, compiled);
+  const proc = spawnGateway({ SMSGW_PORT: String(port), SMSGW_DATA_DIR: dataDir, ...env }, compiled, opts);
   const url = `http://127.0.0.1:${port}`;
-  await waitReady(url);
+  try {
+    await waitReady(url, opts.readyTimeoutMs);
+  } catch (err) {
+    // Not left running behind a failed bench.
+    proc.kill('SIGTERM');
+    await exited(proc);
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     url,
     proc,

@@ -10,6 +10,9 @@
  * 2-core machine: 62 of 96 busy seconds of the gateway's main thread were COMMITs (the fsync
  * blocks the event loop), one per claim.
  *
+ * The event fan-out (WebhookRepo.fanOut) commits this way too: it writes only rows derived from
+ * events already durable, with its cursor, so a lost commit is redone whole by the next fan-out.
+ *
  * Not for message claims (store/messages.ts claimDue): a message claim lost in an OS crash would
  * come back as plain `queued` although its submit may have left, so it would be sent again
  * without being marked `outcome_unknown` and a later failure would refund it.

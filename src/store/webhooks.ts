@@ -104,9 +104,16 @@ export class WebhookRepo {
    * out of order: events are read in (transaction, id) order and only from transactions older
    * than every one still running, so a late commit is never skipped (see migration 008).
    * Returns how many events were read (not how many became deliveries), so callers can loop.
+   *
+   * Committed without waiting for the disk on SQLite (lease-commit.ts): everything it writes is
+   * derived from events already durable, cursor included, in one transaction, so a commit lost
+   * in an OS crash is lost whole and the next fan-out writes it again; nothing it writes is
+   * acknowledged to anyone (a delivery it makes possible may repeat after such a crash, as
+   * webhooks and receipts already may). Its fsync was one of the four per message on the
+   * sequential accept path, each holding the event loop for 2.6–4.4 ms on this disk.
    */
   async fanOut(now: number, limit: number, giveUpMs: number): Promise<number> {
-    return this.db.transaction().execute(async (trx) => {
+    return leaseTransaction(this.db, this.dialect, async (trx) => {
       const pg = this.dialect === 'postgres';
       let cur = trx
         .selectFrom('cursors')

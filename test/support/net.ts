@@ -16,11 +16,17 @@ export function freePort(): Promise<number> {
 
 /**
  * `smsgw start` as its own process: by default from the sources under test through tsx (no build
- * step); `compiled` runs the build in dist/ (`npm run build`), as `npm start` does.
+ * step); `compiled` runs the build in dist/ (`npm run build`), as `npm start` does. `opts.cwd`:
+ * another checkout (a benchmark's base build); `opts.nodeArgs`: e.g. `--cpu-prof`.
  */
-export function spawnGateway(env: Record<string, string>, compiled = false): ChildProcess {
+export function spawnGateway(
+  env: Record<string, string>,
+  compiled = false,
+  opts: { cwd?: string; nodeArgs?: string[] } = {},
+): ChildProcess {
   const args = compiled ? ['dist/cli/main.js', 'start'] : ['--import', 'tsx', 'src/cli/main.ts', 'start'];
-  return spawn(process.execPath, args, {
+  return spawn(process.execPath, [...(opts.nodeArgs ?? []), ...args], {
+    cwd: opts.cwd,
     env: { ...process.env, SMSGW_HOST: '127.0.0.1', SMSGW_SMPP_PORT: '0', SMSGW_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
