@@ -67,28 +67,55 @@ const PRICES_OF = {
   postgres: `select prefix, encoding, per_segment from prices where prefix = any($1::text[])`,
 };
 
-/** Price rows by prefix, for `pickIn`: a walk down one number's prefixes, not over every row. */
-export type PriceIndex = Map<string, PriceRow[]>;
+/** The longest prefix in the price list, from its index (migration 028); null when it is empty. */
+const LONGEST_PREFIX = {
+  sqlite: `select max(length(prefix)) as n from prices`,
+  postgres: `select max(length(prefix)) as n from prices`,
+};
 
 /**
- * The price rows that can match any of the numbers, indexed by prefix: one fixed query for the
- * whole batch (store/compiled.ts). For the accepting transaction; `pricesFor` + `pick` answer a
- * single quote.
+ * Price rows by prefix, for `pickIn`: a walk down one number's prefixes, not over every row.
+ * `longest`: no prefix in the list is longer, so the walk starts there.
+ */
+export interface PriceIndex {
+  readonly rows: Map<string, PriceRow[]>;
+  readonly longest: number;
+}
+
+/** The digits of a number: E.164 `+digits` without a scan, anything else without its non-digits. */
+function digitsOf(number: string): string {
+  return number.charCodeAt(0) === 43 && /^\+\d+$/.test(number) ? number.slice(1) : number.replace(/\D/g, '');
+}
+
+/**
+ * The price rows that can match any of the numbers, indexed by prefix: two fixed queries for
+ * the whole batch (store/compiled.ts), the list's longest prefix and then the rows of the
+ * numbers' prefixes up to that length. For the accepting transaction; `pricesFor` + `pick`
+ * answer a single quote. Every prefix of every number (a 12-digit number has 12) cost about
+ * 1 µs a recipient in slices, JSON and index probes; a list whose longest prefix has 2 digits
+ * now costs 2 probes a number (bench/policy.ts).
  */
 export async function priceIndexFor(target: SqlTarget, numbers: readonly string[]): Promise<PriceIndex> {
+  const [top] = await runSql<{ n: number | string | null }>(target, LONGEST_PREFIX, []);
+  if (top?.n == null) return { rows: new Map(), longest: 0 };
+  const longest = Number(top.n);
   const prefixes = new Set<string>(['']);
   for (const n of numbers) {
-    const digits = n.replace(/\D/g, '');
-    for (let i = 1; i <= digits.length; i++) prefixes.add(digits.slice(0, i));
+    const digits = digitsOf(n);
+    for (let i = Math.min(digits.length, longest); i >= 1; i--) {
+      const p = digits.slice(0, i);
+      if (prefixes.has(p)) break; // its shorter prefixes are in already
+      prefixes.add(p);
+    }
   }
   const rows = await runSql<PriceRow>(target, PRICES_OF, [listParam(target.dialect, [...prefixes])]);
-  const index: PriceIndex = new Map();
+  const index = new Map<string, PriceRow[]>();
   for (const r of rows) {
     const at = index.get(r.prefix);
     if (at) at.push(r);
     else index.set(r.prefix, [r]);
   }
-  return index;
+  return { rows: index, longest };
 }
 
 /** `pick` over a PriceIndex: the same answer (longest prefix, then the encoding's own price). */
@@ -98,10 +125,10 @@ export function pickIn(
   encoding: string,
   segments: number,
 ): Quote | undefined {
-  if (index.size === 0) return undefined;
-  const digits = number.replace(/\D/g, '');
-  for (let len = digits.length; len >= 0; len--) {
-    const rows = index.get(len === 0 ? '' : digits.slice(0, len));
+  if (index.rows.size === 0) return undefined;
+  const digits = digitsOf(number);
+  for (let len = Math.min(digits.length, index.longest); len >= 0; len--) {
+    const rows = index.rows.get(len === 0 ? '' : digits.slice(0, len));
     if (!rows) continue;
     const best = rows.find((r) => r.encoding === encoding) ?? rows.find((r) => r.encoding === 'any');
     if (!best) continue;
@@ -151,25 +178,21 @@ export async function refundMessages(
 ): Promise<number> {
   let refunded = 0;
   for (let i = 0; i < ids.length; i += INSERT_CHUNK) {
-    // What each message was charged in the end: its charge and any adjustments (replace_sm).
+    // What each message was charged in the end: its charge (credit_charges, migration 028) and
+    // any adjustments (replace_sm, in the ledger).
     const charges = await trx
-      .selectFrom('credit_ledger')
-      .select(['user_id', 'message_id', (eb) => eb.fn.sum<number | string>('amount').as('amount')])
-      .where('message_id', 'in', ids.slice(i, i + INSERT_CHUNK))
-      .where('kind', 'in', ['charge', 'adjust'])
-      .groupBy(['user_id', 'message_id'])
+      .selectFrom('credit_charges as c')
+      .innerJoin('messages as m', 'm.id', 'c.message_id')
+      .select([
+        'c.message_id as message_id',
+        'm.owner_id as user_id',
+        sql<number | string>`c.amount + coalesce((select sum(l.amount) from credit_ledger l
+          where l.message_id = c.message_id and l.kind = 'adjust'), 0)`.as('amount'),
+      ])
+      .where('c.message_id', 'in', ids.slice(i, i + INSERT_CHUNK))
+      .where((eb) => eb.or([eb('m.outcome_unknown', 'is', null), eb('m.outcome_unknown', '<>', 1)]))
       // Balances in one order (user id), so two refunds of several owners cannot deadlock.
-      .orderBy('user_id')
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('messages')
-              .select('messages.id')
-              .whereRef('messages.id', '=', 'credit_ledger.message_id')
-              .where('messages.outcome_unknown', '=', 1),
-          ),
-        ),
-      )
+      .orderBy('m.owner_id')
       .execute();
     for (const c of charges) {
       const back = -Number(c.amount);
@@ -259,21 +282,27 @@ export async function adjustCharge(
   lock: boolean,
 ): Promise<boolean> {
   if (from === to || from <= 0) return true;
+  const charge = await trx
+    .selectFrom('credit_charges as c')
+    .innerJoin('messages as m', 'm.id', 'c.message_id')
+    .select(['m.owner_id as user_id', 'c.amount'])
+    .where('c.message_id', '=', messageId)
+    .executeTakeFirst();
+  if (!charge) return true;
   const rows = await trx
     .selectFrom('credit_ledger')
-    .select(['user_id', 'amount', 'kind'])
+    .select(['amount', 'kind'])
     .where('message_id', '=', messageId)
-    .where('kind', 'in', ['charge', 'adjust', 'refund'])
+    .where('kind', 'in', ['adjust', 'refund'])
     .execute();
-  const charge = rows.find((r) => r.kind === 'charge');
-  if (!charge || rows.some((r) => r.kind === 'refund')) return true;
+  if (rows.some((r) => r.kind === 'refund')) return true;
   const account = await trx
     .selectFrom('account_policy')
     .select('prepaid')
     .where('user_id', '=', charge.user_id)
     .executeTakeFirst();
   if (account?.prepaid !== 1) return true;
-  const paid = -rows.reduce((sum, r) => sum + Number(r.amount), 0);
+  const paid = -rows.reduce((sum, r) => sum + Number(r.amount), Number(charge.amount));
   const perSegment = paid / from;
   const diff = Math.round(perSegment * (to - from));
   if (diff === 0) return true;

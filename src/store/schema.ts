@@ -383,6 +383,13 @@ export interface CreditLedgerTable {
   created_at: number;
 }
 
+/** Migration 028: what each message was charged at acceptance (the ledger has one row per batch). */
+export interface CreditChargesTable {
+  message_id: string;
+  /** Signed, as in the ledger: a charge is negative. */
+  amount: number;
+}
+
 /** Migration 016: contact groups, imports, campaigns (store/contacts.ts, store/campaigns.ts). */
 export interface ContactGroupsTable {
   id: string;
@@ -497,6 +504,7 @@ export interface Database {
   frequency_state: FrequencyStateTable;
   prices: PricesTable;
   credit_ledger: CreditLedgerTable;
+  credit_charges: CreditChargesTable;
   contact_groups: ContactGroupsTable;
   group_members: GroupMembersTable;
   contact_imports: ContactImportsTable;

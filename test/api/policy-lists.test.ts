@@ -215,7 +215,11 @@ describe.each(BACKENDS)('sending policy through the faces (%s)', (backend) => {
 
     const bal = await t.call('GET', '/v1/balance', { auth: alice });
     expect(bal.body).toMatchObject({ mode: 'prepaid', balance: 2 });
-    expect(bal.body.ledger.map((l: { kind: string }) => l.kind)).toEqual(['charge', 'charge', 'topup']);
+    // One charge row for the request's two messages (a ledger row per accepted batch and owner).
+    expect(bal.body.ledger.map((l: { kind: string; amount: number }) => [l.kind, l.amount])).toEqual([
+      ['charge', -10],
+      ['topup', 12],
+    ]);
     expect(bal.body.ledger.reduce((s: number, l: { amount: number }) => s + l.amount, 0)).toBe(2);
 
     // Canceling a queued message gives its charge back.

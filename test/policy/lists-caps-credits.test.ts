@@ -127,10 +127,31 @@ describe.each(TEST_DBS)('sending policy: lists, caps, credits ($name)', (testDb)
     ]);
     const account = await store.policy.account(alice);
     expect(Number(account.balance)).toBe(4);
+    // One ledger row for the batch's charges (migration 028); each message's charge apart.
     const ledger = await store.policy.ledger(alice, 100);
-    expect(ledger.map((l) => Number(l.amount)).sort((a, b) => a - b)).toEqual([-10, -9, -7, 30]);
+    expect(ledger.map((l) => [l.kind, Number(l.amount)])).toEqual([
+      ['charge', -26],
+      ['topup', 30],
+    ]);
     expect(ledger.reduce((s, l) => s + Number(l.amount), 0)).toBe(4);
     expect(Number(ledger[0]!.balance_after)).toBe(4);
+    expect(ledger[0]!.note).toBe('3 message(s), 4 segment(s)');
+    const charged = await db.kysely
+      .selectFrom('credit_charges')
+      .select(['message_id', 'amount'])
+      .where(
+        'message_id',
+        'in',
+        rows.map((r) => r.id),
+      )
+      .execute();
+    expect(new Map(charged.map((c) => [c.message_id, Number(c.amount)]))).toEqual(
+      new Map([
+        [rows[0]!.id, -10],
+        [rows[1]!.id, -7],
+        [rows[2]!.id, -9],
+      ]),
+    );
     // Bob is unlimited (the default): not charged, no ledger.
     expect(await send(store, [message(bob, { to: '+33612345678' })])).toEqual([undefined]);
     expect(await store.policy.ledger(bob, 10)).toEqual([]);
@@ -294,7 +315,9 @@ describe.each(TEST_DBS)('sending policy: lists, caps, credits ($name)', (testDb)
     // Canceled: what it was charged in the end (3) comes back, once.
     await store.messages.cancel(m.id, alice, 'test');
     expect(await balance()).toBe(10);
-    const ledger = (await store.policy.ledger(alice, 20)).filter((l) => l.message_id === m.id);
+    const ledger = (await store.policy.ledger(alice, 20)).filter(
+      (l) => l.message_id === m.id || l.kind === 'charge',
+    );
     expect(ledger.map((l) => [l.kind, Number(l.amount)]).sort()).toEqual(
       [
         ['adjust', -6],
