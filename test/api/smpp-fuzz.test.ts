@@ -21,9 +21,8 @@ import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CMD, MAX_PDU, STATUS, TLV, Writer, messageBody } from '../../src/codec/smpp-pdu.js';
 import type { TestApp } from '../support/app.js';
-import { eventually, startTestApp } from '../support/app.js';
-import { freePort } from '../support/net.js';
-import { Client } from '../support/esme.js';
+import { eventually } from '../support/app.js';
+import { Client, bindBody, startSmppFace } from '../support/esme.js';
 import type { Seeded } from '../support/random.js';
 import { seeded } from '../support/random.js';
 
@@ -36,8 +35,6 @@ const PASSWORD = 'fuzzpass';
 
 type Rng = Seeded;
 
-const bindBody = (id: string, pw: string) =>
-  new Writer().cstring(id).cstring(pw).cstring('').u8(0x34).u8(1).u8(1).cstring('');
 const submit = (extra: Partial<Parameters<typeof messageBody>[0]> = {}) =>
   messageBody({
     source: 'FUZZ',
@@ -407,16 +404,15 @@ describe('SMPP face fuzzer', () => {
   let port: number;
 
   beforeAll(async () => {
-    port = await freePort();
-    t = await startTestApp({
-      SMSGW_SMPP_PORT: String(port),
-      SMSGW_SIMULATOR: 'false',
-      SMSGW_SMPP_PARTS_TIMEOUT_MS: '1000',
-      SMSGW_SMPP_BIND_TIMEOUT_MS: '3000',
-      SMSGW_SMPP_MAX_CONNECTIONS_PER_IP: '1000',
-      SMSGW_SMPP_MAX_BINDS_PER_SYSTEM_ID: '1000',
-    });
-    await t.call('POST', '/v1/users', { body: { login: LOGIN, password: PASSWORD } });
+    ({ t, port } = await startSmppFace(
+      { login: LOGIN, password: PASSWORD },
+      {
+        SMSGW_SMPP_PARTS_TIMEOUT_MS: '1000',
+        SMSGW_SMPP_BIND_TIMEOUT_MS: '3000',
+        SMSGW_SMPP_MAX_CONNECTIONS_PER_IP: '1000',
+        SMSGW_SMPP_MAX_BINDS_PER_SYSTEM_ID: '1000',
+      },
+    ));
   });
   afterAll(() => t?.stop());
 

@@ -4,9 +4,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CMD, STATUS, Writer, messageBody } from '../../src/codec/smpp-pdu.js';
 import type { TestApp } from '../support/app.js';
-import { eventually, startTestApp } from '../support/app.js';
-import { freePort } from '../support/net.js';
-import { Client } from '../support/esme.js';
+import { eventually } from '../support/app.js';
+import { Client, startSmppFace } from '../support/esme.js';
 import { ConnectionGate } from '../../src/api/smpp/gate.js';
 import { receiptRequest } from '../../src/api/smpp/parts.js';
 import { ConfigError, SMPP_LIMIT_DEFAULTS, loadConfig } from '../../src/config.js';
@@ -19,15 +18,11 @@ describe('SMPP server face', () => {
   let port: number;
 
   beforeAll(async () => {
-    port = await freePort();
     // No channel: messages stay queued, so cancel_sm and replace_sm have something to act on.
-    t = await startTestApp({
-      SMSGW_SMPP_PORT: String(port),
-      SMSGW_SIMULATOR: 'false',
-      SMSGW_USER_RATE_LIMIT: '50',
-      SMSGW_SMPP_BIND_TIMEOUT_MS: '1000',
-    });
-    await t.call('POST', '/v1/users', { body: { login: 'esme', password: 'esmepass' } });
+    ({ t, port } = await startSmppFace(
+      { login: 'esme', password: 'esmepass' },
+      { SMSGW_USER_RATE_LIMIT: '50', SMSGW_SMPP_BIND_TIMEOUT_MS: '1000' },
+    ));
   });
   afterAll(() => t.stop());
 
@@ -262,17 +257,16 @@ describe('SMPP face limits', () => {
   let port: number;
 
   beforeAll(async () => {
-    port = await freePort();
-    t = await startTestApp({
-      SMSGW_SMPP_PORT: String(port),
-      SMSGW_SIMULATOR: 'false',
-      SMSGW_SMPP_MAX_CONNECTIONS_PER_IP: '6',
-      SMSGW_SMPP_MAX_BINDS_PER_SYSTEM_ID: '2',
-      SMSGW_SMPP_WINDOW: '4',
-      SMSGW_SMPP_MAX_HELD_PARTS: '3',
-      SMSGW_SMPP_PARTS_TIMEOUT_MS: '1500',
-    });
-    await t.call('POST', '/v1/users', { body: { login: 'lim', password: 'limpass1' } });
+    ({ t, port } = await startSmppFace(
+      { login: 'lim', password: 'limpass1' },
+      {
+        SMSGW_SMPP_MAX_CONNECTIONS_PER_IP: '6',
+        SMSGW_SMPP_MAX_BINDS_PER_SYSTEM_ID: '2',
+        SMSGW_SMPP_WINDOW: '4',
+        SMSGW_SMPP_MAX_HELD_PARTS: '3',
+        SMSGW_SMPP_PARTS_TIMEOUT_MS: '1500',
+      },
+    ));
   });
   afterAll(() => t.stop());
 
