@@ -22,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CMD, MAX_PDU, STATUS, TLV, Writer, messageBody } from '../../src/codec/smpp-pdu.js';
 import type { TestApp } from '../support/app.js';
 import { eventually } from '../support/app.js';
-import { Client, bindBody, startSmppFace } from '../support/esme.js';
+import { Client, bindBody, cancelBody, queryBody, replaceBody, startSmppFace } from '../support/esme.js';
 import type { Seeded } from '../support/random.js';
 import { seeded } from '../support/random.js';
 
@@ -127,26 +127,9 @@ const TEMPLATES: [number, (rng: Rng) => Writer][] = [
         .u8(5)
         .bytes(Buffer.from('multi')),
   ],
-  [CMD.query_sm, () => new Writer().cstring('0190f0e4-7b3c-7000-8000-000000000000').u8(1).u8(1).cstring('')],
-  [
-    CMD.cancel_sm,
-    () => new Writer().cstring('').cstring('nope').u8(1).u8(1).cstring('').u8(1).u8(1).cstring(''),
-  ],
-  [
-    CMD.replace_sm,
-    () =>
-      new Writer()
-        .cstring('nope')
-        .u8(1)
-        .u8(1)
-        .cstring('')
-        .cstring('')
-        .cstring('')
-        .u8(0)
-        .u8(0)
-        .u8(3)
-        .bytes(Buffer.from('new')),
-  ],
+  [CMD.query_sm, () => queryBody('0190f0e4-7b3c-7000-8000-000000000000')],
+  [CMD.cancel_sm, () => cancelBody('nope')],
+  [CMD.replace_sm, () => replaceBody('nope', 'new')],
   [CMD.enquire_link, () => new Writer()],
   [CMD.unbind, () => new Writer()],
   [CMD.bind_transceiver, () => bindBody(LOGIN, PASSWORD)],

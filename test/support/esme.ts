@@ -17,6 +17,29 @@ export interface Pdu {
 export const bindBody = (login: string, password: string): Writer =>
   new Writer().cstring(login).cstring(password).cstring('').u8(0x34).u8(1).u8(1).cstring('');
 
+/** query_sm of one message id (source address TON 1, NPI 1, empty). */
+export const queryBody = (id: string): Writer => new Writer().cstring(id).u8(1).u8(1).cstring('');
+
+/** cancel_sm of one message id (no service type; source and destination TON 1, NPI 1, empty). */
+export const cancelBody = (id: string): Writer =>
+  new Writer().cstring('').cstring(id).u8(1).u8(1).cstring('').u8(1).u8(1).cstring('');
+
+/** replace_sm of one message id with `text` (no schedule, validity or receipt request). */
+export function replaceBody(id: string, text: string, source = ''): Writer {
+  const sm = Buffer.from(text);
+  return new Writer()
+    .cstring(id)
+    .u8(1)
+    .u8(1)
+    .cstring(source)
+    .cstring('')
+    .cstring('')
+    .u8(0)
+    .u8(0)
+    .u8(sm.length)
+    .bytes(sm);
+}
+
 /**
  * A gateway whose SMPP face listens on a free port, without the simulator (no channel: what is
  * submitted stays queued, for query_sm, cancel_sm and replace_sm to act on), and `user` to bind
