@@ -15,7 +15,7 @@ import type { TestApp } from '../support/app.js';
 import { eventually, startTestApp } from '../support/app.js';
 import { PG_URL, pgSchemaUrl } from '../support/db.js';
 import type { Pdu } from '../support/esme.js';
-import { Client } from '../support/esme.js';
+import { Client, queryBody, replaceBody } from '../support/esme.js';
 import { freePort } from '../support/net.js';
 
 const cstr = (b: Buffer) => b.toString('latin1', 0, b.indexOf(0));
@@ -200,7 +200,7 @@ describe.each(DATABASES)('SMPP server face, complete (%s)', (database) => {
     const receipt = await eventually(async () => got.find((p) => receiptOf(p).id === id1), 20_000);
     expect(receiptOf(receipt)).toMatchObject({ id: id1, stat: 'DELIVRD' });
     // query_sm by either part's id finds the message.
-    const q = await c.call(CMD.query_sm, new Writer().cstring(id2).u8(1).u8(1).cstring(''));
+    const q = await c.call(CMD.query_sm, queryBody(id2));
     expect(q.status).toBe(0);
     expect(q.body[q.body.indexOf(0, q.body.indexOf(0) + 1) + 1]).toBe(2); // DELIVERED
     expect(got.filter((p) => receiptOf(p).id === id2)).toHaveLength(0); // part 2 asked for none
@@ -316,20 +316,7 @@ describe.each(DATABASES)('SMPP server face, complete (%s)', (database) => {
     );
     const sentId = cstr(sent.body);
     await eventually(async () => ((await message(sentId)).status === 'delivered' ? true : undefined), 20_000);
-    const rep = await c.call(
-      CMD.replace_sm,
-      new Writer()
-        .cstring(sentId)
-        .u8(1)
-        .u8(1)
-        .cstring('SMSGW')
-        .cstring('')
-        .cstring('')
-        .u8(0)
-        .u8(0)
-        .u8(3)
-        .bytes(Buffer.from('new')),
-    );
+    const rep = await c.call(CMD.replace_sm, replaceBody(sentId, 'new', 'SMSGW'));
     expect(rep.status).toBe(STATUS.ESME_RREPLACEFAIL);
     // replace_sm: the new text is in the original's alphabet (replace_sm has no data_coding),
     // and a schedule or validity given replaces the original's.

@@ -21,9 +21,8 @@ import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CMD, MAX_PDU, STATUS, TLV, Writer, messageBody } from '../../src/codec/smpp-pdu.js';
 import type { TestApp } from '../support/app.js';
-import { eventually, startTestApp } from '../support/app.js';
-import { freePort } from '../support/net.js';
-import { Client } from '../support/esme.js';
+import { eventually } from '../support/app.js';
+import { Client, bindBody, cancelBody, queryBody, replaceBody, startSmppFace } from '../support/esme.js';
 import type { Seeded } from '../support/random.js';
 import { seeded } from '../support/random.js';
 
@@ -36,8 +35,6 @@ const PASSWORD = 'fuzzpass';
 
 type Rng = Seeded;
 
-const bindBody = (id: string, pw: string) =>
-  new Writer().cstring(id).cstring(pw).cstring('').u8(0x34).u8(1).u8(1).cstring('');
 const submit = (extra: Partial<Parameters<typeof messageBody>[0]> = {}) =>
   messageBody({
     source: 'FUZZ',
@@ -130,26 +127,9 @@ const TEMPLATES: [number, (rng: Rng) => Writer][] = [
         .u8(5)
         .bytes(Buffer.from('multi')),
   ],
-  [CMD.query_sm, () => new Writer().cstring('0190f0e4-7b3c-7000-8000-000000000000').u8(1).u8(1).cstring('')],
-  [
-    CMD.cancel_sm,
-    () => new Writer().cstring('').cstring('nope').u8(1).u8(1).cstring('').u8(1).u8(1).cstring(''),
-  ],
-  [
-    CMD.replace_sm,
-    () =>
-      new Writer()
-        .cstring('nope')
-        .u8(1)
-        .u8(1)
-        .cstring('')
-        .cstring('')
-        .cstring('')
-        .u8(0)
-        .u8(0)
-        .u8(3)
-        .bytes(Buffer.from('new')),
-  ],
+  [CMD.query_sm, () => queryBody('0190f0e4-7b3c-7000-8000-000000000000')],
+  [CMD.cancel_sm, () => cancelBody('nope')],
+  [CMD.replace_sm, () => replaceBody('nope', 'new')],
   [CMD.enquire_link, () => new Writer()],
   [CMD.unbind, () => new Writer()],
   [CMD.bind_transceiver, () => bindBody(LOGIN, PASSWORD)],
@@ -407,16 +387,15 @@ describe('SMPP face fuzzer', () => {
   let port: number;
 
   beforeAll(async () => {
-    port = await freePort();
-    t = await startTestApp({
-      SMSGW_SMPP_PORT: String(port),
-      SMSGW_SIMULATOR: 'false',
-      SMSGW_SMPP_PARTS_TIMEOUT_MS: '1000',
-      SMSGW_SMPP_BIND_TIMEOUT_MS: '3000',
-      SMSGW_SMPP_MAX_CONNECTIONS_PER_IP: '1000',
-      SMSGW_SMPP_MAX_BINDS_PER_SYSTEM_ID: '1000',
-    });
-    await t.call('POST', '/v1/users', { body: { login: LOGIN, password: PASSWORD } });
+    ({ t, port } = await startSmppFace(
+      { login: LOGIN, password: PASSWORD },
+      {
+        SMSGW_SMPP_PARTS_TIMEOUT_MS: '1000',
+        SMSGW_SMPP_BIND_TIMEOUT_MS: '3000',
+        SMSGW_SMPP_MAX_CONNECTIONS_PER_IP: '1000',
+        SMSGW_SMPP_MAX_BINDS_PER_SYSTEM_ID: '1000',
+      },
+    ));
   });
   afterAll(() => t?.stop());
 

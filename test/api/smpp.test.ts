@@ -4,9 +4,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CMD, STATUS, Writer, messageBody } from '../../src/codec/smpp-pdu.js';
 import type { TestApp } from '../support/app.js';
-import { eventually, startTestApp } from '../support/app.js';
-import { freePort } from '../support/net.js';
-import { Client } from '../support/esme.js';
+import { eventually } from '../support/app.js';
+import { Client, cancelBody, queryBody, replaceBody, startSmppFace } from '../support/esme.js';
 import { ConnectionGate } from '../../src/api/smpp/gate.js';
 import { receiptRequest } from '../../src/api/smpp/parts.js';
 import { ConfigError, SMPP_LIMIT_DEFAULTS, loadConfig } from '../../src/config.js';
@@ -19,15 +18,11 @@ describe('SMPP server face', () => {
   let port: number;
 
   beforeAll(async () => {
-    port = await freePort();
     // No channel: messages stay queued, so cancel_sm and replace_sm have something to act on.
-    t = await startTestApp({
-      SMSGW_SMPP_PORT: String(port),
-      SMSGW_SIMULATOR: 'false',
-      SMSGW_USER_RATE_LIMIT: '50',
-      SMSGW_SMPP_BIND_TIMEOUT_MS: '1000',
-    });
-    await t.call('POST', '/v1/users', { body: { login: 'esme', password: 'esmepass' } });
+    ({ t, port } = await startSmppFace(
+      { login: 'esme', password: 'esmepass' },
+      { SMSGW_USER_RATE_LIMIT: '50', SMSGW_SMPP_BIND_TIMEOUT_MS: '1000' },
+    ));
   });
   afterAll(() => t.stop());
 
@@ -121,44 +116,23 @@ describe('SMPP server face', () => {
       status: 'queued',
     });
 
-    const q = await c.call(CMD.query_sm, new Writer().cstring(id).u8(1).u8(1).cstring(''));
+    const q = await c.call(CMD.query_sm, queryBody(id));
     expect(q.status).toBe(0);
     const stateAt = q.body.indexOf(0, q.body.indexOf(0) + 1) + 1;
     expect(q.body[stateAt]).toBe(1); // ENROUTE
 
-    const rep = await c.call(
-      CMD.replace_sm,
-      new Writer()
-        .cstring(id)
-        .u8(1)
-        .u8(1)
-        .cstring('')
-        .cstring('')
-        .cstring('')
-        .u8(0)
-        .u8(0)
-        .u8(8)
-        .bytes(Buffer.from('replaced')),
-    );
+    const rep = await c.call(CMD.replace_sm, replaceBody(id, 'replaced'));
     expect(rep.status).toBe(0);
     expect((await t.call('GET', `/v1/messages/${id}`, { auth: 'esme:esmepass' })).body.text).toBe('replaced');
 
-    const cancel = await c.call(
-      CMD.cancel_sm,
-      new Writer().cstring('').cstring(id).u8(1).u8(1).cstring('').u8(1).u8(1).cstring(''),
-    );
+    const cancel = await c.call(CMD.cancel_sm, cancelBody(id));
     expect(cancel.status).toBe(0);
     expect((await t.call('GET', `/v1/messages/${id}`, { auth: 'esme:esmepass' })).body.status).toBe(
       'canceled',
     );
-    const again = await c.call(
-      CMD.cancel_sm,
-      new Writer().cstring('').cstring(id).u8(1).u8(1).cstring('').u8(1).u8(1).cstring(''),
-    );
+    const again = await c.call(CMD.cancel_sm, cancelBody(id));
     expect(again.status).toBe(STATUS.ESME_RCANCELFAIL);
-    expect((await c.call(CMD.query_sm, new Writer().cstring('nope').u8(1).u8(1).cstring(''))).status).toBe(
-      STATUS.ESME_RQUERYFAIL,
-    );
+    expect((await c.call(CMD.query_sm, queryBody('nope'))).status).toBe(STATUS.ESME_RQUERYFAIL);
     expect((await c.submit('abc', 'bad number')).status).toBe(STATUS.ESME_RINVDSTADR);
     c.close();
   });
@@ -175,21 +149,7 @@ describe('SMPP server face', () => {
     const id = cstr(resp.body);
     const balance = async () => Number((await t.app.store.policy.account(payer)).balance);
     expect(await balance()).toBe(1);
-    const replace = (text: string) =>
-      c.call(
-        CMD.replace_sm,
-        new Writer()
-          .cstring(id)
-          .u8(1)
-          .u8(1)
-          .cstring('')
-          .cstring('')
-          .cstring('')
-          .u8(0)
-          .u8(0)
-          .u8(text.length)
-          .bytes(Buffer.from(text)),
-      );
+    const replace = (text: string) => c.call(CMD.replace_sm, replaceBody(id, text));
     // 254 GSM characters are two segments: 2 more credits, the balance has 1.
     expect((await replace('y'.repeat(254))).status).toBe(STATUS.ESME_RREPLACEFAIL);
     expect((await t.call('GET', `/v1/messages/${id}`, { auth: 'payer:payerpass' })).body).toMatchObject({
@@ -262,17 +222,16 @@ describe('SMPP face limits', () => {
   let port: number;
 
   beforeAll(async () => {
-    port = await freePort();
-    t = await startTestApp({
-      SMSGW_SMPP_PORT: String(port),
-      SMSGW_SIMULATOR: 'false',
-      SMSGW_SMPP_MAX_CONNECTIONS_PER_IP: '6',
-      SMSGW_SMPP_MAX_BINDS_PER_SYSTEM_ID: '2',
-      SMSGW_SMPP_WINDOW: '4',
-      SMSGW_SMPP_MAX_HELD_PARTS: '3',
-      SMSGW_SMPP_PARTS_TIMEOUT_MS: '1500',
-    });
-    await t.call('POST', '/v1/users', { body: { login: 'lim', password: 'limpass1' } });
+    ({ t, port } = await startSmppFace(
+      { login: 'lim', password: 'limpass1' },
+      {
+        SMSGW_SMPP_MAX_CONNECTIONS_PER_IP: '6',
+        SMSGW_SMPP_MAX_BINDS_PER_SYSTEM_ID: '2',
+        SMSGW_SMPP_WINDOW: '4',
+        SMSGW_SMPP_MAX_HELD_PARTS: '3',
+        SMSGW_SMPP_PARTS_TIMEOUT_MS: '1500',
+      },
+    ));
   });
   afterAll(() => t.stop());
 

@@ -9,11 +9,11 @@ import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/app.js';
-import { DashboardBrowser, NO_CHROMIUM, axePages, buildDashboard, shot } from '../support/browser.js';
-import { ADMIN_PASSWORD, startTestApp } from '../support/app.js';
+import type { DashboardBrowser } from '../support/browser.js';
+import { DESKTOP, NO_CHROMIUM, PHONE, shot } from '../support/browser.js';
+import { ADMIN_PASSWORD } from '../support/app.js';
+import { PHONE_OFF_RULES, addUser, axeAcross, fixSimulator, startDashboard } from '../support/dashboard.js';
 
-const PHONE = { width: 390, height: 844 };
-const DESKTOP = { width: 1280, height: 860 };
 // Waits, not timing claims: the machine running the suite may be busy (delivery takes 300 ms here).
 
 // Functions passed to page.evaluate run in the page: its globals, not Node's (typed without the DOM).
@@ -25,38 +25,17 @@ describe.skipIf(NO_CHROMIUM)('dashboard: languages, RTL, phone, confirmations', 
   let simFa: string;
 
   beforeAll(async () => {
-    buildDashboard();
-    t = await startTestApp({});
-    const sim = (await t.call('GET', '/v1/channels')).body.data.find(
-      (c: { name: string }) => c.name === 'simulator',
-    );
+    ({ t, browser } = await startDashboard());
     // Everything delivered, except numbers ending in 099x (phone off).
-    await t.call('PATCH', `/v1/channels/${sim.id}`, {
-      body: {
-        config: {
-          deliveryDelayMs: 300,
-          successRate: 1,
-          rules: [{ prefix: '+1555555099', outcome: 'absent_subscriber' }],
-        },
-      },
-    });
+    await fixSimulator(t, { deliveryDelayMs: 300 });
     const made = await t.call('POST', '/v1/channels', {
       // The same outcomes as the first simulator (the default mix fails 5 % at random): the bulk
       // send below expects exactly one failure, whichever channel routing picks.
-      body: {
-        name: 'sim-fa',
-        type: 'simulator',
-        config: { successRate: 1, rules: [{ prefix: '+1555555099', outcome: 'absent_subscriber' }] },
-      },
+      body: { name: 'sim-fa', type: 'simulator', config: { successRate: 1, rules: PHONE_OFF_RULES } },
     });
     expect(made.status).toBe(201);
     simFa = made.body.id;
-    for (const login of ['olga', 'dariush']) {
-      expect(
-        (await t.call('POST', '/v1/users', { body: { login, password: `${login}-password` } })).status,
-      ).toBe(201);
-    }
-    browser = await DashboardBrowser.launch();
+    for (const login of ['olga', 'dariush']) await addUser(t, login);
   });
 
   afterAll(async () => {
@@ -369,23 +348,13 @@ describe.skipIf(NO_CHROMIUM)('dashboard: languages, RTL, phone, confirmations', 
   });
 
   it('passes axe-core WCAG 2 A/AA checks in Persian and in dark mode', async () => {
-    const problems: string[] = [];
-    for (const [locale, colorScheme] of [
-      ['fa-IR', undefined],
-      ['ru-RU', 'dark'],
-    ] as const) {
-      // axe is injected as a script, which the page's CSP would rightly refuse: this context bypasses it.
-      const page = await browser.logIn(
-        t.url,
-        'admin',
-        ADMIN_PASSWORD,
-        { viewport: DESKTOP, locale, bypassCSP: true, ...(colorScheme ? { colorScheme } : {}) },
-        30_000, // Playwright's own default: axe on every page is slow on a busy machine
-      );
-      const pages = ['overview', 'send', 'messages', 'keywords', 'channels', 'admin'];
-      problems.push(...(await axePages(page, t.url, pages, `${locale} ${colorScheme ?? 'light'} `)));
-    }
-    expect(problems).toEqual([]);
+    const pages = ['overview', 'send', 'messages', 'keywords', 'channels', 'admin'];
+    expect(
+      await axeAcross(browser, t.url, pages, [
+        ['fa-IR', 'light'],
+        ['ru-RU', 'dark'],
+      ]),
+    ).toEqual([]);
   });
 
   it('follows the system dark mode', async () => {

@@ -9,11 +9,11 @@ import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/app.js';
-import { DashboardBrowser, NO_CHROMIUM, axePages, buildDashboard } from '../support/browser.js';
-import { ADMIN_PASSWORD, startTestApp } from '../support/app.js';
+import type { DashboardBrowser } from '../support/browser.js';
+import { DESKTOP, NO_CHROMIUM, PHONE } from '../support/browser.js';
+import { ADMIN_PASSWORD } from '../support/app.js';
+import { addUser, axeAcross, startDashboard } from '../support/dashboard.js';
 
-const PHONE = { width: 390, height: 844 };
-const DESKTOP = { width: 1280, height: 860 };
 const SAVE_PRICE = JSON.parse(readFileSync('web/src/locales/policy/en.json', 'utf8')).balance
   .savePrice as string;
 const faPolicy = JSON.parse(readFileSync('web/src/locales/policy/fa.json', 'utf8'));
@@ -24,12 +24,9 @@ describe.skipIf(NO_CHROMIUM)('dashboard: sending-policy pages', () => {
   let nadiaAuth: string;
 
   beforeAll(async () => {
-    buildDashboard();
-    t = await startTestApp({});
-    const made = await t.call('POST', '/v1/users', { body: { login: 'nadia', password: 'nadia-password' } });
-    expect(made.status).toBe(201);
+    ({ t, browser } = await startDashboard());
+    await addUser(t, 'nadia');
     nadiaAuth = 'nadia:nadia-password';
-    browser = await DashboardBrowser.launch();
   });
 
   afterAll(async () => {
@@ -266,22 +263,12 @@ describe.skipIf(NO_CHROMIUM)('dashboard: sending-policy pages', () => {
       .waitFor();
   });
   it('passes axe-core WCAG 2 A/AA checks on the policy pages, in Persian and in dark mode', async () => {
-    const problems: string[] = [];
-    for (const [locale, colorScheme] of [
-      ['fa-IR', undefined],
-      ['de-DE', 'dark'],
-    ] as const) {
-      // axe is injected as a script, which the page's CSP would rightly refuse: this context bypasses it.
-      const page = await browser.logIn(
-        t.url,
-        'admin',
-        ADMIN_PASSWORD,
-        { viewport: DESKTOP, locale, bypassCSP: true, ...(colorScheme ? { colorScheme } : {}) },
-        30_000, // Playwright's own default: axe on every page is slow on a busy machine
-      );
-      const pages = ['templates', 'lists', 'balance', 'policy'];
-      problems.push(...(await axePages(page, t.url, pages, `${locale} ${colorScheme ?? 'light'} `)));
-    }
-    expect(problems).toEqual([]);
+    const pages = ['templates', 'lists', 'balance', 'policy'];
+    expect(
+      await axeAcross(browser, t.url, pages, [
+        ['fa-IR', 'light'],
+        ['de-DE', 'dark'],
+      ]),
+    ).toEqual([]);
   });
 });

@@ -7,8 +7,10 @@ import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/app.js';
-import { DashboardBrowser, NO_CHROMIUM, axePages, buildDashboard, shot } from '../support/browser.js';
-import { ADMIN_PASSWORD, startTestApp } from '../support/app.js';
+import type { DashboardBrowser } from '../support/browser.js';
+import { DESKTOP, NO_CHROMIUM, axePages, shot } from '../support/browser.js';
+import { ADMIN_PASSWORD } from '../support/app.js';
+import { addUser, fixSimulator, startDashboard } from '../support/dashboard.js';
 
 // Skipped only on a developer machine without Chromium; CI installs it and must run this.
 describe.skipIf(NO_CHROMIUM)('dashboard in Chromium', () => {
@@ -16,27 +18,10 @@ describe.skipIf(NO_CHROMIUM)('dashboard in Chromium', () => {
   let browser: DashboardBrowser;
 
   beforeAll(async () => {
-    buildDashboard();
-    t = await startTestApp({});
-    const sim = (await t.call('GET', '/v1/channels')).body.data.find(
-      (c: { name: string }) => c.name === 'simulator',
-    );
+    ({ t, browser } = await startDashboard());
     // Deterministic outcomes: everything delivered, except numbers ending in 099x (phone off).
-    await t.call('PATCH', `/v1/channels/${sim.id}`, {
-      body: {
-        config: {
-          deliveryDelayMs: 400,
-          successRate: 1,
-          rules: [{ prefix: '+1555555099', outcome: 'absent_subscriber' }],
-        },
-      },
-    });
-    for (const login of ['alice', 'bob']) {
-      expect(
-        (await t.call('POST', '/v1/users', { body: { login, password: `${login}-password` } })).status,
-      ).toBe(201);
-    }
-    browser = await DashboardBrowser.launch();
+    await fixSimulator(t, { deliveryDelayMs: 400 });
+    for (const login of ['alice', 'bob']) await addUser(t, login);
   });
 
   afterAll(async () => {
@@ -47,7 +32,7 @@ describe.skipIf(NO_CHROMIUM)('dashboard in Chromium', () => {
   async function login(
     user: string,
     password: string,
-    viewport = { width: 1280, height: 860 },
+    viewport = DESKTOP,
     extra: { bypassCSP?: boolean } = {},
   ): Promise<Page> {
     return browser.logIn(t.url, user, password, {

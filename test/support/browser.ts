@@ -14,6 +14,10 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** Skipped only on a developer machine without Chromium; CI installs it and must run these. */
 export const NO_CHROMIUM = !existsSync(CHROMIUM) && !process.env.CI;
 
+/** The viewports the dashboard is checked at: a phone (the narrowest it must fit) and a desktop. */
+export const PHONE = { width: 390, height: 844 };
+export const DESKTOP = { width: 1280, height: 860 };
+
 /** Builds web/dist when its sources changed (scripts/build-web.mjs skips an up-to-date build). */
 export function buildDashboard(): void {
   execFileSync(process.execPath, ['scripts/build-web.mjs'], { stdio: 'inherit' });

@@ -2,12 +2,61 @@
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { CMD, Writer, messageBody } from '../../src/codec/smpp-pdu.js';
+import type { TestApp } from './app.js';
+import { startTestApp } from './app.js';
+import { freePort } from './net.js';
 
 export interface Pdu {
   id: number;
   status: number;
   seq: number;
   body: Buffer;
+}
+
+/** The body of a bind (transceiver, transmitter or receiver: the command id says which). */
+export const bindBody = (login: string, password: string): Writer =>
+  new Writer().cstring(login).cstring(password).cstring('').u8(0x34).u8(1).u8(1).cstring('');
+
+/** query_sm of one message id (source address TON 1, NPI 1, empty). */
+export const queryBody = (id: string): Writer => new Writer().cstring(id).u8(1).u8(1).cstring('');
+
+/** cancel_sm of one message id (no service type; source and destination TON 1, NPI 1, empty). */
+export const cancelBody = (id: string): Writer =>
+  new Writer().cstring('').cstring(id).u8(1).u8(1).cstring('').u8(1).u8(1).cstring('');
+
+/** replace_sm of one message id with `text` (no schedule, validity or receipt request). */
+export function replaceBody(id: string, text: string, source = ''): Writer {
+  const sm = Buffer.from(text);
+  return new Writer()
+    .cstring(id)
+    .u8(1)
+    .u8(1)
+    .cstring(source)
+    .cstring('')
+    .cstring('')
+    .u8(0)
+    .u8(0)
+    .u8(sm.length)
+    .bytes(sm);
+}
+
+/**
+ * A gateway whose SMPP face listens on a free port, without the simulator (no channel: what is
+ * submitted stays queued, for query_sm, cancel_sm and replace_sm to act on), and `user` to bind
+ * as. `env` adds to or overrides that.
+ */
+export async function startSmppFace(
+  user: { login: string; password: string },
+  env: Record<string, string> = {},
+): Promise<{ t: TestApp; port: number }> {
+  const port = await freePort();
+  const t = await startTestApp({ SMSGW_SMPP_PORT: String(port), SMSGW_SIMULATOR: 'false', ...env });
+  const made = await t.call('POST', '/v1/users', { body: user });
+  if (made.status !== 201) {
+    await t.stop();
+    throw new Error(`user ${user.login} not made: ${made.status} ${JSON.stringify(made.body)}`);
+  }
+  return { t, port };
 }
 
 /** A bare-bones ESME for tests: sends raw PDUs, collects what comes back. */
@@ -67,10 +116,7 @@ export class Client {
   }
 
   bind(login: string, password: string, id: number = CMD.bind_transceiver): Promise<Pdu> {
-    return this.call(
-      id,
-      new Writer().cstring(login).cstring(password).cstring('').u8(0x34).u8(1).u8(1).cstring(''),
-    );
+    return this.call(id, bindBody(login, password));
   }
 
   submit(to: string, text: string, opts: { dcs?: number; registered?: number } = {}): Promise<Pdu> {

@@ -17,24 +17,19 @@ export async function revokeKey(k: { id: string; name: string }): Promise<boolea
   return true;
 }
 
-interface KeyView {
+/** An API key as GET /v1/keys lists it (never its secret). */
+export interface Key {
   id: string;
+  user_id: string;
   name: string;
   prefix: string;
-  revoked_at: string | null;
+  created_at: string;
   last_used_at: string | null;
+  revoked_at: string | null;
 }
 
 /** One key in a list: name, prefix, when last used (or revoked), its owner when given, Revoke. */
-export function KeyItem({
-  k,
-  owner,
-  onRevoke,
-}: {
-  k: KeyView;
-  owner?: string;
-  onRevoke: (k: KeyView) => void;
-}) {
+export function KeyItem({ k, owner, onRevoke }: { k: Key; owner?: string; onRevoke: (k: Key) => void }) {
   return (
     <li>
       <strong>{k.name}</strong> <code dir="ltr">{k.prefix}…</code>{' '}

@@ -4,6 +4,7 @@ import type { User } from '../api';
 import { api } from '../api';
 import { Card, ErrorBox, Notice, RowButton, TableHead, when } from '../ui';
 import { confirmThen } from '../confirm';
+import type { Key } from '../keys';
 import { KeyItem, revokeKey } from '../keys';
 import { LANGUAGES, type Lang, language, t } from '../i18n';
 import { NewPasswordField, TextField } from '../field';
@@ -17,15 +18,6 @@ interface KeywordDefaults {
   replies: { stop: string; start: string; help: string };
 }
 
-interface Key {
-  id: string;
-  user_id: string;
-  name: string;
-  prefix: string;
-  created_at: string;
-  last_used_at: string | null;
-  revoked_at: string | null;
-}
 interface Settings {
   webhook_url: string | null;
   inbound_webhook_url: string | null;

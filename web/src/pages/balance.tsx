@@ -9,7 +9,7 @@ import { api, qs } from '../api';
 import { confirmThen } from '../confirm';
 import { fmtNumber, t } from '../i18n';
 import { Card, ErrorBox, Ltr, RowButton, TableHead, when } from '../ui';
-import { TextField } from '../field';
+import { TextField, UserSelect } from '../field';
 
 interface LedgerEntry {
   id: number;
@@ -47,16 +47,7 @@ export function Balance({ user }: { user: User }) {
       <h1>{t('balance.title')}</h1>
       {user.role === 'admin' && users.length > 0 && (
         <div class="inline-form">
-          <label>
-            {t('tpl.owner')}
-            <select name="balance-user" value={who} onChange={(e) => setWho(e.currentTarget.value)}>
-              {users.map((u) => (
-                <option key={u.id} value={u.id}>
-                  {u.login}
-                </option>
-              ))}
-            </select>
-          </label>
+          <UserSelect label={t('tpl.owner')} name="balance-user" value={who} users={users} onValue={setWho} />
         </div>
       )}
       <div class="grid">

@@ -7,6 +7,7 @@ import { confirmThen } from '../confirm';
 import { ChannelFields } from '../channel-fields';
 import { fmtNumber, t } from '../i18n';
 import { Nodes } from './nodes';
+import { UserSelect } from '../field';
 
 const TYPES = ['simulator', 'modem', 'gammu', 'smpp'];
 
@@ -281,17 +282,14 @@ function ChannelForm({
             ))}
           </select>
         </label>
-        <label>
-          {t('channels.owner')}
-          <select name="owner_id" value={f.owner_id} onChange={set('owner_id')}>
-            <option value="">{t('channels.sharedAll')}</option>
-            {users.map((u) => (
-              <option key={u.id} value={u.id}>
-                {u.login}
-              </option>
-            ))}
-          </select>
-        </label>
+        <UserSelect
+          label={t('channels.owner')}
+          name="owner_id"
+          value={f.owner_id}
+          users={users}
+          anyone={t('channels.sharedAll')}
+          onValue={(owner_id) => setF({ ...f, owner_id })}
+        />
         <label>
           {t('channels.monthlyLimit')} <span class="muted small">({t('channels.emptyNone')})</span>
           <input

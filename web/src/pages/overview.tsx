@@ -5,6 +5,7 @@ import { api, qs } from '../api';
 import { StackedBars } from '../chart';
 import { Card, ErrorBox, Progress, reason } from '../ui';
 import { fmtDateTime, fmtNumber, t } from '../i18n';
+import { UserSelect } from '../field';
 
 interface Totals {
   messages: number;
@@ -96,21 +97,14 @@ export function Overview({ user }: { user: User }) {
       <h1>{t('nav.overview')}</h1>
       <form class="filters scope" aria-label={t('overview.scope')} onSubmit={(e) => e.preventDefault()}>
         {admin && (
-          <label>
-            {t('overview.user')}
-            <select
-              name="user_id"
-              value={scope.user_id}
-              onChange={(e) => setScope({ ...scope, user_id: e.currentTarget.value })}
-            >
-              <option value="">{t('overview.allUsers')}</option>
-              {users.map((u) => (
-                <option key={u.id} value={u.id}>
-                  {u.login}
-                </option>
-              ))}
-            </select>
-          </label>
+          <UserSelect
+            label={t('overview.user')}
+            name="user_id"
+            value={scope.user_id}
+            users={users}
+            anyone={t('overview.allUsers')}
+            onValue={(user_id) => setScope({ ...scope, user_id })}
+          />
         )}
         <label>
           {t('overview.channel')}

@@ -7,19 +7,10 @@ import type { User } from '../api';
 import { api } from '../api';
 import { ErrorBox, Notice, RowButton, TableHead } from '../ui';
 import { confirmThen } from '../confirm';
+import type { Key } from '../keys';
 import { KeyItem, revokeKey } from '../keys';
 import { t } from '../i18n';
 import { NewPasswordField } from '../field';
-
-interface Key {
-  id: string;
-  user_id: string;
-  name: string;
-  prefix: string;
-  created_at: string;
-  last_used_at: string | null;
-  revoked_at: string | null;
-}
 
 export function Users({ me }: { me: User }) {
   const [users, setUsers] = useState<User[]>([]);
