@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode } from '../../../core/errors.js';
-import { ApiError } from '../../../core/errors.js';
+import { ApiError, say } from '../../../core/errors.js';
 import type { AuthService } from '../../../services/auth.js';
 import type { MessageService } from '../../../services/messages.js';
 import { errorBody } from '../errors.js';
@@ -82,7 +82,7 @@ export function seedRoutes(
       if (v === undefined || v === '' || v === '0') return undefined;
       // Strict: `1e400`, `Infinity`, `0x10` and ` 7` are not whole numbers a client meant.
       if (!/^\d{1,9}$/.test(v))
-        throw new ApiError('validation_failed', `${name} must be a whole number.`, name);
+        throw new ApiError('validation_failed', say('api.misc.wholeNumber', { field: name }), name);
       return Number(v);
     };
     // As in the seed: '+' and spaces are stripped, numbers are international, comma-separated.
