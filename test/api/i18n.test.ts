@@ -213,6 +213,20 @@ describe('API sentences in the client language', () => {
     expect(plain.head).toMatch(/\r\nContent-Language: en\r\n/);
   });
 
+  it("the seed's face: its description stays English, the error object follows Accept-Language", async () => {
+    const r = await t.call('GET', '/smsc.php?login=nobody', {
+      auth: '',
+      headers: { 'accept-language': 'fa' },
+    });
+    expect(r.status).toBe(403);
+    expect(r.body).toMatchObject({
+      success: false,
+      description: 'Check your login and password',
+      error: { code: 'unauthorized', field: 'login', message: fa.api.seed.checkLogin },
+    });
+    expect(r.headers.get('content-language')).toBe('fa');
+  });
+
   it('a language we do not have gets English', async () => {
     const r = await send({ to: '+15550000003', text: '  ' }, 'ja-JP, pt;q=0.5');
     expect(r.body.error.message).toBe('The message text has only spaces; nothing would be read.');
