@@ -29,7 +29,11 @@ const base = (key: string) => key.replace(PLURAL, '');
 const placeholders = (s: string) => new Set([...s.matchAll(/\{\{\s*(\w+)/g)].map((m) => m[1] as string));
 /** Words Italian operators use as they are (the Italian dashboard says "Password" too). */
 const SAME_AS_ENGLISH = new Set(['it cli.labelPassword']);
-/** Parser details (JSON.parse, ajv) exist only in English; translations leave them out. */
+/**
+ * A `detail` (a library's English words, a per-recipient reason) may be left out of a translation
+ * where the frame says enough without it (ajv's rule, a refused recipient); a library's message
+ * behind a translated frame (JSON.parse, the XML and CSV parsers) is kept.
+ */
 const ENGLISH_ONLY = new Set(['detail']);
 
 const flat = Object.fromEntries(LANGS.map((l) => [l, flatten(CATALOGUES[l] as Tree)])) as Record<
