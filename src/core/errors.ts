@@ -90,39 +90,35 @@ export type ErrorCode = keyof typeof ERRORS;
 
 /**
  * An error a handler throws to answer with `{"error":{code,message,field}}`. The message is the
- * code's sentence, or a more specific one: a catalogue `Sentence` (translated for the client,
- * see src/i18n/) or, for the few not moved to the catalogues yet, a plain English string (sent
- * as is to English clients; others get the code's translated sentence instead).
+ * code's sentence, or a more specific one: always a catalogue `Sentence` (`say(key, params)`),
+ * translated for the client (src/i18n/) and rendered in English for logs. A plain string is
+ * refused by the type so that no English-only sentence reaches a client again;
+ * test/i18n/catalogues.test.ts also scans src for literals and checks every key exists.
  */
 export class ApiError extends Error {
   readonly status: number;
   readonly sentence: Sentence | undefined;
   constructor(
     readonly code: ErrorCode,
-    message?: string | Sentence,
+    message?: Sentence,
     readonly field?: string,
     readonly details?: unknown,
   ) {
-    super(
-      message === undefined
-        ? ERRORS[code].message
-        : typeof message === 'string'
-          ? message
-          : tr('en', message.key, message.params),
-    );
+    super(message === undefined ? ERRORS[code].message : tr('en', message.key, message.params));
     this.name = 'ApiError';
     this.status = ERRORS[code].status;
-    this.sentence = typeof message === 'object' ? message : undefined;
+    this.sentence = message;
   }
 
-  /** The message in a language: the specific sentence when it can be translated, else the code's. */
+  /** The message in a language: the specific sentence, else the code's. */
   messageIn(lang: Lang): string {
-    if (this.sentence) return tr(lang, this.sentence.key, this.sentence.params);
-    return lang === 'en' ? this.message : tr(lang, `errors.${this.code}`);
+    return this.sentence
+      ? tr(lang, this.sentence.key, this.sentence.params)
+      : tr(lang, `errors.${this.code}`);
   }
 }
 
-/** A catalogue sentence for an ApiError: `new ApiError('not_found', say('api.noSuchMessage'), 'id')`. */
+/** A catalogue sentence for an ApiError: `new ApiError('not_found', say('api.messages.noSuchMessage'), 'id')`. */
 export function say(key: string, params?: Record<string, unknown>): Sentence {
   return params ? { key, params } : { key };
 }

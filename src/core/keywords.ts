@@ -1,6 +1,6 @@
 /** Matching inbound texts to opt-out words and keyword rules. Pure. */
 import safeRegex from 'safe-regex2';
-import type { Lang } from '../i18n/index.js';
+import type { Lang, Sentence } from '../i18n/index.js';
 
 export type KeywordKind = 'stop' | 'start' | 'help';
 
@@ -102,17 +102,24 @@ export interface Rule {
   pattern: string;
 }
 
-/** Refuses patterns that can backtrack catastrophically (user regexes run on every inbound text). */
-export function checkPattern(rule: Rule): string | undefined {
-  if (rule.pattern.trim() === '') return 'The pattern is empty.';
+const MAX_REGEX_CHARS = 200;
+
+/**
+ * Refuses patterns that can backtrack catastrophically (user regexes run on every inbound text):
+ * why, as a catalogue sentence (`api.delivery.pattern*`; the RegExp's own words as `detail`).
+ */
+export function checkPattern(rule: Rule): Sentence | undefined {
+  if (rule.pattern.trim() === '') return { key: 'api.delivery.patternEmpty' };
   if (rule.match_type !== 'regex') return undefined;
-  if (rule.pattern.length > 200) return 'A regex pattern may have at most 200 characters.';
+  if (rule.pattern.length > MAX_REGEX_CHARS) {
+    return { key: 'api.delivery.patternLong', params: { max: MAX_REGEX_CHARS } };
+  }
   try {
     new RegExp(rule.pattern, 'i');
   } catch (err) {
-    return `Not a valid regular expression: ${(err as Error).message}`;
+    return { key: 'api.delivery.patternInvalid', params: { detail: (err as Error).message } };
   }
-  if (!safeRegex(rule.pattern)) return 'This regular expression could take exponential time; simplify it.';
+  if (!safeRegex(rule.pattern)) return { key: 'api.delivery.patternSlow' };
   return undefined;
 }
 

@@ -1,6 +1,7 @@
 /** Recipient numbers: parsed and normalized to E.164 with libphonenumber-js. Pure. */
 import type { CountryCode } from 'libphonenumber-js/max';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import type { Sentence } from '../i18n/index.js';
 
 /**
  * Why a number was refused: `reason` in English, `why` the same sentence as a catalogue key
@@ -52,9 +53,12 @@ export function normalizeNumber(raw: string, defaultRegion?: CountryCode): Norma
       );
 }
 
-/** Sender id: up to 15 digits (optionally with +) or up to 11 alphanumeric GSM characters. */
-export function validateSender(from: string): string | undefined {
+/**
+ * Sender id: up to 15 digits (optionally with +) or up to 11 alphanumeric GSM characters; else
+ * why not, as a catalogue sentence (`phone.sender`).
+ */
+export function validateSender(from: string): Sentence | undefined {
   if (/^\+?\d{1,15}$/.test(from)) return undefined;
   if (/^[A-Za-z0-9 .\-_&]{1,11}$/.test(from) && /[A-Za-z]/.test(from)) return undefined;
-  return 'A sender id is a number of up to 15 digits or up to 11 letters, digits, spaces and . - _ &.';
+  return { key: 'phone.sender' };
 }

@@ -15,6 +15,7 @@ import { BlockList, isIP } from 'node:net';
 import type { LookupAddress } from 'node:dns';
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { ApiError, say } from '../core/errors.js';
+import type { Sentence } from '../i18n/index.js';
 
 /** Resolves a host name to its addresses; tests pass their own so they need no DNS. */
 export type Resolver = (hostname: string) => Promise<string[]>;
@@ -26,41 +27,42 @@ export interface UrlGuardOptions {
   resolve?: Resolver | undefined;
 }
 
-const REFUSED_V4: [string, number, string][] = [
-  ['0.0.0.0', 8, 'this network'],
-  ['10.0.0.0', 8, 'private'],
-  ['100.64.0.0', 10, 'carrier-grade NAT'],
-  ['127.0.0.0', 8, 'loopback'],
-  ['169.254.0.0', 16, 'link-local (cloud metadata)'],
-  ['172.16.0.0', 12, 'private'],
-  ['192.0.0.0', 24, 'IETF protocol assignments'],
-  ['192.0.2.0', 24, 'documentation'],
-  ['192.88.99.0', 24, '6to4 relay'],
-  ['192.168.0.0', 16, 'private'],
-  ['198.18.0.0', 15, 'benchmarking'],
-  ['198.51.100.0', 24, 'documentation'],
-  ['203.0.113.0', 24, 'documentation'],
-  ['224.0.0.0', 4, 'multicast'],
-  ['240.0.0.0', 4, 'reserved'],
+/** Refused ranges: the English words (logs, `refusal`) and the catalogue key (api.url.range.*). */
+const REFUSED_V4: [string, number, string, string][] = [
+  ['0.0.0.0', 8, 'this network', 'thisNetwork'],
+  ['10.0.0.0', 8, 'private', 'private'],
+  ['100.64.0.0', 10, 'carrier-grade NAT', 'cgnat'],
+  ['127.0.0.0', 8, 'loopback', 'loopback'],
+  ['169.254.0.0', 16, 'link-local (cloud metadata)', 'metadata'],
+  ['172.16.0.0', 12, 'private', 'private'],
+  ['192.0.0.0', 24, 'IETF protocol assignments', 'ietf'],
+  ['192.0.2.0', 24, 'documentation', 'documentation'],
+  ['192.88.99.0', 24, '6to4 relay', 'relay6to4'],
+  ['192.168.0.0', 16, 'private', 'private'],
+  ['198.18.0.0', 15, 'benchmarking', 'benchmarking'],
+  ['198.51.100.0', 24, 'documentation', 'documentation'],
+  ['203.0.113.0', 24, 'documentation', 'documentation'],
+  ['224.0.0.0', 4, 'multicast', 'multicast'],
+  ['240.0.0.0', 4, 'reserved', 'reserved'],
 ];
-const REFUSED_V6: [string, number, string][] = [
-  ['::', 128, 'unspecified'],
-  ['::1', 128, 'loopback'],
-  ['100::', 64, 'discard'],
-  ['2001:db8::', 32, 'documentation'],
-  ['fc00::', 7, 'unique local (private)'],
-  ['fe80::', 10, 'link-local'],
-  ['fec0::', 10, 'site-local'],
-  ['ff00::', 8, 'multicast'],
+const REFUSED_V6: [string, number, string, string][] = [
+  ['::', 128, 'unspecified', 'unspecified'],
+  ['::1', 128, 'loopback', 'loopback'],
+  ['100::', 64, 'discard', 'discard'],
+  ['2001:db8::', 32, 'documentation', 'documentation'],
+  ['fc00::', 7, 'unique local (private)', 'uniqueLocal'],
+  ['fe80::', 10, 'link-local', 'linkLocal'],
+  ['fec0::', 10, 'site-local', 'siteLocal'],
+  ['ff00::', 8, 'multicast', 'multicast'],
 ];
 
-const refused: { list: BlockList; family: 'ipv4' | 'ipv6'; why: string }[] = [
-  ...REFUSED_V4.map(([net, bits, why]) => ({ net, bits, why, family: 'ipv4' as const })),
-  ...REFUSED_V6.map(([net, bits, why]) => ({ net, bits, why, family: 'ipv6' as const })),
-].map(({ net, bits, why, family }) => {
+const refused: { list: BlockList; family: 'ipv4' | 'ipv6'; why: string; range: Sentence }[] = [
+  ...REFUSED_V4.map(([net, bits, why, key]) => ({ net, bits, why, key, family: 'ipv4' as const })),
+  ...REFUSED_V6.map(([net, bits, why, key]) => ({ net, bits, why, key, family: 'ipv6' as const })),
+].map(({ net, bits, why, key, family }) => {
   const list = new BlockList();
   list.addSubnet(net, bits, family);
-  return { list, family, why };
+  return { list, family, why, range: say(`api.url.range.${key}`) };
 });
 
 /** `a.b.c.d/n` or `v6::/n`; undefined when it is not one. */
@@ -149,21 +151,31 @@ export class UrlGuard {
 
   /** Why the gateway may not connect to this IP address, or undefined when it may. */
   refusal(ip: string): string | undefined {
+    return this.refusalOf(ip)?.why;
+  }
+
+  /** The same, in English words and as a catalogue sentence for the client's answer. */
+  private refusalOf(ip: string): { why: string; range: Sentence } | undefined {
     if (this.opts.allowPrivate) return undefined;
     const v = isIP(ip);
-    if (v === 0) return 'not an IP address';
+    if (v === 0) return { why: 'not an IP address', range: say('api.url.range.notIp') };
     const family = v === 4 ? 'ipv4' : 'ipv6';
     if (this.allowed.check(ip, family)) return undefined;
     if (v === 6) {
-      const direct = refused.find((r) => r.family === 'ipv6' && r.list.check(ip, 'ipv6'))?.why;
+      const direct = refused.find((r) => r.family === 'ipv6' && r.list.check(ip, 'ipv6'));
       if (direct) return direct;
       const inner = embeddedV4(ip);
       if (inner !== undefined) {
-        const why = this.refusal(inner);
-        return why ? `${why} (IPv4 ${inner} inside IPv6)` : undefined;
+        const r = this.refusalOf(inner);
+        return r
+          ? {
+              why: `${r.why} (IPv4 ${inner} inside IPv6)`,
+              range: say('api.url.inside', { range: r.range, address: inner }),
+            }
+          : undefined;
       }
     }
-    return refused.find((r) => r.family === family && r.list.check(ip, family))?.why;
+    return refused.find((r) => r.family === family && r.list.check(ip, family));
   }
 
   /** Refuses (ApiError unsafe_url, 400) a URL that is not http(s) or whose host is not public. */
@@ -241,11 +253,13 @@ export class UrlGuard {
 
   private assertAll(host: string, addresses: string[], field: string): void {
     for (const a of addresses) {
-      const why = this.refusal(a);
-      if (why) {
+      const r = this.refusalOf(a);
+      if (r) {
         throw new ApiError(
           'unsafe_url',
-          `${host === a ? a : `${host} resolves to ${a}, which`} is ${why}; the gateway does not call such addresses unless the operator allows them (SMSGW_WEBHOOK_ALLOW_PRIVATE, SMSGW_WEBHOOK_ALLOW_CIDRS).`,
+          host === a
+            ? say('api.url.notPublic', { address: a, range: r.range })
+            : say('api.url.resolvesTo', { host, address: a, range: r.range }),
           field,
         );
       }

@@ -6,7 +6,7 @@
 import type { CountryCode } from 'libphonenumber-js';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
-import { ApiError } from '../core/errors.js';
+import { ApiError, say } from '../core/errors.js';
 import { normalizeNumber } from '../core/phone.js';
 import type { ListEntry, NewListEntry } from '../store/policy.js';
 
@@ -28,7 +28,11 @@ export function parseListCsv(text: string, region?: CountryCode): ParsedList {
       info: true,
     }) as unknown as { record: string[]; info: { lines: number } }[];
   } catch (err) {
-    throw new ApiError('validation_failed', `Not valid CSV: ${(err as Error).message}`, 'body');
+    throw new ApiError(
+      'validation_failed',
+      say('api.policy.csvInvalid', { detail: (err as Error).message }),
+      'body',
+    );
   }
   if (records[0]?.record[0]?.toLowerCase() === 'number') records.shift();
   const entries = new Map<string, NewListEntry>();

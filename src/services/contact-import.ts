@@ -11,7 +11,7 @@ import { Parser } from 'csv-parse';
 import type { CountryCode } from 'libphonenumber-js';
 import { HEADER_NAMES, looksLikeHeader, sniffDelimiter } from '../core/csv-sniff.js';
 import { isTimeZone } from '../core/campaign.js';
-import { ApiError } from '../core/errors.js';
+import { ApiError, say } from '../core/errors.js';
 import { NumberNormalizer } from '../core/phone-cache.js';
 import type { ContactBook, ContactInput, RefusedRow } from '../store/contacts.js';
 
@@ -116,7 +116,7 @@ export class ContactImporter {
           if (!columns.some((c) => c.target === 'number')) {
             throw new ApiError(
               'validation_failed',
-              `No column holds the phone number (header: ${cells.join(delimiter).slice(0, 200)}); name it "number" or pass a mapping.`,
+              say('api.contacts.noNumberColumn', { header: cells.join(delimiter).slice(0, 200) }),
               'mapping',
             );
           }
@@ -259,12 +259,7 @@ function byteLimit(max: number): Transform {
     transform(chunk: Buffer, _enc, cb: TransformCallback) {
       seen += chunk.length;
       if (seen > max) {
-        cb(
-          new ApiError(
-            'payload_too_large',
-            `An import is at most ${max} bytes; the rows before that were imported.`,
-          ),
-        );
+        cb(new ApiError('payload_too_large', say('api.contacts.importTooLarge', { max })));
         return;
       }
       cb(null, chunk);

@@ -435,7 +435,12 @@ function unpaid(result: SendResult): SendResult {
     refused.length > 0 &&
     refused.every((m) => m.error?.code === 'insufficient_balance')
   ) {
-    throw new ApiError('insufficient_balance', refused[0]?.error?.message, 'to', result);
+    throw new ApiError(
+      'insufficient_balance',
+      say('api.send.unpaid', { detail: refused[0]?.error?.message ?? '' }),
+      'to',
+      result,
+    );
   }
   return result;
 }

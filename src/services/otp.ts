@@ -281,13 +281,13 @@ export class OtpService {
     let to: string | undefined;
     if (q.to) {
       const n = normalizeNumber(q.to, this.opts.defaultRegion);
-      if (!n.ok) throw new ApiError('invalid_number', n.reason, 'to');
+      if (!n.ok) throw new ApiError('invalid_number', n.why, 'to');
       to = n.e164;
     }
     let before: { createdAt: number; id: string } | undefined;
     if (q.cursor) {
       const m = /^(\d{1,15})\.([\w-]{1,64})$/.exec(q.cursor);
-      if (!m) throw new ApiError('validation_failed', 'Not a cursor this list gave.', 'cursor');
+      if (!m) throw new ApiError('validation_failed', say('api.cursor', { field: 'cursor' }), 'cursor');
       before = { createdAt: Number(m[1]), id: m[2] as string };
     }
     const rows = await this.repo.list({ ownerId, to, before, limit: q.limit });
@@ -360,7 +360,7 @@ export class OtpService {
       const err = m?.error;
       throw new ApiError(
         err && isErrorCode(err.code) ? err.code : 'validation_failed',
-        say('api.otp.notSent', { detail: err?.message ?? 'the message was refused.' }),
+        say('api.otp.notSent', { detail: err?.message ?? say('api.otp.refused') }),
         'to',
       );
     }
@@ -412,7 +412,7 @@ function checkTemplate(template: unknown): string {
   )
     throw new ApiError(
       'validation_failed',
-      `template must contain {code} and be at most ${OTP_BOUNDS.templateChars} characters.`,
+      say('api.otp.template', { max: OTP_BOUNDS.templateChars }),
       'template',
     );
   return template;
@@ -442,11 +442,7 @@ function alphabetOf(a: string | undefined): string {
     new Set(chars).size !== chars.length ||
     !chars.every((c) => /^[\x21-\x7e]$/.test(c))
   )
-    throw new ApiError(
-      'validation_failed',
-      `alphabet is numeric, alphanumeric, alpha, or ${min} to ${max} different printable ASCII characters.`,
-      'alphabet',
-    );
+    throw new ApiError('validation_failed', say('api.otp.alphabet', { min, max }), 'alphabet');
   return a;
 }
 

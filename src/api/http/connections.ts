@@ -8,7 +8,7 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ERRORS } from '../../core/errors.js';
+import { tr } from '../../i18n/index.js';
 import { errorBody } from './errors.js';
 
 export class ConnectionLimit {
@@ -40,15 +40,15 @@ export class ConnectionLimit {
     if (n <= this.maxPerIp) return;
     this.refusedCount++;
     this.refused.add(socket);
-    const body = JSON.stringify(
-      errorBody(
-        'too_many_connections',
-        `${ERRORS.too_many_connections.message} At most ${this.maxPerIp} per address.`,
-      ),
-    );
+    // Answered as the connection opens, before the client sent a byte: no Accept-Language to
+    // read, so English (waiting for the request to learn its language would hold the very
+    // socket this limit is there to refuse).
+    const message = tr('en', 'api.tooManyConnections', { max: this.maxPerIp });
+    const body = JSON.stringify(errorBody('too_many_connections', message));
     socket.end(
       `HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n${body}`,
+        `Content-Length: ${Buffer.byteLength(body)}\r\nRetry-After: 1\r\nContent-Language: en\r\n` +
+        `Connection: close\r\n\r\n${body}`,
     );
     // A peer that never reads must not keep the refused socket either.
     setTimeout(() => socket.destroy(), 2000).unref();

@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode } from '../../core/errors.js';
 import { ApiError, ERRORS, say } from '../../core/errors.js';
-import { fromAcceptLanguage, hasKey } from '../../i18n/index.js';
+import { type Lang, fromAcceptLanguage, hasKey, tr } from '../../i18n/index.js';
 
 export function errorBody(code: string, message: string, field?: string | null, details?: unknown) {
   return { error: { code, message, field: field ?? null, ...(details ? { details } : {}) } };
@@ -108,8 +108,11 @@ export function errorHandler(err: FastifyError | ApiError | Error, req: FastifyR
   }
   const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
   if (status >= 400 && status < 500) {
-    // A plugin's own English sentence: kept for English clients, the code's sentence for others.
-    return sendError(reply, new ApiError(codeForStatus(status), fe.message), status);
+    // A plugin's own English sentence: the code's sentence in the client's language, the
+    // plugin's words after it as a detail.
+    const code = codeForStatus(status);
+    const sentence = say('api.withDetail', { what: say(`errors.${code}`), detail: fe.message });
+    return sendError(reply, new ApiError(code, sentence), status);
   }
   if (concurrentChange(err)) {
     // Checked, then changed by someone else before the write (a group deleted while a contact
@@ -135,7 +138,9 @@ function concurrentChange(err: unknown): boolean {
 /**
  * Node's HTTP parser answers some requests before fastify sees them: headers over the limit
  * (431), a request not received within requestTimeout/headersTimeout (408), a malformed request
- * line (400). Answer those with the same JSON shape, then close: the stream is out of sync.
+ * line (400). Answer those with the same JSON shape, then close: the stream is out of sync. The
+ * message is in the client's language when its Accept-Language line is among the bytes the
+ * parser hands over, else in English (see languageOfRaw).
  */
 export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
   // As Node's own handler: answer unless a response already started on this socket.
@@ -150,13 +155,31 @@ export function clientErrorHandler(err: Error & { code?: string }, socket: Socke
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? 'request_timeout'
         : 'validation_failed';
-  // Nothing of the request was parsed, Accept-Language included: English.
-  const message = code === 'validation_failed' ? 'The request is not valid HTTP.' : ERRORS[code].message;
+  const lang = languageOfRaw((err as { rawPacket?: unknown }).rawPacket);
+  const message = tr(lang, code === 'validation_failed' ? 'api.notHttp' : `errors.${code}`);
   const body = JSON.stringify(errorBody(code, message));
   const reason = { headers_too_large: 'Request Header Fields Too Large', request_timeout: 'Request Timeout' };
   socket.end(
     `HTTP/1.1 ${ERRORS[code].status} ${reason[code as keyof typeof reason] ?? 'Bad Request'}\r\n` +
       `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-      `Connection: close\r\n\r\n${body}`,
+      `Content-Language: ${lang}\r\nConnection: close\r\n\r\n${body}`,
   );
+}
+
+const ACCEPT_LANGUAGE = /(?:^|\n)accept-language[ \t]*:[ \t]*([^\r\n]*)\r?\n/i;
+
+/**
+ * The language of a request Node's parser refused, from the bytes it hands over: Accept-Language
+ * when its whole line is among them, else English. Those bytes are only the chunk being parsed
+ * when the parser gave up (`rawPacket`): a malformed request line or headers sent in one write
+ * carry the header, a header block over the limit spread over several reads may not (the
+ * Accept-Language line was in an earlier chunk, already consumed in C++), and a timeout
+ * (ERR_HTTP_REQUEST_TIMEOUT) carries no bytes at all, so those are answered in English. Reading
+ * the socket ourselves to see more would take the bytes from the parser.
+ */
+export function languageOfRaw(raw: unknown): Lang {
+  if (!Buffer.isBuffer(raw)) return 'en';
+  // Headers are latin1 on the wire; 64 KiB is far above any header limit we configure.
+  const m = ACCEPT_LANGUAGE.exec(raw.toString('latin1', 0, Math.min(raw.length, 65536)));
+  return m ? fromAcceptLanguage(m[1]) : 'en';
 }

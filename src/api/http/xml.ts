@@ -10,7 +10,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
-import { ApiError } from '../../core/errors.js';
+import { ApiError, say } from '../../core/errors.js';
 
 /** The request document: a send of 1,000 numbers is ~40 KiB; 1 MiB is generous. */
 const BODY_LIMIT = 1024 * 1024;
@@ -37,33 +37,30 @@ const DTD = /<!\s*(DOCTYPE|ENTITY)/i;
 
 /** The document as the request object, or an ApiError with a code (never a 500). */
 export function parseXmlBody(text: string): Record<string, unknown> {
-  if (DTD.test(text))
-    throw new ApiError(
-      'xml_dtd_forbidden',
-      'XML with a DOCTYPE or entity declarations is not accepted (no external or internal entities).',
-    );
+  if (DTD.test(text)) throw new ApiError('xml_dtd_forbidden', say('api.xml.dtd'));
   const valid = XMLValidator.validate(text);
   if (valid !== true)
     throw new ApiError(
       'invalid_xml',
-      `The XML is not well-formed: ${valid.err.msg} (line ${valid.err.line}).`,
+      say('api.xml.notWellFormed', { detail: valid.err.msg, line: valid.err.line }),
     );
   let doc: unknown;
   try {
     doc = parser.parse(text);
   } catch (err) {
-    throw new ApiError('invalid_xml', `The XML could not be read: ${(err as Error).message}`);
+    throw new ApiError('invalid_xml', say('api.xml.unreadable', { detail: (err as Error).message }));
   }
   const roots = Object.entries(doc as Record<string, unknown>);
-  if (roots.length !== 1) throw new ApiError('invalid_xml', 'The XML must have one root element.');
+  if (roots.length !== 1) throw new ApiError('invalid_xml', say('api.xml.oneRoot'));
   const [, root] = roots[0] as [string, unknown];
   if (root === '' || root === undefined) return {};
   if (typeof root !== 'object' || root === null || Array.isArray(root))
-    throw new ApiError('invalid_xml', 'The root element must contain the fields as elements.');
+    throw new ApiError('invalid_xml', say('api.xml.fieldsAsElements'));
   let count = 0;
   const walk = (v: unknown, depth: number): unknown => {
-    if (++count > MAX_ELEMENTS) throw new ApiError('invalid_xml', `At most ${MAX_ELEMENTS} elements.`);
-    if (depth > MAX_DEPTH) throw new ApiError('invalid_xml', `XML nested deeper than ${MAX_DEPTH} levels.`);
+    if (++count > MAX_ELEMENTS)
+      throw new ApiError('invalid_xml', say('api.xml.maxElements', { max: MAX_ELEMENTS }));
+    if (depth > MAX_DEPTH) throw new ApiError('invalid_xml', say('api.xml.maxDepth', { max: MAX_DEPTH }));
     if (typeof v === 'string') return decodeRefs(v);
     if (Array.isArray(v)) return v.map((x) => walk(x, depth));
     if (typeof v === 'object' && v !== null) {
@@ -82,18 +79,17 @@ const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '
 function decodeRefs(s: string): string {
   if (!s.includes('&')) return s;
   return s.replace(/&([^;&\s]{0,16});?/g, (whole, ref: string) => {
-    if (!whole.endsWith(';')) throw new ApiError('invalid_xml', 'A bare & must be written &amp;.');
+    if (!whole.endsWith(';')) throw new ApiError('invalid_xml', say('api.xml.bareAmp'));
     const hex = /^#x([0-9a-fA-F]{1,6})$/.exec(ref);
     const dec = /^#([0-9]{1,7})$/.exec(ref);
     const code = hex ? parseInt(hex[1] as string, 16) : dec ? Number(dec[1]) : undefined;
     if (code !== undefined) {
       if (code === 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff))
-        throw new ApiError('invalid_xml', `&${ref}; is not a character.`);
+        throw new ApiError('invalid_xml', say('api.xml.notCharacter', { ref }));
       return String.fromCodePoint(code);
     }
     const v = PREDEFINED[ref];
-    if (v === undefined)
-      throw new ApiError('invalid_xml', `The entity &${ref}; is not declared (and cannot be).`);
+    if (v === undefined) throw new ApiError('invalid_xml', say('api.xml.undeclaredEntity', { ref }));
     return v;
   });
 }

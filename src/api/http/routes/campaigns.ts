@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { Campaign, CampaignCost, CsvText, Open } from '../schemas.js';
-import { ApiError } from '../../../core/errors.js';
+import { ApiError, say } from '../../../core/errors.js';
 import type { CampaignService } from '../../../services/campaigns.js';
 import { campaignView } from '../../../services/campaigns.js';
 import { OUTCOME_STATUSES } from '../../../store/campaigns.js';
@@ -208,7 +208,7 @@ export function campaignRoutes(
       const id = req.params.id;
       const outcome = req.query.outcome ?? 'all';
       const c = await store.campaigns.byId(id, ownerScope(p));
-      if (!c) throw new ApiError('not_found', 'No such campaign.');
+      if (!c) throw new ApiError('not_found', say('api.campaign.noSuchCampaign'));
       const failed = new Set(OUTCOME_STATUSES.failed);
       const keep = (status: string | null, skip: string | null) => {
         if (outcome === 'all') return true;

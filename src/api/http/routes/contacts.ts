@@ -280,16 +280,12 @@ export function contactRoutes(untyped: FastifyInstance, deps: ContactRouteDeps):
         throw new ApiError('not_found', say('api.contacts.noSuchContact'));
       const b = req.body;
       if (b.time_zone && !isTimeZone(b.time_zone)) {
-        throw new ApiError(
-          'validation_failed',
-          `"${b.time_zone}" is not a time zone (e.g. Europe/Rome).`,
-          'time_zone',
-        );
+        throw new ApiError('validation_failed', say('api.badZone', { zone: b.time_zone }), 'time_zone');
       }
       const groupIds = b.group_ids ? [...new Set(b.group_ids)] : undefined;
       for (const g of groupIds ?? []) {
         if (!(await book.group(p.user.id, g)))
-          throw new ApiError('validation_failed', `No such group: ${g}.`, 'group_ids');
+          throw new ApiError('validation_failed', say('api.noSuchGroupId', { id: g }), 'group_ids');
       }
       await book.replace(
         p.user.id,

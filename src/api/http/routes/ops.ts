@@ -3,7 +3,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import client from 'prom-client';
-import { ApiError } from '../../../core/errors.js';
+import { ApiError, say } from '../../../core/errors.js';
 import type { Dispatcher } from '../../../dispatch/dispatcher.js';
 import type { ChannelRegistry } from '../../../dispatch/registry.js';
 import type { Store } from '../../../store/index.js';
@@ -169,10 +169,7 @@ export function opsRoutes(
   );
   app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics' } }, async (req, reply) => {
     if (!metricsAllowed(req.headers.authorization)) {
-      throw new ApiError(
-        'unauthorized',
-        'Send "Authorization: Bearer <SMSGW_METRICS_TOKEN>" to read the metrics.',
-      );
+      throw new ApiError('unauthorized', say('api.auth.metricsToken'));
     }
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();

@@ -5,7 +5,8 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode } from '../../../core/errors.js';
-import { ApiError } from '../../../core/errors.js';
+import { ApiError, say } from '../../../core/errors.js';
+import { fromAcceptLanguage, tr } from '../../../i18n/index.js';
 import type { AuthService } from '../../../services/auth.js';
 import type { MessageService } from '../../../services/messages.js';
 import { errorBody } from '../errors.js';
@@ -30,59 +31,56 @@ export function seedRoutes(
   deps: { auth: AuthService; messages: MessageService },
 ): void {
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
-    // The seed's body ({success, description}) stays for its clients; every 4xx also carries
-    // the error object every other endpoint answers with.
-    const answer = (status: number, body: Record<string, unknown>, code?: ErrorCode, field?: string) =>
-      reply
-        .status(status)
-        .send(
-          status >= 400
-            ? { ...body, ...errorBody(code ?? codeFor(status), String(body.description), field) }
-            : body,
-        );
+    // The seed's body ({success, description}) stays for its clients, its description in
+    // English as the seed wrote it; every 4xx also carries the error object every other endpoint
+    // answers with, its message in the client's language.
+    const lang = fromAcceptLanguage(req.headers['accept-language']);
+    const answer = (
+      status: number,
+      body: Record<string, unknown>,
+      code?: ErrorCode,
+      field?: string,
+      message = String(body.description),
+    ) => {
+      if (status < 400) return reply.status(status).send(body);
+      reply.header('content-language', lang).header('vary', 'Accept-Language');
+      return reply.status(status).send({ ...body, ...errorBody(code ?? codeFor(status), message, field) });
+    };
+    /** A refusal of the seed's own: its English description, the same sentence translated. */
+    const refuse = (status: number, key: string, code: ErrorCode, field?: string) =>
+      answer(status, { success: false, description: tr('en', key) }, code, field, tr(lang, key));
     const login = param(req, 'login');
     const pass = param(req, 'pass');
-    if (!login || !pass)
-      return answer(
-        403,
-        { success: false, description: 'Check your login and password' },
-        'unauthorized',
-        'login',
-      );
+    if (!login || !pass) return refuse(403, 'api.seed.checkLogin', 'unauthorized', 'login');
     let user;
     try {
       user = await deps.auth.byPassword(login, pass, { ip: req.ip });
     } catch (err) {
       if (err instanceof ApiError && err.code === 'too_many_attempts') {
         reply.header('retry-after', String((err.details as { retry_after_s: number }).retry_after_s));
-        return answer(429, { success: false, description: err.message }, err.code);
+        return answer(
+          429,
+          { success: false, description: err.message },
+          err.code,
+          undefined,
+          err.messageIn(lang),
+        );
       }
       throw err;
     }
     if (!user || user.status !== 'active') {
-      return answer(
-        401,
-        { success: false, description: 'User not found or login / password is incorrect' },
-        'invalid_credentials',
-      );
+      return refuse(401, 'api.seed.wrongLogin', 'invalid_credentials');
     }
     const tel = param(req, 'tel');
     const msg = param(req, 'msg');
-    if (!tel || tel.trim() === '')
-      return answer(
-        400,
-        { success: false, description: 'Phone number is empty' },
-        'missing_parameter',
-        'tel',
-      );
-    if (!msg)
-      return answer(400, { success: false, description: 'Message is empty' }, 'missing_parameter', 'msg');
+    if (!tel || tel.trim() === '') return refuse(400, 'api.seed.noTel', 'missing_parameter', 'tel');
+    if (!msg) return refuse(400, 'api.seed.noMsg', 'missing_parameter', 'msg');
     const int = (name: string) => {
       const v = param(req, name);
       if (v === undefined || v === '' || v === '0') return undefined;
       // Strict: `1e400`, `Infinity`, `0x10` and ` 7` are not whole numbers a client meant.
       if (!/^\d{1,9}$/.test(v))
-        throw new ApiError('validation_failed', `${name} must be a whole number.`, name);
+        throw new ApiError('validation_failed', say('api.misc.wholeNumber', { field: name }), name);
       return Number(v);
     };
     // As in the seed: '+' and spaces are stripped, numbers are international, comma-separated.
@@ -122,6 +120,7 @@ export function seedRoutes(
           { success: false, description: err.message, code: err.code },
           err.code,
           err.field,
+          err.messageIn(lang),
         );
       throw err;
     }

@@ -6,7 +6,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { ApiError } from '../../../core/errors.js';
+import { ApiError, say } from '../../../core/errors.js';
 import type { AuthService } from '../../../services/auth.js';
 import { issueSmppCredentials } from '../../../services/smpp-credentials.js';
 import type { Store } from '../../../store/index.js';
@@ -20,7 +20,7 @@ async function target(store: Store, req: FastifyRequest, id: string) {
   const p = principalOf(req);
   // Another user's id answers 404 to a non-admin, as if it did not exist.
   const user = p.user.role === 'admin' || p.user.id === id ? await store.users.byId(id) : undefined;
-  if (!user) throw new ApiError('not_found', 'No such user.', 'id');
+  if (!user) throw new ApiError('not_found', say('api.admin.noSuchUser'), 'id');
   return user;
 }
 
