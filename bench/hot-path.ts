@@ -14,17 +14,21 @@
  * HOT_PROF=dir: runs the gateway under `node --cpu-prof` and leaves the profile in dir.
  * HOT_WRITE=1: writes the table into docs/benchmarks.md.
  */
-import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Pool } from 'undici';
 import { startSmscSimulator } from '../src/sim/smsc/simulator.js';
-import { exited, freePort, waitReady } from '../test/support/net.js';
-import { api, cpuSeconds, machine, median, percentile, writeSection } from './support.js';
+import { exited } from '../test/support/net.js';
+import {
+  api,
+  cpuSeconds,
+  machine,
+  median,
+  peakRssMb,
+  percentile,
+  startCompiled,
+  writeSection,
+} from './support.js';
 
 const KEY = 'bench-admin-key-0123456789abcdef';
 const N = Number(process.env.HOT_N ?? 20_000);
@@ -42,35 +46,6 @@ interface Run {
   peakRssMb: number;
   callbacks: number;
   duplicates: number;
-}
-
-function peakRssMb(pid: number | undefined): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
-async function startCompiled(env: Record<string, string>): Promise<{ url: string; proc: ChildProcess }> {
-  const port = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), 'smsgw-hot-'));
-  const prof = process.env.HOT_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.HOT_PROF}`] : [];
-  // HOT_GATEWAY_DIR: another checkout's build (A/B runs against the code before a change).
-  const cwd = process.env.HOT_GATEWAY_DIR ?? process.cwd();
-  const proc = spawn(process.execPath, [...prof, 'dist/cli/main.js', 'start'], {
-    cwd,
-    env: {
-      ...process.env,
-      SMSGW_HOST: '127.0.0.1',
-      SMSGW_SMPP_PORT: '0',
-      SMSGW_LOG_LEVEL: 'warn',
-      SMSGW_PORT: String(port),
-      SMSGW_DATA_DIR: dataDir,
-      ...env,
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await waitReady(url);
-  return { url, proc };
 }
 
 async function run(mode: Mode): Promise<Run> {
@@ -101,7 +76,7 @@ async function run(mode: Mode): Promise<Run> {
   });
   await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
   const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
-  const gw = await startCompiled({
+  const gw = await startCompiled('HOT', {
     SMSGW_ADMIN_API_KEY: KEY,
     SMSGW_SIMULATOR: 'false',
     SMSGW_WEBHOOK_ALLOW_PRIVATE: 'true',

@@ -1,6 +1,6 @@
 /** Shared benchmark plumbing: spawn the real gateway, free ports, percentiles, docs/benchmarks.md sections. */
 import type { ChildProcess } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +40,45 @@ export async function startGateway(
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The compiled gateway (`dist/`, `npm run build` first) in its own process with a fresh data
+ * directory, for the send-side benches. Read from the environment, `<prefix>` being the bench's:
+ * `<prefix>_PROF=dir` runs it under `node --cpu-prof` (the profile is left in dir);
+ * `<prefix>_GATEWAY_DIR=<checkout>` runs another checkout's build (A/B against the code before).
+ */
+export async function startCompiled(
+  prefix: string,
+  env: Record<string, string>,
+): Promise<{ url: string; proc: ChildProcess; dataDir: string }> {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), `smsgw-${prefix.toLowerCase()}-`));
+  const profDir = process.env[`${prefix}_PROF`];
+  const prof = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+  const cwd = process.env[`${prefix}_GATEWAY_DIR`] ?? process.cwd();
+  const proc = spawn(process.execPath, [...prof, 'dist/cli/main.js', 'start'], {
+    cwd,
+    env: {
+      ...process.env,
+      SMSGW_HOST: '127.0.0.1',
+      SMSGW_SMPP_PORT: '0',
+      SMSGW_LOG_LEVEL: 'warn',
+      SMSGW_PORT: String(port),
+      SMSGW_DATA_DIR: dataDir,
+      ...env,
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(url);
+  return { url, proc, dataDir };
+}
+
+/** The peak resident memory of a process so far (VmHWM), in MB. */
+export function peakRssMb(pid: number | undefined): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
 }
 
 export function percentile(sorted: number[], p: number): number {

@@ -21,6 +21,8 @@ export class SmppConnection {
     { resolve: (p: Pdu) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
   >();
   closed = false;
+  /** Writes of this tick are held in the socket and leave together (see write()). */
+  private corked = false;
   onRequest: (pdu: Pdu) => void = () => undefined;
   onClose: () => void = () => undefined;
   /** Responses matching no request() (the SMSC simulator tracks its receipts' answers so). */
@@ -59,16 +61,35 @@ export class SmppConnection {
         reject(new Error(`no response in ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(seq, { resolve, reject, timer });
-      this.socket.write(body.pdu(id, 0, seq));
+      this.write(body.pdu(id, 0, seq));
     });
   }
 
   respond(id: number, status: number, seq: number, body: Writer = new Writer()): void {
-    if (!this.closed) this.socket.write(body.pdu(id, status, seq));
+    if (!this.closed) this.write(body.pdu(id, status, seq));
   }
 
   send(pdu: Buffer): void {
-    if (!this.closed) this.socket.write(pdu);
+    if (!this.closed) this.write(pdu);
+  }
+
+  /**
+   * Every PDU written in one tick leaves in one `writev` when the tick ends: a claim's submits
+   * (the dispatcher hands over a whole claim at once, up to the window) or the answers to one
+   * read's worth of requests. One `write` per PDU was 3.6 of the gateway's 30 busy seconds
+   * (`writeBuffer`, a syscall each) in a `--cpu-prof` of `DRAIN_N=20000 npm run bench:drain`.
+   * Nothing waits longer than the current tick, so latency is unchanged.
+   */
+  private write(buf: Buffer): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    this.socket.write(buf);
   }
 
   close(): void {
