@@ -9,7 +9,7 @@
  * Cost: fixed statements (store/compiled.ts) — the prices of the whole batch in two queries, the
  * balance locked, debited and written to the ledger once per owner (ONE `charge` row per batch
  * and owner: the sum and the balance after it), and what each message was charged as one small
- * row of `credit_charges` (migration 028; refunds and replace_sm read it), with one prepared
+ * row of `credit_charges` (migration 025; refunds and replace_sm read it), with one prepared
  * insert each on SQLite or one `INSERT … SELECT FROM unnest(…)` on PostgreSQL. A ledger row per
  * message (a row and four index entries) cost about 7 µs of CPU a message with its commit, half
  * of accepting the message; a `credit_charges` row (one b-tree) about 2–3 µs (bench/policy.ts).

@@ -67,7 +67,7 @@ const PRICES_OF = {
   postgres: `select prefix, encoding, per_segment from prices where prefix = any($1::text[])`,
 };
 
-/** The longest prefix in the price list, from its index (migration 028); null when it is empty. */
+/** The longest prefix in the price list, from its index (migration 025); null when it is empty. */
 const LONGEST_PREFIX = {
   sqlite: `select max(length(prefix)) as n from prices`,
   postgres: `select max(length(prefix)) as n from prices`,
@@ -178,7 +178,7 @@ export async function refundMessages(
 ): Promise<number> {
   let refunded = 0;
   for (let i = 0; i < ids.length; i += INSERT_CHUNK) {
-    // What each message was charged in the end: its charge (credit_charges, migration 028) and
+    // What each message was charged in the end: its charge (credit_charges, migration 025) and
     // any adjustments (replace_sm, in the ledger).
     const charges = await trx
       .selectFrom('credit_charges as c')

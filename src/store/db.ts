@@ -33,7 +33,7 @@ import * as m021 from './migrations/021-search-fold.js';
 import * as m022 from './migrations/022-admin-audit.js';
 import * as m023 from './migrations/023-money-lifecycle.js';
 import * as m024 from './migrations/024-frequency-state.js';
-import * as m028 from './migrations/028-credit-charges.js';
+import * as m025 from './migrations/025-credit-charges.js';
 import type { Notifier } from './notify/index.js';
 import { LocalNotifier } from './notify/local/index.js';
 
@@ -141,7 +141,7 @@ const MIGRATIONS: Record<string, { up(db: Kysely<unknown>, dialect: Dialect): Pr
   '022-admin-audit': m022,
   '023-money-lifecycle': m023,
   '024-frequency-state': m024,
-  '028-credit-charges': m028,
+  '025-credit-charges': m025,
 };
 
 export function sqlitePathFor(dataDir: string): string {

@@ -383,7 +383,7 @@ export interface CreditLedgerTable {
   created_at: number;
 }
 
-/** Migration 028: what each message was charged at acceptance (the ledger has one row per batch). */
+/** Migration 025: what each message was charged at acceptance (the ledger has one row per batch). */
 export interface CreditChargesTable {
   message_id: string;
   /** Signed, as in the ledger: a charge is negative. */

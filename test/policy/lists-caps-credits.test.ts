@@ -127,7 +127,7 @@ describe.each(TEST_DBS)('sending policy: lists, caps, credits ($name)', (testDb)
     ]);
     const account = await store.policy.account(alice);
     expect(Number(account.balance)).toBe(4);
-    // One ledger row for the batch's charges (migration 028); each message's charge apart.
+    // One ledger row for the batch's charges (migration 025); each message's charge apart.
     const ledger = await store.policy.ledger(alice, 100);
     expect(ledger.map((l) => [l.kind, Number(l.amount)])).toEqual([
       ['charge', -26],

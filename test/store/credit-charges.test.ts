@@ -1,5 +1,5 @@
 /**
- * Migration 028: what each message was charged moves from the ledger (one `charge` row per
+ * Migration 025: what each message was charged moves from the ledger (one `charge` row per
  * message before) into `credit_charges`, so a message charged before the migration is still
  * refunded exactly once, with what it paid.
  */
@@ -22,14 +22,14 @@ describe.each(TEST_DBS)('credit_charges ($name)', (tdb) => {
       const [r] = await store.messages.acceptBatch([{ messages: [m] }]);
       expect(r?.kind).toBe('accepted');
       expect(Number((await store.policy.account(alice)).balance)).toBe(6);
-      // The charge as the code before migration 028 wrote it: a ledger row of the message.
+      // The charge as the code before migration 025 wrote it: a ledger row of the message.
       await sql`delete from credit_ledger where kind = 'charge'`.execute(db.kysely);
       await sql`insert into credit_ledger (user_id, kind, amount, balance_after, message_id, note, created_at)
         values (${alice}, 'charge', -4, 6, ${m.id}, '1 × 4 (default, gsm7)', 1)`.execute(db.kysely);
       await sql`drop table credit_charges`.execute(db.kysely);
       await sql`drop index prices_prefix_length`.execute(db.kysely);
-      await sql`delete from smsgw_migrations where name = '028-credit-charges'`.execute(db.kysely);
-      expect(await migrate(db)).toEqual(['028-credit-charges']);
+      await sql`delete from smsgw_migrations where name = '025-credit-charges'`.execute(db.kysely);
+      expect(await migrate(db)).toEqual(['025-credit-charges']);
 
       const charges = await db.kysely.selectFrom('credit_charges').selectAll().execute();
       expect(charges.map((c) => [c.message_id, Number(c.amount)])).toEqual([[m.id, -4]]);

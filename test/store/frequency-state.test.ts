@@ -32,8 +32,8 @@ describe.each(TEST_DBS)('frequency_state ($name)', (tdb) => {
       // Migrations after 024 run again behind it (Kysely keeps them in order): undo them.
       await sql`drop table credit_charges`.execute(db.kysely);
       await sql`drop index prices_prefix_length`.execute(db.kysely);
-      await sql`delete from smsgw_migrations where name = '028-credit-charges'`.execute(db.kysely);
-      expect(await migrate(db)).toEqual(['024-frequency-state', '028-credit-charges']);
+      await sql`delete from smsgw_migrations where name = '025-credit-charges'`.execute(db.kysely);
+      expect(await migrate(db)).toEqual(['024-frequency-state', '025-credit-charges']);
 
       const rows = await db.kysely.selectFrom('frequency_state').selectAll().orderBy('number').execute();
       expect(rows.map((r) => ({ ...r, month_at: Number(r.month_at) }))).toEqual([

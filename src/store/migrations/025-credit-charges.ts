@@ -1,5 +1,5 @@
 /**
- * 028: what each message was charged moves out of the ledger into `credit_charges` (issue 14's
+ * 025: what each message was charged moves out of the ledger into `credit_charges` (issue 14's
  * cost). The accepting transaction wrote one ledger row per charged message: a row and four
  * index entries (user, the unique message + kind, message), about 7 µs of CPU a message with its
  * commit, half of accepting it. Now the ledger gets one `charge` row per accepted batch and owner
