@@ -178,7 +178,7 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
           { ...SMPP_DEFAULTS, ...config.smppLimits, submitRate: config.userRateLimit },
         )
       : undefined;
-  dispatcher.onFinal = () => webhooks.poke();
+  dispatcher.onFinal = () => webhooks.eventsAdded();
   // The event fan-out queues SMPP receipts with the webhooks; the SMPP face sends them.
   webhooks.onFannedOut = () => smpp?.outbox.poke();
   inbound.onStored = () => smpp?.outbox.poke();

@@ -46,6 +46,22 @@ export const WEBHOOK_DEFAULTS: WebhookOptions = {
   perAccount: 4,
 };
 
+/**
+ * How often, at most, new events are fanned out while deliveries run (a poke does not wait).
+ * Each fan-out that finds events is a write transaction with its own fsync: run at every ended
+ * delivery, as before, 5,000 messages with receipts and status webhooks (`HOT_PROF=… HOT_N=5000
+ * HOT_MODE=receipts npm run bench:hot`) spent most of their 41 s in COMMIT there.
+ */
+const FAN_OUT_EVERY_MS = 20;
+
+/**
+ * Idle slots an account at its share waits for before a claim borrows them: one claim (a lease
+ * transaction and its query) per four deliveries instead of one per delivery. With 2, a
+ * 3,000-message receipts run (`HOT_N=3000 HOT_MODE=receipts npm run bench:hot`) made 2,861
+ * borrowing claims for 5,732 rows.
+ */
+const BORROW_BATCH = 4;
+
 export class WebhookWorker {
   private running = false;
   private loopDone: Promise<void> | undefined;
@@ -53,9 +69,11 @@ export class WebhookWorker {
   /** Called after a fan-out round read new events (SMPP receipts may be queued). */
   onFannedOut: () => void = () => undefined;
   private secrets = new Map<string, { secret: string; at: number }>();
-  /** Deliveries in flight per account, and all of them. */
+  /** HTTP exchanges in flight per account, and all of them (the slots). */
   private readonly inFlight = new Map<string, number>();
   private readonly running_ = new Set<Promise<void>>();
+  /** Ended exchanges whose attempt is being recorded (the row stays leased until then). */
+  private readonly recording = new Set<Promise<void>>();
   private readonly agent: Agent | undefined;
   private stopped: Promise<void> | undefined;
   /** Attempts of deliveries that ended together are recorded in one transaction. */
@@ -64,19 +82,22 @@ export class WebhookWorker {
     AttemptOutcome
   >;
   /**
-   * What the last claim that found nothing more proved: no due row of an account outside `full`
-   * (the accounts at their limit then). It holds until new events are fanned out, work is poked
-   * in, a delivery of another account ends (its next event may be due now) or a poll period
-   * passes (retries come due, other nodes fan out); while every account in `full` is still at its
-   * limit, a claim is skipped. Before, each ended delivery of a busy account led to a second claim
-   * that scanned all of that account's pending rows for nothing: 5,000 messages with receipts and
-   * status webhooks (`HOT_N=5000 HOT_MODE=receipts npm run bench:hot` with HOT_PROF) spent 38 of
-   * 182 busy seconds in that query.
+   * Why a claim may find something the last one did not; a claim runs only for a reason.
+   * `dirty` (work poked in, a poll period passed): any account. An account in `dirtyOwners`
+   * (events of its were fanned out, or an attempt of its was recorded so the next event of
+   * that message may be due) or in `blocked` (the last claim saw due rows of it and left them
+   * for its limit): when it can take a row now, below its share or with `BORROW_BATCH` idle
+   * slots to borrow. Before, each ended delivery of a busy account led to a claim that scanned
+   * all of that account's pending rows for nothing: 5,000 messages with receipts and status
+   * webhooks spent 38 of 182 busy seconds in that query.
    */
-  private exhausted: { full: string[]; at: number } | undefined;
-  /** Counts what can make rows due (ended deliveries, fan-outs, pokes): a claim that ran while
-   * one happened proves nothing (it may have read before the change committed). */
-  private changes = 0;
+  private dirty = true;
+  private readonly dirtyOwners = new Set<string>();
+  private blocked = new Set<string>();
+  /** Last claim that left no account out (`dirty`): hidden rows are looked for once a poll period. */
+  private lastFullClaim = 0;
+  private lastFanOut = 0;
+  private fanOutWanted = true;
 
   constructor(
     private readonly store: Store,
@@ -94,8 +115,14 @@ export class WebhookWorker {
   }
 
   poke(): void {
-    this.changes++;
-    this.exhausted = undefined;
+    this.dirty = true;
+    this.fanOutWanted = true;
+    this.wake?.();
+  }
+
+  /** New message events were committed: fan them out now (the fan-out says whose they are). */
+  eventsAdded(): void {
+    this.fanOutWanted = true;
     this.wake?.();
   }
 
@@ -106,6 +133,7 @@ export class WebhookWorker {
       this.wake?.();
       await this.loopDone;
       await Promise.all(this.running_);
+      await Promise.all(this.recording);
       await this.attempts.idle();
       await this.agent?.close();
     })();
@@ -118,74 +146,128 @@ export class WebhookWorker {
   }
 
   /**
+   * Slots an account at its share may borrow: every free slot but `perAccount`, which stay free
+   * for an account with nothing in flight, so a newcomer is served at once even while a busy
+   * (or dead) receiver holds the rest. Fairness only binds under contention.
+   */
+  private borrowable(free: number): number {
+    return Math.max(0, free - this.opts.perAccount);
+  }
+
+  /**
+   * What a claim now could take that the last one could not (see `dirty`): undefined, nothing;
+   * 'fair', rows of accounts below their share (accounts at it are left out in SQL); 'borrow',
+   * rows of accounts at their share, in idle slots (nobody is left out: the oldest come first).
+   */
+  private claimKind(now: number, free: number): 'fair' | 'borrow' | undefined {
+    if (free <= 0) return undefined;
+    if (this.dirty || now - this.lastFullClaim >= this.opts.pollMs) return 'fair';
+    const below = (o: string) => (this.inFlight.get(o) ?? 0) < this.opts.perAccount;
+    let atShare = false;
+    for (const set of [this.dirtyOwners, this.blocked])
+      for (const o of set) {
+        if (below(o)) return 'fair';
+        atShare = true;
+      }
+    const borrow = this.borrowable(free) >= Math.min(BORROW_BATCH, this.opts.perAccount);
+    return atShare && borrow ? 'borrow' : undefined;
+  }
+
+  /**
    * One step: fan out, then start as many due deliveries as there are free slots (fairly across
    * accounts). Returns how many were started; they finish in the background.
    */
   async runOnce(): Promise<number> {
     const now = Date.now();
-    // Catch up in pages; a page shorter than the limit means we are at the head of the log.
-    let read = 0;
-    for (let page = 0; page < 20; page++) {
-      const n = await this.store.webhooks.fanOut(now, 500, this.opts.giveUpMs);
-      read += n;
-      if (n < 500) break;
-    }
-    if (read > 0) {
-      this.changes++;
-      this.exhausted = undefined;
-      this.onFannedOut();
+    const sinceFanOut = now - this.lastFanOut;
+    if (
+      this.fanOutWanted ||
+      sinceFanOut >= this.opts.pollMs ||
+      (sinceFanOut >= FAN_OUT_EVERY_MS && this.running_.size + this.recording.size > 0)
+    ) {
+      this.fanOutWanted = false;
+      this.lastFanOut = now;
+      // Catch up in pages; a page shorter than the limit means we are at the head of the log.
+      let read = 0;
+      for (let page = 0; page < 20; page++) {
+        const n = await this.store.webhooks.fanOut(now, 500, this.opts.giveUpMs, this.dirtyOwners);
+        read += n;
+        if (n < 500) break;
+        if (page === 19) this.fanOutWanted = true;
+      }
+      if (read > 0) this.onFannedOut();
     }
     const free = this.opts.concurrency - this.running_.size;
-    if (free <= 0) return 0;
-    const full = (): string[] =>
-      [...this.inFlight].filter(([, n]) => n >= this.opts.perAccount).map(([o]) => o);
-    if (this.exhausted && now - this.exhausted.at >= this.opts.pollMs) this.exhausted = undefined;
-    const atLimit = full();
-    if (this.exhausted?.full.every((o) => atLimit.includes(o))) return 0;
+    const kind = this.claimKind(now, free);
+    if (!kind) return 0;
+    const anyAtShare = [...this.inFlight.values()].some((n) => n >= this.opts.perAccount);
     // The lease outlives the longest delivery (cut at 3× the timeout below), so this node, which
     // keeps claiming while deliveries run, and other nodes never claim a row still in flight.
-    const fair = { perOwner: this.opts.perAccount, inFlight: this.inFlight, complete: false };
-    const changes = this.changes;
-    const due = await this.store.webhooks.claimDue(now, now + this.opts.timeoutMs * 4, free, fair);
+    const fair: Parameters<Store['webhooks']['claimDue']>[3] & object = {
+      perOwner: this.opts.perAccount,
+      inFlight: this.inFlight,
+      // A fair claim leaves the accounts at their share out, unless there are none: then it
+      // may as well fill idle slots.
+      borrow: kind === 'borrow' || !anyAtShare ? this.borrowable(free) : 0,
+    };
+    this.dirty = false;
+    this.dirtyOwners.clear();
+    if (kind === 'fair') this.lastFullClaim = now;
+    let due: WebhookOutboxRow[];
+    try {
+      due = await this.store.webhooks.claimDue(now, now + this.opts.timeoutMs * 4, free, fair);
+    } catch (err) {
+      this.dirty = true;
+      throw err;
+    }
+    // Rows a look-ahead cut short hid are looked for by the next fair claim, within a poll period.
+    this.blocked = fair.blocked ?? new Set();
     for (const row of due) this.launch(row);
-    // Every due row of the accounts below their limit was seen and, up to the limit, taken:
-    // until something changes, a claim with these accounts at their limit would find nothing.
-    if (fair.complete && due.length < free && changes === this.changes)
-      this.exhausted = { full: full(), at: now };
     return due.length;
   }
 
   private launch(row: WebhookOutboxRow): void {
     this.inFlight.set(row.owner_id, (this.inFlight.get(row.owner_id) ?? 0) + 1);
-    const p: Promise<void> = this.deliver(row)
-      .catch((err: unknown) => this.log.error({ err, event: row.event_id }, 'webhook delivery failed'))
-      .finally(() => {
-        this.running_.delete(p);
-        const left = (this.inFlight.get(row.owner_id) ?? 1) - 1;
-        if (left <= 0) this.inFlight.delete(row.owner_id);
-        else this.inFlight.set(row.owner_id, left);
-        // The next delivery of its message may be due now: a claim must look for it.
-        this.changes++;
-        if (!this.exhausted?.full.includes(row.owner_id)) this.exhausted = undefined;
-        this.wake?.();
-      });
+    const p: Promise<void> = this.exchange(row).then(
+      (result) => {
+        this.release(row, p);
+        this.record(row, result);
+      },
+      (err: unknown) => {
+        // Not expected (exchange turns failures into results); the lease runs out and it is retried.
+        this.release(row, p);
+        this.log.error({ err, event: row.event_id }, 'webhook delivery failed');
+      },
+    );
     this.running_.add(p);
+  }
+
+  /** The HTTP exchange ended: its slot is free (the row stays leased until its attempt is recorded). */
+  private release(row: WebhookOutboxRow, p: Promise<void>): void {
+    this.running_.delete(p);
+    const left = (this.inFlight.get(row.owner_id) ?? 1) - 1;
+    if (left <= 0) this.inFlight.delete(row.owner_id);
+    else this.inFlight.set(row.owner_id, left);
+    this.wake?.();
   }
 
   private async loop(): Promise<void> {
     while (this.running) {
       let started = 0;
-      const changes = this.changes;
       try {
         started = await this.runOnce();
       } catch (err) {
         this.log.error({ err }, 'webhook round failed');
       }
-      // A delivery that ended during the round (its wake-up came while none was set) may have
-      // made the next event of its message due: look again at once instead of sleeping.
-      if (started === 0 && this.running && changes === this.changes) {
+      if (started === 0 && this.running) {
+        const free = this.opts.concurrency - this.running_.size;
+        // Something became claimable during the round (its wake-up came while none was set):
+        // look again at once instead of sleeping.
+        if (this.claimKind(Date.now(), free)) continue;
+        // While deliveries run, new events are fanned out every FAN_OUT_EVERY_MS.
+        const busy = this.running_.size + this.recording.size > 0;
         await new Promise<void>((resolve) => {
-          const t = setTimeout(done, this.opts.pollMs);
+          const t = setTimeout(done, busy ? FAN_OUT_EVERY_MS : this.opts.pollMs);
           function done() {
             clearTimeout(t);
             resolve();
@@ -210,7 +292,8 @@ export class WebhookWorker {
     return webhook_secret;
   }
 
-  private async deliver(row: WebhookOutboxRow): Promise<void> {
+  /** One HTTP attempt; never rejects (a failure is its result). */
+  private async exchange(row: WebhookOutboxRow): Promise<AttemptResult> {
     const started = performance.now();
     let statusCode: number | null = null;
     let error: string | null = null;
@@ -259,15 +342,28 @@ export class WebhookWorker {
     } catch (err) {
       error = errorText(err);
     }
-    const at = Date.now();
-    const retryAt = at + Math.min(this.opts.maxRetryMs, this.opts.retryBaseMs * 2 ** row.attempts);
-    const outcome = await this.attempts.submit({
-      row,
-      result: { statusCode, error, durationMs: performance.now() - started, at },
-      retryAt,
+    return { statusCode, error, durationMs: performance.now() - started, at: Date.now() };
+  }
+
+  /**
+   * Frees the slot, then records the attempt (group-committed with the others that ended
+   * meanwhile). The next event of the message becomes due only once this is committed.
+   */
+  private record(row: WebhookOutboxRow, result: AttemptResult): void {
+    const retryAt = result.at + Math.min(this.opts.maxRetryMs, this.opts.retryBaseMs * 2 ** row.attempts);
+    const p = this.attempts.submit({ row, result, retryAt }).then(
+      (outcome) => {
+        if (outcome === 'failed')
+          this.log.warn({ url: redactUrl(row.url), event: row.event_id }, 'webhook given up after retries');
+      },
+      (err: unknown) => this.log.error({ err, event: row.event_id }, 'webhook attempt not recorded'),
+    );
+    const done = p.finally(() => {
+      this.recording.delete(done);
+      this.dirtyOwners.add(row.owner_id);
+      this.wake?.();
     });
-    if (outcome === 'failed')
-      this.log.warn({ url: redactUrl(row.url), event: row.event_id }, 'webhook given up after retries');
+    this.recording.add(done);
   }
 }
 

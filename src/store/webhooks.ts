@@ -103,7 +103,8 @@ export class WebhookRepo {
    * the same transaction so each event is fanned out exactly once. On PostgreSQL, ids can commit
    * out of order: events are read in (transaction, id) order and only from transactions older
    * than every one still running, so a late commit is never skipped (see migration 008).
-   * Returns how many events were read (not how many became deliveries), so callers can loop.
+   * Returns how many events were read (not how many became deliveries), so callers can loop;
+   * `owners` collects the accounts that got new deliveries.
    *
    * Committed without waiting for the disk on SQLite (lease-commit.ts): everything it writes is
    * derived from events already durable, cursor included, in one transaction, so a commit lost
@@ -112,7 +113,7 @@ export class WebhookRepo {
    * webhooks and receipts already may). Its fsync was one of the four per message on the
    * sequential accept path, each holding the event loop for 2.6–4.4 ms on this disk.
    */
-  async fanOut(now: number, limit: number, giveUpMs: number): Promise<number> {
+  async fanOut(now: number, limit: number, giveUpMs: number, owners?: Set<string>): Promise<number> {
     return leaseTransaction(this.db, this.dialect, async (trx) => {
       const pg = this.dialect === 'postgres';
       let cur = trx
@@ -189,6 +190,7 @@ export class WebhookRepo {
       }
       if (dlrs.length > 0) rows.push(...(await this.dlrRows(trx, dlrs, now, giveUpMs)));
       if (rows.length > 0) await trx.insertInto('webhook_outbox').values(rows.map(pending)).execute();
+      for (const r of rows) owners?.add(r.owner_id);
       if (receipts.length > 0) await trx.insertInto('smpp_outbox').values(receipts).execute();
       const last = events[events.length - 1] as { event_id: number; tx: string };
       const positions: [string, number][] = [['status', Number(last.event_id)]];
@@ -337,13 +339,24 @@ export class WebhookRepo {
       perOwner: number;
       inFlight: ReadonlyMap<string, number>;
       /**
+       * Once every account below its share got its rows, rows beyond `perOwner` (oldest first)
+       * fill the claim up to `borrow` rows in all: slots nobody else wants are not left idle.
+       * 0 (the default): none, and accounts at their share are left out in SQL.
+       */
+      borrow?: number;
+      /**
        * Set by the claim: true when it saw every due row of the accounts below their limit (its
        * look-ahead was not cut), so a claim with the same accounts at their limit finds nothing.
        */
       complete?: boolean;
+      /** Set by the claim: accounts with due rows it saw and left (limit reached, or left out in SQL). */
+      blocked?: Set<string>;
     },
   ): Promise<WebhookOutboxRow[]> {
-    const full = fair ? [...fair.inFlight].filter(([, n]) => n >= fair.perOwner).map(([o]) => o) : [];
+    const borrow = fair?.borrow ?? 0;
+    // Left out in SQL only when they cannot borrow: their rows could not be taken anyway.
+    const full =
+      fair && borrow === 0 ? [...fair.inFlight].filter(([, n]) => n >= fair.perOwner).map(([o]) => o) : [];
     // Due and leased by the database's clock: `now` only fixes the lease length, so nodes whose
     // clocks differ agree on when a lease ran out.
     const leaseMs = leaseUntil - now;
@@ -378,14 +391,27 @@ export class WebhookRepo {
       if (fair) {
         fair.complete = candidates.length < lookahead;
         const taken = new Map(fair.inFlight);
-        chosen = candidates
-          .filter((c) => {
-            const n = taken.get(c.owner_id) ?? 0;
-            if (n >= fair.perOwner) return false;
-            taken.set(c.owner_id, n + 1);
-            return true;
-          })
-          .slice(0, limit);
+        chosen = [];
+        const rest: typeof candidates = [];
+        for (const c of candidates) {
+          const n = taken.get(c.owner_id) ?? 0;
+          if (chosen.length >= limit || n >= fair.perOwner) {
+            rest.push(c);
+            continue;
+          }
+          taken.set(c.owner_id, n + 1);
+          chosen.push(c);
+        }
+        // Work-conserving: rows beyond a share fill the claim up to `borrow` rows in all.
+        let extra = Math.min(borrow, limit) - chosen.length;
+        const blocked = new Set(full);
+        for (const c of rest) {
+          if (extra > 0) {
+            chosen.push(c);
+            extra--;
+          } else blocked.add(c.owner_id);
+        }
+        fair.blocked = blocked;
       }
       if (chosen.length === 0) return [];
       return trx
