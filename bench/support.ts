@@ -71,7 +71,15 @@ export async function startCompiled(
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
-  await waitReady(url);
+  try {
+    // Slow to start on a saturated machine (load average 30: over a minute): give it three.
+    await waitReady(url, 180_000);
+  } catch (err) {
+    // Not left running (it holds the bench's stderr, so a pipe after the bench would never end).
+    proc.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   return { url, proc, dataDir };
 }
 

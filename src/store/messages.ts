@@ -5,7 +5,7 @@
  */
 import type SQLite from 'better-sqlite3';
 import type { ClaimScope } from './claim-scope.js';
-import { claimDue } from './claim.js';
+import { scopeCondition } from './claim-scope.js';
 import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
 import { sql } from 'kysely';
 import type { FeedPosition } from '../core/feed-cursor.js';
@@ -506,13 +506,31 @@ export class MessageRepo {
     // (lease-commit.ts): a claim lost in an OS crash would bring a message that may have left back
     // as plain `queued`, so it would be sent again without being marked outcome_unknown, and a
     // later failure would refund a message that may have been delivered.
-    // One fixed statement (store/claim.ts): an ordered index range per source status, so a claim
-    // reads about `limit` rows whatever the backlog (it read and sorted every due row before).
     return this.db.transaction().execute(async (trx) => {
-      const claimed = await claimDue(
-        { trx, dialect: this.dialect, sqlite: this.sqlite },
-        { token, limit, leaseMs, updatedAt: now, scope },
-      );
+      const claimed = await trx
+        .updateTable('messages')
+        .set({
+          status: 'sending',
+          lease_owner: token,
+          lease_until: sql<number>`${this.caps.now()} + ${leaseMs}`,
+          updated_at: now,
+        })
+        .where('id', 'in', (eb) =>
+          this.caps.claimLock(
+            eb
+              .selectFrom('messages')
+              .select('id')
+              .where('status', 'in', fromStatuses('sending'))
+              // Due by the database's clock, as leases are: a node whose clock runs ahead
+              // must not send a scheduled message or a retry early.
+              .where('next_attempt_at', '<=', this.caps.now())
+              .$if(scope !== undefined, (q) => q.where((eb) => scopeCondition(eb, scope as ClaimScope)))
+              .orderBy('next_attempt_at')
+              .limit(limit),
+          ),
+        )
+        .returningAll()
+        .execute();
       return claimed.sort((a, b) => a.next_attempt_at - b.next_attempt_at);
     });
   }
