@@ -166,7 +166,8 @@ export function clientErrorHandler(err: Error & { code?: string }, socket: Socke
   );
 }
 
-const ACCEPT_LANGUAGE = /(?:^|\n)accept-language[ \t]*:[ \t]*([^\r\n]*)\r?\n/i;
+// After a line break only: a chunk may begin in the middle of another header's value.
+const ACCEPT_LANGUAGE = /\naccept-language[ \t]*:[ \t]*([^\r\n]*)\r?\n/i;
 
 /**
  * The language of a request Node's parser refused, from the bytes it hands over: Accept-Language
