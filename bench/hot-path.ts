@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { startSmscSimulator } from '../src/sim/smsc/simulator.js';
-import { exited, freePort, waitReady } from '../test/support/net.js';
+import { compiledStartArgs, exited, freePort, waitReady } from '../test/support/net.js';
 import { api, cpuSeconds, machine, median, percentile, writeSection } from './support.js';
 
 const KEY = 'bench-admin-key-0123456789abcdef';
@@ -55,7 +55,7 @@ async function startCompiled(env: Record<string, string>): Promise<{ url: string
   const prof = process.env.HOT_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.HOT_PROF}`] : [];
   // HOT_GATEWAY_DIR: another checkout's build (A/B runs against the code before a change).
   const cwd = process.env.HOT_GATEWAY_DIR ?? process.cwd();
-  const proc = spawn(process.execPath, [...prof, 'dist/cli/main.js', 'start'], {
+  const proc = spawn(process.execPath, [...prof, ...compiledStartArgs(cwd)], {
     cwd,
     env: {
       ...process.env,

@@ -2,6 +2,8 @@
  * `npm run bench:idle`: what a gateway doing nothing costs. Starts it as `npm start` does
  * (compiled dist/) and under the tsx loader, five times each, interleaved; reports medians of
  * the time from spawn to a healthy /readyz and of the RSS once idle (3 s after ready).
+ * IDLE_BASE_DIR=<checkout>: also that checkout's build as its `npm start` runs it, interleaved
+ * (before/after figures of a change).
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -9,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exited, freePort, waitReady } from '../test/support/net.js';
+import { compiledStartArgs, exited, freePort, waitReady } from '../test/support/net.js';
 import { machine, median, writeSection } from './support.js';
 
 const RUNS = 5;
@@ -19,7 +21,7 @@ function rssMb(proc: ChildProcess): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
 }
 
-async function once(args: string[]): Promise<{ readyMs: number; rss: number }> {
+async function once(args: string[], cwd: string): Promise<{ readyMs: number; rss: number }> {
   const port = await freePort();
   const env = {
     ...process.env,
@@ -30,7 +32,7 @@ async function once(args: string[]): Promise<{ readyMs: number; rss: number }> {
     SMSGW_DATA_DIR: mkdtempSync(join(tmpdir(), 'smsgw-idle-')),
   };
   const started = performance.now();
-  const proc = spawn(process.execPath, args, { env, stdio: 'ignore' });
+  const proc = spawn(process.execPath, args, { cwd, env, stdio: 'ignore' });
   await waitReady(`http://127.0.0.1:${port}`);
   const readyMs = performance.now() - started;
   await new Promise((r) => setTimeout(r, 3000));
@@ -42,19 +44,22 @@ async function once(args: string[]): Promise<{ readyMs: number; rss: number }> {
 
 async function main() {
   execFileSync(process.execPath, ['scripts/build-server.mjs'], { stdio: 'inherit' });
-  const variants = {
-    'compiled (`npm start`)': ['dist/cli/main.js', 'start'],
-    'tsx loader': ['--import', 'tsx', 'src/cli/main.ts', 'start'],
+  const here = process.cwd();
+  const base = process.env.IDLE_BASE_DIR;
+  const variants: Record<string, [string[], string]> = {
+    ...(base ? { [`compiled, base (${base})`]: [compiledStartArgs(base), base] } : {}),
+    [`compiled (\`npm start\`: ${compiledStartArgs().join(' ')})`]: [compiledStartArgs(), here],
+    'tsx loader': [['--import', 'tsx', 'src/cli/main.ts', 'start'], here],
   };
   const results = new Map<string, { readyMs: number; rss: number }[]>();
   for (let i = 0; i < RUNS; i++) {
-    for (const [name, args] of Object.entries(variants)) {
-      const r = await once(args);
+    for (const [name, [args, cwd]] of Object.entries(variants)) {
+      const r = await once(args, cwd);
       results.set(name, [...(results.get(name) ?? []), r]);
     }
   }
   const lines = [
-    `Command: \`npm run bench:idle\` — a fresh SQLite gateway with the simulator channel, started ${RUNS} times each way, interleaved; medians. Machine: ${machine()}.`,
+    `Command: \`${base ? `IDLE_BASE_DIR=${base} ` : ''}npm run bench:idle\` — a fresh SQLite gateway with the simulator channel, started ${RUNS} times each way, interleaved; medians. Machine: ${machine()}.`,
     '',
     '| start | healthy after ms | idle RSS MB |',
     '|---|---|---|',
