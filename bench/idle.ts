@@ -2,8 +2,8 @@
  * `npm run bench:idle`: what a gateway doing nothing costs. Starts it as `npm start` does
  * (compiled dist/) and under the tsx loader, five times each, interleaved; reports medians of
  * the time from spawn to a healthy /readyz and of the RSS once idle (3 s after ready).
- * IDLE_BASE_DIR=<checkout>: also that checkout's build as its `npm start` runs it, interleaved
- * (before/after figures of a change).
+ * IDLE_RUNS: starts each way (5). IDLE_BASE_DIR=<checkout>: also that checkout's build as its
+ * `npm start` runs it, interleaved (before/after figures of a change).
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { compiledStartArgs, exited, freePort, waitReady } from '../test/support/net.js';
 import { machine, median, writeSection } from './support.js';
 
-const RUNS = 5;
+const RUNS = Number(process.env.IDLE_RUNS ?? 5);
 
 function rssMb(proc: ChildProcess): number {
   const status = readFileSync(`/proc/${proc.pid}/status`, 'utf8');
@@ -33,7 +33,8 @@ async function once(args: string[], cwd: string): Promise<{ readyMs: number; rss
   };
   const started = performance.now();
   const proc = spawn(process.execPath, args, { cwd, env, stdio: 'ignore' });
-  await waitReady(`http://127.0.0.1:${port}`);
+  // Generous: under the tsx loader on a machine shared with other test runs, a start took over 60 s.
+  await waitReady(`http://127.0.0.1:${port}`, 300_000);
   const readyMs = performance.now() - started;
   await new Promise((r) => setTimeout(r, 3000));
   const rss = rssMb(proc);
@@ -59,7 +60,7 @@ async function main() {
     }
   }
   const lines = [
-    `Command: \`${base ? `IDLE_BASE_DIR=${base} ` : ''}npm run bench:idle\` — a fresh SQLite gateway with the simulator channel, started ${RUNS} times each way, interleaved; medians. Machine: ${machine()}.`,
+    `Command: \`${process.env.IDLE_RUNS ? `IDLE_RUNS=${RUNS} ` : ''}${base ? `IDLE_BASE_DIR=${base} ` : ''}npm run bench:idle\` — a fresh SQLite gateway with the simulator channel, started ${RUNS} times each way, interleaved; medians. Machine: ${machine()}.`,
     '',
     '| start | healthy after ms | idle RSS MB |',
     '|---|---|---|',
