@@ -2,6 +2,8 @@
  * `npm run bench:idle`: what a gateway doing nothing costs. Starts it as `npm start` does
  * (compiled dist/) and under the tsx loader, five times each, interleaved; reports medians of
  * the time from spawn to a healthy /readyz and of the RSS once idle (3 s after ready).
+ * IDLE_RUNS: starts each way (5). IDLE_BASE_DIR=<checkout>: also that checkout's build as its
+ * `npm start` runs it, interleaved (before/after figures of a change).
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -9,17 +11,17 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exited, freePort, waitReady } from '../test/support/net.js';
+import { compiledStartArgs, exited, freePort, waitReady } from '../test/support/net.js';
 import { machine, median, writeSection } from './support.js';
 
-const RUNS = 5;
+const RUNS = Number(process.env.IDLE_RUNS ?? 5);
 
 function rssMb(proc: ChildProcess): number {
   const status = readFileSync(`/proc/${proc.pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
 }
 
-async function once(args: string[]): Promise<{ readyMs: number; rss: number }> {
+async function once(args: string[], cwd: string): Promise<{ readyMs: number; rss: number }> {
   const port = await freePort();
   const env = {
     ...process.env,
@@ -30,8 +32,9 @@ async function once(args: string[]): Promise<{ readyMs: number; rss: number }> {
     SMSGW_DATA_DIR: mkdtempSync(join(tmpdir(), 'smsgw-idle-')),
   };
   const started = performance.now();
-  const proc = spawn(process.execPath, args, { env, stdio: 'ignore' });
-  await waitReady(`http://127.0.0.1:${port}`);
+  const proc = spawn(process.execPath, args, { cwd, env, stdio: 'ignore' });
+  // Generous: under the tsx loader on a machine shared with other test runs, a start took over 60 s.
+  await waitReady(`http://127.0.0.1:${port}`, 300_000);
   const readyMs = performance.now() - started;
   await new Promise((r) => setTimeout(r, 3000));
   const rss = rssMb(proc);
@@ -42,19 +45,22 @@ async function once(args: string[]): Promise<{ readyMs: number; rss: number }> {
 
 async function main() {
   execFileSync(process.execPath, ['scripts/build-server.mjs'], { stdio: 'inherit' });
-  const variants = {
-    'compiled (`npm start`)': ['dist/cli/main.js', 'start'],
-    'tsx loader': ['--import', 'tsx', 'src/cli/main.ts', 'start'],
+  const here = process.cwd();
+  const base = process.env.IDLE_BASE_DIR;
+  const variants: Record<string, [string[], string]> = {
+    ...(base ? { [`compiled, base (${base})`]: [compiledStartArgs(base), base] } : {}),
+    [`compiled (\`npm start\`: ${compiledStartArgs().join(' ')})`]: [compiledStartArgs(), here],
+    'tsx loader': [['--import', 'tsx', 'src/cli/main.ts', 'start'], here],
   };
   const results = new Map<string, { readyMs: number; rss: number }[]>();
   for (let i = 0; i < RUNS; i++) {
-    for (const [name, args] of Object.entries(variants)) {
-      const r = await once(args);
+    for (const [name, [args, cwd]] of Object.entries(variants)) {
+      const r = await once(args, cwd);
       results.set(name, [...(results.get(name) ?? []), r]);
     }
   }
   const lines = [
-    `Command: \`npm run bench:idle\` — a fresh SQLite gateway with the simulator channel, started ${RUNS} times each way, interleaved; medians. Machine: ${machine()}.`,
+    `Command: \`${process.env.IDLE_RUNS ? `IDLE_RUNS=${RUNS} ` : ''}${base ? `IDLE_BASE_DIR=${base} ` : ''}npm run bench:idle\` — a fresh SQLite gateway with the simulator channel, started ${RUNS} times each way, interleaved; medians. Machine: ${machine()}.`,
     '',
     '| start | healthy after ms | idle RSS MB |',
     '|---|---|---|',

@@ -4,7 +4,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exited, freePort, spawnGateway, waitReady } from '../test/support/net.js';
+import { compiledStartArgs, exited, freePort, spawnGateway, waitReady } from '../test/support/net.js';
 import { CMD, Writer } from '../src/codec/smpp-pdu.js';
 
 export { freePort };
@@ -57,7 +57,7 @@ export async function startCompiled(
   const profDir = process.env[`${prefix}_PROF`];
   const prof = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
   const cwd = process.env[`${prefix}_GATEWAY_DIR`] ?? process.cwd();
-  const proc = spawn(process.execPath, [...prof, 'dist/cli/main.js', 'start'], {
+  const proc = spawn(process.execPath, [...prof, ...compiledStartArgs(cwd)], {
     cwd,
     env: {
       ...process.env,

@@ -1,7 +1,9 @@
 /** Loopback helpers shared by tests and benchmarks that run the gateway as a separate process. */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -15,6 +17,19 @@ export function freePort(): Promise<number> {
 }
 
 /**
+ * The arguments `npm start` gives node in the checkout at `root` (package.json "start", e.g.
+ * `node --max-semi-space-size=… dist/cli/main.js start`), so a bench runs the compiled gateway
+ * with the same V8 flags an operator gets, and an A/B run against another checkout with that
+ * checkout's.
+ */
+export function compiledStartArgs(root = process.cwd()): string[] {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const [cmd, ...args] = pkg.scripts.start.trim().split(/\s+/);
+  if (cmd !== 'node') throw new Error(`package.json "start" must run node, not ${cmd}`);
+  return args;
+}
+
+/**
  * `smsgw start` as its own process: by default from the sources under test through tsx (no build
  * step); `compiled` runs the build in dist/ (`npm run build`), as `npm start` does. `opts.cwd`:
  * another checkout (a benchmark's base build); `opts.nodeArgs`: e.g. `--cpu-prof`.
@@ -24,7 +39,7 @@ export function spawnGateway(
   compiled = false,
   opts: { cwd?: string; nodeArgs?: string[] } = {},
 ): ChildProcess {
-  const args = compiled ? ['dist/cli/main.js', 'start'] : ['--import', 'tsx', 'src/cli/main.ts', 'start'];
+  const args = compiled ? compiledStartArgs(opts.cwd) : ['--import', 'tsx', 'src/cli/main.ts', 'start'];
   return spawn(process.execPath, [...(opts.nodeArgs ?? []), ...args], {
     cwd: opts.cwd,
     env: { ...process.env, SMSGW_HOST: '127.0.0.1', SMSGW_SMPP_PORT: '0', SMSGW_LOG_LEVEL: 'warn', ...env },
