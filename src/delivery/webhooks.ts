@@ -61,6 +61,8 @@ const FAN_OUT_EVERY_MS = 20;
  * borrowing claims for 5,732 rows.
  */
 const BORROW_BATCH = 4;
+/** An exchange slower than this (or failed) stops its account borrowing idle slots. */
+const BORROW_MAX_MS = 1_000;
 
 export class WebhookWorker {
   private running = false;
@@ -155,6 +157,14 @@ export class WebhookWorker {
   }
 
   /**
+   * Accounts whose receiver answered its last exchange with a 2xx within BORROW_MAX_MS: only they
+   * borrow. A borrowed slot is given back when its exchange ends, so a fast receiver holds idle
+   * slots for milliseconds; a dead or slow one would hold them for the whole timeout and shut out
+   * the accounts that come meanwhile (all slots but `perAccount` for 10 s), so it keeps its share.
+   */
+  private readonly fast = new Set<string>();
+
+  /**
    * What a claim now could take that the last one could not (see `dirty`): undefined, nothing;
    * 'fair', rows of accounts below their share (accounts at it are left out in SQL); 'borrow',
    * rows of accounts at their share, in idle slots (nobody is left out: the oldest come first).
@@ -167,7 +177,7 @@ export class WebhookWorker {
     for (const set of [this.dirtyOwners, this.blocked])
       for (const o of set) {
         if (below(o)) return 'fair';
-        atShare = true;
+        if (this.fast.has(o)) atShare = true; // only they may borrow
       }
     const borrow = this.borrowable(free) >= Math.min(BORROW_BATCH, this.opts.perAccount);
     return atShare && borrow ? 'borrow' : undefined;
@@ -209,6 +219,7 @@ export class WebhookWorker {
       // A fair claim leaves the accounts at their share out, unless there are none: then it
       // may as well fill idle slots.
       borrow: kind === 'borrow' || !anyAtShare ? this.borrowable(free) : 0,
+      mayBorrow: (owner) => this.fast.has(owner),
     };
     this.dirty = false;
     this.dirtyOwners.clear();
@@ -254,16 +265,19 @@ export class WebhookWorker {
   private async loop(): Promise<void> {
     while (this.running) {
       let started = 0;
+      let failed = false;
       try {
         started = await this.runOnce();
       } catch (err) {
+        failed = true;
         this.log.error({ err }, 'webhook round failed');
       }
       if (started === 0 && this.running) {
         const free = this.opts.concurrency - this.running_.size;
         // Something became claimable during the round (its wake-up came while none was set):
-        // look again at once instead of sleeping.
-        if (this.claimKind(Date.now(), free)) continue;
+        // look again at once instead of sleeping. Not after a failed round: a database that is
+        // down would be asked again in a tight loop; the next try waits a poll period.
+        if (!failed && this.claimKind(Date.now(), free)) continue;
         // While deliveries run, new events are fanned out every FAN_OUT_EVERY_MS.
         const busy = this.running_.size + this.recording.size > 0;
         await new Promise<void>((resolve) => {
@@ -350,6 +364,9 @@ export class WebhookWorker {
    * meanwhile). The next event of the message becomes due only once this is committed.
    */
   private record(row: WebhookOutboxRow, result: AttemptResult): void {
+    const ok = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
+    if (ok && result.durationMs < BORROW_MAX_MS) this.fast.add(row.owner_id);
+    else this.fast.delete(row.owner_id);
     const retryAt = result.at + Math.min(this.opts.maxRetryMs, this.opts.retryBaseMs * 2 ** row.attempts);
     const p = this.attempts.submit({ row, result, retryAt }).then(
       (outcome) => {

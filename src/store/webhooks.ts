@@ -344,6 +344,8 @@ export class WebhookRepo {
        * 0 (the default): none, and accounts at their share are left out in SQL.
        */
       borrow?: number;
+      /** Which accounts may borrow (default: all). */
+      mayBorrow?: (owner: string) => boolean;
       /**
        * Set by the claim: true when it saw every due row of the accounts below their limit (its
        * look-ahead was not cut), so a claim with the same accounts at their limit finds nothing.
@@ -406,7 +408,7 @@ export class WebhookRepo {
         let extra = Math.min(borrow, limit) - chosen.length;
         const blocked = new Set(full);
         for (const c of rest) {
-          if (extra > 0) {
+          if (extra > 0 && (fair.mayBorrow?.(c.owner_id) ?? true)) {
             chosen.push(c);
             extra--;
           } else blocked.add(c.owner_id);
