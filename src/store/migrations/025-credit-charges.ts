@@ -5,7 +5,8 @@
  * commit, half of accepting it. Now the ledger gets one `charge` row per accepted batch and owner
  * (the sum, the balance after it), and each message's charge is one row of a table keyed by the
  * message id alone (SQLite: WITHOUT ROWID, one b-tree), read by refunds and replace_sm's
- * adjustment. Charges already in the ledger are copied over; their ledger rows stay as history.
+ * adjustment. Charges already in the ledger are copied over (of messages retention has not deleted: it deletes
+ * a charge with its message); their ledger rows stay as history.
  *
  * `prices_prefix_length`: the longest prefix in the price list, read per batch from this index,
  * so a batch looks up only the prefixes that can exist (3 per number for a list whose longest
@@ -23,8 +24,8 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .$call((t) => (dialect === 'sqlite' ? t.modifyEnd(sql`without rowid`) : t))
     .execute();
   await sql`insert into credit_charges (message_id, amount)
-    select message_id, amount from credit_ledger where kind = 'charge' and message_id is not null`.execute(
-    db,
-  );
+    select l.message_id, l.amount from credit_ledger l
+    where l.kind = 'charge' and l.message_id is not null
+      and exists (select 1 from messages m where m.id = l.message_id)`.execute(db);
   await sql`create index prices_prefix_length on prices (length(prefix))`.execute(db);
 }
