@@ -30,6 +30,7 @@ import { startSink } from './smpp-sink.js';
 import type { Sink } from './smpp-sink.js';
 import { startCallbackCounter } from './callback-counter.js';
 import type { CallbackCounter } from './callback-counter.js';
+import { compiledStartArgs } from '../test/support/net.js';
 import { api, cpuSeconds, machine, median, peakRss, percentile, startGateway, waitUntil } from './support.js';
 
 const N = Number(process.env.BENCH_N ?? 20_000);
@@ -398,7 +399,7 @@ async function main(): Promise<void> {
   const lines = [
     `Command: \`${commandLine()}\` — ${N} single-recipient requests per run at concurrency ${C} ((a), (b)) and ${SEQ_N} sequential ones ((c)); ${PAIRS} interleaved pairs, each run on a freshly started gateway. Machine: ${machine()}; load average (1 min) before the runs ${fmt(Math.min(...load), 1)}–${fmt(Math.max(...load), 1)} (other engineers' work shares it); ${fmt(minutes, 1)} minutes in all.`,
     '',
-    `Both gateways submit to the same SMPP sink (bench/smpp-sink.ts: the project's SMSC simulator, every message DELIVRD, receipts ${RECEIPT_DELAY_MS} ms after the submit) and call back the same HTTP counter; one load generator (bench/load.ts, keep-alive connections opened one by one before the clock starts). Kannel 1.4.5: bearerbox + smsbox, log level warning, no access log, internal DLR storage, \`max-pending-submits\` 100 and (concurrent scenarios) 500; \`/cgi-bin/sendsms\` GET, with \`dlr-mask=3\` + \`dlr-url\` for receipts. smsgw: the compiled build (\`node dist/cli/main.js start\`), SQLite in a temp directory, one SMPP channel (window ${SMSGW_WINDOW}, max_in_flight 400), \`POST /v1/messages\` JSON with \`delivery_report\` false/true and the account's status webhook for receipts (which also reports \`sent\`: ${smsgwOther.join(', ') || '–'} such callbacks per run, not counted as final).`,
+    `Both gateways submit to the same SMPP sink (bench/smpp-sink.ts: the project's SMSC simulator, every message DELIVRD, receipts ${RECEIPT_DELAY_MS} ms after the submit) and call back the same HTTP counter; one load generator (bench/load.ts, keep-alive connections opened one by one before the clock starts). Kannel 1.4.5: bearerbox + smsbox, log level warning, no access log, internal DLR storage, \`max-pending-submits\` 100 and (concurrent scenarios) 500; \`/cgi-bin/sendsms\` GET, with \`dlr-mask=3\` + \`dlr-url\` for receipts. smsgw: the compiled build as \`npm start\` runs it (\`node ${compiledStartArgs().join(' ')}\`), SQLite in a temp directory, one SMPP channel (window ${SMSGW_WINDOW}, max_in_flight 400), \`POST /v1/messages\` JSON with \`delivery_report\` false/true and the account's status webhook for receipts (which also reports \`sent\`: ${smsgwOther.join(', ') || '–'} such callbacks per run, not counted as final).`,
     '',
     'End to end: first request → last new `submit_sm` at the sink (no receipts) or → last final-state callback (receipts). Gateway CPU-s: user + system from /proc over the run (Kannel: both boxes); peak RSS: VmRSS sampled every 50 ms (Kannel: both boxes). Every run checked: every request accepted, every message at the sink exactly once, with receipts every final callback exactly once (duplicates counted: 0). Ratios smsgw / Kannel: above 1 is better for smsgw in msg/s and req/s, below 1 in ms, CPU-s and MB.',
     '',
