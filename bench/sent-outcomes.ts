@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import type * as StoreModule from '../src/store/index.js';
 import type { Outcome } from '../src/store/outcomes.js';
 import { pgSchemaUrl } from '../test/support/db.js';
-import { message } from '../test/support/messages.js';
+import { channel, message } from '../test/support/messages.js';
 
 const DIR = resolve(process.env.SENT_DIR ?? process.cwd());
 const N = Number(process.env.SENT_N ?? 20_000);
@@ -38,20 +38,7 @@ async function round(r: number): Promise<void> {
   });
   const store = createStore(db);
   const owner = (await store.users.create({ login: 'bench', passwordHash: 'x', role: 'user' })).id;
-  const channelId = (
-    await store.channels.create({
-      name: 'sink',
-      type: 'simulator',
-      owner_id: null,
-      config: '{}',
-      monthly_limit: null,
-      count_mode: 'segments',
-      min_interval_ms: 0,
-      max_in_flight: 10,
-      priority: 1,
-      enabled: 1,
-    })
-  ).id;
+  const channelId = (await store.channels.create(channel({ name: 'sink' }))).id;
   const now = Date.now();
   const msgs = Array.from({ length: N }, () =>
     message(owner, { batch_id: 'bench', report_requested: 0, created_at: now }),

@@ -10,6 +10,7 @@ import { ChannelLeases, pinnedNode } from '../../src/dispatch/leases.js';
 import { createStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/index.js';
 import { TEST_DBS } from '../support/db.js';
+import { channel } from '../support/messages.js';
 
 const log = pino({ level: 'silent' });
 
@@ -42,18 +43,7 @@ describe.skipIf(!pgDb)('lease fencing on PostgreSQL', () => {
     const { db, cleanup } = await (pgDb as NonNullable<typeof pgDb>).open();
     cleanups.push(cleanup);
     const store: Store = createStore(db);
-    const ch = await store.channels.create({
-      name: 'smpp-1',
-      type: 'simulator',
-      owner_id: null,
-      config: '{}',
-      monthly_limit: null,
-      count_mode: 'segments',
-      min_interval_ms: 0,
-      max_in_flight: 10,
-      priority: 1,
-      enabled: 1,
-    });
+    const ch = await store.channels.create(channel({ name: 'smpp-1' }));
     const LEASE = 1000;
     const x = new ChannelLeases(store, { nodeId: 'x-1', nodeName: 'x', leaseMs: LEASE }, log);
     const y = new ChannelLeases(store, { nodeId: 'y-1', nodeName: 'y', leaseMs: LEASE }, log);

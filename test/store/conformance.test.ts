@@ -9,7 +9,7 @@ import { offsetSegments } from '../../src/core/time.js';
 import { v7 } from 'uuid';
 import type { Outcome, ReportOutcome } from '../../src/store/outcomes.js';
 import { TEST_DBS } from '../support/db.js';
-import { message } from '../support/messages.js';
+import { channel, message } from '../support/messages.js';
 
 /** The claim token the outcomes below are fenced by. */
 const LEASE = 'test-node/lease-1';
@@ -39,20 +39,7 @@ for (const testDb of TEST_DBS) {
       store = createStore(opened.db);
       alice = (await store.users.create({ login: 'alice', passwordHash: 'x', role: 'user' })).id;
       bob = (await store.users.create({ login: 'bob', passwordHash: 'x', role: 'user' })).id;
-      channelId = (
-        await store.channels.create({
-          name: 'sim',
-          type: 'simulator',
-          owner_id: null,
-          config: '{}',
-          monthly_limit: null,
-          count_mode: 'segments',
-          min_interval_ms: 0,
-          max_in_flight: 10,
-          priority: 1,
-          enabled: 1,
-        })
-      ).id;
+      channelId = (await store.channels.create(channel({ name: 'sim' }))).id;
     });
     afterAll(() => cleanup());
 

@@ -1,6 +1,24 @@
-/** A message row as the store takes it, for tests that write to the store directly. */
+/** Message and channel rows as the store takes them, for tests that write to the store directly. */
+import type { NewChannel } from '../../src/store/channels.js';
 import { newId } from '../../src/store/ids.js';
 import type { NewMessage } from '../../src/store/schema.js';
+
+/** A shared, enabled simulator channel with no limits (`over` changes any column). */
+export function channel(over: Partial<NewChannel> = {}): NewChannel {
+  return {
+    name: 'sim',
+    type: 'simulator',
+    owner_id: null,
+    config: '{}',
+    monthly_limit: null,
+    count_mode: 'segments',
+    min_interval_ms: 0,
+    max_in_flight: 10,
+    priority: 1,
+    enabled: 1,
+    ...over,
+  };
+}
 
 export function message(ownerId: string, over: Partial<NewMessage> = {}): NewMessage {
   const now = over.created_at ?? Date.now();
