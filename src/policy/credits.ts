@@ -8,17 +8,18 @@
  *
  * Cost: fixed statements (store/compiled.ts) — the prices of the whole batch in two queries, the
  * balance locked, debited and written to the ledger once per owner (ONE `charge` row per batch
- * and owner: the sum and the balance after it), and what each message was charged as one small
- * row of `credit_charges` (migration 025; refunds and replace_sm read it), with one prepared
- * insert each on SQLite or one `INSERT … SELECT FROM unnest(…)` on PostgreSQL. A ledger row per
- * message (a row and four index entries) cost about 7 µs of CPU a message with its commit, half
- * of accepting the message; a `credit_charges` row (one b-tree) about 2–3 µs (bench/policy.ts).
+ * and owner: the sum and the balance after it) — and what each message was charged is set on its
+ * own row (`messages.charge`, migration 027; refunds and replace_sm read it), which the accepting
+ * transaction writes anyway. A ledger row per message (a row and four index entries) cost about
+ * 7 µs of CPU a message with its commit, half of accepting the message; a `credit_charges` row
+ * of its own (migration 025, one b-tree) still +13–22 %; the column nothing measurable
+ * (`npx tsx bench/policy-cpu.ts`, docs/benchmarks.md).
  */
 import type { DialectSql } from '../store/compiled.js';
-import { rowStatement, runSql } from '../store/compiled.js';
+import { runSql } from '../store/compiled.js';
 import { pickIn, priceIndexFor } from '../store/credits.js';
 import { accountFlags, ownersOf } from './accounts.js';
-import type { PolicyContext, PolicyRule, Verdict } from './rule.js';
+import type { PolicyRule, Verdict } from './rule.js';
 
 /** Reads a prepaid balance; on PostgreSQL the no-op update locks the row until commit. */
 const LOCK_BALANCE: DialectSql = {
@@ -38,11 +39,6 @@ const LEDGER_ROW: DialectSql = {
   postgres: `insert into credit_ledger (user_id, kind, amount, balance_after, message_id, note, created_at)
     values ($1, 'charge', $2, $3, null, $4, $5)`,
 };
-
-const CHARGE_ROW = `insert into credit_charges (message_id, amount) values (?, ?)`;
-
-const CHARGE_ROWS = `insert into credit_charges (message_id, amount)
-  select m, a from unnest($1::text[], $2::bigint[]) as r(m, a)`;
 
 /** One owner's charges in this batch. */
 interface Spent {
@@ -70,8 +66,6 @@ export const creditsRule: PolicyRule = {
       balances.set(owner, Number(row?.balance ?? 0));
     }
     const spent = new Map<string, Spent>();
-    const ids: string[] = [];
-    const amounts: number[] = [];
     for (const c of paying) {
       const m = c.message;
       const q = pickIn(prices, m.to, m.encoding, m.segments);
@@ -100,8 +94,8 @@ export const creditsRule: PolicyRule = {
         s.messages += 1;
         s.segments += q.segments;
       } else spent.set(m.owner_id, { amount: q.total, messages: 1, segments: q.segments });
-      ids.push(m.id);
-      amounts.push(-q.total);
+      // Stored with the row (store/messages.ts acceptBatch writes every row's columns).
+      m.charge = -q.total;
     }
     for (const [owner, s] of spent) {
       await runSql(ctx, DEBIT, [s.amount, ctx.now, owner]);
@@ -113,23 +107,6 @@ export const creditsRule: PolicyRule = {
         ctx.now,
       ]);
     }
-    await writeCharges(ctx, ids, amounts);
     return out;
   },
 };
-
-/** What each message was charged (credit_charges), for refunds and replace_sm. */
-async function writeCharges(
-  ctx: PolicyContext,
-  ids: readonly string[],
-  amounts: readonly number[],
-): Promise<void> {
-  if (ids.length === 0) return;
-  if (ctx.dialect === 'sqlite') {
-    if (!ctx.sqlite) throw new Error('credits on SQLite need the database handle (PolicyContext.sqlite)');
-    const insert = rowStatement(ctx.sqlite, CHARGE_ROW);
-    for (let i = 0; i < ids.length; i++) insert.run(ids[i], amounts[i]);
-    return;
-  }
-  await runSql(ctx, { sqlite: '-- not used', postgres: CHARGE_ROWS }, [ids, amounts]);
-}

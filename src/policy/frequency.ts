@@ -10,10 +10,18 @@
  * a message costs one row whatever caps apply; it was one row per cap, each upserted through
  * Kysely, and caps added 74–84 % to accepting a batch (`BENCH_ROUNDS=30 npx tsx bench/policy.ts`).
  *
- * - SQLite (one writer, nothing changes under the transaction): per message, in request order,
- *   ONE prepared upsert that counts the message only if every cap still has room
- *   (`ON CONFLICT DO UPDATE … WHERE n < max`): no row changed means refused. About 2 µs of CPU a
- *   message through better-sqlite3 directly.
+ * - SQLite (one writer, nothing changes under the transaction): caps count the messages that
+ *   exist anyway. ONE query per batch reads the batch's recipients' messages of the batch's
+ *   owners since the start of the longest capped period (through the `messages_to` index on
+ *   (to, id): ids are UUIDv7, so an id range is a time range), leaving out `rejected` ones (the
+ *   policy's refusals); the rule counts them per set (a message's set: the one its `category`,
+ *   migration 027, maps to) and decides in request order in memory. It writes nothing: the
+ *   counter row it upserted per message (migration 024) cost +13–21 % of accepting a message
+ *   (`npx tsx bench/policy-cpu.ts`), a read of an index that finds a new recipient's few rows
+ *   about a tenth of that. A message a later rule refuses is stored `rejected` and no longer
+ *   counts, so nothing is given back. The cost of the read grows with the messages the
+ *   recipient got (from every owner) in the longest capped period: a number that gets
+ *   thousands a day costs a few ms per batch that sends to it.
  * - PostgreSQL (several writers, several nodes): the batch's rows are taken with ONE upsert
  *   (`INSERT … ON CONFLICT DO UPDATE … RETURNING`) that locks them until commit, so of two
  *   transactions the second waits and then reads the first's counts — twenty concurrent sends
@@ -21,9 +29,9 @@
  *   the counts back with one `UPDATE … FROM unnest(…)`. Keys are taken in sorted order, so two
  *   batches cannot deadlock. One round trip each, whatever the batch's size.
  */
-import type SQLite from 'better-sqlite3';
 import type { DialectSql } from '../store/compiled.js';
-import { listParam, rowStatement, runSql } from '../store/compiled.js';
+import { listParam, runSql } from '../store/compiled.js';
+import { idFloor } from '../store/stats.js';
 import { GLOBAL, onList, whitelisted } from './lists.js';
 import type { Period } from './periods.js';
 import { PERIODS, periodStart } from './periods.js';
@@ -38,8 +46,6 @@ interface Cap {
 interface CapSet {
   category: string;
   caps: Cap[];
-  /** The maximum of each of PERIODS (2^31 − 1 where the set has no cap), bound by COUNT_ONE. */
-  maxima: number[];
   /** A cap of 0: every message refused without counting. */
   zero: Cap | undefined;
 }
@@ -68,26 +74,14 @@ const CAPS: DialectSql = {
 };
 
 /**
- * SQLite: counts one message if every cap of its set has room, in one statement. A new row
- * starts at 1 (a cap of 0 is refused before). The SET's right-hand sides see the row as it was.
- * Parameters: month, owner, number, category, minute, hour and day starts, then the four maxima.
+ * SQLite: the messages to the batch's numbers from the batch's owners since an id (a time: ids
+ * are UUIDv7), not refused by the policy. `indexed by`: with the owners' list the planner could
+ * pick `messages_owner` and read every message of the owner since then.
  */
-const COUNT_ONE = `insert into frequency_state (month_at, ${STATE_COLUMNS})
-  values (?, ?, ?, ?, ?, 1, ?, 1, ?, 1, 1)
-  on conflict (month_at, owner_id, number, category) do update set
-    minute_n = case when minute_at >= excluded.minute_at then minute_n + 1 else 1 end,
-    minute_at = max(minute_at, excluded.minute_at),
-    hour_n = case when hour_at >= excluded.hour_at then hour_n + 1 else 1 end,
-    hour_at = max(hour_at, excluded.hour_at),
-    day_n = case when day_at >= excluded.day_at then day_n + 1 else 1 end,
-    day_at = max(day_at, excluded.day_at),
-    month_n = month_n + 1
-  where (minute_at < excluded.minute_at or minute_n < ?) and (hour_at < excluded.hour_at or hour_n < ?)
-    and (day_at < excluded.day_at or day_n < ?) and month_n < ?`;
-
-/** SQLite: a refused message's row, to say which cap was full. */
-const READ_ONE = `select ${STATE_COLUMNS} from frequency_state
-  where month_at = ? and owner_id = ? and number = ? and category = ?`;
+const SENT_SINCE = `select m.owner_id, m."to" as number, m.category, m.created_at
+  from messages m indexed by messages_to
+  where m."to" in (select value from json_each(?)) and m.id >= ?
+    and m.owner_id in (select value from json_each(?)) and m.status <> 'rejected'`;
 
 /** PostgreSQL: creates the missing rows and locks every one until commit (the no-op update locks). */
 const LOCK: DialectSql = {
@@ -112,10 +106,7 @@ const WRITE = {
 
 /** Gives one place back in each period still current (a message a later rule refused). */
 const GIVE_BACK: DialectSql = {
-  sqlite: `update frequency_state set minute_n = minute_n - (case when minute_at >= ? then 1 else 0 end),
-      hour_n = hour_n - (case when hour_at >= ? then 1 else 0 end),
-      day_n = day_n - (case when day_at >= ? then 1 else 0 end), month_n = month_n - 1
-    where month_at = ? and owner_id = ? and number = ? and category = ?`,
+  sqlite: '-- not used: SQLite counts from the messages, where a refused one is `rejected`',
   postgres: `update frequency_state set minute_n = minute_n - (case when minute_at >= $1 then 1 else 0 end),
       hour_n = hour_n - (case when hour_at >= $2 then 1 else 0 end),
       day_n = day_n - (case when day_at >= $3 then 1 else 0 end), month_n = month_n - 1
@@ -180,6 +171,7 @@ const countedIn = new WeakMap<PolicyContext, { counted: readonly Counted[]; out:
 export const frequencyRule: PolicyRule = {
   name: 'frequency',
   async release(ctx, refusedLater) {
+    if (!ctx.caps.concurrentWriters) return;
     const later = new Set(refusedLater.map((c) => c.message.id));
     const b = bucketsAt(ctx.now);
     for (const { counted, out } of countedIn.get(ctx) ?? []) {
@@ -202,19 +194,18 @@ export const frequencyRule: PolicyRule = {
     const sets = new Map<string, CapSet>();
     for (const r of rows) {
       const key = `${r.owner_id}|${r.category}`;
-      const set = sets.get(key) ?? { category: r.category, caps: [], maxima: [], zero: undefined };
+      const set = sets.get(key) ?? { category: r.category, caps: [], zero: undefined };
       set.caps.push({ period: r.period, max: Number(r.max_count) });
       sets.set(key, set);
     }
     for (const s of sets.values()) {
       s.caps.sort((a, b) => PERIODS.indexOf(a.period) - PERIODS.indexOf(b.period));
-      s.maxima = PERIODS.map((p) => maxOf(s, p));
       s.zero = s.caps.find((cap) => cap.max <= 0);
     }
     const setOf = capsLookup(sets);
     const capped: Counted[] = [];
     for (const c of candidates) {
-      const set = setOf(c);
+      const set = setOf(c.message.owner_id, c.info.category ?? '');
       if (set) capped.push({ c, set });
     }
     if (capped.length === 0) return out;
@@ -224,13 +215,14 @@ export const frequencyRule: PolicyRule = {
     );
     const counted = white.size === 0 ? capped : capped.filter(({ c }) => !onList(white, c));
     if (counted.length === 0) return out;
-    const runs = countedIn.get(ctx);
-    if (runs) runs.push({ counted, out });
-    else countedIn.set(ctx, [{ counted, out }]);
+    if (ctx.caps.concurrentWriters) {
+      const runs = countedIn.get(ctx);
+      if (runs) runs.push({ counted, out });
+      else countedIn.set(ctx, [{ counted, out }]);
+    }
     const b = bucketsAt(ctx.now);
     if (ctx.caps.concurrentWriters) await countBatch(ctx, b, counted, out);
-    else if (ctx.sqlite) countEach(ctx.sqlite, b, counted, out);
-    else throw new Error('frequency caps on SQLite need the database handle (PolicyContext.sqlite)');
+    else countFromMessages(ctx, b, counted, setOf, out);
     return out;
   },
 };
@@ -247,48 +239,89 @@ function refusal(over: Cap, set: CapSet): Verdict {
   };
 }
 
-/** The maximum of a period in a set, or one no count reaches. */
-function maxOf(set: CapSet, period: Period): number {
-  return set.caps.find((cap) => cap.period === period)?.max ?? 2 ** 31 - 1;
-}
-
-/** SQLite: one conditional upsert per message, in request order (see COUNT_ONE). */
-function countEach(
-  sqlite: SQLite.Database,
+/**
+ * SQLite: counts the recipients' messages that exist (SENT_SINCE), then decides in request order
+ * and counts what it lets through, in memory. The transaction is the only writer, so what it
+ * read cannot change before it commits.
+ */
+async function countFromMessages(
+  ctx: PolicyContext,
   b: Buckets,
   counted: readonly Counted[],
+  setOf: (owner: string, category: string) => CapSet | undefined,
   out: Map<string, Verdict>,
-): void {
-  const count = rowStatement(sqlite, COUNT_ONE);
-  for (const { c, set } of counted) {
-    const m = c.message;
-    const [minuteMax, hourMax, dayMax, monthMax] = set.maxima;
-    const zero = set.zero;
-    // `changes` is 0 when the WHERE kept the row as it was (a cap full): 1.9 µs of CPU a message
-    // against 3.4 µs with RETURNING (bench/policy.ts machine).
-    if (
-      !zero &&
-      count.run(
-        b.month,
-        m.owner_id,
-        m.to,
-        set.category,
-        b.minute,
-        b.hour,
-        b.day,
-        minuteMax,
-        hourMax,
-        dayMax,
-        monthMax,
-      ).changes > 0
-    )
-      continue;
-    const s = rowStatement(sqlite, READ_ONE).get(b.month, m.owner_id, m.to, set.category) as
-      State | undefined;
-    const over =
-      zero ?? set.caps.find((cap) => (s ? countIn(s, cap.period, b) : 0) >= cap.max) ?? set.caps[0];
-    if (over) out.set(c.message.id, refusal(over, set));
+): Promise<void> {
+  // From the start of the longest period any set caps; a minute early, as an id can be made a
+  // little before its row's created_at, which decides.
+  let since = b.minute;
+  for (const { set } of counted) since = Math.min(since, b[longest(set)]);
+  const numbers = [...new Set(counted.map(({ c }) => c.message.to))];
+  const owners = [...new Set(counted.map(({ c }) => c.message.owner_id))];
+  const rows = await runSql<{
+    owner_id: string;
+    number: string;
+    category: string | null;
+    created_at: number;
+  }>(ctx, { sqlite: SENT_SINCE, postgres: '-- not used: PostgreSQL keeps frequency_state (countBatch)' }, [
+    listParam(ctx.dialect, numbers),
+    idFloor(since - 60_000),
+    listParam(ctx.dialect, owners),
+  ]);
+  const states = new Map<string, State>();
+  const stateOf = (owner: string, number: string, category: string): State => {
+    const key = `${owner}|${number}|${category}`;
+    let s = states.get(key);
+    if (!s) {
+      s = {
+        owner_id: owner,
+        number,
+        category,
+        minute_at: 0,
+        minute_n: 0,
+        hour_at: 0,
+        hour_n: 0,
+        day_at: 0,
+        day_n: 0,
+        month_n: 0,
+      };
+      states.set(key, s);
+    }
+    return s;
+  };
+  for (const r of rows) {
+    const set = setOf(r.owner_id, r.category ?? '');
+    if (!set) continue;
+    const at = Number(r.created_at);
+    if (at < b.month) continue;
+    const s = stateOf(r.owner_id, r.number, set.category);
+    s.month_n += 1;
+    if (at >= b.day) {
+      s.day_at = b.day;
+      s.day_n += 1;
+    }
+    if (at >= b.hour) {
+      s.hour_at = b.hour;
+      s.hour_n += 1;
+    }
+    if (at >= b.minute) {
+      s.minute_at = b.minute;
+      s.minute_n += 1;
+    }
   }
+  for (const { c, set } of counted) {
+    const s = stateOf(c.message.owner_id, c.message.to, set.category);
+    const over = set.zero ?? set.caps.find((cap) => countIn(s, cap.period, b) >= cap.max);
+    if (over) out.set(c.message.id, refusal(over, set));
+    else take(s, b);
+  }
+}
+
+/** The longest period a set caps (its counts are read from that period's start). */
+function longest(set: CapSet): Period {
+  return set.caps.reduce<Period>(
+    (p, cap) => (PERIODS.indexOf(cap.period) > PERIODS.indexOf(p) ? cap.period : p),
+    'minute',
+  );
 }
 
 /** PostgreSQL: lock the batch's rows, decide in memory, write back. */
@@ -330,23 +363,21 @@ async function countBatch(
 }
 
 /** `capsFor`, worked out once per owner and category of a batch. */
-function capsLookup(sets: ReadonlyMap<string, CapSet>): (c: Candidate) => CapSet | undefined {
+function capsLookup(
+  sets: ReadonlyMap<string, CapSet>,
+): (owner: string, category: string) => CapSet | undefined {
   const byOwner = new Map<string, Map<string, CapSet | undefined>>();
-  return (c) => {
-    const owner = c.message.owner_id;
-    const cat = c.info.category ?? '';
+  return (owner, cat) => {
     let byCat = byOwner.get(owner);
     if (!byCat) byOwner.set(owner, (byCat = new Map()));
     if (byCat.has(cat)) return byCat.get(cat);
-    const set = capsFor(sets, c);
+    const set = capsFor(sets, owner, cat);
     byCat.set(cat, set);
     return set;
   };
 }
 
-function capsFor(sets: ReadonlyMap<string, CapSet>, c: Candidate): CapSet | undefined {
-  const owner = c.message.owner_id;
-  const cat = c.info.category ?? '';
+function capsFor(sets: ReadonlyMap<string, CapSet>, owner: string, cat: string): CapSet | undefined {
   const order = cat
     ? [`${owner}|${cat}`, `${owner}|`, `${GLOBAL}|${cat}`, `${GLOBAL}|`]
     : [`${owner}|`, `${GLOBAL}|`];

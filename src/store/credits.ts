@@ -178,18 +178,18 @@ export async function refundMessages(
 ): Promise<number> {
   let refunded = 0;
   for (let i = 0; i < ids.length; i += INSERT_CHUNK) {
-    // What each message was charged in the end: its charge (credit_charges, migration 025) and
+    // What each message was charged in the end: its charge (messages.charge, migration 027) and
     // any adjustments (replace_sm, in the ledger).
     const charges = await trx
-      .selectFrom('credit_charges as c')
-      .innerJoin('messages as m', 'm.id', 'c.message_id')
+      .selectFrom('messages as m')
       .select([
-        'c.message_id as message_id',
+        'm.id as message_id',
         'm.owner_id as user_id',
-        sql<number | string>`c.amount + coalesce((select sum(l.amount) from credit_ledger l
-          where l.message_id = c.message_id and l.kind = 'adjust'), 0)`.as('amount'),
+        sql<number | string>`m.charge + coalesce((select sum(l.amount) from credit_ledger l
+          where l.message_id = m.id and l.kind = 'adjust'), 0)`.as('amount'),
       ])
-      .where('c.message_id', 'in', ids.slice(i, i + INSERT_CHUNK))
+      .where('m.id', 'in', ids.slice(i, i + INSERT_CHUNK))
+      .where('m.charge', 'is not', null)
       .where((eb) => eb.or([eb('m.outcome_unknown', 'is', null), eb('m.outcome_unknown', '<>', 1)]))
       // Balances in one order (user id), so two refunds of several owners cannot deadlock.
       .orderBy('m.owner_id')
@@ -283,10 +283,10 @@ export async function adjustCharge(
 ): Promise<boolean> {
   if (from === to || from <= 0) return true;
   const charge = await trx
-    .selectFrom('credit_charges as c')
-    .innerJoin('messages as m', 'm.id', 'c.message_id')
-    .select(['m.owner_id as user_id', 'c.amount'])
-    .where('c.message_id', '=', messageId)
+    .selectFrom('messages')
+    .select(['owner_id as user_id', 'charge as amount'])
+    .where('id', '=', messageId)
+    .where('charge', 'is not', null)
     .executeTakeFirst();
   if (!charge) return true;
   const rows = await trx

@@ -34,6 +34,7 @@ import * as m022 from './migrations/022-admin-audit.js';
 import * as m023 from './migrations/023-money-lifecycle.js';
 import * as m024 from './migrations/024-frequency-state.js';
 import * as m025 from './migrations/025-credit-charges.js';
+import * as m027 from './migrations/027-message-policy.js';
 import type { Notifier } from './notify/index.js';
 import { LocalNotifier } from './notify/local/index.js';
 
@@ -142,6 +143,7 @@ const MIGRATIONS: Record<string, { up(db: Kysely<unknown>, dialect: Dialect): Pr
   '023-money-lifecycle': m023,
   '024-frequency-state': m024,
   '025-credit-charges': m025,
+  '027-message-policy': m027,
 };
 
 export function sqlitePathFor(dataDir: string): string {

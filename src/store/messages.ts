@@ -158,7 +158,17 @@ export class MessageRepo {
           if (r) result.refused.set(m.id, r);
         }
       });
-      const rows = accepted.flatMap((i) => i.messages);
+      const rows: NewMessage[] = [];
+      for (const item of accepted) {
+        const category = item.policy?.category ?? null;
+        // Every row gets both columns: SQLite inserts all rows with the first row's columns
+        // (store/rows.ts), and the credits rule sets a charge on some rows only.
+        for (const m of item.messages) {
+          m.category = category;
+          m.charge ??= null;
+          rows.push(m);
+        }
+      }
       await this.bulkInsert(trx, 'messages', rows);
       await this.bulkInsert(
         trx,

@@ -39,9 +39,6 @@ export class RetentionRepo {
       const ids = rows.map((r) => r.id);
       await trx.deleteFrom('message_parts').where('message_id', 'in', ids).execute();
       await trx.deleteFrom('message_events').where('message_id', 'in', ids).execute();
-      // What a final message was charged is read only while it can still be refunded or replaced;
-      // the ledger's batch rows keep the sums.
-      await trx.deleteFrom('credit_charges').where('message_id', 'in', ids).execute();
       await trx.deleteFrom('messages').where('id', 'in', ids).execute();
       return ids.length;
     });

@@ -109,6 +109,13 @@ export interface MessagesTable {
   dlr_format?: string | null;
   /** 1: a submit of it ended with no answer or some parts taken; it may have left (migration 023). */
   outcome_unknown?: number | null;
+  /**
+   * What a prepaid account was charged at acceptance (migration 027), signed as in the ledger (a
+   * charge is negative); NULL: not charged. Refunds and replace_sm read it.
+   */
+  charge?: number | null;
+  /** Template category it was accepted under (migration 027; frequency caps count by it). */
+  category?: string | null;
   created_at: number;
   updated_at: number;
   sent_at: number | null;
@@ -383,13 +390,6 @@ export interface CreditLedgerTable {
   created_at: number;
 }
 
-/** Migration 025: what each message was charged at acceptance (the ledger has one row per batch). */
-export interface CreditChargesTable {
-  message_id: string;
-  /** Signed, as in the ledger: a charge is negative. */
-  amount: number;
-}
-
 /** Migration 016: contact groups, imports, campaigns (store/contacts.ts, store/campaigns.ts). */
 export interface ContactGroupsTable {
   id: string;
@@ -504,7 +504,6 @@ export interface Database {
   frequency_state: FrequencyStateTable;
   prices: PricesTable;
   credit_ledger: CreditLedgerTable;
-  credit_charges: CreditChargesTable;
   contact_groups: ContactGroupsTable;
   group_members: GroupMembersTable;
   contact_imports: ContactImportsTable;

@@ -30,10 +30,13 @@ describe.each(TEST_DBS)('frequency_state ($name)', (tdb) => {
       await sql`drop table frequency_state`.execute(db.kysely);
       await sql`delete from smsgw_migrations where name = '024-frequency-state'`.execute(db.kysely);
       // Migrations after 024 run again behind it (Kysely keeps them in order): undo them.
-      await sql`drop table credit_charges`.execute(db.kysely);
+      await sql`alter table messages drop column charge`.execute(db.kysely);
+      await sql`alter table messages drop column category`.execute(db.kysely);
       await sql`drop index prices_prefix_length`.execute(db.kysely);
-      await sql`delete from smsgw_migrations where name = '025-credit-charges'`.execute(db.kysely);
-      expect(await migrate(db)).toEqual(['024-frequency-state', '025-credit-charges']);
+      await sql`delete from smsgw_migrations where name in ('025-credit-charges', '027-message-policy')`.execute(
+        db.kysely,
+      );
+      expect(await migrate(db)).toEqual(['024-frequency-state', '025-credit-charges', '027-message-policy']);
 
       const rows = await db.kysely.selectFrom('frequency_state').selectAll().orderBy('number').execute();
       expect(rows.map((r) => ({ ...r, month_at: Number(r.month_at) }))).toEqual([
