@@ -52,7 +52,8 @@ describe.each(TEST_DBS.filter((d) => d.name === 'sqlite'))(
         } as unknown as PolicyContext;
         const id = `c${n++}`;
         const c = { message: { id, owner_id: owner, to: TO }, info: { category } } as unknown as Candidate;
-        return (await frequencyRule.check(ctx, [c])).get(id)?.code;
+        const v = (await frequencyRule.check(ctx, [c])).get(id);
+        return v?.action === 'reject' ? v.code : v?.action;
       });
 
     it('counts each message in the periods its created_at falls in', async () => {
@@ -111,6 +112,20 @@ describe.each(TEST_DBS.filter((d) => d.name === 'sqlite'))(
         undefined,
         'frequency_limited',
       ]);
+    });
+
+    it('lets a batch under every cap through on the index alone, and counts it for the next one', async () => {
+      const owner = (await store.users.create({ login: 'p5', passwordHash: 'x', role: 'user' })).id;
+      await store.policy.replaceCaps(owner, [{ category: '', period: 'day', max_count: 3 }]);
+      const to = '+4915100000077';
+      const send = async (k: number) => {
+        const rows = Array.from({ length: k }, () => message(owner, { to }));
+        const [r] = await store.messages.acceptBatch([{ messages: rows }]);
+        return r?.kind === 'accepted' ? rows.map((m) => r.refused.get(m.id)?.code) : [];
+      };
+      expect(await send(2)).toEqual([undefined, undefined]);
+      expect(await send(1)).toEqual([undefined]);
+      expect(await send(1)).toEqual(['frequency_limited']);
     });
   },
 );
