@@ -6,7 +6,7 @@
  * Each scenario runs 3 times; the median run is reported.
  */
 import { Pool } from 'undici';
-import { machine, median, percentile, startGateway, writeSection } from './support.js';
+import { cpuSeconds, machine, median, percentile, startGateway, writeSection } from './support.js';
 
 const KEY = 'bench-admin-key-0123456789abcdef';
 const SINGLE_REQUESTS = Number(process.env.BENCH_SINGLE ?? 30_000);
@@ -22,10 +22,13 @@ interface Run {
   p50: number;
   p99: number;
   errors: number;
+  /** The gateway process's CPU seconds (user + system) during the run. */
+  cpu: number;
 }
 
 async function load(
   url: string,
+  pid: number | undefined,
   total: number,
   concurrency: number,
   body: (i: number) => string,
@@ -36,6 +39,7 @@ async function load(
   let messages = 0;
   let errors = 0;
   const started = performance.now();
+  const cpu0 = cpuSeconds(pid);
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < total) {
@@ -64,7 +68,13 @@ async function load(
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     errors,
+    cpu: cpuSeconds(pid) - cpu0,
   };
+}
+
+/** Median over the runs of the gateway's CPU per message (steadier than rates on a shared box). */
+function perMessage(runs: Run[]): string {
+  return median(runs.map((r) => (r.cpu / Math.max(1, r.messages)) * 1e6)).toFixed(1);
 }
 
 function medianRun(runs: Run[]): Run {
@@ -75,8 +85,9 @@ function medianRun(runs: Run[]): Run {
 /**
  * BENCH_POLICY=1: every sending-policy rule does its full work for every message (issue 14):
  * 10,000 numbers on the global blacklist (none of the bench's), global caps per hour and per day
- * (each message takes two counter rows), and the sender prepaid with a price per prefix (each
- * message is charged and written to the ledger).
+ * (each message counted against them), a quiet-hours window for every category that is never in
+ * force (each message's zone worked out), and the sender prepaid with a price per prefix (each
+ * message is charged).
  */
 async function withPolicy(url: string): Promise<void> {
   const call = async (method: string, path: string, body: string, type = 'application/json') => {
@@ -103,6 +114,12 @@ async function withPolicy(url: string): Promise<void> {
   );
   await call('PUT', '/v1/prices', JSON.stringify({ prefix: 'default', per_segment: 2 }));
   await call('PUT', '/v1/prices', JSON.stringify({ prefix: '44', per_segment: 1 }));
+  const h = (d: number) => String((new Date().getUTCHours() + d + 24) % 24).padStart(2, '0');
+  await call(
+    'PATCH',
+    '/v1/policy',
+    JSON.stringify({ quiet_hours: [{ category: '*', start: `${h(15)}:00`, end: `${h(16)}:00` }] }),
+  );
   const me = await call('GET', '/v1/policy', '');
   await call(
     'POST',
@@ -116,19 +133,19 @@ async function main(): Promise<void> {
   try {
     if (process.env.BENCH_POLICY === '1') await withPolicy(gw.url);
     // Warm-up: JIT, prepared statements, connection pool.
-    await load(gw.url, 2000, CONCURRENCY, (i) =>
+    await load(gw.url, gw.proc.pid, 2000, CONCURRENCY, (i) =>
       JSON.stringify({ to: `+1555${String(i).padStart(7, '0')}`, text: 'warm' }),
     );
     const single: Run[] = [];
     const bulk: Run[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       single.push(
-        await load(gw.url, SINGLE_REQUESTS, CONCURRENCY, (i) =>
+        await load(gw.url, gw.proc.pid, SINGLE_REQUESTS, CONCURRENCY, (i) =>
           JSON.stringify({ to: `+1555${String(i).padStart(7, '0')}`, text: `Your code is ${100000 + i}` }),
         ),
       );
       bulk.push(
-        await load(gw.url, BULK_REQUESTS, BULK_CONCURRENCY, (i) =>
+        await load(gw.url, gw.proc.pid, BULK_REQUESTS, BULK_CONCURRENCY, (i) =>
           JSON.stringify({
             to: Array.from(
               { length: 1000 },
@@ -144,10 +161,10 @@ async function main(): Promise<void> {
     const lines = [
       `Command: \`npm run bench:ingest\` (gateway in its own process, SQLite WAL synchronous=FULL, group commit; channels off). Machine: ${machine()}. Median of ${ROUNDS} runs.`,
       '',
-      '| scenario | requests | messages | req/s | messages/s | p50 ms | p99 ms | errors |',
-      '|---|---|---|---|---|---|---|---|',
-      `| single-message POST, concurrency ${CONCURRENCY} | ${s.requests} | ${s.messages} | ${(s.requests / s.seconds).toFixed(0)} | ${(s.messages / s.seconds).toFixed(0)} | ${s.p50.toFixed(1)} | ${s.p99.toFixed(1)} | ${s.errors} |`,
-      `| bulk POST of 1,000 recipients, concurrency ${BULK_CONCURRENCY} | ${b.requests} | ${b.messages} | ${(b.requests / b.seconds).toFixed(1)} | ${(b.messages / b.seconds).toFixed(0)} | ${b.p50.toFixed(1)} | ${b.p99.toFixed(1)} | ${b.errors} |`,
+      '| scenario | requests | messages | req/s | messages/s | p50 ms | p99 ms | errors | gateway CPU µs/message |',
+      '|---|---|---|---|---|---|---|---|---|',
+      `| single-message POST, concurrency ${CONCURRENCY} | ${s.requests} | ${s.messages} | ${(s.requests / s.seconds).toFixed(0)} | ${(s.messages / s.seconds).toFixed(0)} | ${s.p50.toFixed(1)} | ${s.p99.toFixed(1)} | ${s.errors} | ${perMessage(single)} |`,
+      `| bulk POST of 1,000 recipients, concurrency ${BULK_CONCURRENCY} | ${b.requests} | ${b.messages} | ${(b.requests / b.seconds).toFixed(1)} | ${(b.messages / b.seconds).toFixed(0)} | ${b.p50.toFixed(1)} | ${b.p99.toFixed(1)} | ${b.errors} | ${perMessage(bulk)} |`,
       '',
       `All runs (req/s single; messages/s bulk): ${single.map((r) => (r.requests / r.seconds).toFixed(0)).join(', ')}; ${bulk.map((r) => (r.messages / r.seconds).toFixed(0)).join(', ')}. Median single req/s: ${median(single.map((r) => r.requests / r.seconds)).toFixed(0)}.`,
     ];
