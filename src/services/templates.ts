@@ -137,7 +137,8 @@ export async function resolveTemplate(
   templateId: string,
   params: Record<string, unknown> | undefined,
 ): Promise<{ text: string; category: TemplateCategory }> {
-  const t = await store.templates.byId('template', templateId, ownerId);
+  // Cached per owner for 2 s (store/templates.ts forSending): resolved on every request.
+  const { template: t, signature: sig } = await store.templates.forSending(ownerId, templateId);
   if (!t) throw new ApiError('not_found', say('api.templates.noSuchTemplateOfYours'), 'template_id');
   if (t.status !== 'approved') {
     throw new ApiError(
@@ -154,7 +155,6 @@ export async function resolveTemplate(
     throw new ApiError('validation_failed', say('api.templates.paramsObject'), 'params');
   }
   const body = render(t.text, params, declared(t));
-  const sig = await store.templates.signatureOf(ownerId);
   if (sig.any && !sig.approved) throw new ApiError('signature_not_approved');
   return {
     text: sign(

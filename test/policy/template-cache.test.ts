@@ -1,0 +1,63 @@
+/**
+ * Templates resolved for sending are cached per owner (store/templates.ts forSending): every
+ * change made through the repository applies to the next send at once.
+ */
+import { describe, expect, it } from 'vitest';
+import { resolveTemplate } from '../../src/services/templates.js';
+import { createStore } from '../../src/store/index.js';
+import { TEST_DBS } from '../support/db.js';
+
+describe.each(TEST_DBS)('templates cached for sending ($name)', (tdb) => {
+  it('an edit, a decision, a new signature or a removal applies to the next send', async () => {
+    const { db, cleanup } = await tdb.open();
+    try {
+      const store = createStore(db);
+      const owner = (await store.users.create({ login: 'tc', passwordHash: 'x', role: 'user' })).id;
+      const t = await store.templates.create(
+        {
+          owner_id: owner,
+          kind: 'template',
+          name: 'code',
+          text: 'Code {code}',
+          category: 'verification',
+          placement: null,
+          variables: null,
+        },
+        owner,
+      );
+      const send = () =>
+        resolveTemplate(store, owner, t.id, { code: '42' }).then(
+          (r) => r.text,
+          (e: { code?: string }) => e.code,
+        );
+      expect(await send()).toBe('template_not_approved');
+      await store.templates.decide('template', t.id, 'approved', owner, null);
+      expect(await send()).toBe('Code 42');
+      const current = await store.templates.byId('template', t.id, owner);
+      const edited = await store.templates.edit(current!, { text: 'Your code {code}' }, owner);
+      expect(edited?.status).toBe('pending');
+      expect(await send()).toBe('template_not_approved');
+      await store.templates.decide('template', t.id, 'approved', owner, null);
+      expect(await send()).toBe('Your code 42');
+      const sig = await store.templates.create(
+        {
+          owner_id: owner,
+          kind: 'signature',
+          name: 'Acme',
+          text: '【Acme】',
+          category: 'notification',
+          placement: 'prefix',
+          variables: null,
+        },
+        owner,
+      );
+      expect(await send()).toBe('signature_not_approved');
+      await store.templates.decide('signature', sig.id, 'approved', owner, null);
+      expect(await send()).toMatch(/^【Acme】\s?Your code 42$/);
+      await store.templates.remove(edited ?? t, owner);
+      expect(await send()).toBe('not_found');
+    } finally {
+      await cleanup();
+    }
+  });
+});
