@@ -11,17 +11,16 @@
  * Kysely, and caps added 74–84 % to accepting a batch (`BENCH_ROUNDS=30 npx tsx bench/policy.ts`).
  *
  * - SQLite (one writer, nothing changes under the transaction): caps count the messages that
- *   exist anyway. ONE query per batch reads the batch's recipients' messages of the batch's
- *   owners since the start of the longest capped period (through the `messages_to` index on
- *   (to, id): ids are UUIDv7, so an id range is a time range), leaving out `rejected` ones (the
- *   policy's refusals); the rule counts them per set (a message's set: the one its `category`,
- *   migration 027, maps to) and decides in request order in memory. It writes nothing: the
- *   counter row it upserted per message (migration 024) cost +13–21 % of accepting a message
- *   (`npx tsx bench/policy-cpu.ts`), a read of an index that finds a new recipient's few rows
- *   about a tenth of that. A message a later rule refuses is stored `rejected` and no longer
- *   counts, so nothing is given back. The cost of the read grows with the messages the
- *   recipient got (from every owner) in the longest capped period: a number that gets
- *   thousands a day costs a few ms per batch that sends to it.
+ *   exist anyway (a message's set: the one its `category`, migration 027, maps to), and write
+ *   nothing. One aggregate over the `messages_to` (to, id) index (ids are UUIDv7, so an id range
+ *   is a time range) bounds each recipient's count; only recipients near a cap have their rows
+ *   read, leaving out `rejected` ones (the policy's refusals), and the rule decides in request
+ *   order in memory (countFromMessages). The counter row it upserted per message before
+ *   (migration 024) cost +25 % of accepting a message in bulk, this +5 % (3 pairs against main,
+ *   docs/benchmarks.md). A message a later rule refuses is stored `rejected` and no longer
+ *   counts, so nothing is given back. A recipient near a cap costs a read of its rows in the
+ *   longest capped period (from every owner): a number that gets thousands a day and is near
+ *   its cap costs a few ms per batch that sends to it.
  * - PostgreSQL (several writers, several nodes): the batch's rows are taken with ONE upsert
  *   (`INSERT … ON CONFLICT DO UPDATE … RETURNING`) that locks them until commit, so of two
  *   transactions the second waits and then reads the first's counts — twenty concurrent sends
@@ -256,9 +255,9 @@ function refusal(over: Cap, set: CapSet): Verdict {
  * (UPPER_BOUNDS: their messages from anyone, in any state, plus the batch's to them, stay under
  * the smallest cap): those pass without a table row read. The others are counted exactly
  * (countExactly). The transaction is the only writer, so what it reads cannot change before it
- * commits. Reading the rows of every recipient's history instead cost +50 % of accepting a
- * message once recipients had ~9 messages of the day (`npx tsx bench/policy-cpu.ts`); the
- * index's entries about a tenth of that.
+ * commits. Reading the rows of every recipient's history instead cost +50–66 % of accepting a
+ * message once recipients had ~9 messages of the day (`npx tsx bench/policy-cpu.ts`, load 12);
+ * the bound +5 %.
  */
 async function countFromMessages(
   ctx: PolicyContext,
