@@ -28,6 +28,12 @@ export interface AttemptRow {
   at: number;
 }
 
+/**
+ * SQLite: the unary \`+\` keeps the planner off the \`(status, …)\` index, which it otherwise
+ * took as the outer loop (every pending row times the group, EXPLAIN QUERY PLAN: SEARCH
+ * webhook_outbox USING INDEX webhook_outbox_due, then SCAN json_each): 7.2 of 33 busy seconds
+ * of 2,000 messages with receipts under \`--cpu-prof\`. With it: SCAN json_each, then the rowid.
+ */
 const RECORD = {
   sqlite: `update webhook_outbox set status = j.status, attempts = j.attempts,
       next_attempt_at = j.next_attempt_at, lease_until = null, last_status_code = j.status_code,
@@ -37,7 +43,7 @@ const RECORD = {
                  json_extract(value, '$[4]') as next_attempt_at, json_extract(value, '$[5]') as status_code,
                  json_extract(value, '$[6]') as error, json_extract(value, '$[7]') as delivered_at
           from json_each(?)) as j
-    where webhook_outbox.id = j.id and webhook_outbox.status = 'pending'
+    where webhook_outbox.id = j.id and +webhook_outbox.status = 'pending'
       and webhook_outbox.lease_until is j.lease_until
     returning webhook_outbox.id as id`,
   postgres: `update webhook_outbox o set status = j.status, attempts = j.attempts,
