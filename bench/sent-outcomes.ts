@@ -8,6 +8,10 @@
  * against the code before a change, interleaved by the caller. SENT_N (20000), SENT_BATCH (64),
  * SENT_ROUNDS (3), SMSGW_TEST_DATABASE_URL=postgres://… for PostgreSQL (else a SQLite file,
  * synchronous=FULL as the gateway runs it).
+ *
+ * SENT_KIND=reports: the messages ask for a report; their `sent` outcomes are applied first
+ * (not timed), then one `delivered` report per message in batches of B is what is timed — the
+ * receipts path's store work (store/report-batch.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +27,7 @@ const N = Number(process.env.SENT_N ?? 20_000);
 const BATCH = Number(process.env.SENT_BATCH ?? 64);
 const ROUNDS = Number(process.env.SENT_ROUNDS ?? 3);
 const PG_URL = process.env.SMSGW_TEST_DATABASE_URL;
+const REPORTS = process.env.SENT_KIND === 'reports';
 
 const load = <T>(rel: string) => import(pathToFileURL(join(DIR, 'dist', rel)).href) as Promise<T>;
 const { openDb, createStore } = await load<typeof StoreModule>('store/index.js');
@@ -41,7 +46,7 @@ async function round(r: number): Promise<void> {
   const channelId = (await store.channels.create(channel({ name: 'sink' }))).id;
   const now = Date.now();
   const msgs = Array.from({ length: N }, () =>
-    message(owner, { batch_id: 'bench', report_requested: 0, created_at: now }),
+    message(owner, { batch_id: 'bench', report_requested: REPORTS ? 1 : 0, created_at: now }),
   );
   for (let i = 0; i < N; i += 1000) await store.messages.acceptBatch([{ messages: msgs.slice(i, i + 1000) }]);
   const claims: { token: string; ids: string[] }[] = [];
@@ -60,23 +65,35 @@ async function round(r: number): Promise<void> {
       channelId,
       remoteIds: [`r-${id}`],
       countUnits: 1,
-      awaitsReport: false,
+      awaitsReport: REPORTS,
       startedAt: Date.now(),
       at: Date.now(),
     })),
   );
+  let timed: Outcome[] = outcomes;
+  if (REPORTS) {
+    for (let i = 0; i < outcomes.length; i += 1000) await store.outcomes.apply(outcomes.slice(i, i + 1000));
+    timed = outcomes.map((o) => ({
+      kind: 'report' as const,
+      channelId,
+      remoteId: `r-${(o as { id: string }).id}`,
+      state: 'delivered' as const,
+      at: Date.now(),
+      receivedAt: Date.now(),
+    }));
+  }
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let finals = 0;
-  for (let i = 0; i < outcomes.length; i += BATCH) {
-    finals += (await store.outcomes.apply(outcomes.slice(i, i + BATCH))).finals.length;
+  for (let i = 0; i < timed.length; i += BATCH) {
+    finals += (await store.outcomes.apply(timed.slice(i, i + BATCH))).finals.length;
   }
   const wall = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   if (finals !== N) throw new Error(`only ${finals} of ${N} outcomes applied`);
   const per1k = (x: number) => ((x / N) * 1000).toFixed(1);
   console.log(
-    `${DIR} round ${r}: ${N} sent outcomes in batches of ${BATCH} on ${db.dialect}: ` +
+    `${DIR} round ${r}: ${N} ${REPORTS ? 'reports' : 'sent outcomes'} in batches of ${BATCH} on ${db.dialect}: ` +
       `CPU ${per1k((cpu.user + cpu.system) / 1000)} ms, wall ${per1k(wall)} ms per 1,000`,
   );
   await db.close();

@@ -12,6 +12,8 @@
  *
  * The event fan-out (WebhookRepo.fanOut) commits this way too: it writes only rows derived from
  * events already durable, with its cursor, so a lost commit is redone whole by the next fan-out.
+ * So do the records of webhook attempts (WebhookRepo.recordAttempts): a lost one leaves its rows
+ * under their old lease, and they are delivered again once it runs out.
  *
  * Not for message claims (store/messages.ts claimDue): a message claim lost in an OS crash would
  * come back as plain `queued` although its submit may have left, so it would be sent again

@@ -26,6 +26,8 @@ import { monthOf } from './ids.js';
 import type { BulkInsert } from './rows.js';
 import { event } from './rows.js';
 import type { Database, MessagePartRow, NewMessageEvent } from './schema.js';
+import type { FinalChange, PartChange } from './report-batch.js';
+import { finalizeMessages, matchParts, partsOf, updateParts } from './report-batch.js';
 import { insertParts, markSent, waitingReports } from './sent-batch.js';
 
 /** How long a report that matched nothing is kept for a late match (ids that are not reused). */
@@ -143,12 +145,15 @@ export class OutcomeRepo {
     return this.db.transaction().execute(async (trx) => {
       const run = new Run(trx, { trx, dialect: this.dialect, sqlite: this.sqlite });
       const counters = new Map<string, { channel_id: string; month: string; count: number }>();
-      // Consecutive `sent` outcomes are applied together (three statements for the lot); any
-      // other kind, or a second outcome for the same message, ends the group, so the order of
-      // application is the order of arrival as before.
+      // Consecutive `sent` outcomes are applied together (three statements for the lot), and so
+      // are consecutive reports (four, store/report-batch.ts); any other kind, or a second
+      // outcome for the same message (a second report with the same id), ends the group, so the
+      // order of application is the order of arrival as before.
       let group: SentOutcome[] = [];
       const groupIds = new Set<string>();
-      const flush = async () => {
+      let reports: ReportOutcome[] = [];
+      const reportIds = new Set<string>();
+      const flushSent = async () => {
         if (group.length === 0) return;
         const applied = await run.sentAll(group);
         group.forEach((o, i) => {
@@ -161,11 +166,31 @@ export class OutcomeRepo {
         group = [];
         groupIds.clear();
       };
+      const flushReports = async () => {
+        if (reports.length === 0) return;
+        await run.reportAll(reports);
+        reports = [];
+        reportIds.clear();
+      };
+      const flush = async () => {
+        await flushSent();
+        await flushReports();
+      };
       for (const o of outcomes) {
         if (o.kind === 'sent') {
-          if (groupIds.has(o.id)) await flush();
+          await flushReports();
+          if (groupIds.has(o.id)) await flushSent();
           group.push(o);
           groupIds.add(o.id);
+          continue;
+        }
+        // A reused reference (a modem's TP-MR) is matched one report at a time (Run.report).
+        if (o.kind === 'report' && o.idReuseWindowMs === undefined) {
+          await flushSent();
+          const key = `${o.channelId}|${o.remoteId}`;
+          if (reportIds.has(key)) await flushReports();
+          reports.push(o);
+          reportIds.add(key);
           continue;
         }
         await flush();
@@ -403,6 +428,91 @@ class Run {
       .execute();
   }
 
+  /**
+   * Applies reports with distinct (channel, remote id) and no reuse window, in four statements
+   * for the lot (store/report-batch.ts). A report whose exact id names no part goes the
+   * one-report way (the converted forms of its id, else pending_reports).
+   */
+  async reportAll(os: readonly ReportOutcome[]): Promise<void> {
+    const matched = await matchParts(
+      this.target,
+      os.map((o, k) => ({ k, channelId: o.channelId, remoteId: o.remoteId })),
+    );
+    const partOf = new Map(matched.map((m) => [m.k, m]));
+    const changes: PartChange[] = [];
+    /** Report index per changed part, and the part's new status. */
+    const byPart = new Map<string, number>();
+    for (let k = 0; k < os.length; k++) {
+      const o = os[k] as ReportOutcome;
+      const part = partOf.get(k);
+      if (!part) {
+        await this.reportUnmatched(o);
+        continue;
+      }
+      const key = `${part.message_id}|${part.seq}`;
+      // Already final, or a second report about the same part in this group (two ids that name
+      // one part cannot both be its exact id): recorded as a duplicate, as one by one.
+      if (PART_FINAL.has(part.status) || byPart.has(key)) {
+        this.summary.duplicates++;
+        continue;
+      }
+      byPart.set(key, k);
+      changes.push({
+        messageId: part.message_id,
+        seq: part.seq,
+        status: partStatusOf(o.state),
+        errorCode: o.errorCode ?? null,
+        at: o.at,
+      });
+    }
+    const changed = await updateParts(this.target, changes);
+    /** Messages a report may have made final: the report (latest in arrival order) that did. */
+    const completing = new Map<string, number>();
+    for (const c of changes) {
+      const key = `${c.messageId}|${c.seq}`;
+      if (!changed.has(key)) {
+        this.summary.duplicates++;
+        continue;
+      }
+      if (!PART_FINAL.has(c.status)) continue;
+      const k = byPart.get(key) as number;
+      completing.set(c.messageId, Math.max(k, completing.get(c.messageId) ?? -1));
+    }
+    if (completing.size === 0) return;
+    const parts = await partsOf(this.target, [...completing.keys()]);
+    const finals: FinalChange[] = [];
+    for (const [id, k] of completing) {
+      const ps = parts.get(id) ?? [];
+      if (ps.length === 0 || !ps.every((p) => PART_FINAL.has(p.status))) continue;
+      const status = finalStatusOf(ps.map((p) => p.status));
+      const errorCode =
+        status === 'delivered' ? null : (ps.find((p) => p.status !== 'delivered')?.error_code ?? null);
+      finals.push({ id, status, errorCode, at: (os[k] as ReportOutcome).at });
+    }
+    const done = new Map(finals.map((f) => [f.id, f]));
+    const ks = new Map(completing);
+    for (const msg of await finalizeMessages(this.target, finals)) {
+      const f = done.get(msg.id) as FinalChange;
+      const o = os[ks.get(msg.id) as number] as ReportOutcome;
+      const status = f.status as MessageStatus;
+      this.events.push(event(msg.id, msg.owner_id, status, f.errorCode, null, o.channelId, f.at));
+      this.summary.finals.push({ id: msg.id, status });
+      if (f.errorCode === 'unknown_subscriber') this.unknownSubscribers.push(msg.id);
+    }
+  }
+
+  /** A report whose exact id named no part: its converted forms (one match only), or it waits. */
+  private async reportUnmatched(o: ReportOutcome): Promise<void> {
+    const alts = (o.altIds ?? []).filter((a) => a !== o.remoteId);
+    const found = alts.length > 0 ? await this.find(o, alts, 2) : [];
+    const [part] = found;
+    if (found.length !== 1 || !part) {
+      await this.keepPending(o);
+      return;
+    }
+    await this.applyToPart(part, o.channelId, o);
+  }
+
   async report(o: ReportOutcome): Promise<void> {
     const part = await this.match(o);
     if (part === 'ambiguous' || part === undefined) {
@@ -414,8 +524,19 @@ class Run {
 
   /** The part a report is about: exact id first, then the converted forms if exactly one matches. */
   private async match(o: ReportOutcome): Promise<MessagePartRow | 'ambiguous' | undefined> {
+    const [exact] = await this.find(o, [o.remoteId], 1);
+    if (exact) return exact;
+    const alts = (o.altIds ?? []).filter((a) => a !== o.remoteId);
+    if (alts.length === 0) return undefined;
+    const found = await this.find(o, alts, 2);
+    if (found.length > 1) return 'ambiguous';
+    return found[0];
+  }
+
+  /** The newest parts of the report's channel with one of these ids (within its reuse window). */
+  private find(o: ReportOutcome, ids: readonly string[], limit: number): Promise<MessagePartRow[]> {
     const since = o.idReuseWindowMs !== undefined ? o.receivedAt - o.idReuseWindowMs : undefined;
-    const find = (ids: readonly string[], limit: number) =>
+    return (
       this.trx
         .selectFrom('message_parts')
         .selectAll()
@@ -431,14 +552,8 @@ class Run {
         )
         .orderBy('created_at', 'desc')
         .limit(limit)
-        .execute();
-    const [exact] = await find([o.remoteId], 1);
-    if (exact) return exact;
-    const alts = (o.altIds ?? []).filter((a) => a !== o.remoteId);
-    if (alts.length === 0) return undefined;
-    const found = await find(alts, 2);
-    if (found.length > 1) return 'ambiguous';
-    return found[0];
+        .execute()
+    );
   }
 
   private async keepPending(o: ReportOutcome): Promise<void> {
@@ -496,7 +611,7 @@ class Run {
       this.summary.duplicates++;
       return;
     }
-    const partStatus = o.state === 'accepted' || o.state === 'unknown' ? 'enroute' : o.state;
+    const partStatus = partStatusOf(o.state);
     const changed = await this.trx
       .updateTable('message_parts')
       .set({ status: partStatus, error_code: o.errorCode ?? null, updated_at: o.at })
@@ -534,4 +649,9 @@ class Run {
     this.summary.finals.push({ id: msg.id, status });
     if (errorCode === 'unknown_subscriber') this.unknownSubscribers.push(msg.id);
   }
+}
+
+/** A part's status after a report: a report that is not final leaves the part on its way. */
+function partStatusOf(state: ReportState): string {
+  return state === 'accepted' || state === 'unknown' ? 'enroute' : state;
 }
