@@ -9,6 +9,7 @@
  * BENCH_CAMPAIGN_PROF=dir: the gateway under `node --cpu-prof` (profile left in dir);
  * BENCH_CAMPAIGN_GATEWAY_DIR=<checkout>: another checkout's build (A/B against the code before).
  * BENCH_CAMPAIGN_CHANNEL=off: the channel disabled (the runner's cost without the sends).
+ * BENCH_CAMPAIGN_RATE: the cap asked for (10000 for a build before the cap went to 100,000).
  * BENCH_CAMPAIGN_NO_DOCS=1: figures printed, docs/benchmarks.md untouched (A/B runs).
  */
 import { readFileSync } from 'node:fs';
@@ -120,7 +121,7 @@ async function main(): Promise<void> {
       name: 'bench',
       text: 'Hello {name}, news from {city}.',
       audience: { group_ids: [report.group_id] },
-      rate: 100_000,
+      rate: Number(process.env.BENCH_CAMPAIGN_RATE ?? 100_000),
     });
     const createS = (performance.now() - t0) / 1000;
     if (!(c as { id?: string }).id) throw new Error(`campaign not created: ${JSON.stringify(c)}`);
