@@ -4,8 +4,13 @@
  * SQLite, synchronous=FULL) with POST /v1/contacts/import (rows/s,
  * the gateway's peak RSS), then one campaign to all of them through the simulator channel
  * (messages accepted per second from start to completion, peak RSS). The campaign's cap is set
- * far above what the box can do (10,000 msg/s), so the figure is the runner's own speed.
+ * far above what the box can do (100,000 msg/s), so the figure is the runner's own speed.
  * BENCH_CAMPAIGN_IMPORT_ONLY=1: the import alone, printed with the gateway's heap figures.
+ * BENCH_CAMPAIGN_PROF=dir: the gateway under `node --cpu-prof` (profile left in dir);
+ * BENCH_CAMPAIGN_GATEWAY_DIR=<checkout>: another checkout's build (A/B against the code before).
+ * BENCH_CAMPAIGN_CHANNEL=off: the channel disabled (the runner's cost without the sends).
+ * BENCH_CAMPAIGN_RATE: the cap asked for (10000 for a build before the cap went to 100,000).
+ * BENCH_CAMPAIGN_NO_DOCS=1: figures printed, docs/benchmarks.md untouched (A/B runs).
  */
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
@@ -56,6 +61,12 @@ async function main(): Promise<void> {
       SMSGW_HTTP_IDLE_TIMEOUT_MS: '3600000',
     },
     process.env.BENCH_TSX !== '1',
+    {
+      cwd: process.env.BENCH_CAMPAIGN_GATEWAY_DIR,
+      nodeArgs: process.env.BENCH_CAMPAIGN_PROF
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CAMPAIGN_PROF}`]
+        : undefined,
+    },
   );
   const pid = gw.proc.pid as number;
   try {
@@ -64,6 +75,8 @@ async function main(): Promise<void> {
     await api(gw.url, KEY, 'PATCH', `/v1/channels/${channel}`, {
       config: { latencyMs: 0, deliveryDelayMs: 100, successRate: 1 },
       max_in_flight: 1000,
+      // BENCH_CAMPAIGN_CHANNEL=off: nothing is sent, the runner's own cost alone (as bench:ingest).
+      ...(process.env.BENCH_CAMPAIGN_CHANNEL === 'off' ? { enabled: false } : {}),
     });
     const load0 = loadavg()[0] as number;
     const rssIdle = rssMb(pid);
@@ -108,7 +121,7 @@ async function main(): Promise<void> {
       name: 'bench',
       text: 'Hello {name}, news from {city}.',
       audience: { group_ids: [report.group_id] },
-      rate: 10_000,
+      rate: Number(process.env.BENCH_CAMPAIGN_RATE ?? 100_000),
     });
     const createS = (performance.now() - t0) / 1000;
     if (!(c as { id?: string }).id) throw new Error(`campaign not created: ${JSON.stringify(c)}`);
@@ -130,6 +143,7 @@ async function main(): Promise<void> {
       `\ncampaign: ${N} messages accepted in ${campaignS.toFixed(1)} s = ${(N / campaignS).toFixed(0)} msg/s (create + recipients: ${createS.toFixed(1)} s), peak RSS ${campaignRss.toFixed(0)} MB, gateway CPU ${campaignCpuUs.toFixed(1)} µs/message`,
     );
     const load1 = loadavg()[0] as number;
+    if (process.env.BENCH_CAMPAIGN_NO_DOCS === '1') return;
 
     writeSection(
       'Campaigns: contact import and a campaign to all',

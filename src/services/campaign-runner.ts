@@ -35,7 +35,7 @@ export const RUNNER_DEFAULTS: RunnerOptions = {
   leaseMs: 15_000,
   maxCampaigns: 4,
   pollMs: 1_000,
-  maxBatch: 500,
+  maxBatch: 2_000,
 };
 
 /** Shortest pause between two batches: at 200 msg/s, batches of 10 every 50 ms. */
@@ -233,34 +233,30 @@ export class CampaignRunner {
   ): Promise<void> {
     const rows: NewMessage[] = [];
     const marks: { number: string; messageId: string | null; errorCode: string | null }[] = [];
-    const base = {
-      from: c.from ?? undefined,
-      channelId: c.channel_id ?? undefined,
-      clientRef: `campaign:${c.id}`,
-    };
     const personal = variablesOf(c.text).length > 0;
-    const inputs = personal
-      ? due.map((r) => ({ numbers: [r.number], text: renderText(c.text, valuesOf(r)).text }))
-      : [{ numbers: due.map((r) => r.number), text: c.text }];
-    for (const input of inputs) {
-      try {
-        const built = await this.messages.prepare(principal, {
-          ...base,
-          to: input.numbers,
-          text: input.text,
-        });
-        const got = new Set(built.map((m) => m.to));
-        for (const m of built) {
-          m.batch_id = c.id;
-          rows.push(m);
-          marks.push({ number: m.to, messageId: m.id, errorCode: null });
-        }
-        for (const n of input.numbers)
-          if (!got.has(n)) marks.push({ number: n, messageId: null, errorCode: 'invalid_number' });
-      } catch (err) {
-        if (!(err instanceof ApiError)) throw err;
-        for (const n of input.numbers) marks.push({ number: n, messageId: null, errorCode: err.code });
-      }
+    const items = due.map((r) => ({
+      to: r.number,
+      text: personal ? renderText(c.text, valuesOf(r)).text : c.text,
+    }));
+    try {
+      // One pass for the batch (it was MessageService.prepare per personalised recipient).
+      const built = await this.messages.prepareMany(
+        principal,
+        { from: c.from ?? undefined, channelId: c.channel_id ?? undefined, clientRef: `campaign:${c.id}` },
+        items,
+        c.id,
+      );
+      built.forEach((b, i) => {
+        const number = (due[i] as DueRecipient).number;
+        if ('row' in b) {
+          rows.push(b.row);
+          marks.push({ number, messageId: b.row.id, errorCode: null });
+        } else marks.push({ number, messageId: null, errorCode: b.error });
+      });
+    } catch (err) {
+      // What the recipients share is refused (the sender, the pinned channel): none gets a message.
+      if (!(err instanceof ApiError)) throw err;
+      for (const r of due) marks.push({ number: r.number, messageId: null, errorCode: err.code });
     }
     // A campaign from a template carries its category to the policy (consent, quiet hours).
     const template = c.template_id

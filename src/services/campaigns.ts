@@ -66,7 +66,7 @@ export const CAMPAIGN_LIMITS: CampaignLimits = {
   maxActive: 100,
   maxInline: 10_000,
   defaultRate: 50,
-  maxRate: 10_000,
+  maxRate: 100_000,
 };
 
 /** Templates come from another module: when it is there it resolves ids to an approved text. */
@@ -196,9 +196,17 @@ export class CampaignService {
       finished_at: null,
     };
     // A recurring campaign picks its recipients at each occurrence (the group may have grown).
-    await this.store.campaigns.create(row, cron ? undefined : audience, now);
+    const total = await this.store.campaigns.create(row, cron ? undefined : audience, now);
+    // Answered from what was just written: every recipient is pending. Counting them (view)
+    // went in slices with the runner's batches between them, the campaign having just been
+    // poked: creating a 200,000-recipient campaign answered after 84.5 s (docs/benchmarks.md).
+    const answer = campaignView(
+      { ...row, recipients_total: total },
+      total > 0 ? { pending: total } : {},
+      now,
+    );
     this.onChange();
-    return this.view(ownerId, row.id);
+    return answer;
   }
 
   private async audience(ownerId: string, a: CampaignInput['audience']): Promise<Audience> {

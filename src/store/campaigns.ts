@@ -11,7 +11,9 @@ import { sql } from 'kysely';
 import type { CampaignStatus } from '../core/campaign.js';
 import { campaignFrom } from '../core/campaign.js';
 import { fromStatuses } from '../core/message.js';
+import type SQLite from 'better-sqlite3';
 import type { Capabilities } from './db.js';
+import { rowStatement } from './compiled.js';
 import { event } from './rows.js';
 import { yieldLoop } from './slices.js';
 import type { CampaignsTable, Database } from './schema.js';
@@ -54,6 +56,10 @@ export class LeaseLost extends Error {
 }
 
 const CHUNK = 500;
+
+/** SQLite: one recipient marked (markRecipients), run inside the accepting transaction. */
+const MARK_ONE = `update campaign_recipients set message_id = ?, error_code = ?
+  where campaign_id = ? and number = ? and message_id is null and error_code is null`;
 /** Recipients counted per query by `progress` on SQLite (one slice: a few ms, see there). */
 const PROGRESS_SLICE = 5_000;
 
@@ -61,6 +67,8 @@ export class CampaignRepo {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly caps: Capabilities,
+    /** SQLite's handle (the connection under every transaction): per-row prepared statements. */
+    private readonly sqlite?: SQLite.Database,
   ) {}
 
   async create(row: CampaignRow, audience: Audience | undefined, now: number): Promise<number> {
@@ -314,29 +322,33 @@ export class CampaignRepo {
 
   /**
    * Marks recipients done (their message id, or the code that kept them from getting one), in
-   * one statement per 500: a row per recipient cost a round trip each on PostgreSQL (the run fell
-   * to 139 msg/s under a 200 msg/s cap on the loaded test box).
+   * the accepting transaction. SQLite: one prepared UPDATE per recipient through better-sqlite3,
+   * 3.3 µs a row; the `UPDATE … FROM (VALUES …)` of 500 rows built by Kysely cost 18 µs a row
+   * in SQLite alone (42 µs with the building) and 1 ms a row at 2,000 (a scan per row).
+   * PostgreSQL: one statement for the batch over arrays (a row per recipient cost a round trip
+   * each: the run fell to 139 msg/s under a 200 msg/s cap on the loaded test box).
    */
   async markRecipients(
     trx: Transaction<Database>,
     id: string,
     rows: readonly { number: string; messageId: string | null; errorCode: string | null }[],
   ): Promise<void> {
-    for (let i = 0; i < rows.length; i += CHUNK) {
-      const chunk = rows.slice(i, i + CHUNK);
-      // VALUES columns are column1.. on both databases; UPDATE … FROM on both (SQLite ≥ 3.33).
-      const values = sql.join(
-        chunk.map(
-          (r) => sql`(cast(${r.number} as text), cast(${r.messageId} as text), cast(${r.errorCode} as text))`,
-        ),
-      );
-      const res = await sql`update campaign_recipients set message_id = v.column2, error_code = v.column3
-        from (values ${values}) as v
-        where campaign_recipients.campaign_id = ${id} and campaign_recipients.number = v.column1
+    if (rows.length === 0) return;
+    let changed = 0;
+    if (this.sqlite) {
+      const stmt = rowStatement(this.sqlite, MARK_ONE);
+      for (const r of rows) changed += stmt.run(r.messageId, r.errorCode, id, r.number).changes;
+    } else {
+      const res =
+        await sql`update campaign_recipients set message_id = v.message_id, error_code = v.error_code
+        from unnest(${rows.map((r) => r.number)}::text[], ${rows.map((r) => r.messageId)}::text[],
+                    ${rows.map((r) => r.errorCode)}::text[]) as v(number, message_id, error_code)
+        where campaign_recipients.campaign_id = ${id} and campaign_recipients.number = v.number
           and campaign_recipients.message_id is null and campaign_recipients.error_code is null`.execute(trx);
-      // Another claim already turned one of them into a message: never a second one.
-      if (Number(res.numAffectedRows ?? 0) !== chunk.length) throw new LeaseLost();
+      changed = Number(res.numAffectedRows ?? 0);
     }
+    // Another claim already turned one of them into a message: never a second one.
+    if (changed !== rows.length) throw new LeaseLost();
   }
 
   /** Renews the lease while the campaign waits (no commit to carry it); false when lost. */

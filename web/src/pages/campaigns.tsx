@@ -1067,7 +1067,7 @@ function Wizard({ user }: { user: User }) {
               name="campaign-rate"
               type="number"
               min={0.1}
-              max={10000}
+              max={100000}
               step="any"
               required
               value={rate}

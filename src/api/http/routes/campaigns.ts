@@ -64,7 +64,7 @@ export const CampaignBody = Type.Object({
     ),
   ),
   rate: Type.Optional(
-    Type.Number({ minimum: 0.001, maximum: 10_000, description: 'Messages per second at most.' }),
+    Type.Number({ minimum: 0.001, maximum: 100_000, description: 'Messages per second at most.' }),
   ),
   recurrence: Type.Optional(
     Type.Object({
