@@ -281,8 +281,7 @@ export class Dispatcher {
     const inMs = await this.store.messages.nextDueIn(scope);
     const at = Date.now();
     if (inMs !== undefined) this.dueAt = Math.min(this.dueAt, at + inMs);
-    this.probeEvery =
-      inMs === 0 ? pollMs : Math.max(pollMs, Math.min(this.probeEvery * 2, IDLE_PROBE_MS));
+    this.probeEvery = inMs === 0 ? pollMs : Math.max(pollMs, Math.min(this.probeEvery * 2, IDLE_PROBE_MS));
     this.probeAt = at + this.probeEvery;
   }
 
