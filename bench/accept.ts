@@ -10,12 +10,18 @@
  * ACCEPT_N (4000 requests per concurrent run), ACCEPT_SEQ_N (1000 per sequential run), ACCEPT_C
  * (`1,64`), ACCEPT_ROUNDS (3),
  * ACCEPT_PROF=dir: the gateway runs under `node --cpu-prof` and leaves its profile in dir.
+ * ACCEPT_RECEIPTS=1: every message asks for a delivery report, the sink sends it at once, and a
+ * run ends when every receipt was acknowledged by the gateway (committed) too.
+ * ACCEPT_FSYNCS=1: `strace -f -c -e trace=fdatasync,fsync` is attached to the gateway for the
+ * measured part of each run and the fsync calls per request are reported (strace slows every
+ * syscall, so latencies and CPU of such runs are not comparable with runs without it).
  *
  * Per run: accept p50/p99 (send → answer read), requests per second, and the gateway's CPU
  * (/proc, user + system) from the first request until the last message reached the sink, per
  * request: the send side's share is in it (each accepted message is also claimed and sent).
  * It fails unless every request was accepted and every message reached the sink exactly once.
  */
+import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { runLoad } from './load.js';
 import { startSink } from './smpp-sink.js';
@@ -28,6 +34,34 @@ const CONCURRENCIES = (process.env.ACCEPT_C ?? '1,64').split(',').map(Number);
 const ROUNDS = Number(process.env.ACCEPT_ROUNDS ?? 3);
 const DIRS = (process.env.ACCEPT_DIRS ?? '.').split(',').map((d) => resolve(d));
 const PROF = process.env.ACCEPT_PROF;
+const FSYNCS = process.env.ACCEPT_FSYNCS === '1';
+const RECEIPTS = process.env.ACCEPT_RECEIPTS === '1';
+
+/** Counts fdatasync + fsync calls of `pid` and its threads until `stop()` (strace -c). */
+async function countFsyncs(pid: number | undefined): Promise<{ stop(): Promise<number> }> {
+  const st = spawn('strace', ['-f', '-c', '-e', 'trace=fdatasync,fsync', '-p', String(pid)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  st.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  // strace prints "attached" per thread once it traces them.
+  await waitUntil(
+    () => /attached/.test(err),
+    10_000,
+    () => `strace did not attach: ${err}`,
+  );
+  return {
+    async stop() {
+      const done = new Promise((r) => st.once('exit', r));
+      st.kill('SIGINT');
+      await done;
+      let n = 0;
+      for (const m of err.matchAll(/^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(fdatasync|fsync)$/gm))
+        n += Number(m[1]);
+      return n;
+    },
+  };
+}
 
 interface Run {
   dir: string;
@@ -36,6 +70,7 @@ interface Run {
   p50: number;
   p99: number;
   cpuMsPerReq: number;
+  fsyncsPerReq?: number;
 }
 
 const to = (i: number) => `+4477${String(i).padStart(8, '0')}`;
@@ -63,6 +98,7 @@ async function run(dir: string, concurrency: number): Promise<Run> {
       () => 'no bind at the sink',
     );
     const headers = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
+    const fsyncs = FSYNCS ? await countFsyncs(gw.proc.pid) : undefined;
     const cpu0 = cpuSeconds(gw.proc.pid);
     const load = await runLoad({
       origin: gw.url,
@@ -77,7 +113,7 @@ async function run(dir: string, concurrency: number): Promise<Run> {
           to: to(i),
           from: '12345',
           text: 'Your code is 123456',
-          delivery_report: false,
+          delivery_report: RECEIPTS,
         }),
       }),
       accepted: (_i, status) => status === 202,
@@ -88,7 +124,14 @@ async function run(dir: string, concurrency: number): Promise<Run> {
       60_000 + n * 50,
       () => `${sink.unique} of ${n} at the sink`,
     );
+    if (RECEIPTS)
+      await waitUntil(
+        () => sink.sim.stats.receiptsAcked >= n,
+        60_000 + n * 50,
+        () => `${sink.sim.stats.receiptsAcked} of ${n} receipts acknowledged`,
+      );
     const cpu = cpuSeconds(gw.proc.pid) - cpu0;
+    const fsyncCalls = await fsyncs?.stop();
     if (sink.duplicates) throw new Error(`${sink.duplicates} duplicate submits at the sink`);
     return {
       dir,
@@ -97,6 +140,7 @@ async function run(dir: string, concurrency: number): Promise<Run> {
       p50: percentile(load.latenciesMs, 50),
       p99: percentile(load.latenciesMs, 99),
       cpuMsPerReq: (cpu * 1000) / n,
+      ...(fsyncCalls === undefined ? {} : { fsyncsPerReq: fsyncCalls / n }),
     };
   } finally {
     await gw.stop();
@@ -116,7 +160,7 @@ for (let r = 0; r < ROUNDS; r++)
 
 const f = (x: number, d = 2) => x.toFixed(d);
 const lines = [
-  `Command: ACCEPT_N=${N} ACCEPT_SEQ_N=${SEQ_N} ACCEPT_C=${CONCURRENCIES.join(',')} ACCEPT_ROUNDS=${ROUNDS} npm run bench:accept; ${machine()}`,
+  `Command: ${RECEIPTS ? 'ACCEPT_RECEIPTS=1 ' : ''}ACCEPT_N=${N} ACCEPT_SEQ_N=${SEQ_N} ACCEPT_C=${CONCURRENCIES.join(',')} ACCEPT_ROUNDS=${ROUNDS} npm run bench:accept; ${machine()}`,
   '',
   '| checkout | concurrency | req/s (median) | p50 ms (runs) | median | p99 ms (runs) | median | CPU-ms per request (runs) | median |',
   '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',

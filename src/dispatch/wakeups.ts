@@ -5,6 +5,7 @@
  * sync. Each subscriber also polls as before (dispatcher `pollMs`, registry every 60 s), so a
  * lost notification costs one poll interval, never correctness.
  */
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { WebhookWorker } from '../delivery/webhooks.js';
 import type { AuthService } from '../services/auth.js';
@@ -37,12 +38,17 @@ export function wireWakeups(p: WakeupParts): () => void {
   };
   p.notifier.onError = (err, what) => p.log.warn({ err }, `notifier: ${what}`);
   let open = true;
-  // Told after the accepting commit (onAccepted runs then); this node pokes itself directly.
+  // Told after the accepting commit (onAccepted runs then); this node pokes itself directly, so
+  // its own notification, which comes back a moment later, is ignored: it made the dispatcher
+  // claim a second time after every accept, finding nothing (a write transaction for nothing).
+  const self = randomBytes(6).toString('hex');
   p.messages.onAccepted(() => {
-    if (open) p.notifier.publish('work');
+    if (open) p.notifier.publish('work', self);
   });
   const offs = [
-    p.notifier.subscribe('work', () => p.dispatcher.poke()),
+    p.notifier.subscribe('work', (from, { resync }) => {
+      if (from !== self || resync) p.dispatcher.poke();
+    }),
     p.notifier.subscribe('config', (payload, { resync }) =>
       forget(resync ? undefined : ((payload || undefined) as ConfigArea | undefined)),
     ),

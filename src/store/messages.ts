@@ -662,14 +662,19 @@ export class MessageRepo {
     });
   }
 
-  /** Earliest next_attempt_at among waiting messages, for the dispatcher's sleep. */
-  async nextDueAt(): Promise<number | undefined> {
+  /**
+   * How long until the earliest waiting message this node may claim is due, by the database's
+   * clock (0: due now; undefined: none waits). A read, never a write: the dispatcher asks this
+   * instead of running a claim, a write transaction, that most of the time finds nothing.
+   */
+  async nextDueIn(scope?: ClaimScope): Promise<number | undefined> {
     const r = await this.db
       .selectFrom('messages')
-      .select((eb) => eb.fn.min<number>('next_attempt_at').as('t'))
+      .select((eb) => [eb.fn.min<number>('next_attempt_at').as('t'), this.caps.now().as('now')])
       .where('status', 'in', fromStatuses('sending'))
+      .$if(scope !== undefined, (q) => q.where((eb) => scopeCondition(eb, scope as ClaimScope)))
       .executeTakeFirst();
-    return r?.t == null ? undefined : Number(r.t);
+    return r?.t == null ? undefined : Math.max(0, Number(r.t) - Number(r.now));
   }
 }
 

@@ -83,5 +83,35 @@ for (const tdb of TEST_DBS) {
       const rest = await store.messages.claim('n3/1', 100, Date.now() + 1000, 60_000);
       expect(rest.map((r) => r.id).sort()).toEqual([ids.pinnedElsewhere, ids.bobOwnElsewhere].sort());
     });
+
+    it('tells by a read when the next message within the scope is due, and nothing outside it', async () => {
+      // Everything due was claimed above.
+      expect(await store.messages.nextDueIn()).toBeUndefined();
+      const later = message(users.carol as string, { next_attempt_at: Date.now() + 60_000 });
+      await store.db.kysely.insertInto('messages').values(later).execute();
+      const shared: ClaimScope = {
+        held: [ids.chS as string],
+        enabled: [ids.chA, ids.chB, ids.chS] as string[],
+        owners: [],
+        shared: true,
+        ownersWithOwn: [users.alice, users.bob] as string[],
+      };
+      const inMs = await store.messages.nextDueIn(shared);
+      expect(inMs).toBeGreaterThan(50_000);
+      expect(inMs).toBeLessThanOrEqual(60_000);
+      const aliceOnly: ClaimScope = {
+        ...shared,
+        held: [ids.chA as string],
+        owners: [users.alice as string],
+        shared: false,
+      };
+      expect(await store.messages.nextDueIn(aliceOnly)).toBeUndefined();
+      await store.db.kysely
+        .updateTable('messages')
+        .set({ next_attempt_at: 0 })
+        .where('id', '=', later.id)
+        .execute();
+      expect(await store.messages.nextDueIn(shared)).toBe(0);
+    });
   });
 }
