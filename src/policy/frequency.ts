@@ -32,6 +32,7 @@ import type { DialectSql } from '../store/compiled.js';
 import { listParam, runSql } from '../store/compiled.js';
 import { idFloor } from '../store/stats.js';
 import { GLOBAL, onList, whitelisted } from './lists.js';
+import { BYPASS_CATEGORY } from './rule.js';
 import type { Period } from './periods.js';
 import { PERIODS, periodStart } from './periods.js';
 import type { Candidate, PolicyContext, PolicyRule, Verdict } from './rule.js';
@@ -74,13 +75,14 @@ const CAPS: DialectSql = {
 
 /**
  * SQLite: the messages to the batch's numbers from the batch's owners since an id (a time: ids
- * are UUIDv7), not refused by the policy. `indexed by`: with the owners' list the planner could
+ * are UUIDv7), not refused by the policy and not sent past it (BYPASS_CATEGORY). `indexed by`: with the owners' list the planner could
  * pick `messages_owner` and read every message of the owner since then.
  */
 const SENT_SINCE = `select m.owner_id, m."to" as number, m.category, m.created_at
   from messages m indexed by messages_to
   where m."to" in (select value from json_each(?)) and m.id >= ?
-    and m.owner_id in (select value from json_each(?)) and m.status <> 'rejected'`;
+    and m.owner_id in (select value from json_each(?)) and m.status <> 'rejected'
+    and m.category is not '${BYPASS_CATEGORY}'`;
 
 /**
  * SQLite: per number of the batch, its messages (of every owner, in every state) since each

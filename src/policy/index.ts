@@ -12,6 +12,7 @@ import { frequencyRule } from './frequency.js';
 import { creditsRule } from './credits.js';
 
 export type { Candidate, MessagePolicyInfo, PolicyContext, PolicyRule, Verdict } from './rule.js';
+export { BYPASS_CATEGORY } from './rule.js';
 
 export const DEFAULT_RULES: readonly PolicyRule[] = [
   optOutRule,

@@ -29,6 +29,13 @@ export interface PolicyContext {
   readonly sqlite?: SQLite.Database | undefined;
 }
 
+/**
+ * The `category` stored on a message no rule was applied to (STOP confirmations, HELP answers):
+ * caps that count stored messages (SQLite, policy/frequency.ts) leave it out, as PostgreSQL's
+ * counters never count it.
+ */
+export const BYPASS_CATEGORY = '!bypass';
+
 /** What a way in may tell the policy about a message beyond its row. */
 export interface MessagePolicyInfo {
   /** Category of the template the text came from (verification, notification, marketing). */

@@ -13,7 +13,7 @@ import { fromStatuses } from '../core/message.js';
 import { containsPattern } from '../core/search.js';
 import { foldedContains } from './search.js';
 import type { MessagePolicyInfo, PolicyRule, Refusal } from '../policy/index.js';
-import { DEFAULT_RULES, applyPolicy } from '../policy/index.js';
+import { BYPASS_CATEGORY, DEFAULT_RULES, applyPolicy } from '../policy/index.js';
 import type { Capabilities, Dialect } from './db.js';
 import type { BulkInsert } from './rows.js';
 import type { SliceKey } from './slices.js';
@@ -160,7 +160,7 @@ export class MessageRepo {
       });
       const rows: NewMessage[] = [];
       for (const item of accepted) {
-        const category = item.policy?.category ?? null;
+        const category = item.policy?.bypass ? BYPASS_CATEGORY : (item.policy?.category ?? null);
         // Every row gets both columns: SQLite inserts all rows with the first row's columns
         // (store/rows.ts), and the credits rule sets a charge on some rows only.
         for (const m of item.messages) {

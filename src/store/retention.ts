@@ -12,16 +12,35 @@ import { FINAL_STATUSES } from '../core/message.js';
 import type { Capabilities } from './db.js';
 import type { Database } from './schema.js';
 import { idFloor } from './stats.js';
+import type { Period } from '../policy/periods.js';
+import { PERIODS, periodStart } from '../policy/periods.js';
 
 export class RetentionRepo {
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly caps: Pick<Capabilities, 'claimLock'>,
+    private readonly caps: Pick<Capabilities, 'claimLock' | 'concurrentWriters'>,
   ) {}
 
-  /** Deletes up to `limit` final messages created before `before`; returns how many. */
-  async messages(before: number, limit: number): Promise<number> {
+  /**
+   * Deletes up to `limit` final messages created before `before`; returns how many. Where the
+   * frequency caps count the stored messages (one writer: SQLite, policy/frequency.ts), the
+   * messages of every capped period still current are kept whatever the retention says, or a
+   * month cap would count fewer than were sent once retention ran; PostgreSQL's caps keep
+   * counter rows of their own (frequency_state, 32 days).
+   */
+  async messages(before: number, limit: number, now = Date.now()): Promise<number> {
     return this.db.transaction().execute(async (trx) => {
+      if (!this.caps.concurrentWriters) {
+        const periods = await trx.selectFrom('frequency_caps').select('period').distinct().execute();
+        const longest = periods
+          .map((p) => p.period)
+          .reduce<Period | undefined>(
+            (a, p) => (a === undefined || PERIODS.indexOf(p) > PERIODS.indexOf(a) ? p : a),
+            undefined,
+          );
+        // A minute early, as the caps read (an id can be made a little before its created_at).
+        if (longest) before = Math.min(before, periodStart(longest, now) - 60_000);
+      }
       // Ids are UUIDv7: "created before" is an id range on the primary key.
       const rows = await this.caps
         .claimLock(
