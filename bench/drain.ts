@@ -9,6 +9,11 @@
  * Reported: msg/s, the gateway's CPU seconds over the drain (until every message is final, so
  * the outcome writes count) and per message, its peak RSS sampled during the drain.
  *
+ * The queuing is measured too (issue 13's "1,000,000 queued"): the accept rate of the first and
+ * the last tenth of the backlog (100k each at DRAIN_N=1000000), the peak RSS while queuing and
+ * the RSS once everything is queued, before the channel is enabled, and the gateway's CPU per
+ * accepted message. DRAIN_QUEUE_ONLY=1 stops there (the drain figures print as NaN).
+ *
  * Verifies, or fails: every message at the sink exactly once and every message final (`sent`).
  * DRAIN_N (100000; 1000000 for the issue's figure), DRAIN_ROUNDS (1), DRAIN_PROF=dir (node
  * --cpu-prof), DRAIN_GATEWAY_DIR=<checkout> (another checkout's build, for A/B runs).
@@ -17,7 +22,7 @@ import { rmSync } from 'node:fs';
 import { Pool } from 'undici';
 import { exited } from '../test/support/net.js';
 import { startSink } from './smpp-sink.js';
-import { api, cpuSeconds, machine, median, peakRss, startCompiled, waitUntil } from './support.js';
+import { api, cpuSeconds, machine, median, peakRss, rssMb, startCompiled, waitUntil } from './support.js';
 
 const KEY = 'bench-admin-key-0123456789abcdef';
 const N = Number(process.env.DRAIN_N ?? 100_000);
@@ -26,8 +31,18 @@ const PER_REQUEST = 1000;
 const QUEUE_CONCURRENCY = 4;
 const WINDOW = 200;
 const MAX_IN_FLIGHT = 400;
+/** DRAIN_QUEUE_ONLY=1: measure the queuing, stop before the drain (1M queued without the drain's minutes). */
+const QUEUE_ONLY = process.env.DRAIN_QUEUE_ONLY === '1';
 
 interface Run {
+  /** Accepted msg/s over the first and the last tenth of the backlog. */
+  queueFirstPerSec: number;
+  queueLastPerSec: number;
+  queuePeakRssMb: number;
+  /** RSS with the whole backlog queued, before the channel is enabled. */
+  queuedRssMb: number;
+  /** Gateway CPU-ms per message accepted while queuing. */
+  queueCpuMsPerMsg: number;
   msgPerSec: number;
   seconds: number;
   finalSeconds: number;
@@ -39,9 +54,15 @@ interface Run {
 
 const destination = (i: number) => `+4477${String(i).padStart(8, '0')}`;
 
-async function queue(url: string): Promise<void> {
+/** Queues N messages; returns the accept rates (msg/s) of the first and the last tenth. */
+async function queue(url: string): Promise<{ first: number; last: number }> {
   const pool = new Pool(url, { connections: QUEUE_CONCURRENCY, pipelining: 1 });
   let next = 0;
+  let accepted = 0;
+  const tenth = Math.max(PER_REQUEST, Math.floor(N / 10));
+  const started = performance.now();
+  let firstAt = NaN;
+  let lastFrom = NaN;
   try {
     await Promise.all(
       Array.from({ length: QUEUE_CONCURRENCY }, async () => {
@@ -57,11 +78,16 @@ async function queue(url: string): Promise<void> {
           });
           const body = await res.body.text();
           if (res.statusCode !== 202) throw new Error(`POST ${res.statusCode}: ${body}`);
-          const accepted = (JSON.parse(body) as { accepted?: number }).accepted;
-          if (accepted !== to.length) throw new Error(`${accepted} of ${to.length} accepted: ${body}`);
+          const n = (JSON.parse(body) as { accepted?: number }).accepted;
+          if (n !== to.length) throw new Error(`${n} of ${to.length} accepted: ${body}`);
+          accepted += n;
+          if (Number.isNaN(firstAt) && accepted >= tenth) firstAt = performance.now();
+          if (Number.isNaN(lastFrom) && accepted >= N - tenth) lastFrom = performance.now();
         }
       }),
     );
+    const ended = performance.now();
+    return { first: (tenth / (firstAt - started)) * 1000, last: (tenth / (ended - lastFrom)) * 1000 };
   } finally {
     await pool.close();
   }
@@ -81,10 +107,29 @@ async function run(): Promise<Run> {
     });
     if (!ch.id) throw new Error(`cannot create the channel: ${JSON.stringify(ch)}`);
     const q0 = performance.now();
-    await queue(gw.url);
-    console.log(`queued ${N} in ${((performance.now() - q0) / 1000).toFixed(1)} s`);
+    const queueRss = peakRss([gw.proc.pid], 200);
+    const queueCpu0 = cpuSeconds(gw.proc.pid);
+    const rates = await queue(gw.url);
+    const queueCpuMsPerMsg = ((cpuSeconds(gw.proc.pid) - queueCpu0) / N) * 1000;
+    const queuePeak = queueRss.stop();
+    console.log(
+      `queued ${N} in ${((performance.now() - q0) / 1000).toFixed(1)} s: first tenth ${rates.first.toFixed(0)} msg/s, ` +
+        `last tenth ${rates.last.toFixed(0)} msg/s, peak RSS ${queuePeak.toFixed(0)} MB`,
+    );
     if (sink.unique !== 0) throw new Error(`${sink.unique} submits before the channel was enabled`);
     await new Promise((r) => setTimeout(r, 1000));
+    const queuedRss = rssMb(gw.proc.pid);
+    const queued = {
+      queueFirstPerSec: rates.first,
+      queueLastPerSec: rates.last,
+      queuePeakRssMb: queuePeak,
+      queuedRssMb: queuedRss,
+      queueCpuMsPerMsg,
+    };
+    if (QUEUE_ONLY) {
+      const none = { msgPerSec: NaN, seconds: NaN, finalSeconds: NaN, cpuSeconds: NaN, cpuMsPerMsg: NaN };
+      return { ...queued, ...none, peakRssMb: NaN, duplicates: 0 };
+    }
     const cpu0 = cpuSeconds(gw.proc.pid);
     const rss = peakRss([gw.proc.pid]);
     const started = performance.now();
@@ -112,6 +157,7 @@ async function run(): Promise<Run> {
     if (sent.data?.[0]?.status !== 'sent')
       throw new Error(`the last message is not sent: ${JSON.stringify(sent).slice(0, 300)}`);
     return {
+      ...queued,
       msgPerSec: N / seconds,
       seconds,
       finalSeconds,
@@ -142,7 +188,11 @@ console.log(
   `drain of ${N} (SMPP window ${WINDOW}, max_in_flight ${MAX_IN_FLIGHT}; ${machine()}), median of ${ROUNDS}: ` +
     `${med((r) => r.msgPerSec).toFixed(0)} msg/s to the last submit_sm, all final after ${med((r) => r.finalSeconds).toFixed(1)} s, ` +
     `${med((r) => r.cpuSeconds).toFixed(2)} gateway CPU-s (${med((r) => r.cpuMsPerMsg).toFixed(3)} CPU-ms/msg), ` +
-    `peak RSS ${med((r) => r.peakRssMb).toFixed(0)} MB, duplicates 0`,
+    `peak RSS ${med((r) => r.peakRssMb).toFixed(0)} MB, duplicates 0; queuing: first tenth ` +
+    `${med((r) => r.queueFirstPerSec).toFixed(0)} msg/s, last tenth ${med((r) => r.queueLastPerSec).toFixed(0)} msg/s, ` +
+    `peak RSS ${med((r) => r.queuePeakRssMb).toFixed(0)} MB, ${med((r) => r.queuedRssMb).toFixed(0)} MB once queued, ` +
+    `${med((r) => r.queueCpuMsPerMsg).toFixed(3)} CPU-ms/msg` +
+    (QUEUE_ONLY ? ' (DRAIN_QUEUE_ONLY: not drained)' : ''),
 );
 // The sink's and the pool's keep-alive sockets must not keep the bench alive.
 process.exit(0);

@@ -61,6 +61,7 @@ export async function openStore(config: Readonly<Config>): Promise<Store> {
     databaseUrl: config.databaseUrl,
     sqlitePath: config.databaseUrl ? undefined : sqlitePathFor(config.dataDir),
     sqliteSynchronous: config.sqliteSynchronous,
+    sqliteCacheMib: config.sqliteCacheMib,
   });
   return createStore(db);
 }

@@ -34,6 +34,8 @@ export interface Config {
   nodeId: string;
   /** SQLite durability: FULL fsyncs every commit (commits are grouped, so the cost is shared). */
   sqliteSynchronous: 'FULL' | 'NORMAL';
+  /** SQLite page cache of the connection, MiB (resident memory: see store/db.ts). */
+  sqliteCacheMib: number;
   dispatch: {
     /** Most messages claimed per query. */
     batchSize: number;
@@ -216,6 +218,7 @@ const DEFAULTS: Omit<Config, 'nodeId'> = {
   smppTls: { port: 0, certFile: undefined, keyFile: undefined },
   logLevel: 'info',
   sqliteSynchronous: 'FULL',
+  sqliteCacheMib: 16,
   dispatch: {
     batchSize: 200,
     leaseMs: 120_000,
@@ -478,6 +481,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     },
     logLevel: env.SMSGW_LOG_LEVEL || base.logLevel,
     sqliteSynchronous: sync,
+    sqliteCacheMib: int(env, 'SMSGW_SQLITE_CACHE_MIB', base.sqliteCacheMib, 1, 4096),
     userRateLimit: int(env, 'SMSGW_USER_RATE_LIMIT', base.userRateLimit, 0, 1_000_000),
     webhookRetryBaseMs: int(env, 'SMSGW_WEBHOOK_RETRY_BASE_MS', base.webhookRetryBaseMs, 0, 3_600_000),
     campaignLeaseMs: int(env, 'SMSGW_CAMPAIGN_LEASE_MS', base.campaignLeaseMs, 1_000, 600_000),
