@@ -142,8 +142,9 @@ export class ContactBook {
       }
       await this.db.transaction().execute(async (trx) => {
         // The chunk's pages may take at most IMPORT_CACHE_KIB of the page cache: left at the
-        // connection's 64 MiB (store/db.ts), a 1M-row import filled it with contact pages and
-        // the gateway's peak RSS rose by ~70 MB (231 MB from 152 MB idle; 160 MB with the cap).
+        // connection's cache (64 MiB then, 16 MiB now: SMSGW_SQLITE_CACHE_MIB), a 1M-row import
+        // filled it with contact pages and the gateway's peak RSS rose by ~70 MB (231 MB from
+        // 152 MB idle; 160 MB with the cap).
         const cache = sqlite.pragma('cache_size', { simple: true }) as number;
         sqlite.pragma(`cache_size = ${-IMPORT_CACHE_KIB}`);
         try {
