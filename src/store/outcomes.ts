@@ -431,7 +431,9 @@ class Run {
   /**
    * Applies reports with distinct (channel, remote id) and no reuse window, in four statements
    * for the lot (store/report-batch.ts). A report whose exact id names no part goes the
-   * one-report way (the converted forms of its id, else pending_reports).
+   * one-report way (the converted forms of its id, else pending_reports); when a converted form
+   * names a part, the reports before it are applied first, so the group keeps arrival order
+   * (an earlier report may have made that part final: then this one is a duplicate).
    */
   async reportAll(os: readonly ReportOutcome[]): Promise<void> {
     const matched = await matchParts(
@@ -439,19 +441,30 @@ class Run {
       os.map((o, k) => ({ k, channelId: o.channelId, remoteId: o.remoteId })),
     );
     const partOf = new Map(matched.map((m) => [m.k, m]));
-    const changes: PartChange[] = [];
+    let changes: PartChange[] = [];
     /** Report index per changed part, and the part's new status. */
-    const byPart = new Map<string, number>();
+    let byPart = new Map<string, number>();
     for (let k = 0; k < os.length; k++) {
       const o = os[k] as ReportOutcome;
       const part = partOf.get(k);
       if (!part) {
-        await this.reportUnmatched(o);
+        const found = await this.findConverted(o);
+        if (!found) {
+          await this.keepPending(o);
+          continue;
+        }
+        // The part as read may be stale here: applyToPart's UPDATE checks its status again.
+        await this.applyChanges(os, changes, byPart);
+        changes = [];
+        byPart = new Map();
+        await this.applyToPart(found, o.channelId, o);
         continue;
       }
       const key = `${part.message_id}|${part.seq}`;
       // Already final, or a second report about the same part in this group (two ids that name
-      // one part cannot both be its exact id): recorded as a duplicate, as one by one.
+      // one part cannot both be its exact id): recorded as a duplicate, as one by one. A part
+      // read as not final may have been made final by a converted-id report applied above:
+      // updateParts checks the status again and counts it as a duplicate then.
       if (PART_FINAL.has(part.status) || byPart.has(key)) {
         this.summary.duplicates++;
         continue;
@@ -465,6 +478,19 @@ class Run {
         at: o.at,
       });
     }
+    await this.applyChanges(os, changes, byPart);
+  }
+
+  /**
+   * Part changes of a run of exactly matched reports, then the messages they made final.
+   * `byPart` gives, per changed part, the index in `os` of the report that changed it.
+   */
+  private async applyChanges(
+    os: readonly ReportOutcome[],
+    changes: readonly PartChange[],
+    byPart: ReadonlyMap<string, number>,
+  ): Promise<void> {
+    if (changes.length === 0) return;
     const changed = await updateParts(this.target, changes);
     /** Messages a report may have made final: the report (latest in arrival order) that did. */
     const completing = new Map<string, number>();
@@ -490,10 +516,9 @@ class Run {
       finals.push({ id, status, errorCode, at: (os[k] as ReportOutcome).at });
     }
     const done = new Map(finals.map((f) => [f.id, f]));
-    const ks = new Map(completing);
     for (const msg of await finalizeMessages(this.target, finals)) {
       const f = done.get(msg.id) as FinalChange;
-      const o = os[ks.get(msg.id) as number] as ReportOutcome;
+      const o = os[completing.get(msg.id) as number] as ReportOutcome;
       const status = f.status as MessageStatus;
       this.events.push(event(msg.id, msg.owner_id, status, f.errorCode, null, o.channelId, f.at));
       this.summary.finals.push({ id: msg.id, status });
@@ -501,36 +526,23 @@ class Run {
     }
   }
 
-  /** A report whose exact id named no part: its converted forms (one match only), or it waits. */
-  private async reportUnmatched(o: ReportOutcome): Promise<void> {
-    const alts = (o.altIds ?? []).filter((a) => a !== o.remoteId);
-    const found = alts.length > 0 ? await this.find(o, alts, 2) : [];
-    const [part] = found;
-    if (found.length !== 1 || !part) {
-      await this.keepPending(o);
-      return;
-    }
-    await this.applyToPart(part, o.channelId, o);
-  }
-
-  async report(o: ReportOutcome): Promise<void> {
-    const part = await this.match(o);
-    if (part === 'ambiguous' || part === undefined) {
-      await this.keepPending(o);
-      return;
-    }
-    await this.applyToPart(part, o.channelId, o);
-  }
-
-  /** The part a report is about: exact id first, then the converted forms if exactly one matches. */
-  private async match(o: ReportOutcome): Promise<MessagePartRow | 'ambiguous' | undefined> {
-    const [exact] = await this.find(o, [o.remoteId], 1);
-    if (exact) return exact;
+  /** The one part a report's converted id forms name (its exact id named none), if exactly one. */
+  private async findConverted(o: ReportOutcome): Promise<MessagePartRow | undefined> {
     const alts = (o.altIds ?? []).filter((a) => a !== o.remoteId);
     if (alts.length === 0) return undefined;
     const found = await this.find(o, alts, 2);
-    if (found.length > 1) return 'ambiguous';
-    return found[0];
+    return found.length === 1 ? found[0] : undefined;
+  }
+
+  async report(o: ReportOutcome): Promise<void> {
+    // Exact id first, then the converted forms if exactly one part matches; else it waits.
+    const [exact] = await this.find(o, [o.remoteId], 1);
+    const part = exact ?? (await this.findConverted(o));
+    if (!part) {
+      await this.keepPending(o);
+      return;
+    }
+    await this.applyToPart(part, o.channelId, o);
   }
 
   /** The newest parts of the report's channel with one of these ids (within its reuse window). */

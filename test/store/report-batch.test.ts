@@ -42,6 +42,7 @@ describe.each(TEST_DBS)('reports applied as a group ($name)', (tdb) => {
     state: 'delivered' | 'undelivered' | 'accepted',
     at: number,
     errorCode?: string,
+    altIds?: string[],
   ): Outcome => ({
     kind: 'report',
     channelId: 'ch',
@@ -50,6 +51,7 @@ describe.each(TEST_DBS)('reports applied as a group ($name)', (tdb) => {
     at,
     receivedAt: at,
     ...(errorCode ? { errorCode } : {}),
+    ...(altIds ? { altIds } : {}),
   });
 
   it('finalises each message once, from all its parts, with duplicates counted and strays kept', async () => {
@@ -99,5 +101,41 @@ describe.each(TEST_DBS)('reports applied as a group ($name)', (tdb) => {
       .where('status', 'in', ['delivered', 'partially_delivered'])
       .execute();
     expect(finals).toHaveLength(2);
+  });
+
+  it('applies a report matched by a converted id in its place in the group, as one by one', async () => {
+    const owner = (await store.users.create({ login: `rb-alt-${tdb.name}`, passwordHash: 'x', role: 'user' }))
+      .id;
+    const [grouped, single] = await sending(owner, 2, 'tok-rb-alt');
+    const t = Date.now();
+    await store.outcomes.apply([
+      sent(grouped!, owner, 'tok-rb-alt', ['6f1a'], t),
+      sent(single!, owner, 'tok-rb-alt', ['6f1b'], t),
+    ]);
+    // A names the part by its exact id and delivers it; B names it only in a converted form
+    // (hex id sent back in decimal) and comes later: the part is final by then, so B is a duplicate.
+    const reports = (hex: string, dec: string): Outcome[] => [
+      report(hex, 'delivered', t + 1),
+      report(dec, 'undelivered', t + 2, 'unknown_subscriber', [hex]),
+    ];
+    const summary = await store.outcomes.apply(reports('6f1a', String(0x6f1a)));
+    let singleDuplicates = 0;
+    for (const r of reports('6f1b', String(0x6f1b))) {
+      singleDuplicates += (await store.outcomes.apply([r])).duplicates;
+    }
+    expect(singleDuplicates).toBe(1);
+    expect(summary.duplicates).toBe(1);
+    expect(summary.finals).toEqual([{ id: grouped, status: 'delivered' }]);
+    expect(summary.pending).toEqual([]);
+    const rows = await store.db.kysely
+      .selectFrom('messages')
+      .select(['id', 'status', 'error_code', 'final_at'])
+      .where('id', 'in', [grouped!, single!])
+      .execute();
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    for (const id of [grouped!, single!]) {
+      expect(byId.get(id)).toMatchObject({ status: 'delivered', error_code: null });
+      expect(Number(byId.get(id)?.final_at)).toBe(t + 1);
+    }
   });
 });
