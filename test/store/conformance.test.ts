@@ -1,6 +1,7 @@
 /** One storage conformance suite, run against every database we support. */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
 import type { Store } from '../../src/store/index.js';
 import { createStore } from '../../src/store/index.js';
 import { migrate } from '../../src/store/db.js';
@@ -431,7 +432,27 @@ for (const testDb of TEST_DBS) {
         const erin = (await store.users.create({ login: 'erin', passwordHash: 'x', role: 'user' })).id;
         const m = message(erin);
         await store.messages.acceptBatch([{ messages: [m] }]);
-        while ((await store.webhooks.fanOut(Date.now(), 500, 86_400_000)) === 500);
+        // Other test files' transactions on the same server hold the horizon back for a moment:
+        // fan out until every committed event is behind the cursor (this one's `queued` too), or a
+        // late fan-out of it would be counted below.
+        const fanOutAll = async (want: number): Promise<number> => {
+          let n = 0;
+          for (let i = 0; i < 200 && n < want; i++) {
+            n += await store.webhooks.fanOut(Date.now(), 500, 86_400_000);
+            if (n < want) await new Promise((r) => setTimeout(r, 25));
+          }
+          return n;
+        };
+        const pending = async () =>
+          Number(
+            (
+              await sql<{ n: string }>`select count(*) as n from message_events e
+                where (e.tx, e.id) > (coalesce((select position from cursors where name = 'status_tx'), 0)::text::xid8,
+                  coalesce((select position from cursors where name = 'status'), 0))`.execute(store.db.kysely)
+            ).rows[0]?.n,
+          );
+        for (let i = 0; i < 200 && (await pending()) > 0; i++) await fanOutAll(1);
+        expect(await pending()).toBe(0);
         const insert = (c: pg.Client, status: string) =>
           c.query(
             'insert into message_events (message_id, owner_id, status, created_at) values ($1, $2, $3, $4)',
@@ -450,7 +471,7 @@ for (const testDb of TEST_DBS) {
           // The committed event waits: an older transaction may still commit a lower id.
           expect(await store.webhooks.fanOut(Date.now(), 500, 86_400_000)).toBe(0);
           await late.query('commit');
-          expect(await store.webhooks.fanOut(Date.now(), 500, 86_400_000)).toBe(2);
+          expect(await fanOutAll(2)).toBe(2);
           expect(await store.webhooks.fanOut(Date.now(), 500, 86_400_000)).toBe(0);
         } finally {
           await Promise.all([early.end(), late.end()]);
