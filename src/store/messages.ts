@@ -19,6 +19,7 @@ import type { BulkInsert } from './rows.js';
 import type { SliceKey } from './slices.js';
 import { inSlice, messageSlices, yieldLoop } from './slices.js';
 import { idFloor } from './stats.js';
+import { keepAcceptFields } from './accept-rows.js';
 import { adjustCharge, lockBalance, refundMessages } from './credits.js';
 import { event, insertChunked } from './rows.js';
 import type {
@@ -106,6 +107,17 @@ export class MessageRepo {
    * ones as `scheduled`, and both reported to `respond`.
    */
   async acceptBatch(items: AcceptItem[]): Promise<AcceptResult[]> {
+    // Rolled back: the rows go back as they came, for the batcher's retry item by item.
+    const restore = keepAcceptFields(items.flatMap((i) => i.messages));
+    try {
+      return await this.accept(items);
+    } catch (err) {
+      restore();
+      throw err;
+    }
+  }
+
+  private accept(items: AcceptItem[]): Promise<AcceptResult[]> {
     return this.db.transaction().execute(async (trx) => {
       const results: AcceptResult[] = [];
       const accepted: AcceptItem[] = [];

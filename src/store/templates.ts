@@ -48,8 +48,17 @@ const sendCache = new Map<
   }
 >();
 
+/**
+ * Counts forgets: `forSending` stores what it read only if none happened since the read began. A
+ * write that commits and forgets while a read is in flight would otherwise have the read's stale
+ * rows cached again for TTL_MS. One counter for every owner: writes are rare, and a forget costs
+ * an in-flight read of another owner only its caching.
+ */
+let generation = 0;
+
 /** Forgets what `forSending` keeps of an owner (every template or signature write calls it). */
 export function forgetTemplates(ownerId?: string): void {
+  generation += 1;
   if (ownerId === undefined) sendCache.clear();
   else sendCache.delete(ownerId);
 }
@@ -243,8 +252,9 @@ export class TemplateRepo {
    * `byId('template', id, owner)` and `signatureOf(owner)` for sending, cached per owner for
    * TTL_MS: resolving a template per request (two Kysely queries) cost 215 µs of CPU a message
    * for one-recipient requests, 5x accepting the message (`SIZE=64 npx tsx bench/policy-cpu.ts`,
-   * load 12). A change on this node applies at once (every write below forgets the owner); one
-   * made on another node within TTL_MS, as for the policy settings (policy/settings.ts).
+   * load 12). A change on this node applies to every send that starts after it commits (every
+   * write forgets the owner, and a read in flight across a forget is not stored: `generation`);
+   * one made on another node within TTL_MS, as for the policy settings (policy/settings.ts).
    */
   async forSending(
     ownerId: string,
@@ -256,14 +266,18 @@ export class TemplateRepo {
     const now = Date.now();
     let e = sendCache.get(ownerId);
     if (!e || now - e.at >= TTL_MS) {
-      if (sendCache.size >= MAX_CACHED) sendCache.clear();
+      const seen = generation;
       e = { at: now, signature: await this.signatureOf(ownerId), templates: new Map() };
-      sendCache.set(ownerId, e);
+      if (seen === generation) {
+        if (sendCache.size >= MAX_CACHED) sendCache.clear();
+        sendCache.set(ownerId, e);
+      }
     }
     if (!e.templates.has(templateId)) {
       const entry = e;
+      const seen = generation;
       const t = await this.byId('template', templateId, ownerId);
-      if (entry.templates.size < MAX_CACHED) entry.templates.set(templateId, t);
+      if (seen === generation && entry.templates.size < MAX_CACHED) entry.templates.set(templateId, t);
       return { template: t, signature: entry.signature };
     }
     return { template: e.templates.get(templateId), signature: e.signature };
