@@ -80,7 +80,7 @@ export function createStore(db: Db): Store {
     policy: new PolicyRepo(db.kysely),
     cluster: new ClusterRepo(db.kysely, db.caps),
     book: new ContactBook(db),
-    campaigns: new CampaignRepo(db.kysely, db.caps, db.sqlite),
+    campaigns: new CampaignRepo(db.kysely, db.caps, db.dialect, db.sqlite),
     audit: new AdminAuditRepo(db.kysely),
     close: () => db.close(),
   };
