@@ -4,6 +4,7 @@
  */
 import type { Kysely, Transaction } from 'kysely';
 import { newId } from './ids.js';
+import { OwnerCache } from './owner-cache.js';
 import type { Database, PolicyAuditRow, TemplateRow } from './schema.js';
 
 export type TemplateKind = TemplateRow['kind'];
@@ -37,30 +38,17 @@ export async function audit(trx: Kysely<Database> | Transaction<Database>, e: Au
     .execute();
 }
 
-const TTL_MS = 2_000;
-const MAX_CACHED = 10_000;
-const sendCache = new Map<
-  string,
-  {
-    at: number;
-    signature: { approved: TemplateRow | undefined; any: boolean };
-    templates: Map<string, TemplateRow | undefined>;
-  }
->();
-
-/**
- * Counts forgets: `forSending` stores what it read only if none happened since the read began. A
- * write that commits and forgets while a read is in flight would otherwise have the read's stale
- * rows cached again for TTL_MS. One counter for every owner: writes are rare, and a forget costs
- * an in-flight read of another owner only its caching.
- */
-let generation = 0;
+/** What `forSending` keeps of an owner: its signature, and its templates as they were asked for. */
+interface SendEntry {
+  signature: { approved: TemplateRow | undefined; any: boolean };
+  templates: Map<string, TemplateRow | undefined>;
+}
+const MAX_TEMPLATES = 10_000;
+const sendCache = new OwnerCache<SendEntry>();
 
 /** Forgets what `forSending` keeps of an owner (every template or signature write calls it). */
 export function forgetTemplates(ownerId?: string): void {
-  generation += 1;
-  if (ownerId === undefined) sendCache.clear();
-  else sendCache.delete(ownerId);
+  sendCache.forget(ownerId);
 }
 
 export class TemplateRepo {
@@ -247,14 +235,13 @@ export class TemplateRepo {
       .execute();
   }
 
-  /** The signature a user's template messages carry: the newest approved one. */
   /**
    * `byId('template', id, owner)` and `signatureOf(owner)` for sending, cached per owner for
-   * TTL_MS: resolving a template per request (two Kysely queries) cost 215 µs of CPU a message
+   * 2 s: resolving a template per request (two Kysely queries) cost 215 µs of CPU a message
    * for one-recipient requests, 5x accepting the message (`SIZE=64 npx tsx bench/policy-cpu.ts`,
    * load 12). A change on this node applies to every send that starts after it commits (every
-   * write forgets the owner, and a read in flight across a forget is not stored: `generation`);
-   * one made on another node within TTL_MS, as for the policy settings (policy/settings.ts).
+   * write forgets the owner, and a read in flight across a forget is not stored: OwnerCache);
+   * one made on another node within 2 s, as for the policy settings (policy/settings.ts).
    */
   async forSending(
     ownerId: string,
@@ -263,26 +250,22 @@ export class TemplateRepo {
     template: TemplateRow | undefined;
     signature: { approved: TemplateRow | undefined; any: boolean };
   }> {
-    const now = Date.now();
     let e = sendCache.get(ownerId);
-    if (!e || now - e.at >= TTL_MS) {
-      const seen = generation;
-      e = { at: now, signature: await this.signatureOf(ownerId), templates: new Map() };
-      if (seen === generation) {
-        if (sendCache.size >= MAX_CACHED) sendCache.clear();
-        sendCache.set(ownerId, e);
-      }
+    if (!e) {
+      const stamp = sendCache.stamp();
+      e = { signature: await this.signatureOf(ownerId), templates: new Map() };
+      sendCache.set(ownerId, e, stamp);
     }
-    if (!e.templates.has(templateId)) {
-      const entry = e;
-      const seen = generation;
-      const t = await this.byId('template', templateId, ownerId);
-      if (seen === generation && entry.templates.size < MAX_CACHED) entry.templates.set(templateId, t);
-      return { template: t, signature: entry.signature };
-    }
-    return { template: e.templates.get(templateId), signature: e.signature };
+    if (e.templates.has(templateId)) return { template: e.templates.get(templateId), signature: e.signature };
+    const stamp = sendCache.stamp();
+    const template = await this.byId('template', templateId, ownerId);
+    // Kept only if no write forgot meanwhile (the entry itself is then no longer cached either).
+    if (stamp === sendCache.stamp() && e.templates.size < MAX_TEMPLATES)
+      e.templates.set(templateId, template);
+    return { template, signature: e.signature };
   }
 
+  /** The signature a user's template messages carry: the newest approved one. */
   async signatureOf(ownerId: string): Promise<{ approved: TemplateRow | undefined; any: boolean }> {
     const rows = await this.db
       .selectFrom('templates')
