@@ -11,6 +11,7 @@
  * Every connection goes through the URL guard (url-guard.ts): IP literals are checked before the
  * request, names when the socket resolves them, so the address connected to is the one checked.
  */
+import { IdleBackoff } from '../core/backoff.js';
 import type { Logger } from 'pino';
 import { Agent, request } from 'undici';
 import { redactUrl } from '../core/redact.js';
@@ -110,7 +111,7 @@ export class WebhookWorker {
   private lastFanOut = 0;
   private fanOutWanted = true;
   /** The poll period now: `pollMs` while there is work, doubling up to IDLE_POLL_MAX_MS idle. */
-  private pollMs: number;
+  private readonly poll: IdleBackoff;
 
   constructor(
     private readonly store: Store,
@@ -120,7 +121,7 @@ export class WebhookWorker {
   ) {
     this.agent = guard ? new Agent({ connect: { lookup: guard.lookup } }) : undefined;
     this.attempts = new WriteBatcher((items) => this.store.webhooks.recordAttempts(items), 500);
-    this.pollMs = opts.pollMs;
+    this.poll = new IdleBackoff(opts.pollMs, IDLE_POLL_MAX_MS);
   }
 
   start(): void {
@@ -131,14 +132,14 @@ export class WebhookWorker {
   poke(): void {
     this.dirty = true;
     this.fanOutWanted = true;
-    this.pollMs = this.opts.pollMs;
+    this.poll.reset();
     this.wake?.();
   }
 
   /** New message events were committed: fan them out now (the fan-out says whose they are). */
   eventsAdded(): void {
     this.fanOutWanted = true;
-    this.pollMs = this.opts.pollMs;
+    this.poll.reset();
     this.wake?.();
   }
 
@@ -185,7 +186,7 @@ export class WebhookWorker {
    */
   private claimKind(now: number, free: number): 'fair' | 'borrow' | undefined {
     if (free <= 0) return undefined;
-    if (this.dirty || now - this.lastFullClaim >= this.pollMs) return 'fair';
+    if (this.dirty || now - this.lastFullClaim >= this.poll.ms) return 'fair';
     const below = (o: string) => (this.inFlight.get(o) ?? 0) < this.opts.perAccount;
     let atShare = false;
     for (const set of [this.dirtyOwners, this.blocked])
@@ -207,7 +208,7 @@ export class WebhookWorker {
     let read = 0;
     if (
       this.fanOutWanted ||
-      sinceFanOut >= this.pollMs ||
+      sinceFanOut >= this.poll.ms ||
       (sinceFanOut >= FAN_OUT_EVERY_MS && this.running_.size + this.recording.size > 0)
     ) {
       this.fanOutWanted = false;
@@ -258,9 +259,7 @@ export class WebhookWorker {
   /** A round found `found` events and rows: none and nothing in flight, the poll backs off. */
   private idleStep(found: number): void {
     const busy = found > 0 || this.running_.size + this.recording.size > 0 || this.blocked.size > 0;
-    this.pollMs = busy
-      ? this.opts.pollMs
-      : Math.max(this.opts.pollMs, Math.min(this.pollMs * 2, IDLE_POLL_MAX_MS));
+    this.poll.step(busy);
   }
 
   private launch(row: WebhookOutboxRow): void {
@@ -307,7 +306,7 @@ export class WebhookWorker {
         // While deliveries run, new events are fanned out every FAN_OUT_EVERY_MS.
         const busy = this.running_.size + this.recording.size > 0;
         await new Promise<void>((resolve) => {
-          const t = setTimeout(done, busy ? FAN_OUT_EVERY_MS : this.pollMs);
+          const t = setTimeout(done, busy ? FAN_OUT_EVERY_MS : this.poll.ms);
           function done() {
             clearTimeout(t);
             resolve();

@@ -6,6 +6,7 @@
  * the queue when its lease runs out. Leases are renewed while submits run, and every outcome is
  * fenced by the claim token it was submitted under (see store/outcomes.ts).
  */
+import { IdleBackoff } from '../core/backoff.js';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { DeliveryReport, OutboundSms, SubmitResult } from '../channels/port.js';
@@ -77,7 +78,7 @@ export class Dispatcher {
   private pokes = 0;
   private dueAt = Number.POSITIVE_INFINITY;
   private probeAt = 0;
-  private probeEvery: number;
+  private readonly probeEvery: IdleBackoff;
   /** When this node last kept a delivery report waiting for its part, and last swept them. */
   private lastPendingAt = Number.NEGATIVE_INFINITY;
   private lastSweepAt = 0;
@@ -102,7 +103,7 @@ export class Dispatcher {
     private readonly log: Logger,
   ) {
     this.tokenPrefix = `${config.nodeId}/${randomBytes(4).toString('hex')}/`;
-    this.probeEvery = config.dispatch.pollMs;
+    this.probeEvery = new IdleBackoff(config.dispatch.pollMs, IDLE_PROBE_MS);
     this.outcomes = new WriteBatcher<Outcome, void>(async (items) => {
       this.learn(items, await store.outcomes.apply(items));
       return items.map(() => undefined);
@@ -266,7 +267,7 @@ export class Dispatcher {
               // Poked for nothing claimable now (scheduled, or another node's): look for the
               // earliest due time soon, at most once a poll so a row the claim cannot take
               // (locked by another node's claim) never makes this a busy loop.
-              this.probeEvery = pollMs;
+              this.probeEvery.reset();
               this.probeAt = Math.min(this.probeAt, Date.now() + pollMs);
             }
           }
@@ -295,12 +296,11 @@ export class Dispatcher {
    * nothing); each look that finds nothing due doubles the time to the next, up to IDLE_PROBE_MS.
    */
   private async probe(scope: ClaimScope | undefined): Promise<void> {
-    const pollMs = this.config.dispatch.pollMs;
     const inMs = await this.store.messages.nextDueIn(scope);
     const at = Date.now();
     if (inMs !== undefined) this.dueAt = Math.min(this.dueAt, at + inMs);
-    this.probeEvery = inMs === 0 ? pollMs : Math.max(pollMs, Math.min(this.probeEvery * 2, IDLE_PROBE_MS));
-    this.probeAt = at + this.probeEvery;
+    this.probeEvery.step(inMs === 0);
+    this.probeAt = at + this.probeEvery.ms;
   }
 
   private sleep(ms: number): Promise<void> {

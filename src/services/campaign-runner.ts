@@ -6,6 +6,7 @@
  * killed node's campaign is claimed again when its lease runs out and resumes where its last
  * commit left off.
  */
+import { IdleBackoff } from '../core/backoff.js';
 import { Cron } from 'croner';
 import type { Logger } from 'pino';
 import { nextInWindow, renderText, variablesOf } from '../core/campaign.js';
@@ -63,7 +64,7 @@ export class CampaignRunner {
   private ticking: Promise<void> | undefined;
   private readonly token = newId();
   /** The poll period now: `pollMs`, doubling while idle up to IDLE_POLL_MAX_MS. */
-  private pollMs: number;
+  private readonly poll: IdleBackoff;
 
   constructor(
     private readonly store: Store,
@@ -73,7 +74,7 @@ export class CampaignRunner {
     /** The time campaigns are scheduled by (a fake clock in tests). Leases use the database's. */
     private readonly clock: () => number = Date.now,
   ) {
-    this.pollMs = opts.pollMs;
+    this.poll = new IdleBackoff(opts.pollMs, IDLE_POLL_MAX_MS);
   }
 
   start(): void {
@@ -84,7 +85,7 @@ export class CampaignRunner {
 
   /** Something changed (a campaign created or resumed): look now. */
   poke(): void {
-    this.pollMs = this.opts.pollMs;
+    this.poll.reset();
     // Not started (tests driving tick() with a fake clock): no timer of its own.
     if (this.started && !this.stopping) this.schedule(0);
   }
@@ -107,10 +108,7 @@ export class CampaignRunner {
     if (free <= 0 || this.stopping) return;
     const claim = `${this.token}:${newId()}`;
     const claimed = await this.store.campaigns.claim(claim, this.clock(), this.opts.leaseMs, free);
-    this.pollMs =
-      claimed.length > 0 || this.active.size > 0
-        ? this.opts.pollMs
-        : Math.max(this.opts.pollMs, Math.min(this.pollMs * 2, IDLE_POLL_MAX_MS));
+    this.poll.step(claimed.length > 0 || this.active.size > 0);
     for (const c of claimed) {
       const job = (c.cron ? this.fire(c, claim) : this.run(c, claim))
         .catch((err: unknown) => this.logger.error({ err, campaign: c.id }, 'campaign run failed'))
@@ -136,7 +134,7 @@ export class CampaignRunner {
         .catch((err: unknown) => this.logger.error({ err }, 'campaign claim failed'))
         .finally(() => {
           this.ticking = undefined;
-          if (!this.stopping) this.schedule(this.pollMs);
+          if (!this.stopping) this.schedule(this.poll.ms);
         });
     }, ms);
     this.timer.unref?.();
