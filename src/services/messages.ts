@@ -217,7 +217,7 @@ export class MessageService {
     this.checkIntegers(input);
     this.checkUrlAndSender(input);
     const t = this.times(input);
-    const previews = new Map<string, ReturnType<typeof preview> | string>();
+    const previews = new Map<string, ReturnType<typeof preview> | ApiError>();
     const seen = new Set<string>();
     return items.map((item) => {
       let p = previews.get(item.text);
@@ -225,7 +225,7 @@ export class MessageService {
         p = this.checkText(item.text, transliterate);
         previews.set(item.text, p);
       }
-      if (typeof p === 'string') return { error: p };
+      if (p instanceof ApiError) return { error: p.code };
       const n = this.numbers.normalize(item.to);
       if (!n.ok) return { error: 'invalid_number' };
       if (seen.has(n.e164)) return { error: 'duplicate_recipient' };
@@ -234,12 +234,23 @@ export class MessageService {
     });
   }
 
-  /** A recipient's text: its preview, or the code of what is wrong with it (as `build` would throw). */
-  private checkText(text: string, transliterate: boolean): ReturnType<typeof preview> | string {
-    if (typeof text !== 'string' || text === '') return 'missing_parameter';
-    if (text.trim() === '') return 'blank_text';
+  /** A text's preview, or the error `send` answers for it (empty, blank, too many segments). */
+  private checkText(text: unknown, transliterate: boolean): ReturnType<typeof preview> | ApiError {
+    if (typeof text !== 'string' || text === '') {
+      return new ApiError('missing_parameter', say('api.send.emptyText'), 'text');
+    }
+    if (text.trim() === '') return new ApiError('blank_text', say('api.send.blankText'), 'text');
     const p = preview(text, { transliterate });
-    return p.segments > this.limits.maxSegments ? 'text_too_long' : p;
+    if (p.segments <= this.limits.maxSegments) return p;
+    return new ApiError(
+      'text_too_long',
+      say('api.send.tooManySegments', {
+        segments: p.segments,
+        encoding: p.encoding,
+        max: this.limits.maxSegments,
+      }),
+      'text',
+    );
   }
 
   /**
@@ -431,25 +442,9 @@ export class MessageService {
         'to',
       );
     }
-    if (typeof input.text !== 'string' || input.text === '') {
-      throw new ApiError('missing_parameter', say('api.send.emptyText'), 'text');
-    }
-    if (input.text.trim() === '') {
-      throw new ApiError('blank_text', say('api.send.blankText'), 'text');
-    }
+    const p = this.checkText(input.text, transliterate);
+    if (p instanceof ApiError) throw p;
     this.checkUrlAndSender(input);
-    const p = preview(input.text, { transliterate });
-    if (p.segments > this.limits.maxSegments) {
-      throw new ApiError(
-        'text_too_long',
-        say('api.send.tooManySegments', {
-          segments: p.segments,
-          encoding: p.encoding,
-          max: this.limits.maxSegments,
-        }),
-        'text',
-      );
-    }
     const t = this.times(input);
     const batchId = newId();
     const rows: NewMessage[] = [];
