@@ -8,29 +8,55 @@ import { createStore } from '../../src/store/index.js';
 import { forgetTemplates } from '../../src/store/templates.js';
 import { TEST_DBS } from '../support/db.js';
 
+type Store = ReturnType<typeof createStore>;
+
+function template(store: Store, owner: string) {
+  return store.templates.create(
+    {
+      owner_id: owner,
+      kind: 'template',
+      name: 'code',
+      text: 'Code {code}',
+      category: 'verification',
+      placement: null,
+      variables: null,
+    },
+    owner,
+  );
+}
+
+function signature(store: Store, owner: string) {
+  return store.templates.create(
+    {
+      owner_id: owner,
+      kind: 'signature',
+      name: 'Acme',
+      text: '【Acme】',
+      category: 'notification',
+      placement: 'prefix',
+      variables: null,
+    },
+    owner,
+  );
+}
+
+/** Sends template `id` with code 42: the rendered text, or the refusal's code. */
+function sender(store: Store, owner: string, id: string): () => Promise<string | undefined> {
+  return () =>
+    resolveTemplate(store, owner, id, { code: '42' }).then(
+      (r) => r.text,
+      (e: { code?: string }) => e.code,
+    );
+}
+
 describe.each(TEST_DBS)('templates cached for sending ($name)', (tdb) => {
   it('an edit, a decision, a new signature or a removal applies to the next send', async () => {
     const { db, cleanup } = await tdb.open();
     try {
       const store = createStore(db);
       const owner = (await store.users.create({ login: 'tc', passwordHash: 'x', role: 'user' })).id;
-      const t = await store.templates.create(
-        {
-          owner_id: owner,
-          kind: 'template',
-          name: 'code',
-          text: 'Code {code}',
-          category: 'verification',
-          placement: null,
-          variables: null,
-        },
-        owner,
-      );
-      const send = () =>
-        resolveTemplate(store, owner, t.id, { code: '42' }).then(
-          (r) => r.text,
-          (e: { code?: string }) => e.code,
-        );
+      const t = await template(store, owner);
+      const send = sender(store, owner, t.id);
       expect(await send()).toBe('template_not_approved');
       await store.templates.decide('template', t.id, 'approved', owner, null);
       expect(await send()).toBe('Code 42');
@@ -40,18 +66,7 @@ describe.each(TEST_DBS)('templates cached for sending ($name)', (tdb) => {
       expect(await send()).toBe('template_not_approved');
       await store.templates.decide('template', t.id, 'approved', owner, null);
       expect(await send()).toBe('Your code 42');
-      const sig = await store.templates.create(
-        {
-          owner_id: owner,
-          kind: 'signature',
-          name: 'Acme',
-          text: '【Acme】',
-          category: 'notification',
-          placement: 'prefix',
-          variables: null,
-        },
-        owner,
-      );
+      const sig = await signature(store, owner);
       expect(await send()).toBe('signature_not_approved');
       await store.templates.decide('signature', sig.id, 'approved', owner, null);
       expect(await send()).toMatch(/^【Acme】\s?Your code 42$/);
@@ -66,37 +81,11 @@ describe.each(TEST_DBS)('templates cached for sending ($name)', (tdb) => {
     try {
       const store = createStore(db);
       const owner = (await store.users.create({ login: 'tr', passwordHash: 'x', role: 'user' })).id;
-      const t = await store.templates.create(
-        {
-          owner_id: owner,
-          kind: 'template',
-          name: 'code',
-          text: 'Code {code}',
-          category: 'verification',
-          placement: null,
-          variables: null,
-        },
-        owner,
-      );
+      const t = await template(store, owner);
       await store.templates.decide('template', t.id, 'approved', owner, null);
-      const sig = await store.templates.create(
-        {
-          owner_id: owner,
-          kind: 'signature',
-          name: 'Acme',
-          text: '【Acme】',
-          category: 'notification',
-          placement: 'prefix',
-          variables: null,
-        },
-        owner,
-      );
+      const sig = await signature(store, owner);
       await store.templates.decide('signature', sig.id, 'approved', owner, null);
-      const send = () =>
-        resolveTemplate(store, owner, t.id, { code: '42' }).then(
-          (r) => r.text,
-          (e: { code?: string }) => e.code,
-        );
+      const send = sender(store, owner, t.id);
       // The interleaving: the send's signature read has its (approved) rows, and before it is
       // stored the signature is edited back to review, which commits and forgets the owner.
       const read = store.templates.signatureOf.bind(store.templates);
