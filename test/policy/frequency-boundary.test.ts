@@ -6,25 +6,21 @@
  * node's clock is a little behind) must not reset the new minute's count. Periods never move
  * backwards, so a cap of 1 a minute lets exactly one message through in the new minute.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PolicyContext } from '../../src/policy/rule.js';
+import { describe, expect, it } from 'vitest';
 import { frequencyRule } from '../../src/policy/frequency.js';
+import type { Candidate } from '../../src/policy/rule.js';
 import type { Db } from '../../src/store/db.js';
 import type { Store } from '../../src/store/index.js';
-import { createStore } from '../../src/store/index.js';
 import { TEST_DBS } from '../support/db.js';
+import { checkRule, storeForSuite } from '../support/store.js';
 
 describe.each(TEST_DBS)('frequency caps across a minute boundary ($name)', (tdb) => {
   let db: Db;
   let store: Store;
-  let cleanup: () => Promise<void>;
-  beforeAll(async () => {
-    const o = await tdb.open();
-    db = o.db;
-    store = createStore(db);
-    cleanup = o.cleanup;
+  storeForSuite(tdb, (s, _url, d) => {
+    store = s;
+    db = d;
   });
-  afterAll(() => cleanup?.());
 
   it.skipIf(tdb.name === 'sqlite')(
     'a late transaction from the old minute does not reopen the new minute',
@@ -32,20 +28,13 @@ describe.each(TEST_DBS)('frequency caps across a minute boundary ($name)', (tdb)
       const owner = (await store.users.create({ login: 'fb', passwordHash: 'x', role: 'user' })).id;
       await store.policy.replaceCaps(owner, [{ category: '', period: 'minute', max_count: 1 }]);
       const minute = Math.floor(Date.now() / 60_000) * 60_000 + 120_000;
-      const verdict = (id: string, now: number) =>
-        db.kysely.transaction().execute(async (trx) => {
-          const ctx = {
-            trx,
-            dialect: tdb.name,
-            caps: db.caps,
-            now,
-            sqlite: db.sqlite,
-          } as unknown as PolicyContext;
-          const out = await frequencyRule.check(ctx, [
-            { message: { id, owner_id: owner, to: '+4915100000001' }, info: {} } as never,
-          ]);
-          return out.get(id);
-        });
+      const verdict = async (id: string, now: number) => {
+        const c = {
+          message: { id, owner_id: owner, to: '+4915100000001' },
+          info: {},
+        } as unknown as Candidate;
+        return (await checkRule(db, frequencyRule, now, [c])).get(id);
+      };
       expect(await verdict('new-1', minute + 5)).toBeUndefined(); // the first of the new minute
       // From the old minute, counted late: it is counted in the row's (newer) minute, which is
       // full, so the cap errs on the safe side.

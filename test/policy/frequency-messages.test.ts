@@ -4,15 +4,15 @@
  * set of its category, leaving out the policy's refusals (`rejected`) and other owners.
  */
 import { v7 } from 'uuid';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { frequencyRule } from '../../src/policy/frequency.js';
-import type { Candidate, PolicyContext } from '../../src/policy/rule.js';
+import type { Candidate } from '../../src/policy/rule.js';
 import type { Db } from '../../src/store/db.js';
 import type { Store } from '../../src/store/index.js';
-import { createStore } from '../../src/store/index.js';
 import type { NewMessage } from '../../src/store/schema.js';
 import { TEST_DBS } from '../support/db.js';
 import { message } from '../support/messages.js';
+import { checkRule, storeForSuite } from '../support/store.js';
 
 const TO = '+4915100000009';
 
@@ -21,15 +21,11 @@ describe.each(TEST_DBS.filter((d) => d.name === 'sqlite'))(
   (tdb) => {
     let db: Db;
     let store: Store;
-    let cleanup: () => Promise<void>;
     let n = 0;
-    beforeAll(async () => {
-      const o = await tdb.open();
-      db = o.db;
-      store = createStore(db);
-      cleanup = o.cleanup;
+    storeForSuite(tdb, (s, _url, d) => {
+      store = s;
+      db = d;
     });
-    afterAll(() => cleanup?.());
 
     /** A stored message made at `at` (its UUIDv7 id too), as the accepting transaction wrote it. */
     async function stored(owner: string, at: number, over: Partial<NewMessage> = {}): Promise<void> {
@@ -41,20 +37,12 @@ describe.each(TEST_DBS.filter((d) => d.name === 'sqlite'))(
     }
 
     /** The rule's verdict on one message to TO at `now`, in a transaction of its own. */
-    const verdict = (owner: string, now: number, category?: string) =>
-      db.kysely.transaction().execute(async (trx) => {
-        const ctx = {
-          trx,
-          dialect: tdb.name,
-          caps: db.caps,
-          now,
-          sqlite: db.sqlite,
-        } as unknown as PolicyContext;
-        const id = `c${n++}`;
-        const c = { message: { id, owner_id: owner, to: TO }, info: { category } } as unknown as Candidate;
-        const v = (await frequencyRule.check(ctx, [c])).get(id);
-        return v?.action === 'reject' ? v.code : v?.action;
-      });
+    const verdict = async (owner: string, now: number, category?: string) => {
+      const id = `c${n++}`;
+      const c = { message: { id, owner_id: owner, to: TO }, info: { category } } as unknown as Candidate;
+      const v = (await checkRule(db, frequencyRule, now, [c])).get(id);
+      return v?.action === 'reject' ? v.code : v?.action;
+    };
 
     it('counts each message in the periods its created_at falls in', async () => {
       const owner = (await store.users.create({ login: 'p1', passwordHash: 'x', role: 'user' })).id;

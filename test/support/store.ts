@@ -1,5 +1,6 @@
 /** A store for one describe block over one of the test databases (test/support/db.ts). */
 import { afterAll, beforeAll } from 'vitest';
+import type { Candidate, PolicyContext, PolicyRule, Verdict } from '../../src/policy/rule.js';
 import type { Db } from '../../src/store/db.js';
 import type { Store } from '../../src/store/index.js';
 import { createStore } from '../../src/store/index.js';
@@ -21,5 +22,18 @@ export function storeForSuite(
   });
   afterAll(async () => {
     await cleanup?.();
+  });
+}
+
+/** A policy rule's verdicts on `candidates` at `now`, checked in a transaction of its own. */
+export function checkRule(
+  db: Db,
+  rule: PolicyRule,
+  now: number,
+  candidates: Candidate[],
+): Promise<Map<string, Verdict>> {
+  return db.kysely.transaction().execute((trx) => {
+    const ctx: PolicyContext = { trx, dialect: db.dialect, caps: db.caps, now, sqlite: db.sqlite };
+    return rule.check(ctx, candidates);
   });
 }
