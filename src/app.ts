@@ -171,7 +171,11 @@ export async function startApp(config: Readonly<Config>, opts: { logger?: Logger
   leases.onRequeued = () => dispatcher.poke();
   // A channel given back elsewhere (balance, shutdown) is taken at once, not at the next round.
   const offLeaseMoves = store.db.notifier.subscribe('channels', () => void leases.round());
-  messages.onAccepted(() => dispatcher.poke());
+  messages.claimOnAccept(dispatcher.acceptClaim);
+  // An accept that claimed all this node could send leaves its dispatcher nothing to look for.
+  messages.onAccepted((claimedAll) => {
+    if (!claimedAll) dispatcher.poke();
+  });
   const smpp =
     config.smppPort > 0 || config.smppTls.port > 0
       ? new SmppServer(

@@ -13,11 +13,13 @@ import type { DeliveryReport, OutboundSms, SubmitResult } from '../channels/port
 import { SubmitError } from '../channels/port.js';
 import { encodingOn } from '../codec/index.js';
 import type { Config } from '../config.js';
+import type { ChannelSnapshot } from '../core/routing.js';
 import { backoffMs, route, unitsFor } from '../core/routing.js';
 import { WriteBatcher } from '../store/batcher.js';
 import type { Store } from '../store/index.js';
 import { monthOf } from '../store/ids.js';
 import type { ClaimScope } from '../store/claim-scope.js';
+import type { AcceptClaimer } from '../store/messages.js';
 import type { Outcome, OutcomeSummary } from '../store/outcomes.js';
 import type { MessageRow } from '../store/schema.js';
 import type { ChannelRegistry, RunningChannel } from './registry.js';
@@ -84,6 +86,11 @@ export class Dispatcher {
   private lastSweepAt = 0;
   /** The claim scope of the last look: a channel taken here makes its queued messages claimable. */
   private scopeKey: string | undefined;
+  /**
+   * A claim is under way, the loop's or an accepting transaction's (acceptClaim): one at a time,
+   * since each takes as many messages as the slots counted before it had room for.
+   */
+  private claiming = false;
   /** Submits running per claim token: their leases are renewed until they finish. */
   private readonly submitting = new Map<string, number>();
   readonly stats: DispatchStats = {
@@ -227,37 +234,34 @@ export class Dispatcher {
         const now = Date.now();
         // Only channels whose lease this node holds right now (checked before every claim).
         const snapshot = this.registry.routingSnapshot(now);
-        const slots = snapshot.reduce(
-          (n, c) =>
-            n +
-            (c.up && c.enabled
-              ? c.minIntervalMs > 0
-                ? c.inFlight === 0 && c.lastSendAt + c.minIntervalMs <= now
-                  ? 1
-                  : 0
-                : Math.max(0, c.maxInFlight - c.inFlight)
-              : 0),
-          0,
-        );
+        const slots = freeSlots(snapshot, now);
         const scope = this.registry.claimScope(now);
         const scopeKey = scope === undefined ? '' : JSON.stringify(scope);
         if (scopeKey !== this.scopeKey) {
           this.scopeKey = scopeKey;
           this.dirty = true;
         }
-        if (slots > 0) {
+        if (this.claiming) {
+          // An accepting transaction is claiming: its end wakes the loop.
+        } else if (slots > 0) {
           if (!this.dirty && this.dueAt > now && now >= this.probeAt) await this.probe(scope);
           if (this.dirty || this.dueAt <= Date.now()) {
             const limit = Math.min(slots, this.config.dispatch.batchSize);
             const token = `${this.tokenPrefix}${++this.claims}`;
             const pokes = this.pokes;
-            const claimed = await this.store.messages.claim(
-              token,
-              limit,
-              Date.now(),
-              this.config.dispatch.leaseMs,
-              scope,
-            );
+            this.claiming = true;
+            let claimed: MessageRow[];
+            try {
+              claimed = await this.store.messages.claim(
+                token,
+                limit,
+                Date.now(),
+                this.config.dispatch.leaseMs,
+                scope,
+              );
+            } finally {
+              this.claiming = false;
+            }
             for (const msg of claimed) this.dispatchOne(msg, token, Date.now());
             const full = claimed.length === limit;
             // A poke during the claim may be for a row committed after it looked.
@@ -290,6 +294,69 @@ export class Dispatcher {
       else await new Promise((resolve) => setImmediate(resolve));
     }
   }
+
+  /**
+   * The accepting transaction's claim (MessageService.claimOnAccept → store acceptBatch): takes
+   * what this node can send now, in the transaction that stores the messages, so one commit
+   * stores and claims them. A message sent one request at a time cost two fsync'd commits before
+   * the dispatcher could submit it, the accept's and the loop's claim's, and the reply to the
+   * next request waited behind the claim's. Claims nothing while the loop claims, or with no
+   * free slot; the loop takes those messages as before (the accept pokes it).
+   */
+  readonly acceptClaim: AcceptClaimer = async (trx) => {
+    if (!this.running || this.claiming) return undefined;
+    const now = Date.now();
+    const slots = freeSlots(this.registry.routingSnapshot(now), now);
+    if (slots === 0) return undefined;
+    const limit = Math.min(slots, this.config.dispatch.batchSize);
+    const token = `${this.tokenPrefix}${++this.claims}`;
+    this.claiming = true;
+    let claimed: MessageRow[];
+    try {
+      const scope = this.registry.claimScope(now);
+      claimed = await this.store.messages.claimIn(
+        trx,
+        token,
+        limit,
+        now,
+        this.config.dispatch.leaseMs,
+        scope,
+      );
+    } catch (err) {
+      this.claiming = false;
+      this.log.warn({ err }, 'claim in an accepting transaction failed; the loop claims instead');
+      this.wake?.();
+      throw err;
+    }
+    return {
+      all: claimed.length < limit,
+      committed: () => {
+        this.claiming = false;
+        const at = Date.now();
+        if (!this.running) {
+          // Stopped meanwhile: the messages go back to the queue, unsent.
+          for (const msg of claimed) {
+            void this.record({
+              kind: 'release',
+              id: msg.id,
+              lease: token,
+              nextAt: at,
+              reason: 'stopping',
+              at,
+            });
+          }
+          return;
+        }
+        for (const msg of claimed) this.dispatchOne(msg, token, at);
+        if (claimed.length === limit) this.poke();
+        else this.wake?.();
+      },
+      rolledBack: () => {
+        this.claiming = false;
+        this.wake?.();
+      },
+    };
+  };
 
   /**
    * Reads when the earliest claimable message is due (a read instead of a claim that finds
@@ -509,4 +576,15 @@ export class Dispatcher {
   private count(m: Map<string, number>, channelId: string, n = 1): void {
     m.set(channelId, (m.get(channelId) ?? 0) + n);
   }
+}
+
+/** Messages the channels can take now: free in-flight places, one for a paced channel whose interval ended. */
+function freeSlots(snapshot: readonly ChannelSnapshot[], now: number): number {
+  let n = 0;
+  for (const c of snapshot) {
+    if (!c.up || !c.enabled) continue;
+    if (c.minIntervalMs > 0) n += c.inFlight === 0 && c.lastSendAt + c.minIntervalMs <= now ? 1 : 0;
+    else n += Math.max(0, c.maxInFlight - c.inFlight);
+  }
+  return n;
 }

@@ -11,7 +11,7 @@ import { NumberNormalizer } from '../core/phone-cache.js';
 import { WriteBatcher } from '../store/batcher.js';
 import type { Refusal } from '../policy/index.js';
 import type { Store } from '../store/index.js';
-import type { AcceptItem, AcceptResult } from '../store/messages.js';
+import type { AcceptClaimer, AcceptItem, AcceptResult } from '../store/messages.js';
 import { newId } from '../store/ids.js';
 import type { Database, NewMessage } from '../store/schema.js';
 import type { Transaction } from 'kysely';
@@ -113,7 +113,9 @@ interface SendTimes {
 
 export class MessageService {
   private readonly batcher: WriteBatcher<AcceptItem, AcceptResult>;
-  private readonly listeners: (() => void)[] = [];
+  private readonly listeners: ((claimedAll: boolean) => void)[] = [];
+  /** The dispatcher's claim in the accepting transaction (claimOnAccept). */
+  private claimer: AcceptClaimer | undefined;
   /**
    * Recipients' numbers, with libphonenumber's verdict kept per (leading digits, length) for
    * international ones (core/phone-cache.ts). Parsing was the largest item of the accept path of
@@ -126,7 +128,7 @@ export class MessageService {
     private readonly store: Store,
     private readonly limits: SendLimits,
   ) {
-    this.batcher = new WriteBatcher((items) => store.messages.acceptBatch(items));
+    this.batcher = new WriteBatcher((items) => store.messages.acceptBatch(items, this.claimer));
     this.numbers = new NumberNormalizer(limits.defaultRegion);
   }
 
@@ -135,9 +137,18 @@ export class MessageService {
     return this.limits.defaultRegion;
   }
 
-  /** Called after new work is committed (the dispatcher wakes up instead of polling). */
-  onAccepted(listener: () => void): void {
+  /**
+   * Called after new work is committed (the dispatcher wakes up instead of polling), with
+   * whether the accepting commits also claimed all this node could send of it (claimOnAccept):
+   * then this node has nothing to look for, though other nodes may.
+   */
+  onAccepted(listener: (claimedAll: boolean) => void): void {
     this.listeners.push(listener);
+  }
+
+  /** Every accepting transaction runs `claimer` after storing its messages (store acceptBatch). */
+  claimOnAccept(claimer: AcceptClaimer): void {
+    this.claimer = claimer;
   }
 
   /**
@@ -192,7 +203,7 @@ export class MessageService {
       throw new ApiError('idempotency_key_reused', undefined, 'Idempotency-Key');
     if (outcome.kind === 'replay') return unpaid(JSON.parse(outcome.response) as SendResult);
     markRefused(result, rows, outcome.refused);
-    if (rows.length > outcome.refused.size) this.announce();
+    if (rows.length > outcome.refused.size) this.announce(outcome.claimedAll && !held(rows));
     return unpaid(result);
   }
 
@@ -258,13 +269,15 @@ export class MessageService {
    * throw to roll back just this item), under the sending policy; wakes the dispatcher.
    */
   async commitPrepared(item: AcceptItem): Promise<Map<string, Refusal>> {
-    const [outcome] = await this.store.messages.acceptBatch([item]);
-    const refused = outcome?.kind === 'accepted' ? outcome.refused : new Map<string, Refusal>();
-    if (item.messages.length > refused.size) this.announce();
+    const [outcome] = await this.store.messages.acceptBatch([item], this.claimer);
+    const accepted = outcome?.kind === 'accepted' ? outcome : undefined;
+    const refused = accepted?.refused ?? new Map<string, Refusal>();
+    if (item.messages.length > refused.size) this.announce(!!accepted?.claimedAll && !held(item.messages));
     return refused;
   }
 
   private announcing = false;
+  private announceClaimedAll = true;
 
   /**
    * Tells the listeners (the dispatcher) about committed work on the next turn of the event loop:
@@ -274,12 +287,15 @@ export class MessageService {
    * 2.6–7 ms on this disk) could come before them: node writes a response on the next tick, after
    * the microtasks.
    */
-  private announce(): void {
+  private announce(claimedAll: boolean): void {
+    this.announceClaimedAll &&= claimedAll;
     if (this.announcing) return;
     this.announcing = true;
     setImmediate(() => {
+      const all = this.announceClaimedAll;
       this.announcing = false;
-      for (const l of this.listeners) l();
+      this.announceClaimedAll = true;
+      for (const l of this.listeners) l(all);
     });
   }
 
@@ -558,4 +574,13 @@ function markRefused(
     }
   }
   return result;
+}
+
+/**
+ * Rows scheduled for later (send_at, or held by the policy): the claim in the accepting commit
+ * cannot take them, and the dispatcher learns when they are due only by looking, so their accept
+ * still pokes it.
+ */
+function held(rows: readonly NewMessage[]): boolean {
+  return rows.some((r) => r.status === 'scheduled');
 }

@@ -52,9 +52,26 @@ export interface AcceptItem {
   within?: ((trx: Transaction<Database>) => Promise<void>) | undefined;
 }
 
-/** `replay`: the same key was used before; answer with what we answered then. */
+/**
+ * A claim made in the accepting transaction (dispatch/dispatcher.ts acceptClaim), told how that
+ * transaction ended: only a committed claim's messages may be handed to a channel.
+ */
+export interface AcceptClaim {
+  /** It took fewer than it had room for: every message this node could send now is claimed. */
+  readonly all: boolean;
+  committed(): void;
+  rolledBack(): void;
+}
+
+/** Claims in the accepting transaction, after the messages are stored; undefined: claims nothing. */
+export type AcceptClaimer = (trx: Transaction<Database>) => Promise<AcceptClaim | undefined>;
+
+/**
+ * `replay`: the same key was used before; answer with what we answered then. `claimedAll`: the
+ * accepting commit also claimed every message this node could send now (AcceptClaim.all).
+ */
 export type AcceptResult =
-  | { kind: 'accepted'; refused: Map<string, Refusal> }
+  | { kind: 'accepted'; refused: Map<string, Refusal>; claimedAll: boolean }
   | { kind: 'replay'; statusCode: number; response: string }
   | { kind: 'conflict' };
 
@@ -88,6 +105,27 @@ const COUNT_SLICE = 5_000;
 /** A replace the balance does not cover: its transaction is rolled back. */
 class ReplaceRefused extends Error {}
 
+/**
+ * The claimer's work under a savepoint: a claim that fails is undone alone and the accept commits
+ * without it (the dispatcher's loop claims those messages then), so a claim never costs an accept.
+ */
+async function claimApart(
+  trx: Transaction<Database>,
+  claimer: AcceptClaimer,
+): Promise<AcceptClaim | undefined> {
+  await sql`savepoint accept_claim`.execute(trx);
+  let claim: AcceptClaim | undefined;
+  try {
+    claim = await claimer(trx);
+    await sql`release savepoint accept_claim`.execute(trx);
+    return claim;
+  } catch {
+    claim?.rolledBack();
+    await sql`rollback to savepoint accept_claim`.execute(trx);
+    return undefined;
+  }
+}
+
 export class MessageRepo {
   /** The sending policy checked in every accepting transaction (policy/index.ts). */
   policyRules: readonly PolicyRule[] = DEFAULT_RULES;
@@ -106,108 +144,119 @@ export class MessageRepo {
    * first events. Refused recipients are stored as `rejected` (the history keeps them), held
    * ones as `scheduled`, and both reported to `respond`.
    */
-  async acceptBatch(items: AcceptItem[]): Promise<AcceptResult[]> {
+  async acceptBatch(items: AcceptItem[], claimer?: AcceptClaimer): Promise<AcceptResult[]> {
     // Rolled back: the rows go back as they came, for the batcher's retry item by item.
     const restore = keepAcceptFields(items.flatMap((i) => i.messages));
+    let claim: AcceptClaim | undefined;
+    let results: AcceptResult[];
     try {
-      return await this.accept(items);
+      results = await this.db.transaction().execute(async (trx) => {
+        const out = await this.accept(trx, items);
+        // Why here: a message sent one request at a time was committed twice, by the accept and
+        // then by the dispatcher's claim, each with its fsync; claimed in the same transaction,
+        // one commit does both.
+        if (claimer && out.some((r) => r.kind === 'accepted')) claim = await claimApart(trx, claimer);
+        return out;
+      });
     } catch (err) {
+      claim?.rolledBack();
       restore();
       throw err;
     }
+    claim?.committed();
+    for (const r of results) if (r.kind === 'accepted') r.claimedAll = claim?.all ?? false;
+    return results;
   }
 
-  private accept(items: AcceptItem[]): Promise<AcceptResult[]> {
-    return this.db.transaction().execute(async (trx) => {
-      const results: AcceptResult[] = [];
-      const accepted: AcceptItem[] = [];
-      for (const item of items) {
-        const idem = item.idempotency;
-        if (idem) {
-          // Insert first: the key's row lock makes a concurrent duplicate (another node) wait and then replay.
-          const inserted = await trx
-            .insertInto('idempotency_keys')
-            .values({
-              user_id: idem.userId,
-              key: idem.key,
-              request_hash: idem.requestHash,
-              status_code: idem.statusCode,
-              response: '',
-              created_at: Date.now(),
-            })
-            .onConflict((oc) => oc.columns(['user_id', 'key']).doNothing())
+  private async accept(trx: Transaction<Database>, items: AcceptItem[]): Promise<AcceptResult[]> {
+    const results: AcceptResult[] = [];
+    const accepted: AcceptItem[] = [];
+    for (const item of items) {
+      const idem = item.idempotency;
+      if (idem) {
+        // Insert first: the key's row lock makes a concurrent duplicate (another node) wait and then replay.
+        const inserted = await trx
+          .insertInto('idempotency_keys')
+          .values({
+            user_id: idem.userId,
+            key: idem.key,
+            request_hash: idem.requestHash,
+            status_code: idem.statusCode,
+            response: '',
+            created_at: Date.now(),
+          })
+          .onConflict((oc) => oc.columns(['user_id', 'key']).doNothing())
+          .executeTakeFirst();
+        if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) {
+          const prior = await trx
+            .selectFrom('idempotency_keys')
+            .selectAll()
+            .where('user_id', '=', idem.userId)
+            .where('key', '=', idem.key)
             .executeTakeFirst();
-          if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) {
-            const prior = await trx
-              .selectFrom('idempotency_keys')
-              .selectAll()
-              .where('user_id', '=', idem.userId)
-              .where('key', '=', idem.key)
-              .executeTakeFirst();
-            results.push(
-              prior && prior.request_hash === idem.requestHash
-                ? { kind: 'replay', statusCode: prior.status_code, response: prior.response }
-                : { kind: 'conflict' },
-            );
-            continue;
-          }
-        }
-        accepted.push(item);
-        results.push({ kind: 'accepted', refused: new Map() });
-      }
-      const refused = await applyPolicy(
-        this.policyRules,
-        { trx, dialect: this.dialect, caps: this.caps, now: Date.now(), sqlite: this.sqlite },
-        accepted.flatMap((i) => i.messages.map((message) => ({ message, info: i.policy ?? {} }))),
-      );
-      const acceptedResults = results.filter(
-        (r): r is Extract<AcceptResult, { kind: 'accepted' }> => r.kind === 'accepted',
-      );
-      accepted.forEach((item, i) => {
-        const result = acceptedResults[i] as Extract<AcceptResult, { kind: 'accepted' }>;
-        for (const m of item.messages) {
-          const r = refused.get(m.id);
-          if (r) result.refused.set(m.id, r);
-        }
-      });
-      const rows: NewMessage[] = [];
-      for (const item of accepted) {
-        const category = item.policy?.bypass ? BYPASS_CATEGORY : (item.policy?.category ?? null);
-        // Every row gets both columns: SQLite inserts all rows with the first row's columns
-        // (store/rows.ts), and the credits rule sets a charge on some rows only.
-        for (const m of item.messages) {
-          m.category = category;
-          m.charge ??= null;
-          rows.push(m);
+          results.push(
+            prior && prior.request_hash === idem.requestHash
+              ? { kind: 'replay', statusCode: prior.status_code, response: prior.response }
+              : { kind: 'conflict' },
+          );
+          continue;
         }
       }
-      await this.bulkInsert(trx, 'messages', rows);
-      await this.bulkInsert(
-        trx,
-        'message_events',
-        rows.map((m): NewMessageEvent => ({
-          message_id: m.id,
-          owner_id: m.owner_id,
-          status: m.status,
-          error_code: m.error_code ?? null,
-          detail: m.error_message ?? null,
-          channel_id: null,
-          created_at: m.created_at,
-        })),
-      );
-      for (const item of accepted) await item.within?.(trx);
-      for (const [i, item] of accepted.entries()) {
-        if (!item.idempotency || !item.respond) continue;
-        const rejected = (acceptedResults[i] as Extract<AcceptResult, { kind: 'accepted' }>).refused;
-        await trx
-          .updateTable('idempotency_keys')
-          .set({ response: item.respond(rejected) })
-          .where('user_id', '=', item.idempotency.userId)
-          .where('key', '=', item.idempotency.key)
-          .execute();
+      accepted.push(item);
+      results.push({ kind: 'accepted', refused: new Map(), claimedAll: false });
+    }
+    const refused = await applyPolicy(
+      this.policyRules,
+      { trx, dialect: this.dialect, caps: this.caps, now: Date.now(), sqlite: this.sqlite },
+      accepted.flatMap((i) => i.messages.map((message) => ({ message, info: i.policy ?? {} }))),
+    );
+    const acceptedResults = results.filter(
+      (r): r is Extract<AcceptResult, { kind: 'accepted' }> => r.kind === 'accepted',
+    );
+    accepted.forEach((item, i) => {
+      const result = acceptedResults[i] as Extract<AcceptResult, { kind: 'accepted' }>;
+      for (const m of item.messages) {
+        const r = refused.get(m.id);
+        if (r) result.refused.set(m.id, r);
       }
-      return results;
     });
+    const rows: NewMessage[] = [];
+    for (const item of accepted) {
+      const category = item.policy?.bypass ? BYPASS_CATEGORY : (item.policy?.category ?? null);
+      // Every row gets both columns: SQLite inserts all rows with the first row's columns
+      // (store/rows.ts), and the credits rule sets a charge on some rows only.
+      for (const m of item.messages) {
+        m.category = category;
+        m.charge ??= null;
+        rows.push(m);
+      }
+    }
+    await this.bulkInsert(trx, 'messages', rows);
+    await this.bulkInsert(
+      trx,
+      'message_events',
+      rows.map((m): NewMessageEvent => ({
+        message_id: m.id,
+        owner_id: m.owner_id,
+        status: m.status,
+        error_code: m.error_code ?? null,
+        detail: m.error_message ?? null,
+        channel_id: null,
+        created_at: m.created_at,
+      })),
+    );
+    for (const item of accepted) await item.within?.(trx);
+    for (const [i, item] of accepted.entries()) {
+      if (!item.idempotency || !item.respond) continue;
+      const rejected = (acceptedResults[i] as Extract<AcceptResult, { kind: 'accepted' }>).refused;
+      await trx
+        .updateTable('idempotency_keys')
+        .set({ response: item.respond(rejected) })
+        .where('user_id', '=', item.idempotency.userId)
+        .where('key', '=', item.idempotency.key)
+        .execute();
+    }
+    return results;
   }
 
   byId(id: string, ownerId?: string): Promise<MessageRow | undefined> {
@@ -515,7 +564,7 @@ export class MessageRepo {
    * database's clock passes `now + leaseMs`. PostgreSQL: SKIP LOCKED lets several nodes claim
    * side by side without waiting on each other.
    */
-  async claim(
+  claim(
     token: string,
     limit: number,
     now: number,
@@ -523,38 +572,52 @@ export class MessageRepo {
     /** Only messages a channel this node holds can send (store/claim-scope.ts); all when absent. */
     scope?: ClaimScope,
   ): Promise<MessageRow[]> {
-    if (limit <= 0) return [];
+    if (limit <= 0) return Promise.resolve([]);
     // Committed with the disk's wait like any acknowledged write, unlike a webhook claim
     // (lease-commit.ts): a claim lost in an OS crash would bring a message that may have left back
     // as plain `queued`, so it would be sent again without being marked outcome_unknown, and a
     // later failure would refund a message that may have been delivered.
-    return this.db.transaction().execute(async (trx) => {
-      const claimed = await trx
-        .updateTable('messages')
-        .set({
-          status: 'sending',
-          lease_owner: token,
-          lease_until: sql<number>`${this.caps.now()} + ${leaseMs}`,
-          updated_at: now,
-        })
-        .where('id', 'in', (eb) =>
-          this.caps.claimLock(
-            eb
-              .selectFrom('messages')
-              .select('id')
-              .where('status', 'in', fromStatuses('sending'))
-              // Due by the database's clock, as leases are: a node whose clock runs ahead
-              // must not send a scheduled message or a retry early.
-              .where('next_attempt_at', '<=', this.caps.now())
-              .$if(scope !== undefined, (q) => q.where((eb) => scopeCondition(eb, scope as ClaimScope)))
-              .orderBy('next_attempt_at')
-              .limit(limit),
-          ),
-        )
-        .returningAll()
-        .execute();
-      return claimed.sort((a, b) => a.next_attempt_at - b.next_attempt_at);
-    });
+    return this.db.transaction().execute((trx) => this.claimIn(trx, token, limit, now, leaseMs, scope));
+  }
+
+  /**
+   * `claim` inside the caller's transaction: the accepting transaction claims what its node can
+   * send at once (dispatch/dispatcher.ts acceptClaim), so one commit stores and claims.
+   */
+  async claimIn(
+    trx: Transaction<Database>,
+    token: string,
+    limit: number,
+    now: number,
+    leaseMs: number,
+    scope?: ClaimScope,
+  ): Promise<MessageRow[]> {
+    if (limit <= 0) return [];
+    const claimed = await trx
+      .updateTable('messages')
+      .set({
+        status: 'sending',
+        lease_owner: token,
+        lease_until: sql<number>`${this.caps.now()} + ${leaseMs}`,
+        updated_at: now,
+      })
+      .where('id', 'in', (eb) =>
+        this.caps.claimLock(
+          eb
+            .selectFrom('messages')
+            .select('id')
+            .where('status', 'in', fromStatuses('sending'))
+            // Due by the database's clock, as leases are: a node whose clock runs ahead
+            // must not send a scheduled message or a retry early.
+            .where('next_attempt_at', '<=', this.caps.now())
+            .$if(scope !== undefined, (q) => q.where((eb) => scopeCondition(eb, scope as ClaimScope)))
+            .orderBy('next_attempt_at')
+            .limit(limit),
+        ),
+      )
+      .returningAll()
+      .execute();
+    return claimed.sort((a, b) => a.next_attempt_at - b.next_attempt_at);
   }
 
   /**

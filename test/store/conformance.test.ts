@@ -8,6 +8,7 @@ import { migrate } from '../../src/store/db.js';
 import { monthOf, newId } from '../../src/store/ids.js';
 import { offsetSegments } from '../../src/core/time.js';
 import { v7 } from 'uuid';
+import type { AcceptClaimer } from '../../src/store/messages.js';
 import type { Outcome, ReportOutcome } from '../../src/store/outcomes.js';
 import { TEST_DBS } from '../support/db.js';
 import { channel, message } from '../support/messages.js';
@@ -84,7 +85,7 @@ for (const testDb of TEST_DBS) {
       };
       const respond = () => '{"first":true}';
       const [r1] = await store.messages.acceptBatch([{ messages: [m1], idempotency: idem, respond }]);
-      expect(r1).toEqual({ kind: 'accepted', refused: new Map() });
+      expect(r1).toEqual({ kind: 'accepted', refused: new Map(), claimedAll: false });
       const [r2, r3] = await store.messages.acceptBatch([
         { messages: [message(alice)], idempotency: idem },
         { messages: [message(alice)], idempotency: { ...idem, requestHash: 'other' } },
@@ -95,8 +96,45 @@ for (const testDb of TEST_DBS) {
       const [r4] = await store.messages.acceptBatch([
         { messages: [message(bob)], idempotency: { ...idem, userId: bob } },
       ]);
-      expect(r4).toEqual({ kind: 'accepted', refused: new Map() });
+      expect(r4).toEqual({ kind: 'accepted', refused: new Map(), claimedAll: false });
       expect((await store.messages.events(m1.id)).map((e) => e.status)).toEqual(['queued']);
+    });
+
+    it('claims in the accepting transaction: committed with it, or undone alone when it fails', async () => {
+      // Nothing else claimable: earlier tests' messages are taken first.
+      await store.messages.recoverLeases(true);
+      await store.messages.claim('drain-before', 10_000, Date.now(), 60_000);
+      const ended: string[] = [];
+      const claimer =
+        (limit: number, fail = false): AcceptClaimer =>
+        async (trx) => {
+          const rows = await store.messages.claimIn(trx, `accept-${limit}`, limit, Date.now(), 60_000);
+          if (fail) throw new Error('claim failed');
+          return {
+            all: rows.length < limit,
+            committed: () => ended.push(`committed ${rows.length}`),
+            rolledBack: () => ended.push('rolled back'),
+          };
+        };
+      const two = [message(alice), message(alice)];
+      const [r1] = await store.messages.acceptBatch([{ messages: two }], claimer(5));
+      expect(r1).toMatchObject({ kind: 'accepted', claimedAll: true });
+      for (const m of two)
+        expect(await store.messages.byId(m.id)).toMatchObject({ status: 'sending', lease_owner: 'accept-5' });
+      // Room for one of two: the other is left queued, and the accept says so.
+      const more = [message(alice), message(alice)];
+      const [r2] = await store.messages.acceptBatch([{ messages: more }], claimer(1));
+      expect(r2).toMatchObject({ kind: 'accepted', claimedAll: false });
+      const states = await Promise.all(more.map(async (m) => (await store.messages.byId(m.id))?.status));
+      expect(states.sort()).toEqual(['queued', 'sending']);
+      // A claim that fails is undone and the accept is committed without it.
+      const third = message(alice);
+      const [r3] = await store.messages.acceptBatch([{ messages: [third] }], claimer(5, true));
+      expect(r3).toMatchObject({ kind: 'accepted', claimedAll: false });
+      expect(await store.messages.byId(third.id)).toMatchObject({ status: 'queued', lease_owner: null });
+      expect(ended).toEqual(['committed 2', 'committed 1']);
+      await store.messages.recoverLeases(true);
+      await store.messages.claim('drain-accepted', 100, Date.now(), 60_000);
     });
 
     it('claims only due messages, each by exactly one claimer', async () => {
