@@ -3,15 +3,16 @@
  * standing consent record (`no_consent` otherwise). Verification and notification messages,
  * and plain text, are not marketing and pass.
  */
-import { listParam, runSql } from '../store/compiled.js';
+import { listParam, runKeys } from '../store/compiled.js';
 import type { PolicyRule, Verdict } from './rule.js';
 import { policySettingsOf } from './settings.js';
 
-// Standing consents of the batch's owners and numbers: one fixed query (store/compiled.ts).
+// Standing consents of the batch's owners and numbers: one fixed query (store/compiled.ts), as
+// `owner|number` keys (runKeys: no row object per consent).
 const CONSENTED = {
-  sqlite: `select owner_id, number from consents where owner_id in (select value from json_each(?))
+  sqlite: `select owner_id || '|' || number as k from consents where owner_id in (select value from json_each(?))
     and number in (select value from json_each(?)) and revoked_at is null`,
-  postgres: `select owner_id, number from consents where owner_id = any($1::text[]) and number = any($2::text[])
+  postgres: `select owner_id || '|' || number as k from consents where owner_id = any($1::text[]) and number = any($2::text[])
     and revoked_at is null`,
 };
 
@@ -29,11 +30,10 @@ export const consentRule: PolicyRule = {
     if (needs.length === 0) return out;
     const numbers = [...new Set(needs.map((c) => c.message.to))];
     const owners = [...new Set(needs.map((c) => c.message.owner_id))];
-    const rows = await runSql<{ owner_id: string; number: string }>(ctx, CONSENTED, [
+    const consented = await runKeys(ctx, CONSENTED, [
       listParam(ctx.dialect, owners),
       listParam(ctx.dialect, numbers),
     ]);
-    const consented = new Set(rows.map((r) => `${r.owner_id}|${r.number}`));
     for (const c of needs) {
       if (!consented.has(`${c.message.owner_id}|${c.message.to}`)) {
         out.set(c.message.id, {

@@ -1,14 +1,14 @@
 /** Blacklist and whitelist lookups for the rules: one fixed query per batch (store/compiled.ts). */
-import { listParam, runSql } from '../store/compiled.js';
+import { listParam, runKeys, runSql } from '../store/compiled.js';
 import type { Candidate, PolicyContext } from './rule.js';
 
 /** '' is the global list's owner. */
 export const GLOBAL = '';
 
 const LISTED = {
-  sqlite: `select owner_id, number from number_lists where kind = ?
+  sqlite: `select owner_id || '|' || number as k from number_lists where kind = ?
     and owner_id in (select value from json_each(?)) and number in (select value from json_each(?))`,
-  postgres: `select owner_id, number from number_lists where kind = $1
+  postgres: `select owner_id || '|' || number as k from number_lists where kind = $1
     and owner_id = any($2::text[]) and number = any($3::text[])`,
 };
 
@@ -21,17 +21,10 @@ export async function listed(
   kind: 'black' | 'white',
   candidates: readonly Candidate[],
 ): Promise<Set<string>> {
-  const out = new Set<string>();
-  if (candidates.length === 0) return out;
+  if (candidates.length === 0) return new Set();
   const owners = [...new Set(candidates.map((c) => c.message.owner_id)), GLOBAL];
   const numbers = [...new Set(candidates.map((c) => c.message.to))];
-  const rows = await runSql<{ owner_id: string; number: string }>(ctx, LISTED, [
-    kind,
-    listParam(ctx.dialect, owners),
-    listParam(ctx.dialect, numbers),
-  ]);
-  for (const r of rows) out.add(`${r.owner_id}|${r.number}`);
-  return out;
+  return runKeys(ctx, LISTED, [kind, listParam(ctx.dialect, owners), listParam(ctx.dialect, numbers)]);
 }
 
 /** Whole whitelists up to this many rows are read at once instead of probed number by number. */

@@ -1,12 +1,12 @@
 /** Numbers that replied STOP to a user get nothing more from that user (`opted_out`). */
-import { listParam, runSql } from '../store/compiled.js';
+import { listParam, runKeys } from '../store/compiled.js';
 import type { PolicyRule, Verdict } from './rule.js';
 
 // By the primary key (owner_id, number): owners and numbers of the batch, one query.
 const OPTED_OUT = {
-  sqlite: `select owner_id, number from opt_outs
+  sqlite: `select owner_id || '|' || number as k from opt_outs
     where owner_id in (select value from json_each(?)) and number in (select value from json_each(?))`,
-  postgres: `select owner_id, number from opt_outs where owner_id = any($1::text[]) and number = any($2::text[])`,
+  postgres: `select owner_id || '|' || number as k from opt_outs where owner_id = any($1::text[]) and number = any($2::text[])`,
 };
 
 export const optOutRule: PolicyRule = {
@@ -15,11 +15,10 @@ export const optOutRule: PolicyRule = {
     const out = new Map<string, Verdict>();
     const owners = [...new Set(candidates.map((c) => c.message.owner_id))];
     const numbers = [...new Set(candidates.map((c) => c.message.to))];
-    const rows = await runSql<{ owner_id: string; number: string }>(ctx, OPTED_OUT, [
+    const optedOut = await runKeys(ctx, OPTED_OUT, [
       listParam(ctx.dialect, owners),
       listParam(ctx.dialect, numbers),
     ]);
-    const optedOut = new Set(rows.map((r) => `${r.owner_id}|${r.number}`));
     for (const c of candidates) {
       if (optedOut.has(`${c.message.owner_id}|${c.message.to}`)) {
         out.set(c.message.id, {

@@ -30,21 +30,11 @@ export const quietHoursRule: PolicyRule = {
       ctx,
       windowed.filter((x) => !x.c.info.timeZone).map((x) => x.c),
     );
-    const memo = new Map<string, number | undefined>();
     for (const { c, start, end } of windowed) {
       const m = c.message;
       const zone = c.info.timeZone ?? contactZones.get(`${m.owner_id}|${m.to}`) ?? zoneForNumber(m.to);
       if (!zone) continue;
-      // A message scheduled for later is quiet or not at the time it would leave. The answer is
-      // the same for every time within one minute (windows are in whole minutes): worked out
-      // once per zone, window and minute (40 µs each, Intl's formatToParts), not per message.
-      const at = Math.max(ctx.now, m.next_attempt_at);
-      const key = `${zone}|${start}|${end}|${Math.floor(at / 60_000)}`;
-      let until = memo.get(key);
-      if (until === undefined && !memo.has(key)) {
-        until = quietUntil(at, { start, end }, zone);
-        memo.set(key, until);
-      }
+      const until = quietUntilMemo(Math.max(ctx.now, m.next_attempt_at), start, end, zone);
       if (until !== undefined) {
         out.set(m.id, { action: 'hold', until, reason: `quiet hours ${start}–${end} in ${zone}` });
       }
@@ -52,6 +42,26 @@ export const quietHoursRule: PolicyRule = {
     return out;
   },
 };
+
+/**
+ * `quietUntil`, worked out once per zone, window and minute for every batch of that minute. A
+ * message scheduled for later is quiet or not at the time it would leave (`at`), and the answer
+ * is the same for every time within one minute (windows are in whole minutes). One answer costs
+ * 40–100 µs (Intl's formatToParts, twice or more): kept per batch only, it was most of what the
+ * rule cost a group commit of 64 one-recipient requests (+11 %, `SIZE=64 npx tsx
+ * bench/policy-cpu.ts`). Bounded: cleared at 10,000 answers (a minute's worth is a few per zone).
+ */
+const answers = new Map<string, number | undefined>();
+
+function quietUntilMemo(at: number, start: string, end: string, zone: string): number | undefined {
+  const key = `${zone}|${start}|${end}|${Math.floor(at / 60_000)}`;
+  const known = answers.get(key);
+  if (known !== undefined || answers.has(key)) return known;
+  const until = quietUntil(at, { start, end }, zone);
+  if (answers.size >= 10_000) answers.clear();
+  answers.set(key, until);
+  return until;
+}
 
 // Contacts' own zones for the batch: one fixed query (store/compiled.ts).
 const ZONES = {

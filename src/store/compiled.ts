@@ -52,6 +52,28 @@ export async function runSql<R>(
 }
 
 /**
+ * Runs a fixed statement whose only column is a key (`owner_id || '|' || number as k`) and
+ * returns the keys as a set: what the policy's list lookups need (is this pair on the list?).
+ * On SQLite the statement is plucked, so no row object is made: a row object of two strings and
+ * the key built from it in JS cost more than the lookup itself — consent's 1,000 standing
+ * consents took 1.48 µs a recipient as objects, 0.85 µs as plucked keys (better-sqlite3, the
+ * same index; CPU medians of 200 interleaved rounds).
+ */
+export async function runKeys(
+  { trx, dialect, sqlite }: SqlTarget,
+  q: DialectSql,
+  params: readonly unknown[],
+): Promise<Set<string>> {
+  if (dialect === 'sqlite' && sqlite) {
+    return new Set(keyStatement(sqlite, q.sqlite).all(...params) as string[]);
+  }
+  const r = await trx.executeQuery<{ k: string }>(
+    CompiledQuery.raw(dialect === 'sqlite' ? q.sqlite : q.postgres, [...params]),
+  );
+  return new Set(r.rows.map((row) => row.k));
+}
+
+/**
  * A list as one parameter: JSON text for SQLite's `json_each(?)`, the array itself for
  * PostgreSQL's `= any($n::text[])` / `unnest($n::…[])`.
  */
@@ -68,6 +90,7 @@ export function inList(col: string, n: number, pgType = 'text'): DialectSql {
 }
 
 const prepared = new WeakMap<SQLite.Database, Map<string, SQLite.Statement>>();
+const plucked = new WeakMap<SQLite.Database, Map<string, SQLite.Statement>>();
 
 /**
  * SQLite: a statement run once per row (a message), prepared once per database handle. Through
@@ -76,9 +99,23 @@ const prepared = new WeakMap<SQLite.Database, Map<string, SQLite.Statement>>();
  * between a rule that costs 10 % of accepting them and one that costs half.
  */
 export function rowStatement(sqlite: SQLite.Database, text: string): SQLite.Statement {
-  let byText = prepared.get(sqlite);
-  if (!byText) prepared.set(sqlite, (byText = new Map()));
+  return cached(prepared, sqlite, text, false);
+}
+
+/** `rowStatement`'s plucked twin, kept apart: pluck is a state of the statement. */
+function keyStatement(sqlite: SQLite.Database, text: string): SQLite.Statement {
+  return cached(plucked, sqlite, text, true);
+}
+
+function cached(
+  by: WeakMap<SQLite.Database, Map<string, SQLite.Statement>>,
+  sqlite: SQLite.Database,
+  text: string,
+  pluck: boolean,
+): SQLite.Statement {
+  let byText = by.get(sqlite);
+  if (!byText) by.set(sqlite, (byText = new Map()));
   let stmt = byText.get(text);
-  if (!stmt) byText.set(text, (stmt = sqlite.prepare(text)));
+  if (!stmt) byText.set(text, (stmt = pluck ? sqlite.prepare(text).pluck() : sqlite.prepare(text)));
   return stmt;
 }

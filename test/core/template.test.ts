@@ -26,6 +26,14 @@ describe('templates', () => {
     );
   });
 
+  it('renders variables side by side and at either end, and leaves what is not a variable', () => {
+    const t = '{a}{b} {not one} {1x} {a}';
+    expect(render(t, { a: '1', b: 2 }, undefined)).toBe('12 {not one} {1x} 1');
+    // The text is parsed once (core/template.ts): the second render is the same text with other values.
+    expect(render(t, { a: 'x', b: 'y' }, undefined)).toBe('xy {not one} {1x} x');
+    expect(render('', undefined, undefined)).toBe('');
+  });
+
   it('names the missing or bad param', () => {
     expect(fail(() => render(text, { code: '1' }, undefined))).toEqual({
       code: 'missing_parameter',
