@@ -11,7 +11,8 @@
  * each message (`batchId`, `to`, `status` 1 or 0, `statusText`) is a GET queued in the webhook
  * outbox, so it survives restarts and is retried like any callback.
  */
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { faceErrors, rawBodies } from './raw-face.js';
 import { randomUUID } from 'node:crypto';
 import { ApiError } from '../../../../core/errors.js';
 import type { Store } from '../../../../store/index.js';
@@ -45,17 +46,10 @@ class Unauthorized extends Error {}
 
 export function jasminRestRoutes(app: FastifyInstance, deps: JasminRestDeps): void {
   void app.register(async (child) => {
-    child.removeAllContentTypeParsers();
-    child.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT }, (_req, body, done) =>
-      done(null, body),
+    rawBodies(child, BODY_LIMIT);
+    faceErrors(child, 'jasmin REST request failed', (status, err, _req, reply) =>
+      reply.status(status).send({ message: status >= 500 ? 'Unknown error' : err.message }),
     );
-    child.setErrorHandler((err: FastifyError, req, reply) => {
-      const status = err.statusCode ?? 500;
-      if (status >= 500) req.log.error({ err }, 'jasmin REST request failed');
-      return reply
-        .status(status >= 500 ? 500 : status)
-        .send({ message: status >= 500 ? 'Unknown error' : err.message });
-    });
     const tags = ['compat'];
     const handle =
       (fn: (req: FastifyRequest, user: UserRow, login: string, password: string) => Promise<unknown>) =>

@@ -9,7 +9,8 @@
  * `level`, and for receipts `id_smsc`, `sub`, `dlvrd`, `subdate`, `donedate`, `err`, `text`), by
  * GET or a form POST as `dlr-method` asks, and retried until the receiver answers `ACK/Jasmin`.
  */
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { faceErrors, rawBodies } from './raw-face.js';
 import { preview } from '../../../../codec/index.js';
 import { normalizeNumber } from '../../../../core/phone.js';
 import { jasminBalance, jasminUnitRate } from './jasmin-credit.js';
@@ -37,16 +38,11 @@ const BODY_LIMIT = 64 * 1024;
 export function jasminRoutes(app: FastifyInstance, deps: JasminDeps): void {
   void app.register(async (child) => {
     // Bodies arrive raw and are read here (forms and JSON as Jasmin reads them).
-    child.removeAllContentTypeParsers();
-    child.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT }, (_req, body, done) =>
-      done(null, body),
-    );
-    child.setErrorHandler((err: FastifyError, req, reply) => {
-      const status = err.statusCode ?? 500;
-      if (status >= 500) req.log.error({ err }, 'jasmin request failed');
+    rawBodies(child, BODY_LIMIT);
+    faceErrors(child, 'jasmin request failed', (status, err, req, reply) => {
       const message =
         status >= 500 ? 'Unknown error' : status === 413 ? 'Request body too large' : err.message;
-      const a = new JasminError(status >= 500 ? 500 : status, message);
+      const a = new JasminError(status, message);
       return req.url.startsWith('/send') ? sendText(reply, a) : sendJson(reply, a.status, a.message, a);
     });
 

@@ -9,7 +9,8 @@
  * (`text/xml`, `<message><submit>…`). `dlr-url` and `dlr-mask` are kept with each message; the
  * event fan-out calls the URL with Kannel's placeholders filled (core/kannel-dlr.ts).
  */
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { faceErrors, rawBodies } from './raw-face.js';
 import type { Logger } from 'pino';
 import { ApiError } from '../../../../core/errors.js';
 import type { AuthService } from '../../../../services/auth.js';
@@ -43,22 +44,16 @@ const refuse = (text: string, status = 400) => new KannelAnswer(status, text);
 
 export function kannelRoutes(app: FastifyInstance, deps: KannelDeps): void {
   void app.register(async (child) => {
-    // Kannel's charsets (ISO-8859-1, UTF-16BE) apply to the text's bytes: every body arrives raw
-    // and is read here; the JSON and form parsers of the rest of the API do not run.
-    child.removeAllContentTypeParsers();
-    child.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT }, (_req, body, done) =>
-      done(null, body),
-    );
-    child.setErrorHandler((err: FastifyError, req, reply) => {
-      const status = err.statusCode ?? 500;
-      if (status >= 500) req.log.error({ err }, 'sendsms failed');
-      return send(
+    // Kannel's charsets (ISO-8859-1, UTF-16BE) apply to the text's bytes.
+    rawBodies(child, BODY_LIMIT);
+    faceErrors(child, 'sendsms failed', (status, err, _req, reply) =>
+      send(
         reply,
         status >= 500
           ? refuse('Sending failed.', 500)
           : refuse(status === 413 ? 'Request body too large, rejected' : `${err.message}, rejected`, status),
-      );
-    });
+      ),
+    );
     const handler = async (req: FastifyRequest, reply: FastifyReply) => {
       try {
         await sendsms(deps, req);
