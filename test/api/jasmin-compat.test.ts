@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/app.js';
-import { eventually, startTestApp } from '../support/app.js';
+import { eventually, startTestApp, userWithSimulator } from '../support/app.js';
 import { PG_URL, pgSchemaUrl } from '../support/db.js';
 import { seeded } from '../support/random.js';
 
@@ -71,25 +71,17 @@ describe.each(dbs)('Jasmin API (%s)', (dbName) => {
     }
     t = await startTestApp(env);
     rx = await startJasminReceiver();
-    await t.call('POST', '/v1/users', { body: { login, password } });
-    const me = await t.call('GET', '/v1/me', { auth: `${login}:${password}` });
-    const ch = await t.call('POST', '/v1/channels', {
-      body: {
+    await userWithSimulator(
+      t,
+      { login, password },
+      {
         name: 'jasmin-sim',
-        type: 'simulator',
-        owner_id: me.body.id,
-        config: {
-          latencyMs: 1,
-          deliveryDelayMs: 20,
-          successRate: 1,
-          rules: [
-            { prefix: '+1555555021', outcome: 'unknown_subscriber' },
-            { prefix: '+1555555022', outcome: 'submit_rejected' },
-          ],
-        },
+        rules: [
+          { prefix: '+1555555021', outcome: 'unknown_subscriber' },
+          { prefix: '+1555555022', outcome: 'submit_rejected' },
+        ],
       },
-    });
-    expect(ch.status, JSON.stringify(ch.body)).toBe(201);
+    );
   });
   afterAll(async () => {
     await t?.stop();

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/app.js';
-import { eventually, startTestApp } from '../support/app.js';
+import { eventually, startTestApp, userWithSimulator } from '../support/app.js';
 import type { Receiver } from '../support/receiver.js';
 import { startReceiver } from '../support/receiver.js';
 
@@ -19,25 +19,17 @@ describe('Kannel sendsms', () => {
   beforeAll(async () => {
     t = await startTestApp({ SMSGW_SIMULATOR: 'false', SMSGW_WEBHOOK_RETRY_BASE_MS: '100' });
     rx = await startReceiver();
-    await t.call('POST', '/v1/users', { body: { login, password } });
-    const me = await t.call('GET', '/v1/me', { auth: `${login}:${password}` });
-    const ch = await t.call('POST', '/v1/channels', {
-      body: {
+    await userWithSimulator(
+      t,
+      { login, password },
+      {
         name: 'kannel-sim',
-        type: 'simulator',
-        owner_id: me.body.id,
-        config: {
-          latencyMs: 1,
-          deliveryDelayMs: 20,
-          successRate: 1,
-          rules: [
-            { prefix: '+1555555011', outcome: 'unknown_subscriber' },
-            { prefix: '+1555555012', outcome: 'submit_rejected' },
-          ],
-        },
+        rules: [
+          { prefix: '+1555555011', outcome: 'unknown_subscriber' },
+          { prefix: '+1555555012', outcome: 'submit_rejected' },
+        ],
       },
-    });
-    expect(ch.status, JSON.stringify(ch.body)).toBe(201);
+    );
   });
   afterAll(async () => {
     await t.stop();

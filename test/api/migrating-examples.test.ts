@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/app.js';
-import { eventually, startTestApp } from '../support/app.js';
+import { eventually, startTestApp, userWithSimulator } from '../support/app.js';
 import type { Receiver } from '../support/receiver.js';
 import { startReceiver } from '../support/receiver.js';
 
@@ -17,16 +17,7 @@ describe('docs/migrating.md: smsc.php', () => {
   beforeAll(async () => {
     t = await startTestApp({ SMSGW_SIMULATOR: 'false', SMSGW_WEBHOOK_RETRY_BASE_MS: '100' });
     rx = await startReceiver();
-    await t.call('POST', '/v1/users', { body: { login, password } });
-    const me = await t.call('GET', '/v1/me', { auth: `${login}:${password}` });
-    await t.call('POST', '/v1/channels', {
-      body: {
-        name: 'docs-sim',
-        type: 'simulator',
-        owner_id: me.body.id,
-        config: { latencyMs: 1, deliveryDelayMs: 20, successRate: 1 },
-      },
-    });
+    await userWithSimulator(t, { login, password }, { name: 'docs-sim' });
   });
   afterAll(async () => {
     await t.stop();

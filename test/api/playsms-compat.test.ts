@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/app.js';
-import { eventually, startTestApp } from '../support/app.js';
+import { eventually, startTestApp, userWithSimulator } from '../support/app.js';
 
 describe('playSMS webservices', () => {
   let t: TestApp;
@@ -15,16 +15,7 @@ describe('playSMS webservices', () => {
 
   beforeAll(async () => {
     t = await startTestApp({ SMSGW_SIMULATOR: 'false' });
-    await t.call('POST', '/v1/users', { body: { login, password } });
-    const me = await t.call('GET', '/v1/me', { auth: `${login}:${password}` });
-    await t.call('POST', '/v1/channels', {
-      body: {
-        name: 'playsms-sim',
-        type: 'simulator',
-        owner_id: me.body.id,
-        config: { latencyMs: 1, deliveryDelayMs: 20, successRate: 1 },
-      },
-    });
+    await userWithSimulator(t, { login, password }, { name: 'playsms-sim' });
     const k = await t.call('POST', '/v1/keys', { auth: `${login}:${password}`, body: { name: 'playsms' } });
     expect(k.status).toBe(201);
     key = k.body.key;

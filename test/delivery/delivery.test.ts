@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verify } from '../../src/delivery/signing.js';
 import type { TestApp } from '../support/app.js';
-import { eventually, startTestApp } from '../support/app.js';
+import { eventually, startTestApp, userWithSimulator } from '../support/app.js';
 import type { Receiver } from '../support/receiver.js';
 import { startReceiver } from '../support/receiver.js';
 
@@ -16,24 +16,12 @@ describe('delivery tracking and inbound', () => {
   beforeAll(async () => {
     t = await startTestApp({ SMSGW_SIMULATOR: 'false', SMSGW_WEBHOOK_RETRY_BASE_MS: '100' });
     rx = await startReceiver();
-    await t.call('POST', '/v1/users', { body: { login: 'hooks', password: 'hooks-password' } });
-    const me = await t.call('GET', '/v1/me', { auth: 'hooks:hooks-password' });
+    ({ channelId } = await userWithSimulator(
+      t,
+      { login: 'hooks', password: 'hooks-password' },
+      { name: 'sim-hooks', rules: [{ prefix: '+1555555099', outcome: 'last_part_fails' }] },
+    ));
     key = (await t.call('POST', '/v1/keys', { auth: 'hooks:hooks-password', body: { name: 'k' } })).body.key;
-    const ch = await t.call('POST', '/v1/channels', {
-      body: {
-        name: 'sim-hooks',
-        type: 'simulator',
-        owner_id: me.body.id,
-        config: {
-          latencyMs: 1,
-          deliveryDelayMs: 20,
-          successRate: 1,
-          rules: [{ prefix: '+1555555099', outcome: 'last_part_fails' }],
-        },
-      },
-    });
-    expect(ch.status, JSON.stringify(ch.body)).toBe(201);
-    channelId = ch.body.id;
     secret = (await t.call('GET', '/v1/settings', { auth: key })).body.webhook_secret;
   });
   afterAll(async () => {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KEYWORDS, keywordLanguage, normalizeWord, singleWord } from '../../src/core/keywords.js';
 import { tr } from '../../src/i18n/index.js';
 import type { TestApp } from '../support/app.js';
-import { eventually, startTestApp } from '../support/app.js';
+import { eventually, startTestApp, userWithSimulator } from '../support/app.js';
 
 describe('keywords per language', () => {
   it('reads a keyword whatever the script, keyboard and punctuation', () => {
@@ -39,19 +39,12 @@ describe('keywords per language', () => {
     let channelId: string;
     beforeAll(async () => {
       t = await startTestApp({ SMSGW_SIMULATOR: 'false' });
-      await t.call('POST', '/v1/users', { body: { login: 'kw', password: 'kw-password-1' } });
-      const me = await t.call('GET', '/v1/me', { auth: 'kw:kw-password-1' });
+      ({ channelId } = await userWithSimulator(
+        t,
+        { login: 'kw', password: 'kw-password-1' },
+        { name: 'sim-kw', deliveryDelayMs: 5 },
+      ));
       key = (await t.call('POST', '/v1/keys', { auth: 'kw:kw-password-1', body: { name: 'k' } })).body.key;
-      const ch = await t.call('POST', '/v1/channels', {
-        body: {
-          name: 'sim-kw',
-          type: 'simulator',
-          owner_id: me.body.id,
-          config: { latencyMs: 1, deliveryDelayMs: 5, successRate: 1 },
-        },
-      });
-      expect(ch.status, JSON.stringify(ch.body)).toBe(201);
-      channelId = ch.body.id;
     });
     afterAll(async () => {
       await t?.stop();

@@ -100,3 +100,32 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/**
+ * A user (`login`, `password`) with a simulator channel of their own (quick: 1 ms submits,
+ * receipts after `deliveryDelayMs`, 20 by default; `rules` pick outcomes by prefix). Returns
+ * the user's id and the channel's.
+ */
+export async function userWithSimulator(
+  t: TestApp,
+  user: { login: string; password: string },
+  channel: { name: string; deliveryDelayMs?: number; rules?: { prefix: string; outcome: string }[] },
+): Promise<{ userId: string; channelId: string }> {
+  await t.call('POST', '/v1/users', { body: user });
+  const me = await t.call('GET', '/v1/me', { auth: `${user.login}:${user.password}` });
+  const ch = await t.call('POST', '/v1/channels', {
+    body: {
+      name: channel.name,
+      type: 'simulator',
+      owner_id: me.body.id,
+      config: {
+        latencyMs: 1,
+        deliveryDelayMs: channel.deliveryDelayMs ?? 20,
+        successRate: 1,
+        ...(channel.rules ? { rules: channel.rules } : {}),
+      },
+    },
+  });
+  if (ch.status !== 201) throw new Error(`simulator channel not created: ${JSON.stringify(ch.body)}`);
+  return { userId: me.body.id as string, channelId: ch.body.id as string };
+}
