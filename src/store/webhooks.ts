@@ -11,6 +11,8 @@ import { fillDlrUrl, kannelDlrType, wantsDlr } from '../core/kannel-dlr.js';
 import { isJasminFormat, jasminDlrParams, jasminDlrRequest } from '../core/jasmin-dlr.js';
 import { FINAL_STATUSES } from '../core/message.js';
 import type { Capabilities, Dialect } from './db.js';
+import type { DialectSql } from './compiled.js';
+import { listParam, runSql } from './compiled.js';
 import { leaseTransaction } from './lease-commit.js';
 import type { AttemptRow } from './webhook-attempts.js';
 import { recordAttemptRows } from './webhook-attempts.js';
@@ -18,6 +20,42 @@ import type { Database, UserSettingsRow, WebhookAttemptRow, WebhookOutboxRow } f
 
 /** Statuses that trigger a status webhook: every change a client acts on, not the initial queued. */
 export const WEBHOOK_STATUSES: readonly string[] = ['sent', ...FINAL_STATUSES];
+
+/** An event as the fan-out first reads it: enough to tell whether anything is owed for it. */
+interface FannedEvent {
+  event_id: number;
+  status: string;
+  message_id: string;
+  owner_id: string;
+  dlr_url: string | null | undefined;
+  dlr_mask: number | null | undefined;
+}
+
+/** The rest of an event, read only for those that get a webhook or a dlr-url callback. */
+interface EventDetails {
+  error_code: string | null;
+  created_at: number;
+  to: string;
+  segments: number;
+  client_ref: string | null;
+  batch_id: string | null;
+}
+
+/**
+ * The fan-out's second read (WebhookRepo.eventDetails). The first read of a page took the
+ * payload's columns for every event, wanted or not: 4.2–5.8 µs an event against 2.8 without
+ * them (a copy of a 100,000-message campaign's database, 500-event pages through better-sqlite3,
+ * no webhooks configured), and most events (every `queued`, and all of them when no webhook is
+ * set) get nothing.
+ */
+const EVENT_DETAILS: DialectSql = {
+  sqlite: `select e.id as event_id, e.error_code, e.created_at, m."to", m.segments, m.client_ref, m.batch_id
+    from message_events e inner join messages m on m.id = e.message_id
+    where e.id in (select value from json_each(?))`,
+  postgres: `select e.id as event_id, e.error_code, e.created_at, m."to", m.segments, m.client_ref, m.batch_id
+    from message_events e inner join messages m on m.id = e.message_id
+    where e.id = any($1::bigint[])`,
+};
 
 /** What became of a recorded attempt; superseded: the lease ran out and another claim took the row. */
 export type AttemptOutcome = 'delivered' | 'pending' | 'failed' | 'superseded';
@@ -130,17 +168,13 @@ export class WebhookRepo {
         .selectFrom('message_events as e')
         .innerJoin('messages as m', 'm.id', 'e.message_id')
         .leftJoin('user_settings as s', 's.user_id', 'm.owner_id')
+        // What decides an event's fate only: the columns a webhook's payload or a dlr-url needs
+        // are read below for the events that get one (most events get neither).
         .select([
           'e.id as event_id',
           'e.status',
-          'e.error_code',
-          'e.created_at',
           'm.id as message_id',
           'm.owner_id',
-          'm.to',
-          'm.segments',
-          'm.client_ref',
-          'm.batch_id',
           'm.callback_url',
           'm.smpp_receipt_mask',
           'm.dlr_url',
@@ -159,12 +193,23 @@ export class WebhookRepo {
       if (events.length === 0) return 0;
       const rows: NewOutbox[] = [];
       const receipts: { owner_id: string; kind: 'receipt'; ref_id: string; created_at: number }[] = [];
-      const dlrs: (typeof events)[number][] = [];
+      const wanted = events.filter(
+        (e) =>
+          (e.dlr_url && e.dlr_mask) ||
+          ((e.callback_url ?? e.webhook_url) && WEBHOOK_STATUSES.includes(e.status)),
+      );
+      const details = await this.eventDetails(
+        trx,
+        wanted.map((e) => e.event_id),
+      );
+      const dlrs: (FannedEvent & EventDetails)[] = [];
       for (const e of events) {
-        if (e.dlr_url && e.dlr_mask) dlrs.push(e);
         if (owesSmppReceipt(e.smpp_receipt_mask, e.status)) {
           receipts.push({ owner_id: e.owner_id, kind: 'receipt', ref_id: e.message_id, created_at: now });
         }
+        const d = details.get(Number(e.event_id));
+        if (!d) continue;
+        if (e.dlr_url && e.dlr_mask) dlrs.push({ ...e, ...d });
         const url = e.callback_url ?? e.webhook_url;
         if (!url || !WEBHOOK_STATUSES.includes(e.status)) continue;
         rows.push({
@@ -177,13 +222,13 @@ export class WebhookRepo {
             event_id: `evt_${e.event_id}`,
             type: 'message.status',
             message_id: e.message_id,
-            batch_id: e.batch_id,
+            batch_id: d.batch_id,
             status: e.status,
-            error_code: e.error_code,
-            to: e.to,
-            segments: e.segments,
-            client_ref: e.client_ref,
-            occurred_at: new Date(e.created_at).toISOString(),
+            error_code: d.error_code,
+            to: d.to,
+            segments: d.segments,
+            client_ref: d.client_ref,
+            occurred_at: new Date(d.created_at).toISOString(),
           }),
           next_attempt_at: now,
           give_up_at: now + giveUpMs,
@@ -206,6 +251,23 @@ export class WebhookRepo {
       }
       return events.length;
     });
+  }
+
+  /**
+   * What a webhook's payload and a dlr-url callback need of the events that get one, by event id:
+   * one statement for the page, the ids as one parameter (store/compiled.ts).
+   */
+  private async eventDetails(
+    trx: Kysely<Database>,
+    ids: readonly (number | string)[],
+  ): Promise<Map<number, EventDetails>> {
+    if (ids.length === 0) return new Map();
+    const rows = await runSql<EventDetails & { event_id: number | string }>(
+      { trx, dialect: this.dialect },
+      EVENT_DETAILS,
+      [listParam(this.dialect, ids.map(Number))],
+    );
+    return new Map(rows.map((r) => [Number(r.event_id), r]));
   }
 
   /**
