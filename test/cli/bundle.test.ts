@@ -1,0 +1,63 @@
+/**
+ * The server as `npm start` runs it is one esbuild bundle (scripts/build-server.mjs), so every
+ * file a module finds beside itself must be found from dist/ too: package.json (the version), the
+ * dashboard's web/dist, swagger-ui's own static files (left in node_modules), and the modules
+ * loaded only when used (split into chunks).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compiledStartArgs, exited, freePort, waitReady } from '../support/net.js';
+
+const ROOT = process.cwd();
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+describe('the server bundle (dist/)', () => {
+  it('is built, reads its version, and keeps the SMTP face and the PostgreSQL notifier out of the entry', () => {
+    execFileSync(process.execPath, ['scripts/build-server.mjs'], { stdio: 'inherit' });
+    const out = execFileSync(process.execPath, ['dist/cli/main.js', '--version'], { encoding: 'utf8' });
+    expect(out.trim()).toBe(VERSION);
+    const entry = readFileSync(join(ROOT, 'dist', 'cli', 'main.js'), 'utf8');
+    expect(entry).not.toMatch(/class SmtpFace\b/);
+    expect(readdirSync(join(ROOT, 'dist')).some((f) => /^server-.*\.js$/.test(f))).toBe(true);
+    expect(entry).toMatch(/import\(["']pg["']\)/);
+  });
+
+  it('serves the dashboard, the API docs with their static files, and the node version', async () => {
+    const port = await freePort();
+    const key = 'bundle-test-admin-key-0123456789abcdef';
+    const proc = spawn(process.execPath, compiledStartArgs(), {
+      env: {
+        ...process.env,
+        SMSGW_PORT: String(port),
+        SMSGW_HOST: '127.0.0.1',
+        SMSGW_SMPP_PORT: '0',
+        SMSGW_LOG_LEVEL: 'warn',
+        SMSGW_ADMIN_API_KEY: key,
+        SMSGW_DATA_DIR: mkdtempSync(join(tmpdir(), 'smsgw-bundle-')),
+      },
+      stdio: 'ignore',
+    });
+    try {
+      const url = `http://127.0.0.1:${port}`;
+      await waitReady(url, 120_000);
+      const page = await (await fetch(`${url}/`)).text();
+      if (existsSync(join(ROOT, 'web', 'dist', 'index.html'))) expect(page).toMatch(/<html/i);
+      else expect(page).toMatch(/dashboard is not built/);
+      expect((await fetch(`${url}/docs/static/logo.svg`)).status).toBe(200);
+      expect((await fetch(`${url}/docs/static/swagger-ui.css`)).status).toBe(200);
+      expect((await fetch(`${url}/docs/json`)).status).toBe(200);
+      const nodes = (await (
+        await fetch(`${url}/v1/nodes`, { headers: { authorization: `Bearer ${key}` } })
+      ).json()) as {
+        data: { version: string }[];
+      };
+      expect(nodes.data[0]?.version).toBe(VERSION);
+    } finally {
+      proc.kill('SIGTERM');
+      await exited(proc);
+    }
+  }, 180_000);
+});
