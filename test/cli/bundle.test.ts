@@ -16,13 +16,16 @@ const ROOT = process.cwd();
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 describe('the server bundle (dist/)', () => {
-  it('is built, reads its version, and keeps the SMTP face and the PostgreSQL notifier out of the entry', () => {
+  it('is built, reads its version, and keeps the SMTP face, the PostgreSQL notifier and undici out of the entry', () => {
     execFileSync(process.execPath, ['scripts/build-server.mjs'], { stdio: 'inherit' });
     const out = execFileSync(process.execPath, ['dist/cli/main.js', '--version'], { encoding: 'utf8' });
     expect(out.trim()).toBe(VERSION);
     const entry = readFileSync(join(ROOT, 'dist', 'cli', 'main.js'), 'utf8');
     expect(entry).not.toMatch(/class SmtpFace\b/);
-    expect(readdirSync(join(ROOT, 'dist')).some((f) => /^server-.*\.js$/.test(f))).toBe(true);
+    const chunks = readdirSync(join(ROOT, 'dist'));
+    expect(chunks.some((f) => /^server-.*\.js$/.test(f))).toBe(true);
+    // The webhook worker's HTTP client: its own chunk, loaded at the first delivery.
+    expect(chunks.some((f) => /^undici-.*\.js$/.test(f))).toBe(true);
     expect(entry).toMatch(/import\(["']pg["']\)/);
   });
 
