@@ -149,10 +149,12 @@ export class WebhookWorker {
 
   private client(): NonNullable<typeof this.http> {
     const guard = this.guard;
-    return (this.http ??= import('undici').then(({ Agent, request }) => ({
-      request,
-      agent: guard ? new Agent({ connect: { lookup: guard.lookup } }) : undefined,
-    })));
+    // A CommonJS package: its exports are the namespace's `default`, under node and in the server
+    // bundle alike (esbuild's chunk for it exports nothing else).
+    return (this.http ??= import('undici').then((ns) => {
+      const { Agent, request } = (ns as unknown as { default: typeof ns }).default;
+      return { request, agent: guard ? new Agent({ connect: { lookup: guard.lookup } }) : undefined };
+    }));
   }
 
   /** Stops taking work, waits for deliveries in flight; can be called twice. */

@@ -6,6 +6,8 @@
  * the process runs: one byte a character only if no character is above U+00FF.
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,7 +40,18 @@ describe('the server bundle (dist/)', () => {
     }
   });
 
-  it('serves the dashboard, the API docs with their static files, and the node version', async () => {
+  it('serves the dashboard, the API docs with their static files, the node version, and calls a webhook', async () => {
+    // The webhook receiver: undici is loaded from its own chunk at the first delivery.
+    const calls: unknown[] = [];
+    const hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      req.on('end', () => {
+        calls.push(JSON.parse(body));
+        res.end();
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
     const port = await freePort();
     const key = 'bundle-test-admin-key-0123456789abcdef';
     const proc = spawn(process.execPath, compiledStartArgs(), {
@@ -49,6 +62,7 @@ describe('the server bundle (dist/)', () => {
         SMSGW_SMPP_PORT: '0',
         SMSGW_LOG_LEVEL: 'warn',
         SMSGW_ADMIN_API_KEY: key,
+        SMSGW_WEBHOOK_ALLOW_PRIVATE: 'true',
         SMSGW_DATA_DIR: mkdtempSync(join(tmpdir(), 'smsgw-bundle-')),
       },
       stdio: 'ignore',
@@ -68,9 +82,29 @@ describe('the server bundle (dist/)', () => {
         data: { version: string }[];
       };
       expect(nodes.data[0]?.version).toBe(VERSION);
+
+      const auth = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+      const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+      const set = await fetch(`${url}/v1/settings`, {
+        method: 'PATCH',
+        headers: auth,
+        body: JSON.stringify({ webhook_url: hookUrl }),
+      });
+      expect(set.status).toBe(200);
+      const sent = await fetch(`${url}/v1/messages`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ to: '+15555550100', text: 'bundle' }),
+      });
+      expect(sent.status).toBe(202);
+      const until = Date.now() + 60_000;
+      while (calls.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      expect(calls.length).toBeGreaterThan(0);
     } finally {
       proc.kill('SIGTERM');
       await exited(proc);
+      hook.closeAllConnections();
+      hook.close();
     }
   }, 180_000);
 });
