@@ -4,8 +4,9 @@
  * each, no report asked) applied through `store.outcomes.apply` in batches of B, as the
  * dispatcher's group commit does. Prints CPU ms and wall ms per 1,000 outcomes, per round.
  *
- * SENT_DIR=<checkout>: runs that checkout's compiled store (`dist/`, build it first) — A/B
- * against the code before a change, interleaved by the caller. SENT_N (20000), SENT_BATCH (64),
+ * SENT_DIR=<checkout>: runs that checkout's store (its `src/`, through tsx as this one's: `dist/`
+ * is one bundle of the CLI, not modules to import) — A/B against the code before a change,
+ * interleaved by the caller. SENT_N (20000), SENT_BATCH (64),
  * SENT_ROUNDS (3), SMSGW_TEST_DATABASE_URL=postgres://… for PostgreSQL (else a SQLite file,
  * synchronous=FULL as the gateway runs it).
  *
@@ -29,8 +30,8 @@ const ROUNDS = Number(process.env.SENT_ROUNDS ?? 3);
 const PG_URL = process.env.SMSGW_TEST_DATABASE_URL;
 const REPORTS = process.env.SENT_KIND === 'reports';
 
-const load = <T>(rel: string) => import(pathToFileURL(join(DIR, 'dist', rel)).href) as Promise<T>;
-const { openDb, createStore } = await load<typeof StoreModule>('store/index.js');
+const load = <T>(rel: string) => import(pathToFileURL(join(DIR, 'src', rel)).href) as Promise<T>;
+const { openDb, createStore } = await load<typeof StoreModule>('store/index.ts');
 
 async function round(r: number): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'smsgw-sent-'));

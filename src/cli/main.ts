@@ -3,7 +3,7 @@
  * gateway), so they also work while the gateway is stopped; a running gateway picks up what
  * they queue.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import type { App } from '../app.js';
@@ -16,6 +16,7 @@ import { loadConfig } from '../config.js';
 import { redactUrl } from '../core/redact.js';
 import { nodeStatus } from '../dispatch/leases.js';
 import { ApiError } from '../core/errors.js';
+import { packageVersion } from '../package-root.js';
 import { MessageService } from '../services/messages.js';
 import { hashPassword, mintApiKey } from '../services/secrets.js';
 import { issueSmppCredentials } from '../services/smpp-credentials.js';
@@ -35,14 +36,6 @@ const program = new Command('smsgw')
   .option('--json', m('opt.json'))
   .option('--lang <code>', m('opt.lang'))
   .showHelpAfterError();
-
-function packageVersion(): string {
-  // src/cli/main.ts and dist/cli/main.js are both two folders below package.json.
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
-}
 
 /**
  * The gateway's database, which must exist: run from another directory, the CLI used to create

@@ -17,8 +17,8 @@ export function foldText(s: string): string {
     .normalize('NFC')
     .toLowerCase()
     .replace(/\u0307/g, '')
-    .replace(/ı/g, 'i')
-    .replace(/ς/g, 'σ');
+    .replaceAll('ı', 'i') // strings, not regex literals: see core/keywords.ts TRAILING_PUNCTUATION
+    .replaceAll('ς', 'σ');
 }
 
 /** A LIKE pattern for "contains", with the user's `%`, `_` and `\` matching literally (ESCAPE '\'). */

@@ -137,8 +137,12 @@ export function sign(
   return `${signature.text}${spacer(signature.text, 'prefix')}${text}`;
 }
 
+// Strings, not regex literals: see core/keywords.ts TRAILING_PUNCTUATION.
+const CLOSES_BRACKET = new RegExp('[\\]】)）]$');
+const OPENS_BRACKET = new RegExp('^[[【(（]');
+
 /** `【Acme】` needs no space (the brackets separate it, as in seed 003); `Acme:` does. */
 function spacer(signature: string, at: 'prefix' | 'suffix'): string {
-  if (at === 'prefix') return /[\]】)）]$/.test(signature) ? '' : ' ';
-  return /^[[【(（]/.test(signature) ? '' : ' ';
+  if (at === 'prefix') return CLOSES_BRACKET.test(signature) ? '' : ' ';
+  return OPENS_BRACKET.test(signature) ? '' : ' ';
 }

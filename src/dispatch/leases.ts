@@ -21,7 +21,7 @@
  * One process owning its database (SQLite, `caps.exclusiveNode`) holds every enabled channel,
  * taking over leases a previous run left behind.
  */
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../package-root.js';
 import type { Logger } from 'pino';
 import type { Store } from '../store/index.js';
 import type { ChannelRow } from '../store/schema.js';
@@ -53,10 +53,7 @@ const EXCLUSIVE_ROUND_MS = 30_000;
 
 function readVersion(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-      version?: string;
-    };
-    return pkg.version ?? 'unknown';
+    return packageVersion();
   } catch {
     return 'unknown';
   }

@@ -3,11 +3,12 @@
  * keep the page from running anything but its own scripts. The page uses only the public API.
  */
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
+import { PACKAGE_ROOT } from '../../package-root.js';
 
-export const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../../web/dist', import.meta.url));
+export const DEFAULT_WEB_DIR = join(PACKAGE_ROOT, 'web', 'dist');
 
 const SECURITY_HEADERS: Record<string, string> = {
   // Chart.js and Preact set styles through the CSSOM; no inline script, no third-party origin.

@@ -19,6 +19,7 @@ import { authenticate } from './auth.js';
 import { registerDashboard } from './dashboard.js';
 import { ConnectionLimit } from './connections.js';
 import { clientErrorHandler, errorHandler, sendError } from './errors.js';
+import { lazyValidators } from './lazy-validation.js';
 import { LongPollLimit } from './long-poll.js';
 import { strictInputs } from './strict.js';
 import { refResolver, registerOpenApi } from './openapi.js';
@@ -97,6 +98,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     // 1,000 recipients with a long text fit easily; anything larger is a mistake or an attack.
     bodyLimit: 2 * 1024 * 1024,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+    // Each route's validators compiled on its first request, not at start (lazy-validation.ts).
+    schemaController: { compilersFactory: { buildValidator: lazyValidators() } },
     return503OnClosing: true,
     // Bounded connections (issue 12): a slowloris sending headers a byte at a time is answered
     // 408 and closed after headersTimeout; a slow body after requestTimeout; idle keep-alive

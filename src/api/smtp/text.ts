@@ -8,12 +8,19 @@
  */
 import type { SmtpTextFrom } from '../../config.js';
 
-/** An attribution line as mail clients write it ("On Mon, 1 Jan 2026, Ann <a@b> wrote:"). */
-const ATTRIBUTION =
-  /^(on\s.{1,300}\swrote:|.{1,300}\s(schrieb|a écrit|написал\(а\)|написал|escribió)\s?.{0,200}:)\s*$/i;
+/**
+ * An attribution line as mail clients write it ("On Mon, 1 Jan 2026, Ann <a@b> wrote:"). Patterns
+ * with Cyrillic are strings (not regex literals, not String.raw): see core/keywords.ts TRAILING_PUNCTUATION.
+ */
+const ATTRIBUTION = new RegExp(
+  '^(on\\s.{1,300}\\swrote:|.{1,300}\\s(schrieb|a écrit|написал\\(а\\)|написал|escribió)\\s?.{0,200}:)\\s*$',
+  'i',
+);
 /** Outlook and others begin the quoted original with such a line; nothing after it is new. */
-const ORIGINAL =
-  /^(-{2,}\s*(original message|forwarded message|исходное сообщение|ursprüngliche nachricht)\s*-{2,}|_{10,})\s*$/i;
+const ORIGINAL = new RegExp(
+  '^(-{2,}\\s*(original message|forwarded message|исходное сообщение|ursprüngliche nachricht)\\s*-{2,}|_{10,})\\s*$',
+  'i',
+);
 
 export function stripBody(body: string): string {
   const lines = body.replace(/\r\n?/g, '\n').split('\n');
