@@ -8,6 +8,7 @@
 import type SQLite from 'better-sqlite3';
 import type { Transaction } from 'kysely';
 import type { ErrorCode } from '../core/errors.js';
+import type { PriceCache } from '../store/credits.js';
 import type { Capabilities, Dialect } from '../store/db.js';
 import type { Database, NewMessage } from '../store/schema.js';
 
@@ -27,6 +28,8 @@ export interface PolicyContext {
    * round through the driver costs more than the statement (store/compiled.ts rowStatement).
    */
   readonly sqlite?: SQLite.Database | undefined;
+  /** This node's price list (store/credits.ts); without it the credits rule reads the batch's prices. */
+  readonly prices?: PriceCache | undefined;
 }
 
 /**

@@ -20,7 +20,7 @@ import type { SliceKey } from './slices.js';
 import { inSlice, messageSlices, yieldLoop } from './slices.js';
 import { idFloor } from './stats.js';
 import { keepAcceptFields } from './accept-rows.js';
-import { adjustCharge, lockBalance, refundMessages } from './credits.js';
+import { PriceCache, adjustCharge, lockBalance, refundMessages } from './credits.js';
 import { event, insertChunked } from './rows.js';
 import type {
   Database,
@@ -136,6 +136,8 @@ export class MessageRepo {
     private readonly caps: Capabilities,
     private readonly bulkInsert: BulkInsert,
     private readonly sqlite?: SQLite.Database,
+    /** The price list for the credits rule, shared with PolicyRepo (which forgets it on a write). */
+    private readonly prices: PriceCache = new PriceCache(),
   ) {}
 
   /**
@@ -207,7 +209,14 @@ export class MessageRepo {
     }
     const refused = await applyPolicy(
       this.policyRules,
-      { trx, dialect: this.dialect, caps: this.caps, now: Date.now(), sqlite: this.sqlite },
+      {
+        trx,
+        dialect: this.dialect,
+        caps: this.caps,
+        now: Date.now(),
+        sqlite: this.sqlite,
+        prices: this.prices,
+      },
       accepted.flatMap((i) => i.messages.map((message) => ({ message, info: i.policy ?? {} }))),
     );
     const acceptedResults = results.filter(

@@ -5,6 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
+import type { PriceCache } from './credits.js';
 import { pick, pricesFor } from './credits.js';
 import type { Quote } from './credits.js';
 import type {
@@ -39,7 +40,11 @@ export class ListFullError extends Error {
 const LIST_CHUNK = 500;
 
 export class PolicyRepo {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** The accepting transactions' price list: forgotten on every write to the prices. */
+    private readonly priceCache?: PriceCache,
+  ) {}
 
   // ---- lists
 
@@ -306,6 +311,7 @@ export class PolicyRepo {
         oc.columns(['prefix', 'encoding']).doUpdateSet({ per_segment: perSegment, updated_at: now }),
       )
       .execute();
+    this.priceCache?.forget();
     return { prefix, encoding, per_segment: perSegment, updated_at: now };
   }
 
@@ -315,6 +321,7 @@ export class PolicyRepo {
       .where('prefix', '=', prefix)
       .where('encoding', '=', encoding)
       .executeTakeFirst();
+    this.priceCache?.forget();
     return Number(r.numDeletedRows) > 0;
   }
 
