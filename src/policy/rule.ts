@@ -10,6 +10,7 @@ import type { Transaction } from 'kysely';
 import type { ErrorCode } from '../core/errors.js';
 import type { PriceCache } from '../store/credits.js';
 import type { Capabilities, Dialect } from '../store/db.js';
+import type { CapsCache } from '../store/policy.js';
 import type { Database, NewMessage } from '../store/schema.js';
 
 /** `reject`: stored as `rejected` with the code. `hold`: stored as `scheduled` until `until` (ms). */
@@ -30,6 +31,8 @@ export interface PolicyContext {
   readonly sqlite?: SQLite.Database | undefined;
   /** This node's price list (store/credits.ts); without it the credits rule reads the batch's prices. */
   readonly prices?: PriceCache | undefined;
+  /** This node's frequency caps by owner (store/policy.ts); without it the caps rule reads them. */
+  readonly capsConfig?: CapsCache | undefined;
 }
 
 /**

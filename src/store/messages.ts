@@ -15,6 +15,8 @@ import { foldedContains } from './search.js';
 import type { MessagePolicyInfo, PolicyRule, Refusal } from '../policy/index.js';
 import { BYPASS_CATEGORY, DEFAULT_RULES, applyPolicy } from '../policy/index.js';
 import type { Capabilities, Dialect } from './db.js';
+import { OwnerCache } from './owner-cache.js';
+import type { CapsCache } from './policy.js';
 import type { BulkInsert } from './rows.js';
 import type { SliceKey } from './slices.js';
 import { inSlice, messageSlices, yieldLoop } from './slices.js';
@@ -138,6 +140,8 @@ export class MessageRepo {
     private readonly sqlite?: SQLite.Database,
     /** The price list for the credits rule, shared with PolicyRepo (which forgets it on a write). */
     private readonly prices: PriceCache = new PriceCache(),
+    /** The frequency caps for the caps rule, shared with PolicyRepo (which forgets an owner's). */
+    private readonly capsConfig: CapsCache = new OwnerCache(),
   ) {}
 
   /**
@@ -216,6 +220,7 @@ export class MessageRepo {
         now: Date.now(),
         sqlite: this.sqlite,
         prices: this.prices,
+        capsConfig: this.capsConfig,
       },
       accepted.flatMap((i) => i.messages.map((message) => ({ message, info: i.policy ?? {} }))),
     );

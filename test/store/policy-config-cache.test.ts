@@ -1,7 +1,9 @@
 /**
- * The accepting transactions' price list (store/credits.ts PriceCache): a write through this
- * node's store applies at once, one from another node (another store on the same database) or
- * the CLI within the cache's time to live; a list longer than the cache holds is read per batch.
+ * The accepting transactions' copies of policy configuration. The price list (store/credits.ts
+ * PriceCache): a write through this node's store applies at once, one from another node (another
+ * store on the same database) or the CLI within the cache's time to live; a list longer than the
+ * cache holds is read per batch. The frequency caps (store/policy.ts CapsCache, an OwnerCache):
+ * replaced through this node's store, they apply to the next accept.
  */
 import { describe, expect, it } from 'vitest';
 import { PriceCache, pickIn } from '../../src/store/credits.js';
@@ -66,6 +68,27 @@ describe.each(TEST_DBS)('price cache ($name)', (tdb) => {
       const [r] = await store.messages.acceptBatch([{ messages: [m] }]);
       expect(Number((await store.policy.account(alice)).balance)).toBe(86);
       expect(r?.kind === 'accepted' && r.refused.get(m.id)?.code).toBe('no_price');
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it("applies caps replaced through the node's store to the next accept at once", async () => {
+    const { db, cleanup } = await tdb.open();
+    try {
+      const store = createStore(db);
+      const alice = (await store.users.create({ login: 'alice', passwordHash: 'x', role: 'user' })).id;
+      const send = async () => {
+        const m = message(alice, { to: '+4915100000001' });
+        const [r] = await store.messages.acceptBatch([{ messages: [m] }]);
+        return r?.kind === 'accepted' ? (r.refused.get(m.id)?.code ?? 'ok') : r?.kind;
+      };
+      await store.policy.replaceCaps('', [{ category: '', period: 'day', max_count: 3 }]);
+      expect([await send(), await send()]).toEqual(['ok', 'ok']);
+      await store.policy.replaceCaps(alice, [{ category: '', period: 'day', max_count: 2 }]);
+      expect(await send()).toBe('frequency_limited');
+      await store.policy.replaceCaps(alice, []);
+      expect([await send(), await send()]).toEqual(['ok', 'frequency_limited']); // the global 3 again
     } finally {
       await cleanup();
     }
