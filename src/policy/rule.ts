@@ -8,7 +8,9 @@
 import type SQLite from 'better-sqlite3';
 import type { Transaction } from 'kysely';
 import type { ErrorCode } from '../core/errors.js';
+import type { PriceCache } from '../store/credits.js';
 import type { Capabilities, Dialect } from '../store/db.js';
+import type { CapsCache } from '../store/policy.js';
 import type { Database, NewMessage } from '../store/schema.js';
 
 /** `reject`: stored as `rejected` with the code. `hold`: stored as `scheduled` until `until` (ms). */
@@ -27,6 +29,10 @@ export interface PolicyContext {
    * round through the driver costs more than the statement (store/compiled.ts rowStatement).
    */
   readonly sqlite?: SQLite.Database | undefined;
+  /** This node's price list (store/credits.ts); without it the credits rule reads the batch's prices. */
+  readonly prices?: PriceCache | undefined;
+  /** This node's frequency caps by owner (store/policy.ts); without it the caps rule reads them. */
+  readonly capsConfig?: CapsCache | undefined;
 }
 
 /**

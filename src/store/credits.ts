@@ -109,11 +109,64 @@ export async function priceIndexFor(target: SqlTarget, numbers: readonly string[
     }
   }
   const rows = await runSql<PriceRow>(target, PRICES_OF, [listParam(target.dialect, [...prefixes])]);
+  return { rows: indexOf(rows).rows, longest };
+}
+
+/** The whole price list, at most `limit` rows (a list longer than the cache holds has limit + 1). */
+const ALL_PRICES = {
+  sqlite: `select prefix, encoding, per_segment from prices limit ?`,
+  postgres: `select prefix, encoding, per_segment from prices limit $1`,
+};
+
+/**
+ * The price list of this node, for the accepting transaction: the whole list as one PriceIndex,
+ * read at most once every `ttlMs`. Prices are admin configuration, changed by hand and rarely,
+ * while the two queries of `priceIndexFor` (the longest prefix, then the batch's prefixes) ran in
+ * every accepting transaction of a prepaid sender — 2 of the credits rule's 6 statements a batch,
+ * 10–30 µs each (docs/benchmarks.md, issue 14). A change made through this node's store
+ * (`PolicyRepo.setPrice`/`removePrice`) applies at once, even to a read in flight (the same
+ * generation stamp as store/owner-cache.ts); one made on another node or by the CLI (its own
+ * process) within `ttlMs`, the contract of the policy settings and templates (docs/scale-out.md).
+ * A list longer than `maxRows` is not held: each batch reads its prefixes as before. Balances
+ * are never cached: they are read in the accepting transaction (policy/credits.ts).
+ */
+export class PriceCache {
+  /** `index` undefined: the list is longer than `maxRows`. */
+  private entry: { index: PriceIndex | undefined; at: number } | undefined;
+  private generation = 0;
+
+  constructor(
+    private readonly ttlMs = 2_000,
+    private readonly maxRows = 10_000,
+  ) {}
+
+  /** The prices that can match the numbers (the whole list while it is held). */
+  async indexFor(target: SqlTarget, numbers: readonly string[], now = Date.now()): Promise<PriceIndex> {
+    let e = this.entry;
+    if (!e || now - e.at >= this.ttlMs) {
+      const stamp = this.generation;
+      const rows = await runSql<PriceRow>(target, ALL_PRICES, [this.maxRows + 1]);
+      e = { index: rows.length > this.maxRows ? undefined : indexOf(rows), at: now };
+      if (stamp === this.generation) this.entry = e;
+    }
+    return e.index ?? priceIndexFor(target, numbers);
+  }
+
+  /** After a write to the price list. */
+  forget(): void {
+    this.generation += 1;
+    this.entry = undefined;
+  }
+}
+
+function indexOf(rows: readonly PriceRow[]): PriceIndex {
   const index = new Map<string, PriceRow[]>();
+  let longest = 0;
   for (const r of rows) {
     const at = index.get(r.prefix);
     if (at) at.push(r);
     else index.set(r.prefix, [r]);
+    longest = Math.max(longest, r.prefix.length);
   }
   return { rows: index, longest };
 }

@@ -15,7 +15,10 @@ import { SmppPartsRepo } from './smpp-parts.js';
 import { ContactRepo, InboundRepo, KeywordRepo, OptOutRepo } from './inbound.js';
 import { ConsentRepo, PolicySettingsRepo } from './consents.js';
 import { TemplateRepo } from './templates.js';
+import type { CapsCache } from './policy.js';
 import { PolicyRepo } from './policy.js';
+import { OwnerCache } from './owner-cache.js';
+import { PriceCache } from './credits.js';
 import { ClusterRepo } from './cluster.js';
 import { ContactBook } from './contacts.js';
 import { CampaignRepo } from './campaigns.js';
@@ -56,12 +59,14 @@ export interface Store {
 
 export function createStore(db: Db): Store {
   const bulkInsert = db.sqlite ? sqliteBulkInsert(db.sqlite) : insertChunked;
+  const prices = new PriceCache();
+  const caps: CapsCache = new OwnerCache();
   const store: Store = {
     db,
     users: new UserRepo(db.kysely),
     keys: new ApiKeyRepo(db.kysely),
     channels: new ChannelRepo(db.kysely),
-    messages: new MessageRepo(db.kysely, db.dialect, db.caps, bulkInsert, db.sqlite),
+    messages: new MessageRepo(db.kysely, db.dialect, db.caps, bulkInsert, db.sqlite, prices, caps),
     outcomes: new OutcomeRepo(db.kysely, bulkInsert, db.dialect, db.sqlite),
     feed: new MessageFeed(db.kysely, db.dialect),
     webhooks: new WebhookRepo(db.kysely, db.dialect, db.caps),
@@ -77,7 +82,7 @@ export function createStore(db: Db): Store {
     consents: new ConsentRepo(db.kysely),
     policySettings: new PolicySettingsRepo(db.kysely),
     smppParts: new SmppPartsRepo(db.kysely, db.dialect),
-    policy: new PolicyRepo(db.kysely),
+    policy: new PolicyRepo(db.kysely, prices, caps),
     cluster: new ClusterRepo(db.kysely, db.caps),
     book: new ContactBook(db),
     campaigns: new CampaignRepo(db.kysely, db.caps, db.dialect, db.sqlite),

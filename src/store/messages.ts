@@ -15,12 +15,14 @@ import { foldedContains } from './search.js';
 import type { MessagePolicyInfo, PolicyRule, Refusal } from '../policy/index.js';
 import { BYPASS_CATEGORY, DEFAULT_RULES, applyPolicy } from '../policy/index.js';
 import type { Capabilities, Dialect } from './db.js';
+import { OwnerCache } from './owner-cache.js';
+import type { CapsCache } from './policy.js';
 import type { BulkInsert } from './rows.js';
 import type { SliceKey } from './slices.js';
 import { inSlice, messageSlices, yieldLoop } from './slices.js';
 import { idFloor } from './stats.js';
 import { keepAcceptFields } from './accept-rows.js';
-import { adjustCharge, lockBalance, refundMessages } from './credits.js';
+import { PriceCache, adjustCharge, lockBalance, refundMessages } from './credits.js';
 import { event, insertChunked } from './rows.js';
 import type {
   Database,
@@ -136,6 +138,10 @@ export class MessageRepo {
     private readonly caps: Capabilities,
     private readonly bulkInsert: BulkInsert,
     private readonly sqlite?: SQLite.Database,
+    /** The price list for the credits rule, shared with PolicyRepo (which forgets it on a write). */
+    private readonly prices: PriceCache = new PriceCache(),
+    /** The frequency caps for the caps rule, shared with PolicyRepo (which forgets an owner's). */
+    private readonly capsConfig: CapsCache = new OwnerCache(),
   ) {}
 
   /**
@@ -207,7 +213,15 @@ export class MessageRepo {
     }
     const refused = await applyPolicy(
       this.policyRules,
-      { trx, dialect: this.dialect, caps: this.caps, now: Date.now(), sqlite: this.sqlite },
+      {
+        trx,
+        dialect: this.dialect,
+        caps: this.caps,
+        now: Date.now(),
+        sqlite: this.sqlite,
+        prices: this.prices,
+        capsConfig: this.capsConfig,
+      },
       accepted.flatMap((i) => i.messages.map((message) => ({ message, info: i.policy ?? {} }))),
     );
     const acceptedResults = results.filter(

@@ -5,6 +5,8 @@
  */
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
+import type { PriceCache } from './credits.js';
+import type { OwnerCache } from './owner-cache.js';
 import { pick, pricesFor } from './credits.js';
 import type { Quote } from './credits.js';
 import type {
@@ -20,6 +22,16 @@ import type { Selectable } from 'kysely';
 export type ListKind = 'black' | 'white';
 export type ListEntry = Selectable<NumberListsTable>;
 export type CapRow = Selectable<FrequencyCapsTable>;
+
+/** A cap as the frequency rule reads it. */
+export type CapConfig = Pick<CapRow, 'owner_id' | 'category' | 'period' | 'max_count'>;
+
+/**
+ * The caps of each owner ('' = the global defaults) as this node's accepting transactions read
+ * them: held 2 s, forgotten at once on this node's `replaceCaps`, another node's change seen
+ * within 2 s (store/owner-cache.ts; policy/frequency.ts).
+ */
+export type CapsCache = OwnerCache<readonly CapConfig[]>;
 export type PriceEntry = Selectable<PricesTable>;
 export type LedgerRow = Selectable<CreditLedgerTable>;
 export type AccountPolicy = Selectable<AccountPolicyTable>;
@@ -39,7 +51,13 @@ export class ListFullError extends Error {
 const LIST_CHUNK = 500;
 
 export class PolicyRepo {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** The accepting transactions' price list: forgotten on every write to the prices. */
+    private readonly priceCache?: PriceCache,
+    /** The accepting transactions' caps: an owner's forgotten when they are replaced. */
+    private readonly capsCache?: CapsCache,
+  ) {}
 
   // ---- lists
 
@@ -269,6 +287,7 @@ export class PolicyRepo {
           .execute();
       }
     });
+    this.capsCache?.forget(ownerId);
     return this.caps(ownerId);
   }
 
@@ -306,6 +325,7 @@ export class PolicyRepo {
         oc.columns(['prefix', 'encoding']).doUpdateSet({ per_segment: perSegment, updated_at: now }),
       )
       .execute();
+    this.priceCache?.forget();
     return { prefix, encoding, per_segment: perSegment, updated_at: now };
   }
 
@@ -315,6 +335,7 @@ export class PolicyRepo {
       .where('prefix', '=', prefix)
       .where('encoding', '=', encoding)
       .executeTakeFirst();
+    this.priceCache?.forget();
     return Number(r.numDeletedRows) > 0;
   }
 
