@@ -7,6 +7,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Builds the dashboard and the sources under test once, before any file runs (files run side by side).
+    globalSetup: ['test/support/global-setup.ts'],
     // The CLI speaks the locale's language (LC_ALL, LC_MESSAGES, LANG): tests expect English
     // unless they set one, whatever the machine's locale.
     env: { LC_ALL: '', LC_MESSAGES: '', LANG: 'C.UTF-8' },
