@@ -1,8 +1,8 @@
 /**
- * Chromium for the dashboard tests: one launcher, the dashboard build, a browser whose contexts
- * each hold one logged-in user, screenshots, and the axe check.
+ * Chromium for the dashboard tests: one launcher, a browser whose contexts each hold one
+ * logged-in user, screenshots, and the axe check. The dashboard build (web/dist) is made once
+ * for the whole run by the global setup (global-setup.ts).
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -17,11 +17,6 @@ export const NO_CHROMIUM = !existsSync(CHROMIUM) && !process.env.CI;
 /** The viewports the dashboard is checked at: a phone (the narrowest it must fit) and a desktop. */
 export const PHONE = { width: 390, height: 844 };
 export const DESKTOP = { width: 1280, height: 860 };
-
-/** Builds web/dist when its sources changed (scripts/build-web.mjs skips an up-to-date build). */
-export function buildDashboard(): void {
-  execFileSync(process.execPath, ['scripts/build-web.mjs'], { stdio: 'inherit' });
-}
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({

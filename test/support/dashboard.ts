@@ -5,16 +5,15 @@
  */
 import type { TestApp } from './app.js';
 import { ADMIN_PASSWORD, startTestApp } from './app.js';
-import { DESKTOP, DashboardBrowser, axePages, buildDashboard } from './browser.js';
+import { DESKTOP, DashboardBrowser, axePages } from './browser.js';
 
 /** Numbers starting so are a phone switched off (absent subscriber) for the simulator below. */
 export const PHONE_OFF_RULES = [{ prefix: '+1555555099', outcome: 'absent_subscriber' }];
 
-/** The dashboard built (when its sources changed), a gateway (`env` added) and one Chromium. */
+/** A gateway (`env` added) serving the dashboard the global setup built, and one Chromium. */
 export async function startDashboard(
   env: Record<string, string> = {},
 ): Promise<{ t: TestApp; browser: DashboardBrowser }> {
-  buildDashboard();
   const t = await startTestApp(env);
   return { t, browser: await DashboardBrowser.launch() };
 }
