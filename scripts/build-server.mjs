@@ -4,14 +4,17 @@
 // split into chunks beside it that load only when imported. One file instead of ~200 of ours and
 // ~700 of node_modules: idle RSS 127 → 121 MB and the start's high-water mark 150 → 130 MB
 // (docs/benchmarks.md "Idle cost"). Types are checked by `npm run typecheck`, not here.
-// A stale dist/ is removed first, so no file of an older build survives.
+// A stale dist/ is removed first, so no file of an older build survives. `--outdir DIR` builds
+// into DIR instead (the tests' build of the sources under test, test/support/global-setup.ts).
 import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { newest } from './newest.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const stamp = join(root, 'dist', '.built');
+const outArg = process.argv.indexOf('--outdir');
+const outdir = outArg === -1 ? join(root, 'dist') : process.argv[outArg + 1];
+const stamp = join(outdir, '.built');
 
 const sources = Math.max(
   newest(join(root, 'src')),
@@ -49,18 +52,18 @@ try {
   esbuild = await import('esbuild');
 } catch {
   // A production install without dev dependencies: run the build that shipped, if any.
-  if (existsSync(join(root, 'dist', 'cli', 'main.js'))) {
+  if (existsSync(join(outdir, 'cli', 'main.js'))) {
     console.warn('smsgw: esbuild is not installed; running the existing build in dist/.');
     process.exit(0);
   }
   console.error('smsgw: no build in dist/ and no esbuild to make one: run npm install, then npm start.');
   process.exit(1);
 }
-rmSync(join(root, 'dist'), { recursive: true, force: true });
+rmSync(outdir, { recursive: true, force: true });
 await esbuild.build({
   absWorkingDir: root,
   entryPoints: { 'cli/main': 'src/cli/main.ts' },
-  outdir: 'dist',
+  outdir,
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -87,9 +90,9 @@ await esbuild.build({
 // V8 keeps a script's source one byte a character only if every character is ≤ U+00FF. esbuild
 // escapes the others in strings, not in regex literals: write such a pattern as a string
 // (`new RegExp('…')`, core/keywords.ts). Said here, and checked by test/cli/bundle.test.ts.
-for (const file of readdirSync(join(root, 'dist'), { recursive: true })) {
+for (const file of readdirSync(outdir, { recursive: true })) {
   if (!String(file).endsWith('.js')) continue;
-  const text = readFileSync(join(root, 'dist', String(file)), 'utf8');
+  const text = readFileSync(join(outdir, String(file)), 'utf8');
   const at = text.search(/[\u0100-\u{10ffff}]/u);
   if (at !== -1) {
     console.warn(
@@ -98,4 +101,4 @@ for (const file of readdirSync(join(root, 'dist'), { recursive: true })) {
   }
 }
 writeFileSync(stamp, `${new Date().toISOString()}\n`);
-console.log('smsgw: server bundled into dist/');
+console.log(`smsgw: server bundled into ${outdir}`);

@@ -3,9 +3,9 @@
  * by side never build the same thing at once:
  * - the dashboard (web/ → web/dist, scripts/build-web.mjs, skipped when up to date), which the
  *   dashboard tests serve: two of them building it at once emptied web/dist under each other;
- * - the sources under test compiled to plain JavaScript (src/ → dist-test/, build.ts; tsc without
- *   the type check, which `npm run typecheck` does), which the CLI tests run as the `smsgw`
- *   command. Under the tsx loader each command paid for loading the whole gateway through it:
+ * - the sources under test bundled as `npm start` bundles them (src/ → dist-test/, build.ts;
+ *   scripts/build-server.mjs --outdir), which the CLI tests run as the `smsgw` command: they
+ *   test what ships. Under the tsx loader each command paid for loading the whole gateway through it:
  *   4.5 s a command against 1.2 s compiled (`time node --import tsx src/cli/main.ts --version`
  *   vs `time node dist/cli/main.js --version`, load 7), and the CLI tests run ~90 commands.
  */
@@ -21,7 +21,6 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ROOT, TEST_BUILD } from './build.js';
@@ -43,21 +42,13 @@ function signature(paths: string[]): string {
 /** src/ compiled into TEST_BUILD unless it already holds the build of these very sources. */
 async function buildSources(): Promise<void> {
   const stamp = join(TEST_BUILD, '.sources');
-  const sources = signature(['src', 'tsconfig.json', 'tsconfig.build.json', 'package.json']);
+  const sources = signature(['src', 'scripts/build-server.mjs', 'package.json']);
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === sources) return;
   // Built beside it and swapped in, so another vitest run in this checkout never runs half a build.
   const fresh = mkdtempSync(`${TEST_BUILD}.tmp-`);
   const old = `${fresh}-old`;
   try {
-    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-    await run(process.execPath, [
-      tsc,
-      '-p',
-      join(ROOT, 'tsconfig.build.json'),
-      '--noCheck',
-      '--outDir',
-      fresh,
-    ]);
+    await run(process.execPath, [join(ROOT, 'scripts/build-server.mjs'), '--force', '--outdir', fresh]);
     writeFileSync(join(fresh, '.sources'), sources);
     if (existsSync(TEST_BUILD)) renameSync(TEST_BUILD, old);
     renameSync(fresh, TEST_BUILD);
