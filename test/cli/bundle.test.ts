@@ -4,6 +4,9 @@
  * dashboard's web/dist, swagger-ui's own static files (left in node_modules), and the modules
  * loaded only when used (split into chunks). And the bundle's text is kept by V8 for as long as
  * the process runs: one byte a character only if no character is above U+00FF.
+ * The bundle checked is the global setup's (dist-test/: scripts/build-server.mjs --outdir, the
+ * same build as dist/): rebuilding dist/ here removed it under a file beside this one that runs
+ * `bin/smsgw.js start` (which runs dist/ when it is there).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -12,19 +15,18 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ROOT, TEST_BUILD, compiledCli } from '../support/build.js';
 import { compiledStartArgs, exited, freePort, waitReady } from '../support/net.js';
 
-const ROOT = process.cwd();
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 describe('the server bundle (dist/)', () => {
   it('is built, reads its version, and keeps the SMTP face, the PostgreSQL notifier and undici out of the entry', () => {
-    execFileSync(process.execPath, ['scripts/build-server.mjs'], { stdio: 'inherit' });
-    const out = execFileSync(process.execPath, ['dist/cli/main.js', '--version'], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [compiledCli(), '--version'], { encoding: 'utf8' });
     expect(out.trim()).toBe(VERSION);
-    const entry = readFileSync(join(ROOT, 'dist', 'cli', 'main.js'), 'utf8');
+    const entry = readFileSync(compiledCli(), 'utf8');
     expect(entry).not.toMatch(/class SmtpFace\b/);
-    const chunks = readdirSync(join(ROOT, 'dist'));
+    const chunks = readdirSync(TEST_BUILD);
     expect(chunks.some((f) => /^server-.*\.js$/.test(f))).toBe(true);
     // The webhook worker's HTTP client: its own chunk, loaded at the first delivery.
     expect(chunks.some((f) => /^undici-.*\.js$/.test(f))).toBe(true);
@@ -32,9 +34,9 @@ describe('the server bundle (dist/)', () => {
   });
 
   it('is one byte a character: nothing above U+00FF, so V8 keeps the source at its file size', () => {
-    for (const file of readdirSync(join(ROOT, 'dist'), { recursive: true }).map(String)) {
+    for (const file of readdirSync(TEST_BUILD, { recursive: true }).map(String)) {
       if (!file.endsWith('.js')) continue;
-      const text = readFileSync(join(ROOT, 'dist', file), 'utf8');
+      const text = readFileSync(join(TEST_BUILD, file), 'utf8');
       const at = text.search(/[\u0100-\u{10ffff}]/u);
       expect(at === -1 ? '' : `${file}: ${text.slice(Math.max(0, at - 40), at + 20)}`).toBe('');
     }
@@ -54,7 +56,9 @@ describe('the server bundle (dist/)', () => {
     await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
     const port = await freePort();
     const key = 'bundle-test-admin-key-0123456789abcdef';
-    const proc = spawn(process.execPath, compiledStartArgs(), {
+    // npm start's node flags, on the global setup's build of the same sources.
+    const flags = compiledStartArgs().slice(0, -2);
+    const proc = spawn(process.execPath, [...flags, compiledCli(), 'start'], {
       env: {
         ...process.env,
         SMSGW_PORT: String(port),
