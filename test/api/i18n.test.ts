@@ -229,6 +229,27 @@ describe('API sentences in the client language', () => {
     expect(r.headers.get('content-language')).toBe('fa');
   });
 
+  it("a send's per-recipient refusals: the code's sentence in the language, the detailed one in English", async () => {
+    const body = { to: ['+15550000011', 'not a number', '+15550000011'], text: 'hi' };
+    const r = await send(body, 'de-DE');
+    expect(r.status).toBe(202);
+    expect(r.headers.get('content-language')).toBe('de');
+    const refused = (res: typeof r) =>
+      Object.fromEntries(
+        (res.body.messages as { error?: { code: string; message: string } }[])
+          .filter((m) => m.error)
+          .map((m) => [m.error!.code, m.error!.message]),
+      );
+    expect(refused(r)).toEqual({
+      invalid_number: de.errors.invalid_number,
+      duplicate_recipient: de.errors.duplicate_recipient,
+    });
+    const en = await send(body);
+    expect(en.headers.get('content-language')).toBe('en');
+    expect(refused(en).duplicate_recipient).toBe('This number is already in the request.');
+    expect(refused(en).invalid_number).not.toBe(de.errors.invalid_number);
+  });
+
   it('a language we do not have gets English', async () => {
     const r = await send({ to: '+15550000003', text: '  ' }, 'ja-JP, pt;q=0.5');
     expect(r.body.error.message).toBe('The message text has only spaces; nothing would be read.');

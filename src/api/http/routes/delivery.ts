@@ -3,6 +3,7 @@
  * webhook settings and delivery log, follow-ups to a batch, and simulated inbound for tests.
  */
 import type { FastifyInstance } from 'fastify';
+import { recipientErrorsInLanguage } from '../recipient-errors.js';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ApiError, say } from '../../../core/errors.js';
@@ -249,7 +250,8 @@ export function deliveryRoutes(
       const p = principalOf(req);
       const n = number(req.params.number);
       const b = req.body;
-      return reply.status(202).send(await messages.send(p, { to: [n], text: b.text, from: b.from }));
+      const result = await messages.send(p, { to: [n], text: b.text, from: b.from });
+      return reply.status(202).send(recipientErrorsInLanguage(req, reply, result));
     },
   );
 
@@ -619,7 +621,8 @@ export function deliveryRoutes(
       if (to.length === 0)
         throw new ApiError('no_valid_recipients', say('api.delivery.batchNoStatus'), 'batch_id');
       const { batch_id: _b, status: _s, ...rest } = b;
-      return reply.status(202).send(await messages.send(p, toSendInput({ ...rest, to })));
+      const result = await messages.send(p, toSendInput({ ...rest, to }));
+      return reply.status(202).send(recipientErrorsInLanguage(req, reply, result));
     },
   );
 

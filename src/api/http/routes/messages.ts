@@ -1,5 +1,6 @@
 /** REST v1 messages: send (POST, or GET with a query string), preview, read, list, cancel. */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { recipientErrorsInLanguage } from '../recipient-errors.js';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { CountryCode } from 'libphonenumber-js';
 import { Type } from 'typebox';
@@ -207,9 +208,13 @@ export function messageRoutes(
 ): void {
   const app = untyped.withTypeProvider<TypeBoxTypeProvider>();
   const { store, messages } = deps;
-  const send = async (req: FastifyRequest, body: SendBody) => {
+  const send = async (req: FastifyRequest, reply: FastifyReply, body: SendBody) => {
     const p = principalOf(req);
-    return messages.send(p, toSendInput(body), idempotencyKey(req));
+    return recipientErrorsInLanguage(
+      req,
+      reply,
+      await messages.send(p, toSendInput(body), idempotencyKey(req)),
+    );
   };
 
   app.post(
@@ -223,7 +228,7 @@ export function messageRoutes(
         response: { 202: SendResult },
       },
     },
-    async (req, reply) => reply.status(202).send(await send(req, req.body)),
+    async (req, reply) => reply.status(202).send(await send(req, reply, req.body)),
   );
   // GET-only clients (scripts, devices) send with a query string: same parameters, same answer.
   app.get(
@@ -237,7 +242,7 @@ export function messageRoutes(
         response: { 202: SendResult },
       },
     },
-    async (req, reply) => reply.status(202).send(await send(req, req.query)),
+    async (req, reply) => reply.status(202).send(await send(req, reply, req.query)),
   );
 
   app.post(
