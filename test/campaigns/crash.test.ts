@@ -55,7 +55,7 @@ describe('campaign crash safety', () => {
       SMSGW_ADMIN_API_KEY: KEY,
       SMSGW_CAMPAIGN_LEASE_MS: '2000',
     };
-    let server = spawnGateway(env);
+    let server = spawnGateway(env, 'test-build');
     children.push(server);
     await waitReady(url);
     const recipients = Array.from({ length: RECIPIENTS }, (_, i) => ({
@@ -80,7 +80,7 @@ describe('campaign crash safety', () => {
       expect(x.progress.done).toBeLessThan(RECIPIENTS);
       server.kill('SIGKILL');
       await exited(server);
-      server = spawnGateway(env);
+      server = spawnGateway(env, 'test-build');
       children.push(server);
       await waitReady(url);
     }

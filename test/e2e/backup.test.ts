@@ -33,7 +33,10 @@ describe('backup and restore', () => {
     const live = mkdtempSync(join(tmpdir(), 'smsgw-live-'));
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const gw = spawnGateway({ SMSGW_PORT: String(port), SMSGW_DATA_DIR: live, SMSGW_ADMIN_API_KEY: KEY });
+    const gw = spawnGateway(
+      { SMSGW_PORT: String(port), SMSGW_DATA_DIR: live, SMSGW_ADMIN_API_KEY: KEY },
+      'test-build',
+    );
     children.push(gw);
     await waitReady(url);
 
@@ -68,11 +71,10 @@ describe('backup and restore', () => {
     await smsgw(restoredDir, 'restore', file);
     const port2 = await freePort();
     const url2 = `http://127.0.0.1:${port2}`;
-    const gw2 = spawnGateway({
-      SMSGW_PORT: String(port2),
-      SMSGW_DATA_DIR: restoredDir,
-      SMSGW_ADMIN_API_KEY: KEY,
-    });
+    const gw2 = spawnGateway(
+      { SMSGW_PORT: String(port2), SMSGW_DATA_DIR: restoredDir, SMSGW_ADMIN_API_KEY: KEY },
+      'test-build',
+    );
     children.push(gw2);
     await waitReady(url2);
     const missing: string[] = [];

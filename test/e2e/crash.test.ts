@@ -23,7 +23,10 @@ const LOAD_MS = 1500;
 const DELIVERY_DELAY_MS = 400;
 
 function startServer(dataDir: string, port: number): ChildProcess {
-  return spawnGateway({ SMSGW_PORT: String(port), SMSGW_DATA_DIR: dataDir, SMSGW_ADMIN_API_KEY: KEY });
+  return spawnGateway(
+    { SMSGW_PORT: String(port), SMSGW_DATA_DIR: dataDir, SMSGW_ADMIN_API_KEY: KEY },
+    'test-build',
+  );
 }
 
 const api = (url: string, method: string, path: string, body?: unknown) =>

@@ -63,7 +63,7 @@ describe('SMPP receipts across kill -9', () => {
       SMSGW_ADMIN_API_KEY: KEY,
       SMSGW_SIMULATOR: 'false',
     };
-    const first = spawnGateway(env);
+    const first = spawnGateway(env, 'test-build');
     children.push(first);
     await waitReady(url);
     const ch = await api(url, 'POST', '/v1/channels', {
@@ -106,7 +106,7 @@ describe('SMPP receipts across kill -9', () => {
     expect(ackedBeforeKill).toBeLessThan(TOTAL);
     expect(s.stats.receiptsResent).toBe(0);
 
-    const second = spawnGateway(env);
+    const second = spawnGateway(env, 'test-build');
     children.push(second);
     await waitReady(url);
     await eventually(async () => (s.stats.receiptsUnacked === 0 ? true : undefined), 60_000);
