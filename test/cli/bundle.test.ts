@@ -8,7 +8,7 @@
  * same build as dist/): rebuilding dist/ here removed it under a file beside this one that runs
  * `bin/smsgw.js start` (which runs dist/ when it is there).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT, TEST_BUILD, compiledCli } from '../support/build.js';
-import { compiledStartArgs, exited, freePort, waitReady } from '../support/net.js';
+import { exited, freePort, spawnGateway, waitReady } from '../support/net.js';
 
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -57,20 +57,15 @@ describe('the server bundle (dist/)', () => {
     const port = await freePort();
     const key = 'bundle-test-admin-key-0123456789abcdef';
     // npm start's node flags, on the global setup's build of the same sources.
-    const flags = compiledStartArgs().slice(0, -2);
-    const proc = spawn(process.execPath, [...flags, compiledCli(), 'start'], {
-      env: {
-        ...process.env,
+    const proc = spawnGateway(
+      {
         SMSGW_PORT: String(port),
-        SMSGW_HOST: '127.0.0.1',
-        SMSGW_SMPP_PORT: '0',
-        SMSGW_LOG_LEVEL: 'warn',
         SMSGW_ADMIN_API_KEY: key,
         SMSGW_WEBHOOK_ALLOW_PRIVATE: 'true',
         SMSGW_DATA_DIR: mkdtempSync(join(tmpdir(), 'smsgw-bundle-')),
       },
-      stdio: 'ignore',
-    });
+      'test-build',
+    );
     try {
       const url = `http://127.0.0.1:${port}`;
       await waitReady(url, 120_000);
