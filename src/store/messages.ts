@@ -104,6 +104,13 @@ const SCAN_SLICE = 5_000;
 /** Rows counted per query by countByStatus: 10,000 took 5.5–7.7 ms on the shared 2-core box. */
 const COUNT_SLICE = 5_000;
 
+/**
+ * A claim's terms: its token (unique per claim, the lease owner every outcome is fenced by), how
+ * many rows at most, the node's time for `updated_at`, the lease's length, and the claim scope
+ * (only messages a channel this node holds can send, store/claim-scope.ts; all when absent).
+ */
+export type ClaimArgs = [token: string, limit: number, now: number, leaseMs: number, scope?: ClaimScope];
+
 /** A replace the balance does not cover: its transaction is rolled back. */
 class ReplaceRefused extends Error {}
 
@@ -578,20 +585,13 @@ export class MessageRepo {
    * database's clock passes `now + leaseMs`. PostgreSQL: SKIP LOCKED lets several nodes claim
    * side by side without waiting on each other.
    */
-  claim(
-    token: string,
-    limit: number,
-    now: number,
-    leaseMs: number,
-    /** Only messages a channel this node holds can send (store/claim-scope.ts); all when absent. */
-    scope?: ClaimScope,
-  ): Promise<MessageRow[]> {
-    if (limit <= 0) return Promise.resolve([]);
+  claim(...args: ClaimArgs): Promise<MessageRow[]> {
+    if (args[1] <= 0) return Promise.resolve([]);
     // Committed with the disk's wait like any acknowledged write, unlike a webhook claim
     // (lease-commit.ts): a claim lost in an OS crash would bring a message that may have left back
     // as plain `queued`, so it would be sent again without being marked outcome_unknown, and a
     // later failure would refund a message that may have been delivered.
-    return this.db.transaction().execute((trx) => this.claimIn(trx, token, limit, now, leaseMs, scope));
+    return this.db.transaction().execute((trx) => this.claimIn(trx, ...args));
   }
 
   /**
@@ -600,11 +600,7 @@ export class MessageRepo {
    */
   async claimIn(
     trx: Transaction<Database>,
-    token: string,
-    limit: number,
-    now: number,
-    leaseMs: number,
-    scope?: ClaimScope,
+    ...[token, limit, now, leaseMs, scope]: ClaimArgs
   ): Promise<MessageRow[]> {
     if (limit <= 0) return [];
     const claimed = await trx
