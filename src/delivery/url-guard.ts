@@ -195,7 +195,7 @@ export class UrlGuard {
   }
 
   /**
-   * A `dns.lookup`-compatible function for `net.connect` (undici's `connect.lookup`): resolves
+   * A `dns.lookup`-compatible function for `net.connect` (the webhook agents' `lookup`): resolves
    * with our resolver and fails the connection when any address is refused, so the socket
    * connects only to an address that was checked.
    */

@@ -13,7 +13,8 @@
  */
 import { IdleBackoff } from '../core/backoff.js';
 import type { Logger } from 'pino';
-import type { Agent, request } from 'undici';
+import { HttpExchanges } from './http-exchange.js';
+import type { Exchange } from './http-exchange.js';
 import { redactUrl } from '../core/redact.js';
 import { WriteBatcher } from '../store/batcher.js';
 import type { Store } from '../store/index.js';
@@ -86,12 +87,8 @@ export class WebhookWorker {
   private readonly running_ = new Set<Promise<void>>();
   /** Ended exchanges whose attempt is being recorded (the row stays leased until then). */
   private readonly recording = new Set<Promise<void>>();
-  /**
-   * undici, imported at the first delivery: a gateway that calls no webhook never loads it (its
-   * whole index, 0.7 MB of source and a WebAssembly HTTP parser): idle RSS 103.3 -> 96.8 MB (3
-   * interleaved pairs; docs/benchmarks.md "Idle cost").
-   */
-  private http: Promise<{ request: typeof request; agent: Agent | undefined }> | undefined;
+  /** Keep-alive connections to the receivers, through the URL guard's lookup (http-exchange.ts). */
+  private readonly http: HttpExchanges;
   private stopped: Promise<void> | undefined;
   /** Attempts of deliveries that ended together are recorded in one transaction. */
   private readonly attempts: WriteBatcher<
@@ -126,6 +123,7 @@ export class WebhookWorker {
   ) {
     this.attempts = new WriteBatcher((items) => this.store.webhooks.recordAttempts(items), 500);
     this.poll = new IdleBackoff(opts.pollMs, IDLE_POLL_MAX_MS);
+    this.http = new HttpExchanges(guard?.lookup);
   }
 
   start(): void {
@@ -147,16 +145,6 @@ export class WebhookWorker {
     this.wake?.();
   }
 
-  private client(): NonNullable<typeof this.http> {
-    const guard = this.guard;
-    // A CommonJS package: its exports are the namespace's `default`, under node and in the server
-    // bundle alike (esbuild's chunk for it exports nothing else).
-    return (this.http ??= import('undici').then((ns) => {
-      const { Agent, request } = (ns as unknown as { default: typeof ns }).default;
-      return { request, agent: guard ? new Agent({ connect: { lookup: guard.lookup } }) : undefined };
-    }));
-  }
-
   /** Stops taking work, waits for deliveries in flight; can be called twice. */
   stop(): Promise<void> {
     this.stopped ??= (async () => {
@@ -166,7 +154,7 @@ export class WebhookWorker {
       await Promise.all(this.running_);
       await Promise.all(this.recording);
       await this.attempts.idle();
-      await (await this.http)?.agent?.close();
+      this.http.close();
     })();
     return this.stopped;
   }
@@ -357,9 +345,7 @@ export class WebhookWorker {
       // A Kannel dlr-url callback is a GET whose URL carries everything (as Kannel calls it);
       // a Jasmin one is a GET or a form POST, acknowledged by a fixed answer (dlrRequest).
       const dlr = row.kind === 'dlr' ? dlrRequest(row.payload) : undefined;
-      const { request, agent } = await this.client();
-      const res = await request(row.url, {
-        ...(agent ? { dispatcher: agent } : {}),
+      const res: Exchange = await this.http.request(row.url, {
         method: dlr ? dlr.method : 'POST',
         ...(dlr ? (dlr.form !== undefined ? { body: dlr.form } : {}) : { body: row.payload }),
         headers: dlr
@@ -377,20 +363,18 @@ export class WebhookWorker {
               'x-smsgw-timestamp': String(ts),
               'x-smsgw-signature': sign(await this.secretFor(row.owner_id), ts, row.payload),
             },
-        headersTimeout: this.opts.timeoutMs,
-        bodyTimeout: this.opts.timeoutMs,
-        // Connect, headers and body each have a timeout; this bounds them together.
-        signal: AbortSignal.timeout(this.opts.timeoutMs * 3),
+        // Connect, headers and body each wait at most this; all together three times it.
+        timeoutMs: this.opts.timeoutMs,
       });
       statusCode = res.statusCode;
       if (dlr?.ack !== undefined && statusCode >= 200 && statusCode < 300) {
         // Read at most a few KiB: the acknowledgement is a short word.
-        const answer = await readPrefix(res.body, 4096);
+        const answer = await res.text(4096);
         if (answer.trim() !== dlr.ack) {
           error = `receiver answered ${statusCode} without ${dlr.ack}`;
           // A failed attempt (retried), as Jasmin retries an unacknowledged DLR.
         }
-      } else await res.body.dump();
+      } else await res.dump();
       if (error === null && (statusCode < 200 || statusCode >= 300))
         error = `receiver answered ${statusCode}`;
     } catch (err) {
@@ -430,21 +414,10 @@ function dlrRequest(payload: string): DlrRequest {
   return JSON.parse(payload) as DlrRequest;
 }
 
-async function readPrefix(body: AsyncIterable<Buffer> & { dump(): Promise<void> }, max: number) {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    chunks.push(chunk);
-    size += chunk.length;
-    if (size >= max) break;
-  }
-  await body.dump().catch(() => undefined);
-  return Buffer.concat(chunks).subarray(0, max).toString('utf8');
-}
-
-/** The reason to record for a failed delivery; undici wraps a refused lookup in its cause. */
+/** The reason to record for a failed delivery (a refused lookup says which address and why). */
 function errorText(err: unknown): string {
   const e = err as Error & { cause?: Error & { code?: string }; code?: string };
+  if (e.code === 'EUNSAFEADDR') return e.message;
   if (e.cause?.code === 'EUNSAFEADDR') return e.cause.message;
   if (e instanceof Error && 'code' in e && e.code === 'unsafe_url') return `refused: ${e.message}`;
   return e.message;
