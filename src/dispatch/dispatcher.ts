@@ -245,9 +245,10 @@ export class Dispatcher {
           // An accepting transaction is claiming: its end wakes the loop.
         } else if (slots > 0) {
           if (!this.dirty && this.dueAt > now && now >= this.probeAt) await this.probe(scope);
-          if (this.dirty || this.dueAt <= Date.now()) {
-            const limit = Math.min(slots, this.config.dispatch.batchSize);
-            const token = `${this.tokenPrefix}${++this.claims}`;
+          // Checked again after the look: an accept may have started claiming meanwhile, and two
+          // claims would each take the slots counted before either.
+          if (!this.claiming && (this.dirty || this.dueAt <= Date.now())) {
+            const { limit, token } = this.claimTerms(slots);
             const pokes = this.pokes;
             this.claiming = true;
             let claimed: MessageRow[];
@@ -308,8 +309,7 @@ export class Dispatcher {
     const now = Date.now();
     const slots = freeSlots(this.registry.routingSnapshot(now), now);
     if (slots === 0) return undefined;
-    const limit = Math.min(slots, this.config.dispatch.batchSize);
-    const token = `${this.tokenPrefix}${++this.claims}`;
+    const { limit, token } = this.claimTerms(slots);
     this.claiming = true;
     let claimed: MessageRow[];
     try {
@@ -357,6 +357,14 @@ export class Dispatcher {
       },
     };
   };
+
+  /** A claim's size for `slots` free places, and its own lease token. */
+  private claimTerms(slots: number): { limit: number; token: string } {
+    return {
+      limit: Math.min(slots, this.config.dispatch.batchSize),
+      token: `${this.tokenPrefix}${++this.claims}`,
+    };
+  }
 
   /**
    * Reads when the earliest claimable message is due (a read instead of a claim that finds
