@@ -8,6 +8,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { sql } from 'kysely';
 import type { SqlTarget } from './compiled.js';
 import { listParam, runSql } from './compiled.js';
+import { OwnerCache } from './owner-cache.js';
 import { INSERT_CHUNK } from './rows.js';
 import type { Database } from './schema.js';
 
@@ -124,40 +125,43 @@ const ALL_PRICES = {
  * while the two queries of `priceIndexFor` (the longest prefix, then the batch's prefixes) ran in
  * every accepting transaction of a prepaid sender — 2 of the credits rule's 6 statements a batch,
  * 10–30 µs each (docs/benchmarks.md, issue 14). A change made through this node's store
- * (`PolicyRepo.setPrice`/`removePrice`) applies at once, even to a read in flight (the same
- * generation stamp as store/owner-cache.ts); one made on another node or by the CLI (its own
+ * (`PolicyRepo.setPrice`/`removePrice`) applies at once, even to a read in flight (on
+ * store/owner-cache.ts, whose stamp fences it); one made on another node or by the CLI (its own
  * process) within `ttlMs`, the contract of the policy settings and templates (docs/scale-out.md).
  * A list longer than `maxRows` is not held: each batch reads its prefixes as before. Balances
  * are never cached: they are read in the accepting transaction (policy/credits.ts).
  */
 export class PriceCache {
-  /** `index` undefined: the list is longer than `maxRows`. */
-  private entry: { index: PriceIndex | undefined; at: number } | undefined;
-  private generation = 0;
+  /** One entry, the whole list (`index` undefined: longer than `maxRows`), on OwnerCache's fencing. */
+  private readonly cache: OwnerCache<{ index: PriceIndex | undefined }>;
 
   constructor(
-    private readonly ttlMs = 2_000,
+    ttlMs = 2_000,
     private readonly maxRows = 10_000,
-  ) {}
+  ) {
+    this.cache = new OwnerCache(ttlMs, 1);
+  }
 
   /** The prices that can match the numbers (the whole list while it is held). */
   async indexFor(target: SqlTarget, numbers: readonly string[], now = Date.now()): Promise<PriceIndex> {
-    let e = this.entry;
-    if (!e || now - e.at >= this.ttlMs) {
-      const stamp = this.generation;
+    let e = this.cache.get(LIST, now);
+    if (!e) {
+      const stamp = this.cache.stamp();
       const rows = await runSql<PriceRow>(target, ALL_PRICES, [this.maxRows + 1]);
-      e = { index: rows.length > this.maxRows ? undefined : indexOf(rows), at: now };
-      if (stamp === this.generation) this.entry = e;
+      e = { index: rows.length > this.maxRows ? undefined : indexOf(rows) };
+      this.cache.set(LIST, e, stamp, now);
     }
     return e.index ?? priceIndexFor(target, numbers);
   }
 
   /** After a write to the price list. */
   forget(): void {
-    this.generation += 1;
-    this.entry = undefined;
+    this.cache.forget();
   }
 }
+
+/** The price list is one, shared by every owner: its key in the cache. */
+const LIST = '';
 
 function indexOf(rows: readonly PriceRow[]): PriceIndex {
   const index = new Map<string, PriceRow[]>();
